@@ -1,0 +1,2 @@
+export * from './weights/named-tensors';
+export * from './weights/safetensors';

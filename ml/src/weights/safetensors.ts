@@ -1,0 +1,111 @@
+/**
+ * The safetensors container (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+ * header length, a JSON header `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__":
+ * {string: string}}`, then the raw little-endian tensor bytes. Any ONNX Runtime or PyTorch user can
+ * read the weights the platform exchanges.
+ */
+import { elementCount, type NamedTensor, type NamedTensors } from './named-tensors';
+
+export class SafetensorsError extends Error {
+  override readonly name = 'SafetensorsError';
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** The header may not exceed this (the reference implementation's limit), so a hostile length
+ * field cannot make the reader allocate gigabytes. */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  // Sorted names make the bytes, and so the content hash, independent of insertion order.
+  const names = [...tensors.keys()].sort();
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    if (elementCount(t.shape) !== t.data.length) {
+      throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] does not match ${t.data.length} values`);
+    }
+    const bytes = t.data.length * 4;
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // Pad with spaces so the data starts 8-byte aligned, as the format recommends.
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = Buffer.allocUnsafe(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let pos = 8 + headerBytes.length;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    const src = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    src.copy(out, pos); // Float32Array is little-endian on every platform Node runs on.
+    pos += src.length;
+  }
+  return out;
+}
+
+export interface DecodedSafetensors {
+  tensors: NamedTensors;
+  metadata: Record<string, string>;
+}
+
+/** Decodes a safetensors blob; every structural problem is a SafetensorsError naming the tensor. */
+export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
+  if (blob.length < 8) throw new SafetensorsError(`blob of ${blob.length} bytes is too short for a safetensors header`);
+  const view = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const headerLength = Number(view.readBigUInt64LE(0));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > blob.length) {
+    throw new SafetensorsError(`header length ${headerLength} does not fit in a blob of ${blob.length} bytes`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(view.subarray(8, 8 + headerLength).toString('utf8'));
+  } catch (e) {
+    throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new SafetensorsError('header is not a JSON object');
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = blob.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors: NamedTensors = new Map();
+  const ranges: Array<[number, number, string]> = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
+      continue;
+    }
+    const entry = raw as HeaderEntry;
+    if (entry?.dtype !== 'F32') throw new SafetensorsError(`tensor '${name}': dtype ${entry?.dtype} is not supported (only F32)`);
+    if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`tensor '${name}': shape ${JSON.stringify(entry.shape)} is not a list of non-negative integers`);
+    }
+    const [begin, end] = entry.data_offsets ?? [];
+    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > dataLength) {
+      throw new SafetensorsError(`tensor '${name}': data_offsets ${JSON.stringify(entry.data_offsets)} fall outside ${dataLength} data bytes`);
+    }
+    const count = elementCount(entry.shape);
+    if (end - begin !== count * 4) {
+      throw new SafetensorsError(`tensor '${name}': ${end - begin} bytes do not hold shape [${entry.shape.join(', ')}] of F32`);
+    }
+    // Copy into an aligned buffer: a Float32Array view needs 4-byte alignment and must not alias the blob.
+    const data = new Float32Array(count);
+    Buffer.from(data.buffer).set(view.subarray(dataStart + begin, dataStart + end));
+    tensors.set(name, { shape: entry.shape, data } satisfies NamedTensor);
+    ranges.push([begin, end, name]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i][0] < ranges[i - 1][1]) throw new SafetensorsError(`tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+  }
+  return { tensors, metadata };
+}

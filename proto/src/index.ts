@@ -1,0 +1,2 @@
+export * from './generated/v1/federation';
+export * from './transfer';
