@@ -1,2 +1,3 @@
 export * from './weights/named-tensors';
 export * from './weights/safetensors';
+export * from './classes/dsad';
