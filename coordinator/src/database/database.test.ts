@@ -1,0 +1,106 @@
+// Migrations apply to the embedded PGlite and to a real PostgreSQL server; a second start applies
+// nothing; the Prisma client reads and writes every table through the same connection.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Database } from './database';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR, loadMigrations } from './migrations';
+import { openSqlDriver } from './sql-driver';
+import { startPostgresServer, type PostgresServer } from '../testing/postgres-server';
+
+async function exerciseEveryTable(db: Database): Promise<void> {
+  const p = db.prisma;
+  await p.site.create({ data: { id: 'site-a', displayName: 'Hospital A', status: 'approved' } });
+  await p.certificate.create({ data: { serial: '01', siteId: 'site-a', pem: 'PEM', notAfter: new Date(Date.now() + 1e9) } });
+  await p.rosterClass.create({ data: { id: 0, name: 'background', color: '#000000', stepAdded: 0 } });
+  await p.step.create({ data: { index: 0, status: 'open' } });
+  const sha = 'a'.repeat(64);
+  await p.modelVersion.create({ data: { id: 'm0', kind: 'segmenter', sha256: sha, sizeBytes: 10n, stepIndex: 0, storageUri: `sha256:${sha}` } });
+  await p.modelVersion.create({ data: { id: 'm1', kind: 'segmenter', sha256: sha, sizeBytes: 10n, stepIndex: 0, storageUri: `sha256:${sha}`, parentId: 'm0' } });
+  await p.round.create({ data: { id: 'r0', stepIndex: 0, kind: 'segmenter', index: 0, status: 'collecting', quorum: 2, deadlineAt: new Date(), baseVersionId: 'm0' } });
+  await p.siteUpdate.create({ data: { id: 'u0', roundId: 'r0', siteId: 'site-a', idempotencyKey: 'k0', status: 'accepted', sha256: sha, totalBytes: 10n, metrics: { loss: 0.5 } } });
+  await p.evaluation.create({
+    data: { id: 'e0', modelVersionId: 'm1', siteId: 'site-a', stepIndex: 0, split: 'test', images: 4, classes: { create: [{ classId: 1, truePositive: 5n, falsePositive: 1n, falseNegative: 2n }] } },
+  });
+  await p.adminUser.create({ data: { id: 'u', username: 'admin', passwordHash: 'scrypt$…', role: 'admin', sessions: { create: { tokenHash: 'h', expiresAt: new Date() } } } });
+  await p.auditEntry.create({ data: { actor: 'admin', action: 'roster.add', target: 'liver', details: { color: '#ff0000' } } });
+  await p.serverState.create({ data: { key: 'k', value: { a: 1 } } });
+
+  const m1 = await p.modelVersion.findUniqueOrThrow({ where: { id: 'm1' }, include: { parent: true } });
+  assert.equal(m1.parent?.id, 'm0');
+  const e = await p.evaluation.findUniqueOrThrow({ where: { id: 'e0' }, include: { classes: true } });
+  assert.equal(e.classes[0].truePositive, 5n);
+  assert.deepEqual((await p.siteUpdate.findUniqueOrThrow({ where: { idempotencyKey: 'k0' } })).metrics, { loss: 0.5 });
+  // The schema's own rules hold on both databases: a second accepted update of one site in one round is refused.
+  await assert.rejects(
+    p.siteUpdate.create({ data: { id: 'u1', roundId: 'r0', siteId: 'site-a', idempotencyKey: 'k1', status: 'accepted', sha256: sha, totalBytes: 10n } }),
+  );
+  await assert.rejects(p.rosterClass.create({ data: { id: 1, name: 'liver', color: 'red', stepAdded: 0 } }));
+}
+
+describe('embedded PGlite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedciss-db-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('migrations apply on first start, nothing on the second, data survives', { timeout: 120_000 }, async () => {
+    const first = await openDatabase({ dataDir: dir });
+    assert.deepEqual(first.migrations.applied, loadMigrations().map((m) => m.name));
+    await exerciseEveryTable(first);
+    await first.close();
+    const second = await openDatabase({ dataDir: dir });
+    assert.deepEqual(second.migrations.applied, []);
+    assert.equal(second.migrations.alreadyApplied.length, loadMigrations().length);
+    assert.equal(await second.prisma.site.count(), 1);
+    await second.close();
+  });
+});
+
+describe('PostgreSQL server', () => {
+  let server: PostgresServer;
+  before(async () => {
+    server = await startPostgresServer();
+  });
+  after(() => server?.stop());
+
+  test('migrations apply on first start, nothing on the second, data survives', { timeout: 120_000 }, async () => {
+    const url = server.createDatabase('migrate_twice');
+    const first = await openDatabase({ url, dataDir: '/nonexistent' });
+    assert.equal(first.driver.kind, 'postgres');
+    assert.deepEqual(first.migrations.applied, loadMigrations().map((m) => m.name));
+    await exerciseEveryTable(first);
+    await first.close();
+    const second = await openDatabase({ url, dataDir: '/nonexistent' });
+    assert.deepEqual(second.migrations.applied, []);
+    assert.equal(await second.prisma.modelVersion.count(), 2);
+    await second.close();
+  });
+
+  test('two coordinators starting at once migrate exactly once', { timeout: 120_000 }, async () => {
+    const url = server.createDatabase('migrate_race');
+    const [a, b] = await Promise.all([openDatabase({ url, dataDir: '' }), openDatabase({ url, dataDir: '' })]);
+    assert.equal(a.migrations.applied.length + b.migrations.applied.length, loadMigrations().length);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a failing migration is rolled back whole and an edited applied one is refused', { timeout: 120_000 }, async () => {
+    const url = server.createDatabase('migrate_bad');
+    const dir = mkdtempSync(join(tmpdir(), 'fedciss-mig-'));
+    cpSync(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
+    mkdirSync(join(dir, '9999_broken'));
+    writeFileSync(join(dir, '9999_broken', 'migration.sql'), 'CREATE TABLE half_done (x int);\nSELECT * FROM no_such_table;');
+    const driver = await openSqlDriver({ url, dataDir: '' });
+    try {
+      await assert.rejects(applyMigrations(driver, loadMigrations(dir)), /9999_broken failed and was rolled back/);
+      const tables = await driver.query<{ n: string }>("SELECT count(*)::text AS n FROM information_schema.tables WHERE table_name = 'half_done'");
+      assert.equal(tables[0].n, '0');
+      rmSync(join(dir, '9999_broken'), { recursive: true });
+      writeFileSync(join(dir, '0001_initial', 'migration.sql'), '-- edited\n', { flag: 'a' });
+      await assert.rejects(applyMigrations(driver, loadMigrations(dir)), /0001_initial was changed after it was applied/);
+    } finally {
+      await driver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * The two databases the coordinator runs on, behind one small interface: PGlite (embedded
+ * PostgreSQL compiled to WebAssembly, stored in a data folder; the default, so a demo needs no
+ * server) and a real PostgreSQL server when DATABASE_URL points at one. Both speak the same SQL, so
+ * one migration set serves both. Queries go through Prisma; migrations run on the raw driver.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Prisma } from '../generated/prisma/client';
+
+/** Whatever driver adapter the generated Prisma client accepts. */
+export type PrismaAdapter = NonNullable<Prisma.PrismaClientOptions['adapter']>;
+
+export interface SqlDriver {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs one or more statements without parameters (the simple query protocol). */
+  exec(sql: string): Promise<void>;
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs `fn` while holding a database-wide lock, so two coordinators never migrate at once. */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** The Prisma driver adapter over this same connection (pool). */
+  prismaAdapter(): PrismaAdapter;
+  close(): Promise<void>;
+}
+
+export interface DatabaseLocation {
+  /** postgres://… or postgresql://…; when absent the embedded PGlite in `dataDir` is used. */
+  url?: string;
+  dataDir: string;
+}
+
+export async function openSqlDriver(location: DatabaseLocation): Promise<SqlDriver> {
+  if (location.url) {
+    if (!/^postgres(ql)?:\/\//.test(location.url)) {
+      throw new Error(`DATABASE_URL must start with postgres:// or postgresql:// (got '${location.url.replace(/:[^:@/]*@/, ':***@')}')`);
+    }
+    return openPostgres(location.url);
+  }
+  return openPglite(location.dataDir);
+}
+
+async function openPglite(dataDir: string): Promise<SqlDriver> {
+  mkdirSync(dataDir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const db = await PGlite.create(dataDir);
+  return {
+    kind: 'pglite',
+    exec: async (sql) => void (await db.exec(sql)),
+    query: async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows,
+    // PGlite is one connection inside this process: opening the same folder twice is not supported,
+    // so there is nobody to race with.
+    withMigrationLock: (fn) => fn(),
+    prismaAdapter: () => new PrismaPGlite(db) as unknown as PrismaAdapter,
+    close: async () => {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+/** A fixed key for pg_advisory_lock: "fedciss migrations". */
+const MIGRATION_LOCK_KEY = 0x6665_6463;
+
+async function openPostgres(url: string): Promise<SqlDriver> {
+  const pg = await import('pg');
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // Fail fast with a clear message when the server is not there.
+  await pool.query('SELECT 1').catch((e: Error) => {
+    void pool.end();
+    throw new Error(`cannot reach PostgreSQL at DATABASE_URL: ${e.message}`);
+  });
+  return {
+    kind: 'postgres',
+    exec: async (sql) => void (await pool.query(sql)),
+    query: async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[],
+    withMigrationLock: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+        client.release();
+      }
+    },
+    prismaAdapter: () => new PrismaPg(pool) as unknown as PrismaAdapter,
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Where model and generator versions (and accepted site updates) keep their bytes. Blobs are
+ * content-addressed: the key is the SHA-256 of the bytes, so a version can never change under its
+ * id and the same bytes are stored once. Other backends (object storage) implement the same
+ * interface.
+ */
+export interface StoredBlob {
+  sha256: string;
+  sizeBytes: number;
+  /** Location to record in the database, e.g. `sha256:<hex>`. */
+  uri: string;
+}
+
+export interface BlobStore {
+  /** Stores the bytes; when `expectedSha256` is given and differs, nothing is stored. */
+  put(bytes: Uint8Array, expectedSha256?: string): Promise<StoredBlob>;
+  /** The bytes of a blob, verified against its address. */
+  get(sha256: string): Promise<Buffer>;
+  has(sha256: string): Promise<boolean>;
+  size(sha256: string): Promise<number>;
+}
+
+export class BlobNotFoundError extends Error {
+  override readonly name = 'BlobNotFoundError';
+  constructor(readonly sha256: string) {
+    super(`blob ${sha256} is not in the model store`);
+  }
+}
+
+export class BlobIntegrityError extends Error {
+  override readonly name = 'BlobIntegrityError';
+}
+
+export function blobUri(sha256: string): string {
+  return `sha256:${sha256}`;
+}
+
+export function sha256FromUri(uri: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(uri);
+  if (!m) throw new Error(`'${uri}' is not a model store address (sha256:<64 hex digits>)`);
+  return m[1];
+}

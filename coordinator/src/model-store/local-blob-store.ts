@@ -1,0 +1,100 @@
+/**
+ * A content-addressed blob store on the local disk. A blob is written to a temporary file in the
+ * same file system, fsynced, then renamed into place (and the folder fsynced), so a crash at any
+ * moment leaves either no blob or the whole blob: never a partial one under a real address.
+ * Leftover temporary files from a crash are removed when the store opens.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BlobIntegrityError, BlobNotFoundError, blobUri, type BlobStore, type StoredBlob } from './blob-store';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export interface LocalBlobStoreOptions {
+  /** Test seam: called after the temporary file is durable and before it is renamed into place. */
+  beforeRename?: (tempPath: string) => Promise<void>;
+}
+
+export class LocalBlobStore implements BlobStore {
+  private readonly tmpDir: string;
+  private readonly blobDir: string;
+
+  constructor(readonly root: string, private readonly options: LocalBlobStoreOptions = {}) {
+    this.tmpDir = join(root, 'tmp');
+    this.blobDir = join(root, 'sha256');
+    mkdirSync(this.tmpDir, { recursive: true });
+    mkdirSync(this.blobDir, { recursive: true });
+    // Anything in tmp/ belongs to a write that never finished.
+    for (const f of readdirSync(this.tmpDir)) rmSync(join(this.tmpDir, f), { force: true });
+  }
+
+  private pathOf(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new BlobIntegrityError(`'${sha256}' is not a SHA-256 hex digest`);
+    return join(this.blobDir, sha256.slice(0, 2), sha256);
+  }
+
+  async put(bytes: Uint8Array, expectedSha256?: string): Promise<StoredBlob> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
+      throw new BlobIntegrityError(`blob hashes to ${sha256}, not the expected ${expectedSha256}`);
+    }
+    const stored = { sha256, sizeBytes: bytes.length, uri: blobUri(sha256) };
+    if (await this.has(sha256)) return stored;
+    const finalPath = this.pathOf(sha256);
+    const shardDir = join(this.blobDir, sha256.slice(0, 2));
+    mkdirSync(shardDir, { recursive: true });
+    const tempPath = join(this.tmpDir, `${sha256}.${randomBytes(6).toString('hex')}`);
+    const file = await open(tempPath, 'wx', 0o640);
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.options.beforeRename?.(tempPath);
+    await rename(tempPath, finalPath);
+    await fsyncDir(shardDir);
+    return stored;
+  }
+
+  async get(sha256: string): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.pathOf(sha256));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(sha256);
+      throw e;
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha256) throw new BlobIntegrityError(`blob ${sha256} on disk hashes to ${actual}: the file was damaged`);
+    return bytes;
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(sha256));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async size(sha256: string): Promise<number> {
+    try {
+      return (await stat(this.pathOf(sha256))).size;
+    } catch {
+      throw new BlobNotFoundError(sha256);
+    }
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
