@@ -1,4 +1,9 @@
 import type { Command } from 'commander';
+import { register as registerData } from './commands/data.command';
+import { register as registerGenerateSynthetic } from './commands/generate-synthetic.command';
 
 /** Every site-agent command, each registered by its own module. */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [
+  (program) => registerGenerateSynthetic(program),
+  (program) => registerData(program),
+];

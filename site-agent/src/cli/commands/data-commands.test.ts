@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { register as registerGenerate, type GenerateSyntheticContext } from './generate-synthetic.command';
+import { register as registerData, type DataInspectContext } from './data.command';
+
+function program(): Command {
+  const p = new Command('site-agent').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  return p;
+}
+
+test('generate-synthetic parses flags into a typed context', async () => {
+  const seen: GenerateSyntheticContext[] = [];
+  const p = program();
+  registerGenerate(p, async (ctx) => {
+    seen.push(ctx);
+  });
+  p.commands.forEach((c) => c.exitOverride());
+  await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', '/tmp/o', '--surgeries', '9', '--seed', '3', '--size', '96x54', '--images-per-surgery', '2'], { from: 'node' });
+  assert.deepEqual(seen[0], { out: '/tmp/o', surgeries: 9, seed: 3, size: { width: 96, height: 54 }, imagesPerSurgery: 2, multilabelFraction: 0.5, json: false });
+  await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04,07'], { from: 'node' });
+  assert.deepEqual(seen[1]!.surgeryIds, ['01', '04', '07']);
+  assert.equal(seen[1]!.surgeries, 3);
+  for (const bad of [['--size', '12'], ['--surgeries', '0'], ['--seed', 'x'], ['--multilabel-fraction', '2']]) {
+    const q = program();
+    registerGenerate(q, async () => assert.fail('action must not run'));
+    q.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => undefined }));
+    await assert.rejects(q.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', ...bad], { from: 'node' }), /invalid|must|size/i);
+  }
+  const q = program();
+  registerGenerate(q, async () => assert.fail('action must not run'));
+  q.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => undefined }));
+  await assert.rejects(q.parseAsync(['node', 'x', 'generate-synthetic'], { from: 'node' }), /--out/);
+});
+
+test('data inspect parses flags and sets the exit code when nothing is usable', async () => {
+  const seen: DataInspectContext[] = [];
+  const p = program();
+  registerData(p, async (ctx) => {
+    seen.push(ctx);
+    return ctx.root !== 'empty';
+  });
+  await p.parseAsync(['node', 'x', 'data', 'inspect', '--root', 'r', '--json'], { from: 'node' });
+  assert.deepEqual(seen[0], { root: 'r', json: true, format: 'auto', verify: true });
+  await p.parseAsync(['node', 'x', 'data', 'inspect', '--root', 'r', '--format', 'folder', '--manifest', 'm.json', '--quick'], { from: 'node' });
+  assert.deepEqual(seen[1], { root: 'r', json: false, format: 'folder', verify: false, manifest: 'm.json' });
+  const before = process.exitCode;
+  await p.parseAsync(['node', 'x', 'data', 'inspect', '--root', 'empty'], { from: 'node' });
+  assert.equal(process.exitCode, 1);
+  process.exitCode = before;
+});

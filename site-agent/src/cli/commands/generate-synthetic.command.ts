@@ -1,0 +1,95 @@
+/** `site-agent generate-synthetic`: parses flags into a GenerateSyntheticContext; the work is in synthetic/generate.ts. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseSize, type Size } from '../../data/types';
+import { generateSynthetic } from '../../synthetic/generate';
+
+export interface GenerateSyntheticContext {
+  out: string;
+  surgeries: number;
+  surgeryIds?: string[];
+  seed: number;
+  size: Size;
+  imagesPerSurgery: number;
+  multilabelFraction: number;
+  json: boolean;
+}
+
+export type GenerateSyntheticAction = (ctx: GenerateSyntheticContext) => Promise<void>;
+
+function int(name: string, min: number, max: number): (v: string) => number {
+  return (v: string) => {
+    if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be in ${min}..${max}, got ${n}`);
+    return n;
+  };
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`must be a number in 0..1, got '${v}'`);
+  return n;
+}
+
+function size(v: string): Size {
+  try {
+    return parseSize(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function ids(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0 || list.some((s) => !/^\d{1,3}$/.test(s))) throw new InvalidArgumentError(`expected surgery numbers like 01,04,05, got '${v}'`);
+  if (new Set(list).size !== list.length) throw new InvalidArgumentError(`surgery ids repeat in '${v}'`);
+  return list;
+}
+
+export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
+  const summary = await generateSynthetic({
+    out: ctx.out,
+    surgeries: ctx.surgeries,
+    ...(ctx.surgeryIds ? { surgeryIds: ctx.surgeryIds } : {}),
+    seed: ctx.seed,
+    size: ctx.size,
+    imagesPerSurgery: ctx.imagesPerSurgery,
+    multilabelFraction: ctx.multilabelFraction,
+  });
+  if (ctx.json) {
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(
+    `Wrote ${summary.images} scenes (${summary.multilabelImages} also in multilabel) for surgeries ${summary.surgeries.join(' ')} ` +
+      `to ${summary.out}: ${summary.files} files in ${summary.seconds.toFixed(1)} s\n` +
+      Object.entries(summary.perStructure).map(([k, v]) => `  ${k.padEnd(28)} ${v}`).join('\n') + '\n',
+  );
+};
+
+export function register(program: Command, action: GenerateSyntheticAction = runGenerateSynthetic): void {
+  program
+    .command('generate-synthetic')
+    .description('Write synthetic laparoscopic scenes in the exact DSAD layout (11 structure folders + multilabel, weak_labels.csv). Deterministic for a seed.')
+    .requiredOption('--out <dir>', 'output folder (created; existing files with the same names are overwritten)')
+    .option('--surgeries <n>', 'number of surgeries, numbered 01..N (DSAD split applies to those numbers)', int('--surgeries', 1, 999), 6)
+    .option('--surgery-ids <list>', 'explicit surgery numbers, comma-separated (overrides --surgeries), e.g. 01,04,05')
+    .option('--seed <n>', 'random seed', int('--seed', 0, 2 ** 31 - 1), 0)
+    .addOption(new Option('--size <WxH>', 'image size in pixels').argParser(size).default({ width: 128, height: 72 }, '128x72'))
+    .option('--images-per-surgery <n>', 'scenes per surgery', int('--images-per-surgery', 1, 100000), 4)
+    .option('--multilabel-fraction <f>', 'fraction of scenes also written to multilabel with all 11 masks', fraction, 0.5)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; json: boolean }) => {
+      const surgeryIds = opts.surgeryIds !== undefined ? ids(opts.surgeryIds) : undefined;
+      await action({
+        out: opts.out,
+        surgeries: surgeryIds ? surgeryIds.length : opts.surgeries,
+        ...(surgeryIds ? { surgeryIds } : {}),
+        seed: opts.seed,
+        size: opts.size,
+        imagesPerSurgery: opts.imagesPerSurgery,
+        multilabelFraction: opts.multilabelFraction,
+        json: opts.json,
+      });
+    });
+}

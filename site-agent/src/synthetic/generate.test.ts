@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { generateSynthetic } from './generate';
+import { renderScene, sampleAppearance } from './scene';
+import { mulberry32 } from './prng';
+import { scanDsad } from '../data/dsad-reader';
+import { defaultDsadRoster } from '../data/roster';
+import { SegmentationDataset } from '../data/dataset';
+import { collate, epochOrder, openDataset } from '../data/open';
+
+async function tree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const f of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
+    const p = join(f.parentPath, f.name);
+    out.set(p.slice(dir.length), await readFile(p));
+  }
+  return out;
+}
+
+test('generator: deterministic by seed, DSAD layout the reader accepts', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'synth-'));
+  try {
+    const opts = { surgeries: 3, seed: 11, size: { width: 64, height: 36 }, imagesPerSurgery: 4 };
+    const a = await generateSynthetic({ ...opts, out: join(base, 'a') });
+    await generateSynthetic({ ...opts, out: join(base, 'b') });
+    await generateSynthetic({ ...opts, seed: 12, out: join(base, 'c') });
+    const ta = await tree(join(base, 'a'));
+    const tb = await tree(join(base, 'b'));
+    assert.equal(ta.size, a.files);
+    assert.deepEqual([...ta.keys()].sort(), [...tb.keys()].sort());
+    for (const [k, v] of ta) assert.ok(v.equals(tb.get(k)!), `${k} differs between two runs with the same seed`);
+    const tc = await tree(join(base, 'c'));
+    assert.ok([...ta].some(([k, v]) => !tc.get(k)?.equals(v)), 'another seed gives other scenes');
+    assert.ok([...ta.keys()].some((k) => /^\/multilabel\/01\/mask00_ureter\.png$/.test(k)));
+    assert.ok([...ta.keys()].some((k) => /\/weak_labels\.csv$/.test(k)));
+
+    const { samples, report } = await scanDsad(join(base, 'a'), { roster: defaultDsadRoster(), verify: true });
+    assert.equal(report.skipped.length, 0, JSON.stringify(report.skipped));
+    assert.equal(samples.length, 12, 'copies in several folders merge back into one sample per scene');
+    assert.deepEqual([...new Set(samples.map((s) => s.surgery))].sort(), ['01', '02', '03']);
+    assert.equal(samples.filter((s) => s.complete).length, a.multilabelImages);
+    assert.ok(samples.every((s) => s.weakLabels !== undefined));
+    const weak = await scanDsad(join(base, 'a'), { roster: defaultDsadRoster(), weakLabelsComplete: true });
+    assert.ok(weak.samples.every((s) => s.complete), 'weak labels mark every unannotated structure absent');
+    const ds = new SegmentationDataset(samples, { size: { width: 32, height: 18 } });
+    assert.equal(await ds.warm(), 12);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('scenes: thin structures are much smaller than large organs', () => {
+  const area = new Map<string, number[]>();
+  for (let k = 0; k < 60; k++) {
+    const s = renderScene(96, 54, 1000 + k, sampleAppearance(mulberry32(k >> 2)));
+    const counts = new Array<number>(13).fill(0);
+    for (const o of s.owner) counts[o]!++;
+    DSAD_STRUCTURES.forEach((name, i) => {
+      if (counts[i + 1]! > 0) area.set(name, [...(area.get(name) ?? []), counts[i + 1]!]);
+    });
+  }
+  const mean = (n: string): number => {
+    const l = area.get(n) ?? [];
+    assert.ok(l.length > 0, `${n} appears in some scene`);
+    return l.reduce((a, b) => a + b, 0) / l.length;
+  };
+  for (const thin of ['ureter', 'inferior_mesenteric_artery', 'intestinal_veins']) {
+    for (const big of ['liver', 'stomach', 'colon']) assert.ok(mean(thin) * 3 < mean(big), `${thin} (${mean(thin)}) vs ${big} (${mean(big)})`);
+  }
+});
+
+test('openDataset + epochOrder + collate over a generated tree', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'synth-open-'));
+  try {
+    await generateSynthetic({ out: base, surgeries: 2, seed: 5, size: { width: 48, height: 27 }, imagesPerSurgery: 3 });
+    const { dataset, report } = await openDataset(base, { roster: defaultDsadRoster(), size: { width: 24, height: 16 } });
+    assert.equal(report.skipped.length, 0);
+    assert.equal(dataset.length, 6);
+    const order = epochOrder(dataset.length, 1, 0);
+    assert.deepEqual([...order].sort(), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(order, epochOrder(6, 1, 0));
+    const batch = [];
+    for await (const s of dataset.epoch(order.slice(0, 4))) batch.push(s);
+    const b = collate(batch);
+    assert.equal(b.images.length, 4 * 3 * 24 * 16);
+    assert.equal(b.labels.length, 4 * 24 * 16);
+    assert.ok(b.labels.every((v) => v <= 11 || v === 255));
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});

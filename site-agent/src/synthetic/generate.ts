@@ -1,0 +1,139 @@
+/**
+ * Writes a synthetic dataset in exactly the DSAD layout (see DESIGN.md "Data"):
+ *   OUT/<structure>/<SS>/imageNN.png + maskNN.png   (every image, in each folder of a structure it shows)
+ *   OUT/multilabel/<SS>/imageNN.png + maskNN_<structure>.png (all 11 masks) for a fraction of images
+ *   OUT/<folder>/<SS>/weak_labels.csv                (image, then 0/1 per structure)
+ * Numbering restarts in every folder, as in DSAD; copies of one scene have identical bytes, which is
+ * how the reader merges them. Deterministic: same options, same bytes.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { mapPool } from '../data/pool';
+import type { Size } from '../data/types';
+import { hashSeed, mulberry32 } from './prng';
+import { renderScene, sampleAppearance, type Appearance } from './scene';
+
+export interface GenerateOptions {
+  out: string;
+  /** Number of surgeries; ids are 01..N unless `surgeryIds` is given. */
+  surgeries: number;
+  surgeryIds?: string[];
+  seed: number;
+  size: Size;
+  imagesPerSurgery: number;
+  /** Fraction of scenes also written to `multilabel` (default 0.5). */
+  multilabelFraction?: number;
+  /** Smallest visible area (pixels) for a structure to count as present (default max(3, 0.2 % of the image)). */
+  minArea?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GenerateSummary {
+  out: string;
+  surgeries: string[];
+  images: number;
+  multilabelImages: number;
+  /** Images per structure folder. */
+  perStructure: Record<string, number>;
+  files: number;
+  seconds: number;
+}
+
+async function png(data: Uint8Array, size: Size, channels: 1 | 3): Promise<Buffer> {
+  const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size.width, height: size.height, channels } });
+  return (channels === 1 ? img.toColourspace('b-w') : img)
+    .png({ compressionLevel: 6, adaptiveFiltering: false })
+    .toBuffer();
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+export function surgeryIdsFor(options: Pick<GenerateOptions, 'surgeries' | 'surgeryIds'>): string[] {
+  if (options.surgeryIds && options.surgeryIds.length > 0) return [...options.surgeryIds];
+  return Array.from({ length: options.surgeries }, (_, i) => pad(i + 1));
+}
+
+export async function generateSynthetic(options: GenerateOptions): Promise<GenerateSummary> {
+  const t0 = performance.now();
+  const existing = await stat(options.out).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw new Error(`output ${options.out} exists and is not a folder`);
+  const { size } = options;
+  const n = size.width * size.height;
+  const minArea = options.minArea ?? Math.max(3, Math.round(n * 0.002));
+  const fraction = options.multilabelFraction ?? 0.5;
+  const surgeries = surgeryIdsFor(options);
+  const empty = await png(new Uint8Array(n), size, 1);
+  const perStructure: Record<string, number> = Object.fromEntries(DSAD_STRUCTURES.map((s) => [s, 0]));
+  let files = 0;
+  let multilabelImages = 0;
+  let done = 0;
+  const total = surgeries.length * options.imagesPerSurgery;
+
+  await mapPool(surgeries, 2, async (sid) => {
+    const sNum = Number(sid) || hashSeed(...[...sid].map((ch) => ch.charCodeAt(0)));
+    const app: Appearance = sampleAppearance(mulberry32(hashSeed(options.seed, sNum, 0xa77)));
+    const pick = mulberry32(hashSeed(options.seed, sNum, 0x3117));
+    const counters = new Map<string, number>();
+    const weak = new Map<string, string[]>(); // folder -> csv rows
+    const writes: Array<[string, Buffer]> = [];
+    for (let j = 0; j < options.imagesPerSurgery; j++) {
+      const scene = renderScene(size.width, size.height, hashSeed(options.seed, sNum, j, 0x5ce9e), app);
+      // Masks per structure; too small a visible area counts as absent (and is cleared).
+      const masks = DSAD_STRUCTURES.map(() => new Uint8Array(n));
+      const areas = new Array<number>(DSAD_STRUCTURES.length).fill(0);
+      for (let i = 0; i < n; i++) {
+        const o = scene.owner[i]!;
+        if (o >= 1 && o <= DSAD_STRUCTURES.length) {
+          masks[o - 1]![i] = 255;
+          areas[o - 1]!++;
+        }
+      }
+      const present = areas.map((a) => a >= minArea);
+      const imagePng = await png(scene.rgb, size, 3);
+      const maskPngs = await Promise.all(masks.map((m, k) => (present[k] ? png(m, size, 1) : Promise.resolve(empty))));
+      const row = (name: string): string => [name, ...present.map((p) => (p ? '1' : '0'))].join(',');
+      const place = (folder: string): string => {
+        const nn = counters.get(folder) ?? 0;
+        counters.set(folder, nn + 1);
+        return pad(nn);
+      };
+      const inMultilabel = pick() < fraction || !present.some((p) => p);
+      if (inMultilabel) {
+        const nn = place('multilabel');
+        const dir = join(options.out, 'multilabel', sid);
+        writes.push([join(dir, `image${nn}.png`), imagePng]);
+        DSAD_STRUCTURES.forEach((s, k) => writes.push([join(dir, `mask${nn}_${s}.png`), present[k] ? maskPngs[k]! : empty]));
+        weak.set('multilabel', [...(weak.get('multilabel') ?? []), row(`image${nn}.png`)]);
+        multilabelImages++;
+      }
+      DSAD_STRUCTURES.forEach((s, k) => {
+        if (!present[k]) return;
+        const nn = place(s);
+        const dir = join(options.out, s, sid);
+        writes.push([join(dir, `image${nn}.png`), imagePng]);
+        writes.push([join(dir, `mask${nn}.png`), maskPngs[k]!]);
+        weak.set(s, [...(weak.get(s) ?? []), row(`image${nn}.png`)]);
+        perStructure[s]!++;
+      });
+      done++;
+      options.onProgress?.(done, total);
+    }
+    const header = ['image', ...DSAD_STRUCTURES].join(',');
+    for (const [folder, rows] of weak) writes.push([join(options.out, folder, sid, 'weak_labels.csv'), Buffer.from([header, ...rows].join('\n') + '\n')]);
+    const dirs = new Set(writes.map(([p]) => dirname(p)));
+    for (const d of dirs) await mkdir(d, { recursive: true });
+    await mapPool(writes, 16, ([p, b]) => writeFile(p, b));
+    files += writes.length;
+  });
+  return {
+    out: options.out,
+    surgeries,
+    images: total,
+    multilabelImages,
+    perStructure,
+    files,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './prng';
+export * from './scene';
+export * from './generate';
