@@ -68,6 +68,8 @@ CREATE TABLE rounds (
   quorum            integer NOT NULL CHECK (quorum >= 1),
   deadline_at       timestamptz(3) NOT NULL,
   config            jsonb NOT NULL DEFAULT '{}',
+  -- The round state machine's state (coordinator/src/rounds/round-state.ts), persisted whole.
+  state             jsonb NOT NULL DEFAULT '{}',
   opened_at         timestamptz(3) NOT NULL DEFAULT now(),
   closed_at         timestamptz(3),
   UNIQUE (step_index, kind, index)

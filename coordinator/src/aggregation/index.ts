@@ -1,0 +1,10 @@
+/** Aggregation core: pure, framework-free. The coordinator's service wires it to the database and gRPC. */
+export * from './errors';
+export * from './math';
+export * from './types';
+export { StreamingWeightedMean } from './streaming-mean';
+export { forEachMatched, deltaNormOf } from './tensor-walk';
+export { initialServerState } from './strategies/fedopt';
+export { STRATEGIES, createStrategy, resolveAggregationOptions, listStrategies, isStrategyName } from './registry';
+export * from './validator';
+export { encodeServerState, decodeServerState } from './server-state';

@@ -1,0 +1,60 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { join } from 'node:path';
+import type { CoordinatorConfig } from './config/coordinator-config';
+import { BLOB_STORE, CLOCK, CONFIG, MODEL_FACTORY, systemClock, type Clock } from './common/tokens';
+import type { Database } from './database/database';
+import { DatabaseService } from './database/database.service';
+import { LocalBlobStore } from './model-store/local-blob-store';
+import type { ModelFactory } from './models/model-factory';
+import { ModelVersionsService } from './models/model-versions.service';
+import { ModelExportService } from './models/model-export.service';
+import { AuditService } from './audit/audit.service';
+import { AdminAuthService } from './auth/admin-auth.service';
+import { RosterService } from './roster/roster.service';
+import { SitesService } from './sites/sites.service';
+import { SiteCertificates } from './sites/site-certificates';
+import { SiteIdentity } from './sites/site-identity';
+import { GlobalModels } from './federation/global-models';
+import { StepsService } from './federation/steps.service';
+import { RoundsService } from './federation/rounds.service';
+import { UploadsService } from './federation/uploads.service';
+import { ProgressHub } from './federation/progress-hub';
+import { RateLimiter } from './federation/rate-limiter';
+import { FederationGrpcServer } from './federation/federation.grpc-server';
+import { EvaluationsService } from './reports/evaluations.service';
+import { AuthGuard } from './http/auth.guard';
+import { DomainErrorsFilter } from './http/domain-errors.filter';
+import { AuthController } from './http/auth.controller';
+import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
+
+export interface CoordinatorDeps {
+  database: Database;
+  factory: ModelFactory;
+  clock?: Clock;
+}
+
+/** The whole coordinator: one module, providers grouped by feature folder. */
+@Module({})
+export class CoordinatorModule {
+  static forRoot(config: CoordinatorConfig, deps: CoordinatorDeps): DynamicModule {
+    const values: Provider[] = [
+      { provide: CONFIG, useValue: config },
+      { provide: CLOCK, useValue: deps.clock ?? systemClock },
+      { provide: MODEL_FACTORY, useValue: deps.factory },
+      { provide: BLOB_STORE, useValue: new LocalBlobStore(join(config.dataDir, 'models')) },
+      { provide: DatabaseService, useValue: new DatabaseService(deps.database) },
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_FILTER, useClass: DomainErrorsFilter },
+    ];
+    return {
+      module: CoordinatorModule,
+      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController],
+      providers: [
+        ...values,
+        AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
+        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService,
+      ],
+    };
+  }
+}

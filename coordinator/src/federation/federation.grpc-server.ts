@@ -1,0 +1,189 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import {
+  chunkBlob, DEFAULT_CHUNK_BYTES, FederationService, MAX_CHUNK_BYTES,
+  type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EnrollRequest, type EnrollResponse, type EvaluationReport,
+  type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
+  type UploadStatus, type UploadStatusRequest, EnrollmentStatus,
+} from '@fedciss/proto';
+import { CONFIG } from '../common/tokens';
+import type { CoordinatorConfig } from '../config/coordinator-config';
+import { SitesService } from '../sites/sites.service';
+import { SiteIdentity } from '../sites/site-identity';
+import { ModelVersionsService } from '../models/model-versions.service';
+import { invalid } from '../common/errors';
+import { RoundsService } from './rounds.service';
+import { UploadsService } from './uploads.service';
+import { EvaluationsService } from '../reports/evaluations.service';
+import { ProgressHub } from './progress-hub';
+import { RateLimiter } from './rate-limiter';
+import { serviceError, toServiceError } from './grpc-status';
+
+const ENROLLMENT: Record<string, EnrollmentStatus> = {
+  pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
+  approved: EnrollmentStatus.ENROLLMENT_STATUS_APPROVED,
+  rejected: EnrollmentStatus.ENROLLMENT_STATUS_REJECTED,
+  revoked: EnrollmentStatus.ENROLLMENT_STATUS_REJECTED,
+};
+
+type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
+
+/**
+ * The federation's gRPC endpoint (grpc-js, typed by the ts-proto service definition). Every call
+ * first resolves the calling site from its certificate (or, in the loopback demo mode, from its
+ * metadata) and checks that the site is approved and within its rate limit; errors become status
+ * codes in grpc-status.ts. Handlers answer exactly once and return right after an error.
+ */
+@Injectable()
+export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('Federation');
+  private server?: grpc.Server;
+  /** Ports actually bound (useful when the configured port is 0). */
+  readonly ports: { federation?: number; enrollment?: number } = {};
+
+  constructor(
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    private readonly identity: SiteIdentity,
+    private readonly sites: SitesService,
+    private readonly rounds: RoundsService,
+    private readonly uploads: UploadsService,
+    private readonly models: ModelVersionsService,
+    private readonly evaluations: EvaluationsService,
+    private readonly progress: ProgressHub,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.server = new grpc.Server({
+      // One chunk plus its envelope; nothing larger is ever legitimate.
+      'grpc.max_receive_message_length': MAX_CHUNK_BYTES + 64 * 1024,
+      'grpc.max_send_message_length': MAX_CHUNK_BYTES + 64 * 1024,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.server.addService(FederationService, this.handlers() as unknown as grpc.UntypedServiceImplementation);
+    const { federation, enrollment } = await this.identity.bind(this.server, this.config);
+    Object.assign(this.ports, { federation, enrollment });
+    this.log.log(`federation gRPC on port ${federation}${this.config.insecure ? ' (PLAINTEXT, loopback only)' : ' (mutual TLS)'}${enrollment ? `, enrolment on port ${enrollment}` : ''}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Resolves and checks the calling site; every handler starts here. */
+  private async caller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Promise<string> {
+    const siteId = this.identity.siteOf(call);
+    this.limiter.take(siteId, method);
+    await this.sites.requireActive(siteId);
+    return siteId;
+  }
+
+  private unary<Req, Res>(method: string, fn: (siteId: string, req: Req) => Promise<Res>): Unary<Req, Res> {
+    return (call, callback) => {
+      this.caller(call, method)
+        .then((siteId) => fn(siteId, call.request))
+        .then((res) => callback(null, res), (e) => callback(toServiceError(e, method)));
+    };
+  }
+
+  private handlers() {
+    return {
+      enroll: ((call, callback) => {
+        // Enrolment is the one call a site makes before it has a certificate.
+        const req = call.request;
+        Promise.resolve()
+          .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
+          .then(
+            (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
+            (e) => callback(toServiceError(e, 'Enroll')),
+          );
+      }) as Unary<EnrollRequest, EnrollResponse>,
+
+      heartbeat: this.unary<HeartbeatRequest, HeartbeatResponse>('heartbeat', async (siteId, req) => {
+        await this.sites.heartbeat(siteId, req.state ?? '');
+        await this.rounds.heartbeat(siteId);
+        return { serverTimeMs: Date.now(), heartbeatIntervalMs: Math.max(1000, Math.floor((this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4)) };
+      }),
+
+      getTask: this.unary<object, Task>('getTask', (siteId) => this.rounds.taskFor(siteId)),
+
+      getUploadStatus: this.unary<UploadStatusRequest, UploadStatus>('getUploadStatus', (siteId, req) => this.uploads.status(siteId, req.idempotencyKey)),
+
+      reportEvaluation: this.unary<EvaluationReport, Ack>('reportEvaluation', async (siteId, req) => {
+        await this.evaluations.record(siteId, req);
+        await this.rounds.recordEvaluation(siteId, req.modelVersionId);
+        return { ok: true, message: 'recorded' };
+      }),
+
+      reportProgress: this.unary<ProgressReport, Ack>('reportProgress', async (siteId, req) => {
+        this.progress.report(siteId, req);
+        return { ok: true, message: '' };
+      }),
+
+      downloadModel: (call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>) => {
+        void this.download(call).catch((e) => call.destroy(toServiceError(e, 'DownloadModel')));
+      },
+
+      uploadUpdate: (call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, callback: grpc.sendUnaryData<UploadReceipt>) => {
+        this.upload(call).then((r) => callback(null, r), (e) => callback(toServiceError(e, 'UploadUpdate')));
+      },
+    };
+  }
+
+  private async download(call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>): Promise<void> {
+    await this.caller(call, 'download');
+    const { versionId, offset } = call.request;
+    const { row, bytes } = await this.models.bytes(versionId);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > bytes.length) throw invalid(`offset ${offset} is outside 0..${bytes.length}`);
+    const model = { versionId: row.id, kind: row.kind, sha256: row.sha256, sizeBytes: Number(row.sizeBytes) };
+    await write(call, { header: { format: 'safetensors', totalBytes: bytes.length, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
+    for (const chunk of chunkBlob(bytes, DEFAULT_CHUNK_BYTES, offset)) {
+      if (call.cancelled) return;
+      await write(call, { chunk });
+    }
+    call.end();
+  }
+
+  private async upload(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>): Promise<UploadReceipt> {
+    const siteId = await this.caller(call, 'upload');
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<UploadMessage>;
+    const first = await messages.next();
+    if (first.done || !first.value.header) throw serviceError(grpc.status.INVALID_ARGUMENT, 'the first message of an upload must carry the header');
+    async function* chunks(): AsyncGenerator<Chunk> {
+      for (let m = await messages.next(); !m.done; m = await messages.next()) {
+        if (!m.value.chunk) throw serviceError(grpc.status.INVALID_ARGUMENT, 'only the first message of an upload may carry a header');
+        yield m.value.chunk;
+      }
+    }
+    return this.uploads.receive(siteId, first.value.header, chunks());
+  }
+}
+
+/** Writes one message, waiting for the stream to drain when its buffer is full (back-pressure). */
+function write<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (call.write(message)) return resolve();
+    const onDrain = () => {
+      call.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      call.off('drain', onDrain);
+      reject(e);
+    };
+    call.once('drain', onDrain);
+    call.once('error', onError);
+  });
+}

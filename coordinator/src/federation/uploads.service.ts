@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
+import { TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
+import type { Prisma, SiteUpdate } from '../generated/prisma/client';
+import { DatabaseService } from '../database/database.service';
+import { BLOB_STORE, CONFIG } from '../common/tokens';
+import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import type { CoordinatorConfig } from '../config/coordinator-config';
+import type { BlobStore } from '../model-store/blob-store';
+import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate } from '../aggregation';
+import type { ContentVerdict } from '../rounds';
+import { ModelVersionsService } from '../models/model-versions.service';
+import { PartialUpload } from './partial-upload';
+import { RoundsService } from './rounds.service';
+
+const KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+const SHA = /^[0-9a-f]{64}$/;
+/** An update may be a little larger than the model it derives from (its header metadata differs). */
+const UPLOAD_SLACK_BYTES = 64 * 1024;
+
+const stateOf: Record<string, UploadState> = {
+  receiving: UploadState.UPLOAD_STATE_PARTIAL,
+  accepted: UploadState.UPLOAD_STATE_ACCEPTED,
+  rejected: UploadState.UPLOAD_STATE_REJECTED,
+};
+
+function receipt(u: SiteUpdate): UploadReceipt {
+  return { updateId: u.id, state: stateOf[u.status], reason: u.rejectionReason ?? '', receivedBytes: Number(u.receivedBytes) };
+}
+
+/**
+ * Receives site updates: resumable chunked uploads kept on disk, idempotent by key, verified chunk
+ * by chunk and as a whole, then validated against the round's base model before they count. A
+ * rejected update is recorded with its reason and the round goes on.
+ */
+@Injectable()
+export class UploadsService {
+  private readonly log = new Logger('Uploads');
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly models: ModelVersionsService,
+    private readonly rounds: RoundsService,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
+
+  private partialPath(updateId: string): string {
+    return join(this.config.dataDir, 'uploads', `${updateId}.part`);
+  }
+
+  async status(siteId: string, idempotencyKey: string): Promise<UploadStatus> {
+    if (!KEY.test(idempotencyKey)) throw invalid('idempotency_key must be 8..128 characters of [A-Za-z0-9._:-]');
+    const u = await this.db.prisma.siteUpdate.findUnique({ where: { idempotencyKey } });
+    if (!u) return { state: UploadState.UPLOAD_STATE_UNSPECIFIED, receivedBytes: 0, reason: 'no upload with this key' };
+    if (u.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
+    return { state: stateOf[u.status], receivedBytes: Number(u.receivedBytes), reason: u.rejectionReason ?? '' };
+  }
+
+  /** Handles one upload stream: `header` first, then `chunks` in order. */
+  async receive(siteId: string, header: UploadHeader, chunks: AsyncIterable<Chunk>): Promise<UploadReceipt> {
+    const row = await this.begin(siteId, header);
+    if (row.status !== 'receiving') return receipt(row); // a retry of a finished upload: same answer
+    if (this.inFlight.has(row.id)) throw conflict(`upload ${row.id} is already being received on another connection`);
+    this.inFlight.add(row.id);
+    try {
+      const partial = await PartialUpload.resume(this.partialPath(row.id), Number(row.totalBytes), Number(row.receivedBytes));
+      if (header.resumeOffset !== partial.received) {
+        throw new DomainError('invalid', `resume_offset ${header.resumeOffset} does not match the ${partial.received} bytes already held: resume at ${partial.received}`);
+      }
+      for await (const chunk of chunks) {
+        await partial.append(chunk);
+        await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: BigInt(partial.received), updatedAt: new Date() } });
+      }
+      if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
+      const sha = await partial.sha256();
+      if (sha !== row.sha256) {
+        // The bytes are wrong as a whole although every chunk checked out: start again from zero.
+        await partial.remove();
+        await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: 0n } });
+        throw new TransferError(`upload hashes to ${sha}, not the announced ${row.sha256}; send it again from offset 0`);
+      }
+      const settled = await this.settle(row, await readFile(partial.path));
+      await partial.remove();
+      return receipt(settled);
+    } finally {
+      this.inFlight.delete(row.id);
+    }
+  }
+
+  /** Checks the header and finds or creates the update row. */
+  private async begin(siteId: string, h: UploadHeader): Promise<SiteUpdate> {
+    if (!KEY.test(h.idempotencyKey)) throw invalid('idempotency_key must be 8..128 characters of [A-Za-z0-9._:-]');
+    if (!SHA.test(h.sha256)) throw invalid('sha256 must be 64 lower-case hex digits');
+    const existing = await this.db.prisma.siteUpdate.findUnique({ where: { idempotencyKey: h.idempotencyKey } });
+    if (existing) {
+      if (existing.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
+      if (existing.roundId !== h.roundId || existing.sha256 !== h.sha256 || Number(existing.totalBytes) !== h.totalBytes) {
+        throw conflict('idempotency key reused for a different update (round, size or hash differ)');
+      }
+      return existing;
+    }
+    const round = await this.db.prisma.round.findUnique({ where: { id: h.roundId } });
+    if (!round) throw notFound(`round '${h.roundId}' does not exist`);
+    if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind || '(empty kind)'}`);
+    if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${h.baseVersionId}`);
+    const base = await this.models.get(round.baseVersionId!);
+    const maxBytes = Number(base.sizeBytes) + UPLOAD_SLACK_BYTES;
+    if (!Number.isSafeInteger(h.totalBytes) || h.totalBytes <= 0 || h.totalBytes > maxBytes) {
+      throw invalid(`total_bytes ${h.totalBytes} is outside 1..${maxBytes} (the base model is ${base.sizeBytes} bytes)`);
+    }
+    const s = h.samples;
+    const real = s?.realImages ?? 0;
+    const replay = s?.replayImages ?? 0;
+    if (!Number.isInteger(real) || !Number.isInteger(replay) || real < 0 || replay < 0 || real + replay <= 0) {
+      throw invalid('samples must count at least one real or replay image, and no negative counts');
+    }
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
+    const accepted = await this.db.prisma.siteUpdate.findFirst({ where: { roundId: round.id, siteId, status: 'accepted' } });
+    if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
+    const refused = await this.rounds.admit(round, siteId, h.idempotencyKey);
+    return this.db.prisma.siteUpdate.create({
+      data: {
+        id: `upd-${randomBytes(8).toString('hex')}`,
+        roundId: round.id,
+        siteId,
+        idempotencyKey: h.idempotencyKey,
+        status: refused ? 'rejected' : 'receiving',
+        rejectionReason: refused?.reason ?? null,
+        sha256: h.sha256,
+        totalBytes: BigInt(h.totalBytes),
+        realImages: real,
+        replayImages: replay,
+        metrics: metrics as Prisma.InputJsonValue,
+      },
+    });
+  }
+
+  /**
+   * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
+   * the round (which may refuse it still, e.g. as late) together with the update's row.
+   */
+  private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
+    const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
+    let verdict: ContentVerdict;
+    try {
+      const { tensors } = decodeSafetensors(bytes);
+      const base = await this.models.weights(round.baseVersionId!);
+      const v = validateUpdate(modelReference(base), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
+        ...DEFAULT_VALIDATION_LIMITS,
+        maxDeltaNorm: this.config.training.maxUpdateNorm,
+      });
+      verdict = v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
+    } catch (e) {
+      if (!(e instanceof SafetensorsError)) throw e;
+      verdict = { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+    }
+    // Stored before it is recorded as accepted, so an accepted update always has its bytes.
+    const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
+    let settled: SiteUpdate | undefined;
+    await this.rounds.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {
+      const accepted = outcome.status === 'accepted';
+      settled = await tx.siteUpdate.update({
+        where: { id: row.id },
+        data: {
+          status: accepted ? 'accepted' : 'rejected',
+          rejectionReason: accepted ? null : outcome.reason,
+          storageUri: accepted ? storageUri : null,
+          receivedBytes: row.totalBytes,
+          updatedAt: new Date(),
+        },
+      });
+    });
+    if (settled!.status === 'rejected') this.log.warn(`update ${row.id} from ${row.siteId} rejected: ${settled!.rejectionReason}`);
+    return settled!;
+  }
+}

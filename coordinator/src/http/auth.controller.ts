@@ -1,0 +1,41 @@
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AdminAuthService, type Principal } from '../auth/admin-auth.service';
+import { CreateUserDto, SignInDto } from './dtos';
+import { CurrentUser, Requires, SESSION_COOKIE, tokenOf } from './auth.guard';
+
+@ApiTags('auth')
+@Controller('api/auth')
+export class AuthController {
+  constructor(private readonly auth: AdminAuthService) {}
+
+  /** Signs in; the token comes back in the body (for API clients) and as an HttpOnly cookie (for the console). */
+  @Post('sign-in')
+  @HttpCode(200)
+  async signIn(@Body() body: SignInDto, @Res({ passthrough: true }) res: Response) {
+    const s = await this.auth.signIn(body.username, body.password);
+    res.cookie(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'strict', expires: s.expiresAt, path: '/' });
+    return { token: s.token, expiresAt: s.expiresAt.toISOString(), user: s.principal };
+  }
+
+  @Post('sign-out')
+  @HttpCode(204)
+  async signOut(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const token = tokenOf(req);
+    if (token) await this.auth.signOut(token);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+
+  @Get('me')
+  @Requires('read')
+  me(@CurrentUser() user: Principal) {
+    return user;
+  }
+
+  @Post('users')
+  @Requires('users:write')
+  createUser(@CurrentUser() user: Principal, @Body() body: CreateUserDto) {
+    return this.auth.createUser(user.username, body.username, body.password, body.role);
+  }
+}

@@ -1,0 +1,35 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError, type DomainErrorKind } from '../common/errors';
+
+const STATUS: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'too-many': 429,
+  unavailable: 503,
+};
+
+/** The one place where errors become HTTP answers: `{statusCode, error, message}`. */
+@Catch()
+export class DomainErrorsFilter implements ExceptionFilter {
+  private readonly log = new Logger('HTTP');
+
+  catch(e: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (res.headersSent) return;
+    if (e instanceof DomainError) {
+      res.status(STATUS[e.kind]).json({ statusCode: STATUS[e.kind], error: e.kind, message: e.message });
+      return;
+    }
+    if (e instanceof HttpException) {
+      const body = e.getResponse();
+      res.status(e.getStatus()).json(typeof body === 'string' ? { statusCode: e.getStatus(), message: body } : body);
+      return;
+    }
+    this.log.error((e as Error)?.stack ?? String(e));
+    res.status(500).json({ statusCode: 500, error: 'internal', message: 'internal error; see the coordinator log' });
+  }
+}

@@ -1,0 +1,39 @@
+/** Response shapes of the REST API: one mapX() per database row kind (BigInt → number, Date → ISO). */
+import type { ModelVersion, Round, SiteUpdate, Step } from '../generated/prisma/client';
+
+export function mapModelVersion(v: ModelVersion) {
+  return {
+    id: v.id, kind: v.kind, sha256: v.sha256, sizeBytes: Number(v.sizeBytes), parentId: v.parentId, stepIndex: v.stepIndex,
+    roundId: v.roundId, numClasses: v.numClasses, config: v.config, note: v.note, createdAt: v.createdAt.toISOString(),
+  };
+}
+
+export function mapRound(r: Round) {
+  const state = r.state as { sites?: Record<string, unknown>; uploads?: Record<string, { siteId: string; outcome: { status: string } }> };
+  const uploads = Object.values(state.uploads ?? {});
+  return {
+    id: r.id, step: r.stepIndex, kind: r.kind, index: r.index, status: r.status, reason: r.reason, baseVersionId: r.baseVersionId,
+    resultVersionId: r.resultVersionId, quorum: r.quorum, deadlineAt: r.deadlineAt.toISOString(), openedAt: r.openedAt.toISOString(),
+    closedAt: r.closedAt?.toISOString() ?? null,
+    sites: Object.keys(state.sites ?? {}),
+    accepted: uploads.filter((u) => u.outcome.status === 'accepted').map((u) => u.siteId),
+    rejected: uploads.filter((u) => u.outcome.status === 'rejected').map((u) => u.siteId),
+  };
+}
+
+export function mapStep(s: Step & { rounds?: Round[] }) {
+  const cfg = s.config as { newClassIds?: number[]; numClasses?: number };
+  return {
+    index: s.index, status: s.status, teacherVersionId: s.teacherVersionId, newClassIds: cfg.newClassIds ?? [], numClasses: cfg.numClasses ?? 0,
+    createdAt: s.createdAt.toISOString(), completedAt: s.completedAt?.toISOString() ?? null,
+    rounds: s.rounds?.map(mapRound),
+  };
+}
+
+export function mapUpdate(u: SiteUpdate) {
+  return {
+    id: u.id, roundId: u.roundId, siteId: u.siteId, status: u.status, rejectionReason: u.rejectionReason, totalBytes: Number(u.totalBytes),
+    receivedBytes: Number(u.receivedBytes), realImages: u.realImages, replayImages: u.replayImages, metrics: u.metrics,
+    createdAt: u.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Starting and stopping a coordinator: database (migrated), Nest application with the REST API,
+ * OpenAPI document and console, and the federation's gRPC endpoint.
+ */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { Logger, ValidationPipe, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { CoordinatorConfig } from './config/coordinator-config';
+import { openDatabase } from './database/database';
+import { CoordinatorModule } from './app.module';
+import type { ModelFactory } from './models/model-factory';
+import type { Clock } from './common/tokens';
+import { FederationGrpcServer } from './federation/federation.grpc-server';
+
+export interface RunningCoordinator {
+  app: INestApplication;
+  httpUrl: string;
+  grpcPort: number;
+  enrollPort?: number;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  factory: ModelFactory,
+  options: { clock?: Clock; logLevels?: LogLevel[] } = {},
+): Promise<RunningCoordinator> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
+  if (database.migrations.applied.length) new Logger('Database').log(`applied migrations: ${database.migrations.applied.join(', ')}`);
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(CoordinatorModule.forRoot(config, { database, factory, clock: options.clock }), {
+      logger: options.logLevels ?? ['log', 'warn', 'error'],
+    });
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  app.enableShutdownHooks();
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle('fedciss coordinator').setDescription('Roster, steps, rounds, sites, model versions and federated evaluation reports.').setVersion('1').addBearerAuth().build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json' });
+  await app.listen(config.httpPort, config.httpHost);
+  const address = app.getHttpServer().address() as { port: number };
+  const grpc = app.get(FederationGrpcServer);
+  return {
+    app,
+    httpUrl: `http://${config.httpHost}:${address.port}`,
+    grpcPort: grpc.ports.federation!,
+    enrollPort: grpc.ports.enrollment,
+    close: () => app.close(),
+  };
+}

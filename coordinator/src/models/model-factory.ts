@@ -1,0 +1,37 @@
+/**
+ * What the coordinator needs from the learning core to run a federation: fresh models, head growth
+ * when classes are added, server-side distillation and ONNX export. The implementation lives on top
+ * of `ml` (ml-model-factory.ts); the interface keeps the federation logic independent of it.
+ */
+import type { NamedTensors } from '@fedciss/ml';
+
+export interface SegmenterSpec {
+  numClasses: number;
+  /** Architecture settings (width, depth, input size), stored with every version. */
+  config: Record<string, unknown>;
+}
+
+export interface DistillationRequest {
+  student: NamedTensors;
+  teacher: NamedTensors;
+  generator: NamedTensors;
+  /** Channels 0..oldClassCount-1 of the student are pulled toward the teacher. */
+  oldClassCount: number;
+  numClasses: number;
+  config: Record<string, unknown>;
+  steps: number;
+}
+
+export interface ModelFactory {
+  /** The default architecture settings of a new federation. */
+  defaultSegmenterConfig(): Record<string, unknown>;
+  defaultGeneratorConfig(): Record<string, unknown>;
+  createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors>;
+  /** New output channels initialised from the background channel (MiB): predictions do not change. */
+  growHead(weights: NamedTensors, fromClasses: number, toClasses: number, config: Record<string, unknown>): Promise<NamedTensors>;
+  createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors>;
+  /** Server-side distillation on generated images; returns the distilled student and its loss. */
+  distill(request: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }>;
+  /** The inference graph with the weights inside, as .onnx bytes. */
+  exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer>;
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import type { ModelVersion, Prisma } from '../generated/prisma/client';
+import { DatabaseService } from '../database/database.service';
+import { BLOB_STORE } from '../common/tokens';
+import { notFound } from '../common/errors';
+import type { BlobStore } from '../model-store/blob-store';
+
+export type ModelKind = 'segmenter' | 'generator';
+
+export interface NewModelVersion {
+  kind: ModelKind;
+  weights: NamedTensors;
+  parentId?: string | null;
+  stepIndex: number;
+  roundId?: string | null;
+  numClasses: number;
+  config: Record<string, unknown>;
+  note?: string;
+}
+
+/**
+ * Immutable model and generator versions: bytes in the content-addressed store, a row in the
+ * database. The blob is written (durably) before the row, so a row never points at missing bytes;
+ * a crash between the two leaves only an unreferenced blob.
+ */
+@Injectable()
+export class ModelVersionsService {
+  constructor(private readonly db: DatabaseService, @Inject(BLOB_STORE) private readonly store: BlobStore) {}
+
+  async create(v: NewModelVersion, tx: Pick<Prisma.TransactionClient, 'modelVersion'> = this.db.prisma): Promise<ModelVersion> {
+    const bytes = encodeSafetensors(v.weights, { kind: v.kind, numClasses: String(v.numClasses), config: JSON.stringify(v.config) });
+    const blob = await this.store.put(bytes);
+    const prefix = v.kind === 'segmenter' ? 'seg' : 'gen';
+    return tx.modelVersion.create({
+      data: {
+        id: `${prefix}-${v.stepIndex}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+        kind: v.kind,
+        sha256: blob.sha256,
+        sizeBytes: BigInt(blob.sizeBytes),
+        parentId: v.parentId ?? null,
+        stepIndex: v.stepIndex,
+        roundId: v.roundId ?? null,
+        storageUri: blob.uri,
+        numClasses: v.numClasses,
+        config: v.config as Prisma.InputJsonValue,
+        note: v.note ?? '',
+      },
+    });
+  }
+
+  async get(id: string): Promise<ModelVersion> {
+    const row = await this.db.prisma.modelVersion.findUnique({ where: { id } });
+    if (!row) throw notFound(`model version '${id}' does not exist`);
+    return row;
+  }
+
+  async bytes(id: string): Promise<{ row: ModelVersion; bytes: Buffer }> {
+    const row = await this.get(id);
+    return { row, bytes: await this.store.get(row.sha256) };
+  }
+
+  async weights(id: string): Promise<NamedTensors> {
+    return decodeSafetensors((await this.bytes(id)).bytes).tensors;
+  }
+
+  list(kind?: ModelKind) {
+    return this.db.prisma.modelVersion.findMany({ where: kind ? { kind } : {}, orderBy: { createdAt: 'asc' } });
+  }
+}

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Prisma, Site } from '../generated/prisma/client';
+import { DatabaseService } from '../database/database.service';
+import { AuditService, type Actor } from '../audit/audit.service';
+import { CLOCK, CONFIG, type Clock } from '../common/tokens';
+import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import type { CoordinatorConfig } from '../config/coordinator-config';
+import { SiteCertificates } from './site-certificates';
+
+export type SiteStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
+
+export interface SiteView {
+  id: string;
+  displayName: string;
+  status: SiteStatus;
+  alive: boolean;
+  lastHeartbeatAt: string | null;
+  agentState: string | null;
+  capabilities: unknown;
+  createdAt: string;
+}
+
+export interface EnrollmentResult {
+  siteId: string;
+  status: SiteStatus;
+  certificatePem: string;
+  caCertificatePem: string;
+  message: string;
+}
+
+const MAX_NAME = 120;
+
+/** Enrolment, approval, revocation and liveness of the hospitals in the federation. */
+@Injectable()
+export class SitesService {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly audit: AuditService,
+    private readonly certificates: SiteCertificates,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * A site asks to join. The site id is derived from the request's public key, so an agent polling
+   * with the same key gets the same answer (and its certificate once an admin approved it).
+   * With auto-approval (a demo setting) no admin needs to act.
+   */
+  async enroll(displayName: string, csrPem: string, capabilities: Record<string, unknown>): Promise<EnrollmentResult> {
+    const name = displayName.trim();
+    if (!name || name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw invalid(`display_name must be 1..${MAX_NAME} printable characters`);
+    if (!this.config.insecure && !csrPem) throw invalid('csr_pem is required: the site must send a certificate signing request');
+    // Without TLS (loopback demo) there is no key to identify the site by, only its name.
+    const fingerprint = csrPem ? this.certificates.csrFingerprint(csrPem) : createHash('sha256').update(name).digest('hex');
+    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'site';
+    const id = `${slug}-${fingerprint.slice(0, 8)}`;
+    let site = await this.db.prisma.site.findUnique({ where: { id } });
+    if (!site) {
+      site = await this.db.prisma.$transaction(async (tx) => {
+        const created = await tx.site.create({
+          data: { id, displayName: name, status: 'pending', csrPem: csrPem || null, capabilities: capabilities as Prisma.InputJsonValue },
+        });
+        await this.audit.record(`site:${id}`, 'site.enroll', id, { displayName: name }, tx);
+        return created;
+      });
+      if (this.config.autoApprove) {
+        await this.approve('system:auto-approve', id);
+        site = await this.get(id);
+      }
+    }
+    return this.enrollmentView(site);
+  }
+
+  private async enrollmentView(site: Site): Promise<EnrollmentResult> {
+    const status = site.status as SiteStatus;
+    const cert = status === 'approved' ? await this.db.prisma.certificate.findFirst({ where: { siteId: site.id, revokedAt: null }, orderBy: { createdAt: 'desc' } }) : null;
+    const messages: Record<SiteStatus, string> = {
+      pending: 'waiting for an administrator to approve this site',
+      approved: 'approved',
+      rejected: 'an administrator rejected this site',
+      revoked: 'this site was revoked by an administrator',
+    };
+    return {
+      siteId: site.id,
+      status,
+      certificatePem: cert?.pem ?? '',
+      caCertificatePem: this.config.insecure ? '' : this.certificates.caCertificatePem(),
+      message: messages[status],
+    };
+  }
+
+  /** An admin approves a pending site: its CSR is signed with CN = site id. */
+  async approve(actor: Actor, siteId: string): Promise<SiteView> {
+    const site = await this.get(siteId);
+    if (site.status === 'approved') return this.view(site);
+    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be approved`);
+    const updated = await this.db.prisma.$transaction(async (tx) => {
+      if (site.csrPem) {
+        const issued = this.certificates.issue(site.csrPem, siteId);
+        await tx.certificate.create({ data: { serial: issued.serial, siteId, pem: issued.certificatePem, notAfter: issued.notAfter } });
+        await this.audit.record(actor, 'certificate.issue', siteId, { serial: issued.serial, notAfter: issued.notAfter.toISOString() }, tx);
+      }
+      await this.audit.record(actor, 'site.approve', siteId, {}, tx);
+      return tx.site.update({ where: { id: siteId }, data: { status: 'approved' } });
+    });
+    return this.view(updated);
+  }
+
+  async reject(actor: Actor, siteId: string): Promise<SiteView> {
+    const site = await this.get(siteId);
+    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be rejected`);
+    const updated = await this.db.prisma.$transaction(async (tx) => {
+      await this.audit.record(actor, 'site.reject', siteId, {}, tx);
+      return tx.site.update({ where: { id: siteId }, data: { status: 'rejected' } });
+    });
+    return this.view(updated);
+  }
+
+  /** Revokes every certificate of the site; its calls are refused from now on. */
+  async revoke(actor: Actor, siteId: string): Promise<SiteView> {
+    await this.get(siteId);
+    const now = new Date(this.clock.now());
+    const updated = await this.db.prisma.$transaction(async (tx) => {
+      const certs = await tx.certificate.findMany({ where: { siteId, revokedAt: null } });
+      for (const c of certs) {
+        this.certificates.revoke(c.serial, now);
+        await tx.certificate.update({ where: { serial: c.serial }, data: { revokedAt: now } });
+      }
+      await this.audit.record(actor, 'site.revoke', siteId, { serials: certs.map((c) => c.serial) }, tx);
+      return tx.site.update({ where: { id: siteId }, data: { status: 'revoked' } });
+    });
+    return this.view(updated);
+  }
+
+  /** The site behind a call must exist and be approved; anything else is refused. */
+  async requireActive(siteId: string): Promise<Site> {
+    const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
+    if (!site) throw new DomainError('unauthenticated', `site '${siteId}' is not enrolled`);
+    if (site.status !== 'approved') throw forbidden(`site '${siteId}' is ${site.status}`);
+    return site;
+  }
+
+  async heartbeat(siteId: string, state: string): Promise<void> {
+    await this.db.prisma.site.update({ where: { id: siteId }, data: { lastHeartbeatAt: new Date(this.clock.now()), agentState: state.slice(0, 200) } });
+  }
+
+  isAlive(site: Pick<Site, 'lastHeartbeatAt'>): boolean {
+    const last = site.lastHeartbeatAt?.getTime();
+    return last !== undefined && this.clock.now() - last <= this.config.rounds.heartbeatTimeoutSeconds * 1000;
+  }
+
+  /** Approved sites with a recent heartbeat: the ones a round can expect an update from. */
+  async aliveSiteIds(): Promise<string[]> {
+    const sites = await this.db.prisma.site.findMany({ where: { status: 'approved' } });
+    return sites.filter((s) => this.isAlive(s)).map((s) => s.id);
+  }
+
+  async get(siteId: string): Promise<Site> {
+    const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
+    if (!site) throw notFound(`site '${siteId}' does not exist`);
+    return site;
+  }
+
+  async list(): Promise<SiteView[]> {
+    return (await this.db.prisma.site.findMany({ orderBy: { createdAt: 'asc' } })).map((s) => this.view(s));
+  }
+
+  view(s: Site): SiteView {
+    return {
+      id: s.id,
+      displayName: s.displayName,
+      status: s.status as SiteStatus,
+      alive: this.isAlive(s),
+      lastHeartbeatAt: s.lastHeartbeatAt?.toISOString() ?? null,
+      agentState: s.agentState,
+      capabilities: s.capabilities,
+      createdAt: s.createdAt.toISOString(),
+    };
+  }
+}
