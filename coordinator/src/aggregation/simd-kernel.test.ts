@@ -6,12 +6,13 @@ import { tensors, update } from './test-helpers';
 
 describe('SIMD running-mean kernel', () => {
   it('is available here and matches the hand-computed step, tail included', () => {
-    const { arrays, step } = allocateMean([7]);
+    const { arrays, step } = allocateMean([3, 19]);
     assert.ok(step, 'WebAssembly SIMD should be available on Node 20');
-    arrays[0].fill(1);
-    // 1 + 0.5·(x − 1) for x = 0..6 (4 lanes in SIMD, 3 in the scalar tail)
-    step(0, Float32Array.from([0, 1, 2, 3, 4, 5, 6]), 0.5);
-    assert.deepEqual([...arrays[0]], [0.5, 1, 1.5, 2, 2.5, 3, 3.5]);
+    arrays[1].fill(1);
+    // 1 + 0.5·(x − 1) = (x + 1)/2 for x = 0..18 (16 values in SIMD, 3 in the scalar tail)
+    step(1, Float32Array.from({ length: 19 }, (_, i) => i), 0.5);
+    assert.deepEqual([...arrays[1]], Array.from({ length: 19 }, (_, i) => (i + 1) / 2));
+    assert.deepEqual([...arrays[0]], [0, 0, 0], 'the neighbouring tensor is untouched');
   });
 
   it('falls back to plain arrays when asked', () => {

@@ -14,43 +14,51 @@
 // The module, hand-assembled (WebAssembly binary format 1.0 + the SIMD proposal). In text form:
 //   (module
 //     (import "env" "memory" (memory 1))
-//     (func (export "step") (param $m i32) (param $x i32) (param $n4 i32) (param $f f32)
+//     (func (export "step") (param $m i32) (param $x i32) (param $n8 i32) (param $f f32)
 //       (local $end i32) (local $vf v128)
 //       (local.set $vf (f32x4.splat (local.get $f)))
-//       (local.set $end (i32.add (local.get $m) (i32.shl (local.get $n4) (i32.const 4))))
-//       (block $done (loop $next
+//       (local.set $end (i32.add (local.get $m) (i32.shl (local.get $n8) (i32.const 5))))
+//       (block $done (loop $next                     ;; 8 values (two vectors) per iteration
 //         (br_if $done (i32.ge_u (local.get $m) (local.get $end)))
-//         (v128.store (local.get $m)
-//           (f32x4.add (v128.load (local.get $m))
-//             (f32x4.mul (local.get $vf) (f32x4.sub (v128.load (local.get $x)) (v128.load (local.get $m))))))
-//         (local.set $m (i32.add (local.get $m) (i32.const 16)))
-//         (local.set $x (i32.add (local.get $x) (i32.const 16)))
+//         (v128.store offset=0 (local.get $m)
+//           (f32x4.add (v128.load offset=0 (local.get $m))
+//             (f32x4.mul (local.get $vf) (f32x4.sub (v128.load offset=0 (local.get $x)) (v128.load offset=0 (local.get $m))))))
+//         (v128.store offset=16 (local.get $m) ... the same with offset=16 ...)
+//         (local.set $m (i32.add (local.get $m) (i32.const 32)))
+//         (local.set $x (i32.add (local.get $x) (i32.const 32)))
 //         (br $next)))))
+// Two vectors per iteration run about twice as fast as one (measured); four gain nothing more.
+const vector = (offset: number): number[] => [
+  0x20, 0x00, //                                     store address $m
+  0x20, 0x00, 0xfd, 0x00, 0x00, offset, //           v128.load offset $m
+  0x20, 0x05, //                                     $vf
+  0x20, 0x01, 0xfd, 0x00, 0x00, offset, //           v128.load offset $x
+  0x20, 0x00, 0xfd, 0x00, 0x00, offset, //           v128.load offset $m
+  0xfd, 0xe5, 0x01, 0xfd, 0xe6, 0x01, 0xfd, 0xe4, 0x01, // f32x4.sub, f32x4.mul, f32x4.add
+  0xfd, 0x0b, 0x00, offset, //                       v128.store offset
+];
 const BODY = [
   0x02, 0x01, 0x7f, 0x01, 0x7b, //                   locals: 1 i32 ($end), 1 v128 ($vf)
   0x20, 0x03, 0xfd, 0x13, 0x21, 0x05, //             $vf = f32x4.splat($f)
-  0x20, 0x00, 0x20, 0x02, 0x41, 0x04, 0x74, 0x6a, 0x21, 0x04, // $end = $m + ($n4 << 4)
+  0x20, 0x00, 0x20, 0x02, 0x41, 0x05, 0x74, 0x6a, 0x21, 0x04, // $end = $m + ($n8 << 5)
   0x02, 0x40, 0x03, 0x40, //                         block, loop
   0x20, 0x00, 0x20, 0x04, 0x4f, 0x0d, 0x01, //       br_if 1 ($m >= $end)
-  0x20, 0x00, //                                     store address
-  0x20, 0x00, 0xfd, 0x00, 0x00, 0x00, //             v128.load $m
-  0x20, 0x05, //                                     $vf
-  0x20, 0x01, 0xfd, 0x00, 0x00, 0x00, //             v128.load $x
-  0x20, 0x00, 0xfd, 0x00, 0x00, 0x00, //             v128.load $m
-  0xfd, 0xe5, 0x01, 0xfd, 0xe6, 0x01, 0xfd, 0xe4, 0x01, // f32x4.sub, f32x4.mul, f32x4.add
-  0xfd, 0x0b, 0x00, 0x00, //                         v128.store
-  0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, //       $m += 16
-  0x20, 0x01, 0x41, 0x10, 0x6a, 0x21, 0x01, //       $x += 16
+  ...vector(0x00),
+  ...vector(0x10),
+  0x20, 0x00, 0x41, 0x20, 0x6a, 0x21, 0x00, //       $m += 32
+  0x20, 0x01, 0x41, 0x20, 0x6a, 0x21, 0x01, //       $x += 32
   0x0c, 0x00, //                                     br 0
   0x0b, 0x0b, 0x0b, //                               end loop, end block, end func
 ];
+const leb = (n: number): number[] => (n < 128 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
+const CODE = [0x01, ...leb(BODY.length), ...BODY];
 const MODULE_BYTES = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
   0x01, 0x08, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7d, 0x00, // type: (i32 i32 i32 f32) → ()
   0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01, // import env.memory
   0x03, 0x02, 0x01, 0x00, // function 0 has type 0
   0x07, 0x08, 0x01, 0x04, 0x73, 0x74, 0x65, 0x70, 0x00, 0x00, // export "step"
-  0x0a, BODY.length + 2, 0x01, BODY.length, ...BODY, // code
+  0x0a, ...leb(CODE.length), ...CODE, // code
 ]);
 
 /** The slice of the WebAssembly JS API used here (the project's lib settings carry no DOM types). */
@@ -79,8 +87,8 @@ function simdModule(): WasmModule | null {
 /** Largest linear memory used (bytes); beyond it the mean falls back to plain arrays. */
 const MAX_WASM_BYTES = 2 ** 31;
 const PAGE = 65536;
-/** Values copied into the scratch area per kernel call: 64 KiB, so the copy stays in the L2 cache. */
-const CHUNK = 16384;
+/** Values copied into the scratch area per kernel call (1 MiB, cache-resident; measured best among 16 KiB to 4 MiB). */
+const CHUNK = 262144;
 
 /** Storage for a running mean: one zeroed Float32Array per tensor, and the fast step when available. */
 export interface MeanStorage {
@@ -106,19 +114,24 @@ export function allocateMean(lengths: readonly number[], useSimd = true): MeanSt
   if (!mod || !wasm || total > MAX_WASM_BYTES) {
     return { arrays: lengths.map((n) => new Float32Array(n)), step: null };
   }
-  const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(total / PAGE)) });
-  const kernel = new wasm.Instance(mod, { env: { memory } }).exports.step as (m: number, x: number, n4: number, f: number) => void;
+  let memory: { readonly buffer: ArrayBuffer };
+  try {
+    memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(total / PAGE)) });
+  } catch {
+    return { arrays: lengths.map((n) => new Float32Array(n)), step: null }; // no room for a linear memory this size
+  }
+  const kernel = new wasm.Instance(mod, { env: { memory } }).exports.step as (m: number, x: number, n8: number, f: number) => void;
   // The memory never grows, so these views stay attached for the life of the mean.
   const arrays = lengths.map((n, k) => new Float32Array(memory.buffer, offsets[k], n));
   const scratch = new Float32Array(memory.buffer, scratchOffset, scratchLength);
   const step = (k: number, x: Float32Array, f: number): void => {
     const mean = arrays[k];
     const n = mean.length;
-    const whole = n & ~3;
+    const whole = n & ~7;
     for (let start = 0; start < whole; start += CHUNK) {
       const len = Math.min(CHUNK, whole - start);
       scratch.set(x.subarray(start, start + len));
-      kernel(offsets[k] + start * 4, scratchOffset, len >>> 2, f);
+      kernel(offsets[k] + start * 4, scratchOffset, len >>> 3, f);
     }
     for (let i = whole; i < n; i++) mean[i] += f * (x[i] - mean[i]);
   };

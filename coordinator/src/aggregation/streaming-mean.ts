@@ -9,7 +9,8 @@ import type { AddOutcome, ClientUpdate } from './types';
  * Weighted mean of updates computed as a stream: one update at a time, weighted by its sample
  * count, in memory of one model (the mean) whatever the number of sites. Works on full weights and
  * on deltas, mixed freely; `space` chooses whether the mean is of weights (FedAvg's result) or of
- * deltas (the pseudo-gradient of the server optimizers). Reads the global model, never writes it.
+ * deltas. Full-weight updates into a mean of weights, unclipped, take the WebAssembly SIMD path;
+ * every other combination the JavaScript loop. Reads the global model, never writes it.
  *
  * Validate an update (validateUpdate) before adding it: a name or shape error found half-way
  * through an update leaves the mean partly updated, so the accumulator then refuses further use.

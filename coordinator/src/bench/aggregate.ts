@@ -13,10 +13,13 @@
  *   peakRssBytes    peak resident memory of a FedAvg round on its own (validate + aggregate each
  *                   update; VmHWM, reset before it): the global model, the mean, one tensor of
  *                   the update, and Node itself
- *   perStrategy     the other strategies on the same updates (median / trimmed mean, which hold
- *                   every update, on a smaller model: see their modelParameters)
+ *   perStrategy     the other strategies on the same updates, each in a fresh child process so
+ *                   its peak memory is its own (aggregateGBpsTotal: over all updates, the first
+ *                   one's page faults included); median / trimmed mean, which hold every update,
+ *                   on a tenth of the model (see their modelParameters)
  * Generation time is excluded from every throughput. Options: --params N, --updates N, --no-extra.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -30,14 +33,17 @@ interface Args {
   params: number;
   updates: number;
   extra: boolean;
+  /** Internal: measure one other strategy in this (child) process. */
+  only: StrategyName | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { params: 50_000_000, updates: 10, extra: true };
+  const out: Args = { params: 50_000_000, updates: 10, extra: true, only: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--params') out.params = Number(argv[++i]);
     else if (argv[i] === '--updates') out.updates = Number(argv[++i]);
     else if (argv[i] === '--no-extra') out.extra = false;
+    else if (argv[i] === '--only') out.only = argv[++i] as StrategyName;
     else throw new Error(`unknown argument ${argv[i]} (known: --params N, --updates N, --no-extra)`);
   }
   if (!(out.params >= 1000) || !(out.updates >= 1)) throw new Error('--params must be ≥ 1000 and --updates ≥ 1');
@@ -231,8 +237,47 @@ function runBuffered(strategy: StrategyName, global: NamedTensors, updates: numb
   return performance.now() - t0;
 }
 
+/** One other strategy, in its own process: streamed ones on the full model, robust ones on a tenth of it. */
+function measureOne(strategy: StrategyName, args: Args): Record<string, unknown> {
+  const small = makeGlobal(200_000);
+  if (strategy === 'median' || strategy === 'trimmed-mean') {
+    runBuffered(strategy, small, 3);
+    // The robust statistics hold every update: measured on a tenth of the model.
+    const params = Math.max(1000, Math.floor(args.params / 10));
+    const global = makeGlobal(params);
+    collect();
+    resetPeakRss();
+    const ms = runBuffered(strategy, global, args.updates);
+    const peak = peakRss();
+    return {
+      modelParameters: params,
+      finishGBps: gbps(params * 4 * args.updates, ms),
+      finishMs: Math.round(ms),
+      peakRssBytes: peak,
+      peakRssModels: Math.round((peak / (params * 4)) * 100) / 100,
+      memory: 'holds every update until finish (N models)',
+    };
+  }
+  runStreaming(strategy, small, 3, false);
+  const global = makeGlobal(args.params);
+  collect();
+  resetPeakRss();
+  const r = runStreaming(strategy, global, args.updates, false);
+  const peak = peakRss();
+  return {
+    aggregateGBpsTotal: gbps(args.params * 4 * args.updates, r.addMs),
+    finishMs: Math.round(r.finishMs),
+    peakRssBytes: peak,
+    peakRssModels: Math.round((peak / (args.params * 4)) * 100) / 100,
+  };
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  if (args.only) {
+    process.stdout.write(JSON.stringify(measureOne(args.only, args)));
+    return;
+  }
   // Warm the JIT on a small model so that the measured runs use optimised code.
   const small = makeGlobal(200_000);
   for (let i = 0; i < 3; i++) {
@@ -256,32 +301,17 @@ function main(): void {
   const interleaved = runInterleaved(global, args.updates);
   collect();
 
+  // Each other strategy in a fresh process, so that its peak memory is its own (the allocator
+  // keeps freed pages of earlier phases resident).
   const perStrategy: Record<string, unknown> = {};
   if (args.extra) {
-    for (const s of ['fedprox', 'fedadam', 'fedyogi'] as const) {
-      collect();
-      resetPeakRss();
-      const r = runStreaming(s, global, args.updates, false);
-      const peak = peakRss();
-      perStrategy[s] = {
-        aggregateGBps: gbps(updateBytes, r.addMs),
-        finishMs: Math.round(r.finishMs),
-        peakRssBytes: peak,
-        peakRssModels: Math.round((peak / modelBytes) * 100) / 100,
-      };
-    }
-    // The robust statistics hold every update: measured on a tenth of the model.
-    const robustParams = Math.max(1000, Math.floor(args.params / 10));
-    const robustGlobal = makeGlobal(robustParams);
-    for (const s of ['median', 'trimmed-mean'] as const) {
-      collect();
-      const ms = runBuffered(s, robustGlobal, args.updates);
-      perStrategy[s] = {
-        modelParameters: robustParams,
-        finishGBps: gbps(robustParams * 4 * args.updates, ms),
-        finishMs: Math.round(ms),
-        memory: 'holds every update (N models)',
-      };
+    for (const s of ['fedprox', 'fedadam', 'fedyogi', 'median', 'trimmed-mean'] as const) {
+      const child = spawnSync(
+        process.execPath,
+        [process.argv[1], '--only', s, '--params', String(args.params), '--updates', String(args.updates)],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      );
+      perStrategy[s] = child.status === 0 ? JSON.parse(child.stdout) : { error: child.stderr.trim().split('\n').pop() };
     }
   }
 

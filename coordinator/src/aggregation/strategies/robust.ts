@@ -11,7 +11,9 @@ import type { AggregationStrategy, ClientUpdate, ResolvedAggregationOptions, Rou
  * Memory: these statistics need every update at once, so a round keeps a reference to each
  * accepted update's tensors until finish() — N models for N sites, plus the result. finish() walks
  * tensor by tensor (one scratch of N Float64 values), so nothing beyond the updates and the result
- * is allocated; the service may feed updates whose tensors are views of the stored files.
+ * is allocated; the service may feed updates whose tensors are views of the stored files. Because
+ * references are kept, a source must not reuse one buffer for successive tensors or updates (a
+ * streaming generator that does so is fine for FedAvg, not here).
  */
 function robustRound(
   which: 'median' | 'trimmed-mean',

@@ -1,0 +1,62 @@
+// Response shapes of the coordinator's REST API (see coordinator/src/http/*.ts).
+
+export type Role = 'admin' | 'viewer';
+export interface User { username: string; role: Role }
+
+export interface RosterClass { id: number; name: string; color: string; description: string; stepAdded: number; archived: boolean }
+
+export interface Round {
+  id: string; step: number; kind: string; index: number; status: string; reason: string | null; baseVersionId: string | null;
+  resultVersionId: string | null; quorum: number; deadlineAt: string; openedAt: string; closedAt: string | null;
+  sites: string[]; accepted: string[]; rejected: string[];
+}
+
+export interface Step {
+  index: number; status: string; teacherVersionId: string | null; newClassIds: number[]; numClasses: number;
+  createdAt: string; completedAt: string | null; rounds?: Round[];
+}
+
+export interface SiteProgress { siteId: string; roundId: string; phase: string; fraction: number; metrics: Record<string, number>; message: string; at: string }
+export interface AuditEntry { id: number; at: string; actor: string; action: string; target: string; details: unknown }
+
+export interface Overview {
+  step: { index: number; status: string } | null;
+  round: Round | null;
+  progress: SiteProgress[];
+  events: AuditEntry[];
+}
+
+export type FederationEvent =
+  | { type: 'progress'; progress: SiteProgress }
+  | { type: 'round'; roundId: string; status: string; reason: string | null }
+  | { type: 'step'; step: number; status: string };
+
+export interface Site {
+  id: string; displayName: string; status: 'pending' | 'approved' | 'rejected' | 'revoked'; alive: boolean; lastHeartbeatAt: string | null;
+  agentState: string | null; capabilities: unknown; createdAt: string;
+  acceptedUpdates: number; realImagesContributed: number; replayImagesContributed: number; rejectedUpdates: number;
+}
+
+export interface SiteUpdate {
+  id: string; roundId: string; siteId: string; status: string; rejectionReason: string | null; totalBytes: number; receivedBytes: number;
+  realImages: number; replayImages: number; metrics: unknown; createdAt: string;
+}
+
+export interface ModelVersion {
+  id: string; kind: 'segmenter' | 'generator' | string; sha256: string; sizeBytes: number; parentId: string | null; stepIndex: number;
+  roundId: string | null; numClasses: number; config: unknown; note: string | null; createdAt: string;
+}
+
+export interface MIoU { old: number | null; new: number | null; all: number | null }
+export interface ReportStep {
+  step: number;
+  modelVersionId: string;
+  classes: { id: number; name: string; color: string; stepAdded: number }[];
+  perClassIoU: Record<string, number>;
+  mIoU: MIoU;
+  forgetting: Record<string, number>;
+  perSite: { siteId: string; perClassIoU: Record<string, number>; mIoU: MIoU }[];
+  images: number;
+}
+export interface Reports { steps: ReportStep[] }
+export interface Overlay { imagePng: string; overlayPng: string }
