@@ -10,7 +10,7 @@ import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
-import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate } from '../aggregation';
+import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
 import type { ContentVerdict } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { PartialUpload } from './partial-upload';
@@ -40,6 +40,8 @@ function receipt(u: SiteUpdate): UploadReceipt {
 export class UploadsService {
   private readonly log = new Logger('Uploads');
   private readonly inFlight = new Set<string>();
+  /** The base model of the round being uploaded to, with its norm: computed once, not per upload. */
+  private reference?: { versionId: string; value: ModelReference };
 
   constructor(
     private readonly db: DatabaseService,
@@ -141,6 +143,11 @@ export class UploadsService {
     });
   }
 
+  private async referenceFor(versionId: string): Promise<ModelReference> {
+    if (this.reference?.versionId !== versionId) this.reference = { versionId, value: modelReference(await this.models.weights(versionId)) };
+    return this.reference.value;
+  }
+
   /**
    * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
    * the round (which may refuse it still, e.g. as late) together with the update's row.
@@ -150,8 +157,7 @@ export class UploadsService {
     let verdict: ContentVerdict;
     try {
       const { tensors } = decodeSafetensors(bytes);
-      const base = await this.models.weights(round.baseVersionId!);
-      const v = validateUpdate(modelReference(base), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
+      const v = validateUpdate(await this.referenceFor(round.baseVersionId!), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
         ...DEFAULT_VALIDATION_LIMITS,
         maxDeltaNorm: this.config.training.maxUpdateNorm,
       });
