@@ -23,6 +23,8 @@ import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
 import { FederationGrpcServer } from './federation/federation.grpc-server';
 import { EvaluationsService } from './reports/evaluations.service';
+import { ReportsService } from './reports/reports.service';
+import { ReportsController } from './http/reports.controller';
 import { AuthGuard } from './http/auth.guard';
 import { DomainErrorsFilter } from './http/domain-errors.filter';
 import { AuthController } from './http/auth.controller';
@@ -49,11 +51,11 @@ export class CoordinatorModule {
     ];
     return {
       module: CoordinatorModule,
-      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController],
+      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController],
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
-        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService,
+        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService,
       ],
     };
   }

@@ -142,6 +142,15 @@ describe('coordinator federation over gRPC', () => {
     await until('step 0 to complete', async () => (await api('GET', '/api/steps')).body[0]?.status === 'completed');
     const done = await a.getTask();
     assert.equal(done.kind, TaskKind.TASK_KIND_DONE);
+    // The federated report pools both sites' pixel counts: liver 160 / (160 + 20 + 20), colon 100 / 200.
+    const report = (await api('GET', '/api/reports')).body.steps[0];
+    assert.equal(report.modelVersionId, round.resultVersionId);
+    assert.equal(report.perClassIoU[1], 0.8);
+    assert.equal(report.perClassIoU[2], 0.5);
+    assert.equal(report.mIoU.new, 0.65);
+    assert.equal(report.images, 8);
+    const html = await fetch(`${coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${token}` } });
+    assert.match(await html.text(), /<h2>mIoU per step<\/h2>[\s\S]*<td>0<\/td><td>–<\/td><td>65\.0<\/td>/);
   });
 
   test('a corrupted chunk is refused, the upload resumes, and a site cannot use another site\'s key', { timeout: 60_000 }, async () => {

@@ -307,7 +307,9 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         oldClassCount: teacher.numClasses,
         numClasses: cfg.numClasses,
         config: cfg.segmenter,
+        generatorConfig: cfg.generator,
         steps: cfg.training.serverDistillSteps,
+        seed: step.index * 1000 + round.index,
       });
       weights = distilled.weights;
       note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}`;

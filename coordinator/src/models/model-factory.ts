@@ -19,7 +19,10 @@ export interface DistillationRequest {
   oldClassCount: number;
   numClasses: number;
   config: Record<string, unknown>;
+  generatorConfig: Record<string, unknown>;
   steps: number;
+  /** Seeds the generated images, so a restarted aggregation distills on the same ones. */
+  seed: number;
 }
 
 export interface ModelFactory {

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import { buildReports, type StepEvaluations, type StepReport } from './federated-report';
+
+/** Reads the sites' evaluations of each step's final global model and builds the federated report. */
+@Injectable()
+export class ReportsService {
+  constructor(private readonly db: DatabaseService) {}
+
+  async steps(): Promise<StepReport[]> {
+    const p = this.db.prisma;
+    const evalRounds = await p.round.findMany({ where: { kind: 'evaluate', status: 'completed' }, orderBy: { openedAt: 'asc' } });
+    // The last completed evaluation round of a step names the step's final model.
+    const finalModel = new Map<number, string>();
+    for (const r of evalRounds) if (r.baseVersionId) finalModel.set(r.stepIndex, r.baseVersionId);
+    const evaluations: StepEvaluations[] = [];
+    for (const [step, modelVersionId] of finalModel) {
+      const rows = await p.evaluation.findMany({ where: { modelVersionId, split: 'test', evaluatedSiteModel: '' }, include: { classes: true }, orderBy: { siteId: 'asc' } });
+      evaluations.push({
+        step,
+        modelVersionId,
+        sites: rows.map((e) => ({
+          siteId: e.siteId,
+          images: e.images,
+          counts: e.classes.map((c) => ({ classId: c.classId, tp: Number(c.truePositive), fp: Number(c.falsePositive), fn: Number(c.falseNegative) })),
+        })),
+      });
+    }
+    const roster = (await p.rosterClass.findMany({ orderBy: { id: 'asc' } })).map((c) => ({ id: c.id, name: c.name, color: c.color, stepAdded: c.stepAdded }));
+    return buildReports(evaluations, roster);
+  }
+}
