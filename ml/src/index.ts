@@ -42,5 +42,26 @@ export { sampleImages, DiffusionSampler, exportDenoiser, progressBar as sampling
 export type { SampleImagesOptions, SampleOptions, SampleProgress } from './diffusion/sample';
 export { ensureReplaySet, generateReplaySet, loadReplaySet, replayKey, weightsDigest, REPLAY_IGNORE_LABEL } from './diffusion/replay';
 export type { ReplaySet, ReplaySetOptions, ReplayManifest, ReplayLabeller, ReplayLabellerResult, ReplayProgress } from './diffusion/replay';
-export { checkGeneratedImages, realismReport, privacyReport } from './diffusion/checks';
+export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures } from './diffusion/checks';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
+
+// the class-incremental segmentation recipe: network, head growth, losses, training, metrics
+export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx } from './segmentation/network';
+export type { SegmenterConfig, SegmenterOutputs } from './segmentation/network';
+export { growHead } from './segmentation/head';
+export { SegmenterRunner } from './segmentation/runner';
+export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
+export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller } from './segmentation/predict';
+export type { ModelRef, Prediction } from './segmentation/predict';
+export { IGNORE_LABEL, logSumExp, crossEntropy, unbiasedCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
+export type { ContrastiveInputs } from './incremental/losses';
+export { teacherDecisions, pseudoLabelBackground, teacherLabels, sampleContrastivePixels, PrototypeMemory } from './incremental/pseudo-labels';
+export type { PseudoLabelOptions, ContrastiveSample } from './incremental/pseudo-labels';
+export { augmentPair, colorJitter, resizeImage, resizeLabel } from './incremental/augment';
+export type { AugmentOptions } from './incremental/augment';
+export { DEFAULT_LOSS_WEIGHTS, trainLocalSegmenter, distillOnImages, polyLearningRate, toInputSize, collectSamples, unpackSamples } from './incremental/train';
+export type { SegSample, SegImage, LossWeights, LocalTrainHyper, TrainProgress, LocalTrainCheckpoint, TrainLocalOptions, LocalTrainMetrics, TrainLocalResult, DistillOptions } from './incremental/train';
+export { shapeScenes } from './incremental/synthetic-shapes';
+export type { ShapeSceneOptions } from './incremental/synthetic-shapes';
+export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
+export type { ConfusionCounts, ClassCounts, IncrementalMiou } from './metrics/confusion';

@@ -1,0 +1,79 @@
+/** `coordinator serve`: parses flags into the coordinator's configuration and starts it. */
+import type { Command } from 'commander';
+import { resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
+import { startCoordinator } from '../../main';
+import { MlModelFactory } from '../../models/ml-model-factory';
+import { AdminAuthService } from '../../auth/admin-auth.service';
+
+export interface ServeContext {
+  config: CoordinatorConfig;
+  /** Environment variable with the first admin's password (used only while there is no user). */
+  adminPasswordEnv?: string;
+}
+
+export type ServeAction = (ctx: ServeContext) => Promise<void>;
+
+export const runServe: ServeAction = async ({ config, adminPasswordEnv }) => {
+  const running = await startCoordinator(config, new MlModelFactory());
+  try {
+    const auth = running.app.get(AdminAuthService);
+    if ((await auth.userCount()) === 0) {
+      const password = adminPasswordEnv ? process.env[adminPasswordEnv] : undefined;
+      if (password) {
+        await auth.createUser('cli', 'admin', password, 'admin');
+        process.stdout.write(`created the first console user 'admin' (password from ${adminPasswordEnv})\n`);
+      } else {
+        process.stdout.write('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)\n');
+      }
+    }
+  } catch (e) {
+    await running.close();
+    throw e;
+  }
+  process.stdout.write(
+    `coordinator ready: console and REST API ${running.httpUrl} (OpenAPI ${running.httpUrl}/api/docs), ` +
+      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}\n`,
+  );
+};
+
+const intFlag = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
+  return v;
+};
+
+export function register(program: Command, action: ServeAction = runServe): void {
+  program
+    .command('serve')
+    .description('run the coordinator: REST API and console, and the federation gRPC endpoint (mutual TLS unless --insecure)')
+    .option('--data-dir <dir>', 'database (embedded), model store, uploads and CA (env FEDCISS_DATA_DIR; default .data/coordinator)')
+    .option('--database-url <url>', 'use this PostgreSQL server instead of the embedded database (env DATABASE_URL)')
+    .option('--grpc-address <host:port>', 'federation endpoint (env FEDCISS_GRPC_ADDRESS; default 127.0.0.1:50051)')
+    .option('--enroll-address <host:port>', 'enrolment endpoint for sites without a certificate yet (default: federation port + 1)')
+    .option('--http-host <host>', 'REST API and console host (default 127.0.0.1)')
+    .option('--http-port <port>', 'REST API and console port (default 8080)', intFlag('--http-port'))
+    .option('--tls-hostname <name...>', 'extra names the coordinator is reached at, for its TLS certificate')
+    .option('--insecure', 'plaintext gRPC, loopback only: for a demo on one machine', false)
+    .option('--auto-approve', 'approve enrolling sites without an admin (demo)', false)
+    .option('--quorum <n>', 'minimum accepted updates per round', intFlag('--quorum'))
+    .option('--deadline <seconds>', 'upload deadline of a round', intFlag('--deadline'))
+    .option('--hard-limit <seconds>', 'how long a round may wait past its deadline (straggler policy wait)', intFlag('--hard-limit'))
+    .option('--stragglers <policy>', 'wait | drop | accept-late-same-round')
+    .option('--heartbeat-timeout <seconds>', 'a site silent this long counts as dead', intFlag('--heartbeat-timeout'))
+    .option('--segmenter-rounds <n>', 'segmenter rounds per step', intFlag('--segmenter-rounds'))
+    .option('--generator-rounds <n>', 'generator rounds per step (0: no diffusion replay)', intFlag('--generator-rounds'))
+    .option('--training-file <file>', 'JSON with training settings (epochs, learning rate, loss weights, aggregation strategy, architecture ...)')
+    .option('--tick-ms <ms>', 'how often round deadlines are checked', intFlag('--tick-ms'))
+    .option('--admin-password-env <VAR>', 'create the user "admin" with the password in this variable when there is no user yet')
+    .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[] }) => {
+      const config = resolveConfig({
+        flags: {
+          dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
+          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true,
+          quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
+          heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
+          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, tlsHostnames: o.tlsHostname?.join(','),
+        },
+      });
+      await action({ config, adminPasswordEnv: o.adminPasswordEnv });
+    });
+}

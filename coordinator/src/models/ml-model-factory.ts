@@ -1,0 +1,75 @@
+/**
+ * The platform's model factory on the learning core: the segmentation network of ml/segmentation,
+ * MiB head growth, the diffusion generator of ml/diffusion, and server-side distillation on images
+ * the current generator makes (no patient data on the coordinator).
+ */
+import {
+  createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, sampleImages, segmenterConfig,
+  DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type NamedTensors, type SegmenterConfig,
+} from '@fedciss/ml';
+import type { DistillationRequest, ModelFactory, SegmenterSpec } from './model-factory';
+
+/** Generated images per server-side distillation, and the DDIM steps that make them. */
+export interface ServerDistillationSettings {
+  images: number;
+  samplingSteps: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export const DEFAULT_SERVER_DISTILLATION: ServerDistillationSettings = { images: 16, samplingSteps: 20, batchSize: 8, learningRate: 1e-4 };
+
+export class MlModelFactory implements ModelFactory {
+  constructor(private readonly distillation: ServerDistillationSettings = DEFAULT_SERVER_DISTILLATION) {}
+
+  defaultSegmenterConfig(): Record<string, unknown> {
+    return { ...DEFAULT_SEGMENTER_CONFIG };
+  }
+
+  defaultGeneratorConfig(): Record<string, unknown> {
+    return { ...DEFAULT_DIFFUSION_CONFIG };
+  }
+
+  async createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors> {
+    return createSegmenterWeights(segmenter(spec.config), spec.numClasses, seed);
+  }
+
+  async growHead(weights: NamedTensors, fromClasses: number, toClasses: number): Promise<NamedTensors> {
+    return growHead(weights, fromClasses, toClasses);
+  }
+
+  async createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors> {
+    return createDiffusionWeights(generator(config), seed);
+  }
+
+  async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }> {
+    const genConfig = generator(r.generatorConfig);
+    const images = await sampleImages({ config: genConfig, weights: r.generator, count: this.distillation.images, steps: this.distillation.samplingSteps, seed: r.seed });
+    const per = genConfig.channels * genConfig.imageSize * genConfig.imageSize;
+    const list = Array.from({ length: this.distillation.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height: genConfig.imageSize, width: genConfig.imageSize }));
+    const result = await distillOnImages({
+      config: segmenter(r.config),
+      student: { weights: r.student, numClasses: r.numClasses },
+      teacher: { weights: r.teacher, numClasses: r.oldClassCount },
+      images: list,
+      steps: r.steps,
+      batchSize: this.distillation.batchSize,
+      learningRate: this.distillation.learningRate,
+      seed: r.seed,
+    });
+    const last = result.losses.at(-1) ?? {};
+    return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0) };
+  }
+
+  async exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer> {
+    return Buffer.from(exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses));
+  }
+}
+
+function segmenter(config: Record<string, unknown>): SegmenterConfig {
+  return segmenterConfig(config as Partial<SegmenterConfig>);
+}
+
+function generator(config: Record<string, unknown>): DiffusionConfig {
+  return diffusionConfig(config as Partial<DiffusionConfig>);
+}

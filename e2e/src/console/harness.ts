@@ -1,0 +1,198 @@
+// What the console's browser tests share: a coordinator started in-process with the console mounted,
+// in-test gRPC clients playing hospital sites, and Debian's Chromium driven by playwright-core.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import { TaskKind, type Task, type UploadReceipt } from '@fedciss/proto';
+import { resolveConfig, type CoordinatorConfig } from '@fedciss/coordinator/dist/config/coordinator-config';
+import { startCoordinator, type RunningCoordinator } from '@fedciss/coordinator/dist/main';
+import { CoordinatorModule } from '@fedciss/coordinator/dist/app.module';
+import { ConsoleModule } from '@fedciss/coordinator/dist/http/console.module';
+import { TensorModelFactory } from '@fedciss/coordinator/dist/testing/tensor-model-factory';
+import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
+import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const ARTIFACTS = join(REPO_ROOT, '.artifacts', 'console');
+export const CONSOLE_DIST = join(REPO_ROOT, 'coordinator', 'console', 'dist');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ADMIN = { username: 'admin', password: 'correct horse battery staple' };
+export const VIEWER = { username: 'viewer', password: 'viewer horse battery staple' };
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The coordinator's module with the console mounted. Once app.module.ts imports ConsoleModule itself
+ * this adds nothing.
+ */
+function mountConsole(): void {
+  const forRoot = CoordinatorModule.forRoot;
+  if ((forRoot as { consoleMounted?: boolean }).consoleMounted) return;
+  const patched = ((...args: Parameters<typeof forRoot>) => {
+    const m = forRoot.apply(CoordinatorModule, args);
+    return (m.imports ?? []).includes(ConsoleModule) ? m : { ...m, imports: [...(m.imports ?? []), ConsoleModule] };
+  }) as typeof forRoot & { consoleMounted?: boolean };
+  patched.consoleMounted = true;
+  CoordinatorModule.forRoot = patched;
+}
+
+export interface Federation {
+  coordinator: RunningCoordinator;
+  config: CoordinatorConfig;
+  url: string;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+export async function startFederation(): Promise<Federation> {
+  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error(`the console is not built (${CONSOLE_DIST}): run npm run build:console`);
+  mountConsole();
+  const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
+  const config = resolveConfig({
+    env: {},
+    flags: { dataDir, insecure: true, autoApprove: false, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '1', generatorRounds: '0', deadline: '120', tickMs: '100' },
+  });
+  const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
+  config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
+  const auth = coordinator.app.get(AdminAuthService);
+  await auth.createUser('test', ADMIN.username, ADMIN.password, 'admin');
+  await auth.createUser('test', VIEWER.username, VIEWER.password, 'viewer');
+  const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const { token } = (await signIn.json()) as { token: string };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${coordinator.httpUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch { /* not JSON */ }
+    return { status: res.status, body: parsed as any };
+  };
+  return {
+    coordinator, config, url: coordinator.httpUrl, api,
+    close: async () => {
+      await coordinator.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function shifted(weights: NamedTensors, by: number): NamedTensors {
+  return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + by) }]));
+}
+
+/** A hospital played by the test: enrols, keeps its heartbeat, reports progress, trains, evaluates. */
+export class FakeSite {
+  readonly client: TestSiteClient;
+  private beat: NodeJS.Timeout | undefined;
+
+  constructor(address: string, readonly name: string) {
+    this.client = new TestSiteClient(address);
+  }
+
+  get id(): string {
+    return this.client.siteId;
+  }
+
+  async enroll(): Promise<void> {
+    await this.client.enroll(this.name);
+  }
+
+  async startHeartbeat(): Promise<void> {
+    await this.client.heartbeat('idle');
+    this.beat = setInterval(() => void this.client.heartbeat('training').catch(() => undefined), 3000);
+  }
+
+  async task(kind: TaskKind, what: string): Promise<Task> {
+    return until(what, async () => {
+      const t = await this.client.getTask();
+      return t.kind === kind && t;
+    });
+  }
+
+  progress(roundId: string, phase: string, fraction: number, metrics: Record<string, number>, message: string): Promise<void> {
+    const md = new grpc.Metadata();
+    md.set('x-site-id', this.id);
+    return new Promise((res, rej) =>
+      this.client.client.reportProgress({ roundId, phase, fraction, metrics, message }, md, { deadline: Date.now() + 10_000 }, (e) => (e ? rej(e) : res())),
+    );
+  }
+
+  /** Downloads the round's global model and uploads it shifted by `by` (or with a NaN, to be rejected). */
+  async upload(task: Task, key: string, opts: { by?: number; realImages: number; replayImages?: number; poison?: boolean }): Promise<UploadReceipt> {
+    const base = decodeSafetensors(await this.client.download(task.globalModel!.versionId)).tensors;
+    const weights = shifted(base, opts.by ?? 0.1);
+    if (opts.poison) weights.get('body.weight')!.data[3] = NaN;
+    return this.client.upload(
+      { idempotencyKey: key, roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: opts.realImages, replayImages: opts.replayImages ?? 0, labelledPixels: 0 }, trainMetrics: { loss: 0.4 } },
+      encodeSafetensors(weights),
+    );
+  }
+
+  async evaluate(task: Task, images: number, iou: Record<number, number>): Promise<void> {
+    await this.client.reportEvaluation({
+      modelVersionId: task.globalModel!.versionId, roundId: task.roundId, images, split: 'test', evaluatedSiteModel: '',
+      classes: Object.entries(iou).map(([id, v]) => confusion(Number(id), v)),
+    });
+  }
+
+  close(): void {
+    clearInterval(this.beat);
+    this.client.close();
+  }
+}
+
+/** Confusion counts with exactly the given IoU: TP / (TP + FP + FN). */
+export function confusion(classId: number, iou: number, pixels = 100_000) {
+  const tp = Math.round(iou * pixels);
+  const rest = pixels - tp;
+  return { classId, truePositive: tp, falsePositive: Math.floor(rest / 2), falseNegative: rest - Math.floor(rest / 2) };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  // playwright's launch() gives every browser a fresh temporary --user-data-dir of its own.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export async function newPage(browser: Browser, baseURL: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1366, height: 768 }, deviceScaleFactor: 1, reducedMotion: 'reduce', locale: 'en-GB', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  (page as Page & { consoleErrors?: string[] }).consoleErrors = errors;
+  return page;
+}
+
+export async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+}
+
+export async function signIn(page: Page, who: { username: string; password: string }): Promise<void> {
+  await page.goto('/');
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}

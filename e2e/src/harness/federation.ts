@@ -1,0 +1,182 @@
+/**
+ * A whole federation on this machine, every part its own process: a coordinator (embedded PGlite
+ * or a PostgreSQL server), N site agents with their own generated DSAD-layout data, mutual TLS
+ * with per-site certificates issued through the real enrolment flow (or the loopback plaintext
+ * mode). Used by the end-to-end tests and by `npm run demo`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DSAD_SPLIT } from '@fedciss/ml';
+import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
+import { freePort } from './ports';
+
+export interface FederationOptions {
+  workDir: string;
+  sites: number;
+  tls: boolean;
+  databaseUrl?: string;
+  /** Training surgeries per site and step; each site also gets `testSurgeries` of its own. */
+  trainSurgeriesPerStep: number;
+  steps: number;
+  testSurgeries: number;
+  imagesPerSurgery: number;
+  imageSize: { width: number; height: number };
+  seed: number;
+  coordinatorFlags: string[];
+  training: Record<string, unknown>;
+  echo?: (source: string, line: string) => void;
+}
+
+export interface SiteHandle {
+  name: string;
+  dir: string;
+  configFile: string;
+  program?: ChildProgram;
+  siteId?: string;
+}
+
+const ADMIN_PASSWORD = 'federation-operator-pass-1';
+
+export class Federation {
+  coordinator!: ChildProgram;
+  httpUrl = '';
+  grpcPort = 0;
+  enrollPort = 0;
+  readonly sites: SiteHandle[] = [];
+  private token = '';
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(readonly o: FederationOptions) {
+    this.env = { FEDCISS_LOG_FORMAT: 'json', ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}) };
+  }
+
+  get coordinatorDir(): string {
+    return join(this.o.workDir, 'coordinator');
+  }
+
+  private echo(source: string) {
+    return this.o.echo ? (line: string) => this.o.echo!(source, line) : undefined;
+  }
+
+  /** Surgeries for each site: disjoint, by the official split; step t uses its own patients. */
+  private surgeriesOf(site: number): { steps: string[][]; test: string[] } {
+    const train = [...DSAD_SPLIT.train];
+    const test = [...DSAD_SPLIT.test];
+    const per = this.o.trainSurgeriesPerStep * this.o.steps;
+    if ((site + 1) * per > train.length || (site + 1) * this.o.testSurgeries > test.length) {
+      throw new Error(`not enough DSAD surgeries for ${this.o.sites} sites × ${per} training surgeries`);
+    }
+    const mine = train.slice(site * per, (site + 1) * per);
+    return {
+      steps: Array.from({ length: this.o.steps }, (_, t) => mine.slice(t * this.o.trainSurgeriesPerStep, (t + 1) * this.o.trainSurgeriesPerStep)),
+      test: test.slice(site * this.o.testSurgeries, (site + 1) * this.o.testSurgeries),
+    };
+  }
+
+  async prepareSites(): Promise<void> {
+    for (let i = 0; i < this.o.sites; i++) {
+      const name = `Hospital ${String.fromCharCode(65 + i)}`;
+      const dir = join(this.o.workDir, `site-${i}`);
+      mkdirSync(dir, { recursive: true });
+      const { steps, test } = this.surgeriesOf(i);
+      await runToEnd({
+        name: `generate ${name}`,
+        args: [SITE_AGENT_BIN, 'generate-synthetic', '--out', join(dir, 'data'), '--surgery-ids', [...steps.flat(), ...test].join(','),
+          '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery), '--multilabel-fraction', '1'],
+        logFile: join(dir, 'generate.log'),
+      });
+      const configFile = join(dir, 'site.json');
+      writeFileSync(configFile, JSON.stringify({
+        siteName: name, identityDir: 'identity', dataRoot: 'data', workDir: 'work', insecure: !this.o.tls,
+        stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2,
+      }, null, 2));
+      this.sites.push({ name, dir, configFile });
+    }
+  }
+
+  async startCoordinator(): Promise<void> {
+    if (!this.grpcPort) {
+      this.grpcPort = await freePort();
+      this.enrollPort = await freePort();
+      this.httpUrl = `http://127.0.0.1:${await freePort()}`;
+      mkdirSync(this.coordinatorDir, { recursive: true });
+      writeFileSync(join(this.coordinatorDir, 'training.json'), JSON.stringify(this.o.training, null, 2));
+      if (this.o.tls) await runToEnd({ name: 'pki init', args: [COORDINATOR_BIN, 'pki', 'init', '--data-dir', this.coordinatorDir], logFile: join(this.coordinatorDir, 'pki.log'), env: this.env });
+    }
+    this.coordinator = new ChildProgram({
+      name: 'coordinator',
+      args: [COORDINATOR_BIN, 'serve', '--data-dir', this.coordinatorDir, '--grpc-address', `127.0.0.1:${this.grpcPort}`, '--enroll-address', `127.0.0.1:${this.enrollPort}`,
+        '--http-port', new URL(this.httpUrl).port, '--training-file', join(this.coordinatorDir, 'training.json'), '--admin-password-env', 'FEDCISS_ADMIN_PASSWORD',
+        ...(this.o.tls ? [] : ['--insecure', '--auto-approve']), ...this.o.coordinatorFlags],
+      logFile: join(this.coordinatorDir, 'coordinator.log'),
+      env: { ...this.env, FEDCISS_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      echo: this.echo('coordinator'),
+    });
+    await this.coordinator.waitFor(/coordinator ready/, 120_000);
+    this.token = '';
+  }
+
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    if (!this.token) {
+      const r = await fetch(`${this.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+      if (r.status !== 200) throw new Error(`admin sign-in failed: ${r.status} ${await r.text()}`);
+      this.token = ((await r.json()) as { token: string }).token;
+    }
+    const res = await fetch(`${this.httpUrl}${path}`, {
+      method, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  private siteArgs(site: SiteHandle): string[] {
+    return ['--config', site.configFile, '--coordinator', `127.0.0.1:${this.grpcPort}`, '--enroll-address', `127.0.0.1:${this.enrollPort}`];
+  }
+
+  /** Enrols every site through the real flow: CSR, admin approval over the REST API, certificate. */
+  async enrollSites(): Promise<void> {
+    for (const site of this.sites) {
+      const caFlags = this.o.tls ? ['--ca-cert', join(this.coordinatorDir, 'pki', 'ca.cert.pem')] : [];
+      const out = await runToEnd({ name: `enroll ${site.name}`, args: [SITE_AGENT_BIN, 'enroll', '--json', ...this.siteArgs(site), ...caFlags], logFile: join(site.dir, 'enroll.log'), env: this.env });
+      site.siteId = /"siteId":"([^"]+)"/.exec(out)?.[1];
+      if (!site.siteId) throw new Error(`could not read the site id from enroll output:\n${out}`);
+      if (this.o.tls) {
+        const r = await this.api('POST', `/api/sites/${site.siteId}/approve`);
+        if (r.status !== 201 && r.status !== 200) throw new Error(`approving ${site.siteId} failed: ${r.status} ${JSON.stringify(r.body)}`);
+        await runToEnd({ name: `enroll ${site.name}`, args: [SITE_AGENT_BIN, 'enroll', ...this.siteArgs(site)], logFile: join(site.dir, 'enroll.log'), env: this.env });
+      }
+    }
+  }
+
+  startSite(site: SiteHandle, extra: string[] = []): ChildProgram {
+    site.program = new ChildProgram({
+      name: site.name,
+      args: [SITE_AGENT_BIN, 'run', ...this.siteArgs(site), ...extra],
+      logFile: join(site.dir, 'agent.log'),
+      env: this.env,
+      echo: this.echo(site.name),
+    });
+    return site.program;
+  }
+
+  async addClasses(names: string[]): Promise<number> {
+    const r = await this.api<{ step: number }>('POST', '/api/roster/classes', { classes: names.map((name) => ({ name })) });
+    if (r.status !== 201) throw new Error(`adding classes failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.step;
+  }
+
+  async waitForStep(step: number, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps')).body;
+      if (steps.find((s) => s.index === step)?.status === 'completed') return;
+      if (Date.now() > end) throw new Error(`step ${step} did not complete within ${timeoutMs} ms: ${JSON.stringify(steps)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.sites.map((s) => s.program?.kill('SIGTERM')));
+    await this.coordinator?.kill('SIGTERM');
+  }
+}

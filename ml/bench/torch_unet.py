@@ -1,0 +1,76 @@
+"""PyTorch twin of ml/src/bench/unet.ts (same architecture, Adam, softmax CE), for the engine
+benchmark. Prints one JSON object. Usage: torch_unet.py THREADS SIZE [SIZE ...] [--batch 8]
+[--iters 10] [--channels 16,32,64,128] [--classes 12]"""
+import json, sys, time, statistics
+
+def main():
+    args = sys.argv[1:]
+    opts = {"--batch": "8", "--iters": "10", "--channels": "16,32,64,128", "--classes": "12", "--warmup": "2"}
+    pos = []
+    i = 0
+    while i < len(args):
+        if args[i] in opts:
+            opts[args[i]] = args[i + 1]; i += 2
+        else:
+            pos.append(args[i]); i += 1
+    try:
+        import torch
+        import torch.nn as nn
+    except Exception as e:  # noqa
+        print(json.dumps({"available": False, "reason": f"PyTorch is not importable: {e}"}))
+        return
+    threads = int(pos[0]); sizes = [int(s) for s in pos[1:]]
+    torch.set_num_threads(threads)
+    B = int(opts["--batch"]); iters = int(opts["--iters"]); warm = int(opts["--warmup"])
+    chans = [int(c) for c in opts["--channels"].split(",")]; classes = int(opts["--classes"])
+
+    def double(cin, c):
+        return nn.Sequential(nn.Conv2d(cin, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                             nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList()
+            cin = 3
+            for c in chans:
+                self.enc.append(double(cin, c)); cin = c
+            self.up = nn.ModuleList(); self.dec = nn.ModuleList()
+            for i in range(len(chans) - 2, -1, -1):
+                self.up.append(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2))
+                self.dec.append(double(2 * chans[i], chans[i]))
+            self.head = nn.Conv2d(chans[0], classes, 1)
+
+        def forward(self, x):
+            skips = []
+            for i, e in enumerate(self.enc):
+                if i > 0: x = nn.functional.max_pool2d(x, 2)
+                x = e(x); skips.append(x)
+            for j, (u, d) in enumerate(zip(self.up, self.dec)):
+                x = d(torch.cat([u(x), skips[len(chans) - 2 - j]], 1))
+            return self.head(x)
+
+    out = {"available": True, "version": torch.__version__, "threads": threads, "results": []}
+    for S in sizes:
+        torch.manual_seed(0)
+        model = UNet()
+        out["params"] = sum(p.numel() for p in model.parameters())
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        x = torch.rand(B, 3, S, S); y = torch.randint(0, classes, (B, S, S))
+        lossf = nn.CrossEntropyLoss(ignore_index=255)
+        model.train(); tt = []
+        for k in range(warm + iters):
+            t = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(x), y); loss.backward(); opt.step()
+            if k >= warm: tt.append((time.perf_counter() - t) * 1000)
+        model.eval(); ti = []
+        with torch.no_grad():
+            for k in range(warm + iters):
+                t = time.perf_counter(); model(x)
+                if k >= warm: ti.append((time.perf_counter() - t) * 1000)
+        out["results"].append({"size": S, "trainStepMs": statistics.median(tt), "inferMs": statistics.median(ti),
+                               "trainStepMsMin": min(tt), "inferMsMin": min(ti)})
+    print(json.dumps(out))
+
+main()

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
+import { growHead } from '../segmentation/head';
+import { predictSegmentation } from '../segmentation/predict';
+import type { NamedTensors } from '../weights/named-tensors';
+import { shapeScenes } from './synthetic-shapes';
+import { LocalTrainCheckpoint, polyLearningRate, trainLocalSegmenter, TrainProgress } from './train';
+
+const S = 16;
+const config = segmenterConfig({ width: 4, depth: 1, inputSize: [S, S], embedDim: 4, groups: 2 });
+const data = shapeScenes(6, { size: S, draw: [1, 2], annotate: [1, 2], seed: 5 });
+
+function distance(a: NamedTensors, b: NamedTensors): number {
+  let s = 0;
+  for (const [n, t] of a) {
+    const u = b.get(n);
+    if (!u) continue;
+    for (let i = 0; i < t.data.length; i++) s += (t.data[i] - u.data[i]) ** 2;
+  }
+  return Math.sqrt(s);
+}
+
+test('poly schedule: lr (1 - t/T)^0.9', () => {
+  assert.equal(polyLearningRate(0.1, 0, 10), 0.1);
+  assert.ok(Math.abs(polyLearningRate(0.1, 5, 10) - 0.1 * 0.5 ** 0.9) < 1e-12);
+  assert.equal(polyLearningRate(0.1, 10, 10), 0);
+});
+
+test('local training: progress per step with a decaying lr, checkpoints per epoch, resume continues, async input, all losses finite', async () => {
+  const start = growHead(createSegmenterWeights(config, 3, 1), 3, 4);
+  const teacher = { weights: createSegmenterWeights(config, 3, 1), numClasses: 3 };
+  const progress: TrainProgress[] = [];
+  const checkpoints: LocalTrainCheckpoint[] = [];
+  async function* stream() {
+    for (const s of data) yield s;
+  }
+  const replay = shapeScenes(2, { size: S, draw: [1], annotate: [1], seed: 6 });
+  const opts = {
+    config,
+    weights: start,
+    numClasses: 4,
+    teacher,
+    replay,
+    hyper: { epochs: 2, batchSize: 4, learningRate: 1e-3, contrastiveSamples: 16, fedproxMu: 0.01, lossWeights: { unbiasedCe: 0.5 } },
+    seed: 3,
+  };
+  const r = await trainLocalSegmenter({
+    ...opts,
+    real: stream(),
+    onProgress: (p) => progress.push(p),
+    checkpoint: { save: (c) => void checkpoints.push(c) },
+  });
+  // 6 real images, 2 real + 2 replay per batch: 3 steps per epoch
+  assert.equal(r.metrics.steps, 6);
+  assert.equal(r.metrics.realSamples, 6);
+  assert.deepEqual(progress.map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+  assert.ok(progress.every((p, i) => i === 0 || p.learningRate < progress[i - 1].learningRate));
+  assert.deepEqual(Object.keys(progress[0].losses).sort(), ['ce', 'contrastive', 'kd', 'pod', 'prox', 'total', 'unbiasedCe']);
+  assert.ok(progress.every((p) => Object.values(p.losses).every(Number.isFinite)));
+  assert.equal(progress[0].losses.prox, 0, 'the first step starts at the global weights');
+  assert.deepEqual(checkpoints.map((c) => c.epoch), [1, 2]);
+  assert.equal(r.metrics.epochLosses.length, 2);
+  assert.ok(r.prototypes.valid.some((v) => v === 1));
+  // resuming from the epoch-1 checkpoint runs only epoch 2
+  const resumed = await trainLocalSegmenter({ ...opts, real: data, resume: checkpoints[0] });
+  assert.equal(resumed.metrics.steps, 3);
+  // predictions come back at each image's own size
+  const [pred] = await predictSegmentation({ config, weights: r.weights, numClasses: 4 }, [{ image: new Float32Array(3 * 20 * 24), height: 20, width: 24 }]);
+  assert.equal(pred.labels.length, 20 * 24);
+  assert.ok(pred.confidence.every((c) => c > 0 && c <= 1 + 1e-6));
+});
+
+test('FedProx: a large mu keeps the local weights near the global ones', async () => {
+  const start = createSegmenterWeights(config, 3, 2);
+  const base = { config, weights: start, numClasses: 3, real: data, seed: 1 };
+  const hyper = { epochs: 2, batchSize: 3, learningRate: 1e-2, lossWeights: { contrastive: 0 } };
+  const free = await trainLocalSegmenter({ ...base, hyper });
+  const prox = await trainLocalSegmenter({ ...base, hyper: { ...hyper, fedproxMu: 50 } });
+  const dFree = distance(free.weights, start);
+  const dProx = distance(prox.weights, start);
+  assert.ok(dProx < 0.8 * dFree, `distance with mu: ${dProx}, without: ${dFree}`);
+});
+
+test('an aborted signal stops training with an AbortError', async () => {
+  const ctl = new AbortController();
+  ctl.abort();
+  await assert.rejects(
+    trainLocalSegmenter({ config, weights: createSegmenterWeights(config, 3, 1), numClasses: 3, real: data, hyper: { epochs: 1, batchSize: 2, learningRate: 1e-3 }, signal: ctl.signal }),
+    (e: Error) => e.name === 'AbortError',
+  );
+  await assert.rejects(
+    trainLocalSegmenter({ config, weights: createSegmenterWeights(config, 3, 1), numClasses: 4, real: data, hyper: { epochs: 1, batchSize: 2, learningRate: 1e-3 } }),
+    /head/,
+  );
+});

@@ -1,0 +1,65 @@
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { DType } from '../graph/tensor';
+
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+
+export interface RuntimeOptions {
+  /** Default 'cpu'. 'cuda' or 'webgpu' fall back to cpu with a message when unavailable. */
+  readonly executionProvider?: ExecutionProvider;
+  /** Intra-op threads; default: the core count (ORT uses one thread otherwise). */
+  readonly threads?: number;
+  /** Extra onnxruntime session options (e.g. enableProfiling), applied last. */
+  readonly sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Where fallback messages go; default console.warn. */
+  readonly log?: (message: string) => void;
+}
+
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+
+/** A tensor value crossing the JS/ORT boundary. */
+export interface TensorValue {
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+}
+
+export function dtypeOfData(data: TensorData): DType {
+  return data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : data instanceof Int32Array ? 'int32' : 'bool';
+}
+
+export function toOrt(v: TensorValue): ort.Tensor {
+  const dims = [...v.shape];
+  if (v.data instanceof Uint8Array) return new ort.Tensor('bool', v.data, dims);
+  return new ort.Tensor(v.data, dims);
+}
+
+export function fromOrt(t: ort.Tensor): TensorValue {
+  return { shape: t.dims.map(Number), data: t.data as TensorData };
+}
+
+export function coreCount(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Creates an InferenceSession with threads = core count and the configured execution provider;
+ * a provider that cannot start falls back to cpu with a message saying why. */
+export async function createSession(model: Uint8Array, options: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+  const ep = options.executionProvider ?? 'cpu';
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: options.threads ?? coreCount(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    ...options.sessionOptions,
+  };
+  if (ep !== 'cpu') {
+    try {
+      return await ort.InferenceSession.create(model, { ...base, executionProviders: [ep] });
+    } catch (e) {
+      (options.log ?? console.warn)(
+        `execution provider '${ep}' is not available on this machine (${(e as Error).message.split('\n')[0]}); falling back to cpu`,
+      );
+    }
+  }
+  return ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] });
+}
