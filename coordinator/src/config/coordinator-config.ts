@@ -128,11 +128,12 @@ export interface TrainingSettings {
   localEpochs: number;
   batchSize: number;
   learningRate: number;
-  imageSize: number;
   /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0. */
   replayImages: number;
   pseudoLabelThreshold: number;
   lossWeights: Record<string, number>;
+  /** Local training of the diffusion generator in generator rounds. */
+  generatorTraining: { epochs: number; batchSize: number; learningRate: number };
   /** Steps of server-side distillation on generated images after each aggregation (0: off). */
   serverDistillSteps: number;
   /** Aggregation strategy and its options (see aggregation/registry.ts). */
@@ -148,10 +149,10 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   localEpochs: 1,
   batchSize: 8,
   learningRate: 1e-3,
-  imageSize: 64,
   replayImages: 32,
   pseudoLabelThreshold: 0.7,
   lossWeights: { kd: 10, feature: 1, contrastive: 0.1 },
+  generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
   serverDistillSteps: 10,
   aggregation: { strategy: 'fedavg' },
   maxUpdateNorm: 1e4,
@@ -167,7 +168,7 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
-  for (const key of ['localEpochs', 'batchSize', 'imageSize', 'replayImages', 'serverDistillSteps'] as const) {
+  for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
   }
   for (const key of ['learningRate', 'pseudoLabelThreshold', 'maxUpdateNorm'] as const) {

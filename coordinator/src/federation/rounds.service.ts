@@ -126,11 +126,12 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       teacherModel: await this.ref(step.teacherVersionId),
       generator: await this.ref(await this.globals.current('generator')),
       hyperParameters: {
-        localEpochs: t.localEpochs,
-        batchSize: t.batchSize,
-        learningRate: t.learningRate,
+        localEpochs: kind === 'generator' ? t.generatorTraining.epochs : t.localEpochs,
+        batchSize: kind === 'generator' ? t.generatorTraining.batchSize : t.batchSize,
+        learningRate: kind === 'generator' ? t.generatorTraining.learningRate : t.learningRate,
         fedproxMu: strategy.siteConfig().proximalMu ?? 0,
-        imageSize: t.imageSize,
+        // Informational: the side of the images the model takes (the architecture travels in modelConfigJson).
+        imageSize: Number(kind === 'generator' ? cfg.generator.imageSize : (cfg.segmenter.inputSize as number[] | undefined)?.[0]) || 0,
         replayImages: step.index > 0 ? t.replayImages : 0,
         pseudoLabelThreshold: t.pseudoLabelThreshold,
         lossWeights: t.lossWeights,

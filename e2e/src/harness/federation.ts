@@ -130,7 +130,7 @@ export class Federation {
   }
 
   private siteArgs(site: SiteHandle): string[] {
-    return ['--config', site.configFile, '--coordinator', `127.0.0.1:${this.grpcPort}`, '--enroll-address', `127.0.0.1:${this.enrollPort}`];
+    return ['--config', site.configFile, '--coordinator', `localhost:${this.grpcPort}`, '--enroll-address', `localhost:${this.enrollPort}`];
   }
 
   /** Enrols every site through the real flow: CSR, admin approval over the REST API, certificate. */

@@ -1,0 +1,60 @@
+/** `site-agent run`: parses flags into a RunContext; the work is in agent/run-loop.ts and work/. */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AgentConfig } from '../../config/agent-config';
+import { siteClient } from '../../agent/connection';
+import { createLog } from '../../agent/log';
+import { runAgent } from '../../agent/run-loop';
+import { MlSiteWork } from '../../work/ml-site-work';
+import { agentConfigFrom, withAgentOptions, type AgentFlags } from './agent-options';
+
+export interface RunContext {
+  config: AgentConfig;
+  exitWhenDone: boolean;
+  untilStep?: number;
+  logFormat: 'json' | 'text';
+}
+
+export type RunAction = (ctx: RunContext) => Promise<void>;
+
+export const runRun: RunAction = async (ctx) => {
+  const { client, siteId } = siteClient(ctx.config);
+  const log = createLog(ctx.logFormat, siteId);
+  const stop = new AbortController();
+  const onSignal = (signal: string) => {
+    log('info', 'stopping', { signal });
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  log('info', 'agent started', { coordinator: ctx.config.coordinator, data: ctx.config.dataRoot, executionProvider: ctx.config.executionProvider });
+  try {
+    await runAgent(ctx.config, client, siteId, new MlSiteWork(ctx.config, log), log, { exitWhenDone: ctx.exitWhenDone, untilStep: ctx.untilStep, signal: stop.signal });
+  } finally {
+    client.close();
+  }
+};
+
+export function register(program: Command, action: RunAction = runRun): void {
+  withAgentOptions(
+    program
+      .command('run')
+      .description(
+        'Take part in the federation: follow the coordinator\'s tasks (train the segmenter on this hospital\'s images with ' +
+          'diffusion replay, train the generator, evaluate on local test patients), upload weights, report metrics. ' +
+          'Runs until stopped (SIGTERM/SIGINT), or until the federation is done with --exit-when-done.',
+      ),
+  )
+    .option('--exit-when-done', 'leave when every step the coordinator opened is complete', false)
+    .option('--until-step <n>', 'leave once this step is complete', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`--until-step must be a step number, got '${v}'`);
+      return Number(v);
+    })
+    .option('--log-format <format>', 'text or json (env FEDCISS_LOG_FORMAT)', (v) => {
+      if (v !== 'text' && v !== 'json') throw new InvalidArgumentError(`--log-format must be text or json, got '${v}'`);
+      return v;
+    })
+    .action(async (o: AgentFlags & { exitWhenDone: boolean; untilStep?: number; logFormat?: 'json' | 'text' }) => {
+      const logFormat = o.logFormat ?? (process.env.FEDCISS_LOG_FORMAT === 'json' ? 'json' : 'text');
+      await action({ config: agentConfigFrom(o), exitWhenDone: o.exitWhenDone, untilStep: o.untilStep, logFormat });
+    });
+}

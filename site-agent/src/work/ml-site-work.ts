@@ -1,0 +1,197 @@
+/**
+ * The learning work of a site, on the ml library: local incremental training of the segmenter
+ * (real images of the step + teacher-labelled diffusion replay, with distillation and contrastive
+ * losses), local training of the diffusion generator, and evaluation on the site's test patients.
+ * What it returns is weights and counts; images stay in this process.
+ */
+import { join } from 'node:path';
+import {
+  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
+  replayKey, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  type DiffusionConfig, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
+} from '@fedciss/ml';
+import type { EvaluationReport, Task } from '@fedciss/proto';
+import type { AgentConfig } from '../config/agent-config';
+import type { AgentLog } from '../agent/log';
+import type { ModelFetcher, SiteWork, TrainedUpdate } from '../agent/run-loop';
+import type { ProgressSink } from '../agent/progress';
+import { progressOf } from '../agent/progress';
+import { SiteData } from './site-data';
+
+interface Loaded {
+  weights: NamedTensors;
+  config: Record<string, unknown>;
+}
+
+/** A version's weights and the architecture stored with them (safetensors metadata). */
+async function load(fetch: ModelFetcher, ref: Task['globalModel']): Promise<Loaded> {
+  const { tensors, metadata } = decodeSafetensors(await fetch(ref));
+  return { weights: tensors, config: metadata.config ? (JSON.parse(metadata.config) as Record<string, unknown>) : {} };
+}
+
+function rosterOf(task: Task): RosterEntry[] {
+  return task.roster.filter((c) => c.id !== 0).map((c) => ({ id: c.id, name: c.name }));
+}
+
+export class MlSiteWork implements SiteWork {
+  private readonly data: SiteData;
+  private readonly runtime: RuntimeOptions;
+
+  constructor(private readonly config: AgentConfig, private readonly log: AgentLog) {
+    this.data = new SiteData(config, (report) => {
+      // Structures the roster does not have yet are expected to be skipped; anything else is a problem with the data.
+      const problems = report.skipped.filter((s) => s.reason !== 'not-in-roster');
+      if (problems.length) log('warn', 'files skipped while reading the dataset', { skipped: problems.length, examples: problems.slice(0, 5).map((s) => `${s.path}: ${s.message}`) });
+    });
+    this.runtime = { executionProvider: config.executionProvider, log: (m) => log('warn', m) };
+  }
+
+  private size(c: SegmenterConfig) {
+    return { height: c.inputSize[0], width: c.inputSize[1] };
+  }
+
+  async trainSegmenter(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate> {
+    const hp = task.hyperParameters!;
+    const global = await load(fetch, task.globalModel);
+    const config = segmenterConfig(global.config as Partial<SegmenterConfig>);
+    const numClasses = classCountOf(global.weights);
+    const teacher = task.teacherModel ? await load(fetch, task.teacherModel) : undefined;
+    const teacherClasses = teacher ? classCountOf(teacher.weights) : 0;
+    const real = await this.data.training(rosterOf(task), task.newClassIds, task.step, this.size(config));
+    if (!real.length) throw new Error(`no training images for step ${task.step} (surgeries ${this.data.trainSurgeries(task.step).join(', ') || 'none'})`);
+    let replay: SegSample[] | undefined;
+    if (teacher && task.generator && hp.replayImages > 0) replay = await this.replaySet(task, fetch, { config, weights: teacher.weights, numClasses: teacherClasses }, real);
+    const progress = progressOf('train', this.log, sink);
+    const result = await trainLocalSegmenter({
+      config,
+      weights: global.weights,
+      numClasses,
+      teacher: teacher ? { weights: teacher.weights, numClasses: teacherClasses } : undefined,
+      newClassIds: task.newClassIds,
+      real,
+      replay,
+      hyper: {
+        epochs: hp.localEpochs,
+        batchSize: hp.batchSize,
+        learningRate: hp.learningRate,
+        lossWeights: hp.lossWeights,
+        fedproxMu: hp.fedproxMu,
+        pseudoLabelThreshold: hp.pseudoLabelThreshold,
+      },
+      seed: hashSeed(task.roundId),
+      runtime: this.runtime,
+      onProgress: (p) => progress.update(p.step / p.totalSteps, p.losses),
+    });
+    progress.done();
+    const last = result.metrics.epochLosses.at(-1) ?? {};
+    return {
+      blob: encodeSafetensors(result.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
+      samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep },
+    };
+  }
+
+  /** Synthetic images from the previous step's generator, labelled by the teacher; kept on disk for the step's rounds. */
+  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<SegSample[]> {
+    const hp = task.hyperParameters!;
+    const gen = await load(fetch, task.generator);
+    const genConfig = diffusionConfig(gen.config as Partial<DiffusionConfig>);
+    const geo = { channels: genConfig.channels, height: genConfig.imageSize, width: genConfig.imageSize };
+    const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
+    const progress = progressOf('replay', this.log);
+    try {
+      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, confidenceThreshold: hp.pseudoLabelThreshold });
+      const set = await ensureReplaySet({
+        dir: join(this.config.workDir, 'replay', `step-${task.step}`),
+        key,
+        step: task.step,
+        config: genConfig,
+        weights: gen.weights,
+        count: hp.replayImages,
+        labeller,
+        confidenceThreshold: hp.pseudoLabelThreshold,
+        samplingSteps: 20,
+        trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, genConfig.imageSize, 'crop'),
+        runtime: this.runtime,
+        onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),
+      });
+      const m = set.manifest as unknown as { checks?: { privacy?: { warnings?: string[] } } };
+      for (const w of m.checks?.privacy?.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
+      const per = geo.channels * geo.height * geo.width;
+      const count = set.labels.length / (geo.height * geo.width);
+      return Array.from({ length: count }, (_, i) => ({
+        image: Float32Array.from(set.images.subarray(i * per, (i + 1) * per)),
+        label: set.labels.subarray(i * geo.height * geo.width, (i + 1) * geo.height * geo.width),
+        height: geo.height,
+        width: geo.width,
+      }));
+    } finally {
+      progress.done();
+      await labeller.release();
+    }
+  }
+
+  async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate> {
+    const hp = task.hyperParameters!;
+    const gen = await load(fetch, task.globalModel);
+    const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
+    const size = { width: config.imageSize, height: config.imageSize };
+    // Every class of the roster: the labels do not matter here, only the images.
+    const real = await this.data.training(rosterOf(task), [], task.step, size);
+    if (!real.length) throw new Error(`no training images for the generator at step ${task.step}`);
+    const images = real.map((s) => s.image);
+    const progress = progressOf('generator', this.log, sink);
+    const result = await trainDiffusion({
+      config,
+      weights: gen.weights,
+      images,
+      epochs: hp.localEpochs,
+      batchSize: hp.batchSize,
+      learningRate: hp.learningRate,
+      seed: hashSeed(task.roundId),
+      runtime: this.runtime,
+      onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
+    });
+    progress.done();
+    // Before the weights leave: does the generator reproduce any of this site's patient images?
+    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: hashSeed(task.roundId) + 1, runtime: this.runtime });
+    const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize });
+    for (const w of checks.privacy.warnings) this.log('warn', 'generator privacy check', { warning: w });
+    return {
+      blob: encodeSafetensors(result.emaWeights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
+      samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
+      metrics: {
+        loss: result.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, result.losses.length),
+        msPerStep: result.stepMs,
+        realismFrechet: checks.realism.frechetDistance,
+        privacyMinDistance: checks.privacy.minDistance,
+        privacyFlagged: checks.privacy.flagged.length,
+      },
+    };
+  }
+
+  async evaluate(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<EvaluationReport> {
+    const model = await load(fetch, task.globalModel);
+    const config = segmenterConfig(model.config as Partial<SegmenterConfig>);
+    const numClasses = classCountOf(model.weights);
+    const test = await this.data.test(rosterOf(task), this.size(config));
+    sink('evaluate', 0, {});
+    const cm = await evaluateSegmenter({ config, weights: model.weights, numClasses, runtime: this.runtime }, test);
+    sink('evaluate', 1, {});
+    return {
+      modelVersionId: task.globalModel!.versionId,
+      roundId: task.roundId,
+      images: test.length,
+      split: 'test',
+      evaluatedSiteModel: '',
+      classes: classCounts(cm).map((c, classId) => ({ classId, truePositive: c.tp, falsePositive: c.fp, falseNegative: c.fn })),
+    };
+  }
+}
+
+/** A stable 31-bit seed from a round id, so a retried round trains the same way. */
+function hashSeed(s: string): number {
+  let h = 2166136261;
+  for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return (h >>> 1) || 1;
+}

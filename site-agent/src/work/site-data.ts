@@ -1,0 +1,64 @@
+/**
+ * This site's images as the learning tasks need them: the patients of an incremental step with
+ * labels for that step's classes only (as in the clinic: new patients annotated for the new
+ * structures), and the test patients with every structure the roster knows. Decoded images are
+ * cached on disk, so rounds after the first do not decode PNGs again. Patient images are only
+ * ever read here; nothing in this file sends anything anywhere.
+ */
+import { join } from 'node:path';
+import { DSAD_SPLIT, type RosterEntry } from '@fedciss/ml';
+import type { AgentConfig } from '../config/agent-config';
+import { openDataset, stepLabels, type LoadedSample, type ReadReport, type SegmentationDataset } from '../data';
+
+export interface SiteSamples {
+  samples: LoadedSample[];
+  report: ReadReport;
+}
+
+export class SiteData {
+  constructor(private readonly config: AgentConfig, private readonly onSkipped: (report: ReadReport) => void = () => undefined) {}
+
+  private async open(roster: RosterEntry[], size: { width: number; height: number }): Promise<SegmentationDataset> {
+    const { dataset, report } = await openDataset(this.config.dataRoot, {
+      roster,
+      size,
+      format: this.config.dataFormat,
+      unknown: 'ignore',
+      cacheDir: join(this.config.workDir, 'cache', `${size.width}x${size.height}`),
+      memoryCache: false,
+    });
+    if (report.skipped.length) this.onSkipped(report);
+    if (!dataset.length) throw new Error(`no usable image in ${this.config.dataRoot} (${report.skipped.length} files skipped; run "site-agent data inspect")`);
+    return dataset;
+  }
+
+  private async load(dataset: SegmentationDataset, surgeries: readonly string[]): Promise<LoadedSample[]> {
+    const wanted = new Set(surgeries);
+    const out: LoadedSample[] = [];
+    for await (const s of dataset.filter((ref) => wanted.has(ref.surgery)).epoch()) out.push(s);
+    return out;
+  }
+
+  /** Surgeries this site trains on at `step`. */
+  trainSurgeries(step: number): readonly string[] {
+    const perStep = this.config.stepSurgeries;
+    if (perStep) {
+      if (step >= perStep.length) return [];
+      return perStep[step];
+    }
+    return this.config.trainSurgeries ?? DSAD_SPLIT.train;
+  }
+
+  /** Training images of `step` with labels for `classes` only (other structures become background). */
+  async training(roster: RosterEntry[], classes: readonly number[], step: number, size: { width: number; height: number }): Promise<LoadedSample[]> {
+    const dataset = await this.open(roster, size);
+    const samples = await this.load(dataset, this.trainSurgeries(step));
+    return samples.map((s) => ({ ...s, label: stepLabels(s.label, classes, 'ignore') }));
+  }
+
+  /** Test images with every class of the roster (unannotated pixels ignored). */
+  async test(roster: RosterEntry[], size: { width: number; height: number }): Promise<LoadedSample[]> {
+    const dataset = await this.open(roster, size);
+    return this.load(dataset, this.config.testSurgeries ?? DSAD_SPLIT.test);
+  }
+}
