@@ -133,7 +133,9 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       }),
 
       downloadModel: (call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>) => {
-        void this.download(call).catch((e) => call.destroy(toServiceError(e, 'DownloadModel')));
+        // grpc-js sends a server stream's error status only when it is emitted as 'error' (its handler
+        // ends the call with that status); destroy(e) would drop the status and leave the site waiting.
+        void this.download(call).catch((e) => call.emit('error', toServiceError(e, 'DownloadModel')));
       },
 
       uploadUpdate: (call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, callback: grpc.sendUnaryData<UploadReceipt>) => {

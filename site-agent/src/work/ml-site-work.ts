@@ -61,6 +61,8 @@ export class MlSiteWork implements SiteWork {
     if (!real.length) throw new Error(`no training images for step ${task.step} (surgeries ${this.data.trainSurgeries(task.step).join(', ') || 'none'})`);
     let replay: SegSample[] | undefined;
     if (teacher && task.generator && hp.replayImages > 0) replay = await this.replaySet(task, fetch, { config, weights: teacher.weights, numClasses: teacherClasses }, real);
+    // "pseudoLabels" travels with the loss weights as a switch (1 on, 0 off), so methods can be compared.
+    const { pseudoLabels, ...lossWeights } = hp.lossWeights;
     const progress = progressOf('train', this.log, sink);
     const result = await trainLocalSegmenter({
       config,
@@ -74,8 +76,9 @@ export class MlSiteWork implements SiteWork {
         epochs: hp.localEpochs,
         batchSize: hp.batchSize,
         learningRate: hp.learningRate,
-        lossWeights: hp.lossWeights,
+        lossWeights,
         fedproxMu: hp.fedproxMu,
+        pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
         pseudoLabelThreshold: hp.pseudoLabelThreshold,
       },
       seed: hashSeed(task.roundId),
