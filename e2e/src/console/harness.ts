@@ -20,7 +20,7 @@ export const ARTIFACTS = join(REPO_ROOT, '.artifacts', 'console');
 export const CONSOLE_DIST = join(REPO_ROOT, 'coordinator', 'console', 'dist');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ADMIN = { username: 'admin', password: 'correct horse battery staple' };
-export const VIEWER = { username: 'viewer', password: 'viewer horse battery staple' };
+export const VIEWER = { username: 'viewer', password: 'read-only horse battery staple' };
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -65,11 +65,21 @@ export async function startFederation(): Promise<Federation> {
   });
   const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
   config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
-  const auth = coordinator.app.get(AdminAuthService);
-  await auth.createUser('test', ADMIN.username, ADMIN.password, 'admin');
-  await auth.createUser('test', VIEWER.username, VIEWER.password, 'viewer');
-  const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
-  const { token } = (await signIn.json()) as { token: string };
+  const close = async () => {
+    await coordinator.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let token: string;
+  try {
+    const auth = coordinator.app.get(AdminAuthService);
+    await auth.createUser('test', ADMIN.username, ADMIN.password, 'admin');
+    await auth.createUser('test', VIEWER.username, VIEWER.password, 'viewer');
+    const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    token = ((await signIn.json()) as { token: string }).token;
+  } catch (e) {
+    await close();
+    throw e;
+  }
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${coordinator.httpUrl}${path}`, {
       method,
@@ -83,13 +93,7 @@ export async function startFederation(): Promise<Federation> {
     } catch { /* not JSON */ }
     return { status: res.status, body: parsed as any };
   };
-  return {
-    coordinator, config, url: coordinator.httpUrl, api,
-    close: async () => {
-      await coordinator.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { coordinator, config, url: coordinator.httpUrl, api, close };
 }
 
 function shifted(weights: NamedTensors, by: number): NamedTensors {
@@ -139,7 +143,7 @@ export class FakeSite {
     const weights = shifted(base, opts.by ?? 0.1);
     if (opts.poison) weights.get('body.weight')!.data[3] = NaN;
     return this.client.upload(
-      { idempotencyKey: key, roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: opts.realImages, replayImages: opts.replayImages ?? 0, labelledPixels: 0 }, trainMetrics: { loss: 0.4 } },
+      { idempotencyKey: `update-${this.id}-${key}`.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128), roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: opts.realImages, replayImages: opts.replayImages ?? 0, labelledPixels: 0 }, trainMetrics: { loss: 0.4 } },
       encodeSafetensors(weights),
     );
   }

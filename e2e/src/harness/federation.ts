@@ -159,6 +159,17 @@ export class Federation {
     return site.program;
   }
 
+  /** Waits until every enrolled site has sent a heartbeat recently. */
+  async waitForSitesAlive(count = this.sites.length, timeoutMs = 60_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const sites = (await this.api<Array<{ alive: boolean }>>('GET', '/api/sites')).body;
+      if (sites.filter((s) => s.alive).length >= count) return;
+      if (Date.now() > end) throw new Error(`only ${sites.filter((s) => s.alive).length} of ${count} sites alive after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
   async addClasses(names: string[]): Promise<number> {
     const r = await this.api<{ step: number }>('POST', '/api/roster/classes', { classes: names.map((name) => ({ name })) });
     if (r.status !== 201) throw new Error(`adding classes failed: ${r.status} ${JSON.stringify(r.body)}`);

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type EvaluationReport, type SampleCounts, type Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { CoordinatorClient } from '../federation/coordinator-client';
@@ -71,6 +72,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
     }
   };
   let lastStepSeen = -1;
+  let corruptedOnce = false;
   try {
     while (!o.signal?.aborted) {
       const task = await client.getTask();
@@ -111,6 +113,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       } else {
         state = `training ${kind}`;
         update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        if (config.faults.includes('nan-update')) update = { ...update, blob: poisoned(update.blob) };
         writeFileSync(saved, update.blob);
         writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
       }
@@ -121,7 +124,9 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update.blob,
         siteId,
         (f) => p.update(f),
+        { chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 1 : undefined },
       );
+      corruptedOnce = true;
       p.done();
       if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) log('info', 'update accepted', { round: task.roundId });
       else if (receipt.state === UploadState.UPLOAD_STATE_REJECTED) log('warn', 'update rejected', { round: task.roundId, reason: receipt.reason });
@@ -136,4 +141,12 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
     stopBeats.abort();
     await heartbeats;
   }
+}
+
+/** Fault injection for resilience tests: the same weights with a NaN in the first tensor. */
+function poisoned(blob: Buffer): Buffer {
+  const { tensors, metadata } = decodeSafetensors(blob);
+  const first = tensors.values().next().value!;
+  first.data[0] = Number.NaN;
+  return encodeSafetensors(tensors, metadata);
 }

@@ -35,7 +35,20 @@ export interface AgentConfig {
   testSurgeries?: string[];
   /** Seconds between heartbeats (the coordinator may ask for another interval). */
   heartbeatSeconds: number;
+  /** Size of upload chunks (default 1 MiB). */
+  uploadChunkBytes: number;
+  /** Bandwidth cap for uploads, bytes per second (0: none); hospitals often must not saturate their link. */
+  uploadBytesPerSecond: number;
+  /**
+   * Faults to inject, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
+   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` uploads weights
+   * with a NaN in them.
+   */
+  faults: Fault[];
 }
+
+export const FAULTS = ['corrupt-chunk', 'nan-update'] as const;
+export type Fault = (typeof FAULTS)[number];
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
@@ -51,6 +64,7 @@ const ENV: Record<string, keyof AgentConfig> = {
   FEDCISS_SITE_DATA_FORMAT: 'dataFormat',
   FEDCISS_SITE_WORK_DIR: 'workDir',
   FEDCISS_EXECUTION_PROVIDER: 'executionProvider',
+  FEDCISS_SITE_FAULTS: 'faults',
 };
 
 function nextPort(address: string): string {
@@ -100,6 +114,13 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
       return String(x);
     }));
   }
+  const faults = (Array.isArray(merged.faults) ? merged.faults.map(String) : String(merged.faults ?? '').split(',')).map((f) => f.trim()).filter(Boolean);
+  for (const f of faults) if (!(FAULTS as readonly string[]).includes(f)) throw new AgentConfigError(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
+  const nonNegative = (k: 'uploadChunkBytes' | 'uploadBytesPerSecond', fallback: number) => {
+    const v = Number(merged[k] ?? fallback);
+    if (!Number.isInteger(v) || v < 0) throw new AgentConfigError(`${k} must be a non-negative integer`);
+    return v;
+  };
   const heartbeat = Number(merged.heartbeatSeconds ?? 5);
   if (!(heartbeat > 0)) throw new AgentConfigError('heartbeatSeconds must be a positive number');
   return {
@@ -116,5 +137,8 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     testSurgeries: list('testSurgeries'),
     stepSurgeries,
     heartbeatSeconds: heartbeat,
+    uploadChunkBytes: nonNegative('uploadChunkBytes', 1024 * 1024) || 1024 * 1024,
+    uploadBytesPerSecond: nonNegative('uploadBytesPerSecond', 0),
+    faults: faults as Fault[],
   };
 }

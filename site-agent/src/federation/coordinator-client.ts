@@ -15,6 +15,14 @@ import {
 import { OutboundAudit } from './outbound-audit';
 import { withBackoff, type BackoffOptions } from './retry';
 
+export interface UploadTuning {
+  chunkBytes?: number;
+  /** Bandwidth cap in bytes per second (0 or unset: none). */
+  bytesPerSecond?: number;
+  /** Resilience tests: corrupt the chunk with this index in the first attempt. */
+  corruptChunkOnce?: number;
+}
+
 export interface Connection {
   address: string;
   credentials: grpc.ChannelCredentials;
@@ -143,8 +151,15 @@ export class CoordinatorClient {
    * Uploads an update, idempotently (the key is derived from the round and the bytes, so retries
    * after a crash reuse it) and resumably (it asks how much the coordinator holds first).
    */
-  async upload(header: Omit<UploadHeader, 'totalBytes' | 'sha256' | 'resumeOffset' | 'idempotencyKey'>, blob: Buffer, siteId: string, onProgress?: (fraction: number) => void): Promise<UploadReceipt> {
+  async upload(
+    header: Omit<UploadHeader, 'totalBytes' | 'sha256' | 'resumeOffset' | 'idempotencyKey'>,
+    blob: Buffer,
+    siteId: string,
+    onProgress?: (fraction: number) => void,
+    tuning: UploadTuning = {},
+  ): Promise<UploadReceipt> {
     const sha256 = sha256Hex(blob);
+    let corrupt = tuning.corruptChunkOnce;
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
     return withBackoff(async () => {
       const status = await this.uploadStatus(idempotencyKey);
@@ -153,23 +168,41 @@ export class CoordinatorClient {
       }
       const offset = status.state === UploadState.UPLOAD_STATE_PARTIAL ? status.receivedBytes : 0;
       return new Promise<UploadReceipt>((resolve, reject) => {
-        const call = this.client.uploadUpdate(this.metadata(), { deadline: Date.now() + this.transferDeadlineMs }, (e, r) => (e ? reject(e) : resolve(r!)));
+        // Set once the coordinator has answered (an error can come mid-stream): stop sending then.
+        let answered = false;
+        const call = this.client.uploadUpdate(this.metadata(), { deadline: Date.now() + this.transferDeadlineMs }, (e, r) => {
+          answered = true;
+          if (e) reject(e);
+          else resolve(r!);
+        });
         const full: UploadHeader = { ...header, idempotencyKey, totalBytes: blob.length, sha256, resumeOffset: offset };
         this.audit.record('UploadUpdate.header', JSON.stringify(full).length, 'round id, sample counts, sizes and hashes', { roundId: header.roundId, resumeOffset: offset });
         call.write({ header: full });
-        const chunks = chunkBlob(blob, DEFAULT_CHUNK_BYTES, offset);
-        const pump = () => {
-          for (let next = chunks.next(); !next.done; next = chunks.next()) {
-            this.audit.record('UploadUpdate.chunk', next.value.data.length, `model weights (safetensors bytes ${next.value.offset}..${next.value.offset + next.value.data.length})`);
-            onProgress?.((next.value.offset + next.value.data.length) / blob.length);
-            if (!call.write({ chunk: next.value })) {
-              call.once('drain', pump);
-              return;
+        const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+        const chunks = chunkBlob(blob, chunkBytes, offset);
+        const started = Date.now();
+        let sent = 0;
+        const pump = async () => {
+          for (let next = chunks.next(); !next.done && !answered; next = chunks.next()) {
+            let chunk = next.value;
+            if (corrupt !== undefined && chunk.offset === corrupt * chunkBytes) {
+              const data = Buffer.from(chunk.data);
+              data[0] ^= 0xff; // the hash still describes the original bytes: the coordinator must refuse it
+              chunk = { ...chunk, data };
+              corrupt = undefined;
             }
+            this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
+            onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            sent += chunk.data.length;
+            if (tuning.bytesPerSecond) {
+              const due = started + (sent / tuning.bytesPerSecond) * 1000;
+              if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+            }
+            if (!call.write({ chunk })) await new Promise((r) => (call.once('drain', r), call.once('close', r)));
           }
-          call.end();
+          if (!answered) call.end();
         };
-        pump();
+        pump().catch(reject);
       });
     }, { ...this.backoff, retryIf: (e) => /sha256 check|hashes to/.test((e as grpc.ServiceError)?.details ?? ''), maxAttempts: 5 });
   }

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs } from './cli';
+import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
+import { classGroups, parseSetting } from './settings';
+import { finalFigures, goalCheck, stepFigures, toMarkdown, type BenchResult, type ReportLike } from './table';
+
+const ORDER = ['a', 'b', 'c', 'd', 'e'];
+
+test('X-Y settings follow the class order; the last step may be shorter', () => {
+  assert.deepEqual(parseSetting('2-2', ORDER).steps, [['a', 'b'], ['c', 'd'], ['e']]);
+  assert.deepEqual(parseSetting('3-1', ORDER).steps, [['a', 'b', 'c'], ['d'], ['e']]);
+  assert.deepEqual(parseSetting('5-0', ORDER).steps, [ORDER]);
+  assert.deepEqual(parseSetting('2-0', ORDER).steps, [['a', 'b']]);
+  const dsad = parseSetting('6-5');
+  assert.equal(dsad.steps.length, 2);
+  assert.deepEqual(dsad.steps.map((s) => s.length), [6, 5]);
+  assert.equal(dsad.steps[1][4], 'vesicular_glands');
+  assert.equal(parseSetting('6-1').steps.length, 6);
+  assert.equal(parseSetting('11-0').steps.length, 1);
+  assert.throws(() => parseSetting('12-1'), /1\.\.11/);
+});
+
+test('explicit settings: steps by ";", classes by ","; unknown or repeated classes are refused', () => {
+  assert.deepEqual(parseSetting('liver, stomach;ureter').steps, [['liver', 'stomach'], ['ureter']]);
+  assert.throws(() => parseSetting('liver;kidney'), /unknown class 'kidney'/);
+  assert.throws(() => parseSetting('liver;liver'), /twice/);
+  assert.throws(() => parseSetting('liver;;ureter'), /at least one class/);
+  assert.deepEqual(classGroups(parseSetting('liver,stomach;ureter;colon')), { old: ['background', 'liver', 'stomach'], new: ['ureter', 'colon'] });
+});
+
+test('command line', () => {
+  const o = parseArgs(['--setting', '6-1', '--quick', '--methods', 'finetune,ours', '--sites=3', '--json', 'r.json']);
+  assert.equal(o.setting, '6-1');
+  assert.equal(o.quick, true);
+  assert.deepEqual(o.methods, ['finetune', 'ours']);
+  assert.equal(o.sites, 3);
+  assert.equal(o.json, 'r.json');
+  assert.equal(parseArgs([]).methods.length, METHODS.length);
+  assert.throws(() => parseArgs(['--methods', 'nope']), /unknown method/);
+  assert.throws(() => parseArgs(['--sites', '0']), /positive/);
+  assert.throws(() => parseArgs(['--json']), /needs a value/);
+  assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
+});
+
+test('method recipes: what each method turns on', () => {
+  const p = PROFILES.quick;
+  const ft = trainingSettings(methodById('finetune'), p, 1);
+  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 });
+  assert.equal(ft.replayImages, 0);
+  assert.equal(ft.serverDistillSteps, 0);
+  const mib = methodById('mib');
+  assert.equal((trainingSettings(mib, p, 0).lossWeights as { ce: number }).ce, 1, 'plain CE at step 0 (no teacher yet)');
+  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, pseudoLabels: 0 });
+  const plop = trainingSettings(methodById('plop'), p, 1).lossWeights as Record<string, number>;
+  assert.equal(plop.pseudoLabels, 1);
+  assert.ok(plop.pod > 0 && plop.kd === 0);
+  const ours = trainingSettings(methodById('ours'), p, 1);
+  assert.ok((ours.replayImages as number) > 0 && (ours.serverDistillSteps as number) > 0);
+  assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
+  assert.equal(trainingSettings(methodById('ours-no-server-distill'), p, 1).serverDistillSteps, 0);
+  assert.equal((trainingSettings(methodById('ours-no-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive, 0);
+  const flags = coordinatorFlags(methodById('finetune'), p, 2);
+  assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
+  assert.equal(flags[flags.indexOf('--quorum') + 1], '2');
+});
+
+const classes = [
+  { id: 0, name: 'background', stepAdded: 0 },
+  { id: 1, name: 'liver', stepAdded: 0 },
+  { id: 2, name: 'stomach', stepAdded: 0 },
+  { id: 3, name: 'ureter', stepAdded: 1 },
+];
+const reports: ReportLike[] = [
+  { step: 0, classes: classes.slice(0, 3), images: 4, perClassIoU: { 0: 0.9, 1: 0.5, 2: 0.4 }, mIoU: { old: null, new: 0.45, all: 0.6 } },
+  { step: 1, classes, images: 4, perClassIoU: { 0: 0.8, 1: 0.3, 2: null, 3: 0.1 }, mIoU: { old: 0.55, new: 0.1, all: 0.4 } },
+];
+
+test('final figures: percent, by class name, old = background + step-0 classes, nulls left out of the means', () => {
+  const f = finalFigures(reports, parseSetting('liver,stomach;ureter'));
+  assert.deepEqual(f.perClass, { background: 80, liver: 30, stomach: null, ureter: 10 });
+  assert.equal(f.old, 55);
+  assert.equal(f.new, 10);
+  assert.equal(f.all, 40);
+  const steps = stepFigures(reports, [12.5, 20]);
+  assert.deepEqual(steps.map((s) => [s.step, s.classesAdded, s.all, s.seconds]), [[0, ['liver', 'stomach'], 60, 12.5], [1, ['ureter'], 40, 20]]);
+  assert.deepEqual(finalFigures([], parseSetting('liver;ureter')), { old: null, new: null, all: null, perClass: {} });
+});
+
+test('goal check and Markdown', () => {
+  const m = (old: number, all: number) => ({ old, all });
+  assert.deepEqual(goalCheck({ mib: m(40, 40), ours: m(46, 50), joint: m(60, 54) }), { oursMinusMibOld: 6, jointMinusOursAll: 4, met: true });
+  assert.equal(goalCheck({ mib: m(40, 40), ours: m(42, 50), joint: m(60, 54) }).met, false);
+  assert.equal(goalCheck({ ours: m(42, 50) }).met, null);
+  const f = finalFigures(reports, parseSetting('liver,stomach;ureter'));
+  const r: BenchResult = {
+    setting: 'liver,stomach;ureter', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2,
+    methods: { finetune: { id: 'finetune', label: 'Fine-tuning', recipe: 'CE', ...f, steps: stepFigures(reports), seconds: 42 } },
+    machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, goal: goalCheck({}), options: {},
+  };
+  const md = toMarkdown(r);
+  assert.match(md, /\| Fine-tuning \| 55\.0 \| 10\.0 \| 40\.0 \| 42 \|/);
+  assert.match(md, /\| Method \| bg \| liver \| stomach \| ureter \|/);
+  assert.match(md, /\| Fine-tuning \| 80\.0 \| 30\.0 \| – \| 10\.0 \|/);
+  assert.match(md, /not measured/);
+});

@@ -1,0 +1,79 @@
+/** Command-line options of `npm run bench:ciss`. Pure functions. */
+import { METHODS } from './methods';
+
+export interface BenchOptions {
+  setting: string;
+  quick: boolean;
+  methods: string[];
+  sites?: number;
+  json?: string;
+  markdown?: string;
+  /** Working folder (data, coordinator and site folders, logs); default a fresh temporary folder. */
+  out?: string;
+  seed: number;
+  verbose: boolean;
+  /** Keep the working folder afterwards (always kept when a method failed). */
+  keep: boolean;
+  help: boolean;
+}
+
+export const USAGE = `npm run bench:ciss -- [options]
+  --setting S      X-Y (6-5, 6-1, 11-0: X classes of the DSAD order first, then Y per step) or
+                   explicit steps "liver,stomach;ureter" (';' between steps). Default 6-5.
+  --quick          small profile (tiny model, few images, 2 sites; ~10 min on 2 cores for 6-5)
+  --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
+  --sites K        number of sites (default: the profile's)
+  --json FILE      write the results as JSON
+  --markdown FILE  write the tables as Markdown
+  --out DIR        working folder (default: a fresh folder under the system's temp folder)
+  --seed N         data seed (default 1)
+  --keep           keep the working folder
+  --verbose        echo the coordinator's and sites' output`;
+
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      return value(i++, flag);
+    };
+    switch (flag) {
+      case '--setting': o.setting = take(); break;
+      case '--quick': o.quick = true; break;
+      case '--methods': {
+        const list = take().split(',').map((s) => s.trim()).filter(Boolean);
+        for (const m of list) if (!METHODS.some((x) => x.id === m)) throw new Error(`unknown method '${m}' (known: ${METHODS.map((x) => x.id).join(', ')})`);
+        if (!list.length) throw new Error('--methods needs at least one method');
+        o.methods = list;
+        break;
+      }
+      case '--sites': {
+        const n = Number(take());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--sites must be a positive integer');
+        o.sites = n;
+        break;
+      }
+      case '--json': o.json = take(); break;
+      case '--markdown': o.markdown = take(); break;
+      case '--out': o.out = take(); break;
+      case '--seed': {
+        const n = Number(take());
+        if (!Number.isInteger(n)) throw new Error('--seed must be an integer');
+        o.seed = n;
+        break;
+      }
+      case '--keep': o.keep = true; break;
+      case '--verbose': o.verbose = true; break;
+      case '--help': case '-h': o.help = true; break;
+      default: throw new Error(`unknown option '${a}'\n${USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,165 @@
+/**
+ * The methods the benchmark compares, each a combination of the coordinator's training settings
+ * (TrainingSettings: loss weights forwarded to the sites' trainLocalSegmenter, replay, server-side
+ * distillation) and round counts, and the two profiles (quick, default). Pure data and functions.
+ *
+ * Loss weights (ml/src/incremental/train.ts LossWeights): ce = cross-entropy on the step's labels
+ * (pseudo-labelled where `pseudoLabels` is 1), unbiasedCe = MiB's unbiased cross-entropy, kd =
+ * MiB's unbiased output distillation, pod = POD feature distillation, contrastive = cross-image pixel
+ * contrastive loss; `pseudoLabels` (1/0) is a switch the site agent takes out of the weights.
+ * Teacher losses (unbiasedCe, kd, pod) only act from step 1 on (there is no teacher at step 0).
+ */
+
+export interface Profile {
+  name: 'quick' | 'default';
+  sites: number;
+  imagesPerSurgery: number;
+  trainSurgeriesPerStep: number;
+  testSurgeries: number;
+  /** Size of the generated DSAD-layout images. */
+  imageSize: { width: number; height: number };
+  segmenterRounds: number;
+  generatorRounds: number;
+  localEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  replayImages: number;
+  serverDistillSteps: number;
+  pseudoLabelThreshold: number;
+  segmenter: Record<string, unknown>;
+  generator: Record<string, unknown>;
+  generatorTraining: { epochs: number; batchSize: number; learningRate: number };
+  /** Longest a step may take before the run of a method is given up. */
+  stepTimeoutMs: number;
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  quick: {
+    name: 'quick',
+    sites: 2,
+    imagesPerSurgery: 6,
+    trainSurgeriesPerStep: 2,
+    testSurgeries: 1,
+    imageSize: { width: 80, height: 64 },
+    segmenterRounds: 2,
+    generatorRounds: 1,
+    localEpochs: 2,
+    batchSize: 4,
+    learningRate: 3e-3,
+    replayImages: 12,
+    serverDistillSteps: 4,
+    pseudoLabelThreshold: 0.7,
+    segmenter: { width: 8, depth: 2, inputSize: [48, 64], embedDim: 8, groups: 4 },
+    generator: { imageSize: 16, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4 },
+    generatorTraining: { epochs: 2, batchSize: 4, learningRate: 1e-3 },
+    stepTimeoutMs: 240_000,
+  },
+  default: {
+    name: 'default',
+    sites: 2,
+    imagesPerSurgery: 10,
+    trainSurgeriesPerStep: 2,
+    testSurgeries: 2,
+    imageSize: { width: 160, height: 128 },
+    segmenterRounds: 3,
+    generatorRounds: 1,
+    localEpochs: 3,
+    batchSize: 8,
+    learningRate: 2e-3,
+    replayImages: 32,
+    serverDistillSteps: 10,
+    pseudoLabelThreshold: 0.7,
+    segmenter: { width: 16, depth: 3, inputSize: [64, 80], embedDim: 16, groups: 4 },
+    generator: { imageSize: 32, baseChannels: 16, channelMults: [1, 2, 2], attentionResolutions: [], groups: 4 },
+    generatorTraining: { epochs: 3, batchSize: 8, learningRate: 5e-4 },
+    stepTimeoutMs: 1_200_000,
+  },
+};
+
+export interface LossSet {
+  ce: number;
+  unbiasedCe: number;
+  kd: number;
+  pod: number;
+  contrastive: number;
+  pseudoLabels: 0 | 1;
+}
+
+export interface MethodSpec {
+  id: string;
+  label: string;
+  /** One line for the report: what the method is made of. */
+  recipe: string;
+  /** One step with every class on every training patient (the offline upper bound). */
+  joint?: boolean;
+  /** Loss weights at step t (t = 0 has no teacher). */
+  losses(step: number): LossSet;
+  replay: boolean;
+  serverDistill: boolean;
+  /** Train the diffusion generator (needed by replay and by server-side distillation). */
+  generator: boolean;
+}
+
+const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 };
+const OURS: LossSet = { ce: 1, unbiasedCe: 0, kd: 10, pod: 0.5, contrastive: 0.1, pseudoLabels: 1 };
+
+export const METHODS: readonly MethodSpec[] = [
+  { id: 'finetune', label: 'Fine-tuning', recipe: 'CE on the step labels only (lower bound)', losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
+  {
+    id: 'mib', label: 'MiB', recipe: 'step 0: CE; then unbiased CE + unbiased KD (x10), background-initialised new heads',
+    // MiB's unbiased CE needs the old model; at step 0 it is plain CE (the agent has no fallback, see run.ts).
+    losses: (t) => (t === 0 ? PLAIN : { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, pseudoLabels: 0 }),
+    replay: false, serverDistill: false, generator: false,
+  },
+  {
+    id: 'plop', label: 'PLOP-style', recipe: 'CE on teacher pseudo-labels + POD feature distillation',
+    losses: () => ({ ...PLAIN, pod: 0.5, pseudoLabels: 1 }), replay: false, serverDistill: false, generator: false,
+  },
+  {
+    id: 'ours', label: 'Ours', recipe: 'diffusion replay + pseudo-labels + KD (x10) + POD + contrastive (x0.1) + server-side distillation',
+    losses: () => OURS, replay: true, serverDistill: true, generator: true,
+  },
+  { id: 'ours-no-replay', label: 'Ours w/o replay', recipe: 'ours, no replay images (generator kept for server distillation)', losses: () => OURS, replay: false, serverDistill: true, generator: true },
+  { id: 'ours-no-contrastive', label: 'Ours w/o contrastive', recipe: 'ours, contrastive weight 0', losses: () => ({ ...OURS, contrastive: 0 }), replay: true, serverDistill: true, generator: true },
+  { id: 'ours-no-server-distill', label: 'Ours w/o server distill.', recipe: 'ours, no server-side distillation', losses: () => OURS, replay: true, serverDistill: false, generator: true },
+  {
+    id: 'ours-no-distill', label: 'Ours w/o distillation', recipe: 'ours, no KD, no POD, no server-side distillation (replay + pseudo-labels + contrastive kept)',
+    losses: () => ({ ...OURS, kd: 0, pod: 0 }), replay: true, serverDistill: false, generator: true,
+  },
+  { id: 'joint', label: 'Joint (offline)', recipe: 'one step, all classes, all training patients, CE (upper bound)', joint: true, losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
+];
+
+export function methodById(id: string): MethodSpec {
+  const m = METHODS.find((x) => x.id === id);
+  if (!m) throw new Error(`unknown method '${id}' (known: ${METHODS.map((x) => x.id).join(', ')})`);
+  return m;
+}
+
+/** The coordinator's training settings file for `method` at `step`. */
+export function trainingSettings(method: MethodSpec, profile: Profile, step: number): Record<string, unknown> {
+  return {
+    localEpochs: profile.localEpochs,
+    batchSize: profile.batchSize,
+    learningRate: profile.learningRate,
+    replayImages: method.replay ? profile.replayImages : 0,
+    pseudoLabelThreshold: profile.pseudoLabelThreshold,
+    lossWeights: { ...method.losses(step) },
+    generatorTraining: profile.generatorTraining,
+    serverDistillSteps: method.serverDistill ? profile.serverDistillSteps : 0,
+    aggregation: { strategy: 'fedavg' },
+    segmenter: profile.segmenter,
+    generator: profile.generator,
+  };
+}
+
+/** Coordinator flags for a method's run. */
+export function coordinatorFlags(method: MethodSpec, profile: Profile, sites: number): string[] {
+  return [
+    '--quorum', String(sites),
+    '--segmenter-rounds', String(profile.segmenterRounds),
+    '--generator-rounds', String(method.generator ? profile.generatorRounds : 0),
+    '--deadline', String(Math.ceil(profile.stepTimeoutMs / 1000)),
+    '--tick-ms', '200',
+    '--heartbeat-timeout', '60',
+  ];
+}

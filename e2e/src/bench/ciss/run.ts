@@ -1,0 +1,152 @@
+/**
+ * Runs one method through the whole federated pipeline: a fresh coordinator and fresh site agents
+ * (separate processes, real gRPC, embedded database), the schedule's steps opened one after the
+ * other through the REST API, and the federated report read back from GET /api/reports.
+ * The DSAD-layout data is generated once (prepareData) and every method's sites read it in place.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Federation } from '../../harness/federation';
+import { coordinatorFlags, trainingSettings, type MethodSpec, type Profile } from './methods';
+import type { Schedule } from './settings';
+import { finalFigures, stepFigures, type MethodResult, type ReportLike } from './table';
+
+export interface SiteData {
+  name: string;
+  /** Absolute path of the site's DSAD-layout folder. */
+  dataRoot: string;
+  stepSurgeries: string[][];
+  testSurgeries: string[];
+}
+
+export interface RunContext {
+  profile: Profile;
+  schedule: Schedule;
+  sites: number;
+  seed: number;
+  outDir: string;
+  log: (line: string) => void;
+  /** Echo the processes' output (--verbose). */
+  verbose?: boolean;
+}
+
+function federationOptions(ctx: RunContext, workDir: string, steps: number) {
+  const p = ctx.profile;
+  return {
+    workDir, sites: ctx.sites, tls: false, trainSurgeriesPerStep: p.trainSurgeriesPerStep, steps, testSurgeries: p.testSurgeries,
+    imagesPerSurgery: p.imagesPerSurgery, imageSize: p.imageSize, seed: ctx.seed,
+  };
+}
+
+/** Generates each site's data once (disjoint surgeries per step and site, own test surgeries). */
+export async function prepareData(ctx: RunContext): Promise<SiteData[]> {
+  const fed = new Federation({ ...federationOptions(ctx, join(ctx.outDir, 'data'), ctx.schedule.steps.length), coordinatorFlags: [], training: {} });
+  await fed.prepareSites();
+  return fed.sites.map((s) => {
+    const cfg = JSON.parse(readFileSync(s.configFile, 'utf8')) as { stepSurgeries: string[][]; testSurgeries: string[] };
+    return { name: s.name, dataRoot: resolve(s.dir, 'data'), stepSurgeries: cfg.stepSurgeries, testSurgeries: cfg.testSurgeries };
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until every site has sent a heartbeat after `since` (so a round opened now includes them all). */
+async function waitForHeartbeats(fed: Federation, since: number, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fed.api<Array<{ lastHeartbeatAt: string | null }>>('GET', '/api/sites').catch(() => undefined);
+    const sites = r?.status === 200 ? r.body : [];
+    if (sites.length >= fed.sites.length && sites.every((s) => s.lastHeartbeatAt && Date.parse(s.lastHeartbeatAt) >= since - 500)) return;
+    if (Date.now() > end) throw new Error(`sites did not all send a heartbeat within ${timeoutMs} ms`);
+    await sleep(300);
+  }
+}
+
+/** Waits until the report of `step` holds every site's evaluation (the evaluation round's quorum is 1). */
+async function waitForReport(fed: Federation, step: number, timeoutMs: number): Promise<ReportLike[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fed.api<{ steps: ReportLike[] }>('GET', '/api/reports');
+    const steps = r.body?.steps ?? [];
+    const s = steps.find((x) => x.step === step);
+    if (s && (s.perSite?.length ?? 0) >= fed.sites.length) return steps;
+    if (Date.now() > end) {
+      if (s) return steps; // partial: fewer sites evaluated than trained
+      throw new Error(`no report for step ${step} within ${timeoutMs} ms`);
+    }
+    await sleep(500);
+  }
+}
+
+export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunContext): Promise<MethodResult> {
+  const t0 = Date.now();
+  const steps = method.joint ? [ctx.schedule.steps.flat()] : ctx.schedule.steps;
+  const workDir = join(ctx.outDir, 'runs', method.id);
+  const fed = new Federation({
+    ...federationOptions(ctx, workDir, steps.length),
+    coordinatorFlags: coordinatorFlags(method, ctx.profile, ctx.sites),
+    training: trainingSettings(method, ctx.profile, 0),
+    echo: ctx.verbose ? (src, line) => { if (!/RouterExplorer|RoutesResolver|progress/.test(line)) ctx.log(`  [${method.id} ${src}] ${line.slice(0, 240)}`); } : undefined,
+  });
+  // The sites read the shared data in place; joint training sees every step's patients at once.
+  for (const [i, d] of data.entries()) {
+    const dir = join(workDir, `site-${i}`);
+    mkdirSync(dir, { recursive: true });
+    const configFile = join(dir, 'site.json');
+    writeFileSync(configFile, JSON.stringify({
+      siteName: d.name, identityDir: 'identity', dataRoot: d.dataRoot, workDir: 'work', insecure: true,
+      stepSurgeries: method.joint ? [d.stepSurgeries.flat()] : d.stepSurgeries, testSurgeries: d.testSurgeries, heartbeatSeconds: 2,
+    }, null, 2));
+    fed.sites.push({ name: d.name, dir, configFile });
+  }
+  const stepSeconds: Array<number | null> = [];
+  let reports: ReportLike[] = [];
+  let error: string | undefined;
+  try {
+    await fed.startCoordinator();
+    await fed.enrollSites();
+    const started = Date.now();
+    for (const s of fed.sites) fed.startSite(s);
+    await waitForHeartbeats(fed, started);
+    let current = JSON.stringify(trainingSettings(method, ctx.profile, 0));
+    for (const [t, classes] of steps.entries()) {
+      const wanted = JSON.stringify(trainingSettings(method, ctx.profile, t));
+      if (wanted !== current) {
+        // The settings a step trains with are fixed when it opens and read at start-up: restart the
+        // coordinator with this step's settings (the sites reconnect by themselves).
+        writeFileSync(join(fed.coordinatorDir, 'training.json'), wanted);
+        await fed.coordinator.kill('SIGTERM');
+        const restarted = Date.now();
+        await fed.startCoordinator();
+        await waitForHeartbeats(fed, restarted);
+        current = wanted;
+      }
+      const ts = Date.now();
+      const step = await fed.addClasses(classes);
+      if (step !== t) throw new Error(`the coordinator opened step ${step}, expected ${t}`);
+      await fed.waitForStep(t, ctx.profile.stepTimeoutMs);
+      stepSeconds[t] = (Date.now() - ts) / 1000;
+      ctx.log(`  ${method.id}: step ${t} (${classes.length} classes) done in ${stepSeconds[t]!.toFixed(1)} s`);
+    }
+    reports = await waitForReport(fed, steps.length - 1, 60_000);
+  } catch (e) {
+    error = (e as Error).message.split('\n')[0];
+    ctx.log(`  ${method.id}: FAILED: ${error} (logs under ${workDir})`);
+    try {
+      reports = (await fed.api<{ steps: ReportLike[] }>('GET', '/api/reports')).body?.steps ?? [];
+    } catch {
+      /* the coordinator is gone */
+    }
+  } finally {
+    await fed.stop();
+  }
+  return {
+    id: method.id,
+    label: method.label,
+    recipe: method.recipe,
+    ...finalFigures(error ? [] : reports, ctx.schedule),
+    steps: stepFigures(reports, stepSeconds),
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    ...(error ? { error } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The class-incremental schedule of a benchmark run, from the field's "X-Y" notation (X classes of
+ * the DSAD order first, then Y per step: 6-5, 6-1, 11-0) or an explicit list of steps
+ * ("liver,stomach;ureter": steps separated by ';', classes by ','). Pure functions.
+ */
+import { DSAD_STRUCTURES } from '@fedciss/ml';
+
+export interface Schedule {
+  /** The setting as written on the command line (the name the tables carry). */
+  name: string;
+  /** Class names added at each step, in order. */
+  steps: string[][];
+}
+
+export class SettingError extends Error {
+  override readonly name = 'SettingError';
+}
+
+/** Parses a setting against the class order `order` (default: DSAD's 11 structures). */
+export function parseSetting(spec: string, order: readonly string[] = DSAD_STRUCTURES): Schedule {
+  const s = spec.trim();
+  const xy = /^(\d+)-(\d+)$/.exec(s);
+  if (xy) {
+    const x = Number(xy[1]);
+    const y = Number(xy[2]);
+    if (x < 1 || x > order.length) throw new SettingError(`setting ${s}: the first step must have 1..${order.length} classes (got ${x})`);
+    if (y === 0 && x !== order.length) {
+      // "X-0": only the first step (a one-step run of X classes).
+      return { name: s, steps: [order.slice(0, x)] };
+    }
+    const steps: string[][] = [order.slice(0, x)];
+    for (let i = x; i < order.length && y > 0; i += y) steps.push(order.slice(i, i + y));
+    return { name: s, steps };
+  }
+  const steps = s.split(';').map((part) => part.split(',').map((c) => c.trim()).filter(Boolean));
+  if (!steps.length || steps.some((st) => !st.length)) throw new SettingError(`setting '${spec}': every step needs at least one class (write e.g. 6-5 or liver,stomach;ureter)`);
+  const seen = new Set<string>();
+  for (const c of steps.flat()) {
+    if (!order.includes(c)) throw new SettingError(`setting '${spec}': unknown class '${c}' (known: ${order.join(', ')})`);
+    if (seen.has(c)) throw new SettingError(`setting '${spec}': class '${c}' appears twice`);
+    seen.add(c);
+  }
+  return { name: s, steps };
+}
+
+/** Classes of the first step (with background: the field's "old" group) and of the later steps ("new"). */
+export function classGroups(schedule: Schedule): { old: string[]; new: string[] } {
+  return { old: ['background', ...schedule.steps[0]], new: schedule.steps.slice(1).flat() };
+}
