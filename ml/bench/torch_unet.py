@@ -1,11 +1,13 @@
 """PyTorch twin of ml/src/bench/unet.ts (same architecture, Adam, softmax CE), for the engine
-benchmark. Prints one JSON object. Usage: torch_unet.py THREADS SIZE [SIZE ...] [--batch 8]
-[--iters 10] [--channels 16,32,64,128] [--classes 12]"""
-import json, sys, time, statistics
+benchmark. Usage: torch_unet.py THREADS SIZE [--batch 8] [--channels 16,32,64,128] [--classes 12]
+Serves one line per request on stdin: 'train' or 'infer' -> the milliseconds of one step, so the
+caller can alternate with its own steps (both then see the same machine load). The first line
+printed is a JSON header ({"available": ..., "version", "params"})."""
+import json, sys, time
 
 def main():
     args = sys.argv[1:]
-    opts = {"--batch": "8", "--iters": "10", "--channels": "16,32,64,128", "--classes": "12", "--warmup": "2"}
+    opts = {"--batch": "8", "--channels": "16,32,64,128", "--classes": "12"}
     pos = []
     i = 0
     while i < len(args):
@@ -17,11 +19,11 @@ def main():
         import torch
         import torch.nn as nn
     except Exception as e:  # noqa
-        print(json.dumps({"available": False, "reason": f"PyTorch is not importable: {e}"}))
+        print(json.dumps({"available": False, "reason": f"PyTorch is not importable: {e}"}), flush=True)
         return
     threads = int(pos[0]); sizes = [int(s) for s in pos[1:]]
     torch.set_num_threads(threads)
-    B = int(opts["--batch"]); iters = int(opts["--iters"]); warm = int(opts["--warmup"])
+    B = int(opts["--batch"])
     chans = [int(c) for c in opts["--channels"].split(",")]; classes = int(opts["--classes"])
 
     def double(cin, c):
@@ -50,27 +52,27 @@ def main():
                 x = d(torch.cat([u(x), skips[len(chans) - 2 - j]], 1))
             return self.head(x)
 
-    out = {"available": True, "version": torch.__version__, "threads": threads, "results": []}
-    for S in sizes:
-        torch.manual_seed(0)
-        model = UNet()
-        out["params"] = sum(p.numel() for p in model.parameters())
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x = torch.rand(B, 3, S, S); y = torch.randint(0, classes, (B, S, S))
-        lossf = nn.CrossEntropyLoss(ignore_index=255)
-        model.train(); tt = []
-        for k in range(warm + iters):
-            t = time.perf_counter()
+    S = sizes[0]
+    torch.manual_seed(0)
+    model = UNet()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(B, 3, S, S); y = torch.randint(0, classes, (B, S, S))
+    lossf = nn.CrossEntropyLoss(ignore_index=255)
+    print(json.dumps({"available": True, "version": torch.__version__, "threads": threads,
+                      "params": sum(p.numel() for p in model.parameters())}), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        t = time.perf_counter()
+        if cmd == "train":
+            model.train()
             opt.zero_grad(set_to_none=True)
             loss = lossf(model(x), y); loss.backward(); opt.step()
-            if k >= warm: tt.append((time.perf_counter() - t) * 1000)
-        model.eval(); ti = []
-        with torch.no_grad():
-            for k in range(warm + iters):
-                t = time.perf_counter(); model(x)
-                if k >= warm: ti.append((time.perf_counter() - t) * 1000)
-        out["results"].append({"size": S, "trainStepMs": statistics.median(tt), "inferMs": statistics.median(ti),
-                               "trainStepMsMin": min(tt), "inferMsMin": min(ti)})
-    print(json.dumps(out))
+        elif cmd == "infer":
+            model.eval()
+            with torch.no_grad():
+                model(x)
+        else:
+            break
+        print((time.perf_counter() - t) * 1000, flush=True)
 
 main()

@@ -46,7 +46,7 @@ export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics
-export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx } from './segmentation/network';
+export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, SegmenterWeightsError } from './segmentation/network';
 export type { SegmenterConfig, SegmenterOutputs } from './segmentation/network';
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';

@@ -20,7 +20,7 @@ function note(t: { diagnostic(m: string): void }, message: string): void {
   console.log(`note: ${message}`);
 }
 
-describe('admin console in Chromium', { timeout: 120_000 }, () => {
+describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDCISS_SKIP_BROWSER_TESTS ? 'FEDCISS_SKIP_BROWSER_TESTS is set' : false }, () => {
   let fed: Federation;
   let browser: Browser;
   let admin: Page;
@@ -91,6 +91,9 @@ describe('admin console in Chromium', { timeout: 120_000 }, () => {
     await nav(page, 'Sites');
     await page.getByTestId('sites').getByText(pendingSite.name).waitFor();
     assert.equal(await page.getByRole('button', { name: /Approve|Revoke|Reject/ }).count(), 0, 'a viewer has no site actions');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the federation console' }).waitFor();
+    assert.equal((await page.request.get('/api/auth/me')).status(), 401, 'the session is gone');
     await page.context().close();
   });
 
@@ -176,7 +179,7 @@ describe('admin console in Chromium', { timeout: 120_000 }, () => {
     assert.equal(await rowB.locator('td.num').nth(1).textContent(), '56', 'real images 28 + 28');
     assert.equal(await rowB.locator('td.num').nth(3).textContent(), '1', 'one rejected update');
     await admin.getByTestId('rejected-updates').getByText(/non-finite value \(NaN\)/).waitFor();
-    await rowB.getByRole('button', { name: 'Updates' }).click();
+    await rowB.getByRole('button', { name: /Heidelberg University Hospital\W+show updates/ }).click();
     await admin.getByTestId('site-updates').getByText('rejected').first().waitFor();
     await shot(admin, '07-sites', true);
 
@@ -249,5 +252,18 @@ describe('admin console in Chromium', { timeout: 120_000 }, () => {
     await admin.getByLabel('Step shown in detail').selectOption('0');
     await admin.getByRole('heading', { name: 'Per-site matrix · step 0' }).waitFor();
     assert.deepEqual((admin as Page & { consoleErrors?: string[] }).consoleErrors, []);
+  });
+
+  test('an admin archives a class; it stays in the roster, marked archived', async () => {
+    await nav(admin, 'Classes');
+    const row = admin.getByTestId('roster').locator('tr[data-class="ureter"]');
+    await row.getByRole('button', { name: 'Archive ureter' }).click();
+    await row.getByText('archived', { exact: true }).waitFor();
+    assert.equal((await fed.api('GET', '/api/roster')).body.find((c: { name: string }) => c.name === 'ureter').archived, true);
+    await shot(admin, '11-classes-archived');
+    await admin.getByLabel('Show archived').uncheck();
+    await row.waitFor({ state: 'detached' });
+    await admin.getByLabel('Show archived').check();
+    await row.getByRole('button', { name: 'Restore ureter' }).waitFor();
   });
 });

@@ -55,15 +55,24 @@ export interface Federation {
   close(): Promise<void>;
 }
 
-export async function startFederation(): Promise<Federation> {
-  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error(`the console is not built (${CONSOLE_DIST}): run npm run build:console`);
+/** A coordinator serving the console from `consoleDir` (default: the build in coordinator/console/dist). */
+export async function startFederation(options: { consoleDir?: string } = {}): Promise<Federation> {
+  if (!options.consoleDir && !existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error(`the console is not built (${CONSOLE_DIST}): run npm run build:console`);
   mountConsole();
+  const previousDir = process.env.FEDCISS_CONSOLE_DIR;
+  if (options.consoleDir) process.env.FEDCISS_CONSOLE_DIR = options.consoleDir;
   const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
   const config = resolveConfig({
     env: {},
     flags: { dataDir, insecure: true, autoApprove: false, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '1', generatorRounds: '0', deadline: '120', tickMs: '100' },
   });
-  const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
+  let coordinator: RunningCoordinator;
+  try {
+    coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
+  } finally {
+    if (previousDir === undefined) delete process.env.FEDCISS_CONSOLE_DIR;
+    else process.env.FEDCISS_CONSOLE_DIR = previousDir;
+  }
   config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
   const close = async () => {
     await coordinator.close();

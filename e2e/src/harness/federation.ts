@@ -25,6 +25,8 @@ export interface FederationOptions {
   coordinatorFlags: string[];
   training: Record<string, unknown>;
   echo?: (source: string, line: string) => void;
+  /** Extra settings of individual sites' config files, by site index. */
+  siteSettings?: Record<number, Record<string, unknown>>;
 }
 
 export interface SiteHandle {
@@ -88,7 +90,7 @@ export class Federation {
       const configFile = join(dir, 'site.json');
       writeFileSync(configFile, JSON.stringify({
         siteName: name, identityDir: 'identity', dataRoot: 'data', workDir: 'work', insecure: !this.o.tls,
-        stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2,
+        stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2, ...this.o.siteSettings?.[i],
       }, null, 2));
       this.sites.push({ name, dir, configFile });
     }

@@ -4,15 +4,14 @@
  * Flags: --steps N (rss run, default 500), --iters N (timed repetitions, default 10),
  * --sizes 64,128, --batch 8, --larger 32,64,128,256 (channels of the larger network), --no-torch.
  * Medians are the headline figures; minima are printed too (this machine is often shared). */
-import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Graph } from '../graph/graph';
 import { InferenceRunner } from '../infer/inference';
 import { softmaxCrossEntropy } from '../nn/losses';
 import { coreCount, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
+import { TorchServer } from './torch-server';
 import { referenceUNet } from './unet';
 
 const argv = process.argv.slice(2);
@@ -29,6 +28,8 @@ const THREADS = coreCount();
 const REFERENCE = [16, 32, 64, 128];
 const LARGER = flag('larger', '32,64,128,256').split(',').map(Number);
 
+/** Pause between the two engines' steps: lets the other one's spinning worker threads go idle. */
+const settle = () => new Promise((r) => setTimeout(r, 200));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const min = (xs: number[]) => Math.min(...xs);
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -46,63 +47,67 @@ function trainer(channels: readonly number[]): Trainer {
   });
 }
 
-async function timeOurs(channels: readonly number[], size: number) {
+/** Ours and PyTorch for one network and size, their steps alternating (ours, theirs, ours, ...)
+ * so that both see the same machine load. */
+async function compare(channels: readonly number[], size: number) {
   const t = trainer(channels);
   const batch = batchOf(size);
   const c0 = performance.now();
   await t.step(batch, 1e-3);
   const compileMs = performance.now() - c0;
-  await t.step(batch, 1e-3);
-  const train: number[] = [];
-  for (let i = 0; i < ITERS; i++) {
-    const s = performance.now();
-    await t.step(batch, 1e-3);
-    train.push(performance.now() - s);
-  }
   const runner = await InferenceRunner.create({
     model: (g, i) => ({ logits: referenceUNet(g, i.image, CLASSES, channels) }),
     inputs: { image: { shape: [BATCH, 3, size, size] } },
     weights: t.weights,
   });
-  const infer: number[] = [];
+  const torch = argv.includes('--no-torch')
+    ? { header: { available: false as const, reason: 'skipped (--no-torch)' }, server: undefined }
+    : await TorchServer.start(THREADS, size, BATCH, channels, CLASSES);
+  const times = { train: [] as number[], infer: [] as number[], torchTrain: [] as number[], torchInfer: [] as number[] };
+  for (let i = 0; i < ITERS + 2; i++) {
+    const s = performance.now();
+    await t.step(batch, 1e-3);
+    const ms = performance.now() - s;
+    await settle();
+    const theirs = torch.server ? await torch.server.request('train') : NaN;
+    await settle();
+    if (i >= 2) times.train.push(ms), times.torchTrain.push(theirs);
+  }
   for (let i = 0; i < ITERS + 2; i++) {
     const s = performance.now();
     await runner.run({ image: batch.image });
-    if (i >= 2) infer.push(performance.now() - s);
+    const ms = performance.now() - s;
+    await settle();
+    const theirs = torch.server ? await torch.server.request('infer') : NaN;
+    await settle();
+    if (i >= 2) times.infer.push(ms), times.torchInfer.push(theirs);
   }
+  torch.server?.close();
   const params = totalParameters(new Map([...t.weights].filter(([n]) => !n.includes('running_'))));
   await runner.release();
   await t.release();
-  return {
-    trainStepMs: round(median(train)),
-    inferMs: round(median(infer)),
-    trainStepMsMin: round(min(train)),
-    inferMsMin: round(min(infer)),
+  const ours = {
+    trainStepMs: round(median(times.train)),
+    inferMs: round(median(times.infer)),
+    trainStepMsMin: round(min(times.train)),
+    inferMsMin: round(min(times.infer)),
     firstStepWithCompileMs: round(compileMs),
     params,
   };
-}
-
-function timeTorch(channels: readonly number[], size: number): Record<string, unknown> {
-  if (argv.includes('--no-torch')) return { available: false, reason: 'skipped (--no-torch)' };
-  const script = path.join(__dirname, '..', '..', 'bench', 'torch_unet.py');
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [script, String(THREADS), String(size), '--batch', String(BATCH), '--iters', String(ITERS), '--channels', channels.join(','), '--classes', String(CLASSES)],
-    { encoding: 'utf8' },
-  );
-  if (r.error || r.status !== 0) return { available: false, reason: `PyTorch run failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
-  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
-  if (!out.available) return { available: false, reason: out.reason };
-  const res = out.results[0];
-  return {
-    trainStepMs: round(res.trainStepMs),
-    inferMs: round(res.inferMs),
-    trainStepMsMin: round(res.trainStepMsMin),
-    inferMsMin: round(res.inferMsMin),
-    version: out.version,
-    params: out.params,
-  };
+  const pytorch = torch.header.available
+    ? {
+        trainStepMs: round(median(times.torchTrain)),
+        inferMs: round(median(times.torchInfer)),
+        trainStepMsMin: round(min(times.torchTrain)),
+        inferMsMin: round(min(times.torchInfer)),
+        version: torch.header.version,
+        params: torch.header.params,
+      }
+    : { available: false, reason: torch.header.reason };
+  const ratios = torch.header.available
+    ? { trainSpeedup: round(pytorch.trainStepMs as number / ours.trainStepMs), inferSpeedup: round(pytorch.inferMs as number / ours.inferMs) }
+    : undefined;
+  return { size, ours, pytorch, ...(ratios ? { speedupOverPytorch: ratios } : {}) };
 }
 
 async function rssGrowth(steps: number) {
@@ -123,16 +128,16 @@ async function rssGrowth(steps: number) {
 async function main() {
   const loadAtStart = os.loadavg().map(round);
   const results = [];
-  for (const size of SIZES) results.push({ size, ours: await timeOurs(REFERENCE, size), pytorch: timeTorch(REFERENCE, size) });
+  for (const size of SIZES) results.push(await compare(REFERENCE, size));
   const larger = [];
-  for (const size of SIZES) larger.push({ size, ours: await timeOurs(LARGER, size), pytorch: timeTorch(LARGER, size) });
+  for (const size of SIZES) larger.push(await compare(LARGER, size));
   const rss = await rssGrowth(STEPS);
   const report = {
     results,
     rssGrowthPercent: rss.growthPercent,
     rss,
     larger: { channels: LARGER, results: larger },
-    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: BATCH, optimizer: 'adam', threads: THREADS, iters: ITERS, statistic: 'median' },
+    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: BATCH, optimizer: 'adam', threads: THREADS, iters: ITERS, statistic: 'median', pairing: 'our and PyTorch steps alternate' },
     machine: { cpus: os.cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map(round) },
   };
   console.log(JSON.stringify(report, null, 2));

@@ -5,7 +5,7 @@ import { growHead } from '../segmentation/head';
 import { predictSegmentation } from '../segmentation/predict';
 import type { NamedTensors } from '../weights/named-tensors';
 import { shapeScenes } from './synthetic-shapes';
-import { LocalTrainCheckpoint, polyLearningRate, trainLocalSegmenter, TrainProgress } from './train';
+import { LocalTrainCheckpoint, polyLearningRate, trainLocalSegmenter, TrainProgress, unpackSamples } from './train';
 
 const S = 16;
 const config = segmenterConfig({ width: 4, depth: 1, inputSize: [S, S], embedDim: 4, groups: 2 });
@@ -93,4 +93,15 @@ test('an aborted signal stops training with an AbortError', async () => {
     trainLocalSegmenter({ config, weights: createSegmenterWeights(config, 3, 1), numClasses: 4, real: data, hyper: { epochs: 1, batchSize: 2, learningRate: 1e-3 } }),
     /head/,
   );
+});
+
+test('packed replay arrays unpack into samples without copies', () => {
+  const images = Float32Array.from({ length: 2 * 3 * 2 * 2 }, (_, i) => i);
+  const labels = Uint8Array.of(0, 1, 255, 2, 1, 1, 0, 0);
+  const s = unpackSamples(images, labels, { count: 2, channels: 3, height: 2, width: 2 });
+  assert.equal(s.length, 2);
+  assert.deepEqual([...s[1].label], [1, 1, 0, 0]);
+  assert.equal(s[1].image[0], 12);
+  assert.equal(s[1].image.buffer, images.buffer);
+  assert.throws(() => unpackSamples(images, labels, { count: 3, channels: 3, height: 2, width: 2 }), /for 3 images/);
 });

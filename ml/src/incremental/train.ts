@@ -133,6 +133,8 @@ export interface TrainLocalOptions {
   readonly runtime?: RuntimeOptions;
   readonly onProgress?: (p: TrainProgress) => void;
   readonly checkpoint?: { readonly everyEpochs?: number; readonly save: (c: LocalTrainCheckpoint) => void | Promise<void> };
+  /** Continues from a checkpoint (weights, optimizer state, schedule position, prototypes); the
+   * data order of the remaining epochs is drawn afresh. */
   readonly resume?: LocalTrainCheckpoint;
   readonly signal?: AbortSignal;
 }
@@ -282,7 +284,8 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
     for (const [n, v] of o.resume.optimizerState) trainer.optimizerState.set(n, v);
     trainer.updates = o.resume.updates;
   }
-  const teacherRunner = teacher
+  const needTeacher = !!teacher && (useKd || usePod || h.pseudoLabels !== false);
+  const teacherRunner = needTeacher && teacher
     ? await SegmenterRunner.create(c, teacher.weights, teacher.numClasses, { batch: B, features: usePod ? podFeatures : [], runtime: o.runtime })
     : undefined;
   const memory = new PrototypeMemory(o.numClasses, c.embedDim, h.prototypeMomentum ?? 0.9);

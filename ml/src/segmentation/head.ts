@@ -4,11 +4,11 @@
  * probability exactly, every old class keeps its probability, so the model predicts the same
  * distribution (with new classes merged into background) right after growth. */
 import type { NamedTensors } from '../weights/named-tensors';
-import { classCountOf } from './network';
+import { classCountOf, SegmenterWeightsError } from './network';
 
 export function growHead(weights: NamedTensors, from: number, to: number): NamedTensors {
   const have = classCountOf(weights);
-  if (have !== from) throw new Error(`growHead: the weights predict ${have} classes, not ${from}`);
+  if (have !== from) throw new SegmenterWeightsError('head.bias', `growHead: the weights predict ${have} classes, not ${from}`);
   if (!Number.isInteger(to) || to < from) throw new Error(`growHead: cannot grow from ${from} to ${to} classes`);
   const out: NamedTensors = new Map(weights);
   if (to === from) return out;

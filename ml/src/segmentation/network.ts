@@ -15,6 +15,14 @@ import { exportInferenceModel } from '../infer/inference';
 import { batchNorm, conv2dLayer, convTranspose2dLayer, groupNorm } from '../nn/layers';
 import type { NamedTensors } from '../weights/named-tensors';
 
+/** Weights that do not fit the configuration (a missing tensor or a shape mismatch); names the tensor. */
+export class SegmenterWeightsError extends Error {
+  override name = 'SegmenterWeightsError';
+  constructor(readonly tensor: string, message: string) {
+    super(message);
+  }
+}
+
 export interface SegmenterConfig {
   /** Image channels (3: RGB in [0, 1]). */
   readonly inChannels: number;
@@ -137,7 +145,7 @@ export function createSegmenterWeights(c: SegmenterConfig, numClasses: number, s
 /** The number of classes a weight set predicts (rows of `head.bias`). */
 export function classCountOf(weights: NamedTensors): number {
   const b = weights.get('head.bias');
-  if (!b) throw new Error("weights have no 'head.bias': not a segmenter");
+  if (!b) throw new SegmenterWeightsError('head.bias', "weights have no 'head.bias': not a segmenter");
   return b.shape[0];
 }
 
@@ -145,9 +153,9 @@ export function classCountOf(weights: NamedTensors): number {
 export function checkSegmenterWeights(weights: NamedTensors, c: SegmenterConfig, numClasses: number): void {
   for (const s of segmenterSpecs(c, numClasses)) {
     const w = weights.get(s.name);
-    if (!w) throw new Error(`segmenter weights lack '${s.name}' [${s.shape.join(', ')}]`);
+    if (!w) throw new SegmenterWeightsError(s.name, `segmenter weights lack '${s.name}' [${s.shape.join(', ')}]`);
     if (w.shape.join(',') !== s.shape.join(',')) {
-      throw new Error(`segmenter weight '${s.name}' is [${w.shape.join(', ')}], the configuration declares [${s.shape.join(', ')}]`);
+      throw new SegmenterWeightsError(s.name, `segmenter weight '${s.name}' is [${w.shape.join(', ')}], the configuration declares [${s.shape.join(', ')}]`);
     }
   }
 }

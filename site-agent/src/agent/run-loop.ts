@@ -72,7 +72,9 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
     }
   };
   let lastStepSeen = -1;
+  // Injected faults (resilience tests) strike once, then the site behaves.
   let corruptedOnce = false;
+  let poisonedOnce = false;
   try {
     while (!o.signal?.aborted) {
       const task = await client.getTask();
@@ -113,7 +115,10 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       } else {
         state = `training ${kind}`;
         update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
-        if (config.faults.includes('nan-update')) update = { ...update, blob: poisoned(update.blob) };
+        if (config.faults.includes('nan-update') && !poisonedOnce) {
+          update = { ...update, blob: poisoned(update.blob) };
+          poisonedOnce = true;
+        }
         writeFileSync(saved, update.blob);
         writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
       }
@@ -124,7 +129,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update.blob,
         siteId,
         (f) => p.update(f),
-        { chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 1 : undefined },
+        { chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
       );
       corruptedOnce = true;
       p.done();

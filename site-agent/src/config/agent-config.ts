@@ -40,9 +40,9 @@ export interface AgentConfig {
   /** Bandwidth cap for uploads, bytes per second (0: none); hospitals often must not saturate their link. */
   uploadBytesPerSecond: number;
   /**
-   * Faults to inject, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
-   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` uploads weights
-   * with a NaN in them.
+   * Faults to inject once, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
+   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` makes the first
+   * update carry a NaN.
    */
   faults: Fault[];
 }

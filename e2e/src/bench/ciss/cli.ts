@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Keep the working folder afterwards (always kept when a method failed). */
   keep: boolean;
   help: boolean;
+  /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
+  overrides: Record<string, unknown>;
 }
 
 export const USAGE = `npm run bench:ciss -- [options]
@@ -28,10 +30,12 @@ export const USAGE = `npm run bench:ciss -- [options]
   --out DIR        working folder (default: a fresh folder under the system's temp folder)
   --seed N         data seed (default 1)
   --keep           keep the working folder
+  --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
+                   --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false };
+  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false, overrides: {} };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -67,6 +71,20 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         const n = Number(take());
         if (!Number.isInteger(n)) throw new Error('--seed must be an integer');
         o.seed = n;
+        break;
+      }
+      case '--set': {
+        const kv = take();
+        const eq = kv.indexOf('=');
+        if (eq < 1) throw new Error(`--set needs KEY=VALUE (got '${kv}')`);
+        const raw = kv.slice(eq + 1);
+        let v: unknown;
+        try {
+          v = JSON.parse(raw);
+        } catch {
+          v = raw;
+        }
+        o.overrides[kv.slice(0, eq)] = v;
         break;
       }
       case '--keep': o.keep = true; break;

@@ -25,7 +25,8 @@ async function main(): Promise<number> {
   const schedule = parseSetting(o.setting);
   const base = PROFILES[o.quick ? 'quick' : 'default'];
   const sites = o.sites ?? base.sites;
-  const profile: Profile = { ...base };
+  for (const k of Object.keys(o.overrides)) if (!(k in base)) throw new Error(`--set ${k}: the profile has no such field (${Object.keys(base).join(', ')})`);
+  const profile: Profile = { ...base, ...o.overrides } as Profile;
   const train = DSAD_SPLIT.train.length;
   const test = DSAD_SPLIT.test.length;
   if (sites * profile.testSurgeries > test) profile.testSurgeries = Math.floor(test / sites);

@@ -17,8 +17,10 @@ export interface RunContext {
 export type RunAction = (ctx: RunContext) => Promise<void>;
 
 export const runRun: RunAction = async (ctx) => {
-  const { client, siteId } = siteClient(ctx.config);
-  const log = createLog(ctx.logFormat, siteId);
+  const log = createLog(ctx.logFormat, ctx.config.siteName);
+  const { client, siteId } = siteClient(ctx.config, {
+    onRetry: (attempt, delayMs, e) => log('warn', 'call failed; retrying', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message }),
+  });
   const stop = new AbortController();
   const onSignal = (signal: string) => {
     log('info', 'stopping', { signal });
