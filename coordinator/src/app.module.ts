@@ -24,10 +24,12 @@ import { RateLimiter } from './federation/rate-limiter';
 import { FederationGrpcServer } from './federation/federation.grpc-server';
 import { EvaluationsService } from './reports/evaluations.service';
 import { ReportsService } from './reports/reports.service';
+import { OverlaysService } from './reports/overlays.service';
 import { ReportsController } from './http/reports.controller';
 import { AuthGuard } from './http/auth.guard';
 import { DomainErrorsFilter } from './http/domain-errors.filter';
 import { AuthController } from './http/auth.controller';
+import { ConsoleModule } from './http/console.module';
 import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
 
 export interface CoordinatorDeps {
@@ -51,11 +53,12 @@ export class CoordinatorModule {
     ];
     return {
       module: CoordinatorModule,
+      imports: [ConsoleModule],
       controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController],
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
-        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService,
+        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
       ],
     };
   }

@@ -65,3 +65,5 @@ export { shapeScenes } from './incremental/synthetic-shapes';
 export type { ShapeSceneOptions } from './incremental/synthetic-shapes';
 export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
 export type { ConfusionCounts, ClassCounts, IncrementalMiou } from './metrics/confusion';
+export { gradCheck } from './testing/gradcheck';
+export type { GradInput, GradCheckOptions, GradCheckResult } from './testing/gradcheck';

@@ -96,14 +96,14 @@ export function App() {
           </div>
         </nav>
         <div className="content">
-          <div className="topbar">
+          <header className="topbar">
             <span className="topbar-note">Patient images never leave the hospitals: only weights and aggregate metrics are shown here.</span>
             <div className="user" aria-label="Signed-in user">
               <span className="user-name">{user.username}</span>
               <span className={`role role-${user.role}`} data-testid="role">{user.role === 'admin' ? 'Administrator' : 'Viewer · read-only'}</span>
               <button type="button" className="btn btn-small" onClick={signOut}>Sign out</button>
             </div>
-          </div>
+          </header>
           <main id="main" tabIndex={-1}>
             {page ? page.render() : <NotFound />}
           </main>

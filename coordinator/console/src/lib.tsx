@@ -128,7 +128,8 @@ export function useLiveState(): LiveState {
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(undefined, { year: sameYear ? undefined : 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 }
 export function fmtAgo(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return 'never';
@@ -163,7 +164,8 @@ export function textOn(hex: string): string {
     return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
   });
   const L = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  return L > 0.4 ? '#10202b' : '#ffffff';
+  // Black or white, whichever contrasts more: one of them always reaches at least 4.58:1.
+  return (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) ? '#000000' : '#ffffff';
 }
 
 /** Re-renders every `ms` (for "x s ago" texts). */

@@ -48,14 +48,17 @@ export interface ModelVersion {
 }
 
 export interface MIoU { old: number | null; new: number | null; all: number | null }
+/** One step of GET /api/reports (IoU as fractions; null: the class was neither present nor predicted). */
 export interface ReportStep {
   step: number;
   modelVersionId: string;
+  /** Every class the step's model predicts (may include background, id 0). */
   classes: { id: number; name: string; color: string; stepAdded: number }[];
-  perClassIoU: Record<string, number>;
+  perClassIoU: Record<string, number | null>;
   mIoU: MIoU;
-  forgetting: Record<string, number>;
-  perSite: { siteId: string; perClassIoU: Record<string, number>; mIoU: MIoU }[];
+  /** Best earlier IoU minus this step's (positive = forgotten); null or absent without history. */
+  forgetting: Record<string, number | null>;
+  perSite: { siteId: string; images?: number; perClassIoU: Record<string, number | null>; mIoU: MIoU }[];
   images: number;
 }
 export interface Reports { steps: ReportStep[] }

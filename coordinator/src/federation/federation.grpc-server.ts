@@ -29,6 +29,37 @@ const ENROLLMENT: Record<string, EnrollmentStatus> = {
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 /**
+ * A request whose bytes are not a message of its type. grpc-js answers a deserializer that throws
+ * with INTERNAL (as if the coordinator failed), so the deserializers return this marker instead and
+ * the handlers answer INVALID_ARGUMENT: the fault is the caller's.
+ */
+class MalformedMessage {
+  constructor(readonly reason: string) {}
+}
+
+function malformed(what: unknown, method: string): grpc.ServiceError | null {
+  return what instanceof MalformedMessage ? serviceError(grpc.status.INVALID_ARGUMENT, `${method}: the request is not a valid protobuf message (${what.reason})`) : null;
+}
+
+/** The service definition with request deserializers that never throw (see MalformedMessage). */
+function tolerantDefinition(definition: typeof FederationService): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (e) {
+          return new MalformedMessage((e as Error)?.message ?? String(e));
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+/**
  * The federation's gRPC endpoint (grpc-js, typed by the ts-proto service definition). Every call
  * first resolves the calling site from its certificate (or, in the loopback demo mode, from its
  * metadata) and checks that the site is approved and within its rate limit; errors become status
@@ -60,7 +91,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       'grpc.max_send_message_length': MAX_CHUNK_BYTES + 64 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    this.server.addService(FederationService, this.handlers() as unknown as grpc.UntypedServiceImplementation);
+    this.server.addService(tolerantDefinition(FederationService), this.handlers() as unknown as grpc.UntypedServiceImplementation);
     const { federation, enrollment } = await this.identity.bind(this.server, this.config);
     Object.assign(this.ports, { federation, enrollment });
     this.log.log(`federation gRPC on port ${federation}${this.config.insecure ? ' (PLAINTEXT, loopback only)' : ' (mutual TLS)'}${enrollment ? `, enrolment on port ${enrollment}` : ''}`);
@@ -91,6 +122,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
 
   private unary<Req, Res>(method: string, fn: (siteId: string, req: Req) => Promise<Res>): Unary<Req, Res> {
     return (call, callback) => {
+      const bad = malformed(call.request, method);
+      if (bad) return callback(bad);
       this.caller(call, method)
         .then((siteId) => fn(siteId, call.request))
         .then((res) => callback(null, res), (e) => callback(toServiceError(e, method)));
@@ -102,6 +135,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       enroll: ((call, callback) => {
         // Enrolment is the one call a site makes before it has a certificate.
         const req = call.request;
+        const bad = malformed(req, 'enroll');
+        if (bad) return callback(bad);
         Promise.resolve()
           .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
           .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
@@ -145,6 +180,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
   }
 
   private async download(call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>): Promise<void> {
+    const bad = malformed(call.request, 'download');
+    if (bad) throw bad;
     await this.caller(call, 'download');
     const { versionId, offset } = call.request;
     const { row, bytes } = await this.models.bytes(versionId);
@@ -162,9 +199,15 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     const siteId = await this.caller(call, 'upload');
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<UploadMessage>;
     const first = await messages.next();
+    if (!first.done) {
+      const bad = malformed(first.value, 'upload');
+      if (bad) throw bad;
+    }
     if (first.done || !first.value.header) throw serviceError(grpc.status.INVALID_ARGUMENT, 'the first message of an upload must carry the header');
     async function* chunks(): AsyncGenerator<Chunk> {
       for (let m = await messages.next(); !m.done; m = await messages.next()) {
+        const bad = malformed(m.value, 'upload');
+        if (bad) throw bad;
         if (!m.value.chunk) throw serviceError(grpc.status.INVALID_ARGUMENT, 'only the first message of an upload may carry a header');
         yield m.value.chunk;
       }

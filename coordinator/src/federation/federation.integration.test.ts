@@ -149,6 +149,10 @@ describe('coordinator federation over gRPC', () => {
     assert.equal(report.perClassIoU[2], 0.5);
     assert.equal(report.mIoU.new, 0.65);
     assert.equal(report.images, 8);
+    // Overlays are drawn on generated images; this federation trains no generator, and says so.
+    const overlays = await api('GET', `/api/reports/overlays/${round.resultVersionId}`);
+    assert.equal(overlays.status, 404);
+    assert.match(overlays.body.message, /no generator has been trained yet/);
     const html = await fetch(`${coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${token}` } });
     assert.match(await html.text(), /<h2>mIoU per step<\/h2>[\s\S]*<td>0<\/td><td>–<\/td><td>65\.0<\/td>/);
   });

@@ -26,6 +26,8 @@ export function serviceError(code: status, details: string): ServiceError {
 export function toServiceError(e: unknown, method: string): ServiceError {
   if (e instanceof DomainError) return serviceError(CODES[e.kind], e.message);
   if (e instanceof TransferError) return serviceError(status.INVALID_ARGUMENT, e.message);
+  // The site went away in the middle of a stream (cancelled, disconnected): its fault, not ours.
+  if ((e as { code?: unknown })?.code === 'ERR_STREAM_PREMATURE_CLOSE') return serviceError(status.CANCELLED, `${method}: the call ended before its stream was complete`);
   const grpcLike = e as Partial<ServiceError>;
   if (typeof grpcLike?.code === 'number' && typeof grpcLike.details === 'string') return serviceError(grpcLike.code, grpcLike.details);
   log.error(`${method} failed: ${(e as Error)?.stack ?? e}`);

@@ -2,13 +2,14 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common'
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AdminAuthService, type Principal } from '../auth/admin-auth.service';
+import { AuditService } from '../audit/audit.service';
 import { CreateUserDto, SignInDto } from './dtos';
 import { CurrentUser, Requires, SESSION_COOKIE, tokenOf } from './auth.guard';
 
 @ApiTags('auth')
 @Controller('api/auth')
 export class AuthController {
-  constructor(private readonly auth: AdminAuthService) {}
+  constructor(private readonly auth: AdminAuthService, private readonly audit: AuditService) {}
 
   /** Signs in; the token comes back in the body (for API clients) and as an HttpOnly cookie (for the console). */
   @Post('sign-in')
@@ -23,7 +24,12 @@ export class AuthController {
   @HttpCode(204)
   async signOut(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const token = tokenOf(req);
-    if (token) await this.auth.signOut(token);
+    if (token) {
+      // Audited like the sign-in it ends (only a session that existed: a stale cookie is no event).
+      const who = await this.auth.resolve(token);
+      await this.auth.signOut(token);
+      if (who) await this.audit.record(who.username, 'auth.sign-out', who.username);
+    }
     res.clearCookie(SESSION_COOKIE, { path: '/' });
   }
 

@@ -22,12 +22,33 @@ export function tokenOf(req: Request): string | null {
   return cookie ? decodeURIComponent(cookie.slice(SESSION_COOKIE.length + 1)) : null;
 }
 
+/** No request body of the API nests deeper than a few levels; 32 leaves room. */
+export const MAX_BODY_DEPTH = 32;
+
+/** How deeply `value` nests arrays and objects, counting no further than `limit` + 1 (iterative: no recursion). */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** Resolves the session (bearer token or cookie) and checks the route's action against the role. */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(private readonly reflector: Reflector, private readonly auth: AdminAuthService) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    // Guards run before the validation pipe, whose transformer recurses without a limit: a deeply
+    // nested body would overflow the stack there (a 500) instead of being refused here (a 400).
+    const body = ctx.getType() === 'http' ? ctx.switchToHttp().getRequest<Request>().body : undefined;
+    if (nestingDepth(body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) throw new DomainError('invalid', `the request body is nested more than ${MAX_BODY_DEPTH} levels deep`);
     const action = this.reflector.getAllAndOverride<Action | undefined>(ACTION, [ctx.getHandler(), ctx.getClass()]);
     if (!action) return true;
     const req = ctx.switchToHttp().getRequest<Request & { principal?: Principal }>();

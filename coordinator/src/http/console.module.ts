@@ -18,8 +18,8 @@ export function consoleDistDir(): string {
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fedciss console</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;color:#1f2933;margin:4rem auto;max-width:40rem;padding:0 1rem}code{background:#eef2f6;padding:.1rem .3rem;border-radius:4px}</style>
-</head><body><h1>Console not built</h1><p>console not built: run <code>npm run build</code> (it builds <code>coordinator/console</code>).
-The REST API is available under <a href="/api/docs">/api/docs</a>.</p></body></html>`;
+</head><body><h1>fedciss coordinator</h1><p>console not built: run npm run build</p>
+<p>That builds the browser console from <code>coordinator/console</code>. The REST API answers meanwhile: see <a href="/api/docs">/api/docs</a>.</p></body></html>`;
 
 @Injectable()
 export class ConsoleServer implements OnModuleInit {
@@ -32,7 +32,8 @@ export class ConsoleServer implements OnModuleInit {
     if (!adapter || adapter.getType() !== 'express') return;
     const dir = consoleDistDir();
     if (!existsSync(join(dir, 'index.html'))) this.logger.warn(`console not built (${dir} has no index.html): run npm run build`);
-    adapter.getInstance().use((req: Request, res: Response, next: NextFunction) => this.handle(dir, req, res, next));
+    // The folder is looked up per request: a console built while the coordinator runs is served at once.
+    adapter.getInstance().use((req: Request, res: Response, next: NextFunction) => this.handle(consoleDistDir(), req, res, next));
   }
 
   private handle(dir: string, req: Request, res: Response, next: NextFunction): void {
@@ -48,7 +49,8 @@ export class ConsoleServer implements OnModuleInit {
     if (rel && inside && isFile(file)) {
       // Vite puts content-hashed files under assets/: cache them for good; everything else revalidates.
       const immutable = rel.startsWith('assets/');
-      res.sendFile(rel, { root: dir, dotfiles: 'deny', maxAge: immutable ? '365d' : 0, immutable }, (e) => e && next(e));
+      // send() decodes the path itself: hand it the path as it came.
+      res.sendFile(req.path.replace(/^\/+/, ''), { root: dir, dotfiles: 'deny', maxAge: immutable ? '365d' : 0, immutable }, (e) => e && next(e));
       return;
     }
     // A missing file with an extension is a 404, not the app (avoids answering /favicon.ico with HTML).

@@ -29,6 +29,13 @@ export class DomainErrorsFilter implements ExceptionFilter {
       res.status(e.getStatus()).json(typeof body === 'string' ? { statusCode: e.getStatus(), message: body } : body);
       return;
     }
+    // Errors of Express's body parser (http-errors: malformed JSON, body too large, wrong charset)
+    // are the client's: answer their own 4xx status instead of a 500.
+    const clientError = e as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
+    if (typeof clientError?.status === 'number' && clientError.status >= 400 && clientError.status < 500 && clientError.expose === true) {
+      res.status(clientError.status).json({ statusCode: clientError.status, error: String(clientError.type ?? 'bad-request'), message: String(clientError.message) });
+      return;
+    }
     this.log.error((e as Error)?.stack ?? String(e));
     res.status(500).json({ statusCode: 500, error: 'internal', message: 'internal error; see the coordinator log' });
   }

@@ -61,7 +61,8 @@ export class FederationController {
   @Get('rounds')
   @Requires('read')
   async rounds_(@Query('step') step?: string) {
-    if (step !== undefined && !/^\d+$/.test(step)) throw invalid('step must be a non-negative integer');
+    // Step indexes are 32-bit integers in the database: a longer number is refused here, not by Prisma (a 500).
+    if (step !== undefined && !(/^\d{1,10}$/.test(step) && Number(step) <= 2 ** 31 - 1)) throw invalid('step must be a non-negative 32-bit integer');
     return (await this.rounds.list(step === undefined ? undefined : Number(step))).map(mapRound);
   }
 
@@ -88,6 +89,7 @@ export class FederationController {
   @Get('audit')
   @Requires('audit:read')
   auditLog(@Query('limit') limit?: string) {
+    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw invalid('limit must be an integer between 1 and 1000');
     return this.audit.recent(limit ? Number(limit) || 100 : 100);
   }
 

@@ -1,19 +1,27 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ReportsService } from '../reports/reports.service';
 import { renderReportHtml } from '../reports/report-html';
+import { OverlaysService } from '../reports/overlays.service';
 import { Requires } from './auth.guard';
 
 @ApiTags('reports')
 @Controller('api/reports')
 export class ReportsController {
-  constructor(private readonly reports: ReportsService) {}
+  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService) {}
 
   /** The federated evaluation report of every completed step (JSON). */
   @Get()
   @Requires('read')
   async all() {
     return { steps: await this.reports.steps() };
+  }
+
+  /** The version's predictions on images from the generator (base64 PNGs; no patient image is involved). */
+  @Get('overlays/:modelVersionId')
+  @Requires('read')
+  overlaysOf(@Param('modelVersionId') id: string) {
+    return this.overlays.overlays(id);
   }
 
   /** The same report as one self-contained HTML file. */

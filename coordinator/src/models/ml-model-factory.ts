@@ -4,10 +4,10 @@
  * the current generator makes (no patient data on the coordinator).
  */
 import {
-  createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, sampleImages, segmenterConfig,
+  createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
   DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
-import type { DistillationRequest, ModelFactory, SegmenterSpec } from './model-factory';
+import type { DistillationRequest, GeneratedPrediction, ModelFactory, SegmenterSpec } from './model-factory';
 
 /** Generated images per server-side distillation, and the DDIM steps that make them. */
 export interface ServerDistillationSettings {
@@ -59,6 +59,16 @@ export class MlModelFactory implements ModelFactory {
     });
     const last = result.losses.at(-1) ?? {};
     return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0) };
+  }
+
+  async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {
+    const genConfig = generator(r.generatorConfig);
+    const S = genConfig.imageSize;
+    const images = await sampleImages({ config: genConfig, weights: r.generator, count: r.count, steps: this.distillation.samplingSteps, seed: r.seed });
+    const per = genConfig.channels * S * S;
+    const list = Array.from({ length: r.count }, (_, i) => ({ image: images.slice(i * per, (i + 1) * per), height: S, width: S }));
+    const predictions = await predictSegmentation({ config: segmenter(r.spec.config), weights: r.segmenter, numClasses: r.spec.numClasses }, list);
+    return predictions.map((p, i) => ({ image: list[i].image, labels: p.labels, height: p.height, width: p.width }));
   }
 
   async exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer> {

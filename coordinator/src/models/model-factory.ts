@@ -25,6 +25,15 @@ export interface DistillationRequest {
   seed: number;
 }
 
+export interface GeneratedPrediction {
+  /** RGB, channel-major (3 x height x width), in [0, 1]. */
+  image: Float32Array;
+  /** Class per pixel. */
+  labels: Uint8Array;
+  height: number;
+  width: number;
+}
+
 export interface ModelFactory {
   /** The default architecture settings of a new federation. */
   defaultSegmenterConfig(): Record<string, unknown>;
@@ -35,6 +44,11 @@ export interface ModelFactory {
   createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors>;
   /** Server-side distillation on generated images; returns the distilled student and its loss. */
   distill(request: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }>;
+  /**
+   * Images made by the generator, with the segmenter's prediction for each: what the console shows
+   * as prediction overlays (no patient image exists on the coordinator).
+   */
+  predictOnGenerated(request: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]>;
   /** The inference graph with the weights inside, as .onnx bytes. */
   exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer>;
 }

@@ -42,6 +42,17 @@ export class TensorModelFactory implements ModelFactory {
     return { weights: request.student, loss: 0 };
   }
 
+  /** A flat grey image split into vertical bands, one per class: enough to test how overlays are drawn. */
+  async predictOnGenerated(r: { spec: { numClasses: number }; count: number }) {
+    const size = 8;
+    return Array.from({ length: r.count }, () => ({
+      image: new Float32Array(3 * size * size).fill(0.5),
+      labels: Uint8Array.from({ length: size * size }, (_, p) => Math.floor(((p % size) * r.spec.numClasses) / size)),
+      height: size,
+      width: size,
+    }));
+  }
+
   async exportOnnx(): Promise<Buffer> {
     throw new Error('the test model factory has no ONNX export');
   }

@@ -43,15 +43,20 @@ describe('the coordinator serves the console', () => {
   });
 
   test('without a build, / says how to build the console', async () => {
+    const fed = running[0] ?? (await startFederation());
+    if (!running.length) running.push(fed);
     const empty = mkdtempSync(join(tmpdir(), 'console-empty-'));
+    const previous = process.env.FEDCISS_CONSOLE_DIR;
+    process.env.FEDCISS_CONSOLE_DIR = empty; // looked up per request
     try {
-      const fed = await startFederation({ consoleDir: empty });
-      running.push(fed);
       const r = await fetch(`${fed.url}/`);
       assert.equal(r.status, 200);
       assert.match(await r.text(), /console not built: run npm run build/);
+      assert.equal((await fetch(`${fed.url}/reports`)).status, 404);
       assert.equal((await fetch(`${fed.url}/api/health`)).status, 200);
     } finally {
+      if (previous === undefined) delete process.env.FEDCISS_CONSOLE_DIR;
+      else process.env.FEDCISS_CONSOLE_DIR = previous;
       rmSync(empty, { recursive: true, force: true });
     }
   });

@@ -46,6 +46,7 @@ export class Federation {
   enrollPort = 0;
   readonly sites: SiteHandle[] = [];
   private token = '';
+  readonly adminPassword = ADMIN_PASSWORD;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(readonly o: FederationOptions) {

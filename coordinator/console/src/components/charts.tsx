@@ -6,7 +6,7 @@ import { fmtIoU, textOn } from '../lib';
 export interface Series { id: string; label: string; color: string; values: (number | null | undefined)[] }
 
 const W = 640;
-const PAD = { l: 44, r: 16, t: 14, b: 34 };
+const PAD = { l: 60, r: 16, t: 14, b: 34 };
 
 function yTicks(): number[] {
   return [0, 0.25, 0.5, 0.75, 1];
@@ -53,7 +53,7 @@ export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: s
         {xLabels.map((l, i) => (
           <text key={l} x={x(i)} y={H - PAD.b + 20} className="axis" textAnchor="middle">{l}</text>
         ))}
-        <text x={12} y={PAD.t + ih / 2} className="axis-title" transform={`rotate(-90 12 ${PAD.t + ih / 2})`} textAnchor="middle">IoU</text>
+        <text x={14} y={PAD.t + ih / 2} className="axis-title" transform={`rotate(-90 14 ${PAD.t + ih / 2})`} textAnchor="middle">IoU</text>
         {series.map((s) => {
           const pts = s.values.map((v, i) => (v === null || v === undefined || !Number.isFinite(v) ? null : ([x(i), y(v)] as const)));
           // Break the line where a class has no value (before it was added).

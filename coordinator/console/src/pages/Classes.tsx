@@ -36,7 +36,7 @@ export function ClassesPage() {
   return (
     <>
       <PageHeader title="Classes" subtitle="The anatomical structures the model segments. Ids are output channels: 0 is background, then classes in the order they were added." />
-      <div className="grid-2-1 grid-top">
+      <div className="grid-classes">
         <Card
           title="Roster"
           actions={
@@ -66,16 +66,16 @@ export function ClassesPage() {
                     <tr key={c.id} className={c.archived ? 'row-muted' : undefined} data-class={c.name}>
                       <td className="num">{c.id}</td>
                       <th scope="row" className="class-cell">
-                        <Swatch color={c.color} /> {humanName(c.name)} <span className="muted mono">{c.color}</span>
+                        <span className="class-name"><Swatch color={c.color} label={`colour ${c.color}`} />{humanName(c.name)}</span>
                       </th>
                       <td className="wrap">{c.description || <span className="muted">—</span>}</td>
-                      <td>Step {c.stepAdded} {stepStatus(c.stepAdded) && <Badge status={stepStatus(c.stepAdded)!} />}</td>
+                      <td title={stepStatus(c.stepAdded) ? `step ${c.stepAdded} is ${stepStatus(c.stepAdded)}` : undefined}>Step {c.stepAdded}</td>
                       <td><Badge status={c.archived ? 'archived' : 'active'} /></td>
                       {admin && (
                         <td className="actions">
-                          <button type="button" className="btn btn-small" onClick={() => toggleArchive(c)} aria-label={`${c.archived ? 'Restore' : 'Archive'} ${humanName(c.name)}`}>
+                          {c.id !== 0 && <button type="button" className="btn btn-small" onClick={() => toggleArchive(c)} aria-label={`${c.archived ? 'Restore' : 'Archive'} ${humanName(c.name)}`}>
                             {c.archived ? 'Restore' : 'Archive'}
-                          </button>
+                          </button>}
                         </td>
                       )}
                     </tr>
@@ -153,7 +153,9 @@ function AddClasses({ nextStep, existing, onAdded }: { nextStep: number; existin
   };
 
   return (
-    <Card title="Add classes" description={<>Adding classes opens <strong>step {nextStep}</strong>: the model's output grows by one channel per class, and sites train on annotations of the new classes while replay keeps the old ones.</>}>
+    <Card title="Add classes" description={nextStep === 0
+      ? <>The first classes open <strong>step 0</strong>: sites train the first model on annotations of these classes.</>
+      : <>Adding classes opens <strong>step {nextStep}</strong>: the model's output grows by one channel per class, and sites train on annotations of the new classes while replay keeps the old ones.</>}>
       {done && (
         <Notice tone="ok">
           <span data-testid="step-opened">Step {done.step} opened with {done.names.map(humanName).join(', ')}.</span>
@@ -217,7 +219,10 @@ function AddClasses({ nextStep, existing, onAdded }: { nextStep: number; existin
         error={error}
       >
         <p data-testid="confirm-text">
-          A new incremental step will open: <strong>step {nextStep}</strong>. The coordinator grows the global model by {drafts.length} output {drafts.length === 1 ? 'channel' : 'channels'}, freezes the current model as the teacher, and asks every site to train on the new {drafts.length === 1 ? 'class' : 'classes'}.
+          A new incremental step will open: <strong>step {nextStep}</strong>.{' '}
+          {nextStep === 0
+            ? <>The coordinator creates the first global model (background plus {drafts.length} {drafts.length === 1 ? 'class' : 'classes'}) and asks every site to train on {drafts.length === 1 ? 'it' : 'them'}.</>
+            : <>The coordinator grows the global model by {drafts.length} output {drafts.length === 1 ? 'channel' : 'channels'}, freezes the current model as the teacher, and asks every site to train on the new {drafts.length === 1 ? 'class' : 'classes'}.</>}
         </p>
         <ul className="confirm-list">
           {drafts.map((d, i) => (

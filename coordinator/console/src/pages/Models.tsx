@@ -53,7 +53,7 @@ export function ModelsPage() {
               <thead>
                 <tr>
                   <th scope="col">Version (lineage)</th>
-                  <th scope="col">Kind</th>
+                  {kind === 'all' && <th scope="col">Kind</th>}
                   <th scope="col" className="num">Step</th>
                   <th scope="col" className="num">Classes</th>
                   <th scope="col" className="num">Size</th>
@@ -76,7 +76,7 @@ export function ModelsPage() {
                         </div>
                       </div>
                     </th>
-                    <td><Badge status={v.kind === 'segmenter' ? 'open' : 'muted'} label={v.kind} /></td>
+                    {kind === 'all' && <td><Badge status={v.kind === 'segmenter' ? 'open' : 'muted'} label={v.kind} /></td>}
                     <td className="num">{v.stepIndex}</td>
                     <td className="num">{v.numClasses}</td>
                     <td className="num">{fmtBytes(v.sizeBytes)}</td>

@@ -3,11 +3,13 @@ import { Badge, Card, Empty, ErrorBanner, Loading, PageHeader, ProgressBar } fro
 import { fmtAgo, fmtDate, humanName, Link, useFederationEvents, useGet, useNow } from '../lib';
 import type { FederationEvent, Overview, RosterClass, Site, SiteProgress } from '../types';
 
-interface FeedItem { at: string; text: string; tone: string }
+const ROUND_KIND: Record<string, string> = { segmenter: 'segmenter training', generator: 'generator training', evaluate: 'evaluation' };
+
+interface FeedItem { at: string; text: string; detail?: string; tone: string }
 
 function describeEvent(e: FederationEvent, siteName: (id: string) => string): FeedItem | null {
   const at = new Date().toISOString();
-  if (e.type === 'round') return { at, text: `Round ${e.roundId} is ${e.status}${e.reason ? ` (${e.reason})` : ''}`, tone: e.status };
+  if (e.type === 'round') return { at, text: `Round ${e.roundId} is ${e.status}`, detail: e.reason ?? undefined, tone: e.status };
   if (e.type === 'step') return { at, text: `Step ${e.step} is ${e.status}`, tone: e.status };
   if (e.type === 'progress' && e.progress.fraction >= 1) return { at, text: `${siteName(e.progress.siteId)} finished ${e.progress.phase}`, tone: 'completed' };
   return null;
@@ -47,7 +49,7 @@ export function OverviewPage() {
 
   const ov = overview.data;
   const round = ov?.round ?? null;
-  const stepClasses = useMemo(() => (roster.data ?? []).filter((c) => ov?.step && c.stepAdded === ov.step.index), [roster.data, ov]);
+  const stepClasses = useMemo(() => (roster.data ?? []).filter((c) => c.id !== 0 && ov?.step && c.stepAdded === ov.step.index), [roster.data, ov]);
   const siteIds = useMemo(() => {
     const ids = new Set<string>(round?.sites ?? []);
     for (const p of Object.values(progress)) if (!round || p.roundId === round.id) ids.add(p.siteId);
@@ -76,11 +78,11 @@ export function OverviewPage() {
             </div>
             <div className="stat" role="listitem" data-testid="current-round">
               <div className="stat-label">Current round</div>
-              <div className="stat-value">{round ? `${round.kind === 'generator' ? 'Generator' : 'Segmenter'} round ${round.index}` : 'No round'}</div>
+              <div className="stat-value">{round ? `Round ${round.index}` : 'No round'}</div>
               <div className="stat-foot">
                 {round ? (
                   <>
-                    <Badge status={round.status} /> <span className="muted">{round.accepted.length} of {round.quorum} updates needed{round.rejected.length ? `, ${round.rejected.length} rejected` : ''}</span>
+                    <Badge status={round.status} /> <span className="muted">{ROUND_KIND[round.kind] ?? round.kind} · {round.accepted.length} of {round.sites.length} sites in{round.rejected.length ? ` · ${round.rejected.length} rejected` : ''} · quorum {round.quorum}</span>
                   </>
                 ) : (
                   <span className="muted">Rounds open when a step starts</span>
@@ -94,7 +96,7 @@ export function OverviewPage() {
             </div>
             <div className="stat" role="listitem">
               <div className="stat-label">Classes</div>
-              <div className="stat-value">{(roster.data ?? []).filter((c) => !c.archived).length}</div>
+              <div className="stat-value">{(roster.data ?? []).filter((c) => c.id !== 0 && !c.archived).length}</div>
               <div className="stat-foot"><span className="muted">active in the roster (plus background)</span></div>
             </div>
           </div>
@@ -110,7 +112,8 @@ export function OverviewPage() {
                     const current = p && (!round || p.roundId === round.id) ? p : undefined;
                     const accepted = round?.accepted.includes(id);
                     const rejected = round?.rejected.includes(id);
-                    const state = accepted ? 'update accepted' : rejected ? 'update rejected' : current ? current.phase : round?.sites.includes(id) ? 'waiting' : 'idle';
+                    const evaluating = round?.kind === 'evaluate';
+                    const state = accepted ? (evaluating ? 'evaluation reported' : 'update accepted') : rejected ? 'update rejected' : current ? current.phase : round?.sites.includes(id) ? 'waiting' : 'idle';
                     const fraction = accepted ? 1 : current?.fraction ?? 0;
                     return (
                       <li key={id} className="progress-row" data-site={id}>
@@ -141,7 +144,10 @@ export function OverviewPage() {
                   {feed.map((f, i) => (
                     <li key={i}>
                       <Badge status={f.tone} label={f.tone} />
-                      <span>{f.text}</span>
+                      <span>
+                        {f.text}
+                        {f.detail && <span className="feed-detail">{f.detail}</span>}
+                      </span>
                       <time dateTime={f.at} className="muted">{fmtAgo(f.at, now)}</time>
                     </li>
                   ))}

@@ -29,7 +29,7 @@ export function ReportsPage() {
           <div className="field field-inline">
             <label htmlFor="report-step">Step shown in detail</label>
             <select id="report-step" value={current?.step} onChange={(e) => setSelected(Number(e.target.value))}>
-              {steps.map((s) => <option key={s.step} value={s.step}>Step {s.step} ({s.classes.length} classes)</option>)}
+              {steps.map((s) => <option key={s.step} value={s.step}>Step {s.step} ({s.classes.filter((c) => c.id !== 0).length} classes)</option>)}
             </select>
           </div>
         )}
@@ -112,8 +112,8 @@ function IoUChart({ steps }: { steps: ReportStep[] }) {
 }
 
 function ForgettingMap({ steps }: { steps: ReportStep[] }) {
-  const classes = allClasses(steps).filter((c) => steps.some((s) => s.forgetting[c.id] !== undefined));
-  const values = steps.flatMap((s) => Object.values(s.forgetting)).filter((v) => Number.isFinite(v));
+  const classes = allClasses(steps).filter((c) => steps.some((s) => s.forgetting[c.id] !== undefined && s.forgetting[c.id] !== null));
+  const values = steps.flatMap((s) => Object.values(s.forgetting)).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const max = Math.max(0.1, ...values);
   if (!classes.length) return <Empty>Nothing to forget yet: forgetting is measured from the second step on.</Empty>;
   return (
@@ -131,16 +131,18 @@ function ForgettingMap({ steps }: { steps: ReportStep[] }) {
 }
 
 function SiteMatrix({ step, sites }: { step: ReportStep; sites: Site[] }) {
-  const classes = step.classes.filter((c) => c.id !== 0).sort((a, b) => a.id - b.id);
+  // Background (class 0) is shown too when the report has it: it counts among the old classes.
+  const hasValue = (id: number) => [step.perClassIoU, ...step.perSite.map((p) => p.perClassIoU)].some((m) => typeof m[id] === 'number');
+  const classes = [...step.classes].sort((a, b) => a.id - b.id).filter((c) => c.id !== 0 || hasValue(0));
   const name = (id: string) => sites.find((s) => s.id === id)?.displayName ?? id;
-  const cells = (iou: Record<string, number>, m: MIoU) => [...classes.map((c) => iou[c.id]), m.old ?? null, m.new ?? null, m.all ?? null];
+  const cells = (iou: Record<string, number | null>, m: MIoU) => [...classes.map((c) => iou[c.id]), m.old ?? null, m.new ?? null, m.all ?? null];
   return (
     <HeatTable
       testId="site-matrix"
       caption={`IoU per site and class after step ${step.step}`}
       rowHeader="Site"
       columns={[
-        ...classes.map((c) => ({ key: String(c.id), label: <span className="col-class"><Swatch color={c.color} />{humanName(c.name)}{c.stepAdded === step.step && <span className="new-tag">new</span>}</span> })),
+        ...classes.map((c) => ({ key: String(c.id), label: <span className="col-class"><Swatch color={c.color} />{humanName(c.name)}{c.id !== 0 && c.stepAdded === step.step && <span className="new-tag">new</span>}</span> })),
         { key: 'old', label: 'mIoU old' }, { key: 'new', label: 'mIoU new' }, { key: 'all', label: 'mIoU all' },
       ]}
       rows={[
@@ -164,7 +166,7 @@ function Overlays({ step }: { step: ReportStep }) {
     setError(null);
     get<Overlay[]>(`/api/reports/overlays/${encodeURIComponent(step.modelVersionId)}`).then(
       (r) => live && setItems(r),
-      (e: Error) => live && setError(e instanceof ApiError && e.status === 404 ? 'No overlays for this model version.' : e.message),
+      (e: Error) => live && setError(e instanceof ApiError && e.status === 404 ? (/Cannot GET/.test(e.message) ? 'This coordinator does not serve prediction overlays yet.' : 'No overlays for this model version.') : e.message),
     );
     return () => {
       live = false;
@@ -189,10 +191,10 @@ function Overlays({ step }: { step: ReportStep }) {
           <li key={i}>
             <figure>
               <div className="overlay-stack">
-                <img src={`data:image/png;base64,${o.imagePng}`} alt={`Synthetic image ${i + 1}`} />
-                <img src={`data:image/png;base64,${o.overlayPng}`} alt={`Predicted segmentation of synthetic image ${i + 1}`} className="overlay-top" style={{ opacity }} />
+                <img src={`data:image/png;base64,${o.imagePng}`} alt={`Generated laparoscopic-style frame ${i + 1}`} />
+                <img src={`data:image/png;base64,${o.overlayPng}`} alt={`The model's predicted segmentation of frame ${i + 1}`} className="overlay-top" style={{ opacity }} />
               </div>
-              <figcaption>Synthetic image {i + 1}</figcaption>
+              <figcaption>Sample {i + 1} · synthetic</figcaption>
             </figure>
           </li>
         ))}

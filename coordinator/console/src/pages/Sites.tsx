@@ -59,9 +59,9 @@ export function SitesPage() {
                   <th scope="col">Site</th>
                   <th scope="col">Status</th>
                   <th scope="col">Last heartbeat</th>
-                  <th scope="col" className="num">Accepted updates</th>
+                  <th scope="col" className="num">Accepted</th>
                   <th scope="col" className="num">Real images</th>
-                  <th scope="col" className="num">Replay images</th>
+                  <th scope="col" className="num">Replay</th>
                   <th scope="col" className="num">Rejected</th>
                   <th scope="col"><span className="sr-only">Actions</span></th>
                 </tr>
@@ -71,8 +71,12 @@ export function SitesPage() {
                   <Fragment key={s.id}>
                     <tr data-site={s.id}>
                       <th scope="row">
-                        <div className="site-name">{s.displayName}</div>
-                        <div className="muted mono small">{s.id}</div>
+                        <button type="button" className="disclosure" aria-expanded={open === s.id} aria-controls={`updates-${s.id}`} onClick={() => setOpen(open === s.id ? null : s.id)}>
+                          <svg aria-hidden="true" width="12" height="12" viewBox="0 0 24 24"><path fill="currentColor" d="M8 5l8 7-8 7z" /></svg>
+                          <span className="site-name">{s.displayName}</span>
+                          <span className="sr-only">: {open === s.id ? 'hide' : 'show'} updates</span>
+                        </button>
+                        <div className="muted mono small ellipsis site-id" title={s.id}>{s.id}</div>
                       </th>
                       <td><Badge status={s.status} /></td>
                       <td>
@@ -85,9 +89,6 @@ export function SitesPage() {
                       <td className="num">{s.replayImagesContributed.toLocaleString()}</td>
                       <td className={`num ${s.rejectedUpdates ? 'text-bad' : ''}`}>{s.rejectedUpdates}</td>
                       <td className="actions">
-                        <button type="button" className="btn btn-small btn-ghost" aria-expanded={open === s.id} aria-controls={`updates-${s.id}`} onClick={() => setOpen(open === s.id ? null : s.id)}>
-                          {open === s.id ? 'Hide updates' : 'Updates'}
-                        </button>
                         {admin && (s.status === 'pending' || s.status === 'rejected') && (
                           <button type="button" className="btn btn-small btn-primary" onClick={() => setPending({ site: s, action: 'approve' })}>Approve</button>
                         )}

@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Keep the working folder afterwards (always kept when a method failed). */
   keep: boolean;
   help: boolean;
+  /** Pin each site agent to its own cores (default true; --no-pin). */
+  pin: boolean;
   /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
   overrides: Record<string, unknown>;
 }
@@ -32,10 +34,11 @@ export const USAGE = `npm run bench:ciss -- [options]
   --keep           keep the working folder
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
+  --no-pin         do not pin each site agent to its own core(s) (Linux taskset)
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false, overrides: {} };
+  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false, overrides: {}, pin: true };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -88,6 +91,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--keep': o.keep = true; break;
+      case '--no-pin': o.pin = false; break;
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new Error(`unknown option '${a}'\n${USAGE}`);

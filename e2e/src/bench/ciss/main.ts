@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   const outDir = resolve(o.out ?? mkdtempSync(join(tmpdir(), 'bench-ciss-')));
   mkdirSync(outDir, { recursive: true });
   const log = (line: string) => console.log(line);
-  const ctx: RunContext = { profile, schedule, sites, seed: o.seed, outDir, log, verbose: o.verbose };
+  const ctx: RunContext = { profile, schedule, sites, seed: o.seed, outDir, log, verbose: o.verbose, pin: o.pin };
 
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     startedAt,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     goal: goalCheck(results),
-    options: { profile, seed: o.seed, freeMemoryGiB: Math.round(freemem() / 2 ** 30) },
+    options: { profile, seed: o.seed, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30) },
   };
   const md = toMarkdown(result);
   console.log('\n' + md);
