@@ -20,18 +20,18 @@ export const DEMO_SCHEDULE: string[][] = [
 
 export function demoTraining(scale: number) {
   return {
-    localEpochs: 2 * scale,
+    localEpochs: 8 * scale,
     batchSize: 8,
-    learningRate: 2e-3,
+    learningRate: 1e-2,
     replayImages: 16 * scale,
     serverDistillSteps: 5,
     lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
-    segmenter: { width: 12, depth: 2, inputSize: [48, 64], embedDim: 16, groups: 4 },
+    segmenter: { width: 16, depth: 2, inputSize: [48, 64], embedDim: 16, groups: 4 },
     generator: { imageSize: 16, baseChannels: 16, channelMults: [1, 2], attentionResolutions: [], groups: 4 },
     generatorTraining: { epochs: 4 * scale, batchSize: 8, learningRate: 1e-3 },
   };
 }
 
 export function demoRounds(scale: number): string[] {
-  return ['--quorum', '2', '--segmenter-rounds', String(3 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
+  return ['--quorum', '2', '--segmenter-rounds', String(4 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from './cli';
+import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
 import { classGroups, parseSetting } from './settings';
 import { finalFigures, goalCheck, stepFigures, toMarkdown, type BenchResult, type ReportLike } from './table';
@@ -103,4 +104,11 @@ test('goal check and Markdown', () => {
   assert.match(md, /\| Method \| bg \| liver \| stomach \| ureter \|/);
   assert.match(md, /\| Fine-tuning \| 80\.0 \| 30\.0 \| – \| 10\.0 \|/);
   assert.match(md, /not measured/);
+});
+
+test('site agents get their own cores', () => {
+  assert.deepEqual([0, 1].map((i) => coreListFor(i, 2, 2)), ['0', '1']);
+  assert.deepEqual([0, 1].map((i) => coreListFor(i, 2, 16)), ['0-7', '8-15']);
+  assert.deepEqual([0, 1, 2].map((i) => coreListFor(i, 3, 2)), ['0', '1', '0']);
+  assert.equal(coreListFor(0, 2, 1), undefined);
 });

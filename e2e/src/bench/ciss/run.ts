@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Federation } from '../../harness/federation';
+import { coreListFor } from './cores';
 import { coordinatorFlags, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
 import { finalFigures, stepFigures, type MethodResult, type ReportLike } from './table';
@@ -41,10 +42,8 @@ export interface RunContext {
  * cores (measured on 2 cores: ~150 ms against ~25-35 ms per step of the quick profile). Best effort.
  */
 export function pinToCores(pid: number, index: number, sites: number, cores = availableParallelism()): string | undefined {
-  if (process.platform !== 'linux' || cores < 2) return undefined;
-  const per = Math.max(1, Math.floor(cores / sites));
-  const first = sites <= cores ? index * per : index % cores;
-  const list = sites <= cores ? `${first}-${first + per - 1}` : String(first);
+  const list = coreListFor(index, sites, cores);
+  if (process.platform !== 'linux' || !list) return undefined;
   const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { encoding: 'utf8' });
   return r.status === 0 ? list : undefined;
 }
