@@ -63,7 +63,7 @@ export { DEFAULT_LOSS_WEIGHTS, trainLocalSegmenter, distillOnImages, polyLearnin
 export type { SegSample, SegImage, LossWeights, LocalTrainHyper, TrainProgress, LocalTrainCheckpoint, TrainLocalOptions, LocalTrainMetrics, TrainLocalResult, DistillOptions } from './incremental/train';
 export { shapeScenes } from './incremental/synthetic-shapes';
 export type { ShapeSceneOptions } from './incremental/synthetic-shapes';
-export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
+export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, iouOfCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
 export type { ConfusionCounts, ClassCounts, IncrementalMiou } from './metrics/confusion';
 export { gradCheck } from './testing/gradcheck';
 export type { GradInput, GradCheckOptions, GradCheckResult } from './testing/gradcheck';

@@ -4,6 +4,7 @@
  * Counts add up across sites (TP, FP and FN are sums of pixels), so pooling is exact: the report is
  * what one evaluation over every site's test patients together would give.
  */
+import { iouOfCounts } from '@fedciss/ml';
 
 export interface ClassCountsRow {
   classId: number;
@@ -63,11 +64,9 @@ export function poolCounts(rows: Iterable<ClassCountsRow>): Map<number, ClassCou
   return out;
 }
 
-/** IoU = TP / (TP + FP + FN); null when the class is neither present nor predicted. */
+/** IoU of a class's pooled counts; null when it has none. */
 export function iou(c: ClassCountsRow | undefined): number | null {
-  if (!c) return null;
-  const d = c.tp + c.fp + c.fn;
-  return d === 0 ? null : c.tp / d;
+  return c ? iouOfCounts(c) : null;
 }
 
 function mean(values: Array<number | null>): number | null {

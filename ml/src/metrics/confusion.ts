@@ -59,9 +59,14 @@ export function classCounts(cm: ConfusionCounts): ClassCounts[] {
   return out;
 }
 
-/** IoU = TP / (TP + FP + FN) per class; null where the class is neither present nor predicted. */
+/** IoU = TP / (TP + FP + FN); null when the class is neither present nor predicted. */
+export function iouOfCounts({ tp, fp, fn }: ClassCounts): number | null {
+  return tp + fp + fn === 0 ? null : tp / (tp + fp + fn);
+}
+
+/** IoU per class (see iouOfCounts). */
 export function perClassIoU(cm: ConfusionCounts): (number | null)[] {
-  return classCounts(cm).map(({ tp, fp, fn }) => (tp + fp + fn === 0 ? null : tp / (tp + fp + fn)));
+  return classCounts(cm).map(iouOfCounts);
 }
 
 /** Mean IoU over the given classes (default all), skipping classes whose IoU is null; null if none. */

@@ -14,6 +14,8 @@ import { sleep } from '../federation/retry';
 import type { AgentLog } from './log';
 import { progressOf, type ProgressSink } from './progress';
 
+export const LAST_TASK_FILE = 'last-task.json';
+
 export interface TrainedUpdate {
   blob: Buffer;
   samples: SampleCounts;
@@ -98,6 +100,8 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         continue;
       }
       log('info', 'task', { kind: TaskKind[task.kind], step: task.step, round: task.roundId });
+      // Remembered for `site-agent evaluate`, which works offline on the last model this site saw.
+      writeFileSync(join(config.workDir, LAST_TASK_FILE), JSON.stringify({ roster: task.roster, globalModel: task.globalModel, step: task.step }));
       if (task.kind === TaskKind.TASK_KIND_EVALUATE) {
         state = 'evaluating';
         const report = await work.evaluate(task, fetchModel, sink(task.roundId));
