@@ -14,6 +14,7 @@ import { startCoordinator, type RunningCoordinator } from '../main';
 import { TensorModelFactory } from '../testing/tensor-model-factory';
 import { TestSiteClient } from '../testing/site-client';
 import { AdminAuthService } from '../auth/admin-auth.service';
+import { until } from '../testing/until';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -21,15 +22,6 @@ function shifted(weights: NamedTensors, by: number): NamedTensors {
   return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + by) }]));
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('coordinator federation over gRPC', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'coord-it-'));

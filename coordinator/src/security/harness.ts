@@ -18,6 +18,9 @@ import { DatabaseService } from '../database/database.service';
 import { openDatabase } from '../database/database';
 import { initCertificateAuthority, type CertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr } from '../pki/testing';
+import { until } from '../testing/until';
+
+export { until };
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 export const VIEWER_PASSWORD = 'purple monkey dishwasher 42';
@@ -187,15 +190,6 @@ export function randomBytesFrom(seed: number): (n: number) => Buffer {
   };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Asserts that no table differs from `before`, naming the first table that does. */
 export function assertSameSnapshot(after: Record<string, string>, before: Record<string, string>, what = 'database'): void {

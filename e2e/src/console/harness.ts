@@ -14,6 +14,9 @@ import { ConsoleModule } from '@fedciss/coordinator/dist/http/console.module';
 import { TensorModelFactory } from '@fedciss/coordinator/dist/testing/tensor-model-factory';
 import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
 import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
+import { until } from '@fedciss/coordinator/dist/testing/until';
+
+export { until };
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export const ARTIFACTS = join(REPO_ROOT, '.artifacts', 'console');
@@ -22,15 +25,6 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ADMIN = { username: 'admin', password: 'correct horse battery staple' };
 export const VIEWER = { username: 'viewer', password: 'read-only horse battery staple' };
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * The coordinator's module with the console mounted. Once app.module.ts imports ConsoleModule itself

@@ -33,5 +33,5 @@ export function demoTraining(scale: number) {
 }
 
 export function demoRounds(scale: number): string[] {
-  return ['--quorum', '2', '--segmenter-rounds', String(4 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
+  return ['--quorum', '2', '--segmenter-rounds', String(5 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
 }

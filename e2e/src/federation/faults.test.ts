@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Client } from 'pg';
 import { startPostgresServer, type PostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
 import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
+import { until as poll } from '@fedciss/coordinator/dist/testing/until';
 import { initCertificateAuthority } from '@fedciss/coordinator/dist/pki';
 import { grpcChannelCredentials, initSiteIdentity, storeSiteCertificate } from '@fedciss/site-agent/dist/identity';
 import { Federation } from '../harness/federation';
@@ -26,16 +27,9 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
   let pg: PostgresServer;
   let fed: Federation;
   let databaseUrl: string;
+  // Polls through coordinator restarts: a refused connection just means "not yet".
+  const until = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 120_000) => poll(what, () => fn().catch(() => undefined), ms, 250);
   const rounds = async () => (await fed.api<RoundView[]>('GET', '/api/rounds?step=0')).body.filter((r) => r.kind === 'segmenter').sort((a, b) => a.index - b.index);
-  const until = async <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 120_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn().catch(() => undefined);
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
 
   before(async () => {
     pg = await startPostgresServer();

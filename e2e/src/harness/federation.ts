@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
-import { freePort } from './ports';
+import { freePort } from '@fedciss/coordinator/dist/testing/ports';
 
 export interface FederationOptions {
   workDir: string;

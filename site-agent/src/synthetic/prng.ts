@@ -1,18 +1,11 @@
 /** Seeded pseudo-random numbers (no Math.random anywhere in the data layer). */
 
+import { seededRandom } from '@fedciss/ml';
+
 export type Rng = () => number;
 
-/** mulberry32: small, fast, good enough for scene generation and shuffles. Returns floats in [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the learning core's seeded generator): floats in [0, 1), the same sequence for a seed. */
+export const mulberry32: (seed: number) => Rng = seededRandom;
 
 /** Mixes several integers into one 32-bit seed. */
 export function hashSeed(...parts: number[]): number {

@@ -43,10 +43,10 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     imageSize: { width: 80, height: 64 },
     segmenterRounds: 2,
     generatorRounds: 1,
-    // 12 images per site and step, batch 4: 120 local steps per round (240 with replay, half of
+    // 12 images per site and step, batch 4: 192 local steps per round (384 with replay, half of
     // each batch). Measured: the tiny U-Net needs ~100 steps before it predicts anything but
     // background on these scenes, ~600 before colon or liver.
-    localEpochs: 40,
+    localEpochs: 64,
     batchSize: 4,
     learningRate: 5e-3,
     replayImages: 12,
