@@ -138,6 +138,11 @@ export interface TrainingSettings {
   serverDistillSteps: number;
   /** Aggregation strategy and its options (see aggregation/registry.ts). */
   aggregation: { strategy: string } & Record<string, unknown>;
+  /**
+   * Also evaluate every site's local model (its update in the step's last segmenter round) on
+   * every site's test patients: the cross-site matrix of the report.
+   */
+  crossSiteEvaluation: boolean;
   /** Largest L2 norm of an update's delta that is accepted. */
   maxUpdateNorm: number;
   /** Architecture overrides; unset: the model factory's defaults. */
@@ -155,6 +160,7 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
   serverDistillSteps: 10,
   aggregation: { strategy: 'fedavg' },
+  crossSiteEvaluation: false,
   maxUpdateNorm: 1e4,
 };
 

@@ -64,6 +64,8 @@ describe('coordinator federation over gRPC', () => {
       env: {},
       flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100' },
     });
+    // Each site's local model is also evaluated at every site (the report's cross-site matrix).
+    config.training = { ...config.training, crossSiteEvaluation: true };
     await start();
     await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
     const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
@@ -120,12 +122,27 @@ describe('coordinator federation over gRPC', () => {
       t.data.forEach((v, i) => assert.ok(Math.abs(v - (b0.data[i] + 0.325)) < 1e-6, `${name}[${i}]`));
     }
 
+    const localModels = new Map<string, string>();
     for (const site of [a, b]) {
       const evalTask = await until('an evaluation task', async () => {
         const t = await site.getTask();
         return t.kind === TaskKind.TASK_KIND_EVALUATE && t;
       });
       assert.equal(evalTask.globalModel!.versionId, round.resultVersionId);
+      assert.equal(evalTask.crossSiteModels.length, 2, 'both sites\' local models are to be evaluated');
+      // Which local model is whose: the versions registered for the evaluation round say so in their notes.
+      for (const m of (await api('GET', '/api/models')).body as Array<{ id: string; note: string }>) {
+        const owner = /^local model of (\S+)/.exec(m.note)?.[1];
+        if (owner) localModels.set(owner, m.id);
+      }
+      for (const local of evalTask.crossSiteModels) {
+        // Hand-made counts: a site's own model scores liver IoU 0.9 at home and 0.5 elsewhere.
+        const own = local.versionId === localModels.get(site.siteId);
+        await site.reportEvaluation({
+          modelVersionId: local.versionId, roundId: evalTask.roundId, images: 4, split: 'test', evaluatedSiteModel: local.versionId,
+          classes: [{ classId: 1, truePositive: own ? 9 : 1, falsePositive: 1, falseNegative: 0 }],
+        });
+      }
       await site.reportEvaluation({
         modelVersionId: evalTask.globalModel!.versionId, roundId: evalTask.roundId, images: 4, split: 'test', evaluatedSiteModel: '',
         classes: [{ classId: 1, truePositive: 80, falsePositive: 10, falseNegative: 10 }, { classId: 2, truePositive: 50, falsePositive: 25, falseNegative: 25 }],
@@ -141,6 +158,11 @@ describe('coordinator federation over gRPC', () => {
     assert.equal(report.perClassIoU[2], 0.5);
     assert.equal(report.mIoU.new, 0.65);
     assert.equal(report.images, 8);
+    const cell = (model: string, at: string) => report.crossSite.find((c: { modelSite: string; evaluatedAt: string }) => c.modelSite === model && c.evaluatedAt === at).mIoU.all;
+    assert.equal(report.crossSite.length, 4);
+    assert.equal(cell(a.siteId, a.siteId), 0.9);
+    assert.equal(cell(a.siteId, b.siteId), 0.5);
+    assert.equal(cell(b.siteId, b.siteId), 0.9);
     // Overlays are drawn on generated images; this federation trains no generator, and says so.
     const overlays = await api('GET', `/api/reports/overlays/${round.resultVersionId}`);
     assert.equal(overlays.status, 404);

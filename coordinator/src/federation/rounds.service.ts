@@ -97,7 +97,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
   async taskFor(siteId: string): Promise<Task> {
     const wait = (message: string, step = 0): Task => ({
       kind: TaskKind.TASK_KIND_WAIT, step, roundId: '', roundIndex: 0, roster: [], newClassIds: [], globalModel: undefined, teacherModel: undefined,
-      generator: undefined, hyperParameters: undefined, deadlineMs: 0, retryAfterMs: 2000, message,
+      generator: undefined, hyperParameters: undefined, deadlineMs: 0, retryAfterMs: 2000, message, crossSiteModels: [],
     });
     const step = await this.activeStep();
     if (!step) {
@@ -140,6 +140,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       deadlineMs: deadlineAt(state),
       retryAfterMs: 0,
       message: `step ${step.index}, ${kind} round ${round.index}`,
+      crossSiteModels: kind === 'evaluate' ? await Promise.all(Object.values(crossSiteModels(round)).map(async (id) => (await this.ref(id))!)) : [],
     };
   }
 
@@ -373,10 +374,11 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     }, alive, now);
     const state = startCollecting(opened, now).state;
     await this.db.prisma.$transaction(async (tx) => {
+      const crossSite = kind === 'evaluate' && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
       await tx.round.create({
         data: {
           id, stepIndex, kind, index: rounds.filter((x) => x.kind === kind).length, status: 'collecting', baseVersionId: base, quorum,
-          deadlineAt: new Date(deadlineAt(state)), config: { stragglers: r.stragglers, sites: alive }, state: state as unknown as Prisma.InputJsonValue,
+          deadlineAt: new Date(deadlineAt(state)), config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}) }, state: state as unknown as Prisma.InputJsonValue,
         },
       });
       if (kind === 'evaluate' && step.status !== 'evaluating') await tx.step.update({ where: { index: stepIndex }, data: { status: 'evaluating' } });
@@ -386,8 +388,31 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     this.log.log(`opened ${kind} round ${id} of step ${stepIndex} for ${alive.length} sites (quorum ${quorum})`);
   }
 
+  /**
+   * For a cross-site evaluation: each site's update in the step's last completed segmenter round
+   * becomes a model version of its own (its bytes are already in the store), so every site can
+   * download and evaluate it. Returns site id → version id.
+   */
+  private async registerLocalModels(tx: Prisma.TransactionClient, stepIndex: number, cfg: StepConfig): Promise<Record<string, string>> {
+    const last = await tx.round.findFirst({ where: { stepIndex, kind: 'segmenter', status: 'completed' }, orderBy: { openedAt: 'desc' } });
+    if (!last) return {};
+    const updates = await tx.siteUpdate.findMany({ where: { roundId: last.id, status: 'accepted' }, orderBy: { siteId: 'asc' } });
+    const out: Record<string, string> = {};
+    for (const u of updates) {
+      const { tensors } = decodeSafetensors(await this.store.get(u.sha256));
+      const v = await this.models.create({ kind: 'segmenter', weights: tensors, parentId: last.baseVersionId, stepIndex, roundId: last.id, numClasses: cfg.numClasses, config: cfg.segmenter, note: `local model of ${u.siteId} (round ${last.id})` }, tx);
+      out[u.siteId] = v.id;
+    }
+    return out;
+  }
+
   /** Rounds of a step, newest first, for the API. */
   list(step?: number) {
     return this.db.prisma.round.findMany({ where: step === undefined ? {} : { stepIndex: step }, orderBy: { openedAt: 'desc' }, take: 200 });
   }
+}
+
+/** Site id → local model version of a cross-site evaluation round (empty for any other round). */
+export function crossSiteModels(round: Pick<Round, 'config'>): Record<string, string> {
+  return ((round.config ?? {}) as { crossSite?: Record<string, string> }).crossSite ?? {};
 }

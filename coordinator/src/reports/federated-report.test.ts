@@ -39,3 +39,14 @@ test('reports give old/new/all mIoU per step and forgetting against the best ear
   assert.equal(s1.forgetting[2], null);
   assert.equal(s0.perSite.find((s) => s.siteId === 'b')!.mIoU.all, null);
 });
+
+test('the cross-site matrix scores each site\'s local model at every site', () => {
+  const [r] = buildReports([{
+    step: 0, modelVersionId: 'g', sites: [],
+    crossSite: [
+      { modelSite: 'a', modelVersionId: 'la', sites: [{ siteId: 'a', images: 1, counts: [{ classId: 1, tp: 3, fp: 1, fn: 0 }] }, { siteId: 'b', images: 1, counts: [{ classId: 1, tp: 1, fp: 1, fn: 2 }] }] },
+    ],
+  }], roster);
+  // Liver IoU 3/4 at home, 1/4 at b; background and ureter have no counts, so mIoU(all) is the liver's.
+  assert.deepEqual(r.crossSite!.map((c) => [c.modelSite, c.evaluatedAt, c.mIoU.all]), [['a', 'a', 0.75], ['a', 'b', 0.25]]);
+});

@@ -33,6 +33,15 @@ export interface SiteBreakdown {
   mIoU: Miou;
 }
 
+/** One cell of the cross-site matrix: the local model of `modelSite` on the test patients of `evaluatedAt`. */
+export interface CrossSiteCell {
+  modelSite: string;
+  modelVersionId: string;
+  evaluatedAt: string;
+  images: number;
+  mIoU: Miou;
+}
+
 export interface StepReport {
   step: number;
   modelVersionId: string;
@@ -43,12 +52,18 @@ export interface StepReport {
   /** Best IoU of an earlier step minus this step's (positive = forgotten); null without history. */
   forgetting: Record<number, number | null>;
   perSite: SiteBreakdown[];
+  /** Present when the step ran a cross-site evaluation. */
+  crossSite?: CrossSiteCell[];
 }
+
+type SiteCounts = { siteId: string; images: number; counts: ClassCountsRow[] };
 
 export interface StepEvaluations {
   step: number;
   modelVersionId: string;
-  sites: Array<{ siteId: string; images: number; counts: ClassCountsRow[] }>;
+  sites: SiteCounts[];
+  /** Each site's local model and the evaluations other sites made of it. */
+  crossSite?: Array<{ modelSite: string; modelVersionId: string; sites: SiteCounts[] }>;
 }
 
 /** Sums counts by class. */
@@ -114,6 +129,13 @@ export function buildReports(steps: StepEvaluations[], roster: ReportClass[]): S
         const perSite = perClassOf(poolCounts(x.counts), classes);
         return { siteId: x.siteId, images: x.images, perClassIoU: perSite, mIoU: miouOf(perSite, classes, s.step) };
       }),
+      ...(s.crossSite
+        ? {
+            crossSite: s.crossSite.flatMap((m) =>
+              m.sites.map((x) => ({ modelSite: m.modelSite, modelVersionId: m.modelVersionId, evaluatedAt: x.siteId, images: x.images, mIoU: miouOf(perClassOf(poolCounts(x.counts), classes), classes, s.step) })),
+            ),
+          }
+        : {}),
     };
   });
 }

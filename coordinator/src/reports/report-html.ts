@@ -44,6 +44,12 @@ export function renderReportHtml(reports: StepReport[], title = 'Federated evalu
   const heat = classes.map((c) => `<tr><th scope="row">${esc(c.name)}</th>${reports.map((r) => `<td style="background:${heatColor(r.forgetting[c.id] ?? null)}">${r.forgetting[c.id] === null || r.forgetting[c.id] === undefined ? '' : pct(r.forgetting[c.id])}</td>`).join('')}</tr>`).join('');
   const sites = last ? last.perSite : [];
   const siteMatrix = sites.map((s) => `<tr><th scope="row">${esc(s.siteId)}</th><td>${s.images}</td>${classes.map((c) => `<td>${pct(s.perClassIoU[c.id])}</td>`).join('')}<td><b>${pct(s.mIoU.all)}</b></td></tr>`).join('');
+  const cells = last?.crossSite ?? [];
+  const owners = [...new Set(cells.map((c) => c.modelSite))];
+  const evaluators = [...new Set(cells.map((c) => c.evaluatedAt))];
+  const crossSite = cells.length
+    ? `<h2>Cross-site matrix, last step</h2><p class="note">mIoU (all classes) of each site's local model (rows) on each site's test patients (columns).</p><table><thead><tr><th>local model of</th>${evaluators.map((e) => `<th>${esc(e)}</th>`).join('')}</tr></thead><tbody>${owners.map((o) => `<tr><th scope="row">${esc(o)}</th>${evaluators.map((e) => `<td>${pct(cells.find((c) => c.modelSite === o && c.evaluatedAt === e)?.mIoU.all)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+    : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>
 body{font:14px/1.45 system-ui,sans-serif;color:#1f2937;margin:2rem auto;max-width:1000px;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
@@ -56,5 +62,6 @@ td,th{border:1px solid #d1d5db;padding:.25rem .5rem;text-align:right}th{text-ali
 <table><thead><tr><th>class</th><th>added</th>${reports.map((r) => `<th>step ${r.step}</th>`).join('')}</tr></thead><tbody>${perClass}</tbody></table>
 <h2>Forgetting</h2><table><thead><tr><th>class</th>${reports.map((r) => `<th>step ${r.step}</th>`).join('')}</tr></thead><tbody>${heat}</tbody></table>
 <h2>Per site, last step</h2><table><thead><tr><th>site</th><th>images</th>${classes.map((c) => `<th>${esc(c.name)}</th>`).join('')}<th>mIoU</th></tr></thead><tbody>${siteMatrix}</tbody></table>
+${crossSite}
 </body></html>`;
 }

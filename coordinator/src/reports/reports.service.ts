@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { buildReports, type StepEvaluations, type StepReport } from './federated-report';
+import { crossSiteModels } from '../federation/rounds.service';
 
 /** Reads the sites' evaluations of each step's final global model and builds the federated report. */
 @Injectable()
@@ -11,19 +12,22 @@ export class ReportsService {
     const p = this.db.prisma;
     const evalRounds = await p.round.findMany({ where: { kind: 'evaluate', status: 'completed' }, orderBy: { openedAt: 'asc' } });
     // The last completed evaluation round of a step names the step's final model.
-    const finalModel = new Map<number, string>();
-    for (const r of evalRounds) if (r.baseVersionId) finalModel.set(r.stepIndex, r.baseVersionId);
+    const finalRound = new Map<number, (typeof evalRounds)[number]>();
+    for (const r of evalRounds) if (r.baseVersionId) finalRound.set(r.stepIndex, r);
+    const siteCounts = async (modelVersionId: string, evaluatedSiteModel: string) =>
+      (await p.evaluation.findMany({ where: { modelVersionId, split: 'test', evaluatedSiteModel }, include: { classes: true }, orderBy: { siteId: 'asc' } })).map((e) => ({
+        siteId: e.siteId,
+        images: e.images,
+        counts: e.classes.map((c) => ({ classId: c.classId, tp: Number(c.truePositive), fp: Number(c.falsePositive), fn: Number(c.falseNegative) })),
+      }));
     const evaluations: StepEvaluations[] = [];
-    for (const [step, modelVersionId] of finalModel) {
-      const rows = await p.evaluation.findMany({ where: { modelVersionId, split: 'test', evaluatedSiteModel: '' }, include: { classes: true }, orderBy: { siteId: 'asc' } });
+    for (const [step, round] of finalRound) {
+      const local = Object.entries(crossSiteModels(round));
       evaluations.push({
         step,
-        modelVersionId,
-        sites: rows.map((e) => ({
-          siteId: e.siteId,
-          images: e.images,
-          counts: e.classes.map((c) => ({ classId: c.classId, tp: Number(c.truePositive), fp: Number(c.falsePositive), fn: Number(c.falseNegative) })),
-        })),
+        modelVersionId: round.baseVersionId!,
+        sites: await siteCounts(round.baseVersionId!, ''),
+        ...(local.length ? { crossSite: await Promise.all(local.map(async ([modelSite, id]) => ({ modelSite, modelVersionId: id, sites: await siteCounts(id, id) }))) } : {}),
       });
     }
     const roster = (await p.rosterClass.findMany({ orderBy: { id: 'asc' } })).map((c) => ({ id: c.id, name: c.name, color: c.color, stepAdded: c.stepAdded }));

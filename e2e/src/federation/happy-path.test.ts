@@ -54,13 +54,16 @@ describe('a federation of three hospitals over mutual TLS on PostgreSQL', { time
     const roster = (await fed.api<Array<{ id: number; name: string; stepAdded: number }>>('GET', '/api/roster')).body;
     assert.deepEqual(roster.map((c) => [c.id, c.name, c.stepAdded]), [[0, 'background', 0], [1, 'liver', 0], [2, 'stomach', 0], [3, 'colon', 0], [4, 'ureter', 1]]);
 
-    const report = (await fed.api<{ steps: Array<{ step: number; perClassIoU: Record<string, number | null>; perSite: unknown[]; images: number; mIoU: Record<string, number | null> }> }>('GET', '/api/reports')).body;
+    const report = (await fed.api<{ steps: Array<{ step: number; perClassIoU: Record<string, number | null>; perSite: unknown[]; images: number; mIoU: Record<string, number | null>; crossSite?: Array<{ modelSite: string; evaluatedAt: string; images: number }> }> }>('GET', '/api/reports')).body;
     assert.deepEqual(report.steps.map((s) => s.step), [0, 1]);
     const last = report.steps[1];
     assert.equal(last.perSite.length, 3);
     assert.equal(last.images, 3 * 3, 'three test images per site');
     assert.deepEqual(Object.keys(last.perClassIoU).sort(), ['0', '1', '2', '3', '4']);
     for (const v of Object.values(last.mIoU)) assert.ok(v === null || (v >= 0 && v <= 1));
+    // Cross-site matrix: every site's local model evaluated on every site's own test patients.
+    assert.equal(last.crossSite?.length, 9);
+    for (const site of fed.sites) for (const at of fed.sites) assert.ok(last.crossSite!.some((c) => c.modelSite === site.siteId && c.evaluatedAt === at.siteId && c.images === 3));
 
     const models = (await fed.api<Array<{ id: string; kind: string; parentId: string | null; numClasses: number }>>('GET', '/api/models')).body;
     const grown = models.find((m) => m.kind === 'segmenter' && m.numClasses === 5 && /head grown/.test((m as unknown as { note: string }).note));
@@ -72,7 +75,7 @@ describe('a federation of three hospitals over mutual TLS on PostgreSQL', { time
     assert.equal(counts.steps, 2);
     assert.equal(counts.failedRounds, 0);
     assert.equal(counts.acceptedUpdates, 3 * 3 * 2, 'three sites × (two segmenter + one generator rounds) × two steps');
-    assert.equal(counts.evaluations, 3 * 2);
+    assert.equal(counts.evaluations, 3 * 2 + 9 * 2, 'global model per site and step, plus the 3 × 3 cross-site matrix per step');
 
     // Privacy by construction: a site sends only these kinds of messages, and its uploads are model
     // tensors with the model's own names and shapes (nothing else rides along).

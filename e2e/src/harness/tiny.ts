@@ -10,6 +10,7 @@ export const TINY_TRAINING = {
   learningRate: 1e-3,
   replayImages: 8,
   serverDistillSteps: 2,
+  crossSiteEvaluation: true,
   segmenter: { width: 8, depth: 2, inputSize: [32, 40], embedDim: 8, groups: 4 },
   generator: { imageSize: 16, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4 },
   generatorTraining: { epochs: 1, batchSize: 4, learningRate: 5e-4 },

@@ -104,9 +104,14 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       writeFileSync(join(config.workDir, LAST_TASK_FILE), JSON.stringify({ roster: task.roster, globalModel: task.globalModel, step: task.step }));
       if (task.kind === TaskKind.TASK_KIND_EVALUATE) {
         state = 'evaluating';
+        // Other sites' local models first (cross-site matrix), then the global model, whose report completes this site's part.
+        for (const local of task.crossSiteModels) {
+          const report = await work.evaluate({ ...task, globalModel: local }, fetchModel, sink(task.roundId));
+          await client.reportEvaluation({ ...report, evaluatedSiteModel: local.versionId });
+        }
         const report = await work.evaluate(task, fetchModel, sink(task.roundId));
         await client.reportEvaluation(report);
-        log('info', 'evaluation reported', { round: task.roundId, images: report.images });
+        log('info', 'evaluation reported', { round: task.roundId, images: report.images, crossSiteModels: task.crossSiteModels.length });
         continue;
       }
       const kind = task.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER ? 'segmenter' : 'generator';

@@ -300,6 +300,11 @@ export interface Task {
   deadlineMs: number;
   retryAfterMs: number;
   message: string;
+  /**
+   * EVALUATE only, when the federation asked for a cross-site evaluation: the sites' local models of
+   * the step's last round, each to be evaluated too and reported with evaluated_site_model set.
+   */
+  crossSiteModels: ModelRef[];
 }
 
 export interface DownloadRequest {
@@ -398,7 +403,7 @@ export interface EvaluationReport {
   classes: ClassConfusion[];
   /** "test" or "validation" */
   split: string;
-  /** for the cross-site matrix: whose local model; empty = global */
+  /** cross-site matrix: the local model version evaluated (then model_version_id names it too); empty = the global model */
   evaluatedSiteModel: string;
 }
 
@@ -1631,6 +1636,7 @@ function createBaseTask(): Task {
     deadlineMs: 0,
     retryAfterMs: 0,
     message: "",
+    crossSiteModels: [],
   };
 }
 
@@ -1678,6 +1684,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.message !== "") {
       writer.uint32(106).string(message.message);
+    }
+    for (const v of message.crossSiteModels) {
+      ModelRef.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -1809,6 +1818,14 @@ export const Task: MessageFns<Task> = {
             message.message = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.crossSiteModels.push(ModelRef.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1868,6 +1885,11 @@ export const Task: MessageFns<Task> = {
         ? globalThis.Number(object.retry_after_ms)
         : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      crossSiteModels: globalThis.Array.isArray(object?.crossSiteModels)
+        ? object.crossSiteModels.map((e: any) => ModelRef.fromJSON(e))
+        : globalThis.Array.isArray(object?.cross_site_models)
+        ? object.cross_site_models.map((e: any) => ModelRef.fromJSON(e))
+        : [],
     };
   },
 
@@ -1912,6 +1934,9 @@ export const Task: MessageFns<Task> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.crossSiteModels?.length) {
+      obj.crossSiteModels = message.crossSiteModels.map((e) => ModelRef.toJSON(e));
+    }
     return obj;
   },
 
@@ -1941,6 +1966,7 @@ export const Task: MessageFns<Task> = {
     message.deadlineMs = object.deadlineMs ?? 0;
     message.retryAfterMs = object.retryAfterMs ?? 0;
     message.message = object.message ?? "";
+    message.crossSiteModels = object.crossSiteModels?.map((e) => ModelRef.fromPartial(e)) || [];
     return message;
   },
 };
