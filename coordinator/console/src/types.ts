@@ -60,6 +60,8 @@ export interface ReportStep {
   forgetting: Record<string, number | null>;
   perSite: { siteId: string; images?: number; perClassIoU: Record<string, number | null>; mIoU: MIoU }[];
   images: number;
+  /** Each site's local model on each site's test patients (when the step ran a cross-site evaluation). */
+  crossSite?: { modelSite: string; evaluatedAt: string; images: number; mIoU: MIoU }[];
 }
 export interface Reports { steps: ReportStep[] }
 export interface Overlay { imagePng: string; overlayPng: string }

@@ -64,6 +64,11 @@ export function ReportsPage() {
               <SiteMatrix step={current} sites={sites.data ?? []} />
             </Card>
           )}
+          {current?.crossSite?.length ? (
+            <Card title={`Cross-site matrix · step ${current.step}`} description="mIoU (all classes) of each site's local model from the step's last round, on each site's own test patients: how well one hospital's training carries over to another's patients.">
+              <CrossSiteMatrix step={current} sites={sites.data ?? []} />
+            </Card>
+          ) : null}
           {current && (
             <Card title={`Prediction overlays · step ${current.step}`} description="The step's model on synthetic images from the diffusion generator. Patient images never leave the sites, so none are shown here.">
               <Overlays step={current} />
@@ -152,6 +157,25 @@ function SiteMatrix({ step, sites }: { step: ReportStep; sites: Site[] }) {
       color={iouColor}
       format={fmtIoU}
       legend={<ScaleLegend from="0.00" to="1.00" stops={['#f1f7fb', '#6baed6', '#08306b']} note="IoU" />}
+    />
+  );
+}
+
+function CrossSiteMatrix({ step, sites }: { step: ReportStep; sites: Site[] }) {
+  const cells = step.crossSite ?? [];
+  const name = (id: string) => sites.find((s) => s.id === id)?.displayName ?? id;
+  const owners = [...new Set(cells.map((c) => c.modelSite))];
+  const evaluators = [...new Set(cells.map((c) => c.evaluatedAt))];
+  return (
+    <HeatTable
+      testId="cross-site-matrix"
+      caption={`mIoU of each site's local model at each site after step ${step.step}`}
+      rowHeader="Local model of"
+      columns={evaluators.map((e) => ({ key: e, label: `at ${name(e)}` }))}
+      rows={owners.map((o) => ({ key: o, label: name(o), cells: evaluators.map((e) => cells.find((c) => c.modelSite === o && c.evaluatedAt === e)?.mIoU.all ?? null) }))}
+      color={iouColor}
+      format={fmtIoU}
+      legend={<ScaleLegend from="0.00" to="1.00" stops={['#f1f7fb', '#6baed6', '#08306b']} note="mIoU" />}
     />
   );
 }
