@@ -156,7 +156,8 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   learningRate: 1e-3,
   replayImages: 32,
   pseudoLabelThreshold: 0.7,
-  lossWeights: { kd: 10, feature: 1, contrastive: 0.1 },
+  // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
+  lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
   generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
   serverDistillSteps: 10,
   aggregation: { strategy: 'fedavg' },

@@ -230,7 +230,8 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
   const mu = h.fedproxMu ?? 0;
   const useKd = !!teacher && lw.kd > 0;
   const usePod = !!teacher && lw.pod > 0;
-  const useUce = !!teacher && lw.unbiasedCe > 0;
+  // Without a teacher (step 0) background is the only old class, and unbiased CE is plain CE.
+  const useUce = lw.unbiasedCe > 0;
   const useCon = lw.contrastive > 0;
   const podFeatures = h.podFeatures ?? featureNames(c).filter((n) => n.startsWith('enc'));
   const M = h.contrastiveSamples ?? 64;
@@ -253,7 +254,7 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
       const losses: Record<string, Tensor> = {};
       const outputs: Record<string, Tensor> = {};
       if (weights.ce) losses.ce = crossEntropy(out.logits, b.labels);
-      if (weights.unbiasedCe) losses.unbiasedCe = unbiasedCrossEntropy(out.logits, b.labels, oldClasses);
+      if (weights.unbiasedCe) losses.unbiasedCe = unbiasedCrossEntropy(out.logits, b.labels, teacher ? oldClasses : 1);
       if (weights.kd) losses.kd = unbiasedDistillation(out.logits, b['teacher:logits'], { temperature: h.kdTemperature });
       if (weights.pod) {
         losses.pod = podDistillation(podFeatures.map((n) => out.features[n]), podFeatures.map((n) => b[`teacher:${n}`]), h.podScales ?? [1, 2]);

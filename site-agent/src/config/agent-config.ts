@@ -24,6 +24,8 @@ export interface AgentConfig {
   /** Caches, models, replay sets, checkpoints, logs and the outbound audit. */
   workDir: string;
   executionProvider: ExecutionProviderName;
+  /** Threads for ONNX Runtime (default: every core; lower it when several agents share a machine). */
+  threads?: number;
   /** Surgeries used for training; default: the official DSAD training split. */
   trainSurgeries?: string[];
   /**
@@ -64,6 +66,7 @@ const ENV: Record<string, keyof AgentConfig> = {
   FEDCISS_SITE_DATA_FORMAT: 'dataFormat',
   FEDCISS_SITE_WORK_DIR: 'workDir',
   FEDCISS_EXECUTION_PROVIDER: 'executionProvider',
+  FEDCISS_SITE_THREADS: 'threads',
   FEDCISS_SITE_FAULTS: 'faults',
 };
 
@@ -71,6 +74,12 @@ function nextPort(address: string): string {
   const m = /^(.*):(\d+)$/.exec(address);
   if (!m) throw new AgentConfigError(`coordinator address '${address}' must be host:port`);
   return `${m[1]}:${Number(m[2]) + 1}`;
+}
+
+function positiveInt(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new AgentConfigError(`${name} must be a positive integer (got '${v}')`);
+  return n;
 }
 
 export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Partial<Record<keyof AgentConfig, unknown>> } = {}): AgentConfig {
@@ -133,6 +142,7 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     dataFormat: format as AgentConfig['dataFormat'],
     workDir: resolve(base, str('workDir', 'work')),
     executionProvider: provider as ExecutionProviderName,
+    threads: merged.threads === undefined ? undefined : positiveInt('threads', merged.threads),
     trainSurgeries: list('trainSurgeries'),
     testSurgeries: list('testSurgeries'),
     stepSurgeries,

@@ -43,7 +43,12 @@ export class MlSiteWork implements SiteWork {
       const problems = report.skipped.filter((s) => s.reason !== 'not-in-roster');
       if (problems.length) log('warn', 'files skipped while reading the dataset', { skipped: problems.length, examples: problems.slice(0, 5).map((s) => `${s.path}: ${s.message}`) });
     });
-    this.runtime = { executionProvider: config.executionProvider, log: (m) => log('warn', m) };
+    this.runtime = { executionProvider: config.executionProvider, threads: config.threads, log: (m) => log('warn', m) };
+  }
+
+  /** The same seed for the same step, round and site, so a rerun trains the same way. */
+  private seed(task: Task): number {
+    return hashSeed(`${task.step}:${task.roundIndex}:${this.config.siteName}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -81,7 +86,7 @@ export class MlSiteWork implements SiteWork {
         pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
         pseudoLabelThreshold: hp.pseudoLabelThreshold,
       },
-      seed: hashSeed(task.roundId),
+      seed: this.seed(task),
       runtime: this.runtime,
       onProgress: (p) => progress.update(p.step / p.totalSteps, p.losses),
     });
@@ -151,13 +156,13 @@ export class MlSiteWork implements SiteWork {
       epochs: hp.localEpochs,
       batchSize: hp.batchSize,
       learningRate: hp.learningRate,
-      seed: hashSeed(task.roundId),
+      seed: this.seed(task),
       runtime: this.runtime,
       onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
     });
     progress.done();
     // Before the weights leave: does the generator reproduce any of this site's patient images?
-    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: hashSeed(task.roundId) + 1, runtime: this.runtime });
+    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: this.seed(task) + 1, runtime: this.runtime });
     const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize });
     for (const w of checks.privacy.warnings) this.log('warn', 'generator privacy check', { warning: w });
     return {
@@ -192,7 +197,7 @@ export class MlSiteWork implements SiteWork {
   }
 }
 
-/** A stable 31-bit seed from a round id, so a retried round trains the same way. */
+/** A stable 31-bit seed from a string. */
 function hashSeed(s: string): number {
   let h = 2166136261;
   for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
