@@ -34,9 +34,3 @@ export class BlobIntegrityError extends Error {
 export function blobUri(sha256: string): string {
   return `sha256:${sha256}`;
 }
-
-export function sha256FromUri(uri: string): string {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(uri);
-  if (!m) throw new Error(`'${uri}' is not a model store address (sha256:<64 hex digits>)`);
-  return m[1];
-}
