@@ -15,6 +15,7 @@ import { TensorModelFactory } from '../testing/tensor-model-factory';
 import { TestSiteClient } from '../testing/site-client';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { until } from '../testing/until';
+import { restClient, signIn } from '../testing/rest-client';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -36,15 +37,7 @@ describe('coordinator federation over gRPC', () => {
     // The gRPC port must stay the same across a restart for the clients: bind the one we got first.
     config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
   };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${coordinator.httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = restClient(() => coordinator.httpUrl, () => token);
   const train = async (site: TestSiteClient, by: number, samples: number, key: string): Promise<Task> => {
     const task = await until('a training task', async () => {
       const t = await site.getTask();
@@ -68,8 +61,7 @@ describe('coordinator federation over gRPC', () => {
     config.training = { ...config.training, crossSiteEvaluation: true };
     await start();
     await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-    const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-    token = ((await signIn.json()) as { token: string }).token;
+    token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
     a = new TestSiteClient(config.grpcAddress);
     b = new TestSiteClient(config.grpcAddress);
     await a.enroll('Hospital A');

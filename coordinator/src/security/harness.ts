@@ -19,6 +19,7 @@ import { openDatabase } from '../database/database';
 import { initCertificateAuthority, type CertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr } from '../pki/testing';
 import { until } from '../testing/until';
+import { restClient } from '../testing/rest-client';
 
 export { until };
 
@@ -80,21 +81,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ca = tls ? initCertificateAuthority(config.pkiDir, { commonName: 'security test CA', keyBits: 2048 }) : undefined;
   const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: options.logLevels ?? ['error'] });
   const address = `127.0.0.1:${coordinator.grpcPort}`;
-  const api: Harness['api'] = async (method, path, body, token) => {
-    const res = await fetch(`${coordinator.httpUrl}${path}`, {
-      method,
-      headers: { ...(token === '' ? {} : { authorization: `Bearer ${token ?? h.adminToken}` }), 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return { status: res.status, body: parsed };
-  };
+  const api: Harness['api'] = restClient(() => coordinator.httpUrl, () => h.adminToken);
   const signIn = async (username: string, password: string) => {
     const r = await api('POST', '/api/auth/sign-in', { username, password }, '');
     if (r.status !== 200) throw new Error(`sign-in of ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);

@@ -15,6 +15,7 @@ import { TensorModelFactory } from '@fedciss/coordinator/dist/testing/tensor-mod
 import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
 import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
 import { until } from '@fedciss/coordinator/dist/testing/until';
+import { restClient, signIn as signInApi } from '@fedciss/coordinator/dist/testing/rest-client';
 
 export { until };
 
@@ -77,25 +78,12 @@ export async function startFederation(options: { consoleDir?: string } = {}): Pr
     const auth = coordinator.app.get(AdminAuthService);
     await auth.createUser('test', ADMIN.username, ADMIN.password, 'admin');
     await auth.createUser('test', VIEWER.username, VIEWER.password, 'viewer');
-    const signIn = await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
-    token = ((await signIn.json()) as { token: string }).token;
+    token = await signInApi(coordinator.httpUrl, ADMIN.username, ADMIN.password);
   } catch (e) {
     await close();
     throw e;
   }
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${coordinator.httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch { /* not JSON */ }
-    return { status: res.status, body: parsed as any };
-  };
+  const api = restClient(() => coordinator.httpUrl, () => token);
   return { coordinator, config, url: coordinator.httpUrl, api, close };
 }
 

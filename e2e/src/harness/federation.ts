@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
 import { freePort } from '@fedciss/coordinator/dist/testing/ports';
+import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
 
 export interface FederationOptions {
   workDir: string;
@@ -120,16 +121,8 @@ export class Federation {
   }
 
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    if (!this.token) {
-      const r = await fetch(`${this.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-      if (r.status !== 200) throw new Error(`admin sign-in failed: ${r.status} ${await r.text()}`);
-      this.token = ((await r.json()) as { token: string }).token;
-    }
-    const res = await fetch(`${this.httpUrl}${path}`, {
-      method, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+    if (!this.token) this.token = await signIn(this.httpUrl, 'admin', ADMIN_PASSWORD);
+    return restClient(() => this.httpUrl, () => this.token)<T>(method, path, body);
   }
 
   private siteArgs(site: SiteHandle): string[] {

@@ -15,6 +15,7 @@ import { startCoordinator } from '@fedciss/coordinator/dist/main';
 import { MlModelFactory } from '@fedciss/coordinator/dist/models/ml-model-factory';
 import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
 import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
+import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
 
 const PASSWORD = 'benchmark operator pass';
 
@@ -28,12 +29,12 @@ export async function benchRoundOverhead(rounds = 5, sites = 3) {
   const clients = Array.from({ length: sites }, () => new TestSiteClient(`127.0.0.1:${coordinator.grpcPort}`));
   try {
     await coordinator.app.get(AdminAuthService).createUser('bench', 'admin', PASSWORD, 'admin');
-    const token = ((await (await fetch(`${coordinator.httpUrl}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json()) as { token: string }).token;
+    const token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
     for (const [i, c] of clients.entries()) {
       await c.enroll(`Bench ${i}`);
       await c.heartbeat();
     }
-    await fetch(`${coordinator.httpUrl}/api/roster/classes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ classes: [{ name: 'liver' }, { name: 'stomach' }] }) });
+    await restClient(() => coordinator.httpUrl, () => token)('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'stomach' }] });
     const times: number[] = [];
     let modelBytes = 0;
     for (let r = 0; r < rounds; r++) {
