@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
 
 export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
 
@@ -136,6 +137,8 @@ export interface TrainingSettings {
   generatorTraining: { epochs: number; batchSize: number; learningRate: number };
   /** Steps of server-side distillation on generated images after each aggregation (0: off). */
   serverDistillSteps: number;
+  /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */
+  serverDistillation: ServerDistillationSettings;
   /** Aggregation strategy and its options (see aggregation/registry.ts). */
   aggregation: { strategy: string } & Record<string, unknown>;
   /**
@@ -160,6 +163,7 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
   generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
   serverDistillSteps: 10,
+  serverDistillation: DEFAULT_SERVER_DISTILLATION,
   aggregation: { strategy: 'fedavg' },
   crossSiteEvaluation: false,
   maxUpdateNorm: 1e4,
@@ -175,6 +179,7 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
+  merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
   for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
   }

@@ -8,7 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { BLOB_STORE, CLOCK, CONFIG, MODEL_FACTORY, type Clock } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
-import type { ModelFactory } from '../models/model-factory';
+import { DEFAULT_SERVER_DISTILLATION, type ModelFactory } from '../models/model-factory';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
 import { SitesService } from '../sites/sites.service';
 import { createStrategy, decodeServerState, encodeServerState, type ServerState } from '../aggregation';
@@ -312,6 +312,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         generatorConfig: cfg.generator,
         steps: cfg.training.serverDistillSteps,
         seed: step.index * 1000 + round.index,
+        settings: { ...DEFAULT_SERVER_DISTILLATION, ...cfg.training.serverDistillation },
       });
       weights = distilled.weights;
       note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}`;

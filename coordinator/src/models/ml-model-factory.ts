@@ -7,21 +7,9 @@ import {
   createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
   DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
-import type { DistillationRequest, GeneratedPrediction, ModelFactory, SegmenterSpec } from './model-factory';
-
-/** Generated images per server-side distillation, and the DDIM steps that make them. */
-export interface ServerDistillationSettings {
-  images: number;
-  samplingSteps: number;
-  batchSize: number;
-  learningRate: number;
-}
-
-export const DEFAULT_SERVER_DISTILLATION: ServerDistillationSettings = { images: 16, samplingSteps: 20, batchSize: 8, learningRate: 1e-4 };
+import { DEFAULT_SERVER_DISTILLATION, type DistillationRequest, type GeneratedPrediction, type ModelFactory, type SegmenterSpec } from './model-factory';
 
 export class MlModelFactory implements ModelFactory {
-  constructor(private readonly distillation: ServerDistillationSettings = DEFAULT_SERVER_DISTILLATION) {}
-
   defaultSegmenterConfig(): Record<string, unknown> {
     return { ...DEFAULT_SEGMENTER_CONFIG };
   }
@@ -44,17 +32,18 @@ export class MlModelFactory implements ModelFactory {
 
   async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }> {
     const genConfig = generator(r.generatorConfig);
-    const images = await sampleImages({ config: genConfig, weights: r.generator, count: this.distillation.images, steps: this.distillation.samplingSteps, seed: r.seed });
+    const d = r.settings;
+    const images = await sampleImages({ config: genConfig, weights: r.generator, count: d.images, steps: d.samplingSteps, seed: r.seed });
     const per = genConfig.channels * genConfig.imageSize * genConfig.imageSize;
-    const list = Array.from({ length: this.distillation.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height: genConfig.imageSize, width: genConfig.imageSize }));
+    const list = Array.from({ length: d.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height: genConfig.imageSize, width: genConfig.imageSize }));
     const result = await distillOnImages({
       config: segmenter(r.config),
       student: { weights: r.student, numClasses: r.numClasses },
       teacher: { weights: r.teacher, numClasses: r.oldClassCount },
       images: list,
       steps: r.steps,
-      batchSize: this.distillation.batchSize,
-      learningRate: this.distillation.learningRate,
+      batchSize: d.batchSize,
+      learningRate: d.learningRate,
       seed: r.seed,
     });
     const last = result.losses.at(-1) ?? {};
@@ -64,7 +53,7 @@ export class MlModelFactory implements ModelFactory {
   async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {
     const genConfig = generator(r.generatorConfig);
     const S = genConfig.imageSize;
-    const images = await sampleImages({ config: genConfig, weights: r.generator, count: r.count, steps: this.distillation.samplingSteps, seed: r.seed });
+    const images = await sampleImages({ config: genConfig, weights: r.generator, count: r.count, steps: DEFAULT_SERVER_DISTILLATION.samplingSteps, seed: r.seed });
     const per = genConfig.channels * S * S;
     const list = Array.from({ length: r.count }, (_, i) => ({ image: images.slice(i * per, (i + 1) * per), height: S, width: S }));
     const predictions = await predictSegmentation({ config: segmenter(r.spec.config), weights: r.segmenter, numClasses: r.spec.numClasses }, list);

@@ -23,7 +23,18 @@ export interface DistillationRequest {
   steps: number;
   /** Seeds the generated images, so a restarted aggregation distills on the same ones. */
   seed: number;
+  /** How many images to generate (and with how many DDIM steps), and the optimizer's batch and rate. */
+  settings: ServerDistillationSettings;
 }
+
+export interface ServerDistillationSettings {
+  images: number;
+  samplingSteps: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export const DEFAULT_SERVER_DISTILLATION: ServerDistillationSettings = { images: 16, samplingSteps: 20, batchSize: 8, learningRate: 1e-4 };
 
 export interface GeneratedPrediction {
   /** RGB, channel-major (3 x height x width), in [0, 1]. */
