@@ -20,7 +20,7 @@ export const DEMO_SCHEDULE: string[][] = [
 
 export function demoTraining(scale: number) {
   return {
-    localEpochs: 8 * scale,
+    localEpochs: 12 * scale,
     batchSize: 8,
     learningRate: 1e-2,
     replayImages: 16 * scale,
@@ -33,5 +33,5 @@ export function demoTraining(scale: number) {
 }
 
 export function demoRounds(scale: number): string[] {
-  return ['--quorum', '2', '--segmenter-rounds', String(5 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
+  return ['--quorum', '2', '--segmenter-rounds', String(6 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
 }

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     trainSurgeriesPerStep: 2,
     steps: DEMO_SCHEDULE.length,
     testSurgeries: 1,
-    imagesPerSurgery: 10 * o.scale,
+    imagesPerSurgery: 12 * o.scale,
     imageSize: { width: 160, height: 128 },
     seed: 2025,
     coordinatorFlags: demoRounds(o.scale),
