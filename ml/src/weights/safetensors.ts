@@ -1,5 +1,5 @@
 /**
- * The safetensors container (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+ * The safetensors container: an 8-byte little-endian
  * header length, a JSON header `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__":
  * {string: string}}`, then the raw little-endian tensor bytes. Any ONNX Runtime or PyTorch user can
  * read the weights the platform exchanges.
