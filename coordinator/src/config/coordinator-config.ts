@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
 
 export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
@@ -133,8 +134,12 @@ export interface TrainingSettings {
   replayImages: number;
   pseudoLabelThreshold: number;
   lossWeights: Record<string, number>;
-  /** Local training of the diffusion generator in generator rounds. */
-  generatorTraining: { epochs: number; batchSize: number; learningRate: number };
+  /** Local training of the diffusion generator in generator rounds: a wall-clock budget per round
+   * (`seconds`; 0: `epochs` passes over the site's images instead), batch and learning rate. */
+  generatorTraining: { epochs: number; batchSize: number; learningRate: number; seconds: number };
+  /** A site whose replay fidelity (measured on its labelled held-out images) is below this skips
+   * replay for the step (0: replay always). */
+  replayFidelityThreshold: number;
   /** Steps of server-side distillation on generated images after each aggregation (0: off). */
   serverDistillSteps: number;
   /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */
@@ -161,7 +166,8 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   pseudoLabelThreshold: 0.7,
   // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
   lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
-  generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
+  generatorTraining: { epochs: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate, seconds: REPLAY_GENERATOR_TRAINING.seconds },
+  replayFidelityThreshold: 0.3,
   serverDistillSteps: 10,
   serverDistillation: DEFAULT_SERVER_DISTILLATION,
   aggregation: { strategy: 'fedavg' },
@@ -180,6 +186,13 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
   merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
+  merged.generatorTraining = { ...DEFAULT_TRAINING.generatorTraining, ...merged.generatorTraining };
+  const gt = merged.generatorTraining;
+  if (!(gt.seconds >= 0) || !Number.isInteger(gt.epochs) || gt.epochs < 0 || (gt.seconds === 0 && gt.epochs === 0)) {
+    throw new ConfigError(`${source}: generatorTraining needs seconds > 0 (a time budget per round) or a positive integer epochs`);
+  }
+  if (!Number.isInteger(gt.batchSize) || gt.batchSize < 1 || !(gt.learningRate > 0)) throw new ConfigError(`${source}: generatorTraining.batchSize must be a positive integer and learningRate positive`);
+  if (typeof merged.replayFidelityThreshold !== 'number' || !(merged.replayFidelityThreshold >= 0)) throw new ConfigError(`${source}: replayFidelityThreshold must be a number >= 0`);
   for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
   }

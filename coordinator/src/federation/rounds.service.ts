@@ -136,6 +136,8 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         pseudoLabelThreshold: t.pseudoLabelThreshold,
         lossWeights: t.lossWeights,
         modelConfigJson: JSON.stringify(kind === 'generator' ? cfg.generator : cfg.segmenter),
+        generatorSeconds: kind === 'generator' ? t.generatorTraining.seconds ?? 0 : 0,
+        replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
       },
       deadlineMs: deadlineAt(state),
       retryAfterMs: 0,

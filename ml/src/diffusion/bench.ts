@@ -7,7 +7,7 @@ import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session
 import { totalParameters } from '../weights/named-tensors';
 import { DiffusionSampler } from './sample';
 import { trainDiffusion } from './train';
-import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, diffusionConfig } from './unet';
+import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, diffusionConfig, diffusionGeometry } from './unet';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const ep = (flag('ep') ?? 'cpu') as ExecutionProvider;
   const notes: string[] = [];
   const runtime: RuntimeOptions = { executionProvider: ep, threads: flag('threads') ? num('threads', 1) : undefined, log: (m) => notes.push(m) };
-  const px = config.channels * config.imageSize ** 2;
+  const geo = diffusionGeometry(config);
+  const px = geo.channels * geo.height * geo.width;
   const images = Array.from({ length: batch * 2 }, (_, i) => Float32Array.from({ length: px }, (_, j) => ((i * 31 + j * 7) % 97) / 96));
   const weights = createDiffusionWeights(config, 1);
 

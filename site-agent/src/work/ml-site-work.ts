@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import {
-  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayKey, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
+  replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
   type DiffusionConfig, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, Task } from '@fedciss/proto';
@@ -104,7 +104,7 @@ export class MlSiteWork implements SiteWork {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.generator);
     const genConfig = diffusionConfig(gen.config as Partial<DiffusionConfig>);
-    const geo = { channels: genConfig.channels, height: genConfig.imageSize, width: genConfig.imageSize };
+    const geo = diffusionGeometry(genConfig);
     const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
     const progress = progressOf('replay', this.log);
     try {
@@ -118,8 +118,8 @@ export class MlSiteWork implements SiteWork {
         count: hp.replayImages,
         labeller,
         confidenceThreshold: hp.pseudoLabelThreshold,
-        samplingSteps: 20,
-        trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, genConfig.imageSize, 'crop'),
+        samplingSteps: REPLAY_SAMPLING_STEPS,
+        trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, geo, 'squash'),
         runtime: this.runtime,
         onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),
       });
@@ -143,27 +143,33 @@ export class MlSiteWork implements SiteWork {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.globalModel);
     const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
-    const size = { width: config.imageSize, height: config.imageSize };
+    const geo = diffusionGeometry(config);
+    const size = { width: geo.width, height: geo.height };
     // Every class of the roster: the labels do not matter here, only the images.
     const real = await this.data.training(rosterOf(task), [], task.step, size);
     if (!real.length) throw new Error(`no training images for the generator at step ${task.step}`);
     const images = real.map((s) => s.image);
     const progress = progressOf('generator', this.log, sink);
+    // A round is sized by a wall-clock budget (the generator keeps learning across rounds and
+    // steps from the global weights), or by passes over the images when no budget is set.
+    const budget = hp.generatorSeconds > 0 ? { maxSeconds: hp.generatorSeconds } : { epochs: hp.localEpochs };
     const result = await trainDiffusion({
       config,
       weights: gen.weights,
       images,
-      epochs: hp.localEpochs,
+      ...budget,
       batchSize: hp.batchSize,
       learningRate: hp.learningRate,
+      lossWeighting: REPLAY_GENERATOR_TRAINING.lossWeighting,
+      emaDecay: REPLAY_GENERATOR_TRAINING.emaDecay,
       seed: this.seed(task),
       runtime: this.runtime,
-      onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
+      onProgress: (p) => progress.update(p.budgetMs ? Math.min(1, p.elapsedMs / p.budgetMs) : p.step / p.steps, { loss: p.loss }),
     });
     progress.done();
     // Before the weights leave: does the generator reproduce any of this site's patient images?
-    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: this.seed(task) + 1, runtime: this.runtime });
-    const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize });
+    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: REPLAY_SAMPLING_STEPS, seed: this.seed(task) + 1, runtime: this.runtime });
+    const checks = checkGeneratedImages(samples, images, geo);
     for (const w of checks.privacy.warnings) this.log('warn', 'generator privacy check', { warning: w });
     return {
       blob: encodeSafetensors(result.emaWeights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
@@ -171,6 +177,7 @@ export class MlSiteWork implements SiteWork {
       metrics: {
         loss: result.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, result.losses.length),
         msPerStep: result.stepMs,
+        steps: result.steps,
         realismFrechet: checks.realism.frechetDistance,
         privacyMinDistance: checks.privacy.minDistance,
         privacyFlagged: checks.privacy.flagged.length,

@@ -268,6 +268,10 @@ export interface HyperParameters {
   lossWeights: { [key: string]: number };
   /** architecture of the segmenter / generator */
   modelConfigJson: string;
+  /** TRAIN_GENERATOR: wall-clock training budget of the round (0: local_epochs passes) */
+  generatorSeconds: number;
+  /** TRAIN_SEGMENTER, steps > 0: a site whose measured replay fidelity is below this skips replay (0: never skips) */
+  replayFidelityThreshold: number;
 }
 
 export interface HyperParameters_LossWeightsEntry {
@@ -1261,6 +1265,8 @@ function createBaseHyperParameters(): HyperParameters {
     pseudoLabelThreshold: 0,
     lossWeights: {},
     modelConfigJson: "",
+    generatorSeconds: 0,
+    replayFidelityThreshold: 0,
   };
 }
 
@@ -1292,6 +1298,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     });
     if (message.modelConfigJson !== "") {
       writer.uint32(74).string(message.modelConfigJson);
+    }
+    if (message.generatorSeconds !== 0) {
+      writer.uint32(81).double(message.generatorSeconds);
+    }
+    if (message.replayFidelityThreshold !== 0) {
+      writer.uint32(89).double(message.replayFidelityThreshold);
     }
     return writer;
   },
@@ -1384,6 +1396,22 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.modelConfigJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.generatorSeconds = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.replayFidelityThreshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1465,6 +1493,16 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.model_config_json)
         ? globalThis.String(object.model_config_json)
         : "",
+      generatorSeconds: isSet(object.generatorSeconds)
+        ? globalThis.Number(object.generatorSeconds)
+        : isSet(object.generator_seconds)
+        ? globalThis.Number(object.generator_seconds)
+        : 0,
+      replayFidelityThreshold: isSet(object.replayFidelityThreshold)
+        ? globalThis.Number(object.replayFidelityThreshold)
+        : isSet(object.replay_fidelity_threshold)
+        ? globalThis.Number(object.replay_fidelity_threshold)
+        : 0,
     };
   },
 
@@ -1503,6 +1541,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.modelConfigJson !== "") {
       obj.modelConfigJson = message.modelConfigJson;
     }
+    if (message.generatorSeconds !== 0) {
+      obj.generatorSeconds = floatToJson(message.generatorSeconds);
+    }
+    if (message.replayFidelityThreshold !== 0) {
+      obj.replayFidelityThreshold = floatToJson(message.replayFidelityThreshold);
+    }
     return obj;
   },
 
@@ -1528,6 +1572,8 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       {},
     );
     message.modelConfigJson = object.modelConfigJson ?? "";
+    message.generatorSeconds = object.generatorSeconds ?? 0;
+    message.replayFidelityThreshold = object.replayFidelityThreshold ?? 0;
     return message;
   },
 };
