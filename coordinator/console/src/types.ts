@@ -65,3 +65,13 @@ export interface ReportStep {
 }
 export interface Reports { steps: ReportStep[] }
 export interface Overlay { imagePng: string; overlayPng: string }
+export interface ReplayStep {
+  step: number;
+  fidelity: number | null;
+  fidelityBySite: { siteId: string; fidelity: number; teacherMiou: number; studentMiou: number; skipped: boolean }[];
+  skippedSites: string[];
+  realism: number | null;
+  privacyFlagged: number;
+  generatorSteps: number;
+}
+export interface ReplayReport { steps: ReplayStep[] }

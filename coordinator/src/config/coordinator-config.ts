@@ -166,7 +166,7 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   pseudoLabelThreshold: 0.7,
   // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
   lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
-  generatorTraining: { epochs: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate, seconds: REPLAY_GENERATOR_TRAINING.seconds },
+  generatorTraining: { epochs: 2, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate, seconds: REPLAY_GENERATOR_TRAINING.seconds },
   replayFidelityThreshold: 0.3,
   serverDistillSteps: 10,
   serverDistillation: DEFAULT_SERVER_DISTILLATION,
@@ -186,9 +186,11 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
   merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
-  merged.generatorTraining = { ...DEFAULT_TRAINING.generatorTraining, ...merged.generatorTraining };
+  // A file that sets generatorTraining without `seconds` sizes generator rounds by epochs.
+  const rawGenerator = (raw as Partial<TrainingSettings>).generatorTraining;
+  merged.generatorTraining = rawGenerator ? { ...DEFAULT_TRAINING.generatorTraining, seconds: 0, ...rawGenerator } : DEFAULT_TRAINING.generatorTraining;
   const gt = merged.generatorTraining;
-  if (!(gt.seconds >= 0) || !Number.isInteger(gt.epochs) || gt.epochs < 0 || (gt.seconds === 0 && gt.epochs === 0)) {
+  if (typeof gt.seconds !== 'number' || !(gt.seconds >= 0) || !Number.isInteger(gt.epochs) || gt.epochs < 0 || (gt.seconds === 0 && gt.epochs === 0)) {
     throw new ConfigError(`${source}: generatorTraining needs seconds > 0 (a time budget per round) or a positive integer epochs`);
   }
   if (!Number.isInteger(gt.batchSize) || gt.batchSize < 1 || !(gt.learningRate > 0)) throw new ConfigError(`${source}: generatorTraining.batchSize must be a positive integer and learningRate positive`);

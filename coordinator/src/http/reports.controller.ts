@@ -3,12 +3,13 @@ import { ApiTags } from '@nestjs/swagger';
 import { ReportsService } from '../reports/reports.service';
 import { renderReportHtml } from '../reports/report-html';
 import { OverlaysService } from '../reports/overlays.service';
+import { ReplayReportService } from '../reports/replay-report.service';
 import { Requires } from './auth.guard';
 
 @ApiTags('reports')
 @Controller('api/reports')
 export class ReportsController {
-  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService) {}
+  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService, private readonly replay: ReplayReportService) {}
 
   /** The federated evaluation report of every completed step (JSON). */
   @Get()
@@ -22,6 +23,13 @@ export class ReportsController {
   @Requires('read')
   overlaysOf(@Param('modelVersionId') id: string) {
     return this.overlays.overlays(id);
+  }
+
+  /** Per step: the sites' replay fidelity (and who skipped replay), the generator's realism and memorisation flags. */
+  @Get('replay')
+  @Requires('read')
+  async replaySteps() {
+    return { steps: await this.replay.steps() };
   }
 
   /** The same report as one self-contained HTML file. */

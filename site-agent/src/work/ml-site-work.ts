@@ -4,11 +4,12 @@
  * losses), local training of the diffusion generator, and evaluation on the site's test patients.
  * What it returns is weights and counts; images stay in this process.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
-  type DiffusionConfig, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
+  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  type DiffusionConfig, type FidelityResult, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
@@ -65,7 +66,21 @@ export class MlSiteWork implements SiteWork {
     const real = await this.data.training(rosterOf(task), task.newClassIds, task.step, this.size(config));
     if (!real.length) throw new Error(`no training images for step ${task.step} (surgeries ${this.data.trainSurgeries(task.step).join(', ') || 'none'})`);
     let replay: SegSample[] | undefined;
-    if (teacher && task.generator && hp.replayImages > 0) replay = await this.replaySet(task, fetch, { config, weights: teacher.weights, numClasses: teacherClasses }, real);
+    let check: Record<string, number> = {};
+    if (teacher && task.generator && hp.replayImages > 0) {
+      const teacherRef = { config, weights: teacher.weights, numClasses: teacherClasses };
+      const set = await this.replaySet(task, fetch, teacherRef, real);
+      replay = set.samples;
+      if (hp.replayFidelityThreshold > 0) {
+        const f = await this.replayFidelity(task, teacherRef, set);
+        const skip = f.fidelity < hp.replayFidelityThreshold;
+        if (skip) {
+          this.log('warn', 'replay skipped: the generator does not carry the old classes', { fidelity: f.fidelity, threshold: hp.replayFidelityThreshold, step: task.step });
+          replay = undefined;
+        }
+        check = { replayFidelity: f.fidelity, replayTeacherMiou: f.teacherMiou, replayStudentMiou: f.studentMiou, replaySkipped: skip ? 1 : 0 };
+      }
+    }
     // "pseudoLabels" travels with the loss weights as a switch (1 on, 0 off), so methods can be compared.
     const { pseudoLabels, ...lossWeights } = hp.lossWeights;
     const progress = progressOf('train', this.log, sink);
@@ -95,12 +110,35 @@ export class MlSiteWork implements SiteWork {
     return {
       blob: encodeSafetensors(result.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...check },
     };
   }
 
+  /**
+   * Replay fidelity of this step's replay set, measured once per set (kept next to it): a fresh
+   * segmenter trained only on the replay images is scored against the teacher on this site's
+   * held-out patients, with labels of the teacher's classes only (later classes are background
+   * to it). The site's test patients serve, as sites have no separate validation split.
+   */
+  private async replayFidelity(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string }): Promise<FidelityResult> {
+    const file = join(set.dir, 'fidelity.json');
+    if (existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; result: FidelityResult };
+      if (saved.key === set.key) return saved.result;
+    }
+    const oldRoster = rosterOf(task).filter((c) => c.id < teacher.numClasses);
+    const heldOut = await this.data.test(oldRoster, this.size(teacher.config));
+    const progress = progressOf('replay-check', this.log);
+    progress.update(0);
+    const result = await replayFidelity({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, test: heldOut, student: SITE_STUDENT, seed: this.seed(task), runtime: this.runtime });
+    progress.done();
+    this.log('info', 'replay fidelity', { step: task.step, fidelity: result.fidelity, teacherMiou: result.teacherMiou, studentMiou: result.studentMiou, heldOutImages: heldOut.length });
+    writeFileSync(file, JSON.stringify({ key: set.key, result }));
+    return result;
+  }
+
   /** Synthetic images from the previous step's generator, labelled by the teacher; kept on disk for the step's rounds. */
-  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<SegSample[]> {
+  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<{ samples: SegSample[]; key: string; dir: string }> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.generator);
     const genConfig = diffusionConfig(gen.config as Partial<DiffusionConfig>);
@@ -108,9 +146,10 @@ export class MlSiteWork implements SiteWork {
     const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
     const progress = progressOf('replay', this.log);
     try {
-      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, confidenceThreshold: hp.pseudoLabelThreshold });
+      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, samplingSteps: REPLAY_SAMPLING_STEPS, confidenceThreshold: hp.pseudoLabelThreshold });
+      const dir = join(this.config.workDir, 'replay', `step-${task.step}`);
       const set = await ensureReplaySet({
-        dir: join(this.config.workDir, 'replay', `step-${task.step}`),
+        dir,
         key,
         step: task.step,
         config: genConfig,
@@ -127,12 +166,13 @@ export class MlSiteWork implements SiteWork {
       for (const w of m.checks?.privacy?.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
       const per = geo.channels * geo.height * geo.width;
       const count = set.labels.length / (geo.height * geo.width);
-      return Array.from({ length: count }, (_, i) => ({
+      const samples = Array.from({ length: count }, (_, i) => ({
         image: Float32Array.from(set.images.subarray(i * per, (i + 1) * per)),
         label: set.labels.subarray(i * geo.height * geo.width, (i + 1) * geo.height * geo.width),
         height: geo.height,
         width: geo.width,
       }));
+      return { samples, key, dir };
     } finally {
       progress.done();
       await labeller.release();
@@ -203,6 +243,9 @@ export class MlSiteWork implements SiteWork {
     };
   }
 }
+
+/** The student of the site's replay check: short (it runs once per step), the local optimizer. */
+const SITE_STUDENT = { steps: 200, batchSize: 8, learningRate: 1e-2 };
 
 /** A stable 31-bit seed from a string. */
 function hashSeed(s: string): number {

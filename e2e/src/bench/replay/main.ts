@@ -17,15 +17,16 @@ import { dirname, join, resolve } from 'node:path';
 import {
   createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
   realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
-  trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type SegImage, type SegSample,
+  trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
+import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
 import { parseArgs, USAGE } from './cli';
 import { siteData } from './data';
 import { labelledGrid } from './grid';
 
-/** The demo's segmenter and step-0 classes (e2e/src/demo/demo-profile.ts). */
-const SEGMENTER = segmenterConfig({ width: 16, depth: 2, inputSize: [48, 64], embedDim: 16, groups: 4 });
-const CLASSES = ['liver', 'stomach', 'small_intestine', 'abdominal_wall'];
+/** The demo's segmenter and step-0 classes. */
+const SEGMENTER = segmenterConfig(demoTraining(1).segmenter as Partial<SegmenterConfig>);
+const CLASSES = DEMO_SCHEDULE[0];
 
 const PROFILES = {
   quick: { trainSurgeries: 4, testSurgeries: 2, imagesPerSurgery: 24, teacherSteps: 400, generatorSeconds: 420, images: 96, studentSteps: 300 },
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
     const trained = await trainDiffusion({
       config, images: realTrain, ...budget,
       batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, emaDecay: training.emaDecay, seed,
+      onProgress: (q) => q.step % 200 === 0 && log(`  generator step ${q.step}, ${(q.elapsedMs / 1000).toFixed(0)} s, loss ${q.loss.toFixed(4)}`),
     });
     const s0 = Date.now();
     const samples = await sampleImages({ config, weights: trained.emaWeights, count, steps: REPLAY_SAMPLING_STEPS, seed: 1000 + seed });
@@ -120,10 +122,16 @@ async function main(): Promise<number> {
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
   let baselines: { noiseFidelity: number; realFidelity: number } | undefined;
   if (o.baselines) {
-    log('students of teacher-labelled noise and of teacher-labelled real training images');
-    const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1 });
-    const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1 });
-    baselines = { noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3) };
+    // They depend only on the teacher, the images and the student's recipe: computed once, cached.
+    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-${count}-${student.steps}.json`);
+    if (existsSync(cache)) baselines = JSON.parse(readFileSync(cache, 'utf8')) as typeof baselines;
+    else {
+      log('students of teacher-labelled noise and of teacher-labelled real training images');
+      const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1 });
+      const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1 });
+      baselines = { noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3) };
+      writeFileSync(cache, JSON.stringify(baselines));
+    }
   }
 
   const gridFile = resolve(o.grid ?? (o.json ? o.json.replace(/\.json$/, '') + '-samples.png' : join(out, 'samples.png')));
