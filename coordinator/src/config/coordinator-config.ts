@@ -187,7 +187,7 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
   merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
   // A file that sets generatorTraining without `seconds` sizes generator rounds by epochs.
-  const rawGenerator = (raw as Partial<TrainingSettings>).generatorTraining;
+  const rawGenerator = (raw as { generatorTraining?: Partial<TrainingSettings['generatorTraining']> }).generatorTraining;
   merged.generatorTraining = rawGenerator ? { ...DEFAULT_TRAINING.generatorTraining, seconds: 0, ...rawGenerator } : DEFAULT_TRAINING.generatorTraining;
   const gt = merged.generatorTraining;
   if (typeof gt.seconds !== 'number' || !(gt.seconds >= 0) || !Number.isInteger(gt.epochs) || gt.epochs < 0 || (gt.seconds === 0 && gt.epochs === 0)) {

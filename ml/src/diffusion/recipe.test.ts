@@ -40,25 +40,24 @@ test('non-square generator: geometry, validation, crop to the target aspect rati
   assert.deepEqual([...fitImages([frame], { channels: 1, height: 2, width: 6 }, { height: 1, width: 3 }, 'squash')[0]], [5, 2.5, 6.5]);
 });
 
-test('training by time budget on non-square images with v-prediction and min-SNR: stops on time, loss falls, sampler runs', async () => {
+test('v-prediction with min-SNR on non-square images: the loss falls, the sampler runs; a time budget stops training', async () => {
   const config = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
   const r = seededRandom(3);
   const images = Array.from({ length: 8 }, () => Float32Array.from({ length: 3 * 8 * 12 }, (_, i) => (i < 96 ? 0.8 : 0.3) + 0.05 * r()));
-  const t0 = Date.now();
-  const res = await trainDiffusion({ config, images, maxSeconds: 3, batchSize: 4, learningRate: 3e-3, lossWeighting: 'min-snr', seed: 2 });
-  const took = (Date.now() - t0) / 1000;
-  assert.ok(res.steps >= 2, `${res.steps} steps`);
-  // the first step (compile) counts in the budget; one step past it at most
-  assert.ok(took < 3 + 5 * (res.stepMs / 1000) + 2, `took ${took} s`);
-  close(res.seconds, took, 1);
-  const head = res.losses.slice(0, 3).reduce((a, b) => a + b) / 3;
-  const tail = res.losses.slice(-3).reduce((a, b) => a + b) / 3;
+  const res = await trainDiffusion({ config, images, steps: 40, batchSize: 4, learningRate: 3e-3, lossWeighting: 'min-snr', seed: 2 });
+  assert.equal(res.steps, 40);
   assert.ok(res.losses.every(Number.isFinite));
+  const head = res.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+  const tail = res.losses.slice(-5).reduce((a, b) => a + b) / 5;
   assert.ok(tail < head, `loss ${head} -> ${tail}`);
   const sampler = await DiffusionSampler.create(config, res.emaWeights, { batchSize: 2 });
   const out = await sampler.sample({ count: 2, steps: 4 });
   await sampler.release();
   assert.equal(out.length, 2 * 3 * 8 * 12);
   assert.ok(out.every((v) => v >= 0 && v <= 1));
+  // A budget far shorter than 100000 steps stops the run (the step count is only an upper bound).
+  const timed = await trainDiffusion({ config, images, steps: 100000, maxSeconds: 0.5, batchSize: 4, seed: 2, weights: res.weights });
+  assert.ok(timed.steps >= 1 && timed.steps < 100000, `${timed.steps} steps`);
+  assert.equal(timed.losses.length, timed.steps);
   assert.throws(() => createDiffusionWeights(diffusionConfig({ imageSize: 8, imageWidth: 6, channelMults: [1, 2] })), /imageWidth 6/);
 });

@@ -29,14 +29,14 @@ export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
 export const REPLAY_SAMPLING_STEPS = 20;
 
 /** The generator for a segmenter of input size [height, width]: half of each side (rounded to a
- * multiple of the U-Net's 4x downsampling), widths 32-64-64, v-prediction. */
+ * multiple of the U-Net's 4x downsampling), widths 16-32-32, v-prediction. */
 export function replayGeneratorConfig(inputSize: readonly [number, number], overrides: Partial<DiffusionConfig> = {}): DiffusionConfig {
   const half = (n: number) => Math.max(4, Math.round(n / 2 / 4) * 4);
   return diffusionConfig({
     imageSize: half(inputSize[0]),
     imageWidth: half(inputSize[1]),
     channels: 3,
-    baseChannels: 32,
+    baseChannels: 16,
     channelMults: [1, 2, 2],
     resBlocks: 1,
     attentionResolutions: [],

@@ -49,6 +49,9 @@ export interface FidelityResult {
   readonly studentMiou: number;
   /** studentMiou / teacherMiou (0 when the teacher scores 0). */
   readonly fidelity: number;
+  /** The same ratio over the teacher's classes without background: background is most pixels and
+   * easy, so this one moves more with how well the organs themselves are carried. */
+  readonly foregroundFidelity: number;
   readonly teacherIou: (number | null)[];
   readonly studentIou: (number | null)[];
   /** Fraction of the generated pixels the teacher labelled confidently. */
@@ -91,10 +94,13 @@ export async function replayFidelity(o: FidelityOptions): Promise<FidelityResult
   const studentCm = await evaluateSegmenter({ config, weights: trained.weights, numClasses: K, runtime: o.runtime }, o.test);
   const teacherMiou = meanIoU(teacherCm) ?? 0;
   const studentMiou = meanIoU(studentCm) ?? 0;
+  const foreground = Array.from({ length: K - 1 }, (_, i) => i + 1);
+  const teacherFg = meanIoU(teacherCm, foreground) ?? 0;
   return {
     teacherMiou,
     studentMiou,
     fidelity: teacherMiou > 0 ? studentMiou / teacherMiou : 0,
+    foregroundFidelity: teacherFg > 0 ? (meanIoU(studentCm, foreground) ?? 0) / teacherFg : 0,
     teacherIou: perClassIoU(teacherCm),
     studentIou: perClassIoU(studentCm),
     labelledFraction: total ? kept / total : 0,

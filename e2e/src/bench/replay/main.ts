@@ -120,16 +120,19 @@ async function main(): Promise<number> {
   for (let i = 0; i < noise.length; i++) noise[i] = Math.min(1, Math.max(0, 0.5 + 0.25 * rand()));
   const noiseDistance = realismReport(noise, realTest, geo).frechetDistance;
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
-  let baselines: { noiseFidelity: number; realFidelity: number } | undefined;
+  let baselines: Record<string, number> | undefined;
   if (o.baselines) {
     // They depend only on the teacher, the images and the student's recipe: computed once, cached.
-    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-${count}-${student.steps}.json`);
+    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v2-${count}-${student.steps}.json`);
     if (existsSync(cache)) baselines = JSON.parse(readFileSync(cache, 'utf8')) as typeof baselines;
     else {
       log('students of teacher-labelled noise and of teacher-labelled real training images');
       const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1 });
       const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1 });
-      baselines = { noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3) };
+      baselines = {
+      noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3),
+      noiseForegroundFidelity: round(noiseF.foregroundFidelity, 3), realForegroundFidelity: round(realF.foregroundFidelity, 3),
+    };
       writeFileSync(cache, JSON.stringify(baselines));
     }
   }
@@ -146,6 +149,7 @@ async function main(): Promise<number> {
     studentMiou: round(100 * mean(runs.map((r) => r.fidelity.studentMiou)), 1),
     fidelity: round(mean(fid), 3),
     fidelitySd: round(sd(fid), 3),
+    foregroundFidelity: round(mean(runs.map((r) => r.fidelity.foregroundFidelity)), 3),
     realismDistance: round(mean(runs.map((r) => r.realism)), 4),
     noiseDistance: round(noiseDistance, 4),
     realDistance: round(realDistance, 4),
@@ -156,7 +160,7 @@ async function main(): Promise<number> {
     goal: { fidelity: 0.6, fidelityMet: mean(fid) >= 0.6, realismMet: mean(runs.map((r) => r.realism)) < noiseDistance / 4 },
     ...(baselines ?? {}),
     seeds: runs.map((r) => ({
-      seed: r.seed, fidelity: round(r.fidelity.fidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
+      seed: r.seed, fidelity: round(r.fidelity.fidelity, 3), foregroundFidelity: round(r.fidelity.foregroundFidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
       histogramDistance: round(r.histogram, 3), generatorSteps: r.steps, generatorTrainSeconds: round(r.trainSeconds, 0), finalLoss: round(r.loss, 4),
       labelledFraction: round(r.fidelity.labelledFraction, 3), flaggedFraction: round(r.flagged, 3),
       studentIou: r.fidelity.studentIou.map((v) => (v === null ? null : round(100 * v, 1))),
