@@ -1,7 +1,8 @@
 import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 
-/** Seconds of generator training per site and generator round (three rounds at step 0). */
-export const DEMO_GENERATOR_SECONDS = 100;
+/** Seconds of generator training per site in each step's generator round (the generator keeps
+ * training across steps; at step 1 the sites replay what step 0's round made). */
+export const DEMO_GENERATOR_SECONDS = 120;
 /** Sites whose replay fidelity is below this skip replay (the issue's goal is 0.6; noise gives ~0.1). */
 export const DEMO_FIDELITY_THRESHOLD = 0.3;
 
