@@ -29,8 +29,8 @@ const SEGMENTER = segmenterConfig(demoTraining(1).segmenter as Partial<Segmenter
 const CLASSES = DEMO_SCHEDULE[0];
 
 const PROFILES = {
-  quick: { trainSurgeries: 4, testSurgeries: 2, imagesPerSurgery: 24, teacherSteps: 400, generatorSeconds: 420, images: 96, studentSteps: 300 },
-  full: { trainSurgeries: 6, testSurgeries: 2, imagesPerSurgery: 32, teacherSteps: 600, generatorSeconds: 900, images: 192, studentSteps: 400 },
+  quick: { trainSurgeries: 4, testSurgeries: 2, imagesPerSurgery: 24, teacherSteps: 1200, generatorSeconds: 420, images: 96, studentSteps: 300 },
+  full: { trainSurgeries: 6, testSurgeries: 2, imagesPerSurgery: 32, teacherSteps: 1500, generatorSeconds: 900, images: 192, studentSteps: 400 },
 };
 
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
