@@ -10,6 +10,10 @@ export interface ReplayBenchOptions {
   out: string;
   /** Generator seeds: each trains, samples and is scored on its own (mean ± sd reported). */
   seeds: number;
+  /** The first generator seed (seeds run firstSeed .. firstSeed + seeds - 1); default 1. */
+  firstSeed: number;
+  /** Teacher pixels below this confidence teach nothing (default 0.7, the replay sets' threshold). */
+  confidence: number;
   /** Wall-clock budget of the generator's training, seconds (default: the recipe's for the mode). */
   generatorSeconds?: number;
   /** A fixed number of generator steps instead of the time budget (comparable runs on a loaded machine). */
@@ -31,6 +35,8 @@ export const USAGE = `npm run bench:replay -- [options]
                         the JSON, else OUT/samples.png)
   --out DIR             working folder: dataset and cached teacher (default .data/bench-replay)
   --seeds N             generator seeds, each trained and scored (default 1; figures: 3)
+  --first-seed K        start at seed K (to split seeds over runs; default 1)
+  --confidence C        teacher pixels below this confidence teach nothing (default 0.7, as replay sets)
   --generator-seconds S wall-clock budget of the generator's training
   --generator-steps N   train the generator for N steps instead (comparable on a loaded machine)
   --images N            generated images the student learns from
@@ -55,7 +61,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, generator: {}, generatorTraining: {}, baselines: true, help: false };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -71,6 +77,13 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--grid': o.grid = take(); break;
       case '--out': o.out = take(); break;
       case '--seeds': o.seeds = positive(flag, take(), true); break;
+      case '--first-seed': o.firstSeed = positive(flag, take(), true); break;
+      case '--confidence': {
+        const v = Number(take());
+        if (!(v >= 0 && v < 1)) throw new Error(`--confidence must be in [0, 1), got '${argv[i]}'`);
+        o.confidence = v;
+        break;
+      }
       case '--generator-seconds': o.generatorSeconds = positive(flag, take(), false); break;
       case '--generator-steps': o.generatorSteps = positive(flag, take(), true); break;
       case '--images': o.images = positive(flag, take(), true); break;

@@ -90,7 +90,7 @@ async function main(): Promise<number> {
 
   const runs: { seed: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; steps: number; imagesPerSecond: number; flagged: number; loss: number }[] = [];
   let gridSamples: SegSample[] = [];
-  for (let seed = 1; seed <= o.seeds; seed++) {
+  for (let seed = o.firstSeed; seed < o.firstSeed + o.seeds; seed++) {
     log(`seed ${seed}: training the generator ${geo.height}x${geo.width} for ${o.generatorSteps ? `${o.generatorSteps} steps` : `${training.seconds} s`}`);
     const budget = o.generatorSteps ? { steps: o.generatorSteps } : training.seconds > 0 ? { maxSeconds: training.seconds } : { epochs: training.epochs };
     const trained = await trainDiffusion({
@@ -107,11 +107,11 @@ async function main(): Promise<number> {
     const flagged = new Set(privacy.flagged.map((f) => f.sample));
     const kept = asImages(samples).filter((_, i) => !flagged.has(i));
     const realism = realismReport(samples, realTest, geo);
-    const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed });
+    const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed, confidenceThreshold: o.confidence });
     const loss = mean(trained.losses.slice(-50));
     log(`seed ${seed}: ${trained.steps} steps in ${trained.seconds.toFixed(0)} s (loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged`);
     runs.push({ seed, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds: trained.seconds, steps: trained.steps, imagesPerSecond, flagged: flagged.size / count, loss });
-    if (seed === 1) gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
+    if (seed === o.firstSeed) gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
   }
 
   // Reading aids: the distances of noise and of real images, and the students of noise and real images.
@@ -123,12 +123,12 @@ async function main(): Promise<number> {
   let baselines: Record<string, number> | undefined;
   if (o.baselines) {
     // They depend only on the teacher, the images and the student's recipe: computed once, cached.
-    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v2-${count}-${student.steps}.json`);
+    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v2-${count}-${student.steps}-${o.confidence}.json`);
     if (existsSync(cache)) baselines = JSON.parse(readFileSync(cache, 'utf8')) as typeof baselines;
     else {
       log('students of teacher-labelled noise and of teacher-labelled real training images');
-      const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1 });
-      const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1 });
+      const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1, confidenceThreshold: o.confidence });
+      const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1, confidenceThreshold: o.confidence });
       baselines = {
       noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3),
       noiseForegroundFidelity: round(noiseF.foregroundFidelity, 3), realForegroundFidelity: round(realF.foregroundFidelity, 3),
@@ -170,6 +170,7 @@ async function main(): Promise<number> {
     site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count },
     generator: { config, training, samplingSteps: REPLAY_SAMPLING_STEPS },
     student,
+    confidenceThreshold: o.confidence,
     grid: gridFile,
     machine: { cores: cpus().length, loadAverageAtStart: round(load0, 2), loadAverageAtEnd: round(loadavg()[0], 2) },
     seconds: round((Date.now() - t0) / 1000, 0),
