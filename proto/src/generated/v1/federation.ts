@@ -1300,10 +1300,10 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       writer.uint32(74).string(message.modelConfigJson);
     }
     if (message.generatorSeconds !== 0) {
-      writer.uint32(81).double(message.generatorSeconds);
+      writer.uint32(97).double(message.generatorSeconds);
     }
     if (message.replayFidelityThreshold !== 0) {
-      writer.uint32(89).double(message.replayFidelityThreshold);
+      writer.uint32(105).double(message.replayFidelityThreshold);
     }
     return writer;
   },
@@ -1396,16 +1396,16 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.modelConfigJson = reader.string();
             continue;
           }
-          case 10: {
-            if (tag !== 81) {
+          case 12: {
+            if (tag !== 97) {
               break;
             }
 
             message.generatorSeconds = reader.double();
             continue;
           }
-          case 11: {
-            if (tag !== 89) {
+          case 13: {
+            if (tag !== 105) {
               break;
             }
 
