@@ -85,6 +85,8 @@ export class MlSiteWork implements SiteWork {
         fedproxMu: hp.fedproxMu,
         pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
         pseudoLabelThreshold: hp.pseudoLabelThreshold,
+        // A round retried after a failure keeps the last slot of the step's schedule.
+        schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
       },
       seed: this.seed(task),
       runtime: this.runtime,

@@ -268,6 +268,11 @@ export interface HyperParameters {
   lossWeights: { [key: string]: number };
   /** architecture of the segmenter / generator */
   modelConfigJson: string;
+  /**
+   * Segmenter rounds of the step: the site's learning-rate schedule spans all of them (this task is
+   * round Task.round_index of them), so it neither restarts nor decays to 0 inside a round. 0: one.
+   */
+  roundsInStep: number;
 }
 
 export interface HyperParameters_LossWeightsEntry {
@@ -1261,6 +1266,7 @@ function createBaseHyperParameters(): HyperParameters {
     pseudoLabelThreshold: 0,
     lossWeights: {},
     modelConfigJson: "",
+    roundsInStep: 0,
   };
 }
 
@@ -1292,6 +1298,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     });
     if (message.modelConfigJson !== "") {
       writer.uint32(74).string(message.modelConfigJson);
+    }
+    if (message.roundsInStep !== 0) {
+      writer.uint32(80).int32(message.roundsInStep);
     }
     return writer;
   },
@@ -1384,6 +1393,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.modelConfigJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.roundsInStep = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1465,6 +1482,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.model_config_json)
         ? globalThis.String(object.model_config_json)
         : "",
+      roundsInStep: isSet(object.roundsInStep)
+        ? globalThis.Number(object.roundsInStep)
+        : isSet(object.rounds_in_step)
+        ? globalThis.Number(object.rounds_in_step)
+        : 0,
     };
   },
 
@@ -1503,6 +1525,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.modelConfigJson !== "") {
       obj.modelConfigJson = message.modelConfigJson;
     }
+    if (message.roundsInStep !== 0) {
+      obj.roundsInStep = Math.round(message.roundsInStep);
+    }
     return obj;
   },
 
@@ -1528,6 +1553,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       {},
     );
     message.modelConfigJson = object.modelConfigJson ?? "";
+    message.roundsInStep = object.roundsInStep ?? 0;
     return message;
   },
 };
