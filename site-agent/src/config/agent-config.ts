@@ -35,6 +35,11 @@ export interface AgentConfig {
   stepSurgeries?: string[][];
   /** Surgeries used for evaluation; default: the official DSAD test split. */
   testSurgeries?: string[];
+  /** Mixed into every training seed of this site (default: none); benchmarks repeat runs with other seeds. */
+  trainingSeed?: number;
+  /** Size the test images are read at for evaluation (default: the model's input size). Set it to
+   * the images' own size to score at label resolution, where thin structures do not vanish. */
+  evaluationSize?: { width: number; height: number };
   /** Seconds between heartbeats (the coordinator may ask for another interval). */
   heartbeatSeconds: number;
   /** Size of upload chunks (default 1 MiB). */
@@ -145,10 +150,26 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     threads: merged.threads === undefined ? undefined : positiveInt('threads', merged.threads),
     trainSurgeries: list('trainSurgeries'),
     testSurgeries: list('testSurgeries'),
+    evaluationSize: evaluationSize(merged.evaluationSize),
+    trainingSeed: merged.trainingSeed === undefined ? undefined : nonNegativeInt('trainingSeed', merged.trainingSeed),
     stepSurgeries,
     heartbeatSeconds: heartbeat,
     uploadChunkBytes: nonNegative('uploadChunkBytes', 1024 * 1024) || 1024 * 1024,
     uploadBytesPerSecond: nonNegative('uploadBytesPerSecond', 0),
     faults: faults as Fault[],
   };
+}
+
+function evaluationSize(v: unknown): AgentConfig['evaluationSize'] {
+  if (v === undefined) return undefined;
+  const o = v as { width?: unknown; height?: unknown };
+  const ok = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+  if (typeof v !== 'object' || v === null || !ok(o.width) || !ok(o.height)) throw new AgentConfigError('evaluationSize must be {"width": W, "height": H} with positive integers');
+  return { width: o.width as number, height: o.height as number };
+}
+
+function nonNegativeInt(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new AgentConfigError(`${name} must be a non-negative integer (got '${String(v)}')`);
+  return n;
 }

@@ -1,20 +1,21 @@
 /**
- * `npm run bench:ciss -- --setting 6-5 [--quick] [--methods a,b] [--sites K] [--json F] [--markdown F]`
+ * `npm run bench:ciss -- --setting 6-5 [--quick] [--methods a,b] [--seeds 1,2,3] [--sites K] [--json F] [--markdown F]`
  *
- * The learning-quality benchmark: for each method, the whole federated pipeline (coordinator and K
- * site agents as processes) on one generated DSAD-layout dataset, then the field's table (per-class
- * IoU, old / new / all mIoU after the last step) from the coordinator's federated report. Methods
- * run one after the other (each run uses every core).
+ * The learning-quality benchmark: for each seed, a generated DSAD-layout dataset and one shared
+ * step-0 model; then for each method the whole federated pipeline (coordinator and K site agents as
+ * processes) from that model on, and the field's table (per-class IoU, old / new / all mIoU after
+ * the last step) from the coordinator's federated report; means ± sd over the seeds and the issue's
+ * gates. Runs go one after the other (each run uses every core).
  */
-import { cpus, freemem, platform, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml';
 import { parseArgs, USAGE } from './cli';
 import { methodById, PROFILES, type Profile } from './methods';
-import { prepareData, runMethod, type RunContext } from './run';
+import { prepareData, runMethod, runStep0, type RunContext } from './run';
 import { parseSetting } from './settings';
-import { goalCheck, toMarkdown, type BenchResult, type MethodResult } from './table';
+import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
@@ -40,35 +41,46 @@ async function main(): Promise<number> {
   const methods = o.methods.map(methodById);
   const outDir = resolve(o.out ?? mkdtempSync(join(tmpdir(), 'bench-ciss-')));
   mkdirSync(outDir, { recursive: true });
-  const log = (line: string) => console.log(line);
-  const ctx: RunContext = { profile, schedule, sites, seed: o.seed, outDir, log, verbose: o.verbose, pin: o.pin };
+  const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
-  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes), ${profile.name} profile, ${sites} sites, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
-  const td = Date.now();
-  const data = await prepareData(ctx);
-  log(`data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
-
-  const results: Record<string, MethodResult> = {};
-  for (const m of methods) {
-    log(`${m.id}: ${m.recipe}`);
-    results[m.id] = await runMethod(m, data, ctx);
-    const r = results[m.id];
-    log(`${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
+  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes), ${profile.name} profile, ${sites} sites, seeds ${o.seeds.join(', ')}, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
+  const runs: Record<string, Array<MethodResult & { seed: number }>> = {};
+  const step0Runs: Array<MethodResult & { seed: number }> = [];
+  const incremental = methods.some((m) => !m.joint) && schedule.steps.length > 1;
+  for (const seed of o.seeds) {
+    const ctx: RunContext = { profile, schedule, sites, seed, outDir: join(outDir, `seed-${seed}`), log, verbose: o.verbose, pin: o.pin };
+    const td = Date.now();
+    const data = await prepareData(ctx);
+    log(`seed ${seed}: data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
+    const step0 = incremental ? await runStep0(data, ctx, methods.some((m) => !m.joint && (m.replay || m.serverDistill))) : undefined;
+    if (step0) {
+      step0Runs.push({ ...step0.result, seed });
+      log(`seed ${seed}: shared step 0: all ${step0.result.all ?? '–'} (${step0.result.seconds} s)`);
+    }
+    for (const m of methods) {
+      const r = await runMethod(m, data, ctx, step0);
+      (runs[m.id] ??= []).push({ ...r, seed });
+      log(`seed ${seed}: ${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
+    }
   }
+  const summaries = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, summarise(rs)]));
+  const step0 = step0Runs.length ? summarise(step0Runs) : null;
   const cpu = cpus();
   const result: BenchResult = {
     setting: schedule.name,
     schedule: schedule.steps,
     profile: profile.name,
     sites,
-    methods: results,
+    seeds: o.seeds,
+    step0,
+    methods: summaries,
     machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${platform()} ${process.arch}` },
     startedAt,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
-    goal: goalCheck(results),
-    options: { profile, seed: o.seed, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30) },
+    gates: gates(summaries, step0, profile.name === 'quick' ? 40 : 50),
+    options: { profile, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30), loadAverage: loadavg() },
   };
   const md = toMarkdown(result);
   console.log('\n' + md);
@@ -78,7 +90,7 @@ async function main(): Promise<number> {
     writeFileSync(file, text);
     log(`wrote ${file}`);
   }
-  const failed = Object.values(results).some((r) => r.error);
+  const failed = Object.values(summaries).some((r) => r.errors.length);
   if (!o.keep && !o.out && !failed) rmSync(outDir, { recursive: true, force: true });
   else log(`working folder kept: ${outDir}`);
   return failed ? 1 : 0;
