@@ -160,7 +160,8 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   replayImages: 32,
   pseudoLabelThreshold: 0.7,
   // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
-  lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
+  // kd 10 with ml's KD averaged over the old classes: MiB's setting.
+  lossWeights: { ce: 1, kd: 10, pod: 0.5, contrastive: 0.1 },
   generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
   serverDistillSteps: 10,
   serverDistillation: DEFAULT_SERVER_DISTILLATION,

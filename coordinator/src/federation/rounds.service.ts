@@ -316,7 +316,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         settings: { ...DEFAULT_SERVER_DISTILLATION, ...cfg.training.serverDistillation },
       });
       weights = distilled.weights;
-      note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}`;
+      note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}, changed ${(100 * distilled.changedPixels).toFixed(2)}% of the predicted pixels on its images`;
     }
     return { weights, serverState: result.state, note };
   }

@@ -29,6 +29,7 @@ import {
   unbiasedDistillation,
 } from './losses';
 import { PrototypeMemory, pseudoLabelBackground, sampleContrastivePixels } from './pseudo-labels';
+import { argmaxLabels } from '../metrics/confusion';
 
 /** An image with its label map (LoadedSample of the site agent fits): image CHW in [0, 1],
  * label HW with 255 = ignore. Any size: it is resized to the configured input size. */
@@ -433,7 +434,7 @@ export interface DistillOptions {
  * given (synthetic) images, while keeping its own new-class predictions (MiB-style merging in
  * both directions: new classes merged into background against the teacher, old classes merged
  * into background against the starting student). Needs no labels. */
-export async function distillOnImages(o: DistillOptions): Promise<{ weights: NamedTensors; losses: Record<string, number>[] }> {
+export async function distillOnImages(o: DistillOptions): Promise<{ weights: NamedTensors; losses: Record<string, number>[]; changedPixels: number }> {
   const c = o.config;
   const [H, W] = c.inputSize;
   const per = c.inChannels * H * W;
@@ -496,5 +497,32 @@ export async function distillOnImages(o: DistillOptions): Promise<{ weights: Nam
     await startRunner?.release();
     await trainer.release();
   }
-  return { weights: trainer.weights, losses: history };
+  const changedPixels = await predictionChange(c, C, o.student.weights, trainer.weights, imgs, B, o.runtime);
+  return { weights: trainer.weights, losses: history, changedPixels };
+}
+
+/** Share of the pixels of `images` (at the input size) whose predicted class differs between two weight sets. */
+async function predictionChange(c: SegmenterConfig, numClasses: number, a: NamedTensors, b: NamedTensors, images: readonly Float32Array[], batch: number, runtime?: RuntimeOptions): Promise<number> {
+  const [H, W] = c.inputSize;
+  const per = c.inChannels * H * W;
+  const predict = async (w: NamedTensors) => {
+    const runner = await SegmenterRunner.create(c, w, numClasses, { batch, runtime });
+    try {
+      const out = new Uint8Array(images.length * H * W);
+      for (let i = 0; i < images.length; i += batch) {
+        const n = Math.min(batch, images.length - i);
+        const data = new Float32Array(batch * per);
+        for (let j = 0; j < n; j++) data.set(images[i + j], j * per);
+        const { logits } = await runner.run(data);
+        out.set(argmaxLabels(logits, n, numClasses, H * W), i * H * W);
+      }
+      return out;
+    } finally {
+      await runner.release();
+    }
+  };
+  const [pa, pb] = [await predict(a), await predict(b)];
+  let changed = 0;
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) changed++;
+  return changed / Math.max(1, pa.length);
 }

@@ -167,9 +167,8 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
     }
     await waitForHeartbeats(fed, started);
     let current = JSON.stringify(trainingSettings(method, ctx.profile, first));
-    for (const [k, classes] of spec.steps.entries()) {
-      const t = k + first;
-      if (k === 0 && first === 1) continue; // step 0 was imported
+    for (const [t, classes] of spec.steps.entries()) {
+      if (t < first) continue; // step 0 was imported
       const wanted = JSON.stringify(trainingSettings(method, ctx.profile, t));
       if (wanted !== current) {
         // The settings a step trains with are fixed when it opens and read at start-up: restart the
