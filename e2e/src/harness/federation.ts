@@ -192,7 +192,11 @@ export class Federation {
   async waitForStep(step: number, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps')).body;
+      // A coordinator busy aggregating on a loaded machine may drop a poll: try again until the deadline.
+      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps').catch((e: Error) => {
+        if (Date.now() > end) throw e;
+        return { body: [] };
+      })).body;
       if (steps.find((s) => s.index === step)?.status === 'completed') return;
       if (Date.now() > end) throw new Error(`step ${step} did not complete within ${timeoutMs} ms: ${JSON.stringify(steps)}`);
       await new Promise((r) => setTimeout(r, 1000));

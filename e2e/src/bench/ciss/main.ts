@@ -64,36 +64,43 @@ async function main(): Promise<number> {
       (runs[m.id] ??= []).push({ ...r, seed });
       log(`seed ${seed}: ${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
     }
+    // After every seed: the JSON so far, so a run cut short still leaves its figures.
+    if (o.json) writeResult(o.json, collect());
   }
-  const summaries = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, summarise(rs)]));
-  const step0 = step0Runs.length ? summarise(step0Runs) : null;
-  const cpu = cpus();
-  const result: BenchResult = {
-    setting: schedule.name,
-    schedule: schedule.steps,
-    profile: profile.name,
-    sites,
-    seeds: o.seeds,
-    step0,
-    methods: summaries,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${platform()} ${process.arch}` },
-    startedAt,
-    seconds: Math.round((Date.now() - t0) / 100) / 10,
-    gates: gates(summaries, step0, profile.name === 'quick' ? 40 : 50),
-    options: { profile, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30), loadAverage: loadavg() },
-  };
+  const result = collect();
+  function collect(): BenchResult {
+    const summaries = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, summarise(rs)]));
+    const step0 = step0Runs.length ? summarise(step0Runs) : null;
+    const cpu = cpus();
+    return {
+      setting: schedule.name,
+      schedule: schedule.steps,
+      profile: profile.name,
+      sites,
+      seeds: o.seeds,
+      step0,
+      methods: summaries,
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${platform()} ${process.arch}` },
+      startedAt,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+      gates: gates(summaries, step0, profile.name === 'quick' ? 40 : 50),
+      options: { profile, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30), loadAverage: loadavg(), seedsDone: o.seeds.filter((sd) => Object.values(runs).some((rs) => rs.some((r) => r.seed === sd))) },
+    };
+  }
   const md = toMarkdown(result);
   console.log('\n' + md);
-  for (const [file, text] of [[o.json, JSON.stringify(result, null, 2) + '\n'], [o.markdown, md]] as const) {
-    if (!file) continue;
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, text);
-    log(`wrote ${file}`);
-  }
-  const failed = Object.values(summaries).some((r) => r.errors.length);
+  if (o.json) writeResult(o.json, result);
+  if (o.markdown) writeResult(o.markdown, md);
+  for (const file of [o.json, o.markdown]) if (file) log(`wrote ${file}`);
+  const failed = Object.values(result.methods).some((r) => r.errors.length);
   if (!o.keep && !o.out && !failed) rmSync(outDir, { recursive: true, force: true });
   else log(`working folder kept: ${outDir}`);
   return failed ? 1 : 0;
+}
+
+function writeResult(file: string, content: BenchResult | string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n');
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {
