@@ -18,6 +18,9 @@ export interface BenchOptions {
   help: boolean;
   /** Pin each site agent to its own cores (default true; --no-pin). */
   pin: boolean;
+  /** Working folder of an earlier run whose step-0 models (seed-N/runs/step0/*.safetensors) this run
+   * imports instead of training its own: more methods against the same starting points. */
+  reuseStep0?: string;
   /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
   overrides: Record<string, unknown>;
 }
@@ -36,6 +39,8 @@ export const USAGE = `npm run bench:ciss -- [options]
                    seeds; tables give mean ± sd over them
   --seed N         one seed only (same as --seeds N)
   --keep           keep the working folder
+  --reuse-step0 D  import the step-0 models of an earlier run's working folder D (same setting,
+                   profile and seeds) instead of training step 0 again
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
   --no-pin         do not pin each site agent to its own core(s) (Linux taskset)
@@ -96,6 +101,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--keep': o.keep = true; break;
+      case '--reuse-step0': o.reuseStep0 = take(); break;
       case '--no-pin': o.pin = false; break;
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;
