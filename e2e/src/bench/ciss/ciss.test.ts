@@ -112,6 +112,8 @@ test('summaries over seeds: mean and sample sd; gates with margins against the s
   assert.deepEqual([by['ours keeps the old classes'].margin, by['ours keeps the old classes'].spread, by['ours keeps the old classes'].met], [7, 2, true]);
   assert.deepEqual([by['ours near joint'].margin, by['ours near joint'].met], [2, false], 'within 5 of joint but by less than the spread (2 < 2 fails)');
   assert.equal(gates({ ours: f(52, 22, 42) }, null, 40).find((x) => x.name === 'ours keeps the old classes')!.met, null);
+  const nothingNew = gates({ joint: f(60, 0, 45, 0), finetune: f(5, 0, 12, 0), mib: f(40, 0, 30, 0), ours: f(52, 0, 42, 0) }, f(50, 0, 45), 40);
+  for (const name of ['fine-tuning learns the new classes', 'ours learns the new classes']) assert.equal(nothingNew.find((x) => x.name === name)!.met, false, `${name}: 0 >= 0 is not learning`);
   const r: BenchResult = {
     setting: 'liver,stomach;ureter', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2, 3, 4], step0: null,
     methods: { ours }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: g, options: {},

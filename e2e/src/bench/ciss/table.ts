@@ -175,18 +175,19 @@ type Figures = Pick<MethodSummary, 'old' | 'new' | 'all' | 'oldSd' | 'newSd' | '
 /** The issue's gates on the summaries (missing methods give null verdicts). `jointFloor`: 40 quick, 50 default. */
 export function gates(m: Record<string, Figures | undefined>, step0: Figures | null, jointFloor: number): Gate[] {
   const out: Gate[] = [];
-  const add = (name: string, rule: string, margin: number | null, spread: number | null, needSpread: boolean) => {
+  // `learned`: a gate about learning new classes is not met by 0 >= 0 (nothing learned on either side).
+  const add = (name: string, rule: string, margin: number | null, spread: number | null, needSpread: boolean, learned = true) => {
     const r = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
-    out.push({ name, rule, margin: r(margin), spread: r(spread), met: margin === null ? null : margin >= 0 && (!needSpread || spread === null || margin > spread || margin === 0 && spread === 0) });
+    out.push({ name, rule, margin: r(margin), spread: r(spread), met: margin === null ? null : learned && margin >= 0 && (!needSpread || spread === null || margin > spread) });
   };
   const diff = (a: number | null | undefined, b: number | null | undefined, by = 0) => (typeof a === 'number' && typeof b === 'number' ? a - b - by : null);
   const spread = (a: number | null | undefined, b: number | null | undefined) => (typeof a === 'number' || typeof b === 'number' ? (a ?? 0) + (b ?? 0) : null);
   const { joint, finetune, mib, ours } = m;
   add('joint learns', `joint all >= ${jointFloor}`, diff(joint?.all, jointFloor), joint?.allSd ?? null, false);
-  add('fine-tuning learns the new classes', "finetune new >= 0.5 x joint's new", typeof joint?.new === 'number' ? diff(finetune?.new, 0.5 * joint.new) : null, spread(finetune?.newSd, joint?.newSd), false);
+  add('fine-tuning learns the new classes', "finetune new >= 0.5 x joint's new (and > 0)", typeof joint?.new === 'number' ? diff(finetune?.new, 0.5 * joint.new) : null, spread(finetune?.newSd, joint?.newSd), false, (finetune?.new ?? 0) > 0);
   add('fine-tuning forgets', 'finetune old <= step-0 old - 10', diff(step0?.old, finetune?.old, 10), spread(step0?.oldSd, finetune?.oldSd), false);
   add('ours keeps the old classes', "ours old >= MiB's old + 5, margin above the spread", diff(ours?.old, mib?.old, 5), spread(ours?.oldSd, mib?.oldSd), true);
-  add('ours learns the new classes', "ours new >= MiB's new, margin above the spread", diff(ours?.new, mib?.new), spread(ours?.newSd, mib?.newSd), true);
+  add('ours learns the new classes', "ours new >= MiB's new (and > 0), margin above the spread", diff(ours?.new, mib?.new), spread(ours?.newSd, mib?.newSd), true, (ours?.new ?? 0) > 0);
   add('ours near joint', "ours all >= joint's all - 5", diff(ours?.all, joint?.all, -5), spread(ours?.allSd, joint?.allSd), true);
   return out;
 }
