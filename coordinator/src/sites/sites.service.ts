@@ -5,6 +5,7 @@ import { DatabaseService } from '../database/database.service';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { CLOCK, CONFIG, type Clock } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SiteCertificates } from './site-certificates';
 
@@ -94,7 +95,7 @@ export class SitesService {
   async approve(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
     if (site.status === 'approved') return this.view(site);
-    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be approved`);
+    if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be approved`);
     const updated = await this.db.prisma.$transaction(async (tx) => {
       if (site.csrPem) {
         const issued = this.certificates.issue(site.csrPem, siteId);
@@ -109,7 +110,7 @@ export class SitesService {
 
   async reject(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
-    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be rejected`);
+    if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be rejected`);
     const updated = await this.db.prisma.$transaction(async (tx) => {
       await this.audit.record(actor, 'site.reject', siteId, {}, tx);
       return tx.site.update({ where: { id: siteId }, data: { status: 'rejected' } });
@@ -136,13 +137,13 @@ export class SitesService {
   /** The site behind a call must exist and be approved; anything else is refused. */
   async requireActive(siteId: string): Promise<Site> {
     const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
-    if (!site) throw new DomainError('unauthenticated', `site '${siteId}' is not enrolled`);
-    if (site.status !== 'approved') throw forbidden(`site '${siteId}' is ${site.status}`);
+    if (!site) throw new DomainError('unauthenticated', `site ${quote(siteId)} is not enrolled`);
+    if (site.status !== 'approved') throw forbidden(`site ${quote(siteId)} is ${site.status}`);
     return site;
   }
 
   async heartbeat(siteId: string, state: string): Promise<void> {
-    await this.db.prisma.site.update({ where: { id: siteId }, data: { lastHeartbeatAt: new Date(this.clock.now()), agentState: state.slice(0, 200) } });
+    await this.db.prisma.site.update({ where: { id: siteId }, data: { lastHeartbeatAt: new Date(this.clock.now()), agentState: truncateCodePoints(state, 200) } });
   }
 
   isAlive(site: Pick<Site, 'lastHeartbeatAt'>): boolean {
@@ -158,7 +159,7 @@ export class SitesService {
 
   async get(siteId: string): Promise<Site> {
     const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
-    if (!site) throw notFound(`site '${siteId}' does not exist`);
+    if (!site) throw notFound(`site ${quote(siteId)} does not exist`);
     return site;
   }
 
