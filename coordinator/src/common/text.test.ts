@@ -8,7 +8,7 @@ test('textProblem finds NUL, unpaired surrogates and lengths in code points', ()
   assert.match(textProblem('ab\u0000c', 10)!, /NUL character \(U\+0000\) at position 2/);
   assert.match(textProblem('a\ud83d', 10)!, /unpaired surrogate \(U\+D83D\) at position 1/);
   assert.match(textProblem('\ude00x', 10)!, /unpaired surrogate \(U\+DE00\) at position 0/);
-  assert.match(textProblem('😀😀😀', 2)!, /is 3 characters long \(at most 2\)/);
+  assert.match(textProblem('a😀b', 2)!, /is 3 characters long \(at most 2\)/);
   assert.match(textProblem('x'.repeat(5), 2)!, /longer than 2 characters/);
 });
 

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
+import { DEFAULT_TRAINING, TrainingSettingsError, validateTrainingSettings, type TrainingSettings } from './training-settings.schema';
+
+export { DEFAULT_TRAINING, type TrainingSettings };
 
 export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
 
@@ -120,56 +122,19 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     autoApprove: flags.autoApprove === true || env.FEDCISS_AUTO_APPROVE === '1',
     tickMs: int('tickMs', pick('tickMs', 'FEDCISS_TICK_MS'), 1000, 10),
   };
-  if (trainingFile) config.training = parseTrainingSettings(readFileSync(trainingFile, 'utf8'), trainingFile);
+  if (trainingFile) {
+    let text: string;
+    try {
+      text = readFileSync(trainingFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`training settings file ${trainingFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    config.training = parseTrainingSettings(text, trainingFile);
+  }
   return config;
 }
 
-/** What sites are told to train with, and what the coordinator does after aggregating. */
-export interface TrainingSettings {
-  localEpochs: number;
-  batchSize: number;
-  learningRate: number;
-  /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0. */
-  replayImages: number;
-  pseudoLabelThreshold: number;
-  lossWeights: Record<string, number>;
-  /** Local training of the diffusion generator in generator rounds. */
-  generatorTraining: { epochs: number; batchSize: number; learningRate: number };
-  /** Steps of server-side distillation on generated images after each aggregation (0: off). */
-  serverDistillSteps: number;
-  /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */
-  serverDistillation: ServerDistillationSettings;
-  /** Aggregation strategy and its options (see aggregation/registry.ts). */
-  aggregation: { strategy: string } & Record<string, unknown>;
-  /**
-   * Also evaluate every site's local model (its update in the step's last segmenter round) on
-   * every site's test patients: the cross-site matrix of the report.
-   */
-  crossSiteEvaluation: boolean;
-  /** Largest L2 norm of an update's delta that is accepted. */
-  maxUpdateNorm: number;
-  /** Architecture overrides; unset: the model factory's defaults. */
-  segmenter?: Record<string, unknown>;
-  generator?: Record<string, unknown>;
-}
-
-export const DEFAULT_TRAINING: TrainingSettings = {
-  localEpochs: 1,
-  batchSize: 8,
-  learningRate: 1e-3,
-  replayImages: 32,
-  pseudoLabelThreshold: 0.7,
-  // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
-  lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
-  generatorTraining: { epochs: 2, batchSize: 16, learningRate: 5e-4 },
-  serverDistillSteps: 10,
-  serverDistillation: DEFAULT_SERVER_DISTILLATION,
-  aggregation: { strategy: 'fedavg' },
-  crossSiteEvaluation: false,
-  maxUpdateNorm: 1e4,
-};
-
-/** Reads training settings from a JSON file's text (any subset of keys), over the defaults. */
+/** Reads training settings from a JSON file's text (any subset of keys), over the defaults; see training-settings.schema.ts. */
 export function parseTrainingSettings(json: string, source: string): TrainingSettings {
   let raw: unknown;
   try {
@@ -177,14 +142,10 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   } catch (e) {
     throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
-  const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
-  merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
-  for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
-    if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
+  try {
+    return validateTrainingSettings(raw, source);
+  } catch (e) {
+    if (e instanceof TrainingSettingsError) throw new ConfigError(e.message);
+    throw e;
   }
-  for (const key of ['learningRate', 'pseudoLabelThreshold', 'maxUpdateNorm'] as const) {
-    if (typeof merged[key] !== 'number' || !(merged[key] > 0)) throw new ConfigError(`${source}: ${key} must be a positive number`);
-  }
-  return merged;
 }

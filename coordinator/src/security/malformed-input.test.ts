@@ -226,9 +226,11 @@ describe('hardened inputs', () => {
     }
     // Progress reports are clamped and truncated, never stored; a heartbeat's state is truncated.
     await a.client.reportProgress({ roundId: 'x'.repeat(10_000), phase: 'p'.repeat(10_000), fraction: NaN, metrics: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`m${i}`, i])), message: 'z'.repeat(100_000) }, md(a.siteId), deadline(), () => undefined);
-    await a.heartbeat('s'.repeat(100_000));
+    await assert.rejects(a.heartbeat('s'.repeat(100_000)), code(grpc.status.INVALID_ARGUMENT, /^heartbeat: state is longer than 256 characters/));
+    // Within the bound, a state is stored cut at 200 code points: never inside a surrogate pair.
+    await a.heartbeat('s'.repeat(199) + '😀'.repeat(20));
     const row = await h.coordinator.app.get(DatabaseService).prisma.site.findUniqueOrThrow({ where: { id: a.siteId } });
-    assert.ok(row.agentState!.length <= 200);
+    assert.equal(row.agentState, 's'.repeat(199) + '😀');
     assertSameSnapshot(await snapshot(h), before);
   });
 

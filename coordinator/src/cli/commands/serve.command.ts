@@ -7,13 +7,20 @@ import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
   config: CoordinatorConfig;
+  /** Only validate the settings (done before the action runs), report them, and exit. */
+  checkOnly?: boolean;
   /** Environment variable with the first admin's password (used only while there is no user). */
   adminPasswordEnv?: string;
 }
 
 export type ServeAction = (ctx: ServeContext) => Promise<void>;
 
-export const runServe: ServeAction = async ({ config, adminPasswordEnv }) => {
+export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnly }) => {
+  if (checkOnly) {
+    // resolveConfig has validated every flag, variable and the training file by now.
+    process.stdout.write(`configuration valid; effective training settings:\n${JSON.stringify(config.training, null, 2)}\n`);
+    return;
+  }
   const running = await startCoordinator(config, new MlModelFactory());
   try {
     const auth = running.app.get(AdminAuthService);
@@ -64,7 +71,8 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--training-file <file>', 'JSON with training settings (epochs, learning rate, loss weights, aggregation strategy, architecture ...)')
     .option('--tick-ms <ms>', 'how often round deadlines are checked', intFlag('--tick-ms'))
     .option('--admin-password-env <VAR>', 'create the user "admin" with the password in this variable when there is no user yet')
-    .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[] }) => {
+    .option('--check-config', 'validate the settings (flags, environment, training file), print the effective training settings and exit (status 1 naming each bad key)', false)
+    .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[]; checkConfig?: boolean }) => {
       const config = resolveConfig({
         flags: {
           dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
@@ -74,6 +82,6 @@ export function register(program: Command, action: ServeAction = runServe): void
           trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, tlsHostnames: o.tlsHostname?.join(','),
         },
       });
-      await action({ config, adminPasswordEnv: o.adminPasswordEnv });
+      await action({ config, adminPasswordEnv: o.adminPasswordEnv, checkOnly: o.checkConfig === true });
     });
 }
