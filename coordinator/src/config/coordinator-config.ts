@@ -27,6 +27,18 @@ export interface RoundSettings {
   generatorRounds: number;
 }
 
+/** Bounds of enrolment, the one call that needs no certificate. */
+export interface EnrollmentSettings {
+  /** Pending requests (not yet approved or rejected) from one peer address. */
+  maxPendingPerAddress: number;
+  /** Pending requests in total. */
+  maxPending: number;
+  /** A request nobody approved or rejected within this time is removed (the site may ask again). */
+  pendingExpirySeconds: number;
+}
+
+export const DEFAULT_ENROLLMENT: EnrollmentSettings = { maxPendingPerAddress: 10, maxPending: 200, pendingExpirySeconds: 7 * 24 * 3600 };
+
 export interface CoordinatorConfig {
   dataDir: string;
   /** postgres://… to use a PostgreSQL server; unset: embedded PGlite under dataDir/db. */
@@ -42,6 +54,7 @@ export interface CoordinatorConfig {
   insecure: boolean;
   pkiDir: string;
   rounds: RoundSettings;
+  enrollment: EnrollmentSettings;
   training: TrainingSettings;
   /** Sites enrolling in insecure (loopback demo) mode are approved without an admin. */
   autoApprove: boolean;
@@ -118,6 +131,11 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     insecure,
     pkiDir: resolve(pick('pkiDir', 'FEDCISS_PKI_DIR') ?? join(dataDir, 'pki')),
     rounds,
+    enrollment: {
+      maxPendingPerAddress: int('maxPendingPerAddress', pick('maxPendingPerAddress', 'FEDCISS_MAX_PENDING_PER_ADDRESS'), DEFAULT_ENROLLMENT.maxPendingPerAddress, 1),
+      maxPending: int('maxPending', pick('maxPending', 'FEDCISS_MAX_PENDING'), DEFAULT_ENROLLMENT.maxPending, 1),
+      pendingExpirySeconds: int('pendingExpiry', pick('pendingExpiry', 'FEDCISS_PENDING_EXPIRY_S'), DEFAULT_ENROLLMENT.pendingExpirySeconds, 1),
+    },
     training: DEFAULT_TRAINING,
     autoApprove: flags.autoApprove === true || env.FEDCISS_AUTO_APPROVE === '1',
     tickMs: int('tickMs', pick('tickMs', 'FEDCISS_TICK_MS'), 1000, 10),

@@ -143,9 +143,10 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         const req = call.request;
         const bad = malformed(req, 'enroll');
         if (bad) return callback(bad);
+        const address = call.getPeer().replace(/:\d+$/, '');
         Promise.resolve()
-          .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
-          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
+          .then(() => this.limiter.take(`enroll:${address}`, 'enroll'))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, address))
           .then(
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),

@@ -68,6 +68,9 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--heartbeat-timeout <seconds>', 'a site silent this long counts as dead', intFlag('--heartbeat-timeout'))
     .option('--segmenter-rounds <n>', 'segmenter rounds per step', intFlag('--segmenter-rounds'))
     .option('--generator-rounds <n>', 'generator rounds per step (0: no diffusion replay)', intFlag('--generator-rounds'))
+    .option('--max-pending-per-address <n>', 'pending enrolment requests allowed from one address (default 10)', intFlag('--max-pending-per-address'))
+    .option('--max-pending <n>', 'pending enrolment requests allowed in total (default 200)', intFlag('--max-pending'))
+    .option('--pending-expiry <seconds>', 'an enrolment request not approved or rejected within this time is removed (default 7 days)', intFlag('--pending-expiry'))
     .option('--training-file <file>', 'JSON with training settings (epochs, learning rate, loss weights, aggregation strategy, architecture ...)')
     .option('--tick-ms <ms>', 'how often round deadlines are checked', intFlag('--tick-ms'))
     .option('--admin-password-env <VAR>', 'create the user "admin" with the password in this variable when there is no user yet')
@@ -79,7 +82,8 @@ export function register(program: Command, action: ServeAction = runServe): void
           httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
-          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, tlsHostnames: o.tlsHostname?.join(','),
+          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string,
+          maxPendingPerAddress: o.maxPendingPerAddress as string, maxPending: o.maxPending as string, pendingExpiry: o.pendingExpiry as string, tlsHostnames: o.tlsHostname?.join(','),
         },
       });
       await action({ config, adminPasswordEnv: o.adminPasswordEnv, checkOnly: o.checkConfig === true });
