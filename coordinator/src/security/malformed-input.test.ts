@@ -169,12 +169,26 @@ describe('hardened inputs', () => {
       a.upload({ ...header({ idempotencyKey: 'key-a-too-large' }) }, Buffer.alloc(model.length + 65 * 1024, 1)),
       code(grpc.status.INVALID_ARGUMENT, /total_bytes \d+ is outside/),
     );
-    // Chunks past the announced size are refused (the announced size is what is bounded).
+    // An upload stream without its header is refused.
     await assert.rejects(
       rawClientStream('UploadUpdate', [], a.siteId).then((x) => { if (x) throw x; }),
       code(grpc.status.INVALID_ARGUMENT, /first message of an upload must carry the header/),
     );
     assertSameSnapshot(await snapshot(h), before);
+    // Chunks past the announced size are refused, and nothing past it is kept: one chunk larger than
+    // the whole announced upload, and a second chunk that would run past its end.
+    const chunkMsg = (offset: number, data: Buffer) => Buffer.from(UploadMessage.encode({ chunk: { offset, data, sha256: sha256Hex(data) } }).finish());
+    const announce = (key: string, totalBytes: number) => Buffer.from(UploadMessage.encode({ header: header({ idempotencyKey: key, totalBytes, sha256: sha256Hex(Buffer.alloc(totalBytes, 7)) }) }).finish());
+    const overrun = await rawClientStream('UploadUpdate', [announce('key-a-overrun-one', 100), chunkMsg(0, Buffer.alloc(200, 7))], a.siteId);
+    assert.equal(overrun?.code, grpc.status.INVALID_ARGUMENT, overrun?.details);
+    assert.match(overrun!.details, /chunk at offset 0 overruns the announced size of 100 bytes/);
+    assert.equal((await a.uploadStatus('key-a-overrun-one')).receivedBytes, 0);
+    const past = await rawClientStream('UploadUpdate', [announce('key-a-overrun-two', 100), chunkMsg(0, Buffer.alloc(60, 7)), chunkMsg(60, Buffer.alloc(60, 7))], a.siteId);
+    assert.equal(past?.code, grpc.status.INVALID_ARGUMENT, past?.details);
+    assert.match(past!.details, /chunk at offset 60 overruns the announced size of 100 bytes/);
+    const held = await a.uploadStatus('key-a-overrun-two');
+    assert.equal(held.receivedBytes, 60, 'the chunk within the size is kept; the one past it is not');
+    assert.equal(held.state, UploadState.UPLOAD_STATE_PARTIAL);
   });
 
   test('every field of an upload header is checked; a refused header changes nothing', async () => {
