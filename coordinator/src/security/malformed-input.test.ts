@@ -191,6 +191,22 @@ describe('hardened inputs', () => {
     assert.equal(held.state, UploadState.UPLOAD_STATE_PARTIAL);
   });
 
+  test('an upload whose safetensors header is malformed is settled as rejected, not left receiving', async () => {
+    // data_offsets that is not a pair of integers used to throw a TypeError: INTERNAL, and the
+    // upload stayed "receiving" with its bytes held, so every retry with that key failed the same way.
+    for (const [key, offsets] of [['key-a-offsets-str', '"01"'], ['key-a-offsets-one', '[0]'], ['key-a-offsets-obj', '{"0":0,"1":4}']] as const) {
+      const json = Buffer.from(`{"w":{"dtype":"F32","shape":[1],"data_offsets":${offsets}}}`);
+      const blob = Buffer.concat([Buffer.alloc(8), json, Buffer.alloc(4)]);
+      blob.writeBigUInt64LE(BigInt(json.length), 0);
+      const first = await a.upload(header({ idempotencyKey: key }), blob);
+      assert.equal(first.state, UploadState.UPLOAD_STATE_REJECTED, `${offsets}: ${first.reason}`);
+      assert.match(first.reason, /not a valid safetensors file: tensor 'w': data_offsets .* is not a pair of integers/);
+      const again = await a.upload(header({ idempotencyKey: key }), blob);
+      assert.equal(again.state, UploadState.UPLOAD_STATE_REJECTED, 'a retry gets the same answer at once');
+      assert.equal((await a.uploadStatus(key)).state, UploadState.UPLOAD_STATE_REJECTED);
+    }
+  });
+
   test('every field of an upload header is checked; a refused header changes nothing', async () => {
     const before = await snapshot(h);
     const bad: Array<[string, Partial<UploadHeader>, grpc.status]> = [
