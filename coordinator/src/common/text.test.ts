@@ -36,7 +36,9 @@ test('findShapeProblem names the path of the first bad string, key, count or dep
   assert.match(findShapeProblem({ name: 'toolong' }, limits)!, /^name is 7 characters long/);
   assert.match(findShapeProblem({ list: ['a', 'b\u0000'] }, limits)!, /^list\[1\] contains a NUL/);
   assert.match(findShapeProblem({ m: { ['k\ud800']: 1 } }, limits)!, /^a key of m \("k\\ud800"\) contains an unpaired surrogate/);
-  assert.match(findShapeProblem({ list: [1, 2, 3, 4] }, limits)!, /^list has 4 entries \(at most 3\)/);
+  assert.match(findShapeProblem({ list: ['a', 'b', 'c', 'd'] }, limits)!, /^list has 4 entries \(at most 3\)/);
+  assert.equal(findShapeProblem({ values: [1, 2, 3, 4, 5, true] }, limits), null, 'numbers hold no text; the message size bounds them');
+  assert.match(findShapeProblem({ mixed: [1, 2, 3, 'x\u0000'] }, limits)!, /^mixed has 4 entries/);
   assert.match(findShapeProblem({ a: { b: { c: { d: { e: 1 } } } } }, limits)!, /^a\.b\.c\.d is nested more than 4 levels deep/);
   let deep: unknown = 'x';
   for (let i = 0; i < 100_000; i++) deep = [deep];

@@ -68,7 +68,7 @@ export interface ShapeLimits {
 /**
  * The first problem with the text and shape of `value` (strings, object keys, entry counts,
  * nesting), as `path problem`, or null. Iterative, so a hostile depth cannot overflow the stack.
- * Byte arrays are not text and are skipped.
+ * Byte arrays and lists of numbers are not text and are skipped.
  */
 export function findShapeProblem(value: unknown, limits: ShapeLimits, root = ''): string | null {
   const stack: Array<[unknown, string, number]> = [[value, root, 0]];
@@ -83,6 +83,9 @@ export function findShapeProblem(value: unknown, limits: ShapeLimits, root = '')
     if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
     if (depth >= limits.maxDepth) return `${name(path)} is nested more than ${limits.maxDepth} levels deep`;
     if (Array.isArray(v)) {
+      // A list of plain numbers holds no text, and the message or body size bounds it already
+      // (a repeated numeric protobuf field may legitimately be long).
+      if (v.every((x) => typeof x === 'number' || typeof x === 'boolean')) continue;
       if (v.length > limits.maxEntries) return `${name(path)} has ${v.length} entries (at most ${limits.maxEntries})`;
       v.forEach((item, i) => stack.push([item, `${path}[${i}]`, depth + 1]));
       continue;

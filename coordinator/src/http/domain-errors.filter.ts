@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import type { Response } from 'express';
 import { ERROR_STATUS } from '../common/errors';
 import { asDomainError } from '../common/error-kinds';
+import { truncateCodePoints } from '../common/text';
 
 /** Where errors become HTTP answers, `{statusCode, error, message}`: a domain error's status comes from its kind (common/errors.ts). */
 @Catch()
@@ -26,7 +27,7 @@ export class DomainErrorsFilter implements ExceptionFilter {
     // are the client's: answer their own 4xx status instead of a 500.
     const clientError = e as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
     if (typeof clientError?.status === 'number' && clientError.status >= 400 && clientError.status < 500 && clientError.expose === true) {
-      res.status(clientError.status).json({ statusCode: clientError.status, error: String(clientError.type ?? 'bad-request'), message: String(clientError.message) });
+      res.status(clientError.status).json({ statusCode: clientError.status, error: String(clientError.type ?? 'bad-request'), message: truncateCodePoints(String(clientError.message), 200) });
       return;
     }
     this.log.error((e as Error)?.stack ?? String(e));
