@@ -31,7 +31,7 @@ const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
   ['databaseUrl', 'databaseUrl', 'DATABASE_URL'],
   ['grpcAddress', 'grpcAddress', 'FEDCISS_GRPC_ADDRESS'],
   ['enrollAddress', 'enrollAddress', 'FEDCISS_ENROLL_ADDRESS'],
-  ['tlsHostnames', 'tlsHostnames', 'FEDCISS_TLS_HOSTNAMES'],
+  ['tlsHostnames', 'tlsHostnames', 'FEDCISS_TLS_HOSTNAMES'], // --tls-hostname, repeatable
   ['httpHost', 'httpHost', 'FEDCISS_HTTP_HOST'],
   ['httpPort', 'httpPort', 'FEDCISS_HTTP_PORT'],
   ['pkiDir', 'pkiDir', 'FEDCISS_PKI_DIR'],
@@ -48,7 +48,7 @@ const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
   ['tickMs', 'tickMs', 'FEDCISS_TICK_MS'],
 ];
 
-const kebab = (flag: string) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const kebab = (flag: string) => (flag === 'tlsHostnames' ? '--tls-hostname' : `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 
 /** host:port → host:(port+1); port 0 stays 0 (both picked by the system). */
 function nextPort(address: string): string | undefined {
