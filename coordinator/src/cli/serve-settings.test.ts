@@ -31,6 +31,9 @@ test('a typo in the training settings stops coordinator serve at start-up with t
     assert.match(several.err, /lossWeight: unknown setting/);
     assert.match(several.err, /batchSize: Too small/);
     assert.match(several.err, /aggregation: unknown strategy "fedmedian"/);
+    const arch = serve(dir, { segmenter: { widht: 8, depth: 2 } });
+    assert.equal(arch.status, 1);
+    assert.match(arch.err, /segmenter\.widht: unknown setting \(a typo\? known: .*width/);
     const notJson = serve(dir, '{ "localEpochs": ');
     assert.equal(notJson.status, 1);
     assert.match(notJson.err, /not valid JSON/);
@@ -42,7 +45,7 @@ test('a typo in the training settings stops coordinator serve at start-up with t
 test('coordinator serve --check-config validates, prints the merged settings and exits', () => {
   const dir = mkdtempSync(join(tmpdir(), 'serve-settings-'));
   try {
-    const ok = serve(dir, { generatorTraining: { epochs: 3 }, aggregation: { strategy: 'trimmed-mean', trimFraction: 0.2 } }, '--check-config');
+    const ok = serve(dir, { generatorTraining: { epochs: 3 }, aggregation: { strategy: 'trimmed-mean', trimFraction: 0.2 }, segmenter: { width: 8, depth: 2, inputSize: [32, 40] } }, '--check-config');
     assert.equal(ok.status, 0, ok.err);
     assert.match(ok.out, /configuration valid/);
     const effective = JSON.parse(ok.out.slice(ok.out.indexOf('{')));

@@ -1,6 +1,7 @@
 /** `coordinator serve`: parses flags into the coordinator's configuration and starts it. */
 import type { Command } from 'commander';
-import { resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
+import { ConfigError, resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
+import { architectureProblems } from '../../config/architecture-check';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
 import { AdminAuthService } from '../../auth/admin-auth.service';
@@ -16,12 +17,16 @@ export interface ServeContext {
 export type ServeAction = (ctx: ServeContext) => Promise<void>;
 
 export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnly }) => {
+  // resolveConfig has validated every flag, variable and the training file's keys by now; the
+  // architecture overrides are checked against the model factory that will build them.
+  const factory = new MlModelFactory();
+  const problems = architectureProblems(config.training, factory);
+  if (problems.length) throw new ConfigError(`training settings: ${problems.join('; ')}`);
   if (checkOnly) {
-    // resolveConfig has validated every flag, variable and the training file by now.
     process.stdout.write(`configuration valid; effective training settings:\n${JSON.stringify(config.training, null, 2)}\n`);
     return;
   }
-  const running = await startCoordinator(config, new MlModelFactory());
+  const running = await startCoordinator(config, factory);
   try {
     const auth = running.app.get(AdminAuthService);
     if ((await auth.userCount()) === 0) {
