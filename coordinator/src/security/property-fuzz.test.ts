@@ -208,6 +208,11 @@ describe('property-based probes of every boundary', () => {
       }), { numRuns: 4 * RUNS, seed: 19 });
     }
     assert.deepEqual(failures, []);
+    // Outside /api the console's files are served (any other path gets the app): never a 500.
+    for (const path of ['/%00', '/assets/%00.js', '/%ED%A0%80', '/%ff', '/..%2F..%2Fetc%2Fpasswd', `/${'x'.repeat(5000)}.js`, '/%', '/api%00']) {
+      const r = await h.api('GET', path, undefined, '');
+      assert.ok(r.status < 500, `GET ${path.slice(0, 40)} -> ${r.status}`);
+    }
     await stillServing();
     // Failed sign-ins are audited (wanted): compare everything else.
     const strip = (s: Record<string, string>) => ({ ...s, auditEntry: s.auditEntry!.split('\n').filter((l) => !l.includes('auth.sign-in-failed')).map((l) => l.replace(/^\d+ rows: /, '')).join('\n') });
