@@ -31,6 +31,8 @@ import { DomainErrorsFilter } from './http/domain-errors.filter';
 import { AuthController } from './http/auth.controller';
 import { ConsoleModule } from './http/console.module';
 import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
+import { MetricsService } from './operations/metrics.service';
+import { OperationsController } from './operations/operations.controller';
 
 export interface CoordinatorDeps {
   database: Database;
@@ -54,11 +56,12 @@ export class CoordinatorModule {
     return {
       module: CoordinatorModule,
       imports: [ConsoleModule],
-      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController],
+      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController, OperationsController],
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
+        MetricsService,
       ],
     };
   }

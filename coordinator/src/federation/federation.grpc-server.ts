@@ -18,6 +18,7 @@ import { EvaluationsService } from '../reports/evaluations.service';
 import { ProgressHub } from './progress-hub';
 import { RateLimiter } from './rate-limiter';
 import { serviceError, toServiceError } from './grpc-status';
+import { MetricsService } from '../operations/metrics.service';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -82,6 +83,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     private readonly evaluations: EvaluationsService,
     private readonly progress: ProgressHub,
     private readonly limiter: RateLimiter,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -191,6 +193,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     for (const chunk of chunkBlob(bytes, DEFAULT_CHUNK_BYTES, offset)) {
       if (call.cancelled) return;
       await write(call, { chunk });
+      this.metrics.bytesOut(chunk.data.length);
     }
     call.end();
   }

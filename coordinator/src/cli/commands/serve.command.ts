@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
+import { Logger } from '@nestjs/common';
 import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
@@ -15,24 +16,26 @@ export type ServeAction = (ctx: ServeContext) => Promise<void>;
 
 export const runServe: ServeAction = async ({ config, adminPasswordEnv }) => {
   const running = await startCoordinator(config, new MlModelFactory());
+  // Through the coordinator's logger: one JSON line each when the output goes to a log collector.
+  const log = new Logger('Coordinator');
   try {
     const auth = running.app.get(AdminAuthService);
     if ((await auth.userCount()) === 0) {
       const password = adminPasswordEnv ? process.env[adminPasswordEnv] : undefined;
       if (password) {
         await auth.createUser('cli', 'admin', password, 'admin');
-        process.stdout.write(`created the first console user 'admin' (password from ${adminPasswordEnv})\n`);
+        log.log(`created the first console user 'admin' (password from ${adminPasswordEnv})`);
       } else {
-        process.stdout.write('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)\n');
+        log.warn('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)');
       }
     }
   } catch (e) {
     await running.close();
     throw e;
   }
-  process.stdout.write(
+  log.log(
     `coordinator ready: console and REST API ${running.httpUrl} (OpenAPI ${running.httpUrl}/api/docs), ` +
-      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}\n`,
+      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}`,
   );
 };
 
