@@ -21,6 +21,8 @@ export interface UploadTuning {
   bytesPerSecond?: number;
   /** Resilience tests: corrupt the chunk with this index in the first attempt. */
   corruptChunkOnce?: number;
+  /** Told the size of every chunk handed to the connection (metrics). */
+  onChunkSent?: (bytes: number) => void;
 }
 
 export interface Connection {
@@ -193,6 +195,7 @@ export class CoordinatorClient {
             }
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
             onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            tuning.onChunkSent?.(chunk.data.length);
             sent += chunk.data.length;
             if (tuning.bytesPerSecond) {
               const due = started + (sent / tuning.bytesPerSecond) * 1000;
