@@ -15,6 +15,7 @@ import { RosterService } from './roster/roster.service';
 import { SitesService } from './sites/sites.service';
 import { SiteCertificates } from './sites/site-certificates';
 import { SiteIdentity } from './sites/site-identity';
+import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
@@ -33,6 +34,7 @@ import { ConsoleModule } from './http/console.module';
 import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
 import { MetricsService } from './operations/metrics.service';
 import { OperationsController } from './operations/operations.controller';
+import { InvitationsController } from './http/invitations.controller';
 
 export interface CoordinatorDeps {
   database: Database;
@@ -56,12 +58,12 @@ export class CoordinatorModule {
     return {
       module: CoordinatorModule,
       imports: [ConsoleModule],
-      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController, OperationsController],
+      controllers: [AuthController, RosterController, FederationController, InvitationsController, SitesController, ModelsController, ReportsController, OperationsController],
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
-        MetricsService,
+        MetricsService, InvitationsService,
       ],
     };
   }

@@ -43,6 +43,12 @@ export interface CoordinatorConfig {
   training: TrainingSettings;
   /** Sites enrolling in insecure (loopback demo) mode are approved without an admin. */
   autoApprove: boolean;
+  /**
+   * Who may ask to enrol: 'invitation' (the default with mutual TLS) needs the one-time token of an
+   * invitation (coordinator sites invite); 'open' takes any request to the admins (loopback demo,
+   * or --open-enrollment). The admin's approval decides either way.
+   */
+  enrollment: 'invitation' | 'open';
   /** How often the round clock checks deadlines and heartbeats. */
   tickMs: number;
 }
@@ -118,6 +124,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     rounds,
     training: DEFAULT_TRAINING,
     autoApprove: flags.autoApprove === true || env.FEDCISS_AUTO_APPROVE === '1',
+    enrollment: insecure || flags.openEnrollment === true || env.FEDCISS_OPEN_ENROLLMENT === '1' ? 'open' : 'invitation',
     tickMs: int('tickMs', pick('tickMs', 'FEDCISS_TICK_MS'), 1000, 10),
   };
   if (trainingFile) config.training = parseTrainingSettings(readFileSync(trainingFile, 'utf8'), trainingFile);

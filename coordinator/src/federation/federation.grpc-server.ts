@@ -19,6 +19,7 @@ import { ProgressHub } from './progress-hub';
 import { RateLimiter } from './rate-limiter';
 import { serviceError, toServiceError } from './grpc-status';
 import { MetricsService } from '../operations/metrics.service';
+import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -141,7 +142,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         if (bad) return callback(bad);
         Promise.resolve()
           .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
-          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, { token: invitationTokenOf(call.metadata), peer: call.getPeer() }))
           .then(
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),
@@ -217,6 +218,12 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     }
     return this.uploads.receive(siteId, first.value.header, chunks());
   }
+}
+
+/** The invitation token of an Enroll call (at most one, a short string), if any. */
+function invitationTokenOf(metadata: grpc.Metadata): string | undefined {
+  const values = metadata.get(INVITATION_METADATA_KEY);
+  return values.length === 1 && typeof values[0] === 'string' && values[0].length <= 200 ? values[0] : undefined;
 }
 
 /** Writes one message, waiting for the stream to drain when its buffer is full (back-pressure). */

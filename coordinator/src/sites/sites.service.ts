@@ -7,6 +7,7 @@ import { CLOCK, CONFIG, type Clock } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SiteCertificates } from './site-certificates';
+import { InvitationsService } from './invitations.service';
 
 export type SiteStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
 
@@ -40,6 +41,7 @@ export class SitesService {
     private readonly certificates: SiteCertificates,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly invitations: InvitationsService,
   ) {}
 
   /**
@@ -47,7 +49,7 @@ export class SitesService {
    * with the same key gets the same answer (and its certificate once an admin approved it).
    * With auto-approval (a demo setting) no admin needs to act.
    */
-  async enroll(displayName: string, csrPem: string, capabilities: Record<string, unknown>): Promise<EnrollmentResult> {
+  async enroll(displayName: string, csrPem: string, capabilities: Record<string, unknown>, invitation: { token?: string; peer: string } = { peer: 'unknown' }): Promise<EnrollmentResult> {
     const name = displayName.trim();
     if (!name || name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw invalid(`display_name must be 1..${MAX_NAME} printable characters`);
     if (!this.config.insecure && !csrPem) throw invalid('csr_pem is required: the site must send a certificate signing request');
@@ -57,9 +59,12 @@ export class SitesService {
     const id = `${slug}-${fingerprint.slice(0, 8)}`;
     let site = await this.db.prisma.site.findUnique({ where: { id } });
     if (!site) {
+      // Only invited sites become sites (invitations.service.ts); polling with the same key needs no token.
+      const invited = await this.invitations.check(invitation.token, invitation.peer);
       site = await this.db.prisma.$transaction(async (tx) => {
+        if (invited) await this.invitations.consume(tx, invited.id, id, name);
         const created = await tx.site.create({
-          data: { id, displayName: name, status: 'pending', csrPem: csrPem || null, capabilities: capabilities as Prisma.InputJsonValue },
+          data: { id, displayName: invited?.siteName ?? name, status: 'pending', csrPem: csrPem || null, capabilities: capabilities as Prisma.InputJsonValue },
         });
         await this.audit.record(`site:${id}`, 'site.enroll', id, { displayName: name }, tx);
         return created;
