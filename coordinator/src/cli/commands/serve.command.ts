@@ -57,6 +57,7 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--tls-hostname <name...>', 'extra names the coordinator is reached at, for its TLS certificate')
     .option('--insecure', 'plaintext gRPC, loopback only: for a demo on one machine', false)
     .option('--auto-approve', 'approve enrolling sites without an admin (demo)', false)
+    .option('--open-enrollment', 'accept enrolment requests without an invitation (env FEDCISS_OPEN_ENROLLMENT=1); an admin still approves each', false)
     .option('--quorum <n>', 'minimum accepted updates per round', intFlag('--quorum'))
     .option('--deadline <seconds>', 'upload deadline of a round', intFlag('--deadline'))
     .option('--hard-limit <seconds>', 'how long a round may wait past its deadline (straggler policy wait)', intFlag('--hard-limit'))
@@ -71,7 +72,7 @@ export function register(program: Command, action: ServeAction = runServe): void
       const config = resolveConfig({
         flags: {
           dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
-          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true,
+          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
           trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, tlsHostnames: o.tlsHostname?.join(','),
