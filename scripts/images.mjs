@@ -33,7 +33,8 @@ export function buildImages(names = Object.keys(IMAGES), log = console.log) {
     log(`${image.name}:${VERSION}: building with ${engine.name} (${image.file})`);
     run(engine, [
       'build', '-f', image.file, '-t', `${image.name}:${VERSION}`, '-t', `${image.name}:latest`,
-      ...(engine.name === 'podman' ? ['--pull=never', '--layers'] : []),
+      // docker format: OCI images have no HEALTHCHECK
+      ...(engine.name === 'podman' ? ['--pull=never', '--layers', '--format', 'docker'] : []),
       ...(ca ? ['--secret', `id=npm_ca,src=${ca}`] : []),
       '--build-arg', `VERSION=${VERSION}`, '--build-arg', `REVISION=${revision}`, '--build-arg', `CREATED=${new Date().toISOString().slice(0, 10)}`,
       root,

@@ -35,6 +35,8 @@ import { FederationController, ModelsController, RosterController, SitesControll
 import { MetricsService } from './operations/metrics.service';
 import { OperationsController } from './operations/operations.controller';
 import { InvitationsController } from './http/invitations.controller';
+import { UsersController } from './http/users.controller';
+import { UsersService } from './auth/users.service';
 
 export interface CoordinatorDeps {
   database: Database;
@@ -58,12 +60,12 @@ export class CoordinatorModule {
     return {
       module: CoordinatorModule,
       imports: [ConsoleModule],
-      controllers: [AuthController, RosterController, FederationController, InvitationsController, SitesController, ModelsController, ReportsController, OperationsController],
+      controllers: [AuthController, RosterController, FederationController, InvitationsController, SitesController, ModelsController, ReportsController, OperationsController, UsersController],
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
-        MetricsService, InvitationsService,
+        MetricsService, InvitationsService, UsersService,
       ],
     };
   }

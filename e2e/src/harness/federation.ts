@@ -63,7 +63,7 @@ export class Federation {
   }
 
   /** Surgeries for each site: disjoint, by the official split; step t uses its own patients. */
-  private surgeriesOf(site: number): { steps: string[][]; test: string[] } {
+  surgeriesOf(site: number): { steps: string[][]; test: string[] } {
     const train = [...DSAD_SPLIT.train];
     const test = [...DSAD_SPLIT.test];
     const per = this.o.trainSurgeriesPerStep * this.o.steps;

@@ -10,3 +10,6 @@ CREATE TABLE invitations (
   used_at    timestamptz(3),
   site_id    text UNIQUE
 );
+
+-- A console user can be disabled (the console's Users page): no sign-in, every session ended.
+ALTER TABLE admin_users ADD COLUMN disabled_at timestamptz(3);
