@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { patch, post } from '../api';
-import { useUser } from '../App';
+import { useUser } from '../user';
 import { Badge, Card, ConfirmDialog, Empty, ErrorBanner, Loading, Notice, PageHeader } from '../components/ui';
 import { fmtDate, useGet } from '../lib';
 
