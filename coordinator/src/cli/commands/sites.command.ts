@@ -24,14 +24,17 @@ export const runInvite: InviteAction = async ({ config, invite, out }) => {
     const db = new DatabaseService(database);
     const service = new InvitationsService(db, new AuditService(db), new SiteCertificates(config), config, systemClock);
     const bundle = await service.create('cli', invite);
+    const json = JSON.stringify(bundle, null, 2) + '\n';
+    // `--out -`: the bundle on stdout (from inside a container), the summary on stderr.
+    if (out === '-') process.stdout.write(json);
     // The token inside is a secret until it is used: readable by the operator only.
-    writeFileAtomic(out, JSON.stringify(bundle, null, 2) + '\n', PRIVATE_FILE_MODE);
-    process.stdout.write(
-      `invitation ${bundle.invitationId} for "${bundle.siteName}" written to ${out}\n` +
+    else writeFileAtomic(out, json, PRIVATE_FILE_MODE);
+    (out === '-' ? process.stderr : process.stdout).write(
+      `invitation ${bundle.invitationId} for "${bundle.siteName}"${out === '-' ? '' : ` written to ${out}`}\n` +
         `  valid until ${bundle.expiresAt}, one enrolment only\n` +
         `  federation ${bundle.federationAddress}, enrolment ${bundle.enrollAddress}\n` +
         `  CA fingerprint (SHA-256, tell the site by another channel): ${bundle.caFingerprint256}\n` +
-        `  the site runs: site-agent enroll --bundle ${out.split('/').pop()} --wait\n`,
+        `  the site runs: site-agent enroll --bundle ${out === '-' ? 'FILE' : out.split('/').pop()} --wait\n`,
     );
   } finally {
     await database.close();
@@ -49,7 +52,7 @@ export function register(program: Command, action: InviteAction = runInvite): vo
         'POST /api/sites/invitations); with PostgreSQL, any time.',
     )
     .requiredOption('--name <name>', 'the hospital\'s name, as admins will see it')
-    .option('--out <file>', 'where to write the bundle (default: <name>.invitation.json)')
+    .option('--out <file>', 'where to write the bundle (default: <name>.invitation.json; - for stdout)')
     .option('--expires-hours <n>', `hours until the token expires (1..${MAX_INVITATION_HOURS})`, (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > MAX_INVITATION_HOURS) throw new InvalidArgumentError(`must be an integer 1..${MAX_INVITATION_HOURS}, got '${v}'`);
@@ -62,6 +65,6 @@ export function register(program: Command, action: InviteAction = runInvite): vo
     .action(async (o: { name: string; out?: string; expiresHours: number; federationAddress?: string; enrollAddress?: string; dataDir?: string; databaseUrl?: string }) => {
       const config = resolveConfig({ flags: { dataDir: o.dataDir, databaseUrl: o.databaseUrl } });
       const slug = o.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'site';
-      await action({ config, out: resolve(o.out ?? `${slug}.invitation.json`), invite: { siteName: o.name, expiresHours: o.expiresHours, federationAddress: o.federationAddress, enrollAddress: o.enrollAddress } });
+      await action({ config, out: o.out === '-' ? '-' : resolve(o.out ?? `${slug}.invitation.json`), invite: { siteName: o.name, expiresHours: o.expiresHours, federationAddress: o.federationAddress, enrollAddress: o.enrollAddress } });
     });
 }
