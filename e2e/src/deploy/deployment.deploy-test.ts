@@ -7,7 +7,7 @@
 // `npm run test:deploy` (not part of `npm test`: see DEPLOY.md, "Deployment test").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
@@ -57,19 +57,25 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
     started = Date.now();
   };
 
-  /** A container with a read-only root filesystem, dropped capabilities and no privilege escalation. */
-  function hardened(image: string) {
+  /** Each container's output, appended to <workDir>/logs/<name>.log (kept with FEDCISS_KEEP_DEPLOY=1). */
+  function logTo(name: string) {
+    mkdirSync(join(workDir, 'logs'), { recursive: true });
+    return (stream: NodeJS.ReadableStream) => stream.pipe(createWriteStream(join(workDir, 'logs', `${name}.log`), { flags: 'a' }));
+  }
+
+  /** A container with a read-only root filesystem, no capabilities and no privilege escalation. */
+  function hardened(image: string, name: string) {
     class Hardened extends tc.GenericContainer {
       constructor() {
         super(image);
         this.hostConfig.ReadonlyRootfs = true;
       }
     }
-    return new Hardened().withNetwork(network).withTmpFs({ '/tmp': 'rw,size=256m' }).withDroppedCapabilities('ALL').withSecurityOpt('no-new-privileges').withPullPolicy(tc.PullPolicy.defaultPolicy());
+    return new Hardened().withNetwork(network).withTmpFs({ '/tmp': 'rw,size=256m' }).withDroppedCapabilities('ALL').withSecurityOpt('no-new-privileges').withLogConsumer(logTo(name));
   }
 
   function coordinatorContainer(command: string[]) {
-    return hardened(COORDINATOR_IMAGE)
+    return hardened(COORDINATOR_IMAGE, `coordinator-${command[0]}`)
       .withNetworkAliases('coordinator')
       .withEnvironment({ DATABASE_URL: `postgres://fedciss:${PG_PASSWORD}@postgres:5432/fedciss`, FEDCISS_TLS_HOSTNAMES: 'coordinator', FEDCISS_ADMIN_PASSWORD: ADMIN_PASSWORD })
       .withBindMounts([{ source: join(workDir, 'coordinator-data'), target: '/data' }, { source: join(workDir, 'coordinator-config'), target: '/config', mode: 'ro' }])
@@ -78,7 +84,7 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
 
   function agentContainer(i: number, command: string[]) {
     const dir = join(workDir, `site-${i}`);
-    return hardened(AGENT_IMAGE)
+    return hardened(AGENT_IMAGE, `site-${i}-${command[0]}`)
       .withBindMounts([
         { source: join(dir, 'identity'), target: '/identity' },
         { source: join(dir, 'work'), target: '/work' },
@@ -140,6 +146,7 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
       .withEnvironment({ POSTGRES_USER: 'fedciss', POSTGRES_DB: 'fedciss', POSTGRES_PASSWORD: PG_PASSWORD })
       .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
       .withWaitStrategy(tc.Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .withLogConsumer(logTo('postgres'))
       .withStartupTimeout(120_000)
       .start();
     containers.push(postgres);
