@@ -20,7 +20,7 @@ const VERSION = '0.1.0';
 const COORDINATOR_IMAGE = `localhost/fedciss/coordinator:${VERSION}`;
 const AGENT_IMAGE = `localhost/fedciss/site-agent:${VERSION}`;
 const POSTGRES_IMAGE = 'docker.io/library/postgres:15-bookworm';
-const ADMIN_PASSWORD = 'deployment-test-admin-1';
+const ADMIN_PASSWORD = 'deployment test operator passphrase';
 const PG_PASSWORD = 'deployment-test-pg-1';
 /** The images' user `node`: owns what the containers write on their volumes. */
 const NODE_UID = 1000;
@@ -79,6 +79,7 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
       .withNetworkAliases('coordinator')
       .withEnvironment({ DATABASE_URL: `postgres://fedciss:${PG_PASSWORD}@postgres:5432/fedciss`, FEDCISS_TLS_HOSTNAMES: 'coordinator', FEDCISS_ADMIN_PASSWORD: ADMIN_PASSWORD })
       .withBindMounts([{ source: join(workDir, 'coordinator-data'), target: '/data' }, { source: join(workDir, 'coordinator-config'), target: '/config', mode: 'ro' }])
+      .withExposedPorts(8080, 50051, 50052)
       .withCommand(command);
   }
 
@@ -143,6 +144,8 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
 
     const postgres = await new tc.GenericContainer(POSTGRES_IMAGE)
       .withNetwork(network).withNetworkAliases('postgres')
+      // Podman lists an image's EXPOSEd ports as bindings to wait for: publish them (to random host ports)
+      .withExposedPorts(5432)
       .withEnvironment({ POSTGRES_USER: 'fedciss', POSTGRES_DB: 'fedciss', POSTGRES_PASSWORD: PG_PASSWORD })
       .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
       .withWaitStrategy(tc.Wait.forLogMessage(/database system is ready to accept connections/, 2))
@@ -156,7 +159,8 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
     coordinator = await coordinatorContainer([
       'serve', '--admin-password-env', 'FEDCISS_ADMIN_PASSWORD', '--training-file', '/config/training.json',
       '--quorum', '2', '--segmenter-rounds', '1', '--generator-rounds', '0', '--deadline', '600', '--tick-ms', '200', '--heartbeat-timeout', '15',
-    ]).withExposedPorts(8080).withWaitStrategy(tc.Wait.forHttp('/readyz', 8080).forStatusCode(200)).withStartupTimeout(180_000).start();
+      // ready to serve, and the first admin created (which `serve` does right after)
+    ]).withWaitStrategy(tc.Wait.forAll([tc.Wait.forHttp('/readyz', 8080).forStatusCode(200), tc.Wait.forLogMessage(/coordinator ready/)])).withStartupTimeout(180_000).start();
     containers.push(coordinator);
     token = await signIn(httpUrl(), 'admin', ADMIN_PASSWORD);
     lap('coordinator');
@@ -205,8 +209,12 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
   });
 
   test('an agent container stopped and started again rejoins', async () => {
+    // field 22 of /proc/1/stat: when the container's first process started (a new one after the restart)
+    const pid1Start = async () => (await agents[0]!.exec(['cat', '/proc/1/stat'])).output.split(' ')[21];
+    const startBefore = await pid1Start();
     const restartedAt = Date.now();
     await agents[0]!.restart();
+    assert.notEqual(await pid1Start(), startBefore, 'the agent process was started anew');
     const site = fed.sites[0]!;
     await waitFor('the restarted agent heartbeats again', 120_000, async () => {
       const s = (await sites()).find((x) => x.id === site.siteId);
@@ -225,7 +233,7 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
     const before = await view();
     await coordinator.restart();
     await waitFor('the coordinator is ready again', 180_000, async () => ((await fetch(`${httpUrl()}/readyz`)).ok ? true : undefined));
-    token = await signIn(httpUrl(), 'admin', ADMIN_PASSWORD);
+    token = await waitFor('signing in again', 30_000, () => signIn(httpUrl(), 'admin', ADMIN_PASSWORD));
     const after = await view();
     assert.deepEqual(after.steps, before.steps);
     assert.deepEqual(after.models, before.models);
@@ -235,6 +243,9 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
 
     assert.equal((await api<{ step: number }>('POST', '/api/roster/classes', { classes: [{ name: 'colon' }] })).body.step, 1);
     await stepCompleted(1, 600_000);
+    const rounds = (await api<Array<{ step: number; kind: string; status: string; accepted: string[] }>>('GET', '/api/rounds')).body;
+    const segmenter = rounds.find((r) => r.step === 1 && r.kind === 'segmenter');
+    assert.deepEqual([...segmenter!.accepted].sort(), fed.sites.map((s) => s.siteId!).sort(), 'both hospitals, the restarted agent included, contributed after the coordinator restart');
     lap('step 1');
   });
 });
