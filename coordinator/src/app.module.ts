@@ -15,6 +15,7 @@ import { RosterService } from './roster/roster.service';
 import { SitesService } from './sites/sites.service';
 import { SiteCertificates } from './sites/site-certificates';
 import { SiteIdentity } from './sites/site-identity';
+import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
@@ -31,6 +32,11 @@ import { DomainErrorsFilter } from './http/domain-errors.filter';
 import { AuthController } from './http/auth.controller';
 import { ConsoleModule } from './http/console.module';
 import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
+import { MetricsService } from './operations/metrics.service';
+import { OperationsController } from './operations/operations.controller';
+import { InvitationsController } from './http/invitations.controller';
+import { UsersController } from './http/users.controller';
+import { UsersService } from './auth/users.service';
 
 export interface CoordinatorDeps {
   database: Database;
@@ -39,7 +45,7 @@ export interface CoordinatorDeps {
 }
 
 /** Every REST controller (the route-access test walks this list). */
-export const CONTROLLERS = [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController];
+export const CONTROLLERS = [AuthController, RosterController, FederationController, InvitationsController, SitesController, ModelsController, ReportsController, OperationsController, UsersController];
 
 /** The whole coordinator: one module, providers grouped by feature folder. */
 @Module({})
@@ -62,6 +68,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
+        MetricsService, InvitationsService, UsersService,
       ],
     };
   }

@@ -46,7 +46,8 @@ export class AdminAuthService {
     const user = await this.db.prisma.adminUser.findUnique({ where: { username: String(username) } });
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const ok = await verifyPassword(String(password), user?.passwordHash ?? (await decoyHash));
-    if (!user || !ok) {
+    // A disabled account answers like a wrong password: nothing to learn about which accounts exist.
+    if (!user || !ok || user.disabledAt) {
       await this.audit.record(`anonymous`, 'auth.sign-in-failed', truncateCodePoints(String(username), 64));
       throw new DomainError('unauthenticated', 'wrong username or password');
     }
@@ -60,7 +61,7 @@ export class AdminAuthService {
   async resolve(token: string | null | undefined): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
     const session = await this.db.prisma.adminSession.findUnique({ where: { tokenHash: hashSessionToken(token) }, include: { user: true } });
-    if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+    if (!session || session.expiresAt.getTime() <= Date.now() || session.user.disabledAt) return null;
     return { userId: session.user.id, username: session.user.username, role: session.user.role as Role };
   }
 

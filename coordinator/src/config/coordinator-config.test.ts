@@ -9,8 +9,15 @@ test('flags win over variables, variables over the defaults; text is coerced', (
   assert.equal(c.rounds.stragglers, 'wait');
   assert.equal(c.enrollAddress, '0.0.0.0:7001');
   assert.equal(c.rounds.deadlineSeconds, 600);
-  assert.deepEqual(c.enrollment, { maxPendingPerAddress: 10, maxPending: 200, pendingExpirySeconds: 604800 });
+  assert.deepEqual(c.enrollment, { mode: 'invitation', maxPendingPerAddress: 10, maxPending: 200, pendingExpirySeconds: 604800 });
   assert.deepEqual(c.training, DEFAULT_TRAINING);
+});
+
+test('enrolment needs an invitation under mutual TLS unless opened by flag or variable; the loopback demo is open', () => {
+  assert.equal(resolveConfig({}).enrollment.mode, 'invitation');
+  assert.equal(resolveConfig({ flags: { openEnrollment: true } }).enrollment.mode, 'open');
+  assert.equal(resolveConfig({ env: { FEDCISS_OPEN_ENROLLMENT: '1' } }).enrollment.mode, 'open');
+  assert.equal(resolveConfig({ flags: { insecure: true } }).enrollment.mode, 'open');
 });
 
 test('every bad setting is reported at once with its flag and variable', () => {

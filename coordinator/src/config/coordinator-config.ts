@@ -72,6 +72,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
   }
   const dataDir = resolve(text.dataDir ?? '.data/coordinator');
   const grpcAddress = text.grpcAddress ?? '127.0.0.1:50051';
+  const insecure = flags.insecure === true || env.FEDCISS_INSECURE === '1';
   const input: CoordinatorSettingsInput = {
     dataDir,
     databaseUrl: text.databaseUrl,
@@ -80,7 +81,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     tlsHostnames: (text.tlsHostnames ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     httpHost: text.httpHost,
     httpPort: text.httpPort,
-    insecure: flags.insecure === true || env.FEDCISS_INSECURE === '1',
+    insecure,
     pkiDir: resolve(text.pkiDir ?? join(dataDir, 'pki')),
     rounds: {
       quorum: text['rounds.quorum'], deadlineSeconds: text['rounds.deadlineSeconds'], hardLimitSeconds: text['rounds.hardLimitSeconds'],
@@ -88,6 +89,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
       segmenterRounds: text['rounds.segmenterRounds'], generatorRounds: text['rounds.generatorRounds'],
     },
     enrollment: {
+      mode: insecure || flags.openEnrollment === true || env.FEDCISS_OPEN_ENROLLMENT === '1' ? 'open' : 'invitation',
       maxPendingPerAddress: text['enrollment.maxPendingPerAddress'], maxPending: text['enrollment.maxPending'], pendingExpirySeconds: text['enrollment.pendingExpirySeconds'],
     },
     training: DEFAULT_TRAINING,

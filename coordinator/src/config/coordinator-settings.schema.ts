@@ -30,8 +30,14 @@ export const roundSettingsSchema = z.strictObject({
   generatorRounds: integer(0).default(1),
 });
 
-/** Bounds of enrolment, the one call that needs no certificate. */
+/** Who may enrol, and the bounds of enrolment, the one call that needs no certificate. */
 export const enrollmentSettingsSchema = z.strictObject({
+  /**
+   * 'invitation' (the default with mutual TLS) needs the one-time token of an invitation
+   * (coordinator sites invite); 'open' takes any request to the admins (loopback demo, or
+   * --open-enrollment). The admin's approval decides either way.
+   */
+  mode: z.enum(['invitation', 'open']).default('invitation'),
   /** Pending requests (not yet approved or rejected) from one peer address. */
   maxPendingPerAddress: integer(1).default(10),
   /** Pending requests in total. */

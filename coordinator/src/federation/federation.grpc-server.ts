@@ -20,6 +20,8 @@ import { RateLimiter } from './rate-limiter';
 import { serviceError, toServiceError } from './grpc-status';
 import { requestProblem } from './request-limits';
 import { quote } from '../common/text';
+import { MetricsService } from '../operations/metrics.service';
+import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -88,6 +90,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     private readonly evaluations: EvaluationsService,
     private readonly progress: ProgressHub,
     private readonly limiter: RateLimiter,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -146,7 +149,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         const address = call.getPeer().replace(/:\d+$/, '');
         Promise.resolve()
           .then(() => this.limiter.take(`enroll:${address}`, 'enroll'))
-          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, address))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, { address, invitationToken: invitationTokenOf(call.metadata) }))
           .then(
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),
@@ -198,6 +201,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     for (const chunk of chunkBlob(bytes, DEFAULT_CHUNK_BYTES, offset)) {
       if (call.cancelled) return;
       await write(call, { chunk });
+      this.metrics.bytesOut(chunk.data.length);
     }
     call.end();
   }
@@ -221,6 +225,12 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     }
     return this.uploads.receive(siteId, first.value.header, chunks());
   }
+}
+
+/** The invitation token of an Enroll call (at most one, a short string), if any. */
+function invitationTokenOf(metadata: grpc.Metadata): string | undefined {
+  const values = metadata.get(INVITATION_METADATA_KEY);
+  return values.length === 1 && typeof values[0] === 'string' && values[0].length <= 200 ? values[0] : undefined;
 }
 
 /** Writes one message, waiting for the stream to drain when its buffer is full (back-pressure). */

@@ -20,6 +20,7 @@ import {
 import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
 import type { StepConfig } from './steps.service';
+import { MetricsService } from '../operations/metrics.service';
 
 type RoundKind = 'segmenter' | 'generator' | 'evaluate';
 const TX = { timeout: 120_000, maxWait: 30_000 };
@@ -52,6 +53,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(MODEL_FACTORY) private readonly factory: ModelFactory,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -256,7 +258,9 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         return;
       }
       const kind = round.kind as ModelKind;
+      const timed = this.metrics.aggregationTimer(kind);
       const { weights, serverState, note } = await this.aggregate(round, step, cfg, decision.contributors);
+      timed();
       await this.db.prisma.$transaction(async (tx) => {
         const version = await this.models.create(
           { kind, weights, parentId: round.baseVersionId, stepIndex: step.index, roundId: round.id, numClasses: kind === 'segmenter' ? cfg.numClasses : 0, config: kind === 'segmenter' ? cfg.segmenter : cfg.generator, note },

@@ -16,6 +16,8 @@ import type { ContentVerdict } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { PartialUpload } from './partial-upload';
 import { RoundsService } from './rounds.service';
+import { MetricsService } from '../operations/metrics.service';
+import type { UploadOutcome } from '../rounds/round-state';
 
 const KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 const SHA = /^[0-9a-f]{64}$/;
@@ -50,6 +52,7 @@ export class UploadsService {
     private readonly rounds: RoundsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   private partialPath(updateId: string): string {
@@ -77,6 +80,7 @@ export class UploadsService {
       }
       for await (const chunk of chunks) {
         await partial.append(chunk);
+        this.metrics.bytesIn(chunk.data.length);
         await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: BigInt(partial.received), updatedAt: new Date() } });
       }
       if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
@@ -127,6 +131,7 @@ export class UploadsService {
     const accepted = await this.db.prisma.siteUpdate.findFirst({ where: { roundId: round.id, siteId, status: 'accepted' } });
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
     const refused = await this.rounds.admit(round, siteId, h.idempotencyKey);
+    if (refused) this.metrics.updateRejected(refused.code);
     return this.db.prisma.siteUpdate.create({
       data: {
         id: `upd-${randomBytes(8).toString('hex')}`,
@@ -177,7 +182,9 @@ export class UploadsService {
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;
+    let decided: UploadOutcome | undefined;
     await this.rounds.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {
+      decided = outcome;
       const accepted = outcome.status === 'accepted';
       settled = await tx.siteUpdate.update({
         where: { id: row.id },
@@ -190,6 +197,8 @@ export class UploadsService {
         },
       });
     });
+    if (decided?.status === 'accepted') this.metrics.updateAccepted();
+    else if (decided) this.metrics.updateRejected(decided.code);
     if (settled!.status === 'rejected') this.log.warn(`update ${row.id} from ${row.siteId} rejected: ${settled!.rejectionReason}`);
     return settled!;
   }

@@ -41,6 +41,22 @@ export class RosterController {
   }
 }
 
+/** The audit log's filter from query strings, each checked (a 400 names the parameter). */
+function auditFilter(q: { actor?: string; action?: string; from?: string; to?: string }) {
+  const text = (name: string, v: string | undefined, max: number) => {
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f]/.test(v)) throw invalid(`${name} must be text of at most ${max} characters`);
+    return v;
+  };
+  const time = (name: string, v: string | undefined) => {
+    if (v === undefined || v === '') return undefined;
+    const t = typeof v === 'string' && v.length <= 40 ? new Date(v) : new Date(NaN);
+    if (Number.isNaN(t.getTime())) throw invalid(`${name} must be an ISO 8601 date and time (e.g. 2026-11-30T10:00:00Z)`);
+    return t;
+  };
+  return { actor: text('actor', q.actor, 120), action: text('action', q.action, 64), from: time('from', q.from), to: time('to', q.to) };
+}
+
 @ApiTags('federation')
 @Controller('api')
 export class FederationController {
@@ -88,9 +104,15 @@ export class FederationController {
 
   @Get('audit')
   @Requires('audit:read')
-  auditLog(@Query('limit') limit?: string) {
+  auditLog(@Query('limit') limit?: string, @Query('actor') actor?: string, @Query('action') action?: string, @Query('from') from?: string, @Query('to') to?: string) {
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw invalid('limit must be an integer between 1 and 1000');
-    return this.audit.recent(limit ? Number(limit) || 100 : 100);
+    return this.audit.search({ limit: limit ? Number(limit) || 100 : 100, ...auditFilter({ actor, action, from, to }) });
+  }
+
+  @Get('audit/actions')
+  @Requires('audit:read')
+  auditActions() {
+    return this.audit.actions();
   }
 
   @Get('health')

@@ -41,7 +41,7 @@ test('every REST route is public by mark or needs an action; the public ones are
   const badAction = all.filter((r) => Reflect.getMetadata(ACTION_METADATA, r.handler) !== undefined && !isAction(Reflect.getMetadata(ACTION_METADATA, r.handler)));
   assert.deepEqual(badAction.map((r) => r.route), []);
   const open = all.filter((r) => Reflect.getMetadata(PUBLIC_METADATA, r.handler)).map((r) => r.route).sort();
-  assert.deepEqual(open, ['GET /api/health', 'POST /api/auth/sign-in', 'POST /api/auth/sign-out']);
+  assert.deepEqual(open, ['GET /api/health', 'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/auth/sign-in', 'POST /api/auth/sign-out']);
 });
 
 test('the guard refuses a route with no mark, and lets a public one through without a session', async () => {

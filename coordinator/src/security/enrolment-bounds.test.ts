@@ -30,10 +30,10 @@ describe('enrolment bounds (pending requests, capabilities)', () => {
 
   test('capabilities are bounded and only their known fields are stored', async () => {
     const before = await snapshot(h);
-    await assert.rejects(client.enroll('Hospital Big', '', { executionProviders: ['cpu'], agentVersion: 'v'.repeat(3 * 1024 * 1024) }), code(grpc.status.INVALID_ARGUMENT, /^enroll: capabilities\.agentVersion is longer than 64 characters/));
-    await assert.rejects(client.enroll('Hospital Many', '', { executionProviders: Array.from({ length: 9 }, (_, i) => `ep${i}`), agentVersion: '1' }), code(grpc.status.INVALID_ARGUMENT, /execution_providers has 9 entries \(at most 8\)/));
+    await assert.rejects(client.enroll('Hospital Big', '', { capabilities: { executionProviders: ['cpu'], agentVersion: 'v'.repeat(3 * 1024 * 1024) } }), code(grpc.status.INVALID_ARGUMENT, /^enroll: capabilities\.agentVersion is longer than 64 characters/));
+    await assert.rejects(client.enroll('Hospital Many', '', { capabilities: { executionProviders: Array.from({ length: 9 }, (_, i) => `ep${i}`), agentVersion: '1' } }), code(grpc.status.INVALID_ARGUMENT, /execution_providers has 9 entries \(at most 8\)/));
     await assert.rejects(client.enroll('Hospital \u0000', ''), code(grpc.status.INVALID_ARGUMENT, /displayName contains a NUL character/));
-    await assert.rejects(client.enroll('Hospital', '', { executionProviders: ['c'.repeat(33)], agentVersion: '1' }), code(grpc.status.INVALID_ARGUMENT, /capabilities\.executionProviders\[0\] is 33 characters long \(at most 32\)/));
+    await assert.rejects(client.enroll('Hospital', '', { capabilities: { executionProviders: ['c'.repeat(33)], agentVersion: '1' } }), code(grpc.status.INVALID_ARGUMENT, /capabilities\.executionProviders\[0\] is 33 characters long \(at most 32\)/));
     assertSameSnapshot(await snapshot(h), before);
   });
 

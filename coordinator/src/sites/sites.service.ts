@@ -8,6 +8,7 @@ import { conflict, DomainError, forbidden, invalid, notFound, tooMany } from '..
 import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SiteCertificates } from './site-certificates';
+import { InvitationsService } from './invitations.service';
 
 export type SiteStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
 
@@ -48,6 +49,7 @@ export class SitesService {
     private readonly certificates: SiteCertificates,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly invitations: InvitationsService,
   ) {}
 
   /**
@@ -57,7 +59,7 @@ export class SitesService {
    * it is bounded: its fields (request-limits.ts and below), the pending requests from one address
    * and in total, and their lifetime. A key that was revoked cannot enrol again, under any name.
    */
-  async enroll(displayName: string, csrPem: string, capabilities: EnrollCapabilities, from: string): Promise<EnrollmentResult> {
+  async enroll(displayName: string, csrPem: string, capabilities: EnrollCapabilities, from: { address: string; invitationToken?: string }): Promise<EnrollmentResult> {
     const name = displayName.trim();
     if (!name || name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw invalid(`display_name must be 1..${MAX_NAME} printable characters`);
     if (!this.config.insecure && !csrPem) throw invalid('csr_pem is required: the site must send a certificate signing request');
@@ -69,21 +71,24 @@ export class SitesService {
     const id = `${slug}-${fingerprint.slice(0, 8)}`;
     let site = await this.db.prisma.site.findUnique({ where: { id } });
     if (!site) {
+      // Only invited sites become sites (invitations.service.ts); polling with the same key needs no token.
+      const invited = await this.invitations.check(from.invitationToken, from.address);
       if (await this.db.prisma.site.findFirst({ where: { keyFingerprint: fingerprint, status: 'revoked' } })) {
         throw forbidden('this key belongs to a site an administrator revoked; enrol with a new key pair');
       }
       await this.expirePending();
       const [pendingFromAddress, pending] = await Promise.all([
-        this.db.prisma.site.count({ where: { status: 'pending', enrolledFrom: from } }),
+        this.db.prisma.site.count({ where: { status: 'pending', enrolledFrom: from.address } }),
         this.db.prisma.site.count({ where: { status: 'pending' } }),
       ]);
       const limits = this.config.enrollment;
       if (pendingFromAddress >= limits.maxPendingPerAddress) throw tooMany(`${pendingFromAddress} enrolment requests from this address are already waiting for an administrator (at most ${limits.maxPendingPerAddress})`);
       if (pending >= limits.maxPending) throw tooMany(`${pending} enrolment requests are already waiting for an administrator (at most ${limits.maxPending}); try again later`);
       site = await this.db.prisma.$transaction(async (tx) => {
+        if (invited) await this.invitations.consume(tx, invited.id, id, name);
         const created = await tx.site.create({
           data: {
-            id, displayName: name, status: 'pending', csrPem: csrPem || null, enrolledFrom: from, keyFingerprint: fingerprint,
+            id, displayName: invited?.siteName ?? name, status: 'pending', csrPem: csrPem || null, enrolledFrom: from.address, keyFingerprint: fingerprint,
             capabilities: { executionProviders: providers, agentVersion: capabilities.agentVersion ?? '' },
           },
         });

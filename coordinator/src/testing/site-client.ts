@@ -8,6 +8,8 @@ import {
   type BlobChunk, type Capabilities, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus,
 } from '@fedciss/proto';
 
+import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
+
 const DEADLINE_MS = 30_000;
 
 function unary<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => unknown, req: Req, md: grpc.Metadata): Promise<Res> {
@@ -28,8 +30,12 @@ export class TestSiteClient {
     return md;
   }
 
-  async enroll(displayName: string, csrPem = '', capabilities: Capabilities = { executionProviders: ['cpu'], agentVersion: 'test' }) {
-    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities }, this.md());
+  /** `invitationToken` travels as the Enroll call's invitation metadata, as site-agent enroll --bundle sends it. */
+  async enroll(displayName: string, csrPem = '', options: { capabilities?: Capabilities; invitationToken?: string } = {}) {
+    const md = this.md();
+    if (options.invitationToken !== undefined) md.set(INVITATION_METADATA_KEY, options.invitationToken);
+    const capabilities = options.capabilities ?? { executionProviders: ['cpu'], agentVersion: 'test' };
+    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities }, md);
     this.siteId = r.siteId;
     return r;
   }

@@ -13,6 +13,7 @@ import type { CoordinatorClient } from '../federation/coordinator-client';
 import { sleep } from '../federation/retry';
 import type { AgentLog } from './log';
 import { progressOf, type ProgressSink } from './progress';
+import type { AgentMetrics } from './metrics';
 
 export const LAST_TASK_FILE = 'last-task.json';
 
@@ -38,6 +39,8 @@ export interface RunOptions {
   /** Leave after this step completed (demo and tests). */
   untilStep?: number;
   signal?: AbortSignal;
+  /** Where the agent's Prometheus metrics are kept (run --metrics-port). */
+  metrics?: AgentMetrics;
 }
 
 export async function runAgent(config: AgentConfig, client: CoordinatorClient, siteId: string, work: SiteWork, log: AgentLog, o: RunOptions): Promise<void> {
@@ -62,6 +65,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
   };
   const heartbeats = beat();
   const sink: (roundId: string) => ProgressSink = (roundId) => (phase, fraction, metrics) => {
+    o.metrics?.progress(phase, metrics);
     client.reportProgress({ roundId, phase, fraction, metrics, message: '' }).catch(() => undefined);
   };
   const fetchModel: ModelFetcher = async (ref) => {
@@ -94,6 +98,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         continue;
       }
       lastStepSeen = Math.max(lastStepSeen, task.step);
+      o.metrics?.taskStep(task.step);
       if (task.kind === TaskKind.TASK_KIND_WAIT) {
         state = 'waiting';
         await sleep(task.retryAfterMs || 2000, o.signal);
@@ -123,7 +128,10 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'found an update trained before a restart; uploading it', { round: task.roundId });
       } else {
         state = `training ${kind}`;
+        const started = Date.now();
         update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        const images = (update.samples.realImages + update.samples.replayImages) * (task.hyperParameters?.localEpochs ?? 0);
+        o.metrics?.trained(kind, images, (Date.now() - started) / 1000);
         if (config.faults.includes('nan-update') && !poisonedOnce) {
           update = { ...update, blob: poisoned(update.blob) };
           poisonedOnce = true;
@@ -138,12 +146,17 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update.blob,
         siteId,
         (f) => p.update(f),
-        { chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
+        { onChunkSent: (n) => o.metrics?.uploadedBytes(n), chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
       );
       corruptedOnce = true;
       p.done();
-      if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) log('info', 'update accepted', { round: task.roundId });
-      else if (receipt.state === UploadState.UPLOAD_STATE_REJECTED) log('warn', 'update rejected', { round: task.roundId, reason: receipt.reason });
+      if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) {
+        o.metrics?.settled('accepted');
+        log('info', 'update accepted', { round: task.roundId });
+      } else if (receipt.state === UploadState.UPLOAD_STATE_REJECTED) {
+        o.metrics?.settled('rejected');
+        log('warn', 'update rejected', { round: task.roundId, reason: receipt.reason });
+      }
       else {
         log('warn', 'upload incomplete; will resume', { round: task.roundId, received: receipt.receivedBytes });
         continue;

@@ -21,6 +21,8 @@ export interface UploadTuning {
   bytesPerSecond?: number;
   /** Resilience tests: corrupt the chunk with this index in the first attempt. */
   corruptChunkOnce?: number;
+  /** Told the size of every chunk handed to the connection (metrics). */
+  onChunkSent?: (bytes: number) => void;
 }
 
 export interface Connection {
@@ -28,6 +30,8 @@ export interface Connection {
   credentials: grpc.ChannelCredentials;
   /** Plaintext loopback demo mode only: the site id sent as `x-site-id` metadata. */
   insecureSiteId?: string;
+  /** Enrolment only: the invitation's one-time token, sent as `x-fedciss-invitation` metadata. */
+  invitationToken?: string;
   /** Deadline of a unary call. */
   deadlineMs?: number;
   /** Deadline of a whole download or upload stream. */
@@ -61,6 +65,7 @@ export class CoordinatorClient {
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     if (this.connection.insecureSiteId) md.set('x-site-id', this.connection.insecureSiteId);
+    if (this.connection.invitationToken) md.set('x-fedciss-invitation', this.connection.invitationToken);
     return md;
   }
 
@@ -81,7 +86,8 @@ export class CoordinatorClient {
 
   enroll(displayName: string, csrPem: string, executionProviders: string[]): Promise<EnrollResponse> {
     const req = { displayName, csrPem, capabilities: { executionProviders, agentVersion: '0.1.0' } };
-    return this.unary('Enroll', 'site name, certificate signing request (public key only)', this.client.enroll, req, JSON.stringify(req).length);
+    const what = `site name, certificate signing request (public key only)${this.connection.invitationToken ? ', invitation token' : ''}`;
+    return this.unary('Enroll', what, this.client.enroll, req, JSON.stringify(req).length);
   }
 
   heartbeat(state: string): Promise<HeartbeatResponse> {
@@ -193,6 +199,7 @@ export class CoordinatorClient {
             }
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
             onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            tuning.onChunkSent?.(chunk.data.length);
             sent += chunk.data.length;
             if (tuning.bytesPerSecond) {
               const due = started + (sent / tuning.bytesPerSecond) * 1000;

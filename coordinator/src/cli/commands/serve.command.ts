@@ -4,6 +4,7 @@ import { ConfigError, resolveConfig, type CoordinatorConfig } from '../../config
 import { architectureProblems } from '../../config/architecture-check';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
+import { Logger } from '@nestjs/common';
 import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
@@ -27,24 +28,26 @@ export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnl
     return;
   }
   const running = await startCoordinator(config, factory);
+  // Through the coordinator's logger: one JSON line each when the output goes to a log collector.
+  const log = new Logger('Coordinator');
   try {
     const auth = running.app.get(AdminAuthService);
     if ((await auth.userCount()) === 0) {
       const password = adminPasswordEnv ? process.env[adminPasswordEnv] : undefined;
       if (password) {
         await auth.createUser('cli', 'admin', password, 'admin');
-        process.stdout.write(`created the first console user 'admin' (password from ${adminPasswordEnv})\n`);
+        log.log(`created the first console user 'admin' (password from ${adminPasswordEnv})`);
       } else {
-        process.stdout.write('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)\n');
+        log.warn('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)');
       }
     }
   } catch (e) {
     await running.close();
     throw e;
   }
-  process.stdout.write(
+  log.log(
     `coordinator ready: console and REST API ${running.httpUrl} (OpenAPI ${running.httpUrl}/api/docs), ` +
-      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}\n`,
+      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}`,
   );
 };
 
@@ -66,6 +69,7 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--tls-hostname <name...>', 'extra names the coordinator is reached at, for its TLS certificate')
     .option('--insecure', 'plaintext gRPC, loopback only: for a demo on one machine', false)
     .option('--auto-approve', 'approve enrolling sites without an admin (demo)', false)
+    .option('--open-enrollment', 'accept enrolment requests without an invitation (env FEDCISS_OPEN_ENROLLMENT=1); an admin still approves each', false)
     .option('--quorum <n>', 'minimum accepted updates per round', intFlag('--quorum'))
     .option('--deadline <seconds>', 'upload deadline of a round', intFlag('--deadline'))
     .option('--hard-limit <seconds>', 'how long a round may wait past its deadline (straggler policy wait)', intFlag('--hard-limit'))
@@ -84,7 +88,7 @@ export function register(program: Command, action: ServeAction = runServe): void
       const config = resolveConfig({
         flags: {
           dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
-          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true,
+          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
           trainingFile: o.trainingFile as string, tickMs: o.tickMs as string,
