@@ -61,7 +61,7 @@ export class MlModelFactory implements ModelFactory {
   }
 
   async exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer> {
-    return Buffer.from(exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses));
+    return Buffer.from(exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses).bytes);
   }
 }
 
