@@ -15,7 +15,7 @@ export { OP_KINDS } from './ops/kinds';
 export type { OpKind } from './ops/kinds';
 export type { OpRule, LowerCtx, BackwardRule } from './ops/types';
 export { OpsetError } from './ops/types';
-export { initialise, seededRandom } from './init/initializers';
+export { initialise, seededRandom, gaussian } from './init/initializers';
 export type { ParamInit } from './init/initializers';
 export * from './nn/layers';
 export * from './nn/losses';
@@ -30,7 +30,7 @@ export { Trainer, compileTrainStep, NonFiniteLossError } from './train/trainer';
 export type { TrainStepConfig, TrainModel, ModelOutputs, StepResult, BatchSpec } from './train/trainer';
 export { exportInferenceModel, exportModel, InferenceRunner, buildInferenceGraph, MIN_EXPORT_OPSET, MAX_EXPORT_OPSET } from './infer/inference';
 export type { InferenceModel, InferenceSpec, ExportOptions, ExportedModel } from './infer/inference';
-export { metadataProps, readModelMetadata, modelCard, ModelMetadataError } from './infer/model-metadata';
+export { metadataProps, readModelMetadata, modelCard, rgbOf, ModelMetadataError } from './infer/model-metadata';
 export type { ModelMetadata, ModelClass, ModelInputSpec } from './infer/model-metadata';
 
 // the diffusion generator (replay without stored patient images); everything also under `diffusion.`

@@ -101,6 +101,12 @@ export function readModelMetadata(bytes: Uint8Array): ModelMetadata {
   return m;
 }
 
+/** A class colour as [r, g, b] bytes. */
+export function rgbOf(color: string): [number, number, number] {
+  const v = parseInt(color.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The short Markdown model card: the same facts as the metadata, for people. */
