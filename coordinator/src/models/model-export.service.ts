@@ -7,6 +7,7 @@ import { CLOCK, CONFIG, MODEL_FACTORY, type Clock } from '../common/tokens';
 import { invalid } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { DatabaseService } from '../database/database.service';
+import type { ModelVersion } from '../generated/prisma/client';
 import { CA_CERT_FILE } from '../pki/ca';
 import type { ModelFactory } from './model-factory';
 import { ModelVersionsService } from './model-versions.service';
@@ -38,13 +39,13 @@ export class ModelExportService {
     if (opset !== undefined && !(Number.isInteger(opset) && opset >= MIN_EXPORT_OPSET && opset <= MAX_EXPORT_OPSET)) {
       throw invalid(`opset must be an integer from ${MIN_EXPORT_OPSET} to ${MAX_EXPORT_OPSET} (got ${opset})`);
     }
-    const provenance = await this.provenance(id);
+    const provenance = await this.provenance(row);
     const { bytes, metadata } = await this.factory.exportOnnx(await this.models.weights(id), { numClasses: row.numClasses, config: row.config as Record<string, unknown> }, { opset, provenance });
     return { onnx: bytes, metadata, card: modelCard(metadata) };
   }
 
-  private async provenance(id: string): Promise<SegmenterProvenance> {
-    const row = await this.models.get(id);
+  private async provenance(row: ModelVersion): Promise<SegmenterProvenance> {
+    const id = row.id;
     const lineage: string[] = [];
     const seen = new Set([id]);
     for (let parent = row.parentId; parent && !seen.has(parent); ) {
