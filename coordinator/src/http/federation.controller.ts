@@ -180,7 +180,7 @@ export class ModelsController {
   @Requires('read')
   @Header('Content-Type', 'application/octet-stream')
   @ApiOkResponse({ description: 'the segmenter as a self-contained ONNX inference model (weights, classes, input normalisation and lineage inside); ?opset=11..21, default the smallest that expresses it' })
-  async onnx(@Param('id') id: string, @Query('opset') opset: string | undefined, @Res() res: Response) {
+  async onnx(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
     const { onnx } = await this.exporter.export(id, parseOpset(opset));
     res.setHeader('Content-Disposition', `attachment; filename="${id}.onnx"`);
     res.end(onnx);
@@ -190,15 +190,15 @@ export class ModelsController {
   @Requires('read')
   @Header('Content-Type', 'text/markdown; charset=utf-8')
   @ApiOkResponse({ description: 'the Markdown model card of the exported segmenter: the same facts as the metadata inside model.onnx' })
-  async card(@Param('id') id: string, @Query('opset') opset: string | undefined, @Res() res: Response) {
+  async card(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
     const { card } = await this.exporter.export(id, parseOpset(opset));
     res.setHeader('Content-Disposition', `attachment; filename="${id}.model-card.md"`);
     res.end(card);
   }
 }
 
-function parseOpset(raw: string | undefined): number | undefined {
+function parseOpset(raw: unknown): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got '${raw}')`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got ${JSON.stringify(raw)})`);
   return Number(raw);
 }
