@@ -8,7 +8,7 @@ import { gaussian, seededRandom } from '../init/initializers';
 import { createSegmenterWeights, exportSegmenterOnnx, segmenterConfig } from '../segmentation/network';
 import { onnxFullCheck, runInOpenCv } from '../testing/second-runtime';
 import { InferenceRunner, MAX_EXPORT_OPSET, MIN_EXPORT_OPSET } from './inference';
-import { modelCard, readModelMetadata, type ModelClass } from './model-metadata';
+import { modelCard, readModelMetadata, rgbOf, type ModelClass } from './model-metadata';
 
 // Small but complete: three levels, GroupNorm with 4 groups, a 48x64 frame (the issue's size).
 const config = segmenterConfig({ width: 8, depth: 2, inputSize: [48, 64], embedDim: 8, groups: 4 });
@@ -128,4 +128,5 @@ test('the metadata travels inside the file and reads back; the card lists the cl
   for (const s of ['seg-2-abc', '| 3 | ureter | `#2233aa` |', 'opset 11', '[batch, 3, 48, 64]', 'pixel / 255', '`seg-1-x` ← `seg-0-y`']) assert.ok(card.includes(s), `card lacks ${s}`);
   assert.throws(() => exportSegmenterOnnx(weights, config, K, { provenance: { ...provenance, classes: classes.slice(0, 3) } }), /predicts 4 classes, the metadata lists 3/);
   assert.throws(() => readModelMetadata(exportSegmenterOnnx(weights, config, K).bytes), /no 'fedciss\.version' metadata/);
+  assert.deepEqual(rgbOf('#12ab34'), [0x12, 0xab, 0x34]);
 });
