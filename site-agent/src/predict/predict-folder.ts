@@ -100,10 +100,19 @@ export async function predictFolder(o: PredictFolderOptions): Promise<PredictFol
   const runner = await InferenceRunner.fromBytes(bytes, o.runtime);
   let modelMs = 0;
   const t0 = performance.now();
+  // The next batch is decoded while this one runs and is written out.
+  const load = (at: number) => {
+    const paths = frames.slice(at, at + batch);
+    const loaded = Promise.all([Promise.all(paths.map((p) => readImageSize(p))), Promise.all(paths.map((p) => frameInput(p, m)))]);
+    loaded.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
+    return { paths, loaded };
+  };
+  let next = load(0);
   try {
     for (let at = 0; at < frames.length; at += batch) {
-      const paths = frames.slice(at, at + batch);
-      const [sizes, inputs] = await Promise.all([Promise.all(paths.map((p) => readImageSize(p))), Promise.all(paths.map((p) => frameInput(p, m)))]);
+      const { paths, loaded } = next;
+      const [sizes, inputs] = await loaded;
+      if (at + batch < frames.length) next = load(at + batch);
       const data = new Float32Array(paths.length * channels * H * W);
       inputs.forEach((x, i) => data.set(x, i * channels * H * W));
       const m0 = performance.now();
