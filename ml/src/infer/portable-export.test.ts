@@ -7,7 +7,9 @@ import { onnx } from 'onnx-proto';
 import { gaussian, seededRandom } from '../init/initializers';
 import { createSegmenterWeights, exportSegmenterOnnx, segmenterConfig } from '../segmentation/network';
 import { onnxFullCheck, runInOpenCv } from '../testing/second-runtime';
-import { InferenceRunner, MAX_EXPORT_OPSET, MIN_EXPORT_OPSET } from './inference';
+import * as F from '../graph/functional';
+import type { Tensor } from '../graph/tensor';
+import { exportModel, InferenceRunner, MAX_EXPORT_OPSET, MIN_EXPORT_OPSET } from './inference';
 import { modelCard, readModelMetadata, rgbOf, type ModelClass } from './model-metadata';
 
 // Small but complete: three levels, GroupNorm with 4 groups, a 48x64 frame (the issue's size).
@@ -24,16 +26,18 @@ function randomImages(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n * 3 * H * W }, () => r());
 }
 
-async function ortLogits(bytes: Uint8Array, image: Float32Array, n: number): Promise<Float32Array> {
+async function ortRun(bytes: Uint8Array, image: Float32Array, n: number): Promise<{ logits: Float32Array; probabilities: Float32Array }> {
   const runner = await InferenceRunner.fromBytes(bytes);
   try {
     const out = await runner.run({ image: { shape: [n, 3, H, W], data: image } });
     assert.deepEqual(out.logits.shape, [n, K, H, W]);
-    return out.logits.data as Float32Array;
+    return { logits: out.logits.data as Float32Array, probabilities: out.probabilities.data as Float32Array };
   } finally {
     await runner.release();
   }
 }
+
+const ortLogits = async (bytes: Uint8Array, image: Float32Array, n: number) => (await ortRun(bytes, image, n)).logits;
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -85,12 +89,44 @@ test('one file runs any batch size: three images at once give each image its bat
   }
 });
 
-test('every opset writes the same function: ONNX Runtime gives the same logits at 11, 13, 17 and 21', async () => {
+test('every opset writes the same function: ONNX Runtime gives the same logits and probabilities at 11, 13, 17 and 21', async () => {
   const x = randomImages(2, 2);
-  const ref = await ortLogits(exportSegmenterOnnx(weights, config, K).bytes, x, 2);
+  const ref = await ortRun(exportSegmenterOnnx(weights, config, K).bytes, x, 2);
+  // Opset 11 normalises over channels by moving them last (its Softmax flattens from the axis on).
+  const per = H * W;
+  for (let p = 0; p < 2 * per; p += 37) {
+    const [b, q] = [Math.floor(p / per), p % per];
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += ref.probabilities[(b * K + k) * per + q];
+    assert.ok(Math.abs(sum - 1) < 1e-5, `probabilities of pixel ${q} of image ${b} sum to ${sum}`);
+  }
   for (const opset of [13, 17, 21]) {
-    const d = maxAbsDiff(ref, await ortLogits(exportSegmenterOnnx(weights, config, K, { opset }).bytes, x, 2));
-    assert.ok(d < 1e-4, `opset ${opset}: max |difference| ${d}`);
+    const other = await ortRun(exportSegmenterOnnx(weights, config, K, { opset }).bytes, x, 2);
+    const d = maxAbsDiff(ref.logits, other.logits);
+    assert.ok(d < 1e-4, `opset ${opset}: max |logit difference| ${d}`);
+    const dp = maxAbsDiff(ref.probabilities, other.probabilities);
+    assert.ok(dp < 1e-5, `opset ${opset}: max |probability difference| ${dp}`);
+  }
+});
+
+test('resize and expand in a dynamic-batch model: the batch-1 trace runs at batch 3, at opsets 11 and 13', async () => {
+  const S = [2, 3, 5, 4];
+  const model = (_g: unknown, i: Readonly<Record<string, Tensor>>) => ({
+    y: F.add(F.resize(i.x, [7, 9], 'linear'), F.expand(F.reduceSum(i.x, [2, 3], true), [1, 3, 7, 9])),
+  });
+  const r = seededRandom(8);
+  const x = Float32Array.from({ length: 3 * S[1] * S[2] * S[3] }, () => r());
+  const per = S[1] * S[2] * S[3];
+  for (const opset of [11, 13]) {
+    const dyn = exportModel({ model, inputs: { x: { shape: [1, 3, 5, 4] } }, weights: new Map() }, { opset, dynamicBatch: true }).bytes;
+    const runner = await InferenceRunner.fromBytes(dyn);
+    const all = (await runner.run({ x: { shape: [3, 3, 5, 4], data: x } })).y;
+    assert.deepEqual(all.shape, [3, 3, 7, 9]);
+    for (let b = 0; b < 3; b++) {
+      const one = (await runner.run({ x: { shape: [1, 3, 5, 4], data: x.slice(b * per, (b + 1) * per) } })).y.data as Float32Array;
+      assert.ok(maxAbsDiff(one, (all.data as Float32Array).slice(b * one.length, (b + 1) * one.length)) < 1e-6, `opset ${opset}, image ${b}`);
+    }
+    await runner.release();
   }
 });
 
