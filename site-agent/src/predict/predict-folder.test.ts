@@ -100,7 +100,7 @@ test('label maps and overlays at each frame\'s size, matching the model\'s own p
   assert.equal(Object.values(r.pixels).reduce((a, b) => a + b, 0), SIZES.reduce((a, [w, h]) => a + w * h, 0));
 });
 
-test('bad input is named: a model without metadata, a folder without frames, a missing model', async () => {
+test('bad input is named: a model without metadata, a folder without frames, a missing model, a broken frame', async () => {
   const bare = join(dir, 'bare.onnx');
   writeFileSync(bare, exportSegmenterOnnx(createSegmenterWeights(config, 3, 1), config, 3).bytes);
   await assert.rejects(predictFolder({ model: bare, images: frames, out: join(dir, 'o2'), batch: 1, alpha: 0.5 }), /bare\.onnx: the model has no 'fedciss\.version' metadata/);
@@ -108,6 +108,10 @@ test('bad input is named: a model without metadata, a folder without frames, a m
   mkdirSync(empty);
   await assert.rejects(predictFolder({ model: modelPath, images: empty, out: join(dir, 'o3'), batch: 1, alpha: 0.5 }), /holds no \.png or \.jpg frames/);
   await assert.rejects(predictFolder({ model: join(dir, 'nope.onnx'), images: frames, out: join(dir, 'o4'), batch: 1, alpha: 0.5 }), /cannot read the model .*nope\.onnx/);
+  const broken = join(dir, 'broken');
+  mkdirSync(broken);
+  writeFileSync(join(broken, 'image7.png'), 'not a png at all');
+  await assert.rejects(predictFolder({ model: modelPath, images: broken, out: join(dir, 'o5'), batch: 1, alpha: 0.5 }), /frame .*broken\/image7\.png: /);
 });
 
 test('predict parses its flags into a typed context', async () => {

@@ -103,7 +103,8 @@ export async function predictFolder(o: PredictFolderOptions): Promise<PredictFol
   // The next batch is decoded while this one runs and is written out.
   const load = (at: number) => {
     const paths = frames.slice(at, at + batch);
-    const loaded = Promise.all([Promise.all(paths.map((p) => readImageSize(p))), Promise.all(paths.map((p) => frameInput(p, m)))]);
+    const named = <T>(p: string, work: Promise<T>) => work.catch((e: Error) => Promise.reject(new Error(`frame ${p}: ${e.message}`)));
+    const loaded = Promise.all([Promise.all(paths.map((p) => named(p, readImageSize(p)))), Promise.all(paths.map((p) => named(p, frameInput(p, m))))]);
     loaded.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
     return { paths, loaded };
   };
