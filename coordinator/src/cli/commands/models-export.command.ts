@@ -2,6 +2,7 @@
  * (the .onnx model with its metadata, the raw weights, the Markdown model card), written offline
  * from the coordinator's database and model store: no running coordinator is needed. */
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../../common/tokens';
 import { resolveConfig } from '../../config/coordinator-config';
@@ -44,6 +45,7 @@ export const runModelsExport: ModelsExportAction = async (ctx) => {
       weights: join(ctx.outDir, `${ctx.version}.safetensors`),
       card: join(ctx.outDir, `${ctx.version}.model-card.md`),
     };
+    mkdirSync(ctx.outDir, { recursive: true }); // with the umask's mode (writeFileAtomic would make it private)
     writeFileAtomic(files.onnx, exported.onnx, PUBLIC_FILE_MODE);
     writeFileAtomic(files.weights, weights, PUBLIC_FILE_MODE);
     writeFileAtomic(files.card, exported.card, PUBLIC_FILE_MODE);
