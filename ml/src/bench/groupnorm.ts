@@ -1,14 +1,20 @@
-/** `node ml/dist/bench/groupnorm.js`: one training step (forward, backward, Adam) of a GroupNorm-
- * heavy conv stack, with the groupNorm primitive (nn/layers.ts) and with the composition of
- * Reshape/ReduceSum/Sub/Mul/Sqrt it replaced (written out below as the reference), alternated in one
- * run; prints one JSON document with the median step time of each.
+/** `npm run bench:groupnorm -w ml`: the groupNorm primitive (nn/layers.ts) against the composition
+ * of Reshape/ReduceSum/Sub/Mul/Sqrt it replaced (written out below as the reference), alternated in
+ * one run, as one JSON document:
+ * - `isolated`: GroupNorm alone on [batch, channels, size, size], forward, and forward + backward
+ *   (the gradient graph of mean(y^2) with respect to x);
+ * - `trainStep`: one training step (forward, backward, Adam) of a stack of conv + GroupNorm + SiLU.
+ * Medians and minima (the minimum is what a graph costs when nothing else competes for the cores).
  * Flags: --batch N (16), --channels N (64), --size N (32), --layers N (6), --groups N (8),
  * --steps N (timed steps per variant, 20), --threads N. */
 import * as F from '../graph/functional';
-import type { Graph } from '../graph/graph';
+import { grad } from '../autodiff/grad';
+import { Graph } from '../graph/graph';
 import type { Tensor } from '../graph/tensor';
 import { conv2dLayer, groupNorm } from '../nn/layers';
-import { coreCount } from '../runtime/session';
+import { emitModel } from '../onnx/emit';
+import { CompiledGraph } from '../runtime/compiled';
+import { coreCount, type TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 
 function flag(name: string, dflt: number): number {
@@ -40,9 +46,57 @@ function median(a: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+type Timings = Record<'primitive' | 'composition', number[]>;
+
+/** Runs each variant `steps` times, alternating, after one warm-up run each. */
+async function alternate(steps: number, run: Record<keyof Timings, () => Promise<unknown>>): Promise<Timings> {
+  const times: Timings = { primitive: [], composition: [] };
+  for (const f of Object.values(run)) await f();
+  for (let s = 0; s < steps; s++) {
+    for (const [name, f] of Object.entries(run) as [keyof Timings, () => Promise<unknown>][]) {
+      const t0 = performance.now();
+      await f();
+      times[name].push(performance.now() - t0);
+    }
+  }
+  return times;
+}
+
+function summary(t: Timings) {
+  const [p, c] = [median(t.primitive), median(t.composition)];
+  const [pm, cm] = [Math.min(...t.primitive), Math.min(...t.composition)];
+  return {
+    medianMs: { primitive: +p.toFixed(2), composition: +c.toFixed(2) },
+    minMs: { primitive: +pm.toFixed(2), composition: +cm.toFixed(2) },
+    primitiveSpeedup: { median: +(c / p).toFixed(3), min: +(cm / pm).toFixed(3) },
+  };
+}
+
+/** GroupNorm alone: forward (y) or forward + backward (d mean(y^2) / dx). */
+async function isolated(norm: Norm, backward: boolean, shape: number[], groups: number, threads: number): Promise<() => Promise<unknown>> {
+  const g = new Graph({ training: true });
+  const x = g.input('x', shape);
+  const y = norm(g, 'n', x, groups);
+  const outputs: Record<string, Tensor> = backward ? { dx: grad(F.reduceMean(F.mul(y, y)), [x])[0] } : { y };
+  const compiled = await CompiledGraph.fromModel(emitModel({ outputs }), { threads });
+  const C = shape[1];
+  const all: Record<string, TensorValue> = {
+    x: { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37) + 0.3) },
+    'n.weight': { shape: [C], data: new Float32Array(C).fill(1) },
+    'n.bias': { shape: [C], data: new Float32Array(C) },
+  };
+  const feeds = Object.fromEntries([...compiled.inputs.keys()].map((k) => [k, all[k]]));
+  return () => compiled.run(feeds);
+}
+
 async function main(): Promise<void> {
   const o = { batch: flag('batch', 16), channels: flag('channels', 64), size: flag('size', 32), layers: flag('layers', 6), groups: flag('groups', 8), steps: flag('steps', 20) };
   const threads = process.argv.includes('--threads') ? flag('threads', 1) : coreCount();
+  const shape = [o.batch, o.channels, o.size, o.size];
+  const alone = async (backward: boolean) =>
+    summary(await alternate(o.steps, { primitive: await isolated(groupNorm, backward, shape, o.groups, threads), composition: await isolated(composedGroupNorm, backward, shape, o.groups, threads) }));
+  const forward = await alone(false);
+  const forwardBackward = await alone(true);
   const make = (norm: Norm) =>
     new Trainer({
       model: (g, b) => {
@@ -54,29 +108,10 @@ async function main(): Promise<void> {
       seed: 1,
       runtime: { threads },
     });
-  const variants: Record<string, Trainer> = { primitive: make(groupNorm), composition: make(composedGroupNorm) };
-  const data = Float32Array.from({ length: o.batch * 3 * o.size * o.size }, (_, i) => Math.sin(i * 0.37));
-  const batch = { x: { shape: [o.batch, 3, o.size, o.size], data } };
-  const times: Record<string, number[]> = { primitive: [], composition: [] };
-  for (const t of Object.values(variants)) await t.step(batch, 1e-3); // compile and warm up
-  for (let s = 0; s < o.steps; s++) {
-    for (const [name, t] of Object.entries(variants)) {
-      const t0 = performance.now();
-      await t.step(batch, 1e-3);
-      times[name].push(performance.now() - t0);
-    }
-  }
-  const p = median(times.primitive);
-  const c = median(times.composition);
-  // The minimum is what each graph costs when nothing else competes for the cores (a shared machine).
-  const pMin = Math.min(...times.primitive);
-  const cMin = Math.min(...times.composition);
-  const report = {
-    benchmark: 'groupnorm-train-step', threads, ...o,
-    medianMs: { primitive: +p.toFixed(1), composition: +c.toFixed(1) },
-    minMs: { primitive: +pMin.toFixed(1), composition: +cMin.toFixed(1) },
-    primitiveSpeedup: { median: +(c / p).toFixed(3), min: +(cMin / pMin).toFixed(3) },
-  };
+  const [p, c] = [make(groupNorm), make(composedGroupNorm)];
+  const batch = { x: { shape: [o.batch, 3, o.size, o.size], data: Float32Array.from({ length: o.batch * 3 * o.size * o.size }, (_, i) => Math.sin(i * 0.37)) } };
+  const trainStep = summary(await alternate(o.steps, { primitive: () => p.step(batch, 1e-3), composition: () => c.step(batch, 1e-3) }));
+  const report = { benchmark: 'groupnorm', threads, ...o, isolated: { forward, forwardBackward }, trainStep };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 

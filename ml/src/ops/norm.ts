@@ -51,16 +51,19 @@ export const normRules = {
       ctx.emit('Reshape', [normed, ctx.ints([0, ...x.shape.slice(1)])], [o]);
     },
     /** y = (x - mean) * r, r = 1 / sqrt(var + eps), per group of M values:
-     * dx = r * (dy - mean(dy) - y * mean(dy * y)). r is recomputed from x (the forward node keeps
-     * no statistics). */
+     * dx = r * (dy - mean(dy) - y * mean(dy * y)). The forward node keeps no statistics; r comes
+     * back from one product: S = sum(x * y) = r * M * var (as sum(y) = 0), and var = 1/r^2 - eps,
+     * so M eps r^2 + S r - M = 0, whose positive root, written without cancellation, is
+     * r = 2M / (S + sqrt(S^2 + 4 M^2 eps)) (one pass over x instead of recomputing mean and var). */
     backward: (g, n) => {
       const a = n.attrs as unknown as GroupNormAttrs;
       const x = n.inputs[0];
       const xg = grouped(x, a.groups);
-      const xc = F.sub(xg, F.reduceMean(xg, [2], true));
-      const r = F.div(1, F.sqrt(F.add(F.reduceMean(F.mul(xc, xc), [2], true), a.eps)));
-      const gg = grouped(g, a.groups);
       const yg = grouped(n, a.groups);
+      const M = xg.shape[2];
+      const S = F.reduceSum(F.mul(xg, yg), [2], true);
+      const r = F.div(2 * M, F.add(S, F.sqrt(F.add(F.mul(S, S), 4 * M * M * a.eps))));
+      const gg = grouped(g, a.groups);
       const centred = F.sub(gg, F.reduceMean(gg, [2], true));
       const dx = F.mul(F.sub(centred, F.mul(yg, F.reduceMean(F.mul(gg, yg), [2], true))), r);
       return [F.reshape(dx, x.shape)];

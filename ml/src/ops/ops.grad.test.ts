@@ -111,6 +111,8 @@ const CASES: Case[] = [
   { name: 'batchNorm (training)', covers: [], build: (g, [x]) => batchNorm(g, 'bn', x), inputs: [s(3, 2, 3, 3)] },
   { name: 'groupNorm primitive, 2 groups', covers: ['groupNorm'], build: (_, [x]) => F.groupNorm(x, 2), inputs: [s(2, 4, 3, 3)] },
   { name: 'groupNorm primitive, rank 3, one channel per group', covers: ['groupNorm'], build: (_, [x]) => F.groupNorm(x, 3, 1e-3), inputs: [s(2, 3, 5)] },
+  { name: 'groupNorm primitive, offset and scaled input (mean 5, sd 3)', covers: ['groupNorm'], build: (_, [x]) => F.groupNorm(x, 2), inputs: [sg((n, r) => Float32Array.from({ length: n }, () => 5 + 3 * (r() - 0.5) * 3.4), 2, 4, 3, 3)] },
+  { name: 'groupNorm primitive, a near-constant group (eps dominates)', covers: ['groupNorm'], build: (_, [x]) => F.groupNorm(x, 2, 1e-2), inputs: [sg((n, r) => Float32Array.from({ length: n }, (_, i) => (i < n / 4 ? 0.5 + 0.01 * r() : r())), 2, 2, 3, 3)] },
   { name: 'groupNorm layer (affine)', covers: ['groupNorm'], build: (g, [x]) => groupNorm(g, 'gn', x, 2), inputs: [s(2, 4, 3, 3)] },
   { name: 'layerNorm', covers: [], build: (g, [x]) => layerNorm(g, 'ln', x), inputs: [s(2, 3, 5)] },
   { name: 'conv + linear layers', covers: [], build: (g, [x]) => linearLayer(g, 'fc', F.flatten(conv2dLayer(g, 'c', x, 2)), 3), inputs: [s(2, 2, 3, 3)] },
