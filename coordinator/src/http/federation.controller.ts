@@ -12,8 +12,9 @@ import { ProgressHub } from '../federation/progress-hub';
 import { AuditService } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
 import { invalid } from '../common/errors';
+import { quote } from '../common/text';
 import { AddClassesDto, ArchiveDto } from './dtos';
-import { CurrentUser, Requires } from './auth.guard';
+import { CurrentUser, Public, Requires } from './auth.guard';
 import { mapModelVersion, mapRound, mapStep, mapUpdate } from './views';
 
 @ApiTags('roster')
@@ -94,6 +95,7 @@ export class FederationController {
   }
 
   @Get('health')
+  @Public()
   health() {
     return { ok: true, database: this.db.kind };
   }
@@ -199,6 +201,6 @@ export class ModelsController {
 
 function parseOpset(raw: unknown): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got ${JSON.stringify(raw)})`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got ${quote(raw)})`);
   return Number(raw);
 }

@@ -11,6 +11,7 @@ import type { ModelVersion } from '../generated/prisma/client';
 import { CA_CERT_FILE } from '../pki/ca';
 import type { ModelFactory } from './model-factory';
 import { ModelVersionsService } from './model-versions.service';
+import { quote } from '../common/text';
 
 export interface ExportedVersion {
   /** The .onnx file: weights and metadata inside. */
@@ -35,7 +36,7 @@ export class ModelExportService {
   /** opset: unset for the smallest that expresses the model. */
   async export(id: string, opset?: number): Promise<ExportedVersion> {
     const row = await this.models.get(id);
-    if (row.kind !== 'segmenter') throw invalid(`model version '${id}' is a ${row.kind}; only segmenters export to ONNX`);
+    if (row.kind !== 'segmenter') throw invalid(`model version ${quote(id)} is a ${row.kind}; only segmenters export to ONNX`);
     if (opset !== undefined && !(Number.isInteger(opset) && opset >= MIN_EXPORT_OPSET && opset <= MAX_EXPORT_OPSET)) {
       throw invalid(`opset must be an integer from ${MIN_EXPORT_OPSET} to ${MAX_EXPORT_OPSET} (got ${opset})`);
     }
@@ -56,7 +57,7 @@ export class ModelExportService {
     const roster = await this.db.prisma.rosterClass.findMany({ where: { id: { lt: row.numClasses } }, orderBy: { id: 'asc' } });
     const classes: ModelClass[] = roster.map((c) => ({ id: c.id, name: c.name, color: c.color }));
     const missing = Array.from({ length: row.numClasses }, (_, i) => i).filter((i) => classes[i]?.id !== i);
-    if (missing.length) throw new Error(`model version '${id}' predicts ${row.numClasses} classes but the roster has no class ${missing.join(', ')}`);
+    if (missing.length) throw new Error(`model version ${quote(id)} predicts ${row.numClasses} classes but the roster has no class ${missing.join(', ')}`);
     return {
       classes,
       version: row.id,
