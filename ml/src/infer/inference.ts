@@ -70,7 +70,7 @@ export function exportModel(spec: InferenceSpec, options: ExportOptions = {}): E
     try {
       return { bytes: emit(v), opset: v };
     } catch (e) {
-      if (!(e instanceof OpsetError) || e.needs > MAX_EXPORT_OPSET) throw e;
+      if (!(e instanceof OpsetError) || e.needs > MAX_EXPORT_OPSET || v >= MAX_EXPORT_OPSET) throw e;
       v = Math.max(v + 1, e.needs);
     }
   }
