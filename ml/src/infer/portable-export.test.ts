@@ -7,6 +7,7 @@ import { onnx } from 'onnx-proto';
 import { gaussian, seededRandom } from '../init/initializers';
 import { createSegmenterWeights, exportSegmenterOnnx, segmenterConfig } from '../segmentation/network';
 import { onnxFullCheck, runInOpenCv } from '../testing/second-runtime';
+import { grad } from '../autodiff/grad';
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
 import { exportModel, InferenceRunner, MAX_EXPORT_OPSET, MIN_EXPORT_OPSET } from './inference';
@@ -74,6 +75,17 @@ test('the smallest opset is the default, a chosen one is declared, one out of ra
   assert.equal(at21.graph?.node?.filter((n) => n.opType === 'GroupNormalization').length, 10);
   assert.throws(() => exportSegmenterOnnx(weights, config, K, { opset: 10 }), /opset 10 is outside .*11\.\.21/);
   assert.throws(() => exportSegmenterOnnx(weights, config, K, { opset: MAX_EXPORT_OPSET + 1 }), /outside/);
+});
+
+test('an op that needs a newer opset moves the smallest one up; a chosen opset below it is refused by name', () => {
+  // The gradient of an overlapping max-pool scatters with reduction 'add': ScatterElements-16.
+  const spec = {
+    model: (_g: unknown, i: Readonly<Record<string, Tensor>>) => ({ dx: grad(F.reduceSum(F.maxPool2d(i.x, { kernel: 3, stride: 2, padding: 1 })), [i.x])[0] }),
+    inputs: { x: { shape: [1, 2, 6, 6] } },
+    weights: new Map(),
+  };
+  assert.equal(exportModel(spec).opset, 16);
+  assert.throws(() => exportModel(spec, { opset: 13 }), /cannot be written at opset 13: .*ScatterElements.*use opset 16 or later/);
 });
 
 test('one file runs any batch size: three images at once give each image its batch-1 logits', async () => {
