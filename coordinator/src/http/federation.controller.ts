@@ -12,6 +12,7 @@ import { ProgressHub } from '../federation/progress-hub';
 import { AuditService } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
 import { invalid } from '../common/errors';
+import { quote } from '../common/text';
 import { AddClassesDto, ArchiveDto } from './dtos';
 import { CurrentUser, Public, Requires } from './auth.guard';
 import { mapModelVersion, mapRound, mapStep, mapUpdate } from './views';
@@ -202,10 +203,26 @@ export class ModelsController {
   @Get(':id/model.onnx')
   @Requires('read')
   @Header('Content-Type', 'application/octet-stream')
-  @ApiOkResponse({ description: 'the segmenter as a self-contained ONNX inference model' })
-  async onnx(@Param('id') id: string, @Res() res: Response) {
-    const bytes = await this.exporter.onnx(id);
+  @ApiOkResponse({ description: 'the segmenter as a self-contained ONNX inference model (weights, classes, input normalisation and lineage inside); ?opset=11..21, default the smallest that expresses it' })
+  async onnx(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
+    const { onnx } = await this.exporter.export(id, parseOpset(opset));
     res.setHeader('Content-Disposition', `attachment; filename="${id}.onnx"`);
-    res.end(bytes);
+    res.end(onnx);
   }
+
+  @Get(':id/model-card.md')
+  @Requires('read')
+  @Header('Content-Type', 'text/markdown; charset=utf-8')
+  @ApiOkResponse({ description: 'the Markdown model card of the exported segmenter: the same facts as the metadata inside model.onnx' })
+  async card(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
+    const { card } = await this.exporter.export(id, parseOpset(opset));
+    res.setHeader('Content-Disposition', `attachment; filename="${id}.model-card.md"`);
+    res.end(card);
+  }
+}
+
+function parseOpset(raw: unknown): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got ${quote(raw)})`);
+  return Number(raw);
 }

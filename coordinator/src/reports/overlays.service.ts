@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { diffusion } from '@fedciss/ml';
+import { diffusion, rgbOf } from '@fedciss/ml';
 import { DatabaseService } from '../database/database.service';
 import { MODEL_FACTORY } from '../common/tokens';
 import { invalid, notFound } from '../common/errors';
@@ -47,7 +47,7 @@ export class OverlaysService {
     const generatorId = await this.globals.current('generator');
     if (!generatorId) throw notFound('no generator has been trained yet, so there are no images to draw predictions on');
     const generator = await this.models.get(generatorId);
-    const colors = new Map((await this.db.prisma.rosterClass.findMany()).map((c) => [c.id, hexToRgb(c.color)]));
+    const colors = new Map((await this.db.prisma.rosterClass.findMany()).map((c) => [c.id, rgbOf(c.color)]));
     const predictions = await this.factory.predictOnGenerated({
       segmenter: await this.models.weights(versionId),
       spec: { numClasses: version.numClasses, config: version.config as Record<string, unknown> },
@@ -72,9 +72,4 @@ export class OverlaysService {
       };
     });
   }
-}
-
-function hexToRgb(hex: string): [number, number, number] {
-  const n = parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }

@@ -288,6 +288,8 @@ describe('hardened inputs', () => {
       ['POST', '/api/sites/nope/approve'], ['POST', `/api/sites/${a.siteId}/approve`], ['POST', '/api/sites/nope/reject'], ['POST', '/api/sites/nope/revoke'],
       ['GET', '/api/models?kind=evil'], ['GET', '/api/models?kind[]=segmenter'], ['GET', '/api/models/nope'], ['GET', '/api/models/..%2F..%2Fetc%2Fpasswd/weights.safetensors'],
       ['GET', '/api/models/nope/model.onnx'], ['GET', '/api/rounds?step[]=1'],
+      ['GET', '/api/models/nope/model-card.md'], ['GET', '/api/models/nope/model.onnx?opset=abc'], ['GET', '/api/models/nope/model.onnx?opset[]=11'],
+      ['GET', '/api/models/nope/model-card.md?opset=99999999999999999999'],
     ];
     const bodies: unknown[] = [
       'not json', '{"unterminated": ', '[]', '[1,2,3]', 'null', '42', '"string"', '{}',

@@ -192,7 +192,7 @@ describe('property-based probes of every boundary', () => {
     );
     const routes = ['GET /api/sites/:p/updates', 'POST /api/sites/:p/approve', 'POST /api/sites/:p/reject', 'POST /api/sites/:p/revoke', 'GET /api/models/:p',
       'GET /api/models/:p/weights.safetensors', 'GET /api/models/:p/model.onnx', 'GET /api/reports/overlays/:p', 'PATCH /api/roster/classes/:p',
-      'GET /api/rounds?step=:p', 'GET /api/audit?limit=:p', 'GET /api/models?kind=:p'];
+      'GET /api/rounds?step=:p', 'GET /api/audit?limit=:p', 'GET /api/models?kind=:p', 'GET /api/models/:p/model-card.md', 'GET /api/models/nope/model.onnx?opset=:p'];
     const param = fc.tuple(fc.constantFrom(...routes), segment).map(([r, s]) => {
       const [method, path] = r.split(' ');
       return { method: method!, path: path!.replace(':p', s), body: method === 'GET' ? undefined : { archived: true } };
