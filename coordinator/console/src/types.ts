@@ -9,6 +9,8 @@ export interface Round {
   id: string; step: number; kind: string; index: number; status: string; reason: string | null; baseVersionId: string | null;
   resultVersionId: string | null; quorum: number; deadlineAt: string; openedAt: string; closedAt: string | null;
   sites: string[]; accepted: string[]; rejected: string[];
+  /** Sites that kept their update back (memorisation gate), with why. */
+  withheld: { siteId: string; reason: string }[];
 }
 
 export interface Step {
@@ -29,7 +31,8 @@ export interface Overview {
 export type FederationEvent =
   | { type: 'progress'; progress: SiteProgress }
   | { type: 'round'; roundId: string; status: string; reason: string | null }
-  | { type: 'step'; step: number; status: string };
+  | { type: 'step'; step: number; status: string }
+  | { type: 'withheld'; siteId: string; roundId: string; kind: string; reason: string };
 
 export interface Site {
   id: string; displayName: string; status: 'pending' | 'approved' | 'rejected' | 'revoked'; alive: boolean; lastHeartbeatAt: string | null;

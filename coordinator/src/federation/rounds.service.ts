@@ -6,6 +6,7 @@ import type { Prisma, Round, Step } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { BLOB_STORE, CLOCK, CONFIG, MODEL_FACTORY, type Clock } from '../common/tokens';
+import { invalid, notFound } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_SERVER_DISTILLATION, type ModelFactory } from '../models/model-factory';
@@ -13,7 +14,7 @@ import { ModelVersionsService, type ModelKind } from '../models/model-versions.s
 import { SitesService } from '../sites/sites.service';
 import { createStrategy, decodeServerState, encodeServerState, type ServerState } from '../aggregation';
 import {
-  advance, checkUpload, completeRound, deadlineAt, failRound, openRound, recordHeartbeat, recordUpload, startCollecting,
+  advance, checkUpload, completeRound, deadlineAt, failRound, openRound, recordHeartbeat, recordUpload, recordWithheld, startCollecting,
   type ContentVerdict, type RoundDecision, type RoundState, type UploadOutcome,
 } from '../rounds';
 import { GlobalModels } from './global-models';
@@ -110,6 +111,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     if (!state.sites[siteId]) return wait(`round ${round.id} opened before this site was active; it joins the next round`, step.index);
     const done = Object.values(state.uploads).some((u) => u.siteId === siteId && u.outcome.status === 'accepted');
     if (done) return wait(`round ${round.id}: this site's contribution is in; waiting for the others`, step.index);
+    if (state.withheld?.[siteId]) return wait(`round ${round.id}: this site withheld its update; waiting for the next round`, step.index);
     const cfg = step.config as unknown as StepConfig;
     const roster = await this.db.prisma.rosterClass.findMany({ where: { stepAdded: { lte: step.index } }, orderBy: { id: 'asc' } });
     const t = cfg.training;
@@ -182,6 +184,25 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       const result = recordUpload(round.state as unknown as RoundState, siteId, key, verdict, this.clock.now());
       await this.persist(round, result.state, result.decision, (tx) => settle(tx, result.outcome));
       return result.outcome;
+    });
+  }
+
+  /**
+   * A site kept its trained update back (the memorisation gate): recorded in the round (which stops
+   * waiting for it) and in the audit log, and shown in the console. False when the round was not
+   * waiting for this site (closed, not invited, already counted, reported before).
+   */
+  recordWithheld(siteId: string, roundId: string, kind: string, reason: string, metrics: Record<string, number>): Promise<boolean> {
+    return this.serialized(async () => {
+      const round = await this.db.prisma.round.findUnique({ where: { id: roundId } });
+      if (!round) throw notFound(`round '${roundId}' does not exist`);
+      if (round.kind !== kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${kind || '(empty kind)'}`);
+      const t = recordWithheld(round.state as unknown as RoundState, siteId, reason, this.clock.now());
+      if (!t.recorded) return false;
+      await this.persist(round, t.state, t.decision, (tx) => this.audit.record(`site:${siteId}`, 'update.withheld', round.id, { kind, reason, metrics }, tx));
+      this.log.warn(`site ${siteId} withheld its ${kind} update for round ${round.id}: ${reason}`);
+      this.progress.publish({ type: 'withheld', siteId, roundId: round.id, kind, reason });
+      return true;
     });
   }
 

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, FederationClient, sha256Hex,
-  type BlobChunk, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus,
+  type BlobChunk, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus, type WithheldUpdate,
 } from '@fedciss/proto';
 
 const DEADLINE_MS = 30_000;
@@ -44,6 +44,10 @@ export class TestSiteClient {
 
   reportEvaluation(report: EvaluationReport) {
     return unary(this.client.reportEvaluation.bind(this.client), report, this.md());
+  }
+
+  reportWithheld(report: WithheldUpdate) {
+    return unary(this.client.reportWithheld.bind(this.client), report, this.md());
   }
 
   uploadStatus(idempotencyKey: string): Promise<UploadStatus> {

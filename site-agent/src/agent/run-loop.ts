@@ -22,10 +22,17 @@ export interface TrainedUpdate {
   metrics: Record<string, number>;
 }
 
+/** A trained update that must not leave the site (the memorisation gate), and why. */
+export interface WithheldUpdate {
+  withheld: true;
+  reason: string;
+  metrics: Record<string, number>;
+}
+
 /** The learning work a task asks for; see work/ for the implementations on the ml library. */
 export interface SiteWork {
   trainSegmenter(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
-  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
+  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate | WithheldUpdate>;
   evaluate(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<EvaluationReport>;
 }
 
@@ -123,7 +130,14 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'found an update trained before a restart; uploading it', { round: task.roundId });
       } else {
         state = `training ${kind}`;
-        update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        const trained = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        if ('withheld' in trained) {
+          // Nothing is written to disk or uploaded: only the reason and the check's numbers leave.
+          const ack = await client.reportWithheld({ roundId: task.roundId, kind, reason: trained.reason, metrics: trained.metrics });
+          log('warn', 'update withheld', { round: task.roundId, reason: trained.reason, coordinator: ack.message });
+          continue;
+        }
+        update = trained;
         if (config.faults.includes('nan-update') && !poisonedOnce) {
           update = { ...update, blob: poisoned(update.blob) };
           poisonedOnce = true;

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { PrivacyOptions } from '@fedciss/ml';
 
 export type ExecutionProviderName = 'cpu' | 'cuda' | 'webgpu';
 
@@ -47,6 +48,11 @@ export interface AgentConfig {
    * update carry a NaN.
    */
   faults: Fault[];
+  /**
+   * Thresholds of the memorisation check on this site's generator (ml's PrivacyOptions; default:
+   * ml's defaults). A generator that fails it is retrained once, then withheld.
+   */
+  memorisationCheck?: PrivacyOptions;
 }
 
 export const FAULTS = ['corrupt-chunk', 'nan-update'] as const;
@@ -150,5 +156,18 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     uploadChunkBytes: nonNegative('uploadChunkBytes', 1024 * 1024) || 1024 * 1024,
     uploadBytesPerSecond: nonNegative('uploadBytesPerSecond', 0),
     faults: faults as Fault[],
+    memorisationCheck: memorisationCheck(merged.memorisationCheck),
   };
+}
+
+/** `memorisationCheck` from the config file: thresholds of the generator's memorisation check. */
+function memorisationCheck(v: unknown): PrivacyOptions | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AgentConfigError('memorisationCheck must be an object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['relativeThreshold', 'absoluteThreshold'].includes(k)) throw new AgentConfigError(`memorisationCheck.${k} is not a setting (relativeThreshold, absoluteThreshold)`);
+    if (typeof o[k] !== 'number' || !((o[k] as number) >= 0)) throw new AgentConfigError(`memorisationCheck.${k} must be a non-negative number`);
+  }
+  return o as PrivacyOptions;
 }

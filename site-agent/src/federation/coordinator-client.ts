@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, sha256Hex, UploadState,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
-  type UploadHeader, type UploadReceipt, type UploadStatus,
+  type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate,
 } from '@fedciss/proto';
 import { OutboundAudit } from './outbound-audit';
 import { withBackoff, type BackoffOptions } from './retry';
@@ -94,6 +94,10 @@ export class CoordinatorClient {
 
   reportProgress(report: ProgressReport): Promise<unknown> {
     return this.unary('ReportProgress', 'phase, fraction and loss values', this.client.reportProgress, report, JSON.stringify(report).length);
+  }
+
+  reportWithheld(report: WithheldUpdate): Promise<Ack> {
+    return this.unary('ReportWithheld', 'why a trained update was kept back, and its privacy-check numbers', this.client.reportWithheld, report, JSON.stringify(report).length);
   }
 
   reportEvaluation(report: EvaluationReport): Promise<unknown> {

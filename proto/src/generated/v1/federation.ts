@@ -427,6 +427,22 @@ export interface Ack {
   message: string;
 }
 
+/** A trained update that did not leave the site. Only the reason and summary numbers travel. */
+export interface WithheldUpdate {
+  roundId: string;
+  /** "segmenter" or "generator" */
+  kind: string;
+  /** human-readable, e.g. which privacy check failed */
+  reason: string;
+  /** e.g. "privacyMinDistance", "privacyThreshold", "privacyFlagged" */
+  metrics: { [key: string]: number };
+}
+
+export interface WithheldUpdate_MetricsEntry {
+  key: string;
+  value: number;
+}
+
 function createBaseEnrollRequest(): EnrollRequest {
   return { displayName: "", csrPem: "", capabilities: undefined };
 }
@@ -3886,6 +3902,242 @@ export const Ack: MessageFns<Ack> = {
   },
 };
 
+function createBaseWithheldUpdate(): WithheldUpdate {
+  return { roundId: "", kind: "", reason: "", metrics: {} };
+}
+
+export const WithheldUpdate: MessageFns<WithheldUpdate> = {
+  encode(message: WithheldUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roundId !== "") {
+      writer.uint32(10).string(message.roundId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, number]) => {
+      WithheldUpdate_MetricsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithheldUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithheldUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roundId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = WithheldUpdate_MetricsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.metrics[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithheldUpdate {
+    return {
+      roundId: isSet(object.roundId)
+        ? globalThis.String(object.roundId)
+        : isSet(object.round_id)
+        ? globalThis.String(object.round_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      metrics: isObject(object.metrics)
+        ? (globalThis.Object.entries(object.metrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: WithheldUpdate): unknown {
+    const obj: any = {};
+    if (message.roundId !== "") {
+      obj.roundId = message.roundId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.metrics) {
+      const entries = globalThis.Object.entries(message.metrics) as [string, number][];
+      if (entries.length > 0) {
+        obj.metrics = {};
+        entries.forEach(([k, v]) => {
+          obj.metrics[k] = floatToJson(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WithheldUpdate>, I>>(base?: I): WithheldUpdate {
+    return WithheldUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WithheldUpdate>, I>>(object: I): WithheldUpdate {
+    const message = createBaseWithheldUpdate();
+    message.roundId = object.roundId ?? "";
+    message.kind = object.kind ?? "";
+    message.reason = object.reason ?? "";
+    message.metrics = (globalThis.Object.entries(object.metrics ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseWithheldUpdate_MetricsEntry(): WithheldUpdate_MetricsEntry {
+  return { key: "", value: 0 };
+}
+
+export const WithheldUpdate_MetricsEntry: MessageFns<WithheldUpdate_MetricsEntry> = {
+  encode(message: WithheldUpdate_MetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithheldUpdate_MetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithheldUpdate_MetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithheldUpdate_MetricsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: WithheldUpdate_MetricsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WithheldUpdate_MetricsEntry>, I>>(base?: I): WithheldUpdate_MetricsEntry {
+    return WithheldUpdate_MetricsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WithheldUpdate_MetricsEntry>, I>>(object: I): WithheldUpdate_MetricsEntry {
+    const message = createBaseWithheldUpdate_MetricsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** site -> coordinator: ask to join with a certificate signing request. An admin approves it. */
@@ -3968,6 +4220,19 @@ export const FederationService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld: {
+    path: "/fedciss.v1.Federation/ReportWithheld" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WithheldUpdate): Buffer => Buffer.from(WithheldUpdate.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WithheldUpdate => WithheldUpdate.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
 } as const;
 
 export interface FederationServer extends UntypedServiceImplementation {
@@ -3987,6 +4252,11 @@ export interface FederationServer extends UntypedServiceImplementation {
   reportEvaluation: handleUnaryCall<EvaluationReport, Ack>;
   /** site -> coordinator: progress of local work, shown live in the console. */
   reportProgress: handleUnaryCall<ProgressReport, Ack>;
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld: handleUnaryCall<WithheldUpdate, Ack>;
 }
 
 export interface FederationClient extends Client {
@@ -4103,6 +4373,25 @@ export interface FederationClient extends Client {
   ): ClientUnaryCall;
   reportProgress(
     request: ProgressReport,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld(
+    request: WithheldUpdate,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportWithheld(
+    request: WithheldUpdate,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportWithheld(
+    request: WithheldUpdate,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
