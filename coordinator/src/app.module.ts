@@ -18,6 +18,7 @@ import { SiteIdentity } from './sites/site-identity';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
+import { PrivacyLedger } from './privacy/privacy-ledger.service';
 import { UploadsService } from './federation/uploads.service';
 import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
@@ -59,6 +60,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
+        PrivacyLedger,
       ],
     };
   }

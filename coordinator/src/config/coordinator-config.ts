@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
+import { DEFAULT_PRIVACY, parsePrivacySettings, PrivacySettingsError, type PrivacySettings } from '../privacy/privacy-settings';
 
 export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
 
@@ -148,6 +149,8 @@ export interface TrainingSettings {
   crossSiteEvaluation: boolean;
   /** Largest L2 norm of an update's delta that is accepted. */
   maxUpdateNorm: number;
+  /** Differential privacy of the updates and its budget (privacy/privacy-settings.ts). */
+  privacy: PrivacySettings;
   /** Architecture overrides; unset: the model factory's defaults. */
   segmenter?: Record<string, unknown>;
   generator?: Record<string, unknown>;
@@ -167,6 +170,7 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   aggregation: { strategy: 'fedavg' },
   crossSiteEvaluation: false,
   maxUpdateNorm: 1e4,
+  privacy: DEFAULT_PRIVACY,
 };
 
 /** Reads training settings from a JSON file's text (any subset of keys), over the defaults. */
@@ -180,6 +184,12 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
   const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
   merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
+  try {
+    merged.privacy = parsePrivacySettings((raw as { privacy?: unknown }).privacy);
+  } catch (e) {
+    if (e instanceof PrivacySettingsError) throw new ConfigError(`${source}: ${e.message}`);
+    throw e;
+  }
   for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
   }

@@ -17,6 +17,8 @@ import {
   advance, checkUpload, completeRound, deadlineAt, failRound, openRound, recordHeartbeat, recordUpload, recordWithheld, startCollecting,
   type ContentVerdict, type RoundDecision, type RoundState, type UploadOutcome,
 } from '../rounds';
+import { PrivacyLedger } from '../privacy/privacy-ledger.service';
+import { siteDifferentialPrivacy } from '../privacy/privacy-settings';
 import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
 import type { StepConfig } from './steps.service';
@@ -46,6 +48,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly globals: GlobalModels,
     private readonly sites: SitesService,
     private readonly progress: ProgressHub,
+    private readonly privacy: PrivacyLedger,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(MODEL_FACTORY) private readonly factory: ModelFactory,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
@@ -138,6 +141,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         pseudoLabelThreshold: t.pseudoLabelThreshold,
         lossWeights: t.lossWeights,
         modelConfigJson: JSON.stringify(kind === 'generator' ? cfg.generator : cfg.segmenter),
+        differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy),
       },
       deadlineMs: deadlineAt(state),
       retryAfterMs: 0,
@@ -375,12 +379,17 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     const cfg = step.config as unknown as StepConfig;
     const rounds = await this.db.prisma.round.findMany({ where: { stepIndex } });
     const completed = (k: RoundKind) => rounds.filter((r) => r.kind === k && r.status === 'completed').length;
-    let kind: RoundKind;
-    if (completed('segmenter') < cfg.segmenterRounds) kind = 'segmenter';
-    else if (completed('generator') < cfg.generatorRounds) kind = 'generator';
-    else kind = 'evaluate';
-    const base = kind === 'generator' ? await this.globals.current('generator') : await this.globals.current('segmenter');
     const alive = await this.sites.aliveSiteIds();
+    // Training rounds first; a kind whose next round would cross the privacy budget is refused (and
+    // said so, once), and the step moves on.
+    let kind: RoundKind = 'evaluate';
+    for (const k of ['segmenter', 'generator'] as const) {
+      if (completed(k) >= (k === 'segmenter' ? cfg.segmenterRounds : cfg.generatorRounds)) continue;
+      if (alive.length && (await this.privacy.refuse(stepIndex, k, cfg.training.privacy, alive))) continue;
+      kind = k;
+      break;
+    }
+    const base = kind === 'generator' ? await this.globals.current('generator') : await this.globals.current('segmenter');
     if (!alive.length || !base) return;
     const r = this.config.rounds;
     const quorum = kind === 'evaluate' ? 1 : Math.min(r.quorum, alive.length);
@@ -403,6 +412,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
           deadlineAt: new Date(deadlineAt(state)), config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}) }, state: state as unknown as Prisma.InputJsonValue,
         },
       });
+      if (kind !== 'evaluate') await this.privacy.charge(tx, id, kind, alive, cfg.training.privacy);
       if (kind === 'evaluate' && step.status !== 'evaluating') await tx.step.update({ where: { index: stepIndex }, data: { status: 'evaluating' } });
       await this.audit.record('system', 'round.open', id, { kind, base, sites: alive, quorum }, tx);
     });

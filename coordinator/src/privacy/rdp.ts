@@ -167,3 +167,24 @@ export function epsilonFromRdp(orders: readonly number[], rdp: readonly number[]
   });
   return best;
 }
+
+/** One release of the sampled Gaussian mechanism (e.g. one round's update of one site). */
+export interface Release {
+  readonly noiseMultiplier: number;
+  readonly samplingRate: number;
+}
+
+/** (ε, δ) of a sequence of releases with possibly different σ and q (RDP composes by addition). */
+export function epsilonOfReleases(releases: readonly Release[], delta: number, orders: readonly number[] = DEFAULT_ORDERS): EpsilonResult {
+  if (!releases.length) return { epsilon: 0, order: NaN };
+  const counts = new Map<string, { r: Release; n: number }>();
+  for (const r of releases) {
+    const key = `${r.noiseMultiplier}:${r.samplingRate}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { r, n: 1 });
+  }
+  const total = orders.map(() => 0);
+  for (const { r, n } of counts.values()) rdpCurve(r.samplingRate, r.noiseMultiplier, n, orders).forEach((v, i) => (total[i] += v));
+  return epsilonFromRdp(orders, total, delta);
+}

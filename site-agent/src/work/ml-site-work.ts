@@ -15,6 +15,7 @@ import type { AgentConfig } from '../config/agent-config';
 import type { AgentLog } from '../agent/log';
 import type { ModelFetcher, SiteWork, TrainedUpdate, WithheldUpdate } from '../agent/run-loop';
 import { MEMORISATION_RETRAINS, memorisationGate } from '../privacy/memorisation-gate';
+import { privatiseUpdate } from '../privacy/dp-update';
 import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
 import { SiteData } from './site-data';
@@ -93,10 +94,11 @@ export class MlSiteWork implements SiteWork {
     });
     progress.done();
     const last = result.metrics.epochLosses.at(-1) ?? {};
+    const leaving = leavingWeights(global.weights, result.weights, hp);
     return {
-      blob: encodeSafetensors(result.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
+      blob: encodeSafetensors(leaving.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics },
     };
   }
 
@@ -166,7 +168,9 @@ export class MlSiteWork implements SiteWork {
         onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
       });
       progress.done();
-      const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: seed + 1, runtime: this.runtime });
+      // The check looks at what would leave: the weights after clipping and noise, when asked for.
+      const leaving = leavingWeights(gen.weights, result.emaWeights, hp);
+      const samples = await sampleImages({ config, weights: leaving.weights, count: 8, steps: 20, seed: seed + 1, runtime: this.runtime });
       const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize }, this.config.memorisationCheck);
       const gate = memorisationGate(checks.privacy);
       const metrics = {
@@ -174,10 +178,11 @@ export class MlSiteWork implements SiteWork {
         msPerStep: result.stepMs,
         realismFrechet: checks.realism.frechetDistance,
         ...gate.metrics,
+        ...leaving.metrics,
       };
       if (gate.pass) {
         return {
-          blob: encodeSafetensors(result.emaWeights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
+          blob: encodeSafetensors(leaving.weights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
           samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
           metrics,
         };
@@ -204,6 +209,17 @@ export class MlSiteWork implements SiteWork {
       classes: classCounts(cm).map((c, classId) => ({ classId, truePositive: c.tp, falsePositive: c.fp, falseNegative: c.fn })),
     };
   }
+}
+
+/**
+ * What leaves the site: the trained weights, or, when the task asks for differential privacy, the
+ * global model plus the clipped, noised delta (with the delta's norm as a metric).
+ */
+function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNullable<Task['hyperParameters']>): { weights: NamedTensors; metrics: Record<string, number> } {
+  const dp = hp.differentialPrivacy;
+  if (!dp) return { weights: trained, metrics: {} };
+  const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
+  return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
 }
 
 /** A stable 31-bit seed from a string. */

@@ -268,6 +268,8 @@ export interface HyperParameters {
   lossWeights: { [key: string]: number };
   /** architecture of the segmenter / generator */
   modelConfigJson: string;
+  /** unset: the update is sent without clipping or noise */
+  differentialPrivacy: DifferentialPrivacy | undefined;
 }
 
 export interface HyperParameters_LossWeightsEntry {
@@ -441,6 +443,18 @@ export interface WithheldUpdate {
 export interface WithheldUpdate_MetricsEntry {
   key: string;
   value: number;
+}
+
+/**
+ * What a site does to its update before it leaves (differential privacy): clip the delta from the
+ * round's global model to an L2 norm, then add Gaussian noise from the site's own CSPRNG (the
+ * coordinator never knows the noise).
+ */
+export interface DifferentialPrivacy {
+  /** C */
+  clipNorm: number;
+  /** per-coordinate standard deviation of the noise added to the clipped delta */
+  noiseStddev: number;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -1277,6 +1291,7 @@ function createBaseHyperParameters(): HyperParameters {
     pseudoLabelThreshold: 0,
     lossWeights: {},
     modelConfigJson: "",
+    differentialPrivacy: undefined,
   };
 }
 
@@ -1308,6 +1323,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     });
     if (message.modelConfigJson !== "") {
       writer.uint32(74).string(message.modelConfigJson);
+    }
+    if (message.differentialPrivacy !== undefined) {
+      DifferentialPrivacy.encode(message.differentialPrivacy, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1400,6 +1418,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.modelConfigJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.differentialPrivacy = DifferentialPrivacy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1481,6 +1507,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.model_config_json)
         ? globalThis.String(object.model_config_json)
         : "",
+      differentialPrivacy: isSet(object.differentialPrivacy)
+        ? DifferentialPrivacy.fromJSON(object.differentialPrivacy)
+        : isSet(object.differential_privacy)
+        ? DifferentialPrivacy.fromJSON(object.differential_privacy)
+        : undefined,
     };
   },
 
@@ -1519,6 +1550,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.modelConfigJson !== "") {
       obj.modelConfigJson = message.modelConfigJson;
     }
+    if (message.differentialPrivacy !== undefined) {
+      obj.differentialPrivacy = DifferentialPrivacy.toJSON(message.differentialPrivacy);
+    }
     return obj;
   },
 
@@ -1544,6 +1578,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       {},
     );
     message.modelConfigJson = object.modelConfigJson ?? "";
+    message.differentialPrivacy = (object.differentialPrivacy !== undefined && object.differentialPrivacy !== null)
+      ? DifferentialPrivacy.fromPartial(object.differentialPrivacy)
+      : undefined;
     return message;
   },
 };
@@ -4134,6 +4171,99 @@ export const WithheldUpdate_MetricsEntry: MessageFns<WithheldUpdate_MetricsEntry
     const message = createBaseWithheldUpdate_MetricsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseDifferentialPrivacy(): DifferentialPrivacy {
+  return { clipNorm: 0, noiseStddev: 0 };
+}
+
+export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
+  encode(message: DifferentialPrivacy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clipNorm !== 0) {
+      writer.uint32(9).double(message.clipNorm);
+    }
+    if (message.noiseStddev !== 0) {
+      writer.uint32(17).double(message.noiseStddev);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DifferentialPrivacy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDifferentialPrivacy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.clipNorm = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.noiseStddev = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DifferentialPrivacy {
+    return {
+      clipNorm: isSet(object.clipNorm)
+        ? globalThis.Number(object.clipNorm)
+        : isSet(object.clip_norm)
+        ? globalThis.Number(object.clip_norm)
+        : 0,
+      noiseStddev: isSet(object.noiseStddev)
+        ? globalThis.Number(object.noiseStddev)
+        : isSet(object.noise_stddev)
+        ? globalThis.Number(object.noise_stddev)
+        : 0,
+    };
+  },
+
+  toJSON(message: DifferentialPrivacy): unknown {
+    const obj: any = {};
+    if (message.clipNorm !== 0) {
+      obj.clipNorm = floatToJson(message.clipNorm);
+    }
+    if (message.noiseStddev !== 0) {
+      obj.noiseStddev = floatToJson(message.noiseStddev);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DifferentialPrivacy>, I>>(base?: I): DifferentialPrivacy {
+    return DifferentialPrivacy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DifferentialPrivacy>, I>>(object: I): DifferentialPrivacy {
+    const message = createBaseDifferentialPrivacy();
+    message.clipNorm = object.clipNorm ?? 0;
+    message.noiseStddev = object.noiseStddev ?? 0;
     return message;
   },
 };

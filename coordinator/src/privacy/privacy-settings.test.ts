@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTrainingSettings } from '../config/coordinator-config';
+import { parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
+
+test('privacy defaults to off; a partial differentialPrivacy object is completed with the defaults', () => {
+  assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null });
+  const p = parsePrivacySettings({ differentialPrivacy: { noiseMultiplier: 0.8, budget: { segmenter: 8 } } });
+  assert.deepEqual(p.differentialPrivacy, { clipNorm: 1, noiseMultiplier: 0.8, noise: 'site', delta: 1e-5, budget: { segmenter: 8, generator: null } });
+  assert.deepEqual(siteDifferentialPrivacy(p), { clipNorm: 1, noiseStddev: 0.8 });
+  assert.equal(siteDifferentialPrivacy(undefined), undefined, 'steps opened before the setting existed');
+});
+
+test('bad privacy settings are refused with the key named, through the training-settings file', () => {
+  const bad = (privacy: unknown) => () => parseTrainingSettings(JSON.stringify({ privacy }), 'training.json');
+  assert.throws(bad({ differentialPrivacy: { clipNorm: -1 } }), /training\.json: privacy\.differentialPrivacy\.clipNorm must be a positive number/);
+  assert.throws(bad({ differentialPrivacy: { noiseMultiplier: 0 } }), /noiseMultiplier must be a positive number/);
+  assert.throws(bad({ differentialPrivacy: { delta: 1 } }), /delta must be in \(0, 1\)/);
+  assert.throws(bad({ differentialPrivacy: { budget: { segmenter: 0 } } }), /budget\.segmenter must be a positive ε or null/);
+  assert.throws(bad({ differentialPrivacy: { budget: { classifier: 1 } } }), /budget\.classifier is not a setting/);
+  assert.throws(bad({ differentialPrivacy: { sigma: 1 } }), /differentialPrivacy\.sigma is not a setting/);
+  assert.throws(bad({ dp: {} }), /privacy\.dp is not a setting/);
+  assert.throws(bad({ differentialPrivacy: { noise: 'aggregate' } }), /'aggregate' needs secure aggregation/);
+});
