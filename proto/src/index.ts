@@ -1,2 +1,3 @@
 export * from './generated/v1/federation';
 export * from './transfer';
+export * as secagg from './secagg';
