@@ -19,6 +19,7 @@ import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
 import { PrivacyLedger } from './privacy/privacy-ledger.service';
+import { SecureAggregationService } from './privacy/secure-aggregation.service';
 import { UploadsService } from './federation/uploads.service';
 import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
@@ -60,7 +61,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
-        PrivacyLedger,
+        PrivacyLedger, SecureAggregationService,
       ],
     };
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
-import { DEFAULT_PRIVACY, parsePrivacySettings, PrivacySettingsError, type PrivacySettings } from '../privacy/privacy-settings';
+import { checkSecureAggregationFits, DEFAULT_PRIVACY, parsePrivacySettings, PrivacySettingsError, type PrivacySettings } from '../privacy/privacy-settings';
 
 export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
 
@@ -186,6 +186,7 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
   try {
     merged.privacy = parsePrivacySettings((raw as { privacy?: unknown }).privacy);
+    checkSecureAggregationFits(merged.privacy, merged);
   } catch (e) {
     if (e instanceof PrivacySettingsError) throw new ConfigError(`${source}: ${e.message}`);
     throw e;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
-import { TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
+import { secagg, TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
 import type { Prisma, SiteUpdate } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
@@ -11,7 +11,7 @@ import { conflict, DomainError, forbidden, invalid, notFound } from '../common/e
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
-import type { ContentVerdict } from '../rounds';
+import type { ContentVerdict, RoundState } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { PartialUpload } from './partial-upload';
 import { RoundsService } from './rounds.service';
@@ -155,7 +155,16 @@ export class UploadsService {
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
     const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
     let verdict: ContentVerdict;
-    try {
+    if ((round.state as unknown as RoundState).secureAggregation) {
+      // A masked update: only its length can be checked (its content is indistinguishable from noise).
+      try {
+        secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(round.baseVersionId!)).tensors));
+        verdict = { ok: true };
+      } catch (e) {
+        if (!(e instanceof secagg.SecAggError)) throw e;
+        verdict = { ok: false, reason: e.message };
+      }
+    } else try {
       const { tensors } = decodeSafetensors(bytes);
       const v = validateUpdate(await this.referenceFor(round.baseVersionId!), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
         ...DEFAULT_VALIDATION_LIMITS,

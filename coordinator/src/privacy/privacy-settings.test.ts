@@ -4,7 +4,7 @@ import { parseTrainingSettings } from '../config/coordinator-config';
 import { parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
 
 test('privacy defaults to off; a partial differentialPrivacy object is completed with the defaults', () => {
-  assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null });
+  assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null, secureAggregation: null });
   const p = parsePrivacySettings({ differentialPrivacy: { noiseMultiplier: 0.8, budget: { segmenter: 8 } } });
   assert.deepEqual(p.differentialPrivacy, { clipNorm: 1, noiseMultiplier: 0.8, noise: 'site', delta: 1e-5, budget: { segmenter: 8, generator: null } });
   assert.deepEqual(siteDifferentialPrivacy(p), { clipNorm: 1, noiseStddev: 0.8 });
@@ -20,5 +20,16 @@ test('bad privacy settings are refused with the key named, through the training-
   assert.throws(bad({ differentialPrivacy: { budget: { classifier: 1 } } }), /budget\.classifier is not a setting/);
   assert.throws(bad({ differentialPrivacy: { sigma: 1 } }), /differentialPrivacy\.sigma is not a setting/);
   assert.throws(bad({ dp: {} }), /privacy\.dp is not a setting/);
-  assert.throws(bad({ differentialPrivacy: { noise: 'aggregate' } }), /'aggregate' needs secure aggregation/);
+  assert.throws(bad({ differentialPrivacy: { noise: 'aggregate' } }), /noise 'aggregate' needs privacy\.secureAggregation/);
+  assert.throws(bad({ secureAggregation: { threshold: 1 } }), /secureAggregation\.threshold must be an integer in 2\.\.255/);
+  assert.throws(bad({ secureAggregation: { threshold: 5, neighbours: 2 } }), /neighbours 2 leaves fewer holders \(3\) than the threshold 5/);
+});
+
+test('secure aggregation: sites always clip; aggregate noise is split over the threshold', () => {
+  const sa = parsePrivacySettings({ secureAggregation: { threshold: 4 } });
+  assert.deepEqual(sa.secureAggregation, { threshold: 4, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 });
+  assert.deepEqual(siteDifferentialPrivacy(sa), { clipNorm: 10, noiseStddev: 0 });
+  const both = parsePrivacySettings({ secureAggregation: { threshold: 4 }, differentialPrivacy: { clipNorm: 2, noiseMultiplier: 1.5, noise: 'aggregate' } });
+  // σC / √t per site: the sum of 4 or more carries variance ≥ (σC)².
+  assert.deepEqual(siteDifferentialPrivacy(both), { clipNorm: 2, noiseStddev: 1.5 });
 });

@@ -23,12 +23,33 @@ export interface DifferentialPrivacySettings {
   readonly budget: { readonly segmenter: number | null; readonly generator: number | null };
 }
 
+/**
+ * Secure aggregation (SecAgg+): the coordinator learns only the sum of the sites' updates. What it
+ * costs: no per-update validation (only the length of a masked update can be checked), no robust
+ * aggregation (FedAvg only), no per-site local models (no cross-site evaluation). What stays: the
+ * sites' clipping, and the checks of the aggregate (finite, norm bound).
+ */
+export interface SecureAggregationSettings {
+  /** Shares needed to recover a site's secret: a round needs this many sites answering the unmasking. */
+  readonly threshold: number;
+  /** SecAgg+ neighbours each site masks with and shares its secrets among (0: every other site). */
+  readonly neighbours: number;
+  /** L2 bound each site clips its update to (without differential privacy; with it, its clipNorm). */
+  readonly clipNorm: number;
+  /** FedAvg weight of a site = min(its samples, this cap) (bounds one site's influence); under DP every site weighs 1. */
+  readonly sampleWeightCap: number;
+}
+
 export interface PrivacySettings {
   /** null: updates are sent without clipping or noise. */
   readonly differentialPrivacy: DifferentialPrivacySettings | null;
+  /** null: the coordinator receives each site's update in the clear. */
+  readonly secureAggregation?: SecureAggregationSettings | null;
 }
 
-export const DEFAULT_PRIVACY: PrivacySettings = { differentialPrivacy: null };
+export const DEFAULT_PRIVACY: PrivacySettings = { differentialPrivacy: null, secureAggregation: null };
+
+export const DEFAULT_SECURE_AGGREGATION: SecureAggregationSettings = { threshold: 2, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 };
 
 export const DEFAULT_DIFFERENTIAL_PRIVACY: DifferentialPrivacySettings = {
   clipNorm: 1,
@@ -48,10 +69,32 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function parsePrivacySettings(raw: unknown, where = 'privacy'): PrivacySettings {
   if (raw === undefined) return DEFAULT_PRIVACY;
   if (!isObject(raw)) throw new PrivacySettingsError(`${where} must be an object`);
-  for (const k of Object.keys(raw)) if (k !== 'differentialPrivacy') throw new PrivacySettingsError(`${where}.${k} is not a setting (differentialPrivacy)`);
-  const dpRaw = raw.differentialPrivacy;
-  if (dpRaw === undefined || dpRaw === null) return { differentialPrivacy: null };
-  const at = `${where}.differentialPrivacy`;
+  for (const k of Object.keys(raw)) if (k !== 'differentialPrivacy' && k !== 'secureAggregation') throw new PrivacySettingsError(`${where}.${k} is not a setting (differentialPrivacy, secureAggregation)`);
+  const secureAggregation = parseSecureAggregation(raw.secureAggregation, `${where}.secureAggregation`);
+  const differentialPrivacy = parseDifferentialPrivacy(raw.differentialPrivacy, `${where}.differentialPrivacy`);
+  if (differentialPrivacy?.noise === 'aggregate' && !secureAggregation) {
+    throw new PrivacySettingsError(`${where}.differentialPrivacy.noise 'aggregate' needs ${where}.secureAggregation (without it the coordinator would see each update before the noise): use 'site' or turn secure aggregation on`);
+  }
+  return { differentialPrivacy, secureAggregation };
+}
+
+function parseSecureAggregation(raw: unknown, at: string): SecureAggregationSettings | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isObject(raw)) throw new PrivacySettingsError(`${at} must be an object or null`);
+  const known = Object.keys(DEFAULT_SECURE_AGGREGATION);
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new PrivacySettingsError(`${at}.${k} is not a setting (${known.join(', ')})`);
+  const sa = { ...DEFAULT_SECURE_AGGREGATION, ...raw } as SecureAggregationSettings;
+  if (!Number.isInteger(sa.threshold) || sa.threshold < 2 || sa.threshold > 255) throw new PrivacySettingsError(`${at}.threshold must be an integer in 2..255 (Shamir shares)`);
+  if (!Number.isInteger(sa.neighbours) || sa.neighbours < 0) throw new PrivacySettingsError(`${at}.neighbours must be a non-negative integer (0: every other site)`);
+  if (sa.neighbours > 0 && sa.neighbours + 1 < sa.threshold) throw new PrivacySettingsError(`${at}.neighbours ${sa.neighbours} leaves fewer holders (${sa.neighbours + 1}) than the threshold ${sa.threshold}`);
+  for (const k of ['clipNorm', 'sampleWeightCap'] as const) {
+    if (typeof sa[k] !== 'number' || !(sa[k] > 0) || !Number.isFinite(sa[k])) throw new PrivacySettingsError(`${at}.${k} must be a positive number`);
+  }
+  return sa;
+}
+
+function parseDifferentialPrivacy(dpRaw: unknown, at: string): DifferentialPrivacySettings | null {
+  if (dpRaw === undefined || dpRaw === null) return null;
   if (!isObject(dpRaw)) throw new PrivacySettingsError(`${at} must be an object or null`);
   const known = Object.keys(DEFAULT_DIFFERENTIAL_PRIVACY);
   for (const k of Object.keys(dpRaw)) if (!known.includes(k)) throw new PrivacySettingsError(`${at}.${k} is not a setting (${known.join(', ')})`);
@@ -61,7 +104,6 @@ export function parsePrivacySettings(raw: unknown, where = 'privacy'): PrivacySe
     throw new PrivacySettingsError(`${at}.noiseMultiplier must be a positive number (0 would be no privacy: set differentialPrivacy to null instead)`);
   }
   if (dp.noise !== 'site' && dp.noise !== 'aggregate') throw new PrivacySettingsError(`${at}.noise must be 'site' or 'aggregate'`);
-  if (dp.noise === 'aggregate') throw new PrivacySettingsError(`${at}.noise 'aggregate' needs secure aggregation, which this coordinator does not offer yet: use 'site'`);
   if (typeof dp.delta !== 'number' || !(dp.delta > 0 && dp.delta < 1)) throw new PrivacySettingsError(`${at}.delta must be in (0, 1)`);
   const budget = { ...DEFAULT_DIFFERENTIAL_PRIVACY.budget, ...(isObject(dpRaw.budget) ? dpRaw.budget : dpRaw.budget === undefined ? {} : invalidBudget(at)) };
   for (const k of Object.keys(budget)) {
@@ -69,16 +111,48 @@ export function parsePrivacySettings(raw: unknown, where = 'privacy'): PrivacySe
     const v = (budget as Record<string, unknown>)[k];
     if (v !== null && (typeof v !== 'number' || !(v > 0))) throw new PrivacySettingsError(`${at}.budget.${k} must be a positive ε or null`);
   }
-  return { differentialPrivacy: { ...dp, budget: budget as DifferentialPrivacySettings['budget'] } };
+  return { ...dp, budget: budget as DifferentialPrivacySettings['budget'] };
 }
 
 function invalidBudget(at: string): never {
   throw new PrivacySettingsError(`${at}.budget must be an object { segmenter, generator }`);
 }
 
-/** What a training task tells a site to do to its update (undefined: nothing). */
+/**
+ * What a training task tells a site to do to its update (undefined: nothing). Under secure
+ * aggregation the site always clips (the masked sum needs bounded inputs); `aggregate` noise is
+ * split so that any `threshold` or more sites' noises add up to at least N(0, σ²C²).
+ */
 export function siteDifferentialPrivacy(privacy: PrivacySettings | undefined): { clipNorm: number; noiseStddev: number } | undefined {
   const dp = privacy?.differentialPrivacy;
-  // `site` noise: each update carries the full N(0, σ²C²).
-  return dp ? { clipNorm: dp.clipNorm, noiseStddev: dp.noiseMultiplier * dp.clipNorm } : undefined;
+  const sa = privacy?.secureAggregation;
+  if (!dp) return sa ? { clipNorm: sa.clipNorm, noiseStddev: 0 } : undefined;
+  const std = dp.noiseMultiplier * dp.clipNorm;
+  return { clipNorm: dp.clipNorm, noiseStddev: dp.noise === 'aggregate' && sa ? std / Math.sqrt(sa.threshold) : std };
 }
+
+/** What secure aggregation rules out, checked against the rest of the training settings. */
+export function checkSecureAggregationFits(privacy: PrivacySettings, training: { aggregation: { strategy: string }; crossSiteEvaluation: boolean }): void {
+  if (!privacy.secureAggregation) return;
+  if (training.aggregation.strategy !== 'fedavg') {
+    throw new PrivacySettingsError(`privacy.secureAggregation: the coordinator sees only the sum of the updates, so it can aggregate with fedavg only (not ${training.aggregation.strategy}: robust statistics need every update)`);
+  }
+  if (training.crossSiteEvaluation) throw new PrivacySettingsError('privacy.secureAggregation: crossSiteEvaluation needs each site\'s own update, which the coordinator never sees: set it to false');
+}
+
+/**
+ * How a secure round's updates are weighted and quantised (the task tells the sites; the
+ * coordinator decodes the sum with the same numbers). Each site sends weight · clipped delta
+ * (+ noise), weight = min(samples, cap), or 1 under differential privacy (sensitivity C per site);
+ * the range covers the clip bound and 8 standard deviations of the noise.
+ */
+export function secureQuantisation(privacy: PrivacySettings, sharers: number): { range: number; sites: number; sampleWeightCap: number } {
+  const sa = privacy.secureAggregation;
+  const site = siteDifferentialPrivacy(privacy);
+  if (!sa || !site) throw new PrivacySettingsError('secure quantisation asked for a round without secure aggregation');
+  const sampleWeightCap = privacy.differentialPrivacy ? 0 : sa.sampleWeightCap;
+  return { range: site.clipNorm * Math.max(1, sampleWeightCap) + 8 * site.noiseStddev, sites: Math.max(1, sharers), sampleWeightCap };
+}
+
+/** A site's FedAvg weight under secure aggregation (see secureQuantisation). */
+export const secureWeight = (samples: number, sampleWeightCap: number): number => (sampleWeightCap > 0 ? Math.min(samples, sampleWeightCap) : 1);

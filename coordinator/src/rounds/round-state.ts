@@ -13,6 +13,8 @@
  * round still not terminal at the max duration. No round runs forever.
  */
 
+import type { SecAggRoundState } from './secagg-state';
+
 /**
  * What happens to sites that have not uploaded by the deadline:
  * - `drop`: the round closes at the deadline; it aggregates if the quorum is in, else fails. Later
@@ -88,6 +90,8 @@ export interface RoundState {
   readonly reason: string | null;
   /** The model version the round produced, once completed. */
   readonly modelVersionId: string | null;
+  /** Set when the round aggregates securely (secagg-state.ts). */
+  readonly secureAggregation?: SecAggRoundState;
 }
 
 export type RoundDecision =
@@ -236,6 +240,10 @@ export function checkUpload(s: RoundState, siteId: string, idempotencyKey: strin
   if (lateFor) {
     return rejection('late', `upload for round ${s.roundId} arrived ${now - s.openedAt} ms after opening, past ${lateFor}`);
   }
+  const sa = s.secureAggregation;
+  if (sa && (sa.stage !== 'input' || !sa.shared.includes(siteId))) {
+    return rejection('not-started', `round ${s.roundId} aggregates securely and ${sa.stage !== 'input' ? `is at its ${sa.stage} stage` : `site ${siteId} did not share its keys`}: no masked input can count`);
+  }
   if (acceptedSites(s).includes(siteId)) {
     return rejection('already-uploaded', `site ${siteId} already has an accepted update in round ${s.roundId}`);
   }
@@ -296,7 +304,10 @@ export function recordUpload(
 function close(s: RoundState, now: number, accepted: string[], reason: string): Transition {
   const dropped = pendingSites(s);
   return {
-    state: { ...s, phase: 'aggregating', closedAt: now, contributors: accepted, reason },
+    state: {
+      ...s, phase: 'aggregating', closedAt: now, contributors: accepted, reason,
+      ...(s.secureAggregation ? { secureAggregation: { ...s.secureAggregation, stage: 'unmask' as const } } : {}),
+    },
     decision: { action: 'aggregate', contributors: accepted, dropped, reason },
   };
 }

@@ -4,3 +4,4 @@ export * from './graph';
 export * from './prg';
 export * from './quantise';
 export * from './protocol';
+export * from './masked-update';

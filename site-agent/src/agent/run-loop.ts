@@ -13,6 +13,7 @@ import type { CoordinatorClient } from '../federation/coordinator-client';
 import { sleep } from '../federation/retry';
 import type { AgentLog } from './log';
 import { progressOf, type ProgressSink } from './progress';
+import { SecureRounds } from '../privacy/secure-rounds';
 
 export const LAST_TASK_FILE = 'last-task.json';
 
@@ -80,6 +81,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       p.done();
     }
   };
+  const secure = new SecureRounds(siteId, client, log);
   let lastStepSeen = -1;
   // Injected faults (resilience tests) strike once, then the site behaves.
   let corruptedOnce = false;
@@ -121,6 +123,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'evaluation reported', { round: task.roundId, images: report.images, crossSiteModels: task.crossSiteModels.length });
         continue;
       }
+      if (await secure.answer(task)) continue;
       const kind = task.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER ? 'segmenter' : 'generator';
       const saved = join(updatesDir, `${task.roundId}.safetensors`);
       const meta = `${saved}.json`;
@@ -142,8 +145,13 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
           update = { ...update, blob: poisoned(update.blob) };
           poisonedOnce = true;
         }
-        writeFileSync(saved, update.blob);
-        writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        if (task.secureAggregation) {
+          // Masked with this process's keys of the round: useless after a restart, so not kept on disk.
+          update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples) };
+        } else {
+          writeFileSync(saved, update.blob);
+          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        }
       }
       state = 'uploading';
       const p = progressOf('upload', log, sink(task.roundId));
