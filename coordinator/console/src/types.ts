@@ -72,6 +72,7 @@ export interface Overlay { imagePng: string; overlayPng: string }
 /** GET /api/reports/privacy (coordinator/src/privacy/privacy-ledger.service.ts). */
 export interface PrivacyView {
   differentialPrivacy: { clipNorm: number; noiseMultiplier: number; noise: string; delta: number; budget: { segmenter: number | null; generator: number | null } } | null;
+  secureAggregation: { threshold: number; neighbours: number; clipNorm: number; sampleWeightCap: number } | null;
   participationRate: number;
   spend: { siteId: string; kind: string; rounds: number; epsilon: number; delta: number; budget: number | null }[];
 }

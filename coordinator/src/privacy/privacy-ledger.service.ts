@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { epsilonOfReleases, type Release } from './rdp';
-import type { DifferentialPrivacySettings, PrivacySettings } from './privacy-settings';
+import type { DifferentialPrivacySettings, PrivacySettings, SecureAggregationSettings } from './privacy-settings';
 
 export type PrivateKind = 'segmenter' | 'generator';
 
@@ -19,6 +19,7 @@ export const PARTICIPATION_RATE = 1;
 export interface PrivacyView {
   /** The settings of the current step (or of the coordinator, before the first step). */
   readonly differentialPrivacy: DifferentialPrivacySettings | null;
+  readonly secureAggregation: SecureAggregationSettings | null;
   readonly participationRate: number;
   readonly spend: SiteSpend[];
 }
@@ -48,7 +49,7 @@ export class PrivacyLedger {
     const dp = settings?.differentialPrivacy ?? null;
     // Spend recorded under earlier settings still counts: shown at today's δ (or the default δ).
     const spend = await this.summary(dp?.delta ?? 1e-5, dp?.budget ?? { segmenter: null, generator: null });
-    return { differentialPrivacy: dp, participationRate: PARTICIPATION_RATE, spend };
+    return { differentialPrivacy: dp, secureAggregation: settings?.secureAggregation ?? null, participationRate: PARTICIPATION_RATE, spend };
   }
 
   private async releases(siteIds: readonly string[], kind: PrivateKind): Promise<Map<string, Release[]>> {

@@ -1,4 +1,4 @@
-import { Card, Empty, ErrorBanner } from '../components/ui';
+import { Card, Empty, ErrorBanner, Notice } from '../components/ui';
 import { useFederationEvents, useGet } from '../lib';
 import type { PrivacyView, Site } from '../types';
 
@@ -20,6 +20,12 @@ export function PrivacyCard({ sites }: { sites: Site[] }) {
       }
     >
       <ErrorBanner error={view.error} onRetry={view.reload} />
+      {view.data?.secureAggregation && (
+        <Notice tone="info">
+          Secure aggregation is on (threshold {view.data.secureAggregation.threshold}): the coordinator sees only the sum of each round&apos;s updates. It cannot
+          validate a single update (only its length) nor aggregate robustly (FedAvg only, no cross-site evaluation); the sites clip their updates and the aggregate is checked.
+        </Notice>
+      )}
       {view.data && view.data.spend.length === 0 && <Empty>No differentially private round has run yet.</Empty>}
       {view.data && view.data.spend.length > 0 && (
         <table data-testid="privacy-spend">
