@@ -1,22 +1,14 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { ApiError, get, post, setUnauthenticatedHandler } from './api';
 import { connectEvents, disconnectEvents, Link, navigate, useLiveState, usePath } from './lib';
 import type { User } from './types';
+import { UserContext } from './user';
 import { SignIn } from './pages/SignIn';
 import { OverviewPage } from './pages/Overview';
 import { ClassesPage } from './pages/Classes';
 import { SitesPage } from './pages/Sites';
 import { ModelsPage } from './pages/Models';
 import { ReportsPage } from './pages/Reports';
-
-const UserContext = createContext<User | null>(null);
-/** The signed-in user (pages render only when there is one). */
-export function useUser(): User {
-  return useContext(UserContext)!;
-}
-export function useIsAdmin(): boolean {
-  return useUser().role === 'admin';
-}
 
 const PAGES: { path: string; label: string; icon: ReactNode; render: () => ReactNode }[] = [
   { path: '/', label: 'Overview', icon: <path d="M3 13h8V3H3v10Zm0 8h8v-6H3v6Zm10 0h8V11h-8v10Zm0-18v6h8V3h-8Z" />, render: () => <OverviewPage /> },

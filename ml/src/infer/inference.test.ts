@@ -76,6 +76,7 @@ test('an unavailable execution provider falls back to cpu with a message', async
   const session = await createSession(model, { executionProvider: 'cuda', log: (m) => messages.push(m) });
   assert.equal(messages.length, 1);
   assert.match(messages[0], /execution provider 'cuda' is not available.*falling back to cpu/);
+  assert.match(messages[0], /npm run gpu:install/, 'the message says how to enable CUDA');
   const out = await session.run({ x: new ort.Tensor(Float32Array.of(1, 2), [2]) });
   assert.deepEqual(Array.from(out.y.data as Float32Array), [2, 4]);
   await session.release();

@@ -41,6 +41,11 @@ export function coreCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
+/** What a site must do for 'cuda' to start: said whenever it falls back, so the fix is in the log. */
+export const CUDA_HINT =
+  "The CUDA provider needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path, and ONNX Runtime's CUDA " +
+  "provider libraries, which `npm install` does not fetch: run `npm run gpu:install` once (README, 'Using a GPU')";
+
 /** Creates an InferenceSession with threads = core count and the configured execution provider;
  * a provider that cannot start falls back to cpu with a message saying why. */
 export async function createSession(model: Uint8Array, options: RuntimeOptions = {}): Promise<ort.InferenceSession> {
@@ -57,7 +62,8 @@ export async function createSession(model: Uint8Array, options: RuntimeOptions =
       return await ort.InferenceSession.create(model, { ...base, executionProviders: [ep] });
     } catch (e) {
       (options.log ?? console.warn)(
-        `execution provider '${ep}' is not available on this machine (${(e as Error).message.split('\n')[0]}); falling back to cpu`,
+        `execution provider '${ep}' is not available on this machine (${(e as Error).message.split('\n')[0]}); falling back to cpu` +
+          (ep === 'cuda' ? `. ${CUDA_HINT}` : ''),
       );
     }
   }

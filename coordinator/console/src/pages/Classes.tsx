@@ -1,6 +1,6 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { patch, post } from '../api';
-import { useIsAdmin } from '../App';
+import { useIsAdmin } from '../user';
 import { Badge, Card, ConfirmDialog, Empty, ErrorBanner, Loading, Notice, PageHeader, ReadOnlyNote, Swatch } from '../components/ui';
 import { humanName, useGet } from '../lib';
 import type { RosterClass, Step } from '../types';

@@ -1,6 +1,6 @@
 import { Fragment, useEffect, useState } from 'react';
 import { get, post } from '../api';
-import { useIsAdmin } from '../App';
+import { useIsAdmin } from '../user';
 import { Badge, Card, ConfirmDialog, Empty, ErrorBanner, Loading, PageHeader, ReadOnlyNote } from '../components/ui';
 import { fmtAgo, fmtBytes, fmtDate, useFederationEvents, useGet, useNow } from '../lib';
 import type { Site, SiteUpdate } from '../types';
