@@ -13,6 +13,7 @@ import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
 import type { ContentVerdict, RoundState } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
 import { PartialUpload } from './partial-upload';
 import { RoundsService } from './rounds.service';
 
@@ -148,33 +149,45 @@ export class UploadsService {
     return this.reference.value;
   }
 
+  private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
+    const step = await this.db.prisma.step.findUnique({ where: { index: stepIndex } });
+    return (step?.config as { training?: { privacy?: PrivacySettings } } | undefined)?.training?.privacy;
+  }
+
+  /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
+  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+    try {
+      const { tensors } = decodeSafetensors(bytes);
+      const reference = await this.referenceFor(baseVersionId);
+      // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
+      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors)) ?? this.config.training.maxUpdateNorm;
+      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
+      return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
+    } catch (e) {
+      if (!(e instanceof SafetensorsError)) throw e;
+      return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+    }
+  }
+
+  /** A masked update (secure aggregation): only its length can be checked; its content is indistinguishable from noise. */
+  private async maskedVerdict(baseVersionId: string, bytes: Buffer): Promise<ContentVerdict> {
+    try {
+      secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(baseVersionId)).tensors));
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof secagg.SecAggError)) throw e;
+      return { ok: false, reason: e.message };
+    }
+  }
+
   /**
    * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
    * the round (which may refuse it still, e.g. as late) together with the update's row.
    */
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
     const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
-    let verdict: ContentVerdict;
-    if ((round.state as unknown as RoundState).secureAggregation) {
-      // A masked update: only its length can be checked (its content is indistinguishable from noise).
-      try {
-        secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(round.baseVersionId!)).tensors));
-        verdict = { ok: true };
-      } catch (e) {
-        if (!(e instanceof secagg.SecAggError)) throw e;
-        verdict = { ok: false, reason: e.message };
-      }
-    } else try {
-      const { tensors } = decodeSafetensors(bytes);
-      const v = validateUpdate(await this.referenceFor(round.baseVersionId!), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
-        ...DEFAULT_VALIDATION_LIMITS,
-        maxDeltaNorm: this.config.training.maxUpdateNorm,
-      });
-      verdict = v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
-    } catch (e) {
-      if (!(e instanceof SafetensorsError)) throw e;
-      verdict = { ok: false, reason: `not a valid safetensors file: ${e.message}` };
-    }
+    const secure = Boolean((round.state as unknown as RoundState).secureAggregation);
+    const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;

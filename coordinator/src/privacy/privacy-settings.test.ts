@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainingSettings } from '../config/coordinator-config';
-import { parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
+import { dpUpdateNormBound, parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
 
 test('privacy defaults to off; a partial differentialPrivacy object is completed with the defaults', () => {
   assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null, secureAggregation: null });
@@ -32,4 +32,17 @@ test('secure aggregation: sites always clip; aggregate noise is split over the t
   const both = parsePrivacySettings({ secureAggregation: { threshold: 4 }, differentialPrivacy: { clipNorm: 2, noiseMultiplier: 1.5, noise: 'aggregate' } });
   // σC / √t per site: the sum of 4 or more carries variance ≥ (σC)².
   assert.deepEqual(siteDifferentialPrivacy(both), { clipNorm: 2, noiseStddev: 1.5 });
+});
+
+test('under site noise the coordinator bounds an update by the clip norm plus the noise (a site that skipped clipping is caught)', () => {
+  const p = parsePrivacySettings({ differentialPrivacy: { clipNorm: 2, noiseMultiplier: 0.5 } });
+  // C + σC (√d + 8) = 2 + 1 · (100 + 8) for d = 10,000.
+  assert.equal(dpUpdateNormBound(p, 10_000), 110);
+  assert.equal(dpUpdateNormBound(parsePrivacySettings({}), 10_000), null, 'no DP: the configured maxUpdateNorm applies');
+  assert.equal(dpUpdateNormBound(parsePrivacySettings({ secureAggregation: {}, differentialPrivacy: { noise: 'aggregate' } }), 10_000), null, 'masked updates have no norm to check');
+  // Honest noisy deltas stay under it: the norm of N(0, 1)^d concentrates at √d ± 0.7 (Box–Muller
+  // pairs: the two squares of a pair add up to r² = −2 log U).
+  let sq = 0;
+  for (let i = 0; i < 10_000; i += 2) sq += -2 * Math.log(1 - Math.random());
+  assert.ok(2 + Math.sqrt(sq) < 110);
 });

@@ -156,3 +156,14 @@ export function secureQuantisation(privacy: PrivacySettings, sharers: number): {
 
 /** A site's FedAvg weight under secure aggregation (see secureQuantisation). */
 export const secureWeight = (samples: number, sampleWeightCap: number): number => (sampleWeightCap > 0 ? Math.min(samples, sampleWeightCap) : 1);
+
+/**
+ * The largest delta norm an honest update can have under differential privacy with `site` noise:
+ * the clip bound plus the norm of d Gaussian coordinates of std σC (√d on average, with a spread
+ * under 1; 8 more is beyond any honest draw). The coordinator uses it instead of maxUpdateNorm, so
+ * a site that did not clip is caught, and honest noisy updates are never refused.
+ */
+export function dpUpdateNormBound(privacy: PrivacySettings | undefined, parameters: number): number | null {
+  const site = privacy?.differentialPrivacy && !privacy.secureAggregation ? siteDifferentialPrivacy(privacy) : undefined;
+  return site ? site.clipNorm + site.noiseStddev * (Math.sqrt(parameters) + 8) : null;
+}
