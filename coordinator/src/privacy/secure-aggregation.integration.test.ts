@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, type NamedTensors } from '@fedciss/ml';
-import { secagg, SecAggStage, TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
 import { startCoordinator, type RunningCoordinator } from '../main';
 import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
+import { SecureTestSite } from '../testing/secure-site';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { DatabaseService } from '../database/database.service';
 import { until } from '../testing/until';
@@ -22,95 +20,12 @@ import { restClient, signIn } from '../testing/rest-client';
 
 const PASSWORD = 'correct horse battery staple';
 
-function shifted(weights: NamedTensors, by: number): NamedTensors {
-  return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v, i) => v + by * (1 + (i % 3) / 10)) }]));
-}
-
 /** Every file under `dir`, recursively. */
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     return statSync(p).isDirectory() ? files(p) : [p];
   });
-}
-
-/** A test site playing the site agent's part of secure aggregation. */
-class SecureSite {
-  readonly client: TestSiteClient;
-  private sa?: secagg.SecAggClient;
-  /** What must never be found at the coordinator: the trained weights and the quantised input, per round. */
-  readonly secrets: Buffer[] = [];
-  /** What the coordinator does get: the masked uploads (a positive control of the search). */
-  readonly masked: Buffer[] = [];
-
-  constructor(address: string, readonly name: string, readonly shift: number, readonly samples: number) {
-    this.client = new TestSiteClient(address);
-  }
-
-  get id() {
-    return this.client.siteId;
-  }
-
-  /** Polls until a training task at `stage` arrives for `roundId` (or any round). */
-  task(stage: SecAggStage, roundId?: string): Promise<Task> {
-    return until(`${this.name}: stage ${SecAggStage[stage]}`, async () => {
-      await this.client.heartbeat();
-      const t = await this.client.getTask();
-      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t.secureAggregation?.stage === stage && (!roundId || t.roundId === roundId) && t;
-    }, 20_000, 50);
-  }
-
-  async advertise(): Promise<string> {
-    const t = await this.task(SecAggStage.SEC_AGG_STAGE_ADVERTISE);
-    this.sa = new secagg.SecAggClient(this.id, { roundId: t.roundId, threshold: t.secureAggregation!.threshold, neighbours: t.secureAggregation!.neighbours });
-    const a = this.sa.advertise();
-    await call((cb) => this.client.client.secAggAdvertise({ roundId: t.roundId, encryptionKey: Buffer.from(a.encryptionKey), maskKey: Buffer.from(a.maskKey), selfSeedHash: Buffer.from(a.selfSeedHash) }, md(this.id), cb));
-    return t.roundId;
-  }
-
-  async share(roundId: string): Promise<void> {
-    const t = await this.task(SecAggStage.SEC_AGG_STAGE_SHARE_KEYS, roundId);
-    const shares = await this.sa!.shareKeys(t.secureAggregation!.roster);
-    await call((cb) => this.client.client.secAggShareKeys({ roundId, shares: shares.map((e) => ({ fromSite: e.from, toSite: e.to, ciphertext: Buffer.from(e.ciphertext) })) }, md(this.id), cb));
-  }
-
-  /** Trains (a shift of the global model), masks, uploads; returns the global model. */
-  async upload(roundId: string): Promise<NamedTensors> {
-    const t = await this.task(SecAggStage.SEC_AGG_STAGE_MASKED_INPUT, roundId);
-    const sa = t.secureAggregation!;
-    const globalBlob = await this.client.download(t.globalModel!.versionId);
-    const global = decodeSafetensors(globalBlob).tensors;
-    const local = shifted(global, this.shift);
-    const weight = Math.min(this.samples, sa.sampleWeightCap);
-    const x = secagg.quantise(secagg.weightedDelta(global, local, weight), { range: sa.quantisationRange, sites: sa.quantisationSites });
-    this.secrets.push(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(local.get('head.weight')!.data.buffer));
-    const masked = secagg.encodeMasked(this.sa!.maskInput(x, sa.sharers));
-    this.masked.push(masked);
-    const receipt = await this.client.upload(
-      { idempotencyKey: `key-${this.name}-${roundId}`, roundId, baseVersionId: t.globalModel!.versionId, kind: 'segmenter', samples: { realImages: this.samples, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} },
-      masked,
-    );
-    assert.equal(receipt.state, UploadState.UPLOAD_STATE_ACCEPTED, receipt.reason);
-    return global;
-  }
-
-  async reveal(roundId: string): Promise<void> {
-    const t = await this.task(SecAggStage.SEC_AGG_STAGE_UNMASK, roundId);
-    const sa = t.secureAggregation!;
-    const dropped = sa.sharers.filter((id) => !sa.survivors.includes(id));
-    const shares = this.sa!.reveal(sa.survivors, dropped, sa.incoming.map((e) => ({ from: e.fromSite, to: e.toSite, ciphertext: e.ciphertext })));
-    await call((cb) => this.client.client.secAggReveal({ roundId, shares: shares.map((r) => ({ owner: r.owner, secret: r.secret, share: Buffer.from(r.share) })) }, md(this.id), cb));
-  }
-}
-
-function md(siteId: string): grpc.Metadata {
-  const m = new grpc.Metadata();
-  m.set('x-site-id', siteId);
-  return m;
-}
-
-function call(fn: (cb: (e: Error | null) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => fn((e) => (e ? reject(e) : resolve())));
 }
 
 describe('secure aggregation through the coordinator', () => {
@@ -121,7 +36,7 @@ describe('secure aggregation through the coordinator', () => {
   const logs: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   const writeErr = process.stderr.write.bind(process.stderr);
-  let sites: SecureSite[] = [];
+  let sites: SecureTestSite[] = [];
   const api = restClient(() => coordinator.httpUrl, () => token);
 
   before(async () => {
@@ -137,7 +52,7 @@ describe('secure aggregation through the coordinator', () => {
     config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
     await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
     token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-    sites = [new SecureSite(config.grpcAddress, 'a', 0.1, 10), new SecureSite(config.grpcAddress, 'b', 0.4, 30), new SecureSite(config.grpcAddress, 'c', 0.7, 20)];
+    sites = [new SecureTestSite(config.grpcAddress, 'a', 0.1, 10), new SecureTestSite(config.grpcAddress, 'b', 0.4, 30), new SecureTestSite(config.grpcAddress, 'c', 0.7, 20)];
     for (const s of sites) await s.client.enroll(`Hospital ${s.name.toUpperCase()}`);
     for (const s of sites) await s.client.heartbeat();
   });
@@ -158,7 +73,7 @@ describe('secure aggregation through the coordinator', () => {
       return r?.status === 'completed' && r;
     }, 30_000, 200);
 
-  const expectFedAvg = async (resultVersionId: string, global: NamedTensors, contributors: SecureSite[]) => {
+  const expectFedAvg = async (resultVersionId: string, global: NamedTensors, contributors: SecureTestSite[]) => {
     const result = decodeSafetensors(await sites[0].client.download(resultVersionId)).tensors;
     const total = contributors.reduce((n, s) => n + s.samples, 0);
     let worst = 0;

@@ -6,12 +6,14 @@
  * its keys. Reference measured in the same run: the plain FedAvg sum of the same n updates (what
  * the coordinator does without secure aggregation). The protocol runs in one process without gRPC
  * or database (the wire and storage costs are those of an upload of the same size); masking is
- * timed on 3 sites and is the same for every site. Prints one JSON document.
+ * timed on 3 sites and is the same for every site. Then whole rounds through the coordinator
+ * (secagg-rounds.ts), secure next to plain. Prints one JSON document.
  */
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { secagg } from '@fedciss/proto';
 import { MlModelFactory } from '@fedciss/coordinator/dist/models/ml-model-factory';
+import { benchSecureRounds } from './secagg-rounds';
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
@@ -91,4 +93,10 @@ export async function benchSecAgg(siteCounts = [3, 10, 50]) {
   return { model: 'default segmenter', parameters: d, loadAverage: loadavg().map((v) => Math.round(v * 10) / 10), results };
 }
 
-if (require.main === module) void benchSecAgg().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'));
+async function main(): Promise<void> {
+  const protocol = await benchSecAgg();
+  const rounds = await benchSecureRounds();
+  process.stdout.write(JSON.stringify({ protocol, rounds }, null, 2) + '\n');
+}
+
+if (require.main === module) void main();
