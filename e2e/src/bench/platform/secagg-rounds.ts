@@ -28,7 +28,7 @@ async function federation(sites: number, rounds: number, secure: { threshold: nu
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-secagg-rounds-'));
   const config = resolveConfig({
     env: {},
-    flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: String(sites), segmenterRounds: String(rounds), generatorRounds: '0', deadline: '900', tickMs: '50' },
+    flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: String(sites), segmenterRounds: String(rounds), generatorRounds: '0', deadline: '900', tickMs: '50', heartbeatTimeout: '600' },
   });
   config.training = { ...config.training, serverDistillSteps: 0, privacy: { differentialPrivacy: null, secureAggregation: secure && { ...secure, clipNorm: 100, sampleWeightCap: 1000 } } };
   const coordinator = await startCoordinator(config, new MlModelFactory(), { logLevels: ['error'] });
@@ -53,14 +53,11 @@ async function federation(sites: number, rounds: number, secure: { threshold: nu
 async function plainRounds(n: number, rounds: number): Promise<number[]> {
   let clients: TestSiteClient[] = [];
   try {
-    const enrol = async (address: string) => {
+    const join_ = async (address: string) => {
       clients = Array.from({ length: n }, () => new TestSiteClient(address));
-      for (const [i, c] of clients.entries()) {
-        await c.enroll(`Bench ${i}`);
-        await c.heartbeat();
-      }
+      for (const [i, c] of clients.entries()) await enrol(c, `Bench ${i}`);
     };
-    return await federation(n, rounds, null, enrol, async (r) => {
+    return await federation(n, rounds, null, join_, async (r) => {
       await Promise.all(clients.map(async (c, i) => {
         let task = await c.getTask();
         while (task.kind !== TaskKind.TASK_KIND_TRAIN_SEGMENTER || task.roundIndex !== r) (await sleep(POLL_MS), await c.heartbeat(), (task = await c.getTask()));
@@ -79,14 +76,11 @@ async function secureRounds(n: number, rounds: number, neighbours: number): Prom
   const k = Math.min(neighbours, n - 1);
   const threshold = Math.max(2, Math.ceil((k + 1) / 2));
   try {
-    const enrol = async (address: string) => {
+    const join_ = async (address: string) => {
       sites = Array.from({ length: n }, (_, i) => new SecureTestSite(address, `s${i}`, 0.001 * (i + 1), 10, POLL_MS));
-      for (const s of sites) {
-        await s.client.enroll(`Bench ${s.name}`);
-        await s.client.heartbeat();
-      }
+      for (const s of sites) await enrol(s.client, `Bench ${s.name}`);
     };
-    return await federation(n, rounds, { threshold, neighbours: k }, enrol, async (r) => {
+    return await federation(n, rounds, { threshold, neighbours: k }, join_, async (r) => {
       const roundId = (await Promise.all(sites.map((s) => s.advertise())))[0];
       await Promise.all(sites.map((s) => s.share(roundId)));
       await Promise.all(sites.map((s) => s.upload(roundId)));
@@ -95,6 +89,20 @@ async function secureRounds(n: number, rounds: number, neighbours: number): Prom
     });
   } finally {
     sites.forEach((s) => s.client.close());
+  }
+}
+
+/** Enrols one site, waiting out the per-address enrolment rate limit (30 a minute) that 50 sites hit. */
+async function enrol(c: TestSiteClient, name: string): Promise<void> {
+  for (;;) {
+    try {
+      await c.enroll(name);
+      await c.heartbeat();
+      return;
+    } catch (e) {
+      if ((e as { code?: number }).code !== 8) throw e; // RESOURCE_EXHAUSTED
+      await sleep(1000);
+    }
   }
 }
 
