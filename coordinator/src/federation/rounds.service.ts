@@ -234,7 +234,10 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       this.secure.check(state, siteId, event, payload);
       const now = this.clock.now();
       const r = recordSecAgg(state, siteId, event, now);
-      if (!r.recorded) throw conflict(r.reason);
+      if (!r.recorded) {
+        if (r.duplicate) return; // a retried call: its first delivery was recorded
+        throw conflict(r.reason);
+      }
       const t = advance(advanceSecAgg(r.state, now), now);
       await this.persist(round, t.state, t.decision, (tx) => this.secure.save(tx, round.id, siteId, event, payload));
       if (event === 'reveal' && t.state.phase === 'aggregating') {

@@ -35,7 +35,9 @@ describe('secure aggregation stages of a round', () => {
     assert.equal(closed.state.secureAggregation!.stage, 'unmask');
     s = step(closed.state, 'a', 'reveal', 10);
     assert.deepEqual(s.secureAggregation!.revealed, ['a']);
-    assert.match((recordSecAgg(s, 'a', 'reveal', 11) as { reason: string }).reason, /already sent its reveal/);
+    const again = recordSecAgg(s, 'a', 'reveal', 11);
+    assert.ok(!again.recorded && again.duplicate, 'a retried reveal is a duplicate, not an error');
+    assert.equal(again.state, s);
   });
 
   it('a site that misses the key stages is left out at the time limit and marked withheld; it cannot upload', () => {

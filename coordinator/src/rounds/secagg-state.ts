@@ -35,18 +35,22 @@ export function secureRound(s: RoundState, threshold: number, neighbours: number
   return { ...s, secureAggregation: { stage: 'advertise', threshold, neighbours: neighbours > 0 ? neighbours : Math.max(1, n - 1), advertised: [], shared: [], revealed: [] } };
 }
 
-export type SecAggRecord = { readonly state: RoundState; readonly recorded: true } | { readonly state: RoundState; readonly recorded: false; readonly reason: string };
+/** `duplicate`: the site already sent this (a retried call): answer it as before, change nothing. */
+export type SecAggRecord =
+  | { readonly state: RoundState; readonly recorded: true }
+  | { readonly state: RoundState; readonly recorded: false; readonly reason: string; readonly duplicate: boolean };
 
 /** A site's key-stage message or reveal: recorded when the round is at that stage and the site may send it. */
 export function recordSecAgg(s: RoundState, siteId: string, event: SecAggEvent, now: number): SecAggRecord {
   const sa = s.secureAggregation;
-  const refuse = (reason: string): SecAggRecord => ({ state: s, recorded: false, reason });
+  const refuse = (reason: string, duplicate = false): SecAggRecord => ({ state: s, recorded: false, reason, duplicate });
   if (!sa) return refuse(`round ${s.roundId} does not aggregate securely`);
   if (!s.sites[siteId]) return refuse(`site ${siteId} is not a participant of round ${s.roundId}`);
   const expected: Record<SecAggEvent, SecAggStage> = { advertise: 'advertise', share: 'share', reveal: 'unmask' };
-  if (sa.stage !== expected[event]) return refuse(`round ${s.roundId} is at secure-aggregation stage ${sa.stage}, not ${expected[event]}`);
   const list = event === 'advertise' ? 'advertised' : event === 'share' ? 'shared' : 'revealed';
-  if (sa[list].includes(siteId)) return refuse(`site ${siteId} already ${event === 'share' ? 'shared its keys' : `sent its ${event}`} in round ${s.roundId}`);
+  // A retry of a message already recorded (its answer was lost), even after the stage moved on.
+  if (sa[list].includes(siteId)) return refuse(`site ${siteId} already ${event === 'share' ? 'shared its keys' : `sent its ${event}`} in round ${s.roundId}`, true);
+  if (sa.stage !== expected[event]) return refuse(`round ${s.roundId} is at secure-aggregation stage ${sa.stage}, not ${expected[event]}`);
   if (event === 'share' && !sa.advertised.includes(siteId)) return refuse(`site ${siteId} did not advertise keys in round ${s.roundId}`);
   if (event === 'reveal' && !s.contributors.includes(siteId)) return refuse(`site ${siteId}'s masked input is not in the sum of round ${s.roundId}`);
   const sites = { ...s.sites, [siteId]: { lastSeenAt: Math.max(now, s.sites[siteId].lastSeenAt) } };
