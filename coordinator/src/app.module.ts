@@ -40,6 +40,9 @@ export interface CoordinatorDeps {
   clock?: Clock;
 }
 
+/** Every REST controller (the route-access test walks this list). */
+export const CONTROLLERS = [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController];
+
 /** The whole coordinator: one module, providers grouped by feature folder. */
 @Module({})
 export class CoordinatorModule {
@@ -56,7 +59,7 @@ export class CoordinatorModule {
     return {
       module: CoordinatorModule,
       imports: [ConsoleModule],
-      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController],
+      controllers: CONTROLLERS,
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,

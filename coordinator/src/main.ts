@@ -13,6 +13,7 @@ import { CoordinatorModule } from './app.module';
 import type { ModelFactory } from './models/model-factory';
 import type { Clock } from './common/tokens';
 import { FederationGrpcServer } from './federation/federation.grpc-server';
+import { TextPipe } from './http/text.pipe';
 
 export interface RunningCoordinator {
   app: INestApplication;
@@ -38,7 +39,8 @@ export async function startCoordinator(
     await database.close();
     throw e;
   }
-  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  // Text bounds first (NUL, unpaired surrogates, lengths), then the DTOs' field rules.
+  app.useGlobalPipes(new TextPipe(), new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   const doc = SwaggerModule.createDocument(
     app,

@@ -6,6 +6,7 @@ import { conflict, DomainError, invalid } from '../common/errors';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password';
 import { createSession, hashSessionToken, isWellFormedToken } from './sessions';
 import { isRole, type Role } from './roles';
+import { quote, truncateCodePoints } from '../common/text';
 
 export interface Principal {
   userId: string;
@@ -23,10 +24,10 @@ export class AdminAuthService {
 
   async createUser(actor: string, username: string, password: string, role: Role): Promise<Principal> {
     if (!/^[a-z][a-z0-9._-]{1,31}$/.test(username)) throw invalid('username must be 2..32 lower-case letters, digits, . _ -, starting with a letter');
-    if (!isRole(role)) throw invalid(`role must be admin or viewer (got '${role}')`);
+    if (!isRole(role)) throw invalid(`role must be admin or viewer (got ${quote(role)})`);
     const problems = checkPasswordPolicy(password, { username });
     if (problems.length) throw invalid(`password: ${problems.join('; ')}`);
-    if (await this.db.prisma.adminUser.findUnique({ where: { username } })) throw conflict(`user '${username}' already exists`);
+    if (await this.db.prisma.adminUser.findUnique({ where: { username } })) throw conflict(`user ${quote(username)} already exists`);
     const id = `usr-${randomBytes(6).toString('hex')}`;
     const passwordHash = await hashPassword(password);
     await this.db.prisma.$transaction(async (tx) => {
@@ -46,7 +47,7 @@ export class AdminAuthService {
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const ok = await verifyPassword(String(password), user?.passwordHash ?? (await decoyHash));
     if (!user || !ok) {
-      await this.audit.record(`anonymous`, 'auth.sign-in-failed', String(username).slice(0, 64));
+      await this.audit.record(`anonymous`, 'auth.sign-in-failed', truncateCodePoints(String(username), 64));
       throw new DomainError('unauthenticated', 'wrong username or password');
     }
     const role = user.role as Role;

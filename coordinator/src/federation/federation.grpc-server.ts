@@ -18,6 +18,8 @@ import { EvaluationsService } from '../reports/evaluations.service';
 import { ProgressHub } from './progress-hub';
 import { RateLimiter } from './rate-limiter';
 import { serviceError, toServiceError } from './grpc-status';
+import { requestProblem } from './request-limits';
+import { quote } from '../common/text';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -29,30 +31,34 @@ const ENROLLMENT: Record<string, EnrollmentStatus> = {
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 /**
- * A request whose bytes are not a message of its type. grpc-js answers a deserializer that throws
- * with INTERNAL (as if the coordinator failed), so the deserializers return this marker instead and
- * the handlers answer INVALID_ARGUMENT: the fault is the caller's.
+ * A request refused before any handler sees it: its bytes are not a message of its type, or a field
+ * breaks the bounds of request-limits.ts. grpc-js answers a deserializer that throws with INTERNAL
+ * (as if the coordinator failed), so the deserializers return this marker instead and the handlers
+ * answer INVALID_ARGUMENT: the fault is the caller's.
  */
-class MalformedMessage {
-  constructor(readonly reason: string) {}
+class RefusedMessage {
+  constructor(readonly details: string) {}
 }
 
 function malformed(what: unknown, method: string): grpc.ServiceError | null {
-  return what instanceof MalformedMessage ? serviceError(grpc.status.INVALID_ARGUMENT, `${method}: the request is not a valid protobuf message (${what.reason})`) : null;
+  return what instanceof RefusedMessage ? serviceError(grpc.status.INVALID_ARGUMENT, `${method}: ${what.details}`) : null;
 }
 
-/** The service definition with request deserializers that never throw (see MalformedMessage). */
+/** The service definition with request deserializers that never throw and check every field's text (see RefusedMessage). */
 function tolerantDefinition(definition: typeof FederationService): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(definition) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
     out[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        let message: unknown;
         try {
-          return method.requestDeserialize(bytes);
+          message = method.requestDeserialize(bytes);
         } catch (e) {
-          return new MalformedMessage((e as Error)?.message ?? String(e));
+          return new RefusedMessage(`the request is not a valid protobuf message (${quote((e as Error)?.message ?? String(e), 200)})`);
         }
+        const problem = requestProblem(message);
+        return problem ? new RefusedMessage(problem) : message;
       },
     };
   }
@@ -137,9 +143,10 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         const req = call.request;
         const bad = malformed(req, 'enroll');
         if (bad) return callback(bad);
+        const address = call.getPeer().replace(/:\d+$/, '');
         Promise.resolve()
-          .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
-          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
+          .then(() => this.limiter.take(`enroll:${address}`, 'enroll'))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, address))
           .then(
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),

@@ -6,13 +6,13 @@ import type { Prisma, Round, Step } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { BLOB_STORE, CLOCK, CONFIG, MODEL_FACTORY, type Clock } from '../common/tokens';
-import { conflict, invalid, notFound } from '../common/errors';
+import { conflict, DomainError, invalid, notFound } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_SERVER_DISTILLATION, type ModelFactory } from '../models/model-factory';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
 import { SitesService } from '../sites/sites.service';
-import { createStrategy, decodeServerState, DEFAULT_VALIDATION_LIMITS, encodeServerState, modelReference, validateUpdate, type ServerState } from '../aggregation';
+import { createStrategy, decodeServerState, DEFAULT_VALIDATION_LIMITS, encodeServerState, InvalidAggregationOptionsError, modelReference, validateUpdate, type AggregationStrategy, type ServerState } from '../aggregation';
 import {
   advance, advanceSecAgg, checkUpload, completeRound, deadlineAt, failRound, maxEndAt, openRound, recordHeartbeat, recordSecAgg, recordUpload, recordWithheld, secureRound, startCollecting,
   type ContentVerdict, type RoundDecision, type RoundState, type SecAggEvent, type UploadOutcome,
@@ -38,6 +38,8 @@ const TX = { timeout: 120_000, maxWait: 30_000 };
 @Injectable()
 export class RoundsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Rounds');
+  /** Each step's aggregation strategy, built once from the step's frozen settings (not on every site poll). */
+  private readonly strategies = new Map<number, AggregationStrategy>();
   private queue: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private tickQueued = false;
@@ -128,7 +130,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     }
     const roster = await this.db.prisma.rosterClass.findMany({ where: { stepAdded: { lte: step.index } }, orderBy: { id: 'asc' } });
     const t = cfg.training;
-    const strategy = createStrategy(t.aggregation);
+    const strategy = this.strategyOf(step.index, cfg);
     const kind = round.kind as RoundKind;
     return {
       kind: kind === 'segmenter' ? TaskKind.TASK_KIND_TRAIN_SEGMENTER : kind === 'generator' ? TaskKind.TASK_KIND_TRAIN_GENERATOR : TaskKind.TASK_KIND_EVALUATE,
@@ -351,6 +353,22 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
     this.progress.publish({ type: 'round', roundId: round.id, status: 'completed', reason });
   }
 
+  private strategyOf(stepIndex: number, cfg: StepConfig): AggregationStrategy {
+    let strategy = this.strategies.get(stepIndex);
+    if (!strategy) {
+      try {
+        strategy = createStrategy(cfg.training.aggregation);
+      } catch (e) {
+        // Settings are checked at start-up, so only a step stored by an older coordinator gets here:
+        // the operator's to fix, not the site's fault nor a crash (sites wait and ask again).
+        if (!(e instanceof InvalidAggregationOptionsError)) throw e;
+        throw new DomainError('unavailable', `step ${stepIndex} has invalid aggregation settings (${e.message}); the coordinator's operator must fix them`);
+      }
+      this.strategies.set(stepIndex, strategy);
+    }
+    return strategy;
+  }
+
   /** Streams the accepted updates through the step's strategy; distills the segmenter at steps > 0. */
   private async aggregate(round: Round, state: RoundState, step: Step, cfg: StepConfig, contributors: readonly string[]) {
     const base = await this.models.weights(round.baseVersionId!);
@@ -366,7 +384,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       if (!v.ok) throw new Error(`the securely aggregated update fails the aggregate's checks: ${v.rejection.reason}`);
       ({ weights, note } = secure);
     } else {
-      const strategy = createStrategy(cfg.training.aggregation);
+      const strategy = this.strategyOf(step.index, cfg);
       const aggregation = strategy.begin(base, await this.loadServerState(step.index, kind));
       const updates = await this.db.prisma.siteUpdate.findMany({ where: { roundId: round.id, status: 'accepted', siteId: { in: [...contributors] } }, orderBy: { createdAt: 'asc' } });
       for (const u of updates) {

@@ -8,6 +8,7 @@ import type { Prisma, SiteUpdate } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
@@ -108,9 +109,9 @@ export class UploadsService {
       return existing;
     }
     const round = await this.db.prisma.round.findUnique({ where: { id: h.roundId } });
-    if (!round) throw notFound(`round '${h.roundId}' does not exist`);
-    if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind || '(empty kind)'}`);
-    if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${h.baseVersionId}`);
+    if (!round) throw notFound(`round ${quote(h.roundId)} does not exist`);
+    if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind ? quote(h.kind) : '(empty kind)'}`);
+    if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${quote(h.baseVersionId)}`);
     const base = await this.models.get(round.baseVersionId!);
     const maxBytes = Number(base.sizeBytes) + UPLOAD_SLACK_BYTES;
     if (!Number.isSafeInteger(h.totalBytes) || h.totalBytes <= 0 || h.totalBytes > maxBytes) {
@@ -123,7 +124,7 @@ export class UploadsService {
       throw invalid('samples must count at least one real or replay image, and no negative counts');
     }
     const metrics: Record<string, number> = {};
-    for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
+    for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[truncateCodePoints(k, 64)] = v;
     const accepted = await this.db.prisma.siteUpdate.findFirst({ where: { roundId: round.id, siteId, status: 'accepted' } });
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
     const refused = await this.rounds.admit(round, siteId, h.idempotencyKey);
@@ -164,8 +165,12 @@ export class UploadsService {
       const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
       return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
     } catch (e) {
-      if (!(e instanceof SafetensorsError)) throw e;
-      return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+      if (e instanceof SafetensorsError) return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+      // Decoding and checking are pure functions of the site's bytes: whatever they throw was
+      // provoked by those bytes. The update is settled as rejected (a retry with the same key gets
+      // the same answer at once instead of failing again with its bytes held), and the bug is logged.
+      this.log.error(`checking update ${row.id} from ${row.siteId} failed: ${(e as Error)?.stack ?? e}`);
+      return { ok: false, reason: 'the coordinator failed while checking this update (a bug on its side, logged there); it was not counted' };
     }
   }
 

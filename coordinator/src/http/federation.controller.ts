@@ -13,7 +13,7 @@ import { AuditService } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
 import { invalid } from '../common/errors';
 import { AddClassesDto, ArchiveDto } from './dtos';
-import { CurrentUser, Requires } from './auth.guard';
+import { CurrentUser, Public, Requires } from './auth.guard';
 import { mapModelVersion, mapRound, mapStep, mapUpdate } from './views';
 
 @ApiTags('roster')
@@ -94,6 +94,7 @@ export class FederationController {
   }
 
   @Get('health')
+  @Public()
   health() {
     return { ok: true, database: this.db.kind };
   }

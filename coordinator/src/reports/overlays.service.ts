@@ -6,6 +6,7 @@ import { invalid, notFound } from '../common/errors';
 import type { ModelFactory } from '../models/model-factory';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { GlobalModels } from '../federation/global-models';
+import { quote } from '../common/text';
 
 export interface Overlay {
   imagePng: string;
@@ -42,7 +43,7 @@ export class OverlaysService {
 
   private async compute(versionId: string): Promise<Overlay[]> {
     const version = await this.models.get(versionId);
-    if (version.kind !== 'segmenter') throw invalid(`model version '${versionId}' is a ${version.kind}; overlays need a segmenter`);
+    if (version.kind !== 'segmenter') throw invalid(`model version ${quote(versionId)} is a ${version.kind}; overlays need a segmenter`);
     const generatorId = await this.globals.current('generator');
     if (!generatorId) throw notFound('no generator has been trained yet, so there are no images to draw predictions on');
     const generator = await this.models.get(generatorId);

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, FederationClient, sha256Hex,
-  type BlobChunk, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus, type WithheldUpdate,
+  type BlobChunk, type Capabilities, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus, type WithheldUpdate,
 } from '@fedciss/proto';
 
 const DEADLINE_MS = 30_000;
@@ -28,8 +28,8 @@ export class TestSiteClient {
     return md;
   }
 
-  async enroll(displayName: string, csrPem = '') {
-    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities: { executionProviders: ['cpu'], agentVersion: 'test' } }, this.md());
+  async enroll(displayName: string, csrPem = '', capabilities: Capabilities = { executionProviders: ['cpu'], agentVersion: 'test' }) {
+    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities }, this.md());
     this.siteId = r.siteId;
     return r;
   }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentConfig } from '../../config/agent-config';
 import { siteClient } from '../../agent/connection';
 import { createLog } from '../../agent/log';
+import { COORDINATOR_FAULT_ADVICE } from '../../federation/retry';
 import { runAgent } from '../../agent/run-loop';
 import { MlSiteWork } from '../../work/ml-site-work';
 import { agentConfigFrom, withAgentOptions, type AgentFlags } from './agent-options';
@@ -20,6 +21,8 @@ export const runRun: RunAction = async (ctx) => {
   const log = createLog(ctx.logFormat, ctx.config.siteName);
   const { client, siteId } = siteClient(ctx.config, {
     onRetry: (attempt, delayMs, e) => log('warn', 'call failed; retrying', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message }),
+    onCoordinatorFault: (attempt, delayMs, e) =>
+      log('error', 'coordinator fault; retrying later', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message, whatToDo: COORDINATOR_FAULT_ADVICE }),
   });
   const stop = new AbortController();
   const onSignal = (signal: string) => {
