@@ -90,7 +90,7 @@ export const trainingSettingsSchema = z.strictObject({
   /** Largest L2 norm of an update's delta that is accepted. */
   maxUpdateNorm: positive.default(1e4),
   /** Differential privacy of the updates, its budget, and secure aggregation (privacy/privacy-settings.ts). */
-  privacy: privacySchema,
+  privacy: privacySchema.prefault({}),
   /** Architecture overrides; unset: the model factory's defaults. */
   segmenter: architectureSchema.optional(),
   generator: architectureSchema.optional(),

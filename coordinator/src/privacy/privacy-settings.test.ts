@@ -13,16 +13,21 @@ test('privacy defaults to off; a partial differentialPrivacy object is completed
 
 test('bad privacy settings are refused with the key named, through the training-settings file', () => {
   const bad = (privacy: unknown) => () => parseTrainingSettings(JSON.stringify({ privacy }), 'training.json');
-  assert.throws(bad({ differentialPrivacy: { clipNorm: -1 } }), /training\.json: privacy\.differentialPrivacy\.clipNorm must be a positive number/);
+  assert.throws(bad({ differentialPrivacy: { clipNorm: -1 } }), /training\.json: privacy: differentialPrivacy\.clipNorm must be a positive number/);
   assert.throws(bad({ differentialPrivacy: { noiseMultiplier: 0 } }), /noiseMultiplier must be a positive number/);
   assert.throws(bad({ differentialPrivacy: { delta: 1 } }), /delta must be in \(0, 1\)/);
   assert.throws(bad({ differentialPrivacy: { budget: { segmenter: 0 } } }), /budget\.segmenter must be a positive ε or null/);
   assert.throws(bad({ differentialPrivacy: { budget: { classifier: 1 } } }), /budget\.classifier is not a setting/);
-  assert.throws(bad({ differentialPrivacy: { sigma: 1 } }), /differentialPrivacy\.sigma is not a setting/);
-  assert.throws(bad({ dp: {} }), /privacy\.dp is not a setting/);
+  assert.throws(bad({ differentialPrivacy: { sigma: 1 } }), /privacy: differentialPrivacy\.sigma is not a setting/);
+  assert.throws(bad({ dp: {} }), /privacy: dp is not a setting/);
   assert.throws(bad({ differentialPrivacy: { noise: 'aggregate' } }), /noise 'aggregate' needs privacy\.secureAggregation/);
   assert.throws(bad({ secureAggregation: { threshold: 1 } }), /secureAggregation\.threshold must be an integer in 2\.\.255/);
   assert.throws(bad({ secureAggregation: { threshold: 5, neighbours: 2 } }), /neighbours 2 leaves fewer holders \(3\) than the threshold 5/);
+  // What secure aggregation rules out, checked against the rest of the file.
+  const both = (extra: object) => () => parseTrainingSettings(JSON.stringify({ privacy: { secureAggregation: {} }, ...extra }), 'training.json');
+  assert.throws(both({ aggregation: { strategy: 'median' } }), /privacy\.secureAggregation: .*fedavg only \(not median/);
+  assert.throws(both({ crossSiteEvaluation: true }), /privacy\.secureAggregation: crossSiteEvaluation needs each site's own update/);
+  assert.doesNotThrow(both({}));
 });
 
 test('secure aggregation: sites always clip; aggregate noise is split over the threshold', () => {
