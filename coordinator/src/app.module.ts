@@ -19,6 +19,8 @@ import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
+import { PrivacyLedger } from './privacy/privacy-ledger.service';
+import { SecureAggregationService } from './privacy/secure-aggregation.service';
 import { UploadsService } from './federation/uploads.service';
 import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
@@ -68,7 +70,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
-        MetricsService, InvitationsService, UsersService,
+        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
       ],
     };
   }

@@ -12,6 +12,7 @@ import { describeSettingsIssues } from '@fedciss/proto';
 import { InvalidAggregationOptionsError } from '../aggregation/errors';
 import { resolveAggregationOptions } from '../aggregation/registry';
 import { DEFAULT_SERVER_DISTILLATION } from '../models/model-factory';
+import { checkSecureAggregationFits, parsePrivacySettings, PrivacySettingsError } from '../privacy/privacy-settings';
 
 const count = z.number().int().min(0);
 const positiveInt = z.number().int().min(1);
@@ -51,6 +52,17 @@ const aggregationSchema = z.looseObject({ strategy: z.string() }).superRefine((o
   }
 });
 
+/** Differential privacy and secure aggregation: checked by privacy/privacy-settings.ts (one place for their keys). */
+const privacySchema = z.unknown().transform((raw, ctx) => {
+  try {
+    return parsePrivacySettings(raw);
+  } catch (e) {
+    if (!(e instanceof PrivacySettingsError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.message.replace(/^privacy\./, '') });
+    return z.NEVER;
+  }
+});
+
 /** Architecture overrides, checked by the model factory when a step opens. */
 const architectureSchema = z.record(z.string(), z.unknown());
 
@@ -77,9 +89,18 @@ export const trainingSettingsSchema = z.strictObject({
   crossSiteEvaluation: z.boolean().default(false),
   /** Largest L2 norm of an update's delta that is accepted. */
   maxUpdateNorm: positive.default(1e4),
+  /** Differential privacy of the updates, its budget, and secure aggregation (privacy/privacy-settings.ts). */
+  privacy: privacySchema.prefault({}),
   /** Architecture overrides; unset: the model factory's defaults. */
   segmenter: architectureSchema.optional(),
   generator: architectureSchema.optional(),
+}).superRefine((t, ctx) => {
+  try {
+    checkSecureAggregationFits(t.privacy, t);
+  } catch (e) {
+    if (!(e instanceof PrivacySettingsError)) throw e;
+    ctx.addIssue({ code: 'custom', path: ['privacy', 'secureAggregation'], message: e.message.replace(/^privacy\.secureAggregation: /, '') });
+  }
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;

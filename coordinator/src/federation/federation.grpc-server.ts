@@ -4,7 +4,7 @@ import {
   chunkBlob, DEFAULT_CHUNK_BYTES, FederationService, MAX_CHUNK_BYTES,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EnrollRequest, type EnrollResponse, type EvaluationReport,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
-  type UploadStatus, type UploadStatusRequest, EnrollmentStatus,
+  type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
 } from '@fedciss/proto';
 import { CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
@@ -175,6 +175,28 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       reportProgress: this.unary<ProgressReport, Ack>('reportProgress', async (siteId, req) => {
         this.progress.report(siteId, req);
         return { ok: true, message: '' };
+      }),
+
+      reportWithheld: this.unary<WithheldUpdate, Ack>('reportWithheld', async (siteId, req) => {
+        const metrics: Record<string, number> = {};
+        for (const [k, v] of Object.entries(req.metrics ?? {}).slice(0, 16)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
+        const recorded = await this.rounds.recordWithheld(siteId, req.roundId, req.kind, (req.reason || 'no reason given').slice(0, 500), metrics);
+        return { ok: recorded, message: recorded ? 'recorded; the round does not wait for this site' : 'the round was not waiting for this site' };
+      }),
+
+      secAggAdvertise: this.unary<SecAggAdvertisement, Ack>('secAggAdvertise', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'advertise', req);
+        return { ok: true, message: 'keys recorded' };
+      }),
+
+      secAggShareKeys: this.unary<SecAggShares, Ack>('secAggShareKeys', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'share', req);
+        return { ok: true, message: `${req.shares.length} share bundles recorded` };
+      }),
+
+      secAggReveal: this.unary<SecAggRevealedShares, Ack>('secAggReveal', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'reveal', req);
+        return { ok: true, message: `${req.shares.length} shares recorded` };
       }),
 
       downloadModel: (call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>) => {

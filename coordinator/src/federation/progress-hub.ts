@@ -17,7 +17,8 @@ export interface SiteProgress {
 export type FederationEvent =
   | { type: 'progress'; progress: SiteProgress }
   | { type: 'round'; roundId: string; status: string; reason: string | null }
-  | { type: 'step'; step: number; status: string };
+  | { type: 'step'; step: number; status: string }
+  | { type: 'withheld'; siteId: string; roundId: string; kind: string; reason: string };
 
 /**
  * Live progress of every site and federation events, kept in memory for the console: progress is

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
-import { TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
+import { secagg, TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
 import type { Prisma, SiteUpdate } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
@@ -12,8 +12,9 @@ import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
-import type { ContentVerdict } from '../rounds';
+import type { ContentVerdict, RoundState } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
 import { PartialUpload } from './partial-upload';
 import { RoundsService } from './rounds.service';
 import { MetricsService } from '../operations/metrics.service';
@@ -154,31 +155,49 @@ export class UploadsService {
     return this.reference.value;
   }
 
+  private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
+    const step = await this.db.prisma.step.findUnique({ where: { index: stepIndex } });
+    return (step?.config as { training?: { privacy?: PrivacySettings } } | undefined)?.training?.privacy;
+  }
+
+  /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
+  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+    try {
+      const { tensors } = decodeSafetensors(bytes);
+      const reference = await this.referenceFor(baseVersionId);
+      // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
+      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors)) ?? this.config.training.maxUpdateNorm;
+      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
+      return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
+    } catch (e) {
+      if (e instanceof SafetensorsError) return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+      // Decoding and checking are pure functions of the site's bytes: whatever they throw was
+      // provoked by those bytes. The update is settled as rejected (a retry with the same key gets
+      // the same answer at once instead of failing again with its bytes held), and the bug is logged.
+      this.log.error(`checking update ${row.id} from ${row.siteId} failed: ${(e as Error)?.stack ?? e}`);
+      return { ok: false, reason: 'the coordinator failed while checking this update (a bug on its side, logged there); it was not counted' };
+    }
+  }
+
+  /** A masked update (secure aggregation): only its length can be checked; its content is indistinguishable from noise. */
+  private async maskedVerdict(baseVersionId: string, bytes: Buffer): Promise<ContentVerdict> {
+    try {
+      secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(baseVersionId)).tensors));
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof secagg.SecAggError)) throw e;
+      return { ok: false, reason: e.message };
+    }
+  }
+
   /**
    * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
    * the round (which may refuse it still, e.g. as late) together with the update's row.
    */
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
     const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
-    let verdict: ContentVerdict;
-    try {
-      const { tensors } = decodeSafetensors(bytes);
-      const v = validateUpdate(await this.referenceFor(round.baseVersionId!), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
-        ...DEFAULT_VALIDATION_LIMITS,
-        maxDeltaNorm: this.config.training.maxUpdateNorm,
-      });
-      verdict = v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
-    } catch (e) {
-      if (e instanceof SafetensorsError) {
-        verdict = { ok: false, reason: `not a valid safetensors file: ${e.message}` };
-      } else {
-        // Decoding and checking are pure functions of the site's bytes: whatever they throw was
-        // provoked by those bytes. The update is settled as rejected (a retry with the same key gets
-        // the same answer at once instead of failing again with its bytes held), and the bug is logged.
-        this.log.error(`checking update ${row.id} from ${row.siteId} failed: ${(e as Error)?.stack ?? e}`);
-        verdict = { ok: false, reason: 'the coordinator failed while checking this update (a bug on its side, logged there); it was not counted' };
-      }
-    }
+    const secure = Boolean((round.state as unknown as RoundState).secureAggregation);
+    const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;

@@ -8,6 +8,7 @@ import {
   openRound,
   recordHeartbeat,
   recordUpload,
+  recordWithheld,
   RoundConfigError,
   RoundTransitionError,
   siteLiveness,
@@ -279,5 +280,35 @@ describe('round state machine', () => {
       assert.deepEqual(restored, s);
       assert.deepEqual(advance(restored, 60), advance(s, 60));
     });
+  });
+
+  it('a withheld update (memorisation gate): the round stops waiting for that site and aggregates the others', () => {
+    let s = heartbeats(started('wait', 2), ['a', 'b', 'c'], 40);
+    s = upload(s, 'a', 41).state;
+    s = upload(s, 'b', 42).state;
+    assert.equal(advance(s, 43).decision.action, 'none', 'c is alive and pending: wait for it');
+    const w = recordWithheld(s, 'c', 'generator memorised an image', 44);
+    assert.equal(w.recorded, true);
+    assert.equal(w.decision.action, 'aggregate', 'nothing left pending: aggregate a and b now, not at the deadline');
+    assert.deepEqual(w.state.contributors, ['a', 'b']);
+    assert.deepEqual(Object.keys(w.state.withheld ?? {}), ['c']);
+    // A second report, or one from a site not invited, changes nothing.
+    assert.equal(recordWithheld(w.state, 'c', 'again', 45).recorded, false);
+    assert.equal(recordWithheld(s, 'zz', 'stranger', 45).recorded, false);
+    assert.equal(recordWithheld(s, 'a', 'already counted', 45).recorded, false);
+  });
+
+  it('fails at once when every site has answered but withheld updates leave the quorum out of reach', () => {
+    let s = started('wait', 2, ['a', 'b']);
+    s = upload(s, 'a', 10).state;
+    const w = recordWithheld(s, 'b', 'memorised', 11);
+    assert.equal(w.decision.action, 'fail');
+    assert.match(w.state.reason ?? '', /quorum cannot be reached: 1 of 2 sites uploaded \(quorum 2\), 1 withheld/);
+  });
+
+  it('states persisted before the gate existed (no withheld field) still advance', () => {
+    const old = started('drop', 1, ['a']);
+    const { withheld: _, ...legacy } = old;
+    assert.equal(upload(legacy as RoundState, 'a', 5).decision.action, 'aggregate');
   });
 });

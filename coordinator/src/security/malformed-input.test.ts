@@ -12,7 +12,7 @@ import { DatabaseService } from '../database/database.service';
 import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from './harness';
 
 const SERVICE = '/fedciss.v1.Federation/';
-const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress'];
+const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress', 'ReportWithheld', 'SecAggAdvertise', 'SecAggShareKeys', 'SecAggReveal'];
 const identity = (x: Buffer) => x;
 
 /** What a clean refusal looks like: a definite status, never UNKNOWN, a hang, or an internal failure of the coordinator. */

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import {
-  DownloadRequest, EnrollRequest, EvaluationReport, HeartbeatRequest, ProgressReport, TaskKind, UploadMessage, UploadStatusRequest,
+  DownloadRequest, EnrollRequest, EvaluationReport, HeartbeatRequest, ProgressReport, SecAggAdvertisement, SecAggRevealedShares, SecAggShares, TaskKind, UploadMessage,
+  UploadStatusRequest, WithheldUpdate,
 } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
 import { assertSameSnapshot, snapshot, startHarness, until, type Harness } from './harness';
@@ -39,6 +40,7 @@ const int = fc.oneof(fc.integer(), fc.constantFrom(-1, 0, -(2 ** 31), 2 ** 31 - 
 const int32 = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(-1, 0, 2 ** 31 - 1));
 const double = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 1e308));
 const metrics = fc.dictionary(text, double, { maxKeys: 4 });
+const bytes = fc.uint8Array({ maxLength: 40 }).map((d) => Buffer.from(d));
 
 /**
  * A message of a request type whose string fields (found by path) are normal text except one,
@@ -130,6 +132,12 @@ describe('property-based probes of every boundary', () => {
         classes: fc.array(fc.record({ classId: int32, truePositive: int, falsePositive: int, falseNegative: int }), { maxLength: 4 }),
       }), ['modelVersionId', 'roundId', 'split', 'evaluatedSiteModel']).map((m) => [EvaluationReport.encode(m).finish()]), 'unary'],
       ['ReportProgress', poisoned(fc.record({ roundId: text, phase: text, fraction: double, metrics, message: text }), ['roundId', 'phase', 'message', 'metrics.*key']).map((m) => [ProgressReport.encode(m).finish()]), 'unary'],
+      ['ReportWithheld', poisoned(fc.record({ roundId: fc.oneof(text, fc.constant(roundId)), kind: fc.constantFrom('segmenter', 'generator', ''), reason: text, metrics }), ['roundId', 'kind', 'reason', 'metrics.*key']).map((m) => [WithheldUpdate.encode(m).finish()]), 'unary'],
+      ['SecAggAdvertise', poisoned(fc.record({ roundId: fc.oneof(text, fc.constant(roundId)), encryptionKey: bytes, maskKey: bytes, selfSeedHash: bytes }), ['roundId']).map((m) => [SecAggAdvertisement.encode(m).finish()]), 'unary'],
+      ['SecAggShareKeys', poisoned(fc.record({ roundId: fc.oneof(text, fc.constant(roundId)), shares: fc.array(fc.record({ fromSite: text, toSite: text, ciphertext: bytes }), { minLength: 1, maxLength: 3 }) }),
+        ['roundId', 'shares.0.fromSite', 'shares.0.toSite']).map((m) => [SecAggShares.encode(m).finish()]), 'unary'],
+      ['SecAggReveal', poisoned(fc.record({ roundId: fc.oneof(text, fc.constant(roundId)), shares: fc.array(fc.record({ owner: text, secret: fc.constantFrom('self', 'mask', ''), share: bytes }), { minLength: 1, maxLength: 3 }) }),
+        ['roundId', 'shares.0.owner', 'shares.0.secret']).map((m) => [SecAggRevealedShares.encode(m).finish()]), 'unary'],
       ['DownloadModel', poisoned(fc.record({ versionId: fc.oneof(text, fc.constant(versionId)), offset: int }), ['versionId']).map((m) => [DownloadRequest.encode(m).finish()]), 'server'],
       ['UploadUpdate', fc.tuple(
         poisoned(fc.record({

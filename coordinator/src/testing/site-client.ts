@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, FederationClient, sha256Hex,
-  type BlobChunk, type Capabilities, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus,
+  type BlobChunk, type Capabilities, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus, type WithheldUpdate,
 } from '@fedciss/proto';
 
 import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
@@ -50,6 +50,10 @@ export class TestSiteClient {
 
   reportEvaluation(report: EvaluationReport) {
     return unary(this.client.reportEvaluation.bind(this.client), report, this.md());
+  }
+
+  reportWithheld(report: WithheldUpdate) {
+    return unary(this.client.reportWithheld.bind(this.client), report, this.md());
   }
 
   uploadStatus(idempotencyKey: string): Promise<UploadStatus> {

@@ -14,6 +14,7 @@ import { sleep } from '../federation/retry';
 import type { AgentLog } from './log';
 import { progressOf, type ProgressSink } from './progress';
 import type { AgentMetrics } from './metrics';
+import { SecureRounds } from '../privacy/secure-rounds';
 
 export const LAST_TASK_FILE = 'last-task.json';
 
@@ -23,10 +24,17 @@ export interface TrainedUpdate {
   metrics: Record<string, number>;
 }
 
+/** A trained update that must not leave the site (the memorisation gate), and why. */
+export interface WithheldUpdate {
+  withheld: true;
+  reason: string;
+  metrics: Record<string, number>;
+}
+
 /** The learning work a task asks for; see work/ for the implementations on the ml library. */
 export interface SiteWork {
   trainSegmenter(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
-  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
+  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate | WithheldUpdate>;
   evaluate(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<EvaluationReport>;
 }
 
@@ -77,6 +85,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       p.done();
     }
   };
+  const secure = new SecureRounds(siteId, client, log);
   let lastStepSeen = -1;
   // Injected faults (resilience tests) strike once, then the site behaves.
   let corruptedOnce = false;
@@ -119,6 +128,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'evaluation reported', { round: task.roundId, images: report.images, crossSiteModels: task.crossSiteModels.length });
         continue;
       }
+      if (await secure.answer(task)) continue;
       const kind = task.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER ? 'segmenter' : 'generator';
       const saved = join(updatesDir, `${task.roundId}.safetensors`);
       const meta = `${saved}.json`;
@@ -129,15 +139,27 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       } else {
         state = `training ${kind}`;
         const started = Date.now();
-        update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        const trained = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        if ('withheld' in trained) {
+          // Nothing is written to disk or uploaded: only the reason and the check's numbers leave.
+          const ack = await client.reportWithheld({ roundId: task.roundId, kind, reason: trained.reason, metrics: trained.metrics });
+          log('warn', 'update withheld', { round: task.roundId, reason: trained.reason, coordinator: ack.message });
+          continue;
+        }
+        update = trained;
         const images = (update.samples.realImages + update.samples.replayImages) * (task.hyperParameters?.localEpochs ?? 0);
         o.metrics?.trained(kind, images, (Date.now() - started) / 1000);
         if (config.faults.includes('nan-update') && !poisonedOnce) {
           update = { ...update, blob: poisoned(update.blob) };
           poisonedOnce = true;
         }
-        writeFileSync(saved, update.blob);
-        writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        if (task.secureAggregation) {
+          // Masked with this process's keys of the round: useless after a restart, so not kept on disk.
+          update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples) };
+        } else {
+          writeFileSync(saved, update.blob);
+          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        }
       }
       state = 'uploading';
       const p = progressOf('upload', log, sink(task.roundId));

@@ -87,6 +87,11 @@ export const agentSettingsSchema = z.strictObject({
    * update carry a NaN.
    */
   faults: list(z.enum(FAULTS)).default([]),
+  /**
+   * Thresholds of the memorisation check on this site's generator (ml's PrivacyOptions; default:
+   * ml's defaults). A generator that fails it is retrained once, then withheld.
+   */
+  memorisationCheck: z.strictObject({ relativeThreshold: z.number().min(0).max(1).optional(), absoluteThreshold: z.number().min(0).max(1).optional() }).optional(),
 });
 
 /** The resolved settings: every default filled in, paths absolute, the site's name required. */

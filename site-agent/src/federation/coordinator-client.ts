@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, sha256Hex, UploadState,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
-  type UploadHeader, type UploadReceipt, type UploadStatus,
+  type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
 } from '@fedciss/proto';
 import { OutboundAudit } from './outbound-audit';
 import { withBackoff, type BackoffOptions } from './retry';
@@ -100,6 +100,22 @@ export class CoordinatorClient {
 
   reportProgress(report: ProgressReport): Promise<unknown> {
     return this.unary('ReportProgress', 'phase, fraction and loss values', this.client.reportProgress, report, JSON.stringify(report).length);
+  }
+
+  reportWithheld(report: WithheldUpdate): Promise<Ack> {
+    return this.unary('ReportWithheld', 'why a trained update was kept back, and its privacy-check numbers', this.client.reportWithheld, report, JSON.stringify(report).length);
+  }
+
+  secAggAdvertise(req: SecAggAdvertisement): Promise<Ack> {
+    return this.unary('SecAggAdvertise', 'two X25519 public keys and a hash of a random seed (secure aggregation)', this.client.secAggAdvertise, req, 100);
+  }
+
+  secAggShareKeys(req: SecAggShares): Promise<Ack> {
+    return this.unary('SecAggShareKeys', `${req.shares.length} Shamir share bundles of this round's secure-aggregation secrets, each encrypted for its holder`, this.client.secAggShareKeys, req, req.shares.reduce((n, s) => n + s.ciphertext.length, 0));
+  }
+
+  secAggReveal(req: SecAggRevealedShares): Promise<Ack> {
+    return this.unary('SecAggReveal', `${req.shares.length} Shamir shares of other sites' secure-aggregation secrets, to unmask the sum`, this.client.secAggReveal, req, req.shares.length * 33);
   }
 
   reportEvaluation(report: EvaluationReport): Promise<unknown> {
