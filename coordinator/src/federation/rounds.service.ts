@@ -14,7 +14,7 @@ import { ModelVersionsService, type ModelKind } from '../models/model-versions.s
 import { SitesService } from '../sites/sites.service';
 import { createStrategy, decodeServerState, DEFAULT_VALIDATION_LIMITS, encodeServerState, InvalidAggregationOptionsError, modelReference, validateUpdate, type AggregationStrategy, type ServerState } from '../aggregation';
 import {
-  advance, advanceSecAgg, checkUpload, completeRound, deadlineAt, failRound, maxEndAt, openRound, recordHeartbeat, recordSecAgg, recordUpload, recordWithheld, secureRound, startCollecting,
+  advance, advanceSecAgg, checkUpload, completeRound, coordinatorRestarted, deadlineAt, failRound, maxEndAt, openRound, recordHeartbeat, recordSecAgg, recordUpload, recordWithheld, secureRound, startCollecting,
   type ContentVerdict, type RoundDecision, type RoundState, type SecAggEvent, type UploadOutcome,
 } from '../rounds';
 import { PrivacyLedger } from '../privacy/privacy-ledger.service';
@@ -43,6 +43,8 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly strategies = new Map<number, AggregationStrategy>();
   private queue: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
+  /** True until this process's first tick: see coordinatorRestarted. */
+  private firstTick = true;
   private tickQueued = false;
 
   constructor(
@@ -264,6 +266,8 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
   // ---- the clock ------------------------------------------------------------------------------
 
   private async tickLocked(): Promise<void> {
+    const firstTick = this.firstTick;
+    this.firstTick = false;
     const step = await this.activeStep();
     if (!step) return;
     const round = await this.openRoundOf(step.index);
@@ -271,14 +275,15 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
       await this.openNextRoundLocked(step.index);
       return;
     }
-    const state = round.state as unknown as RoundState;
+    const persisted = round.state as unknown as RoundState;
+    const state = firstTick ? coordinatorRestarted(persisted, this.clock.now()) : persisted;
     if (state.phase === 'aggregating') {
       // A restart during aggregation: the decision was persisted, the work was not; do it again.
       await this.carryOut(round, state, { action: 'aggregate', contributors: state.contributors, dropped: [], reason: state.reason ?? 'resumed after restart' });
       return;
     }
     const t = advance(advanceSecAgg(state, this.clock.now()), this.clock.now());
-    if (t.state !== state) await this.persist(round, t.state, t.decision);
+    if (t.state !== persisted) await this.persist(round, t.state, t.decision);
   }
 
   /** Persists a round's new state (with `alongside` in the same transaction), then carries out the machine's decision. */

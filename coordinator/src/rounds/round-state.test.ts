@@ -4,6 +4,7 @@ import {
   advance,
   checkUpload,
   completeRound,
+  coordinatorRestarted,
   failRound,
   openRound,
   recordHeartbeat,
@@ -171,6 +172,19 @@ describe('round state machine', () => {
       const t = advance(s, 51);
       assert.equal(t.decision.action, 'aggregate');
       assert.match(t.state.reason!, /every live site has reported.*not waiting for dead sites c/);
+    });
+
+    it('a coordinator restart gives every site a fresh heartbeat window: its downtime counts against none', () => {
+      let s = started('drop');
+      s = upload(s, 'a', 10).state; // b is mid-upload when the coordinator goes down at 20 and comes back at 80
+      const resumed = coordinatorRestarted(s, 80);
+      assert.deepEqual(siteLiveness(s, 80), { a: 'dead', b: 'dead', c: 'dead' }, 'without it: all declared dead for the downtime');
+      assert.deepEqual(siteLiveness(resumed, 130), { a: 'alive', b: 'alive', c: 'alive' });
+      assert.deepEqual(siteLiveness(resumed, 131), { a: 'dead', b: 'dead', c: 'dead' }, 'the window is one timeout long');
+      assert.equal(advance(resumed, 90).decision.action, 'none', 'the round waits for b instead of closing on a alone');
+      assert.equal(upload(resumed, 'b', 95).decision.action, 'none', 'b resumes and counts; c still has until its window ends');
+      const failed = failRound(s, 'x', 30);
+      assert.equal(coordinatorRestarted(failed, 80), failed, 'a finished round is left alone');
     });
 
     it('a dead site below quorum is waited for until the deadline, and may revive', () => {

@@ -206,6 +206,19 @@ export function recordHeartbeat(s: RoundState, siteId: string, now: number): Rou
   return { ...s, sites: { ...s.sites, [siteId]: { lastSeenAt: now } } };
 }
 
+/**
+ * The coordinator process starts (again) at `now`. While it was down no site could reach it, so the
+ * silence of that time counts against none: every site of a live round gets a fresh heartbeat
+ * window from now. (Without this a coordinator restart longer than the heartbeat timeout declared
+ * every site dead and closed the round without the uploads it was about to resume.)
+ */
+export function coordinatorRestarted(s: RoundState, now: number): RoundState {
+  if (isTerminal(s.phase)) return s;
+  const sites: Record<string, { lastSeenAt: number }> = {};
+  for (const [id, site] of Object.entries(s.sites)) sites[id] = { lastSeenAt: Math.max(site.lastSeenAt, now) };
+  return { ...s, sites };
+}
+
 const rejection = (code: UploadRejectionCode, reason: string): Extract<UploadAdmission, { action: 'reject' }> => ({
   action: 'reject',
   outcome: { status: 'rejected', code, reason },

@@ -50,7 +50,12 @@ export class SitesService {
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly invitations: InvitationsService,
-  ) {}
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  /** When this process started: a heartbeat older than that may be missing only because it was down. */
+  private readonly startedAt: number;
 
   /**
    * A site asks to join. The site id is derived from the request's public key, so an agent polling
@@ -192,7 +197,8 @@ export class SitesService {
 
   isAlive(site: Pick<Site, 'lastHeartbeatAt'>): boolean {
     const last = site.lastHeartbeatAt?.getTime();
-    return last !== undefined && this.clock.now() - last <= this.config.rounds.heartbeatTimeoutSeconds * 1000;
+    // A coordinator restart gives every site that had beaten before it a fresh window (round-state's coordinatorRestarted).
+    return last !== undefined && this.clock.now() - Math.max(last, this.startedAt) <= this.config.rounds.heartbeatTimeoutSeconds * 1000;
   }
 
   /** Approved sites with a recent heartbeat: the ones a round can expect an update from. */

@@ -53,6 +53,10 @@ export class CoordinatorClient {
     this.client = new FederationClient(connection.address, connection.credentials, {
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      // grpc-js backs reconnection off up to 2 minutes; a coordinator back from a restart must hear
+      // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 3_000,
     });
     this.deadlineMs = connection.deadlineMs ?? 15_000;
     this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
