@@ -5,7 +5,7 @@
  */
 import {
   createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
-  DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type NamedTensors, type SegmenterConfig,
+  DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type ModelMetadata, type NamedTensors, type SegmenterConfig, type SegmenterProvenance,
 } from '@fedciss/ml';
 import { DEFAULT_SERVER_DISTILLATION, type DistillationRequest, type GeneratedPrediction, type ModelFactory, type SegmenterSpec } from './model-factory';
 
@@ -60,8 +60,10 @@ export class MlModelFactory implements ModelFactory {
     return predictions.map((p, i) => ({ image: list[i].image, labels: p.labels, height: p.height, width: p.width }));
   }
 
-  async exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer> {
-    return Buffer.from(exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses));
+  async exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }> {
+    const out = exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses, options);
+    if (!out.metadata) throw new Error('exportSegmenterOnnx returned no metadata although provenance was given');
+    return { bytes: Buffer.from(out.bytes), metadata: out.metadata };
   }
 }
 

@@ -3,7 +3,7 @@
  * when classes are added, server-side distillation and ONNX export. The implementation lives on top
  * of `ml` (ml-model-factory.ts); the interface keeps the federation logic independent of it.
  */
-import type { NamedTensors } from '@fedciss/ml';
+import type { ModelMetadata, NamedTensors, SegmenterProvenance } from '@fedciss/ml';
 
 export interface SegmenterSpec {
   numClasses: number;
@@ -62,6 +62,7 @@ export interface ModelFactory {
    * as prediction overlays (no patient image exists on the coordinator).
    */
   predictOnGenerated(request: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]>;
-  /** The inference graph with the weights inside, as .onnx bytes. */
-  exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer>;
+  /** The inference graph with the weights and the metadata inside, as .onnx bytes (opset unset:
+   * the smallest that expresses the model). */
+  exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }>;
 }

@@ -53,7 +53,7 @@ export class TensorModelFactory implements ModelFactory {
     }));
   }
 
-  async exportOnnx(): Promise<Buffer> {
+  async exportOnnx(): Promise<never> {
     throw new Error('the test model factory has no ONNX export');
   }
 }

@@ -82,6 +82,14 @@ describe('a federation of three hospitals over mutual TLS on PostgreSQL', { time
     assert.equal(counts.acceptedUpdates, 3 * 3 * 2, 'three sites × (two segmenter + one generator rounds) × two steps');
     assert.equal(counts.evaluations, 3 * 2 + 9 * 2, 'global model per site and step, plus the 3 × 3 cross-site matrix per step');
 
+    // The coordinator's Prometheus metrics saw the same federation (its counters run since its start).
+    const metrics = await (await fetch(`${fed.httpUrl}/metrics`)).text();
+    const value = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(series + ' '))?.slice(series.length + 1));
+    assert.equal(value('fedciss_updates_total{outcome="accepted",reason=""}'), counts.acceptedUpdates);
+    assert.equal(value('fedciss_rounds{kind="segmenter",status="completed"}'), 4);
+    assert.equal(value('fedciss_aggregation_seconds_count{kind="segmenter"}'), 4);
+    assert.ok(value('fedciss_transfer_bytes_total{direction="in"}') > 0 && value('fedciss_transfer_bytes_total{direction="out"}') > 0);
+
     // Privacy by construction: a site sends only these kinds of messages, and its uploads are model
     // tensors with the model's own names and shapes (nothing else rides along).
     const allowed = new Set(['Enroll', 'Heartbeat', 'GetTask', 'ReportProgress', 'ReportEvaluation', 'GetUploadStatus', 'DownloadModel', 'UploadUpdate.header', 'UploadUpdate.chunk']);

@@ -65,7 +65,7 @@ export class Federation {
   }
 
   /** Surgeries for each site: disjoint, by the official split; step t uses its own patients. */
-  private surgeriesOf(site: number): { steps: string[][]; test: string[] } {
+  surgeriesOf(site: number): { steps: string[][]; test: string[] } {
     const train = [...DSAD_SPLIT.train];
     const test = [...DSAD_SPLIT.test];
     const per = this.o.trainSurgeriesPerStep * this.o.steps;
@@ -146,10 +146,20 @@ export class Federation {
     return ['--config', site.configFile, '--coordinator', `localhost:${this.grpcPort}`, '--enroll-address', `localhost:${this.enrollPort}`];
   }
 
-  /** Enrols every site through the real flow: CSR, admin approval over the REST API, certificate. */
+  /**
+   * Enrols every site through the real flow: an invitation bundle from the operator (REST API),
+   * CSR with the bundle's one-time token, admin approval over the REST API, certificate.
+   */
   async enrollSites(): Promise<void> {
     for (const site of this.sites) {
-      const caFlags = this.o.tls ? ['--ca-cert', join(this.coordinatorDir, 'pki', 'ca.cert.pem')] : [];
+      const caFlags: string[] = [];
+      if (this.o.tls) {
+        const invited = await this.api('POST', '/api/sites/invitations', { name: site.name, federationAddress: `localhost:${this.grpcPort}`, enrollAddress: `localhost:${this.enrollPort}` });
+        if (invited.status !== 201) throw new Error(`inviting ${site.name} failed: ${invited.status} ${JSON.stringify(invited.body)}`);
+        const bundle = join(site.dir, 'invitation.json');
+        writeFileSync(bundle, JSON.stringify(invited.body), { mode: 0o600 });
+        caFlags.push('--bundle', bundle);
+      }
       const out = await runToEnd({ name: `enroll ${site.name}`, args: [SITE_AGENT_BIN, 'enroll', '--json', ...this.siteArgs(site), ...caFlags], logFile: join(site.dir, 'enroll.log'), env: this.env });
       site.siteId = /"siteId":"([^"]+)"/.exec(out)?.[1];
       if (!site.siteId) throw new Error(`could not read the site id from enroll output:\n${out}`);

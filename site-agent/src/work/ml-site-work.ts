@@ -13,7 +13,9 @@ import {
 import type { EvaluationReport, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { AgentLog } from '../agent/log';
-import type { ModelFetcher, SiteWork, TrainedUpdate } from '../agent/run-loop';
+import type { ModelFetcher, SiteWork, TrainedUpdate, WithheldUpdate } from '../agent/run-loop';
+import { MEMORISATION_RETRAINS, memorisationGate } from '../privacy/memorisation-gate';
+import { privatiseUpdate } from '../privacy/dp-update';
 import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
 import { SiteData } from './site-data';
@@ -95,10 +97,11 @@ export class MlSiteWork implements SiteWork {
     });
     progress.done();
     const last = result.metrics.epochLosses.at(-1) ?? {};
+    const leaving = leavingWeights(global.weights, result.weights, hp);
     return {
-      blob: encodeSafetensors(result.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
+      blob: encodeSafetensors(leaving.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics },
     };
   }
 
@@ -142,7 +145,7 @@ export class MlSiteWork implements SiteWork {
     }
   }
 
-  async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate> {
+  async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate | WithheldUpdate> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.globalModel);
     const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
@@ -151,34 +154,45 @@ export class MlSiteWork implements SiteWork {
     const real = await this.data.training(rosterOf(task), [], task.step, size);
     if (!real.length) throw new Error(`no training images for the generator at step ${task.step}`);
     const images = real.map((s) => s.image);
-    const progress = progressOf('generator', this.log, sink);
-    const result = await trainDiffusion({
-      config,
-      weights: gen.weights,
-      images,
-      epochs: hp.localEpochs,
-      batchSize: hp.batchSize,
-      learningRate: hp.learningRate,
-      seed: this.seed(task),
-      runtime: this.runtime,
-      onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
-    });
-    progress.done();
-    // Before the weights leave: does the generator reproduce any of this site's patient images?
-    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: 20, seed: this.seed(task) + 1, runtime: this.runtime });
-    const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize });
-    for (const w of checks.privacy.warnings) this.log('warn', 'generator privacy check', { warning: w });
-    return {
-      blob: encodeSafetensors(result.emaWeights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
-      samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
-      metrics: {
+    // Before the weights leave: does the generator reproduce any of this site's patient images? If
+    // so, train again from the global model with another seed; if that memorises too, withhold.
+    for (let attempt = 0; ; attempt++) {
+      const seed = this.seed(task) + attempt * 7919;
+      const progress = progressOf('generator', this.log, sink);
+      const result = await trainDiffusion({
+        config,
+        weights: gen.weights,
+        images,
+        epochs: hp.localEpochs,
+        batchSize: hp.batchSize,
+        learningRate: hp.learningRate,
+        seed,
+        runtime: this.runtime,
+        onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
+      });
+      progress.done();
+      // The check looks at what would leave: the weights after clipping and noise, when asked for.
+      const leaving = leavingWeights(gen.weights, result.emaWeights, hp);
+      const samples = await sampleImages({ config, weights: leaving.weights, count: 8, steps: 20, seed: seed + 1, runtime: this.runtime });
+      const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize }, this.config.memorisationCheck);
+      const gate = memorisationGate(checks.privacy);
+      const metrics = {
         loss: result.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, result.losses.length),
         msPerStep: result.stepMs,
         realismFrechet: checks.realism.frechetDistance,
-        privacyMinDistance: checks.privacy.minDistance,
-        privacyFlagged: checks.privacy.flagged.length,
-      },
-    };
+        ...gate.metrics,
+        ...leaving.metrics,
+      };
+      if (gate.pass) {
+        return {
+          blob: encodeSafetensors(leaving.weights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
+          samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
+          metrics,
+        };
+      }
+      this.log('warn', 'generator privacy check failed', { attempt, reason: gate.reason });
+      if (attempt >= MEMORISATION_RETRAINS) return { withheld: true, reason: `${gate.reason} (after ${attempt + 1} trainings)`, metrics };
+    }
   }
 
   async evaluate(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<EvaluationReport> {
@@ -198,6 +212,17 @@ export class MlSiteWork implements SiteWork {
       classes: classCounts(cm).map((c, classId) => ({ classId, truePositive: c.tp, falsePositive: c.fp, falseNegative: c.fn })),
     };
   }
+}
+
+/**
+ * What leaves the site: the trained weights, or, when the task asks for differential privacy, the
+ * global model plus the clipped, noised delta (with the delta's norm as a metric).
+ */
+function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNullable<Task['hyperParameters']>): { weights: NamedTensors; metrics: Record<string, number> } {
+  const dp = hp.differentialPrivacy;
+  if (!dp) return { weights: trained, metrics: {} };
+  const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
+  return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
 }
 
 /** A stable 31-bit seed from a string. */

@@ -4,6 +4,7 @@ import { forgettingColor, GroupedBars, HeatTable, iouColor, LineChart, ScaleLege
 import { Card, Empty, ErrorBanner, Loading, Notice, PageHeader, Swatch } from '../components/ui';
 import { fmtIoU, humanName, useFederationEvents, useGet } from '../lib';
 import type { MIoU, Overlay, Reports, ReportStep, Site } from '../types';
+import { PrivacyCard } from './PrivacyCard';
 
 const MIOU_SERIES = [
   { key: 'old', label: 'Old classes', color: '#7b8794' },
@@ -76,6 +77,7 @@ export function ReportsPage() {
           )}
         </>
       )}
+      <PrivacyCard sites={sites.data ?? []} />
     </>
   );
 }
