@@ -4,6 +4,7 @@ import { register as registerPki } from './commands/pki.command';
 import { register as registerUsers } from './commands/users.command';
 import { register as registerSites } from './commands/sites.command';
 import { register as registerModelsExport } from './commands/models-export.command';
+import { register as registerModelsImport } from './commands/models-import.command';
 
 /** Every coordinator command, each registered by its own module. */
 export const commands: Array<(program: Command) => void> = [
@@ -12,4 +13,5 @@ export const commands: Array<(program: Command) => void> = [
   (program) => registerUsers(program),
   (program) => registerSites(program),
   (program) => registerModelsExport(program),
+  (program) => registerModelsImport(program),
 ];

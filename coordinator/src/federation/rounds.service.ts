@@ -150,7 +150,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         localEpochs: kind === 'generator' ? t.generatorTraining.epochs : t.localEpochs,
         batchSize: kind === 'generator' ? t.generatorTraining.batchSize : t.batchSize,
         learningRate: kind === 'generator' ? t.generatorTraining.learningRate : t.learningRate,
-        fedproxMu: strategy.siteConfig().proximalMu ?? 0,
+        fedproxMu: strategy.siteConfig().proximalMu,
         // Informational: the side of the images the model takes (the architecture travels in modelConfigJson).
         imageSize: Number(kind === 'generator' ? cfg.generator.imageSize : (cfg.segmenter.inputSize as number[] | undefined)?.[0]) || 0,
         replayImages: step.index > 0 ? t.replayImages : 0,
@@ -158,6 +158,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         lossWeights: t.lossWeights,
         modelConfigJson: JSON.stringify(kind === 'generator' ? cfg.generator : cfg.segmenter),
         differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy),
+        roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
       },
       deadlineMs: deadlineAt(state),
       retryAfterMs: 0,
@@ -422,7 +423,7 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         settings: { ...DEFAULT_SERVER_DISTILLATION, ...cfg.training.serverDistillation },
       });
       weights = distilled.weights;
-      note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}`;
+      note += `; server-side distillation, ${cfg.training.serverDistillSteps} steps, loss ${distilled.loss.toPrecision(4)}, changed ${(100 * distilled.changedPixels).toFixed(2)}% of the predicted pixels on its images`;
     }
     return { weights, serverState, note };
   }

@@ -30,7 +30,7 @@ export class MlModelFactory implements ModelFactory {
     return createDiffusionWeights(generator(config), seed);
   }
 
-  async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }> {
+  async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number; changedPixels: number }> {
     const genConfig = generator(r.generatorConfig);
     const d = r.settings;
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: d.images, steps: d.samplingSteps, seed: r.seed });
@@ -47,7 +47,7 @@ export class MlModelFactory implements ModelFactory {
       seed: r.seed,
     });
     const last = result.losses.at(-1) ?? {};
-    return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0) };
+    return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0), changedPixels: result.changedPixels };
   }
 
   async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {

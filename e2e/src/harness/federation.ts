@@ -26,6 +26,8 @@ export interface FederationOptions {
   coordinatorFlags: string[];
   training: Record<string, unknown>;
   echo?: (source: string, line: string) => void;
+  /** How the generated scenes are annotated (default: every scene fully, in multilabel). */
+  annotations?: { multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder' };
   /** Extra settings of individual sites' config files, by site index. */
   siteSettings?: Record<number, Record<string, unknown>>;
 }
@@ -86,7 +88,8 @@ export class Federation {
       await runToEnd({
         name: `generate ${name}`,
         args: [SITE_AGENT_BIN, 'generate-synthetic', '--out', join(dir, 'data'), '--surgery-ids', [...steps.flat(), ...test].join(','),
-          '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery), '--multilabel-fraction', '1'],
+          '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery),
+          '--multilabel-fraction', String(this.o.annotations?.multilabelFraction ?? 1), '--structure-folders', this.o.annotations?.structureFolders ?? 'every-folder'],
         logFile: join(dir, 'generate.log'),
       });
       const configFile = join(dir, 'site.json');
@@ -121,8 +124,22 @@ export class Federation {
   }
 
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const token = await this.bearer();
+    return restClient(() => this.httpUrl, () => token)<T>(method, path, body);
+  }
+
+  /** The admin's session token (signed in on first use). */
+  async bearer(): Promise<string> {
     if (!this.token) this.token = await signIn(this.httpUrl, 'admin', ADMIN_PASSWORD);
-    return restClient(() => this.httpUrl, () => this.token)<T>(method, path, body);
+    return this.token;
+  }
+
+  /** Runs an offline coordinator command (e.g. models import) on this federation's data folder, before the coordinator starts. */
+  async runCoordinatorCommand(args: string[]): Promise<string> {
+    mkdirSync(this.coordinatorDir, { recursive: true });
+    const training = join(this.coordinatorDir, 'training.json');
+    writeFileSync(training, JSON.stringify(this.o.training, null, 2));
+    return runToEnd({ name: `coordinator ${args.slice(0, 2).join(' ')}`, args: [COORDINATOR_BIN, ...args, '--data-dir', this.coordinatorDir, '--training-file', training], logFile: join(this.coordinatorDir, `${args.slice(0, 2).join('-')}.log`), env: this.env });
   }
 
   private siteArgs(site: SiteHandle): string[] {
@@ -185,7 +202,11 @@ export class Federation {
   async waitForStep(step: number, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps')).body;
+      // A coordinator busy aggregating on a loaded machine may drop a poll: try again until the deadline.
+      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps').catch((e: Error) => {
+        if (Date.now() > end) throw e;
+        return { body: [] };
+      })).body;
       if (steps.find((s) => s.index === step)?.status === 'completed') return;
       if (Date.now() > end) throw new Error(`step ${step} did not complete within ${timeoutMs} ms: ${JSON.stringify(steps)}`);
       await new Promise((r) => setTimeout(r, 1000));

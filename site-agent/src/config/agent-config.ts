@@ -75,6 +75,11 @@ export const agentSettingsSchema = z.strictObject({
   stepSurgeries: z.array(z.array(surgery)).optional(),
   /** Surgeries used for evaluation; default: the official DSAD test split. */
   testSurgeries: list(surgery).optional(),
+  /** Size the test images are read at for evaluation (default: the model's input size). Set it to
+   * the images' own size to score at label resolution, where thin structures do not vanish. */
+  evaluationSize: z.strictObject({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) }).optional(),
+  /** Mixed into every training seed of this site (default: none); benchmarks repeat runs with other seeds. */
+  trainingSeed: numeric(z.number().int().min(0).max(2 ** 31 - 1)).optional(),
   /** Seconds between heartbeats (the coordinator may ask for another interval). */
   heartbeatSeconds: numeric(z.number().positive().max(3600)).default(5),
   /** Size of upload chunks (0: the default 1 MiB). */

@@ -50,7 +50,8 @@ export class MlSiteWork implements SiteWork {
 
   /** The same seed for the same step, round and site, so a rerun trains the same way. */
   private seed(task: Task): number {
-    return hashSeed(`${task.step}:${task.roundIndex}:${this.config.siteName}`);
+    const base = `${task.step}:${task.roundIndex}:${this.config.siteName}`;
+    return hashSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -87,6 +88,8 @@ export class MlSiteWork implements SiteWork {
         fedproxMu: hp.fedproxMu,
         pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
         pseudoLabelThreshold: hp.pseudoLabelThreshold,
+        // A round retried after a failure keeps the last slot of the step's schedule.
+        schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
       },
       seed: this.seed(task),
       runtime: this.runtime,
@@ -196,7 +199,7 @@ export class MlSiteWork implements SiteWork {
     const model = await load(fetch, task.globalModel);
     const config = segmenterConfig(model.config as Partial<SegmenterConfig>);
     const numClasses = classCountOf(model.weights);
-    const test = await this.data.test(rosterOf(task), this.size(config));
+    const test = await this.data.test(rosterOf(task), this.config.evaluationSize ?? this.size(config));
     sink('evaluate', 0, {});
     const cm = await evaluateSegmenter({ config, weights: model.weights, numClasses, runtime: this.runtime }, test);
     sink('evaluate', 1, {});

@@ -324,7 +324,14 @@ export interface HyperParameters {
   /** architecture of the segmenter / generator */
   modelConfigJson: string;
   /** unset: the update is sent without clipping or noise */
-  differentialPrivacy: DifferentialPrivacy | undefined;
+  differentialPrivacy:
+    | DifferentialPrivacy
+    | undefined;
+  /**
+   * Segmenter rounds of the step: the site's learning-rate schedule spans all of them (this task is
+   * round Task.round_index of them), so it neither restarts nor decays to 0 inside a round. 0: one.
+   */
+  roundsInStep: number;
 }
 
 export interface HyperParameters_LossWeightsEntry {
@@ -1414,6 +1421,7 @@ function createBaseHyperParameters(): HyperParameters {
     lossWeights: {},
     modelConfigJson: "",
     differentialPrivacy: undefined,
+    roundsInStep: 0,
   };
 }
 
@@ -1448,6 +1456,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.differentialPrivacy !== undefined) {
       DifferentialPrivacy.encode(message.differentialPrivacy, writer.uint32(82).fork()).join();
+    }
+    if (message.roundsInStep !== 0) {
+      writer.uint32(88).int32(message.roundsInStep);
     }
     return writer;
   },
@@ -1548,6 +1559,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.differentialPrivacy = DifferentialPrivacy.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.roundsInStep = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1634,6 +1653,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.differential_privacy)
         ? DifferentialPrivacy.fromJSON(object.differential_privacy)
         : undefined,
+      roundsInStep: isSet(object.roundsInStep)
+        ? globalThis.Number(object.roundsInStep)
+        : isSet(object.rounds_in_step)
+        ? globalThis.Number(object.rounds_in_step)
+        : 0,
     };
   },
 
@@ -1675,6 +1699,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.differentialPrivacy !== undefined) {
       obj.differentialPrivacy = DifferentialPrivacy.toJSON(message.differentialPrivacy);
     }
+    if (message.roundsInStep !== 0) {
+      obj.roundsInStep = Math.round(message.roundsInStep);
+    }
     return obj;
   },
 
@@ -1703,6 +1730,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     message.differentialPrivacy = (object.differentialPrivacy !== undefined && object.differentialPrivacy !== null)
       ? DifferentialPrivacy.fromPartial(object.differentialPrivacy)
       : undefined;
+    message.roundsInStep = object.roundsInStep ?? 0;
     return message;
   },
 };
