@@ -27,6 +27,11 @@ const SYSTEM_DEPS = [
     present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
     debian: ['chromium'],
   },
+  {
+    need: "Debian's python3 with onnx and OpenCV: ml's export tests run onnx.checker and OpenCV DNN on the exported model",
+    present: () => spawnSync('/usr/bin/python3', ['-c', 'import onnx, cv2'], { stdio: 'ignore' }).status === 0,
+    debian: ['python3-onnx', 'python3-opencv'],
+  },
 ];
 
 function main() {

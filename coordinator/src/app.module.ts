@@ -15,9 +15,12 @@ import { RosterService } from './roster/roster.service';
 import { SitesService } from './sites/sites.service';
 import { SiteCertificates } from './sites/site-certificates';
 import { SiteIdentity } from './sites/site-identity';
+import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
+import { PrivacyLedger } from './privacy/privacy-ledger.service';
+import { SecureAggregationService } from './privacy/secure-aggregation.service';
 import { UploadsService } from './federation/uploads.service';
 import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
@@ -32,12 +35,20 @@ import { DomainErrorsFilter } from './http/domain-errors.filter';
 import { AuthController } from './http/auth.controller';
 import { ConsoleModule } from './http/console.module';
 import { FederationController, ModelsController, RosterController, SitesController } from './http/federation.controller';
+import { MetricsService } from './operations/metrics.service';
+import { OperationsController } from './operations/operations.controller';
+import { InvitationsController } from './http/invitations.controller';
+import { UsersController } from './http/users.controller';
+import { UsersService } from './auth/users.service';
 
 export interface CoordinatorDeps {
   database: Database;
   factory: ModelFactory;
   clock?: Clock;
 }
+
+/** Every REST controller (the route-access test walks this list). */
+export const CONTROLLERS = [AuthController, RosterController, FederationController, InvitationsController, SitesController, ModelsController, ReportsController, OperationsController, UsersController];
 
 /** The whole coordinator: one module, providers grouped by feature folder. */
 @Module({})
@@ -55,11 +66,12 @@ export class CoordinatorModule {
     return {
       module: CoordinatorModule,
       imports: [ConsoleModule],
-      controllers: [AuthController, RosterController, FederationController, SitesController, ModelsController, ReportsController],
+      controllers: CONTROLLERS,
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
+        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
       ],
     };
   }

@@ -13,6 +13,9 @@ import { CoordinatorModule } from './app.module';
 import type { ModelFactory } from './models/model-factory';
 import type { Clock } from './common/tokens';
 import { FederationGrpcServer } from './federation/federation.grpc-server';
+import { TextPipe } from './http/text.pipe';
+import { CoordinatorLogger, logFormatFor } from './operations/logger';
+import { requestIdMiddleware } from './operations/request-id';
 
 export interface RunningCoordinator {
   app: INestApplication;
@@ -27,18 +30,22 @@ export async function startCoordinator(
   factory: ModelFactory,
   options: { clock?: Clock; logLevels?: LogLevel[] } = {},
 ): Promise<RunningCoordinator> {
+  const logger = new CoordinatorLogger({ format: logFormatFor(process.env, process.stdout.isTTY === true), levels: options.logLevels });
+  Logger.overrideLogger(logger);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
   if (database.migrations.applied.length) new Logger('Database').log(`applied migrations: ${database.migrations.applied.join(', ')}`);
   let app: INestApplication;
   try {
     app = await NestFactory.create(CoordinatorModule.forRoot(config, { database, factory, clock: options.clock }), {
-      logger: options.logLevels ?? ['log', 'warn', 'error'],
+      logger,
     });
   } catch (e) {
     await database.close();
     throw e;
   }
-  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  app.use(requestIdMiddleware(logger));
+  // Text bounds first (NUL, unpaired surrogates, lengths), then the DTOs' field rules.
+  app.useGlobalPipes(new TextPipe(), new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   const doc = SwaggerModule.createDocument(
     app,

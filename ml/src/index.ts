@@ -14,11 +14,12 @@ export { OPS } from './ops/table';
 export { OP_KINDS } from './ops/kinds';
 export type { OpKind } from './ops/kinds';
 export type { OpRule, LowerCtx, BackwardRule } from './ops/types';
-export { initialise, seededRandom } from './init/initializers';
+export { OpsetError } from './ops/types';
+export { initialise, seededRandom, gaussian } from './init/initializers';
 export type { ParamInit } from './init/initializers';
 export * from './nn/layers';
 export * from './nn/losses';
-export { emitModel, OPSET } from './onnx/emit';
+export { emitModel, OPSET, BATCH_DIM } from './onnx/emit';
 export type { EmittedModel } from './onnx/emit';
 export { createSession, coreCount } from './runtime/session';
 export type { ExecutionProvider, RuntimeOptions, TensorValue, TensorData } from './runtime/session';
@@ -27,8 +28,10 @@ export { applyOptimizer, clipByGlobalNorm } from './train/optimizers';
 export type { OptimizerConfig } from './train/optimizers';
 export { Trainer, compileTrainStep, NonFiniteLossError } from './train/trainer';
 export type { TrainStepConfig, TrainModel, ModelOutputs, StepResult, BatchSpec } from './train/trainer';
-export { exportInferenceModel, InferenceRunner, buildInferenceGraph } from './infer/inference';
-export type { InferenceModel, InferenceSpec } from './infer/inference';
+export { exportInferenceModel, exportModel, InferenceRunner, buildInferenceGraph, MIN_EXPORT_OPSET, MAX_EXPORT_OPSET } from './infer/inference';
+export type { InferenceModel, InferenceSpec, ExportOptions, ExportedModel } from './infer/inference';
+export { metadataProps, readModelMetadata, modelCard, rgbOf, ModelMetadataError } from './infer/model-metadata';
+export type { ModelMetadata, ModelClass, ModelInputSpec } from './infer/model-metadata';
 
 // the diffusion generator (replay without stored patient images); everything also under `diffusion.`
 export * as diffusion from './diffusion';
@@ -51,14 +54,14 @@ export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fi
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics
-export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, SegmenterWeightsError } from './segmentation/network';
-export type { SegmenterConfig, SegmenterOutputs } from './segmentation/network';
+export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
+export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, SegmenterProvenance, ExportedSegmenter } from './segmentation/network';
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';
 export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
 export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller } from './segmentation/predict';
 export type { ModelRef, Prediction } from './segmentation/predict';
-export { IGNORE_LABEL, logSumExp, crossEntropy, unbiasedCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
+export { IGNORE_LABEL, logSumExp, crossEntropy, unbiasedCrossEntropy, replayCrossEntropy, incrementalCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
 export type { ContrastiveInputs } from './incremental/losses';
 export { teacherDecisions, pseudoLabelBackground, teacherLabels, sampleContrastivePixels, PrototypeMemory } from './incremental/pseudo-labels';
 export type { PseudoLabelOptions, ContrastiveSample } from './incremental/pseudo-labels';

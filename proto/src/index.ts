@@ -1,2 +1,4 @@
 export * from './generated/v1/federation';
 export * from './transfer';
+export * as secagg from './secagg';
+export * from './settings-issues';

@@ -9,6 +9,8 @@ export interface Round {
   id: string; step: number; kind: string; index: number; status: string; reason: string | null; baseVersionId: string | null;
   resultVersionId: string | null; quorum: number; deadlineAt: string; openedAt: string; closedAt: string | null;
   sites: string[]; accepted: string[]; rejected: string[];
+  /** Sites that kept their update back (memorisation gate), with why. */
+  withheld: { siteId: string; reason: string }[];
 }
 
 export interface Step {
@@ -29,7 +31,8 @@ export interface Overview {
 export type FederationEvent =
   | { type: 'progress'; progress: SiteProgress }
   | { type: 'round'; roundId: string; status: string; reason: string | null }
-  | { type: 'step'; step: number; status: string };
+  | { type: 'step'; step: number; status: string }
+  | { type: 'withheld'; siteId: string; roundId: string; kind: string; reason: string };
 
 export interface Site {
   id: string; displayName: string; status: 'pending' | 'approved' | 'rejected' | 'revoked'; alive: boolean; lastHeartbeatAt: string | null;
@@ -75,3 +78,11 @@ export interface ReplayStep {
   generatorSteps: number;
 }
 export interface ReplayReport { steps: ReplayStep[] }
+
+/** GET /api/reports/privacy (coordinator/src/privacy/privacy-ledger.service.ts). */
+export interface PrivacyView {
+  differentialPrivacy: { clipNorm: number; noiseMultiplier: number; noise: string; delta: number; budget: { segmenter: number | null; generator: number | null } } | null;
+  secureAggregation: { threshold: number; neighbours: number; clipNorm: number; sampleWeightCap: number } | null;
+  participationRate: number;
+  spend: { siteId: string; kind: string; rounds: number; epsilon: number; delta: number; budget: number | null }[];
+}

@@ -4,7 +4,7 @@ import type { User } from './types';
 /** The signed-in user, provided by App; pages render only when there is one. */
 export const UserContext = createContext<User | null>(null);
 
-function useUser(): User {
+export function useUser(): User {
   return useContext(UserContext)!;
 }
 

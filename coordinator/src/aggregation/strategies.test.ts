@@ -130,8 +130,9 @@ describe('StreamingWeightedMean in delta space', () => {
 describe('FedProx', () => {
   it('is FedAvg on the server and sends mu to the sites', () => {
     const strategy = createStrategy({ strategy: 'fedprox', proximalMu: 0.1 });
-    assert.deepEqual(strategy.siteConfig(), { proximal_mu: 0.1 });
-    assert.deepEqual(createStrategy({ strategy: 'fedprox' }).siteConfig(), { proximal_mu: 0.01 });
+    assert.deepEqual(strategy.siteConfig(), { proximalMu: 0.1 });
+    assert.deepEqual(createStrategy({ strategy: 'fedprox' }).siteConfig(), { proximalMu: 0.01 });
+    assert.deepEqual(createStrategy({ strategy: 'fedavg' }).siteConfig(), { proximalMu: 0 });
     const round = strategy.begin(global(), null);
     round.add(update('A', 1, 'weights', aWeights()));
     round.add(update('B', 3, 'weights', bWeights()));

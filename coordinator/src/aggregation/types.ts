@@ -101,11 +101,17 @@ export interface RoundAggregation {
   finish(): AggregationResult;
 }
 
+/** The part of a site's local training a strategy decides (a typed field per value, so a renamed key fails to compile). */
+export interface SiteTrainingConfig {
+  /** FedProx's μ: weight of μ/2·‖w − w_global‖² in the local loss (0: off). Task.hyper_parameters.fedprox_mu. */
+  readonly proximalMu: number;
+}
+
 export interface AggregationStrategy {
   readonly name: StrategyName;
   readonly options: ResolvedAggregationOptions;
-  /** Configuration sent to the sites with each round's task (FedProx's μ), as the proto's string→number map. */
-  siteConfig(): Readonly<Record<string, number>>;
+  /** What the strategy asks of the sites' local training; travels in each round's task. */
+  siteConfig(): SiteTrainingConfig;
   /** Starts a round on the current global model with the state the previous round returned (null the first time). */
   begin(global: NamedTensors, state: ServerState): RoundAggregation;
 }

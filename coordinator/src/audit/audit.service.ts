@@ -7,6 +7,14 @@ export type Actor = string;
 
 type Tx = Pick<Prisma.TransactionClient, 'auditEntry'>;
 
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
+
 /** The append-only audit log of every change to the roster, steps, sites and certificates. */
 @Injectable()
 export class AuditService {
@@ -18,7 +26,22 @@ export class AuditService {
   }
 
   async recent(limit = 100) {
-    const rows = await this.db.prisma.auditEntry.findMany({ orderBy: { id: 'desc' }, take: Math.min(Math.max(limit, 1), 1000) });
+    return this.search({ limit });
+  }
+
+  /** Newest first: entries whose actor contains `actor` (any case), whose action is `action`, at or after `from` and before `to`. */
+  async search(filter: AuditFilter) {
+    const where: Prisma.AuditEntryWhereInput = {};
+    if (filter.actor) where.actor = { contains: filter.actor, mode: 'insensitive' };
+    if (filter.action) where.action = filter.action;
+    if (filter.from || filter.to) where.at = { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) };
+    const rows = await this.db.prisma.auditEntry.findMany({ where, orderBy: { id: 'desc' }, take: Math.min(Math.max(filter.limit ?? 100, 1), 1000) });
     return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details }));
+  }
+
+  /** Every action name that occurs in the log (for the console's filter). */
+  async actions(): Promise<string[]> {
+    const rows = await this.db.prisma.auditEntry.findMany({ distinct: ['action'], select: { action: true }, orderBy: { action: 'asc' } });
+    return rows.map((r) => r.action);
   }
 }

@@ -6,6 +6,7 @@ import { conflict, DomainError, invalid } from '../common/errors';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password';
 import { createSession, hashSessionToken, isWellFormedToken } from './sessions';
 import { isRole, type Role } from './roles';
+import { quote, truncateCodePoints } from '../common/text';
 
 export interface Principal {
   userId: string;
@@ -23,10 +24,10 @@ export class AdminAuthService {
 
   async createUser(actor: string, username: string, password: string, role: Role): Promise<Principal> {
     if (!/^[a-z][a-z0-9._-]{1,31}$/.test(username)) throw invalid('username must be 2..32 lower-case letters, digits, . _ -, starting with a letter');
-    if (!isRole(role)) throw invalid(`role must be admin or viewer (got '${role}')`);
+    if (!isRole(role)) throw invalid(`role must be admin or viewer (got ${quote(role)})`);
     const problems = checkPasswordPolicy(password, { username });
     if (problems.length) throw invalid(`password: ${problems.join('; ')}`);
-    if (await this.db.prisma.adminUser.findUnique({ where: { username } })) throw conflict(`user '${username}' already exists`);
+    if (await this.db.prisma.adminUser.findUnique({ where: { username } })) throw conflict(`user ${quote(username)} already exists`);
     const id = `usr-${randomBytes(6).toString('hex')}`;
     const passwordHash = await hashPassword(password);
     await this.db.prisma.$transaction(async (tx) => {
@@ -45,8 +46,9 @@ export class AdminAuthService {
     const user = await this.db.prisma.adminUser.findUnique({ where: { username: String(username) } });
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const ok = await verifyPassword(String(password), user?.passwordHash ?? (await decoyHash));
-    if (!user || !ok) {
-      await this.audit.record(`anonymous`, 'auth.sign-in-failed', String(username).slice(0, 64));
+    // A disabled account answers like a wrong password: nothing to learn about which accounts exist.
+    if (!user || !ok || user.disabledAt) {
+      await this.audit.record(`anonymous`, 'auth.sign-in-failed', truncateCodePoints(String(username), 64));
       throw new DomainError('unauthenticated', 'wrong username or password');
     }
     const role = user.role as Role;
@@ -59,7 +61,7 @@ export class AdminAuthService {
   async resolve(token: string | null | undefined): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
     const session = await this.db.prisma.adminSession.findUnique({ where: { tokenHash: hashSessionToken(token) }, include: { user: true } });
-    if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+    if (!session || session.expiresAt.getTime() <= Date.now() || session.user.disabledAt) return null;
     return { userId: session.user.id, username: session.user.username, role: session.user.role as Role };
   }
 

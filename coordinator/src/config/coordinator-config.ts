@@ -1,72 +1,22 @@
 /**
  * Everything the coordinator is configured with, resolved once at start-up from defaults,
- * environment variables and command-line flags (flags win), and validated with messages that name
- * the setting.
+ * environment variables and command-line flags (flags win), and validated against the schemas
+ * (coordinator-settings.schema.ts, training-settings.schema.ts) with messages that name the setting.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
-import { DEFAULT_SERVER_DISTILLATION, type ServerDistillationSettings } from '../models/model-factory';
+import { DEFAULT_TRAINING, TrainingSettingsError, validateTrainingSettings, type TrainingSettings } from './training-settings.schema';
+import {
+  checkCoordinatorSettings, DEFAULT_ENROLLMENT, DEFAULT_ROUNDS,
+  type CoordinatorConfig, type CoordinatorSettingsInput, type EnrollmentSettings, type RoundSettings, type StragglerPolicy,
+} from './coordinator-settings.schema';
 
-export type StragglerPolicy = 'wait' | 'drop' | 'accept-late-same-round';
+export { DEFAULT_TRAINING, type TrainingSettings };
 
-export interface RoundSettings {
-  /** Minimum number of accepted updates for a round to aggregate. */
-  quorum: number;
-  /** How long sites have to upload, from the round's opening. */
-  deadlineSeconds: number;
-  /** Under `wait`, how long past the deadline a round may wait for its quorum before it fails. */
-  hardLimitSeconds: number;
-  stragglers: StragglerPolicy;
-  /** A site without a heartbeat for this long counts as dead and is not waited for. */
-  heartbeatTimeoutSeconds: number;
-  /** Segmenter rounds per incremental step. */
-  segmenterRounds: number;
-  /** Generator rounds per step (0: no diffusion replay). */
-  generatorRounds: number;
-}
-
-export interface CoordinatorConfig {
-  dataDir: string;
-  /** postgres://… to use a PostgreSQL server; unset: embedded PGlite under dataDir/db. */
-  databaseUrl?: string;
-  grpcAddress: string;
-  /** Server-side-TLS port where sites without a certificate yet may call Enroll (mTLS mode only). */
-  enrollAddress: string;
-  /** Extra names the coordinator's TLS certificate must cover (besides localhost). */
-  tlsHostnames: string[];
-  httpHost: string;
-  httpPort: number;
-  /** Plaintext gRPC: only for a loopback demo; otherwise mutual TLS with the federation's CA. */
-  insecure: boolean;
-  pkiDir: string;
-  rounds: RoundSettings;
-  training: TrainingSettings;
-  /** Sites enrolling in insecure (loopback demo) mode are approved without an admin. */
-  autoApprove: boolean;
-  /** How often the round clock checks deadlines and heartbeats. */
-  tickMs: number;
-}
+export { DEFAULT_ENROLLMENT, DEFAULT_ROUNDS, type CoordinatorConfig, type EnrollmentSettings, type RoundSettings, type StragglerPolicy };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-}
-
-export const DEFAULT_ROUNDS: RoundSettings = {
-  quorum: 2,
-  deadlineSeconds: 600,
-  hardLimitSeconds: 1800,
-  stragglers: 'drop',
-  heartbeatTimeoutSeconds: 60,
-  segmenterRounds: 2,
-  generatorRounds: 1,
-};
-
-function int(name: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min} (got '${raw}')`);
-  return n;
 }
 
 export interface ConfigSources {
@@ -75,107 +25,97 @@ export interface ConfigSources {
   flags?: Partial<Record<string, string | boolean | undefined>>;
 }
 
+/** Each setting that can be given as text: its path, its flag's name in ConfigSources.flags, its variable. */
+const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
+  ['dataDir', 'dataDir', 'FEDCISS_DATA_DIR'],
+  ['databaseUrl', 'databaseUrl', 'DATABASE_URL'],
+  ['grpcAddress', 'grpcAddress', 'FEDCISS_GRPC_ADDRESS'],
+  ['enrollAddress', 'enrollAddress', 'FEDCISS_ENROLL_ADDRESS'],
+  ['tlsHostnames', 'tlsHostnames', 'FEDCISS_TLS_HOSTNAMES'], // --tls-hostname, repeatable
+  ['httpHost', 'httpHost', 'FEDCISS_HTTP_HOST'],
+  ['httpPort', 'httpPort', 'FEDCISS_HTTP_PORT'],
+  ['pkiDir', 'pkiDir', 'FEDCISS_PKI_DIR'],
+  ['rounds.quorum', 'quorum', 'FEDCISS_QUORUM'],
+  ['rounds.deadlineSeconds', 'deadline', 'FEDCISS_ROUND_DEADLINE_S'],
+  ['rounds.hardLimitSeconds', 'hardLimit', 'FEDCISS_ROUND_HARD_LIMIT_S'],
+  ['rounds.stragglers', 'stragglers', 'FEDCISS_STRAGGLERS'],
+  ['rounds.heartbeatTimeoutSeconds', 'heartbeatTimeout', 'FEDCISS_HEARTBEAT_TIMEOUT_S'],
+  ['rounds.segmenterRounds', 'segmenterRounds', 'FEDCISS_SEGMENTER_ROUNDS'],
+  ['rounds.generatorRounds', 'generatorRounds', 'FEDCISS_GENERATOR_ROUNDS'],
+  ['enrollment.maxPendingPerAddress', 'maxPendingPerAddress', 'FEDCISS_MAX_PENDING_PER_ADDRESS'],
+  ['enrollment.maxPending', 'maxPending', 'FEDCISS_MAX_PENDING'],
+  ['enrollment.pendingExpirySeconds', 'pendingExpiry', 'FEDCISS_PENDING_EXPIRY_S'],
+  ['tickMs', 'tickMs', 'FEDCISS_TICK_MS'],
+];
+
+const kebab = (flag: string) => (flag === 'tlsHostnames' ? '--tls-hostname' : `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+
 /** host:port → host:(port+1); port 0 stays 0 (both picked by the system). */
-function nextPort(address: string): string {
+function nextPort(address: string): string | undefined {
   const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) throw new ConfigError(`grpc address '${address}' must be host:port`);
+  if (!m) return undefined; // the schema reports the address itself
   const port = Number(m[2]);
   return `${m[1]}:${port === 0 ? 0 : port + 1}`;
 }
 
-/** Resolves the configuration; environment variables are FEDCISS_* (and DATABASE_URL). */
+/**
+ * Resolves the configuration from flags (which win) and environment variables (FEDCISS_*, and
+ * DATABASE_URL) over the schema's defaults, then reads the training settings file; throws a
+ * ConfigError listing every problem with its setting's flag and variable.
+ */
 export function resolveConfig({ env = process.env, flags = {} }: ConfigSources = {}): CoordinatorConfig {
-  const pick = (flag: string, envName: string) => {
+  const text: Record<string, string | undefined> = {};
+  for (const [path, flag, envName] of SOURCES) {
     const f = flags[flag];
-    return f === undefined ? env[envName] : String(f);
-  };
-  const dataDir = resolve(pick('dataDir', 'FEDCISS_DATA_DIR') ?? '.data/coordinator');
-  const stragglers = (pick('stragglers', 'FEDCISS_STRAGGLERS') ?? DEFAULT_ROUNDS.stragglers) as StragglerPolicy;
-  if (!['wait', 'drop', 'accept-late-same-round'].includes(stragglers)) {
-    throw new ConfigError(`stragglers must be wait, drop or accept-late-same-round (got '${stragglers}')`);
+    const v = f === undefined ? env[envName] : String(f);
+    text[path] = v === '' ? undefined : v;
   }
-  const rounds: RoundSettings = {
-    quorum: int('quorum', pick('quorum', 'FEDCISS_QUORUM'), DEFAULT_ROUNDS.quorum, 1),
-    deadlineSeconds: int('deadline', pick('deadline', 'FEDCISS_ROUND_DEADLINE_S'), DEFAULT_ROUNDS.deadlineSeconds, 1),
-    hardLimitSeconds: int('hardLimit', pick('hardLimit', 'FEDCISS_ROUND_HARD_LIMIT_S'), DEFAULT_ROUNDS.hardLimitSeconds, 1),
-    stragglers,
-    heartbeatTimeoutSeconds: int('heartbeatTimeout', pick('heartbeatTimeout', 'FEDCISS_HEARTBEAT_TIMEOUT_S'), DEFAULT_ROUNDS.heartbeatTimeoutSeconds, 1),
-    segmenterRounds: int('segmenterRounds', pick('segmenterRounds', 'FEDCISS_SEGMENTER_ROUNDS'), DEFAULT_ROUNDS.segmenterRounds, 1),
-    generatorRounds: int('generatorRounds', pick('generatorRounds', 'FEDCISS_GENERATOR_ROUNDS'), DEFAULT_ROUNDS.generatorRounds, 0),
-  };
+  const dataDir = resolve(text.dataDir ?? '.data/coordinator');
+  const grpcAddress = text.grpcAddress ?? '127.0.0.1:50051';
   const insecure = flags.insecure === true || env.FEDCISS_INSECURE === '1';
-  const grpcAddress = pick('grpcAddress', 'FEDCISS_GRPC_ADDRESS') ?? '127.0.0.1:50051';
-  const trainingFile = pick('trainingFile', 'FEDCISS_TRAINING_FILE');
-  const config: CoordinatorConfig = {
+  const input: CoordinatorSettingsInput = {
     dataDir,
-    databaseUrl: pick('databaseUrl', 'DATABASE_URL') || undefined,
+    databaseUrl: text.databaseUrl,
     grpcAddress,
-    enrollAddress: pick('enrollAddress', 'FEDCISS_ENROLL_ADDRESS') ?? nextPort(grpcAddress),
-    tlsHostnames: (pick('tlsHostnames', 'FEDCISS_TLS_HOSTNAMES') ?? '').split(',').map((h) => h.trim()).filter(Boolean),
-    httpHost: pick('httpHost', 'FEDCISS_HTTP_HOST') ?? '127.0.0.1',
-    httpPort: int('httpPort', pick('httpPort', 'FEDCISS_HTTP_PORT'), 8080, 0),
+    enrollAddress: text.enrollAddress ?? nextPort(grpcAddress) ?? grpcAddress,
+    tlsHostnames: (text.tlsHostnames ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    httpHost: text.httpHost,
+    httpPort: text.httpPort,
     insecure,
-    pkiDir: resolve(pick('pkiDir', 'FEDCISS_PKI_DIR') ?? join(dataDir, 'pki')),
-    rounds,
+    pkiDir: resolve(text.pkiDir ?? join(dataDir, 'pki')),
+    rounds: {
+      quorum: text['rounds.quorum'], deadlineSeconds: text['rounds.deadlineSeconds'], hardLimitSeconds: text['rounds.hardLimitSeconds'],
+      stragglers: text['rounds.stragglers'] as StragglerPolicy | undefined, heartbeatTimeoutSeconds: text['rounds.heartbeatTimeoutSeconds'],
+      segmenterRounds: text['rounds.segmenterRounds'], generatorRounds: text['rounds.generatorRounds'],
+    },
+    enrollment: {
+      mode: insecure || flags.openEnrollment === true || env.FEDCISS_OPEN_ENROLLMENT === '1' ? 'open' : 'invitation',
+      maxPendingPerAddress: text['enrollment.maxPendingPerAddress'], maxPending: text['enrollment.maxPending'], pendingExpirySeconds: text['enrollment.pendingExpirySeconds'],
+    },
     training: DEFAULT_TRAINING,
     autoApprove: flags.autoApprove === true || env.FEDCISS_AUTO_APPROVE === '1',
-    tickMs: int('tickMs', pick('tickMs', 'FEDCISS_TICK_MS'), 1000, 10),
+    tickMs: text.tickMs,
   };
-  if (trainingFile) config.training = parseTrainingSettings(readFileSync(trainingFile, 'utf8'), trainingFile);
+  const checked = checkCoordinatorSettings(input, (path) => {
+    const source = SOURCES.find(([p]) => p === path);
+    return source && `${kebab(source[1])} or ${source[2]}`;
+  });
+  if (!checked.ok) throw new ConfigError(checked.problems.length === 1 ? checked.problems[0]! : `${checked.problems.length} problems with the settings:\n  ${checked.problems.join('\n  ')}`);
+  const config = checked.value;
+  const trainingFile = flags.trainingFile === undefined ? env.FEDCISS_TRAINING_FILE : String(flags.trainingFile);
+  if (trainingFile) {
+    let json: string;
+    try {
+      json = readFileSync(trainingFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`training settings file ${trainingFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    config.training = parseTrainingSettings(json, trainingFile);
+  }
   return config;
 }
 
-/** What sites are told to train with, and what the coordinator does after aggregating. */
-export interface TrainingSettings {
-  localEpochs: number;
-  batchSize: number;
-  learningRate: number;
-  /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0. */
-  replayImages: number;
-  pseudoLabelThreshold: number;
-  lossWeights: Record<string, number>;
-  /** Local training of the diffusion generator in generator rounds: a wall-clock budget per round
-   * (`seconds`; 0: `epochs` passes over the site's images instead), batch and learning rate. */
-  generatorTraining: { epochs: number; batchSize: number; learningRate: number; seconds: number };
-  /** A site whose replay fidelity (measured on its labelled held-out images) is below this skips
-   * replay for the step (0: replay always). */
-  replayFidelityThreshold: number;
-  /** Steps of server-side distillation on generated images after each aggregation (0: off). */
-  serverDistillSteps: number;
-  /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */
-  serverDistillation: ServerDistillationSettings;
-  /** Aggregation strategy and its options (see aggregation/registry.ts). */
-  aggregation: { strategy: string } & Record<string, unknown>;
-  /**
-   * Also evaluate every site's local model (its update in the step's last segmenter round) on
-   * every site's test patients: the cross-site matrix of the report.
-   */
-  crossSiteEvaluation: boolean;
-  /** Largest L2 norm of an update's delta that is accepted. */
-  maxUpdateNorm: number;
-  /** Architecture overrides; unset: the model factory's defaults. */
-  segmenter?: Record<string, unknown>;
-  generator?: Record<string, unknown>;
-}
-
-export const DEFAULT_TRAINING: TrainingSettings = {
-  localEpochs: 1,
-  batchSize: 8,
-  learningRate: 1e-3,
-  replayImages: 32,
-  pseudoLabelThreshold: 0.7,
-  // The keys of ml's LossWeights (incremental/train.ts), plus the pseudoLabels switch.
-  lossWeights: { ce: 1, kd: 1, pod: 0.5, contrastive: 0.1 },
-  generatorTraining: { epochs: 2, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate, seconds: REPLAY_GENERATOR_TRAINING.seconds },
-  replayFidelityThreshold: 0.3,
-  serverDistillSteps: 10,
-  serverDistillation: DEFAULT_SERVER_DISTILLATION,
-  aggregation: { strategy: 'fedavg' },
-  crossSiteEvaluation: false,
-  maxUpdateNorm: 1e4,
-};
-
-/** Reads training settings from a JSON file's text (any subset of keys), over the defaults. */
+/** Reads training settings from a JSON file's text (any subset of keys), over the defaults; see training-settings.schema.ts. */
 export function parseTrainingSettings(json: string, source: string): TrainingSettings {
   let raw: unknown;
   try {
@@ -183,23 +123,10 @@ export function parseTrainingSettings(json: string, source: string): TrainingSet
   } catch (e) {
     throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: must be a JSON object`);
-  const merged = { ...DEFAULT_TRAINING, ...(raw as Partial<TrainingSettings>) };
-  merged.serverDistillation = { ...DEFAULT_SERVER_DISTILLATION, ...merged.serverDistillation };
-  // A file that sets generatorTraining without `seconds` sizes generator rounds by epochs.
-  const rawGenerator = (raw as { generatorTraining?: Partial<TrainingSettings['generatorTraining']> }).generatorTraining;
-  merged.generatorTraining = rawGenerator ? { ...DEFAULT_TRAINING.generatorTraining, seconds: 0, ...rawGenerator } : DEFAULT_TRAINING.generatorTraining;
-  const gt = merged.generatorTraining;
-  if (typeof gt.seconds !== 'number' || !(gt.seconds >= 0) || !Number.isInteger(gt.epochs) || gt.epochs < 0 || (gt.seconds === 0 && gt.epochs === 0)) {
-    throw new ConfigError(`${source}: generatorTraining needs seconds > 0 (a time budget per round) or a positive integer epochs`);
+  try {
+    return validateTrainingSettings(raw, source);
+  } catch (e) {
+    if (e instanceof TrainingSettingsError) throw new ConfigError(e.message);
+    throw e;
   }
-  if (!Number.isInteger(gt.batchSize) || gt.batchSize < 1 || !(gt.learningRate > 0)) throw new ConfigError(`${source}: generatorTraining.batchSize must be a positive integer and learningRate positive`);
-  if (typeof merged.replayFidelityThreshold !== 'number' || !(merged.replayFidelityThreshold >= 0)) throw new ConfigError(`${source}: replayFidelityThreshold must be a number >= 0`);
-  for (const key of ['localEpochs', 'batchSize', 'replayImages', 'serverDistillSteps'] as const) {
-    if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new ConfigError(`${source}: ${key} must be a non-negative integer`);
-  }
-  for (const key of ['learningRate', 'pseudoLabelThreshold', 'maxUpdateNorm'] as const) {
-    if (typeof merged[key] !== 'number' || !(merged[key] > 0)) throw new ConfigError(`${source}: ${key} must be a positive number`);
-  }
-  return merged;
 }

@@ -4,7 +4,7 @@ import {
   chunkBlob, DEFAULT_CHUNK_BYTES, FederationService, MAX_CHUNK_BYTES,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EnrollRequest, type EnrollResponse, type EvaluationReport,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
-  type UploadStatus, type UploadStatusRequest, EnrollmentStatus,
+  type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
 } from '@fedciss/proto';
 import { CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
@@ -18,6 +18,10 @@ import { EvaluationsService } from '../reports/evaluations.service';
 import { ProgressHub } from './progress-hub';
 import { RateLimiter } from './rate-limiter';
 import { serviceError, toServiceError } from './grpc-status';
+import { requestProblem } from './request-limits';
+import { quote } from '../common/text';
+import { MetricsService } from '../operations/metrics.service';
+import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -29,30 +33,34 @@ const ENROLLMENT: Record<string, EnrollmentStatus> = {
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 /**
- * A request whose bytes are not a message of its type. grpc-js answers a deserializer that throws
- * with INTERNAL (as if the coordinator failed), so the deserializers return this marker instead and
- * the handlers answer INVALID_ARGUMENT: the fault is the caller's.
+ * A request refused before any handler sees it: its bytes are not a message of its type, or a field
+ * breaks the bounds of request-limits.ts. grpc-js answers a deserializer that throws with INTERNAL
+ * (as if the coordinator failed), so the deserializers return this marker instead and the handlers
+ * answer INVALID_ARGUMENT: the fault is the caller's.
  */
-class MalformedMessage {
-  constructor(readonly reason: string) {}
+class RefusedMessage {
+  constructor(readonly details: string) {}
 }
 
 function malformed(what: unknown, method: string): grpc.ServiceError | null {
-  return what instanceof MalformedMessage ? serviceError(grpc.status.INVALID_ARGUMENT, `${method}: the request is not a valid protobuf message (${what.reason})`) : null;
+  return what instanceof RefusedMessage ? serviceError(grpc.status.INVALID_ARGUMENT, `${method}: ${what.details}`) : null;
 }
 
-/** The service definition with request deserializers that never throw (see MalformedMessage). */
+/** The service definition with request deserializers that never throw and check every field's text (see RefusedMessage). */
 function tolerantDefinition(definition: typeof FederationService): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(definition) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
     out[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        let message: unknown;
         try {
-          return method.requestDeserialize(bytes);
+          message = method.requestDeserialize(bytes);
         } catch (e) {
-          return new MalformedMessage((e as Error)?.message ?? String(e));
+          return new RefusedMessage(`the request is not a valid protobuf message (${quote((e as Error)?.message ?? String(e), 200)})`);
         }
+        const problem = requestProblem(message);
+        return problem ? new RefusedMessage(problem) : message;
       },
     };
   }
@@ -82,6 +90,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     private readonly evaluations: EvaluationsService,
     private readonly progress: ProgressHub,
     private readonly limiter: RateLimiter,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -137,9 +146,10 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         const req = call.request;
         const bad = malformed(req, 'enroll');
         if (bad) return callback(bad);
+        const address = call.getPeer().replace(/:\d+$/, '');
         Promise.resolve()
-          .then(() => this.limiter.take(`enroll:${call.getPeer().replace(/:\d+$/, '')}`, 'enroll'))
-          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }))
+          .then(() => this.limiter.take(`enroll:${address}`, 'enroll'))
+          .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, { address, invitationToken: invitationTokenOf(call.metadata) }))
           .then(
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),
@@ -167,6 +177,28 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         return { ok: true, message: '' };
       }),
 
+      reportWithheld: this.unary<WithheldUpdate, Ack>('reportWithheld', async (siteId, req) => {
+        const metrics: Record<string, number> = {};
+        for (const [k, v] of Object.entries(req.metrics ?? {}).slice(0, 16)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
+        const recorded = await this.rounds.recordWithheld(siteId, req.roundId, req.kind, (req.reason || 'no reason given').slice(0, 500), metrics);
+        return { ok: recorded, message: recorded ? 'recorded; the round does not wait for this site' : 'the round was not waiting for this site' };
+      }),
+
+      secAggAdvertise: this.unary<SecAggAdvertisement, Ack>('secAggAdvertise', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'advertise', req);
+        return { ok: true, message: 'keys recorded' };
+      }),
+
+      secAggShareKeys: this.unary<SecAggShares, Ack>('secAggShareKeys', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'share', req);
+        return { ok: true, message: `${req.shares.length} share bundles recorded` };
+      }),
+
+      secAggReveal: this.unary<SecAggRevealedShares, Ack>('secAggReveal', async (siteId, req) => {
+        await this.rounds.secureEvent(siteId, req.roundId, 'reveal', req);
+        return { ok: true, message: `${req.shares.length} shares recorded` };
+      }),
+
       downloadModel: (call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>) => {
         // grpc-js sends a server stream's error status only when it is emitted as 'error' (its handler
         // ends the call with that status); destroy(e) would drop the status and leave the site waiting.
@@ -191,6 +223,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     for (const chunk of chunkBlob(bytes, DEFAULT_CHUNK_BYTES, offset)) {
       if (call.cancelled) return;
       await write(call, { chunk });
+      this.metrics.bytesOut(chunk.data.length);
     }
     call.end();
   }
@@ -214,6 +247,12 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     }
     return this.uploads.receive(siteId, first.value.header, chunks());
   }
+}
+
+/** The invitation token of an Enroll call (at most one, a short string), if any. */
+function invitationTokenOf(metadata: grpc.Metadata): string | undefined {
+  const values = metadata.get(INVITATION_METADATA_KEY);
+  return values.length === 1 && typeof values[0] === 'string' && values[0].length <= 200 ? values[0] : undefined;
 }
 
 /** Writes one message, waiting for the stream to drain when its buffer is full (back-pressure). */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import type { ProgressReport } from '@fedciss/proto';
+import { truncateCodePoints } from '../common/text';
 
 export interface SiteProgress {
   siteId: string;
@@ -16,7 +17,8 @@ export interface SiteProgress {
 export type FederationEvent =
   | { type: 'progress'; progress: SiteProgress }
   | { type: 'round'; roundId: string; status: string; reason: string | null }
-  | { type: 'step'; step: number; status: string };
+  | { type: 'step'; step: number; status: string }
+  | { type: 'withheld'; siteId: string; roundId: string; kind: string; reason: string };
 
 /**
  * Live progress of every site and federation events, kept in memory for the console: progress is
@@ -30,14 +32,14 @@ export class ProgressHub {
   report(siteId: string, r: ProgressReport): void {
     const fraction = Number.isFinite(r.fraction) ? Math.min(1, Math.max(0, r.fraction)) : 0;
     const metrics: Record<string, number> = {};
-    for (const [k, v] of Object.entries(r.metrics ?? {}).slice(0, 16)) if (Number.isFinite(v)) metrics[k.slice(0, 32)] = v;
+    for (const [k, v] of Object.entries(r.metrics ?? {}).slice(0, 16)) if (Number.isFinite(v)) metrics[truncateCodePoints(k, 32)] = v;
     const progress: SiteProgress = {
       siteId,
-      roundId: r.roundId.slice(0, 64),
-      phase: r.phase.slice(0, 32),
+      roundId: truncateCodePoints(r.roundId, 64),
+      phase: truncateCodePoints(r.phase, 32),
       fraction,
       metrics,
-      message: r.message.slice(0, 200),
+      message: truncateCodePoints(r.message, 200),
       at: new Date().toISOString(),
     };
     this.latest.set(siteId, progress);

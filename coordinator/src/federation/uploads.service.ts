@@ -3,18 +3,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
-import { TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
+import { secagg, TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
 import type { Prisma, SiteUpdate } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
-import type { ContentVerdict } from '../rounds';
+import type { ContentVerdict, RoundState } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
 import { PartialUpload } from './partial-upload';
 import { RoundsService } from './rounds.service';
+import { MetricsService } from '../operations/metrics.service';
+import type { UploadOutcome } from '../rounds/round-state';
 
 const KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 const SHA = /^[0-9a-f]{64}$/;
@@ -49,6 +53,7 @@ export class UploadsService {
     private readonly rounds: RoundsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   private partialPath(updateId: string): string {
@@ -76,6 +81,7 @@ export class UploadsService {
       }
       for await (const chunk of chunks) {
         await partial.append(chunk);
+        this.metrics.bytesIn(chunk.data.length);
         await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: BigInt(partial.received), updatedAt: new Date() } });
       }
       if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
@@ -107,9 +113,9 @@ export class UploadsService {
       return existing;
     }
     const round = await this.db.prisma.round.findUnique({ where: { id: h.roundId } });
-    if (!round) throw notFound(`round '${h.roundId}' does not exist`);
-    if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind || '(empty kind)'}`);
-    if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${h.baseVersionId}`);
+    if (!round) throw notFound(`round ${quote(h.roundId)} does not exist`);
+    if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind ? quote(h.kind) : '(empty kind)'}`);
+    if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${quote(h.baseVersionId)}`);
     const base = await this.models.get(round.baseVersionId!);
     const maxBytes = Number(base.sizeBytes) + UPLOAD_SLACK_BYTES;
     if (!Number.isSafeInteger(h.totalBytes) || h.totalBytes <= 0 || h.totalBytes > maxBytes) {
@@ -122,10 +128,11 @@ export class UploadsService {
       throw invalid('samples must count at least one real or replay image, and no negative counts');
     }
     const metrics: Record<string, number> = {};
-    for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
+    for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[truncateCodePoints(k, 64)] = v;
     const accepted = await this.db.prisma.siteUpdate.findFirst({ where: { roundId: round.id, siteId, status: 'accepted' } });
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
     const refused = await this.rounds.admit(round, siteId, h.idempotencyKey);
+    if (refused) this.metrics.updateRejected(refused.code);
     return this.db.prisma.siteUpdate.create({
       data: {
         id: `upd-${randomBytes(8).toString('hex')}`,
@@ -148,28 +155,55 @@ export class UploadsService {
     return this.reference.value;
   }
 
+  private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
+    const step = await this.db.prisma.step.findUnique({ where: { index: stepIndex } });
+    return (step?.config as { training?: { privacy?: PrivacySettings } } | undefined)?.training?.privacy;
+  }
+
+  /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
+  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+    try {
+      const { tensors } = decodeSafetensors(bytes);
+      const reference = await this.referenceFor(baseVersionId);
+      // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
+      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors)) ?? this.config.training.maxUpdateNorm;
+      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
+      return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
+    } catch (e) {
+      if (e instanceof SafetensorsError) return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
+      // Decoding and checking are pure functions of the site's bytes: whatever they throw was
+      // provoked by those bytes. The update is settled as rejected (a retry with the same key gets
+      // the same answer at once instead of failing again with its bytes held), and the bug is logged.
+      this.log.error(`checking update ${row.id} from ${row.siteId} failed: ${(e as Error)?.stack ?? e}`);
+      return { ok: false, reason: 'the coordinator failed while checking this update (a bug on its side, logged there); it was not counted' };
+    }
+  }
+
+  /** A masked update (secure aggregation): only its length can be checked; its content is indistinguishable from noise. */
+  private async maskedVerdict(baseVersionId: string, bytes: Buffer): Promise<ContentVerdict> {
+    try {
+      secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(baseVersionId)).tensors));
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof secagg.SecAggError)) throw e;
+      return { ok: false, reason: e.message };
+    }
+  }
+
   /**
    * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
    * the round (which may refuse it still, e.g. as late) together with the update's row.
    */
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
     const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
-    let verdict: ContentVerdict;
-    try {
-      const { tensors } = decodeSafetensors(bytes);
-      const v = validateUpdate(await this.referenceFor(round.baseVersionId!), { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, {
-        ...DEFAULT_VALIDATION_LIMITS,
-        maxDeltaNorm: this.config.training.maxUpdateNorm,
-      });
-      verdict = v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
-    } catch (e) {
-      if (!(e instanceof SafetensorsError)) throw e;
-      verdict = { ok: false, reason: `not a valid safetensors file: ${e.message}` };
-    }
+    const secure = Boolean((round.state as unknown as RoundState).secureAggregation);
+    const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;
+    let decided: UploadOutcome | undefined;
     await this.rounds.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {
+      decided = outcome;
       const accepted = outcome.status === 'accepted';
       settled = await tx.siteUpdate.update({
         where: { id: row.id },
@@ -182,6 +216,8 @@ export class UploadsService {
         },
       });
     });
+    if (decided?.status === 'accepted') this.metrics.updateAccepted();
+    else if (decided) this.metrics.updateRejected(decided.code);
     if (settled!.status === 'rejected') this.log.warn(`update ${row.id} from ${row.siteId} rejected: ${settled!.rejectionReason}`);
     return settled!;
   }

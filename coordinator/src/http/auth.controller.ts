@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AdminAuthService, type Principal } from '../auth/admin-auth.service';
 import { AuditService } from '../audit/audit.service';
 import { CreateUserDto, SignInDto } from './dtos';
-import { CurrentUser, Requires, SESSION_COOKIE, tokenOf } from './auth.guard';
+import { CurrentUser, Public, Requires, SESSION_COOKIE, tokenOf } from './auth.guard';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -13,6 +13,7 @@ export class AuthController {
 
   /** Signs in; the token comes back in the body (for API clients) and as an HttpOnly cookie (for the console). */
   @Post('sign-in')
+  @Public()
   @HttpCode(200)
   async signIn(@Body() body: SignInDto, @Res({ passthrough: true }) res: Response) {
     const s = await this.auth.signIn(body.username, body.password);
@@ -21,6 +22,7 @@ export class AuthController {
   }
 
   @Post('sign-out')
+  @Public()
   @HttpCode(204)
   async signOut(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const token = tokenOf(req);

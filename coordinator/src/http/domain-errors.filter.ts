@@ -1,18 +1,10 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError, type DomainErrorKind } from '../common/errors';
+import { ERROR_STATUS } from '../common/errors';
+import { asDomainError } from '../common/error-kinds';
+import { truncateCodePoints } from '../common/text';
 
-const STATUS: Record<DomainErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  'too-many': 429,
-  unavailable: 503,
-};
-
-/** The one place where errors become HTTP answers: `{statusCode, error, message}`. */
+/** Where errors become HTTP answers, `{statusCode, error, message}`: a domain error's status comes from its kind (common/errors.ts). */
 @Catch()
 export class DomainErrorsFilter implements ExceptionFilter {
   private readonly log = new Logger('HTTP');
@@ -20,8 +12,10 @@ export class DomainErrorsFilter implements ExceptionFilter {
   catch(e: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
-    if (e instanceof DomainError) {
-      res.status(STATUS[e.kind]).json({ statusCode: STATUS[e.kind], error: e.kind, message: e.message });
+    const domain = asDomainError(e);
+    if (domain) {
+      const code = ERROR_STATUS[domain.kind].http;
+      res.status(code).json({ statusCode: code, error: domain.kind, message: domain.message });
       return;
     }
     if (e instanceof HttpException) {
@@ -33,7 +27,7 @@ export class DomainErrorsFilter implements ExceptionFilter {
     // are the client's: answer their own 4xx status instead of a 500.
     const clientError = e as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
     if (typeof clientError?.status === 'number' && clientError.status >= 400 && clientError.status < 500 && clientError.expose === true) {
-      res.status(clientError.status).json({ statusCode: clientError.status, error: String(clientError.type ?? 'bad-request'), message: String(clientError.message) });
+      res.status(clientError.status).json({ statusCode: clientError.status, error: String(clientError.type ?? 'bad-request'), message: truncateCodePoints(String(clientError.message), 200) });
       return;
     }
     this.log.error((e as Error)?.stack ?? String(e));

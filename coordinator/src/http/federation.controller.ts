@@ -12,8 +12,9 @@ import { ProgressHub } from '../federation/progress-hub';
 import { AuditService } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
 import { invalid } from '../common/errors';
+import { quote } from '../common/text';
 import { AddClassesDto, ArchiveDto } from './dtos';
-import { CurrentUser, Requires } from './auth.guard';
+import { CurrentUser, Public, Requires } from './auth.guard';
 import { mapModelVersion, mapRound, mapStep, mapUpdate } from './views';
 
 @ApiTags('roster')
@@ -39,6 +40,22 @@ export class RosterController {
   archive(@CurrentUser() user: Principal, @Param('id', ParseIntPipe) id: number, @Body() body: ArchiveDto) {
     return this.roster.setArchived(user.username, id, body.archived);
   }
+}
+
+/** The audit log's filter from query strings, each checked (a 400 names the parameter). */
+function auditFilter(q: { actor?: string; action?: string; from?: string; to?: string }) {
+  const text = (name: string, v: string | undefined, max: number) => {
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f]/.test(v)) throw invalid(`${name} must be text of at most ${max} characters`);
+    return v;
+  };
+  const time = (name: string, v: string | undefined) => {
+    if (v === undefined || v === '') return undefined;
+    const t = typeof v === 'string' && v.length <= 40 ? new Date(v) : new Date(NaN);
+    if (Number.isNaN(t.getTime())) throw invalid(`${name} must be an ISO 8601 date and time (e.g. 2026-11-30T10:00:00Z)`);
+    return t;
+  };
+  return { actor: text('actor', q.actor, 120), action: text('action', q.action, 64), from: time('from', q.from), to: time('to', q.to) };
 }
 
 @ApiTags('federation')
@@ -88,12 +105,19 @@ export class FederationController {
 
   @Get('audit')
   @Requires('audit:read')
-  auditLog(@Query('limit') limit?: string) {
+  auditLog(@Query('limit') limit?: string, @Query('actor') actor?: string, @Query('action') action?: string, @Query('from') from?: string, @Query('to') to?: string) {
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw invalid('limit must be an integer between 1 and 1000');
-    return this.audit.recent(limit ? Number(limit) || 100 : 100);
+    return this.audit.search({ limit: limit ? Number(limit) || 100 : 100, ...auditFilter({ actor, action, from, to }) });
+  }
+
+  @Get('audit/actions')
+  @Requires('audit:read')
+  auditActions() {
+    return this.audit.actions();
   }
 
   @Get('health')
+  @Public()
   health() {
     return { ok: true, database: this.db.kind };
   }
@@ -179,10 +203,26 @@ export class ModelsController {
   @Get(':id/model.onnx')
   @Requires('read')
   @Header('Content-Type', 'application/octet-stream')
-  @ApiOkResponse({ description: 'the segmenter as a self-contained ONNX inference model' })
-  async onnx(@Param('id') id: string, @Res() res: Response) {
-    const bytes = await this.exporter.onnx(id);
+  @ApiOkResponse({ description: 'the segmenter as a self-contained ONNX inference model (weights, classes, input normalisation and lineage inside); ?opset=11..21, default the smallest that expresses it' })
+  async onnx(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
+    const { onnx } = await this.exporter.export(id, parseOpset(opset));
     res.setHeader('Content-Disposition', `attachment; filename="${id}.onnx"`);
-    res.end(bytes);
+    res.end(onnx);
   }
+
+  @Get(':id/model-card.md')
+  @Requires('read')
+  @Header('Content-Type', 'text/markdown; charset=utf-8')
+  @ApiOkResponse({ description: 'the Markdown model card of the exported segmenter: the same facts as the metadata inside model.onnx' })
+  async card(@Param('id') id: string, @Query('opset') opset: unknown, @Res() res: Response) {
+    const { card } = await this.exporter.export(id, parseOpset(opset));
+    res.setHeader('Content-Disposition', `attachment; filename="${id}.model-card.md"`);
+    res.end(card);
+  }
+}
+
+function parseOpset(raw: unknown): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw invalid(`opset must be an integer (got ${quote(raw)})`);
+  return Number(raw);
 }

@@ -3,19 +3,28 @@ import { ApiTags } from '@nestjs/swagger';
 import { ReportsService } from '../reports/reports.service';
 import { renderReportHtml } from '../reports/report-html';
 import { OverlaysService } from '../reports/overlays.service';
+import { PrivacyLedger } from '../privacy/privacy-ledger.service';
+import { privacySectionHtml } from '../privacy/privacy-report-html';
 import { ReplayReportService } from '../reports/replay-report.service';
 import { Requires } from './auth.guard';
 
 @ApiTags('reports')
 @Controller('api/reports')
 export class ReportsController {
-  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService, private readonly replay: ReplayReportService) {}
+  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService, private readonly privacy: PrivacyLedger, private readonly replay: ReplayReportService) {}
 
   /** The federated evaluation report of every completed step (JSON). */
   @Get()
   @Requires('read')
   async all() {
     return { steps: await this.reports.steps() };
+  }
+
+  /** Differential privacy: the settings and every site's (ε, δ) spent so far, per model. */
+  @Get('privacy')
+  @Requires('read')
+  privacySpend() {
+    return this.privacy.view();
   }
 
   /** The version's predictions on images from the generator (base64 PNGs; no patient image is involved). */
@@ -37,6 +46,6 @@ export class ReportsController {
   @Requires('read')
   @Header('Content-Type', 'text/html; charset=utf-8')
   async html() {
-    return renderReportHtml(await this.reports.steps());
+    return renderReportHtml(await this.reports.steps(), undefined, privacySectionHtml(await this.privacy.view()));
   }
 }

@@ -9,7 +9,7 @@ export function mapModelVersion(v: ModelVersion) {
 }
 
 export function mapRound(r: Round) {
-  const state = r.state as { sites?: Record<string, unknown>; uploads?: Record<string, { siteId: string; outcome: { status: string } }> };
+  const state = r.state as { sites?: Record<string, unknown>; uploads?: Record<string, { siteId: string; outcome: { status: string } }>; withheld?: Record<string, { reason: string }> };
   const uploads = Object.values(state.uploads ?? {});
   return {
     id: r.id, step: r.stepIndex, kind: r.kind, index: r.index, status: r.status, reason: r.reason, baseVersionId: r.baseVersionId,
@@ -18,6 +18,7 @@ export function mapRound(r: Round) {
     sites: Object.keys(state.sites ?? {}),
     accepted: uploads.filter((u) => u.outcome.status === 'accepted').map((u) => u.siteId),
     rejected: uploads.filter((u) => u.outcome.status === 'rejected').map((u) => u.siteId),
+    withheld: Object.entries(state.withheld ?? {}).map(([siteId, w]) => ({ siteId, reason: w.reason })),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import {
   createDiffusionWeights, createSegmenterWeights, diffusionConfig, diffusionGeometry, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
-  replayGeneratorConfig, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type NamedTensors, type SegmenterConfig,
+  replayGeneratorConfig, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type ModelMetadata, type NamedTensors, type SegmenterConfig, type SegmenterProvenance,
 } from '@fedciss/ml';
 import { DEFAULT_SERVER_DISTILLATION, type DistillationRequest, type GeneratedPrediction, type ModelFactory, type SegmenterSpec } from './model-factory';
 
@@ -14,7 +14,7 @@ export class MlModelFactory implements ModelFactory {
     return { ...DEFAULT_SEGMENTER_CONFIG };
   }
 
-  defaultGeneratorConfig(segmenterSettings: Record<string, unknown>): Record<string, unknown> {
+  defaultGeneratorConfig(segmenterSettings: Record<string, unknown> = {}): Record<string, unknown> {
     return { ...replayGeneratorConfig(segmenter(segmenterSettings).inputSize) };
   }
 
@@ -30,7 +30,7 @@ export class MlModelFactory implements ModelFactory {
     return createDiffusionWeights(generator(config), seed);
   }
 
-  async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }> {
+  async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number; changedPixels: number }> {
     const genConfig = generator(r.generatorConfig);
     const d = r.settings;
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: d.images, steps: d.samplingSteps, seed: r.seed });
@@ -48,7 +48,7 @@ export class MlModelFactory implements ModelFactory {
       seed: r.seed,
     });
     const last = result.losses.at(-1) ?? {};
-    return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0) };
+    return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0), changedPixels: result.changedPixels };
   }
 
   async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {
@@ -61,8 +61,10 @@ export class MlModelFactory implements ModelFactory {
     return predictions.map((p, i) => ({ image: list[i].image, labels: p.labels, height: p.height, width: p.width }));
   }
 
-  async exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer> {
-    return Buffer.from(exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses));
+  async exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }> {
+    const out = exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses, options);
+    if (!out.metadata) throw new Error('exportSegmenterOnnx returned no metadata although provenance was given');
+    return { bytes: Buffer.from(out.bytes), metadata: out.metadata };
   }
 }
 

@@ -3,7 +3,7 @@
  * when classes are added, server-side distillation and ONNX export. The implementation lives on top
  * of `ml` (ml-model-factory.ts); the interface keeps the federation logic independent of it.
  */
-import type { NamedTensors } from '@fedciss/ml';
+import type { ModelMetadata, NamedTensors, SegmenterProvenance } from '@fedciss/ml';
 
 export interface SegmenterSpec {
   numClasses: number;
@@ -34,7 +34,8 @@ export interface ServerDistillationSettings {
   learningRate: number;
 }
 
-export const DEFAULT_SERVER_DISTILLATION: ServerDistillationSettings = { images: 16, samplingSteps: 20, batchSize: 8, learningRate: 1e-4 };
+// lr 1e-3: at 1e-4, ten Adam steps moved the aggregate by nothing measurable (issue 18).
+export const DEFAULT_SERVER_DISTILLATION: ServerDistillationSettings = { images: 16, samplingSteps: 20, batchSize: 8, learningRate: 1e-3 };
 
 export interface GeneratedPrediction {
   /** RGB, channel-major (3 x height x width), in [0, 1]. */
@@ -49,18 +50,20 @@ export interface ModelFactory {
   /** The default architecture settings of a new federation. */
   defaultSegmenterConfig(): Record<string, unknown>;
   /** The default generator for a segmenter of this architecture (it generates at the segmenter's aspect ratio). */
-  defaultGeneratorConfig(segmenter: Record<string, unknown>): Record<string, unknown>;
+  defaultGeneratorConfig(segmenter?: Record<string, unknown>): Record<string, unknown>;
   createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors>;
   /** New output channels initialised from the background channel (MiB): predictions do not change. */
   growHead(weights: NamedTensors, fromClasses: number, toClasses: number, config: Record<string, unknown>): Promise<NamedTensors>;
   createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors>;
-  /** Server-side distillation on generated images; returns the distilled student and its loss. */
-  distill(request: DistillationRequest): Promise<{ weights: NamedTensors; loss: number }>;
+  /** Server-side distillation on generated images; returns the distilled student, its loss, and the
+   * share of the generated images' pixels whose predicted class it changed (its measurable effect). */
+  distill(request: DistillationRequest): Promise<{ weights: NamedTensors; loss: number; changedPixels: number }>;
   /**
    * Images made by the generator, with the segmenter's prediction for each: what the console shows
    * as prediction overlays (no patient image exists on the coordinator).
    */
   predictOnGenerated(request: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]>;
-  /** The inference graph with the weights inside, as .onnx bytes. */
-  exportOnnx(weights: NamedTensors, spec: SegmenterSpec): Promise<Buffer>;
+  /** The inference graph with the weights and the metadata inside, as .onnx bytes (opset unset:
+   * the smallest that expresses the model). */
+  exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }>;
 }

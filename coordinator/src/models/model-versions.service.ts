@@ -6,6 +6,7 @@ import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE } from '../common/tokens';
 import { notFound } from '../common/errors';
 import type { BlobStore } from '../model-store/blob-store';
+import { quote } from '../common/text';
 
 export type ModelKind = 'segmenter' | 'generator';
 
@@ -52,7 +53,7 @@ export class ModelVersionsService {
 
   async get(id: string): Promise<ModelVersion> {
     const row = await this.db.prisma.modelVersion.findUnique({ where: { id } });
-    if (!row) throw notFound(`model version '${id}' does not exist`);
+    if (!row) throw notFound(`model version ${quote(id)} does not exist`);
     return row;
   }
 

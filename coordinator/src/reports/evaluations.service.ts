@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { EvaluationReport } from '@fedciss/proto';
 import { DatabaseService } from '../database/database.service';
 import { invalid, notFound } from '../common/errors';
+import { quote } from '../common/text';
 
 const MAX_COUNT = 2 ** 50;
 
@@ -17,13 +18,13 @@ export class EvaluationsService {
 
   async record(siteId: string, r: EvaluationReport): Promise<void> {
     const version = await this.db.prisma.modelVersion.findUnique({ where: { id: r.modelVersionId } });
-    if (!version) throw notFound(`model version '${r.modelVersionId}' does not exist`);
-    if (version.kind !== 'segmenter') throw invalid(`model version '${r.modelVersionId}' is a ${version.kind}, not a segmenter`);
+    if (!version) throw notFound(`model version ${quote(r.modelVersionId)} does not exist`);
+    if (version.kind !== 'segmenter') throw invalid(`model version ${quote(r.modelVersionId)} is a ${version.kind}, not a segmenter`);
     const split = r.split || 'test';
     if (!['test', 'validation'].includes(split)) throw invalid(`split must be test or validation (got '${split}')`);
     if (!Number.isInteger(r.images) || r.images < 0 || r.images > 1e7) throw invalid(`images ${r.images} is not a count`);
     if (r.evaluatedSiteModel && !(await this.db.prisma.modelVersion.findUnique({ where: { id: r.evaluatedSiteModel } }))) {
-      throw notFound(`evaluated model '${r.evaluatedSiteModel}' does not exist`);
+      throw notFound(`evaluated model ${quote(r.evaluatedSiteModel)} does not exist`);
     }
     const seen = new Set<number>();
     for (const c of r.classes) {

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { diffusion } from '@fedciss/ml';
+import { diffusion, rgbOf } from '@fedciss/ml';
 import { DatabaseService } from '../database/database.service';
 import { MODEL_FACTORY } from '../common/tokens';
 import { invalid, notFound } from '../common/errors';
 import type { ModelFactory } from '../models/model-factory';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { GlobalModels } from '../federation/global-models';
+import { quote } from '../common/text';
 
 export interface Overlay {
   imagePng: string;
@@ -42,11 +43,11 @@ export class OverlaysService {
 
   private async compute(versionId: string): Promise<Overlay[]> {
     const version = await this.models.get(versionId);
-    if (version.kind !== 'segmenter') throw invalid(`model version '${versionId}' is a ${version.kind}; overlays need a segmenter`);
+    if (version.kind !== 'segmenter') throw invalid(`model version ${quote(versionId)} is a ${version.kind}; overlays need a segmenter`);
     const generatorId = await this.globals.current('generator');
     if (!generatorId) throw notFound('no generator has been trained yet, so there are no images to draw predictions on');
     const generator = await this.models.get(generatorId);
-    const colors = new Map((await this.db.prisma.rosterClass.findMany()).map((c) => [c.id, hexToRgb(c.color)]));
+    const colors = new Map((await this.db.prisma.rosterClass.findMany()).map((c) => [c.id, rgbOf(c.color)]));
     const predictions = await this.factory.predictOnGenerated({
       segmenter: await this.models.weights(versionId),
       spec: { numClasses: version.numClasses, config: version.config as Record<string, unknown> },
@@ -71,9 +72,4 @@ export class OverlaysService {
       };
     });
   }
-}
-
-function hexToRgb(hex: string): [number, number, number] {
-  const n = parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }

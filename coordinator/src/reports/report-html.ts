@@ -36,7 +36,8 @@ function heatColor(v: number | null): string {
   return t >= 0 ? `rgb(255,${Math.round(255 - 170 * t)},${Math.round(255 - 170 * t)})` : `rgb(${Math.round(255 + 120 * t)},${Math.round(255 + 40 * t)},255)`;
 }
 
-export function renderReportHtml(reports: StepReport[], title = 'Federated evaluation report'): string {
+/** `privacy`: the privacy section (privacy/privacy-report-html.ts), placed after the tables. */
+export function renderReportHtml(reports: StepReport[], title = 'Federated evaluation report', privacy = ''): string {
   const last = reports.at(-1);
   const classes = last?.classes ?? [];
   const summary = reports.map((r) => `<tr><td>${r.step}</td><td>${pct(r.mIoU.old)}</td><td>${pct(r.mIoU.new)}</td><td>${pct(r.mIoU.all)}</td><td>${r.images}</td><td><code>${esc(r.modelVersionId)}</code></td></tr>`).join('');
@@ -63,5 +64,6 @@ td,th{border:1px solid #d1d5db;padding:.25rem .5rem;text-align:right}th{text-ali
 <h2>Forgetting</h2><table><thead><tr><th>class</th>${reports.map((r) => `<th>step ${r.step}</th>`).join('')}</tr></thead><tbody>${heat}</tbody></table>
 <h2>Per site, last step</h2><table><thead><tr><th>site</th><th>images</th>${classes.map((c) => `<th>${esc(c.name)}</th>`).join('')}<th>mIoU</th></tr></thead><tbody>${siteMatrix}</tbody></table>
 ${crossSite}
+${privacy}
 </body></html>`;
 }

@@ -21,7 +21,7 @@ export interface RosterClassView {
   archived: boolean;
 }
 
-const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+export const CLASS_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 export const BACKGROUND = { id: 0, name: 'background', color: '#000000' } as const;
 
@@ -52,7 +52,7 @@ export class RosterService {
     if (!classes.length) throw invalid('at least one class is needed to open a step');
     const seen = new Set<string>();
     for (const [i, c] of classes.entries()) {
-      if (!NAME.test(c.name)) throw invalid(`classes[${i}].name '${c.name}' must be lower-case letters, digits and _ (at most 64, starting with a letter)`);
+      if (!CLASS_NAME.test(c.name)) throw invalid(`classes[${i}].name '${c.name}' must be lower-case letters, digits and _ (at most 64, starting with a letter)`);
       if (c.name === BACKGROUND.name) throw invalid(`classes[${i}].name 'background' is reserved (class 0)`);
       if (seen.has(c.name)) throw invalid(`classes[${i}].name '${c.name}' appears twice`);
       seen.add(c.name);
@@ -63,7 +63,7 @@ export class RosterService {
     if (existing.length) throw conflict(`class '${existing[0].name}' is already in the roster (id ${existing[0].id}${existing[0].archived ? ', archived' : ''})`);
     const resolved = classes.map((c) => ({
       name: c.name,
-      color: c.color ?? (isDsadStructure(c.name) ? DSAD_COLORS[c.name] : '#' + hashColor(c.name)),
+      color: c.color ?? (isDsadStructure(c.name) ? DSAD_COLORS[c.name] : classColor(c.name)),
       description: c.description ?? '',
     }));
     const step = await this.steps.openStep(actor, resolved);
@@ -83,8 +83,8 @@ export class RosterService {
   }
 }
 
-/** A stable, mid-brightness colour for a class without one. */
-function hashColor(name: string): string {
+/** A stable, mid-brightness colour (#rrggbb) for a class without one. */
+export function classColor(name: string): string {
   let h = 0;
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   const hue = h % 360;
@@ -93,5 +93,5 @@ function hashColor(name: string): string {
     const v = 0.55 - 0.35 * Math.max(-1, Math.min(k - 3, 9 - k, 1));
     return Math.round(v * 255).toString(16).padStart(2, '0');
   };
-  return f(0) + f(8) + f(4);
+  return '#' + f(0) + f(8) + f(4);
 }

@@ -1,1 +1,2 @@
 export * from './round-state';
+export * from './secagg-state';

@@ -4,10 +4,12 @@ import {
   advance,
   checkUpload,
   completeRound,
+  coordinatorRestarted,
   failRound,
   openRound,
   recordHeartbeat,
   recordUpload,
+  recordWithheld,
   RoundConfigError,
   RoundTransitionError,
   siteLiveness,
@@ -172,6 +174,19 @@ describe('round state machine', () => {
       assert.match(t.state.reason!, /every live site has reported.*not waiting for dead sites c/);
     });
 
+    it('a coordinator restart gives every site a fresh heartbeat window: its downtime counts against none', () => {
+      let s = started('drop');
+      s = upload(s, 'a', 10).state; // b is mid-upload when the coordinator goes down at 20 and comes back at 80
+      const resumed = coordinatorRestarted(s, 80);
+      assert.deepEqual(siteLiveness(s, 80), { a: 'dead', b: 'dead', c: 'dead' }, 'without it: all declared dead for the downtime');
+      assert.deepEqual(siteLiveness(resumed, 130), { a: 'alive', b: 'alive', c: 'alive' });
+      assert.deepEqual(siteLiveness(resumed, 131), { a: 'dead', b: 'dead', c: 'dead' }, 'the window is one timeout long');
+      assert.equal(advance(resumed, 90).decision.action, 'none', 'the round waits for b instead of closing on a alone');
+      assert.equal(upload(resumed, 'b', 95).decision.action, 'none', 'b resumes and counts; c still has until its window ends');
+      const failed = failRound(s, 'x', 30);
+      assert.equal(coordinatorRestarted(failed, 80), failed, 'a finished round is left alone');
+    });
+
     it('a dead site below quorum is waited for until the deadline, and may revive', () => {
       let s = started('drop', 2, ['a', 'b']);
       s = upload(s, 'a', 10).state;
@@ -279,5 +294,35 @@ describe('round state machine', () => {
       assert.deepEqual(restored, s);
       assert.deepEqual(advance(restored, 60), advance(s, 60));
     });
+  });
+
+  it('a withheld update (memorisation gate): the round stops waiting for that site and aggregates the others', () => {
+    let s = heartbeats(started('wait', 2), ['a', 'b', 'c'], 40);
+    s = upload(s, 'a', 41).state;
+    s = upload(s, 'b', 42).state;
+    assert.equal(advance(s, 43).decision.action, 'none', 'c is alive and pending: wait for it');
+    const w = recordWithheld(s, 'c', 'generator memorised an image', 44);
+    assert.equal(w.recorded, true);
+    assert.equal(w.decision.action, 'aggregate', 'nothing left pending: aggregate a and b now, not at the deadline');
+    assert.deepEqual(w.state.contributors, ['a', 'b']);
+    assert.deepEqual(Object.keys(w.state.withheld ?? {}), ['c']);
+    // A second report, or one from a site not invited, changes nothing.
+    assert.equal(recordWithheld(w.state, 'c', 'again', 45).recorded, false);
+    assert.equal(recordWithheld(s, 'zz', 'stranger', 45).recorded, false);
+    assert.equal(recordWithheld(s, 'a', 'already counted', 45).recorded, false);
+  });
+
+  it('fails at once when every site has answered but withheld updates leave the quorum out of reach', () => {
+    let s = started('wait', 2, ['a', 'b']);
+    s = upload(s, 'a', 10).state;
+    const w = recordWithheld(s, 'b', 'memorised', 11);
+    assert.equal(w.decision.action, 'fail');
+    assert.match(w.state.reason ?? '', /quorum cannot be reached: 1 of 2 sites uploaded \(quorum 2\), 1 withheld/);
+  });
+
+  it('states persisted before the gate existed (no withheld field) still advance', () => {
+    const old = started('drop', 1, ['a']);
+    const { withheld: _, ...legacy } = old;
+    assert.equal(upload(legacy as RoundState, 'a', 5).decision.action, 'aggregate');
   });
 });

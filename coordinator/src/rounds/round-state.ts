@@ -13,6 +13,8 @@
  * round still not terminal at the max duration. No round runs forever.
  */
 
+import type { SecAggRoundState } from './secagg-state';
+
 /**
  * What happens to sites that have not uploaded by the deadline:
  * - `drop`: the round closes at the deadline; it aggregates if the quorum is in, else fails. Later
@@ -77,12 +79,19 @@ export interface RoundState {
   readonly sites: Readonly<Record<string, { readonly lastSeenAt: number }>>;
   /** Every recorded upload, by idempotency key, in arrival order. */
   readonly uploads: Readonly<Record<string, UploadRecord>>;
+  /**
+   * Sites that trained but kept their update back (the memorisation gate), with why: the round does
+   * not wait for them. Absent in states persisted before the gate existed.
+   */
+  readonly withheld?: Readonly<Record<string, { readonly at: number; readonly reason: string }>>;
   /** Sites whose updates the aggregation uses, fixed when collection closes. */
   readonly contributors: readonly string[];
   /** Why the round is where it is: set on every terminal state, and when aggregation begins. */
   readonly reason: string | null;
   /** The model version the round produced, once completed. */
   readonly modelVersionId: string | null;
+  /** Set when the round aggregates securely (secagg-state.ts). */
+  readonly secureAggregation?: SecAggRoundState;
 }
 
 export type RoundDecision =
@@ -173,9 +182,12 @@ export function acceptedSites(s: RoundState): string[] {
     .map((u) => u.siteId);
 }
 
-/** Invited sites without an accepted update (a site whose update was rejected may send another). */
+/**
+ * Invited sites without an accepted update and that did not withhold theirs (a site whose update
+ * was rejected may send another).
+ */
 export function pendingSites(s: RoundState): string[] {
-  const done = new Set(acceptedSites(s));
+  const done = new Set([...acceptedSites(s), ...Object.keys(s.withheld ?? {})]);
   return Object.keys(s.sites).filter((id) => !done.has(id));
 }
 
@@ -192,6 +204,19 @@ export function recordHeartbeat(s: RoundState, siteId: string, now: number): Rou
   const site = s.sites[siteId];
   if (!site || isTerminal(s.phase) || now <= site.lastSeenAt) return s;
   return { ...s, sites: { ...s.sites, [siteId]: { lastSeenAt: now } } };
+}
+
+/**
+ * The coordinator process starts (again) at `now`. While it was down no site could reach it, so the
+ * silence of that time counts against none: every site of a live round gets a fresh heartbeat
+ * window from now. (Without this a coordinator restart longer than the heartbeat timeout declared
+ * every site dead and closed the round without the uploads it was about to resume.)
+ */
+export function coordinatorRestarted(s: RoundState, now: number): RoundState {
+  if (isTerminal(s.phase)) return s;
+  const sites: Record<string, { lastSeenAt: number }> = {};
+  for (const [id, site] of Object.entries(s.sites)) sites[id] = { lastSeenAt: Math.max(site.lastSeenAt, now) };
+  return { ...s, sites };
 }
 
 const rejection = (code: UploadRejectionCode, reason: string): Extract<UploadAdmission, { action: 'reject' }> => ({
@@ -228,10 +253,32 @@ export function checkUpload(s: RoundState, siteId: string, idempotencyKey: strin
   if (lateFor) {
     return rejection('late', `upload for round ${s.roundId} arrived ${now - s.openedAt} ms after opening, past ${lateFor}`);
   }
+  const sa = s.secureAggregation;
+  if (sa && (sa.stage !== 'input' || !sa.shared.includes(siteId))) {
+    return rejection('not-started', `round ${s.roundId} aggregates securely and ${sa.stage !== 'input' ? `is at its ${sa.stage} stage` : `site ${siteId} did not share its keys`}: no masked input can count`);
+  }
   if (acceptedSites(s).includes(siteId)) {
     return rejection('already-uploaded', `site ${siteId} already has an accepted update in round ${s.roundId}`);
   }
   return { action: 'validate' };
+}
+
+/**
+ * A site reports that it kept its update back (e.g. its generator memorised patient images). The
+ * round stops waiting for it, and may close at once if it was the last one pending. A report for
+ * a round that is not collecting, from a site not invited or already counted, changes nothing
+ * (`recorded` false).
+ */
+export function recordWithheld(s: RoundState, siteId: string, reason: string, now: number): Transition & { readonly recorded: boolean } {
+  if (s.phase !== 'collecting' || !s.sites[siteId] || acceptedSites(s).includes(siteId) || s.withheld?.[siteId]) {
+    return { ...advance(s, now), recorded: false };
+  }
+  const next: RoundState = {
+    ...s,
+    sites: { ...s.sites, [siteId]: { lastSeenAt: Math.max(now, s.sites[siteId].lastSeenAt) } },
+    withheld: { ...(s.withheld ?? {}), [siteId]: { at: now, reason } },
+  };
+  return { ...advance(next, now), recorded: true };
 }
 
 /** The validator's verdict on an upload's content (see aggregation/validator). */
@@ -270,7 +317,10 @@ export function recordUpload(
 function close(s: RoundState, now: number, accepted: string[], reason: string): Transition {
   const dropped = pendingSites(s);
   return {
-    state: { ...s, phase: 'aggregating', closedAt: now, contributors: accepted, reason },
+    state: {
+      ...s, phase: 'aggregating', closedAt: now, contributors: accepted, reason,
+      ...(s.secureAggregation ? { secureAggregation: { ...s.secureAggregation, stage: 'unmask' as const } } : {}),
+    },
     decision: { action: 'aggregate', contributors: accepted, dropped, reason },
   };
 }
@@ -311,6 +361,9 @@ export function advance(s: RoundState, now: number): Transition {
   const hardLimit = hardLimitAt(s);
   const have = `${accepted.length} of ${Object.keys(s.sites).length} sites uploaded (quorum ${quorum})`;
 
+  if (pending.length === 0 && accepted.length < quorum) {
+    return fail(s, now, `every site has answered but the quorum cannot be reached: ${have}, ${Object.keys(s.withheld ?? {}).length} withheld`);
+  }
   if (accepted.length >= quorum && alivePending.length === 0) {
     const dead = pending.length ? `; not waiting for dead sites ${pending.join(', ')}` : '';
     return close(s, now, accepted, `every live site has reported: ${have}${dead}`);

@@ -46,6 +46,8 @@ export interface HarnessOptions {
   quorum?: number;
   training?: Partial<TrainingSettings>;
   logLevels?: LogLevel[];
+  /** With TLS: only invited sites may enrol (the production default); otherwise enrolment is open. */
+  invitations?: boolean;
 }
 
 let template: Promise<string> | undefined;
@@ -72,6 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     env: {},
     flags: {
       dataDir, insecure: !tls, autoApprove: options.autoApprove ?? true, grpcAddress: '127.0.0.1:0', enrollAddress: '127.0.0.1:0', httpPort: '0',
+      openEnrollment: !options.invitations,
       quorum: String(options.quorum ?? 2), segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100',
     },
   });

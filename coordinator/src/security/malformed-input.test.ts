@@ -12,7 +12,7 @@ import { DatabaseService } from '../database/database.service';
 import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from './harness';
 
 const SERVICE = '/fedciss.v1.Federation/';
-const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress'];
+const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress', 'ReportWithheld', 'SecAggAdvertise', 'SecAggShareKeys', 'SecAggReveal'];
 const identity = (x: Buffer) => x;
 
 /** What a clean refusal looks like: a definite status, never UNKNOWN, a hang, or an internal failure of the coordinator. */
@@ -169,12 +169,42 @@ describe('hardened inputs', () => {
       a.upload({ ...header({ idempotencyKey: 'key-a-too-large' }) }, Buffer.alloc(model.length + 65 * 1024, 1)),
       code(grpc.status.INVALID_ARGUMENT, /total_bytes \d+ is outside/),
     );
-    // Chunks past the announced size are refused (the announced size is what is bounded).
+    // An upload stream without its header is refused.
     await assert.rejects(
       rawClientStream('UploadUpdate', [], a.siteId).then((x) => { if (x) throw x; }),
       code(grpc.status.INVALID_ARGUMENT, /first message of an upload must carry the header/),
     );
     assertSameSnapshot(await snapshot(h), before);
+    // Chunks past the announced size are refused, and nothing past it is kept: one chunk larger than
+    // the whole announced upload, and a second chunk that would run past its end.
+    const chunkMsg = (offset: number, data: Buffer) => Buffer.from(UploadMessage.encode({ chunk: { offset, data, sha256: sha256Hex(data) } }).finish());
+    const announce = (key: string, totalBytes: number) => Buffer.from(UploadMessage.encode({ header: header({ idempotencyKey: key, totalBytes, sha256: sha256Hex(Buffer.alloc(totalBytes, 7)) }) }).finish());
+    const overrun = await rawClientStream('UploadUpdate', [announce('key-a-overrun-one', 100), chunkMsg(0, Buffer.alloc(200, 7))], a.siteId);
+    assert.equal(overrun?.code, grpc.status.INVALID_ARGUMENT, overrun?.details);
+    assert.match(overrun!.details, /chunk at offset 0 overruns the announced size of 100 bytes/);
+    assert.equal((await a.uploadStatus('key-a-overrun-one')).receivedBytes, 0);
+    const past = await rawClientStream('UploadUpdate', [announce('key-a-overrun-two', 100), chunkMsg(0, Buffer.alloc(60, 7)), chunkMsg(60, Buffer.alloc(60, 7))], a.siteId);
+    assert.equal(past?.code, grpc.status.INVALID_ARGUMENT, past?.details);
+    assert.match(past!.details, /chunk at offset 60 overruns the announced size of 100 bytes/);
+    const held = await a.uploadStatus('key-a-overrun-two');
+    assert.equal(held.receivedBytes, 60, 'the chunk within the size is kept; the one past it is not');
+    assert.equal(held.state, UploadState.UPLOAD_STATE_PARTIAL);
+  });
+
+  test('an upload whose safetensors header is malformed is settled as rejected, not left receiving', async () => {
+    // data_offsets that is not a pair of integers used to throw a TypeError: INTERNAL, and the
+    // upload stayed "receiving" with its bytes held, so every retry with that key failed the same way.
+    for (const [key, offsets] of [['key-a-offsets-str', '"01"'], ['key-a-offsets-one', '[0]'], ['key-a-offsets-obj', '{"0":0,"1":4}']] as const) {
+      const json = Buffer.from(`{"w":{"dtype":"F32","shape":[1],"data_offsets":${offsets}}}`);
+      const blob = Buffer.concat([Buffer.alloc(8), json, Buffer.alloc(4)]);
+      blob.writeBigUInt64LE(BigInt(json.length), 0);
+      const first = await a.upload(header({ idempotencyKey: key }), blob);
+      assert.equal(first.state, UploadState.UPLOAD_STATE_REJECTED, `${offsets}: ${first.reason}`);
+      assert.match(first.reason, /not a valid safetensors file: tensor 'w': data_offsets .* is not a pair of integers/);
+      const again = await a.upload(header({ idempotencyKey: key }), blob);
+      assert.equal(again.state, UploadState.UPLOAD_STATE_REJECTED, 'a retry gets the same answer at once');
+      assert.equal((await a.uploadStatus(key)).state, UploadState.UPLOAD_STATE_REJECTED);
+    }
   });
 
   test('every field of an upload header is checked; a refused header changes nothing', async () => {
@@ -226,9 +256,11 @@ describe('hardened inputs', () => {
     }
     // Progress reports are clamped and truncated, never stored; a heartbeat's state is truncated.
     await a.client.reportProgress({ roundId: 'x'.repeat(10_000), phase: 'p'.repeat(10_000), fraction: NaN, metrics: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`m${i}`, i])), message: 'z'.repeat(100_000) }, md(a.siteId), deadline(), () => undefined);
-    await a.heartbeat('s'.repeat(100_000));
+    await assert.rejects(a.heartbeat('s'.repeat(100_000)), code(grpc.status.INVALID_ARGUMENT, /^heartbeat: state is longer than 256 characters/));
+    // Within the bound, a state is stored cut at 200 code points: never inside a surrogate pair.
+    await a.heartbeat('s'.repeat(199) + '😀'.repeat(20));
     const row = await h.coordinator.app.get(DatabaseService).prisma.site.findUniqueOrThrow({ where: { id: a.siteId } });
-    assert.ok(row.agentState!.length <= 200);
+    assert.equal(row.agentState, 's'.repeat(199) + '😀');
     assertSameSnapshot(await snapshot(h), before);
   });
 
@@ -256,6 +288,8 @@ describe('hardened inputs', () => {
       ['POST', '/api/sites/nope/approve'], ['POST', `/api/sites/${a.siteId}/approve`], ['POST', '/api/sites/nope/reject'], ['POST', '/api/sites/nope/revoke'],
       ['GET', '/api/models?kind=evil'], ['GET', '/api/models?kind[]=segmenter'], ['GET', '/api/models/nope'], ['GET', '/api/models/..%2F..%2Fetc%2Fpasswd/weights.safetensors'],
       ['GET', '/api/models/nope/model.onnx'], ['GET', '/api/rounds?step[]=1'],
+      ['GET', '/api/models/nope/model-card.md'], ['GET', '/api/models/nope/model.onnx?opset=abc'], ['GET', '/api/models/nope/model.onnx?opset[]=11'],
+      ['GET', '/api/models/nope/model-card.md?opset=99999999999999999999'],
     ];
     const bodies: unknown[] = [
       'not json', '{"unterminated": ', '[]', '[1,2,3]', 'null', '42', '"string"', '{}',

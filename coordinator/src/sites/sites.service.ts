@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Prisma, Site } from '../generated/prisma/client';
+import type { Site } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { CLOCK, CONFIG, type Clock } from '../common/tokens';
-import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
+import { conflict, DomainError, forbidden, invalid, notFound, tooMany } from '../common/errors';
+import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SiteCertificates } from './site-certificates';
+import { InvitationsService } from './invitations.service';
 
 export type SiteStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
 
@@ -30,6 +32,13 @@ export interface EnrollmentResult {
 }
 
 const MAX_NAME = 120;
+const MAX_PROVIDERS = 8;
+
+/** What a site says about itself when it enrols (bounded; shown to admins). */
+export interface EnrollCapabilities {
+  executionProviders?: string[];
+  agentVersion?: string;
+}
 
 /** Enrolment, approval, revocation and liveness of the hospitals in the federation. */
 @Injectable()
@@ -40,26 +49,53 @@ export class SitesService {
     private readonly certificates: SiteCertificates,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    private readonly invitations: InvitationsService,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  /** When this process started: a heartbeat older than that may be missing only because it was down. */
+  private readonly startedAt: number;
 
   /**
    * A site asks to join. The site id is derived from the request's public key, so an agent polling
    * with the same key gets the same answer (and its certificate once an admin approved it).
-   * With auto-approval (a demo setting) no admin needs to act.
+   * With auto-approval (a demo setting) no admin needs to act. Enrolment needs no certificate, so
+   * it is bounded: its fields (request-limits.ts and below), the pending requests from one address
+   * and in total, and their lifetime. A key that was revoked cannot enrol again, under any name.
    */
-  async enroll(displayName: string, csrPem: string, capabilities: Record<string, unknown>): Promise<EnrollmentResult> {
+  async enroll(displayName: string, csrPem: string, capabilities: EnrollCapabilities, from: { address: string; invitationToken?: string }): Promise<EnrollmentResult> {
     const name = displayName.trim();
     if (!name || name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw invalid(`display_name must be 1..${MAX_NAME} printable characters`);
     if (!this.config.insecure && !csrPem) throw invalid('csr_pem is required: the site must send a certificate signing request');
+    const providers = capabilities.executionProviders ?? [];
+    if (providers.length > MAX_PROVIDERS) throw invalid(`capabilities.execution_providers has ${providers.length} entries (at most ${MAX_PROVIDERS})`);
     // Without TLS (loopback demo) there is no key to identify the site by, only its name.
     const fingerprint = csrPem ? this.certificates.csrFingerprint(csrPem) : createHash('sha256').update(name).digest('hex');
     const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'site';
     const id = `${slug}-${fingerprint.slice(0, 8)}`;
     let site = await this.db.prisma.site.findUnique({ where: { id } });
     if (!site) {
+      // Only invited sites become sites (invitations.service.ts); polling with the same key needs no token.
+      const invited = await this.invitations.check(from.invitationToken, from.address);
+      if (await this.db.prisma.site.findFirst({ where: { keyFingerprint: fingerprint, status: 'revoked' } })) {
+        throw forbidden('this key belongs to a site an administrator revoked; enrol with a new key pair');
+      }
+      await this.expirePending();
+      const [pendingFromAddress, pending] = await Promise.all([
+        this.db.prisma.site.count({ where: { status: 'pending', enrolledFrom: from.address } }),
+        this.db.prisma.site.count({ where: { status: 'pending' } }),
+      ]);
+      const limits = this.config.enrollment;
+      if (pendingFromAddress >= limits.maxPendingPerAddress) throw tooMany(`${pendingFromAddress} enrolment requests from this address are already waiting for an administrator (at most ${limits.maxPendingPerAddress})`);
+      if (pending >= limits.maxPending) throw tooMany(`${pending} enrolment requests are already waiting for an administrator (at most ${limits.maxPending}); try again later`);
       site = await this.db.prisma.$transaction(async (tx) => {
+        if (invited) await this.invitations.consume(tx, invited.id, id, name);
         const created = await tx.site.create({
-          data: { id, displayName: name, status: 'pending', csrPem: csrPem || null, capabilities: capabilities as Prisma.InputJsonValue },
+          data: {
+            id, displayName: invited?.siteName ?? name, status: 'pending', csrPem: csrPem || null, enrolledFrom: from.address, keyFingerprint: fingerprint,
+            capabilities: { executionProviders: providers, agentVersion: capabilities.agentVersion ?? '' },
+          },
         });
         await this.audit.record(`site:${id}`, 'site.enroll', id, { displayName: name }, tx);
         return created;
@@ -70,6 +106,18 @@ export class SitesService {
       }
     }
     return this.enrollmentView(site);
+  }
+
+  /** Removes enrolment requests nobody approved or rejected in time (a site may simply ask again). */
+  async expirePending(): Promise<number> {
+    const before = new Date(this.clock.now() - this.config.enrollment.pendingExpirySeconds * 1000);
+    const stale = await this.db.prisma.site.findMany({ where: { status: 'pending', createdAt: { lt: before } }, select: { id: true } });
+    if (!stale.length) return 0;
+    await this.db.prisma.$transaction(async (tx) => {
+      await tx.site.deleteMany({ where: { id: { in: stale.map((s) => s.id) }, status: 'pending' } });
+      for (const s of stale) await this.audit.record('system', 'site.enroll-expired', s.id, {}, tx);
+    });
+    return stale.length;
   }
 
   private async enrollmentView(site: Site): Promise<EnrollmentResult> {
@@ -94,7 +142,7 @@ export class SitesService {
   async approve(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
     if (site.status === 'approved') return this.view(site);
-    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be approved`);
+    if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be approved`);
     const updated = await this.db.prisma.$transaction(async (tx) => {
       if (site.csrPem) {
         const issued = this.certificates.issue(site.csrPem, siteId);
@@ -109,7 +157,7 @@ export class SitesService {
 
   async reject(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
-    if (site.status !== 'pending') throw conflict(`site '${siteId}' is ${site.status}; only a pending site can be rejected`);
+    if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be rejected`);
     const updated = await this.db.prisma.$transaction(async (tx) => {
       await this.audit.record(actor, 'site.reject', siteId, {}, tx);
       return tx.site.update({ where: { id: siteId }, data: { status: 'rejected' } });
@@ -119,7 +167,9 @@ export class SitesService {
 
   /** Revokes every certificate of the site; its calls are refused from now on. */
   async revoke(actor: Actor, siteId: string): Promise<SiteView> {
-    await this.get(siteId);
+    const site = await this.get(siteId);
+    // Sites enrolled before fingerprints were stored get theirs now, so the key stays refused.
+    const keyFingerprint = site.keyFingerprint ?? (site.csrPem ? this.certificates.csrFingerprint(site.csrPem) : null);
     const now = new Date(this.clock.now());
     const updated = await this.db.prisma.$transaction(async (tx) => {
       const certs = await tx.certificate.findMany({ where: { siteId, revokedAt: null } });
@@ -128,7 +178,7 @@ export class SitesService {
         await tx.certificate.update({ where: { serial: c.serial }, data: { revokedAt: now } });
       }
       await this.audit.record(actor, 'site.revoke', siteId, { serials: certs.map((c) => c.serial) }, tx);
-      return tx.site.update({ where: { id: siteId }, data: { status: 'revoked' } });
+      return tx.site.update({ where: { id: siteId }, data: { status: 'revoked', keyFingerprint } });
     });
     return this.view(updated);
   }
@@ -136,18 +186,19 @@ export class SitesService {
   /** The site behind a call must exist and be approved; anything else is refused. */
   async requireActive(siteId: string): Promise<Site> {
     const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
-    if (!site) throw new DomainError('unauthenticated', `site '${siteId}' is not enrolled`);
-    if (site.status !== 'approved') throw forbidden(`site '${siteId}' is ${site.status}`);
+    if (!site) throw new DomainError('unauthenticated', `site ${quote(siteId)} is not enrolled`);
+    if (site.status !== 'approved') throw forbidden(`site ${quote(siteId)} is ${site.status}`);
     return site;
   }
 
   async heartbeat(siteId: string, state: string): Promise<void> {
-    await this.db.prisma.site.update({ where: { id: siteId }, data: { lastHeartbeatAt: new Date(this.clock.now()), agentState: state.slice(0, 200) } });
+    await this.db.prisma.site.update({ where: { id: siteId }, data: { lastHeartbeatAt: new Date(this.clock.now()), agentState: truncateCodePoints(state, 200) } });
   }
 
   isAlive(site: Pick<Site, 'lastHeartbeatAt'>): boolean {
     const last = site.lastHeartbeatAt?.getTime();
-    return last !== undefined && this.clock.now() - last <= this.config.rounds.heartbeatTimeoutSeconds * 1000;
+    // A coordinator restart gives every site that had beaten before it a fresh window (round-state's coordinatorRestarted).
+    return last !== undefined && this.clock.now() - Math.max(last, this.startedAt) <= this.config.rounds.heartbeatTimeoutSeconds * 1000;
   }
 
   /** Approved sites with a recent heartbeat: the ones a round can expect an update from. */
@@ -158,7 +209,7 @@ export class SitesService {
 
   async get(siteId: string): Promise<Site> {
     const site = await this.db.prisma.site.findUnique({ where: { id: siteId } });
-    if (!site) throw notFound(`site '${siteId}' does not exist`);
+    if (!site) throw notFound(`site ${quote(siteId)} does not exist`);
     return site;
   }
 

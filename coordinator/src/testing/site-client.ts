@@ -5,8 +5,10 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, FederationClient, sha256Hex,
-  type BlobChunk, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus,
+  type BlobChunk, type Capabilities, type EvaluationReport, type Task, type UploadHeader, type UploadMessage, type UploadReceipt, type UploadStatus, type WithheldUpdate,
 } from '@fedciss/proto';
+
+import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 
 const DEADLINE_MS = 30_000;
 
@@ -28,8 +30,12 @@ export class TestSiteClient {
     return md;
   }
 
-  async enroll(displayName: string, csrPem = '') {
-    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities: { executionProviders: ['cpu'], agentVersion: 'test' } }, this.md());
+  /** `invitationToken` travels as the Enroll call's invitation metadata, as site-agent enroll --bundle sends it. */
+  async enroll(displayName: string, csrPem = '', options: { capabilities?: Capabilities; invitationToken?: string } = {}) {
+    const md = this.md();
+    if (options.invitationToken !== undefined) md.set(INVITATION_METADATA_KEY, options.invitationToken);
+    const capabilities = options.capabilities ?? { executionProviders: ['cpu'], agentVersion: 'test' };
+    const r = await unary(this.client.enroll.bind(this.client), { displayName, csrPem, capabilities }, md);
     this.siteId = r.siteId;
     return r;
   }
@@ -44,6 +50,10 @@ export class TestSiteClient {
 
   reportEvaluation(report: EvaluationReport) {
     return unary(this.client.reportEvaluation.bind(this.client), report, this.md());
+  }
+
+  reportWithheld(report: WithheldUpdate) {
+    return unary(this.client.reportWithheld.bind(this.client), report, this.md());
   }
 
   uploadStatus(idempotencyKey: string): Promise<UploadStatus> {

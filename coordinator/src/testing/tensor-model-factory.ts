@@ -39,7 +39,7 @@ export class TensorModelFactory implements ModelFactory {
   }
 
   async distill(request: { student: NamedTensors }) {
-    return { weights: request.student, loss: 0 };
+    return { weights: request.student, loss: 0, changedPixels: 0 };
   }
 
   /** A flat grey image split into vertical bands, one per class: enough to test how overlays are drawn. */
@@ -53,7 +53,7 @@ export class TensorModelFactory implements ModelFactory {
     }));
   }
 
-  async exportOnnx(): Promise<Buffer> {
+  async exportOnnx(): Promise<never> {
     throw new Error('the test model factory has no ONNX export');
   }
 }

@@ -198,6 +198,8 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
     await row.waitFor();
     const onnx = row.getByRole('link', { name: `Download ${modelOfStep[1]} as ONNX` });
     assert.equal(await onnx.getAttribute('href'), `/api/models/${modelOfStep[1]}/model.onnx`);
+    const card = row.getByRole('link', { name: `Download the model card of ${modelOfStep[1]}` });
+    assert.equal(await card.getAttribute('href'), `/api/models/${modelOfStep[1]}/model-card.md`);
     const weights = await admin.request.get(`/api/models/${modelOfStep[1]}/weights.safetensors`);
     assert.equal(weights.status(), 200);
     assert.ok((await weights.body()).length > 8);

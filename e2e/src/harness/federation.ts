@@ -26,6 +26,8 @@ export interface FederationOptions {
   coordinatorFlags: string[];
   training: Record<string, unknown>;
   echo?: (source: string, line: string) => void;
+  /** How the generated scenes are annotated (default: every scene fully, in multilabel). */
+  annotations?: { multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder' };
   /** Extra settings of individual sites' config files, by site index. */
   siteSettings?: Record<number, Record<string, unknown>>;
 }
@@ -63,7 +65,7 @@ export class Federation {
   }
 
   /** Surgeries for each site: disjoint, by the official split; step t uses its own patients. */
-  private surgeriesOf(site: number): { steps: string[][]; test: string[] } {
+  surgeriesOf(site: number): { steps: string[][]; test: string[] } {
     const train = [...DSAD_SPLIT.train];
     const test = [...DSAD_SPLIT.test];
     const per = this.o.trainSurgeriesPerStep * this.o.steps;
@@ -86,7 +88,8 @@ export class Federation {
       await runToEnd({
         name: `generate ${name}`,
         args: [SITE_AGENT_BIN, 'generate-synthetic', '--out', join(dir, 'data'), '--surgery-ids', [...steps.flat(), ...test].join(','),
-          '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery), '--multilabel-fraction', '1'],
+          '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery),
+          '--multilabel-fraction', String(this.o.annotations?.multilabelFraction ?? 1), '--structure-folders', this.o.annotations?.structureFolders ?? 'every-folder'],
         logFile: join(dir, 'generate.log'),
       });
       const configFile = join(dir, 'site.json');
@@ -121,18 +124,42 @@ export class Federation {
   }
 
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const token = await this.bearer();
+    return restClient(() => this.httpUrl, () => token)<T>(method, path, body);
+  }
+
+  /** The admin's session token (signed in on first use). */
+  async bearer(): Promise<string> {
     if (!this.token) this.token = await signIn(this.httpUrl, 'admin', ADMIN_PASSWORD);
-    return restClient(() => this.httpUrl, () => this.token)<T>(method, path, body);
+    return this.token;
+  }
+
+  /** Runs an offline coordinator command (e.g. models import) on this federation's data folder, before the coordinator starts. */
+  async runCoordinatorCommand(args: string[]): Promise<string> {
+    mkdirSync(this.coordinatorDir, { recursive: true });
+    const training = join(this.coordinatorDir, 'training.json');
+    writeFileSync(training, JSON.stringify(this.o.training, null, 2));
+    return runToEnd({ name: `coordinator ${args.slice(0, 2).join(' ')}`, args: [COORDINATOR_BIN, ...args, '--data-dir', this.coordinatorDir, '--training-file', training], logFile: join(this.coordinatorDir, `${args.slice(0, 2).join('-')}.log`), env: this.env });
   }
 
   private siteArgs(site: SiteHandle): string[] {
     return ['--config', site.configFile, '--coordinator', `localhost:${this.grpcPort}`, '--enroll-address', `localhost:${this.enrollPort}`];
   }
 
-  /** Enrols every site through the real flow: CSR, admin approval over the REST API, certificate. */
+  /**
+   * Enrols every site through the real flow: an invitation bundle from the operator (REST API),
+   * CSR with the bundle's one-time token, admin approval over the REST API, certificate.
+   */
   async enrollSites(): Promise<void> {
     for (const site of this.sites) {
-      const caFlags = this.o.tls ? ['--ca-cert', join(this.coordinatorDir, 'pki', 'ca.cert.pem')] : [];
+      const caFlags: string[] = [];
+      if (this.o.tls) {
+        const invited = await this.api('POST', '/api/sites/invitations', { name: site.name, federationAddress: `localhost:${this.grpcPort}`, enrollAddress: `localhost:${this.enrollPort}` });
+        if (invited.status !== 201) throw new Error(`inviting ${site.name} failed: ${invited.status} ${JSON.stringify(invited.body)}`);
+        const bundle = join(site.dir, 'invitation.json');
+        writeFileSync(bundle, JSON.stringify(invited.body), { mode: 0o600 });
+        caFlags.push('--bundle', bundle);
+      }
       const out = await runToEnd({ name: `enroll ${site.name}`, args: [SITE_AGENT_BIN, 'enroll', '--json', ...this.siteArgs(site), ...caFlags], logFile: join(site.dir, 'enroll.log'), env: this.env });
       site.siteId = /"siteId":"([^"]+)"/.exec(out)?.[1];
       if (!site.siteId) throw new Error(`could not read the site id from enroll output:\n${out}`);
@@ -175,7 +202,11 @@ export class Federation {
   async waitForStep(step: number, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps')).body;
+      // A coordinator busy aggregating on a loaded machine may drop a poll: try again until the deadline.
+      const steps = (await this.api<Array<{ index: number; status: string }>>('GET', '/api/steps').catch((e: Error) => {
+        if (Date.now() > end) throw e;
+        return { body: [] };
+      })).body;
       if (steps.find((s) => s.index === step)?.status === 'completed') return;
       if (Date.now() > end) throw new Error(`step ${step} did not complete within ${timeoutMs} ms: ${JSON.stringify(steps)}`);
       await new Promise((r) => setTimeout(r, 1000));

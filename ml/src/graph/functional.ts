@@ -163,6 +163,10 @@ export function reduceMax(x: Tensor, axes?: readonly number[], keepDims = false)
   return x.graph.node('reduceMax', [x], { axes: axesOf(x, axes), keepDims });
 }
 
+/** GroupNorm's normalisation without the affine part: zero mean, unit variance over each of
+ * `groups` groups of channels of x [N, C, ...] (the layer in nn/layers.ts adds weight and bias). */
+export const groupNorm = (x: Tensor, groups: number, eps = 1e-5) => x.graph.node('groupNorm', [x], { groups, eps });
+
 export const softmax = (x: Tensor, axis = -1) => x.graph.node('softmax', [x], { axis: normAxis(axis, x.rank) });
 export const logSoftmax = (x: Tensor, axis = -1) => x.graph.node('logSoftmax', [x], { axis: normAxis(axis, x.rank) });
 

@@ -8,9 +8,11 @@ import {
   crossEntropy,
   gatherPixels,
   newClassDistillation,
+  incrementalCrossEntropy,
   pixelContrastive,
   podDistillation,
   proximalTerm,
+  replayCrossEntropy,
   unbiasedCrossEntropy,
   unbiasedDistillation,
 } from './losses';
@@ -49,16 +51,34 @@ test('MiB unbiased cross-entropy: background takes the old classes, (ln 3/2 + ln
   close(v, (ln(3 / 2) + ln(2)) / 2);
 });
 
-test('MiB unbiased distillation: new classes merge into background, KL = 1/2 ln 9/8; 0 when matching', async () => {
-  // student (0,0,0): merged q = (2/3, 1/3); teacher (0,0): p = (1/2, 1/2)
+test('MiB unbiased distillation: new classes merge into background, KL / K = 1/4 ln 9/8 (MiB averages over the old classes); 0 when matching', async () => {
+  // student (0,0,0): merged q = (2/3, 1/3); teacher (0,0): p = (1/2, 1/2); KL = 1/2 ln 9/8, K = 2
   const v = await value((g) => unbiasedDistillation(logits(g, [[0, 0, 0]]), logits(g, [[0, 0]])));
-  close(v, 0.5 * ln(9 / 8));
+  close(v, 0.25 * ln(9 / 8));
   // a student whose background and new channels split the teacher's background exactly: 0
   const z = await value((g) => unbiasedDistillation(logits(g, [[1 - ln(2), 2, 1 - ln(2)]]), logits(g, [[1, 2]])));
   close(z, 0);
   // temperature 2 scales logits by 1/2 and the loss by 4: teacher (0, 2 ln 3) at T=2 -> (1/4, 3/4)
   const t = await value((g) => unbiasedDistillation(logits(g, [[0, 0, 0]]), logits(g, [[0, 2 * ln(3)]]), { temperature: 2 }));
-  close(t, 4 * (0.25 * ln(0.25 / (2 / 3)) + 0.75 * ln(0.75 / (1 / 3))));
+  close(t, (4 * (0.25 * ln(0.25 / (2 / 3)) + 0.75 * ln(0.75 / (1 / 3)))) / 2);
+});
+
+test('replay cross-entropy: a teacher-background pixel counts as background or any new class, (ln 4/3 + ln 3) / 2', async () => {
+  // 2 old classes (background, 1), new class 2. Pixel (0, 0, ln 2) labelled background: p0 + p2 = 3/4.
+  const v = await value((g) => replayCrossEntropy(logits(g, [[0, 0, ln(2)], [0, 0, 0], [9, 9, 9]]), labels(g, [0, 1, 255]), 2));
+  close(v, (ln(4 / 3) + ln(3)) / 2);
+  // a student sure of the new class on a teacher-background pixel pays (almost) nothing
+  close(await value((g) => replayCrossEntropy(logits(g, [[0, 0, 20]]), labels(g, [0]), 2)), 0, 1e-5);
+});
+
+test('incremental cross-entropy: real images (plain or unbiased) and replay images share one mean over labelled pixels', async () => {
+  // two images of one pixel each, both (0, 0, ln 2) labelled background; image 0 real, image 1 replay
+  const build = (g: Graph, unbiased: boolean) => {
+    const x = g.constant([0, 0, ln(2), 0, 0, ln(2)], [2, 3, 1, 1]);
+    return incrementalCrossEntropy(x, g.constant([0, 0], [2, 1, 1], 'int64'), { realImages: 1, oldClasses: 2, unbiased });
+  };
+  close(await value((g) => build(g, false)), (ln(4) + ln(4 / 3)) / 2); // real: p0 = 1/4; replay: p0 + p2 = 3/4
+  close(await value((g) => build(g, true)), (ln(2) + ln(4 / 3)) / 2); // unbiased real: p0 + p1 = 1/2
 });
 
 test('new-class distillation (server side): old classes merge into background, KL = 1/2 ln 9/8', async () => {
@@ -118,6 +138,7 @@ test('the losses have correct gradients (dot-product test)', async () => {
   const lab = { shape: [2, 3, 3], gen: (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt([0, 1, 2, 255][i % 4])) };
   const checks = [
     await gradCheck((_g, [x, l]) => unbiasedCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
+    await gradCheck((_g, [x, l]) => incrementalCrossEntropy(x, l, { realImages: 1, oldClasses: 2, unbiased: true }), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((g, [x]) => unbiasedDistillation(x, g.constant(Array.from({ length: 36 }, (_, i) => Math.sin(i)), [2, 2, 3, 3]), { temperature: 2 }), [{ shape: [2, 3, 3, 3] }]),
     await gradCheck((g, [x]) => podDistillation([x], [g.constant(Array.from({ length: 64 }, (_, i) => Math.cos(i)), [2, 2, 4, 4])], [1, 2]), [{ shape: [2, 2, 4, 4] }]),
     await gradCheck(

@@ -13,33 +13,67 @@ export function logSumExp(x: Tensor, axis = 1): Tensor {
   return F.add(m, F.log(F.reduceSum(F.exp(F.sub(x, m)), [axis], true)));
 }
 
-function meanOverLabelled(logProb: Tensor, labels: Tensor): Tensor {
+/** Sum of -log p(label) over labelled pixels, and their count (so parts of a batch can share one mean). */
+function labelledNll(logProb: Tensor, labels: Tensor): { sum: Tensor; count: Tensor } {
   const hot = oneHot(labels, logProb.shape[1], IGNORE_LABEL);
-  const numer = F.neg(F.reduceSum(F.mul(hot, logProb)));
-  const denom = F.reduceSum(hot);
-  return F.div(numer, F.where(F.equal(denom, 0), 1, denom));
+  return { sum: F.neg(F.reduceSum(F.mul(hot, logProb))), count: F.reduceSum(hot) };
+}
+
+function meanOf(parts: readonly { sum: Tensor; count: Tensor }[]): Tensor {
+  const sum = parts.slice(1).reduce((a, p) => F.add(a, p.sum), parts[0].sum);
+  const count = parts.slice(1).reduce((a, p) => F.add(a, p.count), parts[0].count);
+  return F.div(sum, F.where(F.equal(count, 0), 1, count));
+}
+
+/** Log-probabilities in which background's column holds the log of the summed probability of
+ * background and the classes [from, to) (the other columns are the plain log-probabilities). */
+function backgroundMerged(logits: Tensor, from: number, to: number): Tensor {
+  const C = logits.shape[1];
+  const lse = logSumExp(logits);
+  const group = from === 1 ? F.slice(logits, [1], [0], [to]) : F.concat([F.slice(logits, [1], [0], [1]), F.slice(logits, [1], [from], [to])], 1);
+  const bg = F.sub(logSumExp(group), lse);
+  return C > 1 ? F.concat([bg, F.sub(F.slice(logits, [1], [1], [C]), lse)], 1) : bg;
 }
 
 /** Cross-entropy with ignore index, mean over labelled pixels. */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  return meanOverLabelled(F.logSoftmax(logits, 1), labels);
+  return meanOf([labelledNll(F.logSoftmax(logits, 1), labels)]);
 }
 
 /** MiB's unbiased cross-entropy: a pixel labelled background may show an old class, so its
  * probability is that of background OR any old class: log sum_{c < oldClasses} p_c. Pixels of other
  * classes use the plain log-probability. Mean over labelled pixels. */
 export function unbiasedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
-  const C = logits.shape[1];
-  const lse = logSumExp(logits);
-  const logp = F.sub(logits, lse);
-  const bg = F.sub(logSumExp(F.slice(logits, [1], [0], [oldClasses])), lse);
-  return meanOverLabelled(C > 1 ? F.concat([bg, F.slice(logp, [1], [1], [C])], 1) : bg, labels);
+  return meanOf([labelledNll(backgroundMerged(logits, 1, oldClasses), labels)]);
+}
+
+/** Cross-entropy for teacher-labelled replay images: the teacher knows only the old classes, so its
+ * background may be any NEW class too; a pixel labelled background counts as background OR any new
+ * class (log(p_0 + sum_{c >= oldClasses} p_c)) and never teaches "not new". Old-class pixels use
+ * the plain log-probability. Mean over labelled pixels. */
+export function replayCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
+  return meanOf([labelledNll(backgroundMerged(logits, oldClasses, logits.shape[1]), labels)]);
+}
+
+/** The cross-entropy of a batch whose first `realImages` images are the step's own (plain, or MiB's
+ * unbiased CE when `unbiased`) and the rest teacher-labelled replay (replayCrossEntropy): one mean
+ * over every labelled pixel of the batch. */
+export function incrementalCrossEntropy(logits: Tensor, labels: Tensor, o: { realImages: number; oldClasses: number; unbiased: boolean }): Tensor {
+  const [N, C] = logits.shape;
+  const n = o.realImages;
+  const realPart = (x: Tensor, l: Tensor) => labelledNll(o.unbiased ? backgroundMerged(x, 1, o.oldClasses) : F.logSoftmax(x, 1), l);
+  const replayPart = (x: Tensor, l: Tensor) => labelledNll(o.oldClasses < C ? backgroundMerged(x, o.oldClasses, C) : F.logSoftmax(x, 1), l);
+  if (n >= N) return meanOf([realPart(logits, labels)]);
+  if (n <= 0) return meanOf([replayPart(logits, labels)]);
+  const cut = (x: Tensor, a: number, b: number) => F.slice(x, [0], [a], [b]);
+  return meanOf([realPart(cut(logits, 0, n), cut(labels, 0, n)), replayPart(cut(logits, n, N), cut(labels, n, N))]);
 }
 
 /** MiB's unbiased output distillation, as a KL divergence (0 when the student matches):
- * the teacher's distribution over its oldClasses classes against the student's, in which the
+ * the teacher's distribution over its K classes against the student's, in which the
  * probabilities of background and of every new class are summed into background.
- * Mean over pixels (optionally weighted per pixel by `mask` [N, H, W] in {0, 1}). */
+ * Divided by K, as MiB does (its KD averages over the old classes, and its weight of 10 assumes
+ * that), then averaged over pixels (optionally weighted per pixel by `mask` [N, H, W] in {0, 1}). */
 export function unbiasedDistillation(student: Tensor, teacher: Tensor, o: { temperature?: number; mask?: Tensor } = {}): Tensor {
   const T = o.temperature ?? 1;
   const C = student.shape[1];
@@ -52,7 +86,7 @@ export function unbiasedDistillation(student: Tensor, teacher: Tensor, o: { temp
   const qBg = F.sub(logSumExp(bgAndNew), lse);
   const logQ = K > 1 ? F.concat([qBg, F.sub(F.slice(s, [1], [1], [K]), lse)], 1) : qBg;
   const logP = F.logSoftmax(t, 1);
-  const kl = F.reduceSum(F.mul(F.exp(logP), F.sub(logP, logQ)), [1]); // [N, H, W]
+  const kl = F.mul(F.reduceSum(F.mul(F.exp(logP), F.sub(logP, logQ)), [1]), 1 / K); // [N, H, W]
   if (!o.mask) return F.mul(F.reduceMean(kl), T * T);
   const m = F.reduceSum(o.mask);
   return F.mul(F.div(F.reduceSum(F.mul(kl, o.mask)), F.where(F.equal(m, 0), 1, m)), T * T);

@@ -51,10 +51,10 @@ test('local training: progress per step with a decaying lr, checkpoints per epoc
     onProgress: (p) => progress.push(p),
     checkpoint: { save: (c) => void checkpoints.push(c) },
   });
-  // 6 real images, 2 real + 2 replay per batch: 3 steps per epoch
-  assert.equal(r.metrics.steps, 6);
+  // 6 real images, batch 4: 2 steps per epoch, replay or not (2 real + 2 replay per batch)
+  assert.equal(r.metrics.steps, 4);
   assert.equal(r.metrics.realSamples, 6);
-  assert.deepEqual(progress.map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(progress.map((p) => p.step), [1, 2, 3, 4]);
   assert.ok(progress.every((p, i) => i === 0 || p.learningRate < progress[i - 1].learningRate));
   assert.deepEqual(Object.keys(progress[0].losses).sort(), ['ce', 'contrastive', 'kd', 'pod', 'prox', 'total', 'unbiasedCe']);
   assert.ok(progress.every((p) => Object.values(p.losses).every(Number.isFinite)));
@@ -64,11 +64,51 @@ test('local training: progress per step with a decaying lr, checkpoints per epoc
   assert.ok(r.prototypes.valid.some((v) => v === 1));
   // resuming from the epoch-1 checkpoint runs only epoch 2
   const resumed = await trainLocalSegmenter({ ...opts, real: data, resume: checkpoints[0] });
-  assert.equal(resumed.metrics.steps, 3);
+  assert.equal(resumed.metrics.steps, 2);
   // predictions come back at each image's own size
   const [pred] = await predictSegmentation({ config, weights: r.weights, numClasses: 4 }, [{ image: new Float32Array(3 * 20 * 24), height: 20, width: 24 }]);
   assert.equal(pred.labels.length, 20 * 24);
   assert.ok(pred.confidence.every((c) => c > 0 && c <= 1 + 1e-6));
+});
+
+test('the learning rate spans the rounds of a step: round 1 of 2 continues where round 0 stopped', async () => {
+  const base = { config, weights: createSegmenterWeights(config, 3, 2), numClasses: 3, real: data, seed: 1 };
+  const hyper = { epochs: 1, batchSize: 3, learningRate: 1e-2, lossWeights: { contrastive: 0 } };
+  const lrs = async (schedule?: { round: number; rounds: number }) => {
+    const seen: number[] = [];
+    await trainLocalSegmenter({ ...base, hyper: { ...hyper, schedule }, onProgress: (p) => seen.push(p.learningRate) });
+    return seen;
+  };
+  const [first, second] = [await lrs({ round: 0, rounds: 2 }), await lrs({ round: 1, rounds: 2 })];
+  assert.equal(first.length, 2);
+  assert.deepEqual(first, [polyLearningRate(1e-2, 0, 4), polyLearningRate(1e-2, 1, 4)]);
+  assert.deepEqual(second, [polyLearningRate(1e-2, 2, 4), polyLearningRate(1e-2, 3, 4)]);
+  assert.ok(first.at(-1)! > second[0] && second[0] > 0.3e-2, 'no restart at the round boundary, no decay to 0 inside round 0');
+  assert.deepEqual(await lrs(), [polyLearningRate(1e-2, 0, 2), polyLearningRate(1e-2, 1, 2)], 'one round by default');
+});
+
+test('replay: a pixel the teacher calls background does not teach "not a new class"', async () => {
+  // A student (3 old classes + new class 3) that already predicts the new class everywhere, trained on
+  // images all labelled background. As the step's own (real) images that label means "not the new
+  // class" and the student unlearns it (the control); as teacher-labelled replay it must keep it.
+  const grown = growHead(createSegmenterWeights(config, 3, 4), 3, 4);
+  const bias = grown.get('head.bias')!;
+  const weights = new Map(grown).set('head.bias', { shape: bias.shape, data: bias.data.map((v, c) => (c === 3 ? v + 4 : v)) });
+  const images = shapeScenes(4, { size: S, draw: [1], annotate: [], seed: 9 }).map((x) => ({ ...x, label: new Uint8Array(S * S) }));
+  const newShare = async (w: NamedTensors) => {
+    const preds = await predictSegmentation({ config, weights: w, numClasses: 4 }, images);
+    return preds.reduce((a, p) => a + p.labels.filter((l) => l === 3).length, 0) / (images.length * S * S);
+  };
+  assert.ok((await newShare(weights)) > 0.95);
+  const train = (as: 'real' | 'replay') => trainLocalSegmenter({
+    config, weights, numClasses: 4, teacher: { weights: createSegmenterWeights(config, 3, 4), numClasses: 3 }, seed: 2,
+    real: as === 'real' ? images : [], replay: as === 'replay' ? images : undefined,
+    hyper: { epochs: 1, stepsPerEpoch: 30, batchSize: 4, learningRate: 5e-2, augment: false, pseudoLabels: false, lossWeights: { kd: 0, pod: 0, contrastive: 0 } },
+  });
+  const asReal = await newShare((await train('real')).weights);
+  const asReplay = await newShare((await train('replay')).weights);
+  assert.ok(asReal < 0.05, `control: labelled background as the step's own images, the new class keeps ${asReal} of the pixels`);
+  assert.ok(asReplay > 0.95, `as replay, the new class keeps only ${asReplay} of the pixels`);
 });
 
 test('FedProx: a large mu keeps the local weights near the global ones', async () => {

@@ -7,7 +7,7 @@
  * one compiled train step minimising the weighted sum of
  *   ce (or unbiasedCe) + kd (MiB unbiased output distillation) + pod (feature distillation)
  *   + contrastive (cross-image pixel SupCon with a prototype memory) + mu * prox (FedProx).
- * The learning rate follows a poly schedule over all steps of the call. */
+ * The learning rate follows a poly schedule over all rounds of the step (hyper.schedule). */
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
 import { l2Normalize } from '../nn/losses';
@@ -20,16 +20,16 @@ import { checkSegmenterWeights, featureNames, SegmenterConfig, segmenterForward,
 import { SegmenterRunner } from '../segmentation/runner';
 import { AugmentOptions, augmentPair, resizeImage, resizeLabel } from './augment';
 import {
-  crossEntropy,
   gatherPixels,
+  incrementalCrossEntropy,
   newClassDistillation,
   pixelContrastive,
   podDistillation,
   proximalTerm,
-  unbiasedCrossEntropy,
   unbiasedDistillation,
 } from './losses';
 import { PrototypeMemory, pseudoLabelBackground, sampleContrastivePixels } from './pseudo-labels';
+import { argmaxLabels } from '../metrics/confusion';
 
 /** An image with its label map (LoadedSample of the site agent fits): image CHW in [0, 1],
  * label HW with 255 = ignore. Any size: it is resized to the configured input size. */
@@ -90,8 +90,13 @@ export interface LocalTrainHyper {
   readonly optimizer?: OptimizerConfig;
   /** Exponent of the poly schedule lr * (1 - t/T)^power (default 0.9). */
   readonly polyPower?: number;
+  /** Where this call sits in the step's schedule: round `round` (0-based) of `rounds` federated
+   * rounds; the poly schedule spans every round of the step, so it neither restarts nor reaches 0
+   * inside a round (default: one round). */
+  readonly schedule?: { readonly round: number; readonly rounds: number };
   readonly clipGradNorm?: number;
-  /** Steps per epoch (default: enough batches to see every real image once). */
+  /** Steps per epoch (default: ceil(real images / batch size), replay or not: replay images take
+   * a share of each batch, not extra steps, so methods with and without replay get equal budgets). */
   readonly stepsPerEpoch?: number;
 }
 
@@ -223,8 +228,10 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
   const B = h.batchSize;
   const nReplay = replay.length ? (real.length ? Math.min(B - 1, Math.max(1, Math.round(B * (h.replayFraction ?? 0.5)))) : B) : 0;
   const nReal = B - nReplay;
-  const stepsPerEpoch = h.stepsPerEpoch ?? Math.max(1, Math.ceil((real.length || replay.length) / Math.max(nReal, nReplay)));
+  const stepsPerEpoch = h.stepsPerEpoch ?? Math.max(1, Math.ceil((real.length || replay.length) / B));
   const totalSteps = stepsPerEpoch * h.epochs;
+  const rounds = Math.max(1, h.schedule?.rounds ?? 1);
+  const scheduleOffset = Math.min(Math.max(0, h.schedule?.round ?? 0), rounds - 1) * totalSteps;
 
   const lw = { ...DEFAULT_LOSS_WEIGHTS, ...h.lossWeights };
   const mu = h.fedproxMu ?? 0;
@@ -253,8 +260,10 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
       const out = segmenterForward(g, b.image, c, o.numClasses);
       const losses: Record<string, Tensor> = {};
       const outputs: Record<string, Tensor> = {};
-      if (weights.ce) losses.ce = crossEntropy(out.logits, b.labels);
-      if (weights.unbiasedCe) losses.unbiasedCe = unbiasedCrossEntropy(out.logits, b.labels, teacher ? oldClasses : 1);
+      // Replay images (after the nReal real ones) carry teacher labels: their background may be a new class.
+      const ceOf = (unbiased: boolean) => incrementalCrossEntropy(out.logits, b.labels, { realImages: nReal, oldClasses: teacher ? oldClasses : 1, unbiased });
+      if (weights.ce) losses.ce = ceOf(false);
+      if (weights.unbiasedCe) losses.unbiasedCe = ceOf(true);
       if (weights.kd) losses.kd = unbiasedDistillation(out.logits, b['teacher:logits'], { temperature: h.kdTemperature });
       if (weights.pod) {
         losses.pod = podDistillation(podFeatures.map((n) => out.features[n]), podFeatures.map((n) => b[`teacher:${n}`]), h.podScales ?? [1, 2]);
@@ -361,7 +370,7 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
           }
           Object.assign(feeds, proxFeeds);
         }
-        const lr = polyLearningRate(h.learningRate, trainer.updates, totalSteps, h.polyPower ?? 0.9);
+        const lr = polyLearningRate(h.learningRate, scheduleOffset + trainer.updates, rounds * totalSteps, h.polyPower ?? 0.9);
         const ts = Date.now();
         const r = await trainer.step(feeds, lr);
         if (stepsRun > 0) stepMs += Date.now() - ts; // the first step includes compiling
@@ -425,7 +434,7 @@ export interface DistillOptions {
  * given (synthetic) images, while keeping its own new-class predictions (MiB-style merging in
  * both directions: new classes merged into background against the teacher, old classes merged
  * into background against the starting student). Needs no labels. */
-export async function distillOnImages(o: DistillOptions): Promise<{ weights: NamedTensors; losses: Record<string, number>[] }> {
+export async function distillOnImages(o: DistillOptions): Promise<{ weights: NamedTensors; losses: Record<string, number>[]; changedPixels: number }> {
   const c = o.config;
   const [H, W] = c.inputSize;
   const per = c.inChannels * H * W;
@@ -488,5 +497,32 @@ export async function distillOnImages(o: DistillOptions): Promise<{ weights: Nam
     await startRunner?.release();
     await trainer.release();
   }
-  return { weights: trainer.weights, losses: history };
+  const changedPixels = await predictionChange(c, C, o.student.weights, trainer.weights, imgs, B, o.runtime);
+  return { weights: trainer.weights, losses: history, changedPixels };
+}
+
+/** Share of the pixels of `images` (at the input size) whose predicted class differs between two weight sets. */
+async function predictionChange(c: SegmenterConfig, numClasses: number, a: NamedTensors, b: NamedTensors, images: readonly Float32Array[], batch: number, runtime?: RuntimeOptions): Promise<number> {
+  const [H, W] = c.inputSize;
+  const per = c.inChannels * H * W;
+  const predict = async (w: NamedTensors) => {
+    const runner = await SegmenterRunner.create(c, w, numClasses, { batch, runtime });
+    try {
+      const out = new Uint8Array(images.length * H * W);
+      for (let i = 0; i < images.length; i += batch) {
+        const n = Math.min(batch, images.length - i);
+        const data = new Float32Array(batch * per);
+        for (let j = 0; j < n; j++) data.set(images[i + j], j * per);
+        const { logits } = await runner.run(data);
+        out.set(argmaxLabels(logits, n, numClasses, H * W), i * H * W);
+      }
+      return out;
+    } finally {
+      await runner.release();
+    }
+  };
+  const [pa, pb] = [await predict(a), await predict(b)];
+  let changed = 0;
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) changed++;
+  return changed / Math.max(1, pa.length);
 }

@@ -3,6 +3,7 @@
 import { Graph } from '../graph/graph';
 import type { DType, Tensor } from '../graph/tensor';
 import { emitModel } from '../onnx/emit';
+import { OpsetError } from '../ops/types';
 import { CompiledGraph } from '../runtime/compiled';
 import { createSession, fromOrt, RuntimeOptions, TensorValue, toOrt } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
@@ -22,10 +23,57 @@ export function buildInferenceGraph(spec: InferenceSpec): { graph: Graph; output
   return { graph: g, outputs: spec.model(g, inputs) };
 }
 
+/** The oldest and newest opsets the exporter writes. 11 is its floor: Resize, Pad and Clip took
+ * their current input forms there, and every runtime of the last years reads it. */
+export const MIN_EXPORT_OPSET = 11;
+export const MAX_EXPORT_OPSET = 21;
+
+export interface ExportOptions {
+  /** The opset to declare; default: the smallest from MIN_EXPORT_OPSET up that expresses every op. */
+  readonly opset?: number;
+  /** Dimension 0 of every input and output becomes the symbolic `batch` (the spec's static batch
+   * size is only the one the graph was traced at). */
+  readonly dynamicBatch?: boolean;
+  readonly metadata?: ReadonlyArray<readonly [string, string]>;
+  readonly docString?: string;
+}
+
+export interface ExportedModel {
+  readonly bytes: Uint8Array;
+  readonly opset: number;
+}
+
 /** ONNX bytes of the model with its weights inside. */
-export function exportInferenceModel(spec: InferenceSpec): Uint8Array {
+export function exportInferenceModel(spec: InferenceSpec, options: ExportOptions = {}): Uint8Array {
+  return exportModel(spec, options).bytes;
+}
+
+/** The model at the chosen opset, or at the smallest one every lowering can express. */
+export function exportModel(spec: InferenceSpec, options: ExportOptions = {}): ExportedModel {
   const { outputs } = buildInferenceGraph(spec);
-  return emitModel({ outputs, bake: spec.weights, name: 'inference' }).bytes;
+  const emit = (opset: number) =>
+    emitModel({ outputs, bake: spec.weights, name: 'inference', opset, dynamicBatch: options.dynamicBatch, metadata: options.metadata, docString: options.docString }).bytes;
+  if (options.opset !== undefined) {
+    const v = options.opset;
+    if (!Number.isInteger(v) || v < MIN_EXPORT_OPSET || v > MAX_EXPORT_OPSET) {
+      throw new Error(`opset ${v} is outside what the exporter writes (${MIN_EXPORT_OPSET}..${MAX_EXPORT_OPSET})`);
+    }
+    try {
+      return { bytes: emit(v), opset: v };
+    } catch (e) {
+      if (e instanceof OpsetError) throw new Error(`the model cannot be written at opset ${v}: ${e.message}; use opset ${e.needs} or later`);
+      throw e;
+    }
+  }
+  let v = MIN_EXPORT_OPSET;
+  for (;;) {
+    try {
+      return { bytes: emit(v), opset: v };
+    } catch (e) {
+      if (!(e instanceof OpsetError) || e.needs > MAX_EXPORT_OPSET || v >= MAX_EXPORT_OPSET) throw e;
+      v = Math.max(v + 1, e.needs);
+    }
+  }
 }
 
 /** Runs an inference model (exported bytes, or a spec compiled on the spot). */

@@ -76,20 +76,16 @@ export function batchNorm(g: Graph, name: string, x: Tensor, o: { momentum?: num
   });
 }
 
-/** GroupNorm over NCHW (C divisible by groups), affine per channel. */
+/** GroupNorm over NCHW (C divisible by groups), affine per channel: the groupNorm primitive (which
+ * exports to a normalisation other runtimes implement) then `${name}.weight` and `${name}.bias`. */
 export function groupNorm(g: Graph, name: string, x: Tensor, groups: number, o: { eps?: number } = {}): Tensor {
   const eps = o.eps ?? 1e-5;
-  const [N, C] = x.shape;
+  const C = x.shape[1];
   if (C % groups !== 0) throw new Error(`groupNorm '${name}': ${C} channels do not split into ${groups} groups`);
   return g.scope(name, () => {
     const gamma = channelView(g.param('weight', [C], 'ones'), x.rank);
     const beta = channelView(g.param('bias', [C], 'zeros'), x.rank);
-    const xg = F.reshape(x, [N, groups, -1]);
-    const mean = F.reduceMean(xg, [2], true);
-    const xc = F.sub(xg, mean);
-    const variance = F.reduceMean(F.mul(xc, xc), [2], true);
-    const normed = F.reshape(F.mul(xc, F.div(1, F.sqrt(F.add(variance, eps)))), x.shape);
-    return F.add(F.mul(normed, gamma), beta);
+    return F.add(F.mul(F.groupNorm(x, groups, eps), gamma), beta);
   });
 }
 

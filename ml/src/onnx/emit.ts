@@ -7,6 +7,7 @@ import { OPS } from '../ops/table';
 import type { AttrValue, LowerCtx } from '../ops/types';
 import type { NamedTensors } from '../weights/named-tensors';
 
+/** The opset of training graphs (and of any model emitted without a choice). */
 export const OPSET = 17;
 
 export interface EmitOptions {
@@ -16,7 +17,18 @@ export interface EmitOptions {
    * otherwise they are graph inputs named as registered. */
   readonly bake?: NamedTensors;
   readonly name?: string;
+  /** The opset the model declares (default OPSET); lowerings adapt to it or throw OpsetError. */
+  readonly opset?: number;
+  /** Dimension 0 of every graph input and output is the symbolic `batch` (inference export). */
+  readonly dynamicBatch?: boolean;
+  /** ModelProto.metadata_props, in this order. */
+  readonly metadata?: ReadonlyArray<readonly [string, string]>;
+  /** ModelProto.doc_string. */
+  readonly docString?: string;
 }
+
+/** The name of the symbolic batch dimension of a dynamic-batch model. */
+export const BATCH_DIM = 'batch';
 
 export interface ValueMeta {
   readonly shape: readonly number[];
@@ -31,6 +43,12 @@ export interface EmittedModel {
   readonly nodeCount: number;
 }
 
+/** The IR version that goes with an opset (onnx/helper.py's table): an older runtime refuses a
+ * newer IR even when it knows every op. */
+function irVersionOf(opset: number): number {
+  return opset <= 11 ? 6 : opset <= 14 ? 7 : opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
+}
+
 function rawData(a: ConstantData): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -39,11 +57,9 @@ function tensorProto(name: string, shape: readonly number[], dtype: DType, data:
   return { name, dims: [...shape], dataType: ONNX_TYPE[dtype], rawData: rawData(data) };
 }
 
-function valueInfo(name: string, m: ValueMeta): onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: ONNX_TYPE[m.dtype], shape: { dim: m.shape.map((d) => ({ dimValue: d })) } } },
-  };
+function valueInfo(name: string, m: ValueMeta, dynamicBatch: boolean): onnx.IValueInfoProto {
+  const dim = m.shape.map((d, i): onnx.TensorShapeProto.IDimension => (dynamicBatch && i === 0 ? { dimParam: BATCH_DIM } : { dimValue: d }));
+  return { name, type: { tensorType: { elemType: ONNX_TYPE[m.dtype], shape: { dim } } } };
 }
 
 function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
@@ -61,8 +77,10 @@ const typedArray = (dtype: DType, values: readonly number[]): ConstantData =>
   : dtype === 'int32' ? Int32Array.from(values)
   : Uint8Array.from(values);
 
-/** Lowers the nodes the outputs depend on to one ONNX model (opset 17). */
+/** Lowers the nodes the outputs depend on to one ONNX model. */
 export function emitModel(options: EmitOptions): EmittedModel {
+  const opset = options.opset ?? OPSET;
+  const dynamicBatch = options.dynamicBatch ?? false;
   const outputs = Object.entries(options.outputs);
   const order = topoSort(outputs.map(([, t]) => t));
   const nodes: onnx.INodeProto[] = [];
@@ -74,6 +92,8 @@ export function emitModel(options: EmitOptions): EmittedModel {
   let fresh = 0;
 
   const ctx: LowerCtx = {
+    opset,
+    dynamicBatch,
     name: (t) => {
       const n = names.get(t.id);
       if (n === undefined) throw new Error(`emit: ${t} used before it was lowered`);
@@ -92,6 +112,7 @@ export function emitModel(options: EmitOptions): EmittedModel {
       return node;
     },
     ints: (values) => constant('int64', [values.length], values),
+    floats: (values) => constant('float32', [values.length], values),
     scalar: (value, dtype) => constant(dtype, [], [value]),
     fresh: (hint) => `${hint}_${fresh++}`,
     producer: (t) => {
@@ -138,15 +159,17 @@ export function emitModel(options: EmitOptions): EmittedModel {
   }
 
   const model: onnx.IModelProto = {
-    irVersion: 8,
+    irVersion: irVersionOf(opset),
     producerName: 'fedciss-ml',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: opset }],
+    docString: options.docString,
+    metadataProps: (options.metadata ?? []).map(([key, value]) => ({ key, value })),
     graph: {
       name: options.name ?? 'graph',
       node: nodes,
       initializer: initializers,
-      input: [...inputs].map(([n, m]) => valueInfo(n, m)),
-      output: [...outMeta].map(([n, m]) => valueInfo(n, m)),
+      input: [...inputs].map(([n, m]) => valueInfo(n, m, dynamicBatch)),
+      output: [...outMeta].map(([n, m]) => valueInfo(n, m, dynamicBatch)),
     },
   };
   return { bytes: onnx.ModelProto.encode(model).finish(), inputs, outputs: outMeta, nodeCount: nodes.length };

@@ -13,8 +13,11 @@ export interface ConvAttrs {
   readonly outputPadding?: readonly number[];
 }
 
-function convAttrs(ctxAttrs: ConvAttrs, transpose: boolean) {
+/** Every attribute spelled out, kernel_shape included: the spec lets a runtime infer it from the
+ * weights, but some (OpenCV's DNN importer) require it. */
+function convAttrs(ctxAttrs: ConvAttrs, kernel: readonly number[], transpose: boolean) {
   const a: Record<string, { ints: readonly number[] } | { i: number }> = {
+    kernel_shape: { ints: kernel },
     strides: { ints: ctxAttrs.strides },
     pads: { ints: ctxAttrs.pads },
     dilations: { ints: ctxAttrs.dilations },
@@ -25,7 +28,7 @@ function convAttrs(ctxAttrs: ConvAttrs, transpose: boolean) {
 }
 
 const lowerConv = (op: string) => (ctx: LowerCtx, node: Tensor, o: string) =>
-  void ctx.emit(op, node.inputs.map((t) => ctx.name(t)), [o], convAttrs(node.attrs as unknown as ConvAttrs, op === 'ConvTranspose'));
+  void ctx.emit(op, node.inputs.map((t) => ctx.name(t)), [o], convAttrs(node.attrs as unknown as ConvAttrs, node.inputs[1].shape.slice(2), op === 'ConvTranspose'));
 
 export const convRules = {
   conv: {

@@ -10,8 +10,8 @@ export const OP_KINDS = [
   'sin', 'cos', 'clip', 'cast', 'detach',
   // layout
   'reshape', 'transpose', 'expand', 'slice', 'concat', 'pad', 'gather',
-  // reductions and normalised exponentials
-  'reduceSum', 'reduceMax', 'softmax', 'logSoftmax',
+  // reductions, normalised exponentials, normalisation
+  'reduceSum', 'reduceMax', 'softmax', 'logSoftmax', 'groupNorm',
   // linear algebra and images
   'matmul', 'gemm', 'conv', 'convTranspose', 'maxPool', 'maxPoolGrad', 'resize',
 ] as const;

@@ -1,6 +1,6 @@
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
-import type { OpRule } from './types';
+import type { LowerCtx, OpRule } from './types';
 import { broadcastShapes, fmt, meta, normAxis, product, sameDtype } from './util';
 
 export interface SliceAttrs {
@@ -15,6 +15,15 @@ export function sliceLength(start: number, end: number, step: number): number {
   return step > 0 ? Math.max(0, Math.ceil((end - start) / step)) : Math.max(0, Math.ceil((start - end) / -step));
 }
 
+/** A target shape as a Reshape/Expand constant. In a dynamic-batch model a leading dimension the
+ * input already has is written as `keep` (Reshape's 0 copies it, Expand's 1 keeps it), so the
+ * constant does not pin the batch size. */
+function batchFree(ctx: LowerCtx, x: Tensor, shape: readonly number[], keep: number): number[] {
+  const aligned = keep === 0 || x.rank === shape.length; // Expand aligns shapes from the right
+  const same = ctx.dynamicBatch && aligned && x.rank > 0 && shape.length > 0 && x.shape[0] === shape[0];
+  return same ? [keep, ...shape.slice(1)] : [...shape];
+}
+
 export const layoutRules = {
   reshape: {
     shape: ([x], attrs) => {
@@ -22,7 +31,7 @@ export const layoutRules = {
       if (product(shape) !== product(x.shape)) throw new Error(`cannot reshape to ${fmt(shape)}`);
       return meta(shape, x.dtype);
     },
-    lower: (ctx, node, o) => void ctx.emit('Reshape', [ctx.name(node.inputs[0]), ctx.ints(node.shape)], [o]),
+    lower: (ctx, node, o) => void ctx.emit('Reshape', [ctx.name(node.inputs[0]), ctx.ints(batchFree(ctx, node.inputs[0], node.shape, 0))], [o]),
     backward: (g, n) => [F.reshape(g, n.inputs[0].shape)],
   } satisfies OpRule,
 
@@ -47,7 +56,7 @@ export const layoutRules = {
       if (fmt(out) !== fmt(shape)) throw new Error(`cannot expand to ${fmt(shape)}`);
       return meta(shape, x.dtype);
     },
-    lower: (ctx, node, o) => void ctx.emit('Expand', [ctx.name(node.inputs[0]), ctx.ints(node.shape)], [o]),
+    lower: (ctx, node, o) => void ctx.emit('Expand', [ctx.name(node.inputs[0]), ctx.ints(batchFree(ctx, node.inputs[0], node.shape, 1))], [o]),
     backward: (g) => [g],
   } satisfies OpRule,
 

@@ -1,4 +1,4 @@
-import type { OpRule } from './types';
+import { OpsetError, type OpRule } from './types';
 import { meta, requireFloat } from './util';
 
 export interface PoolAttrs {
@@ -24,6 +24,8 @@ export const poolRules = {
         kernel_shape: { ints: a.kernel },
         strides: { ints: a.strides },
         pads: { ints: a.pads },
+        dilations: { ints: [1, 1] },
+        ceil_mode: { i: 0 },
       });
     },
     backward: (g, n) => [n.graph.node('maxPoolGrad', [g, n, n.inputs[0]])],
@@ -48,6 +50,7 @@ export const poolRules = {
       ctx.emit('Reshape', [ctx.name(g), flat], [gFlat]);
       ctx.emit('Expand', [ctx.scalar(0, 'float32'), ctx.ints([x.size])], [zeros]);
       const overlap = a.kernel.some((k, i) => k > a.strides[i]);
+      if (overlap && ctx.opset < 16) throw new OpsetError(16, 'the gradient of an overlapping maxPool needs ScatterElements with reduction (opset 16)');
       ctx.emit('ScatterElements', [zeros, idxFlat, gFlat], [scattered], { axis: { i: 0 }, reduction: { s: overlap ? 'add' : 'none' } });
       ctx.emit('Reshape', [scattered, ctx.ints(x.shape)], [o]);
     },

@@ -1,6 +1,6 @@
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
-import type { OpRule } from './types';
+import type { LowerCtx, OpRule } from './types';
 import { meta, requireFloat } from './util';
 
 export type ResizeMode = 'nearest' | 'linear';
@@ -38,6 +38,19 @@ function resizeGrad(g: Tensor, n: Tensor): Tensor {
   return F.matmul(F.matmul(ahT, g), aw);
 }
 
+/** The `sizes` input: a constant, or in a dynamic-batch model the input's own [N, C] followed by
+ * the constant [h, w]. */
+function resizeSizes(ctx: LowerCtx, node: Tensor): string {
+  if (!ctx.dynamicBatch) return ctx.ints(node.shape);
+  const shape = ctx.fresh('rs_shape');
+  const lead = ctx.fresh('rs_nc');
+  const sizes = ctx.fresh('rs_sizes');
+  ctx.emit('Shape', [ctx.name(node.inputs[0])], [shape]);
+  ctx.emit('Slice', [shape, ctx.ints([0]), ctx.ints([2]), ctx.ints([0])], [lead]);
+  ctx.emit('Concat', [lead, ctx.ints(node.shape.slice(2))], [sizes], { axis: { i: 0 } });
+  return sizes;
+}
+
 export const resizeRules = {
   resize: {
     shape: ([x], attrs) => {
@@ -48,7 +61,9 @@ export const resizeRules = {
     },
     lower: (ctx, node, o) => {
       const linear = node.attrs.mode === 'linear';
-      ctx.emit('Resize', [ctx.name(node.inputs[0]), '', '', ctx.ints(node.shape)], [o], {
+      // roi and scales became optional at opset 13; before, they are empty tensors.
+      const unused = ctx.opset >= 13 ? '' : ctx.floats([]);
+      ctx.emit('Resize', [ctx.name(node.inputs[0]), unused, unused, resizeSizes(ctx, node)], [o], {
         mode: { s: linear ? 'linear' : 'nearest' },
         coordinate_transformation_mode: { s: linear ? 'half_pixel' : 'asymmetric' },
         nearest_mode: { s: 'floor' },

@@ -8,6 +8,7 @@ import { linalgRules } from './linalg';
 import { convRules } from './conv';
 import { poolRules } from './pool';
 import { resizeRules } from './resize';
+import { normRules } from './norm';
 
 /** The one table of primitives: the compiler checks (by this type) that every OpKind has a rule. */
 export const OPS: Record<OpKind, OpRule> = {
@@ -19,4 +20,5 @@ export const OPS: Record<OpKind, OpRule> = {
   ...convRules,
   ...poolRules,
   ...resizeRules,
+  ...normRules,
 };

@@ -11,7 +11,8 @@ import * as F from '../graph/functional';
 import { Graph } from '../graph/graph';
 import type { Tensor } from '../graph/tensor';
 import { initialise, seededRandom } from '../init/initializers';
-import { exportInferenceModel } from '../infer/inference';
+import { exportModel } from '../infer/inference';
+import { metadataProps, type ModelInputSpec, type ModelMetadata } from '../infer/model-metadata';
 import { batchNorm, conv2dLayer, convTranspose2dLayer, groupNorm } from '../nn/layers';
 import type { NamedTensors } from '../weights/named-tensors';
 
@@ -160,16 +161,51 @@ export function checkSegmenterWeights(weights: NamedTensors, c: SegmenterConfig,
   }
 }
 
+/** What the exported file's metadata needs besides what the export itself knows (input spec,
+ * opset, batch). */
+export type SegmenterProvenance = Omit<ModelMetadata, 'input' | 'opset' | 'dynamicBatch'>;
+
+export interface SegmenterExportOptions {
+  /** Default: the smallest opset that expresses the model (see exportModel). */
+  readonly opset?: number;
+  /** Classes and provenance, written into the file's metadata_props. */
+  readonly provenance?: SegmenterProvenance;
+}
+
+export interface ExportedSegmenter {
+  readonly bytes: Uint8Array;
+  readonly opset: number;
+  /** The metadata inside the file (when provenance was given). */
+  readonly metadata?: ModelMetadata;
+}
+
+/** How the exported model wants its input: RGB pixel / 255 at the configured size. */
+export function segmenterInputSpec(c: SegmenterConfig): ModelInputSpec {
+  return {
+    name: 'image', layout: 'NCHW', colorOrder: 'RGB', channels: c.inChannels, height: c.inputSize[0], width: c.inputSize[1],
+    scale: 1 / 255, mean: new Array<number>(c.inChannels).fill(0), std: new Array<number>(c.inChannels).fill(1),
+  };
+}
+
 /** The exported inference model (.onnx bytes, weights inside): input `image` [batch, C, H, W]
- * float32 in [0, 1]; outputs `logits` and `probabilities` [batch, numClasses, H, W]. */
-export function exportSegmenterOnnx(weights: NamedTensors, c: SegmenterConfig, numClasses: number, batch = 1): Uint8Array {
+ * float32 in [0, 1], batch symbolic; outputs `logits` and `probabilities` [batch, numClasses, H, W]. */
+export function exportSegmenterOnnx(weights: NamedTensors, c: SegmenterConfig, numClasses: number, o: SegmenterExportOptions = {}): ExportedSegmenter {
   checkSegmenterWeights(weights, c, numClasses);
-  return exportInferenceModel({
-    model: (g, i) => {
+  if (o.provenance && o.provenance.classes.length !== numClasses) {
+    throw new Error(`segmenter export: the model predicts ${numClasses} classes, the metadata lists ${o.provenance.classes.length}`);
+  }
+  const spec = {
+    model: (g: Graph, i: Readonly<Record<string, Tensor>>) => {
       const { logits } = segmenterForward(g, i.image, c, numClasses);
       return { logits, probabilities: F.softmax(logits, 1) };
     },
-    inputs: { image: { shape: [batch, c.inChannels, c.inputSize[0], c.inputSize[1]] } },
+    inputs: { image: { shape: [1, c.inChannels, c.inputSize[0], c.inputSize[1]] } },
     weights,
-  });
+  };
+  // The opset is only known after the export: the metadata names it, so the first pass finds it.
+  const first = exportModel(spec, { opset: o.opset, dynamicBatch: true });
+  if (!o.provenance) return first;
+  const metadata: ModelMetadata = { ...o.provenance, input: segmenterInputSpec(c), opset: first.opset, dynamicBatch: true };
+  const bytes = exportModel(spec, { opset: first.opset, dynamicBatch: true, metadata: metadataProps(metadata), docString: `fedciss segmenter ${metadata.version}` }).bytes;
+  return { bytes, opset: first.opset, metadata };
 }

@@ -106,9 +106,14 @@ export async function labelWithTeacher(
 export async function evaluateSegmenter(m: ModelRef, samples: Iterable<SegSample> | AsyncIterable<SegSample>): Promise<ConfusionCounts> {
   const [H, W] = m.config.inputSize;
   const cm = emptyConfusion(m.numClasses);
+  const K = m.numClasses;
   await forEachBatch(m, samples, (batch, logits) => {
-    const labels = argmaxLabels(logits, batch.length, m.numClasses, H * W);
-    batch.forEach((s, b) => accumulateConfusion(cm, resizeLabel(labels.subarray(b * H * W, (b + 1) * H * W), H, W, s.height, s.width), s.label));
+    batch.forEach((s, b) => {
+      // Scored at the label's own resolution: logits upsampled bilinearly, then the argmax.
+      const own = logits.subarray(b * K * H * W, (b + 1) * K * H * W);
+      const at = s.height === H && s.width === W ? own : resizeImage(own, K, H, W, s.height, s.width);
+      accumulateConfusion(cm, argmaxLabels(at, 1, K, s.height * s.width), s.label);
+    });
   });
   return cm;
 }

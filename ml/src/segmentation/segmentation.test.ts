@@ -69,7 +69,7 @@ test('head growth leaves predictions unchanged: old classes keep their probabili
 
 test('the exported .onnx model runs in a fresh session and matches the runner', async () => {
   const w = createSegmenterWeights(config, 4, 3);
-  const bytes = exportSegmenterOnnx(w, config, 4);
+  const { bytes } = exportSegmenterOnnx(w, config, 4);
   const runner = await InferenceRunner.fromBytes(bytes);
   const x = images(1, 4);
   const out = await runner.run({ image: { shape: [1, 3, 16, 16], data: x } });

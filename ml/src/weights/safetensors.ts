@@ -19,6 +19,37 @@ interface HeaderEntry {
 /** The header may not exceed this (the reference implementation's limit), so a hostile length
  * field cannot make the reader allocate gigabytes. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** Bounds of what a header may hold: every value in it comes from whoever sent the file. */
+const MAX_TENSORS = 100_000;
+const MAX_RANK = 8;
+const MAX_NAME_CHARS = 512;
+const MAX_METADATA_VALUE_CHARS = 64 * 1024;
+
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** What is wrong with `s` as text of at most `max` code points (NUL, unpaired surrogate, length), or null. */
+function textProblem(s: string, max: number): string | null {
+  if (s.length > 2 * max) return `is longer than ${max} characters`;
+  if (s.includes('\u0000')) return 'contains a NUL character';
+  if (UNPAIRED_SURROGATE.test(s)) return 'contains an unpaired surrogate';
+  if ([...s].length > max) return `is longer than ${max} characters`;
+  return null;
+}
+
+/** A (checked) tensor name as a message shows it. */
+const short = (name: string) => (name.length > 40 ? `${name.slice(0, 40)}…` : name);
+
+/** A header value as an error message may quote it: JSON, at most 40 characters. */
+function describe(v: unknown): string {
+  if (Array.isArray(v) && v.length > 8) return `(a list of ${v.length} entries)`;
+  let json: string;
+  try {
+    json = JSON.stringify(typeof v === 'string' ? v.slice(0, 41) : v) ?? String(v);
+  } catch {
+    json = '(a value nested too deeply to show)';
+  }
+  return json.length > 40 ? `${json.slice(0, 40)}…` : json;
+}
 
 export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = {};
@@ -79,28 +110,44 @@ export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
   const metadata: Record<string, string> = {};
   const tensors: NamedTensors = new Map();
   const ranges: Array<[number, number, string]> = [];
-  for (const [name, raw] of Object.entries(header)) {
+  const entries = Object.entries(header);
+  if (entries.length > MAX_TENSORS + 1) throw new SafetensorsError(`header lists ${entries.length} entries (at most ${MAX_TENSORS} tensors)`);
+  for (const [name, raw] of entries) {
+    const nameProblem = textProblem(name, MAX_NAME_CHARS);
+    if (nameProblem) throw new SafetensorsError(`a tensor name ${nameProblem}: ${describe(name)}`);
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError('__metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ ${describe(k)} is not a string`);
+        const problem = textProblem(k, MAX_NAME_CHARS) ?? textProblem(v, MAX_METADATA_VALUE_CHARS);
+        if (problem) throw new SafetensorsError(`__metadata__ ${describe(k)}: ${problem}`);
+        metadata[k] = v;
+      }
       continue;
     }
-    const entry = raw as HeaderEntry;
-    if (entry?.dtype !== 'F32') throw new SafetensorsError(`tensor '${name}': dtype ${entry?.dtype} is not supported (only F32)`);
-    if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`tensor '${name}': shape ${JSON.stringify(entry.shape)} is not a list of non-negative integers`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(`tensor '${short(name)}': its entry is not an object`);
+    const entry = raw as Partial<Record<keyof HeaderEntry, unknown>>;
+    if (entry.dtype !== 'F32') throw new SafetensorsError(`tensor '${short(name)}': dtype ${describe(entry.dtype)} is not supported (only F32)`);
+    const shape = entry.shape;
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`tensor '${short(name)}': shape ${describe(shape)} is not a list of at most ${MAX_RANK} non-negative integers`);
     }
-    const [begin, end] = entry.data_offsets ?? [];
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > dataLength) {
-      throw new SafetensorsError(`tensor '${name}': data_offsets ${JSON.stringify(entry.data_offsets)} fall outside ${dataLength} data bytes`);
+    const offsets = entry.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o))) {
+      throw new SafetensorsError(`tensor '${short(name)}': data_offsets ${describe(offsets)} is not a pair of integers`);
     }
-    const count = elementCount(entry.shape);
+    const [begin, end] = offsets as [number, number];
+    if (begin < 0 || end < begin || end > dataLength) {
+      throw new SafetensorsError(`tensor '${short(name)}': data_offsets [${begin}, ${end}] fall outside ${dataLength} data bytes`);
+    }
+    const count = (shape as number[]).reduce((a, d) => a * d, 1);
     if (end - begin !== count * 4) {
-      throw new SafetensorsError(`tensor '${name}': ${end - begin} bytes do not hold shape [${entry.shape.join(', ')}] of F32`);
+      throw new SafetensorsError(`tensor '${short(name)}': ${end - begin} bytes do not hold shape [${shape.join(', ')}] of F32`);
     }
     // Copy into an aligned buffer: a Float32Array view needs 4-byte alignment and must not alias the blob.
     const data = new Float32Array(count);
     Buffer.from(data.buffer).set(view.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { shape: entry.shape, data } satisfies NamedTensor);
+    tensors.set(name, { shape: shape as number[], data } satisfies NamedTensor);
     ranges.push([begin, end, name]);
   }
   ranges.sort((a, b) => a[0] - b[0]);

@@ -35,12 +35,12 @@ function refuseNonLoopback(address: string): void {
 }
 
 /** A client for the enrolment call (before the site has a certificate). */
-export function enrollmentClient(config: AgentConfig): CoordinatorClient {
+export function enrollmentClient(config: AgentConfig, invitationToken?: string): CoordinatorClient {
   if (config.insecure) {
     refuseNonLoopback(config.coordinator);
     return new CoordinatorClient({ address: config.coordinator, credentials: grpc.credentials.createInsecure() }, outboundAudit(config));
   }
-  return new CoordinatorClient({ address: config.enrollAddress, credentials: enrollmentChannelCredentials(config.identityDir) }, outboundAudit(config));
+  return new CoordinatorClient({ address: config.enrollAddress, credentials: enrollmentChannelCredentials(config.identityDir), invitationToken }, outboundAudit(config));
 }
 
 /** The enrolled site's client and id. */

@@ -8,11 +8,14 @@ import type { AgentConfig } from '../config/agent-config';
 import { initSiteIdentity, siteKeyFingerprint256, storeSiteCertificate, trustCaCertificate } from '../identity';
 import { enrollmentClient, rememberInsecureSiteId } from './connection';
 import { sleep } from '../federation/retry';
+import type { InvitationBundle } from './invitation-bundle';
 
 export interface EnrollOptions {
   /** The federation's CA certificate, obtained from the coordinator's operator (mTLS mode). */
   caCertFile?: string;
   caFingerprint?: string;
+  /** The invitation bundle (CA certificate, endpoints and one-time token) instead of caCertFile. */
+  bundle?: InvitationBundle;
   /** Keep asking until an administrator decides (default: ask once). */
   wait: boolean;
   pollSeconds: number;
@@ -25,10 +28,15 @@ export async function enroll(config: AgentConfig, o: EnrollOptions): Promise<Enr
   let csrPem = '';
   if (!config.insecure) {
     if (o.caCertFile) trustCaCertificate(config.identityDir, readFileSync(o.caCertFile, 'utf8'), { expectedCaFingerprint256: o.caFingerprint });
+    if (o.bundle) {
+      // The bundle's own fingerprint, and the one the operator told by another channel when given.
+      trustCaCertificate(config.identityDir, o.bundle.caCertificatePem, { expectedCaFingerprint256: o.bundle.caFingerprint256 });
+      if (o.caFingerprint) trustCaCertificate(config.identityDir, o.bundle.caCertificatePem, { expectedCaFingerprint256: o.caFingerprint });
+    }
     csrPem = initSiteIdentity(config.identityDir).csrPem;
     o.log(`site key fingerprint (tell the coordinator's administrator): ${siteKeyFingerprint256(config.identityDir)}`);
   }
-  const client = enrollmentClient(config);
+  const client = enrollmentClient(config, o.bundle?.token);
   try {
     for (;;) {
       const r = await client.enroll(config.siteName, csrPem, [config.executionProvider]);

@@ -13,6 +13,8 @@ import type { CoordinatorClient } from '../federation/coordinator-client';
 import { sleep } from '../federation/retry';
 import type { AgentLog } from './log';
 import { progressOf, type ProgressSink } from './progress';
+import type { AgentMetrics } from './metrics';
+import { SecureRounds } from '../privacy/secure-rounds';
 
 export const LAST_TASK_FILE = 'last-task.json';
 
@@ -22,10 +24,17 @@ export interface TrainedUpdate {
   metrics: Record<string, number>;
 }
 
+/** A trained update that must not leave the site (the memorisation gate), and why. */
+export interface WithheldUpdate {
+  withheld: true;
+  reason: string;
+  metrics: Record<string, number>;
+}
+
 /** The learning work a task asks for; see work/ for the implementations on the ml library. */
 export interface SiteWork {
   trainSegmenter(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
-  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate>;
+  trainGenerator(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<TrainedUpdate | WithheldUpdate>;
   evaluate(task: Task, models: ModelFetcher, progress: ProgressSink): Promise<EvaluationReport>;
 }
 
@@ -38,6 +47,8 @@ export interface RunOptions {
   /** Leave after this step completed (demo and tests). */
   untilStep?: number;
   signal?: AbortSignal;
+  /** Where the agent's Prometheus metrics are kept (run --metrics-port). */
+  metrics?: AgentMetrics;
 }
 
 export async function runAgent(config: AgentConfig, client: CoordinatorClient, siteId: string, work: SiteWork, log: AgentLog, o: RunOptions): Promise<void> {
@@ -62,6 +73,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
   };
   const heartbeats = beat();
   const sink: (roundId: string) => ProgressSink = (roundId) => (phase, fraction, metrics) => {
+    o.metrics?.progress(phase, metrics);
     client.reportProgress({ roundId, phase, fraction, metrics, message: '' }).catch(() => undefined);
   };
   const fetchModel: ModelFetcher = async (ref) => {
@@ -73,6 +85,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
       p.done();
     }
   };
+  const secure = new SecureRounds(siteId, client, log);
   let lastStepSeen = -1;
   // Injected faults (resilience tests) strike once, then the site behaves.
   let corruptedOnce = false;
@@ -94,6 +107,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         continue;
       }
       lastStepSeen = Math.max(lastStepSeen, task.step);
+      o.metrics?.taskStep(task.step);
       if (task.kind === TaskKind.TASK_KIND_WAIT) {
         state = 'waiting';
         await sleep(task.retryAfterMs || 2000, o.signal);
@@ -114,6 +128,7 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'evaluation reported', { round: task.roundId, images: report.images, crossSiteModels: task.crossSiteModels.length });
         continue;
       }
+      if (await secure.answer(task)) continue;
       const kind = task.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER ? 'segmenter' : 'generator';
       const saved = join(updatesDir, `${task.roundId}.safetensors`);
       const meta = `${saved}.json`;
@@ -123,13 +138,28 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         log('info', 'found an update trained before a restart; uploading it', { round: task.roundId });
       } else {
         state = `training ${kind}`;
-        update = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        const started = Date.now();
+        const trained = kind === 'segmenter' ? await work.trainSegmenter(task, fetchModel, sink(task.roundId)) : await work.trainGenerator(task, fetchModel, sink(task.roundId));
+        if ('withheld' in trained) {
+          // Nothing is written to disk or uploaded: only the reason and the check's numbers leave.
+          const ack = await client.reportWithheld({ roundId: task.roundId, kind, reason: trained.reason, metrics: trained.metrics });
+          log('warn', 'update withheld', { round: task.roundId, reason: trained.reason, coordinator: ack.message });
+          continue;
+        }
+        update = trained;
+        const images = (update.samples.realImages + update.samples.replayImages) * (task.hyperParameters?.localEpochs ?? 0);
+        o.metrics?.trained(kind, images, (Date.now() - started) / 1000);
         if (config.faults.includes('nan-update') && !poisonedOnce) {
           update = { ...update, blob: poisoned(update.blob) };
           poisonedOnce = true;
         }
-        writeFileSync(saved, update.blob);
-        writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        if (task.secureAggregation) {
+          // Masked with this process's keys of the round: useless after a restart, so not kept on disk.
+          update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples) };
+        } else {
+          writeFileSync(saved, update.blob);
+          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+        }
       }
       state = 'uploading';
       const p = progressOf('upload', log, sink(task.roundId));
@@ -138,12 +168,17 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update.blob,
         siteId,
         (f) => p.update(f),
-        { chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
+        { onChunkSent: (n) => o.metrics?.uploadedBytes(n), chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
       );
       corruptedOnce = true;
       p.done();
-      if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) log('info', 'update accepted', { round: task.roundId });
-      else if (receipt.state === UploadState.UPLOAD_STATE_REJECTED) log('warn', 'update rejected', { round: task.roundId, reason: receipt.reason });
+      if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) {
+        o.metrics?.settled('accepted');
+        log('info', 'update accepted', { round: task.roundId });
+      } else if (receipt.state === UploadState.UPLOAD_STATE_REJECTED) {
+        o.metrics?.settled('rejected');
+        log('warn', 'update rejected', { round: task.roundId, reason: receipt.reason });
+      }
       else {
         log('warn', 'upload incomplete; will resume', { round: task.roundId, received: receipt.receivedBytes });
         continue;

@@ -21,13 +21,27 @@ test('file, environment and flags combine in that order; paths are relative to t
 
 test('bad settings are refused with a message that names the setting', () => {
   const env = {};
-  assert.throws(() => loadAgentConfig({ env, flags: {} }), /setting 'siteName' is required/);
-  assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', executionProvider: 'tpu' } }), /executionProvider must be cpu, cuda or webgpu \(got 'tpu'\)/);
-  assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_FAULTS: 'explode' }, flags: { siteName: 'A' } }), (e: unknown) => e instanceof AgentConfigError && /unknown fault 'explode'/.test((e as Error).message));
-  assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', coordinator: 'no-port' } }), /must be host:port/);
+  assert.throws(() => loadAgentConfig({ env, flags: {} }), /siteName is required/);
+  assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', executionProvider: 'tpu' } }), /executionProvider: Invalid option: expected one of "cpu"\|"cuda"\|"webgpu"/);
+  assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_FAULTS: 'explode' }, flags: { siteName: 'A' } }), (e: unknown) => e instanceof AgentConfigError && /faults\[0\]: Invalid option/.test((e as Error).message));
+  assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', coordinator: 'no-port' } }), /coordinator: must be host:port/);
+  assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_THREADS: 'many' }, flags: { siteName: 'A' } }), /threads: Invalid input: expected number, received string/);
   const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
   writeFileSync(join(dir, 'bad.json'), '{ not json');
   assert.throws(() => loadAgentConfig({ file: join(dir, 'bad.json'), env }), /is not valid JSON/);
-  writeFileSync(join(dir, 'steps.json'), JSON.stringify({ siteName: 'A', stepSurgeries: [['1']] }));
-  assert.throws(() => loadAgentConfig({ file: join(dir, 'steps.json'), env }), /stepSurgeries\[0\]: '1' is not a two-digit surgery number/);
+  writeFileSync(join(dir, 'steps.json'), JSON.stringify({ siteName: 'A', stepSurgeries: [['01'], ['1']] }));
+  assert.throws(() => loadAgentConfig({ file: join(dir, 'steps.json'), env }), /stepSurgeries\[1\]\[0\]: is not a two-digit surgery number/);
+});
+
+test('a key the schema does not know is refused with its path; text forms of values are accepted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+  writeFileSync(join(dir, 'typo.json'), JSON.stringify({ siteName: 'A', heartbeatSecond: 2, dataFormat: 'dsad' }));
+  assert.throws(() => loadAgentConfig({ file: join(dir, 'typo.json'), env: {} }), /heartbeatSecond: unknown setting/);
+  const c = loadAgentConfig({ env: { FEDCISS_SITE_THREADS: '3', FEDCISS_SITE_INSECURE: 'true', FEDCISS_SITE_FAULTS: 'corrupt-chunk,nan-update' }, flags: { siteName: 'A', trainSurgeries: '01, 04' } });
+  assert.equal(c.threads, 3);
+  assert.equal(c.insecure, true);
+  assert.deepEqual(c.faults, ['corrupt-chunk', 'nan-update']);
+  assert.deepEqual(c.trainSurgeries, ['01', '04']);
+  assert.equal(c.uploadChunkBytes, 1024 * 1024);
+  assert.equal(c.heartbeatSeconds, 5);
 });

@@ -1,53 +1,19 @@
 /**
  * The site agent's settings: a JSON file (--config), overridden by FEDCISS_SITE_* environment
  * variables, overridden by flags. Relative paths are relative to the config file's folder.
+ *
+ * `agentSettingsSchema` is the one source of the settings' type, defaults and checks: a key the
+ * file has and the schema does not is refused with its path (a typo stops `site-agent run` at
+ * start-up instead of being ignored), and every problem names its key. Environment variables and
+ * flags arrive as text; the schema accepts a setting's text form too (`"4"`, `"true"`, `"01,04"`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { describeSettingsIssues } from '@fedciss/proto';
 
-export type ExecutionProviderName = 'cpu' | 'cuda' | 'webgpu';
-
-export interface AgentConfig {
-  /** Hospital name shown to the coordinator's admins. */
-  siteName: string;
-  /** host:port of the coordinator's federation endpoint (mutual TLS). */
-  coordinator: string;
-  /** host:port where a site without a certificate enrols (server-side TLS); default: coordinator port + 1. */
-  enrollAddress: string;
-  /** Plaintext gRPC, loopback demo only (the coordinator must run with --insecure too). */
-  insecure: boolean;
-  /** Key, certificate request, certificate and the federation's CA certificate. */
-  identityDir: string;
-  /** The hospital's images: DSAD layout or a plain folder with a manifest. */
-  dataRoot: string;
-  dataFormat: 'auto' | 'dsad' | 'folder';
-  /** Caches, models, replay sets, checkpoints, logs and the outbound audit. */
-  workDir: string;
-  executionProvider: ExecutionProviderName;
-  /** Threads for ONNX Runtime (default: every core; lower it when several agents share a machine). */
-  threads?: number;
-  /** Surgeries used for training; default: the official DSAD training split. */
-  trainSurgeries?: string[];
-  /**
-   * Which training surgeries belong to which incremental step (step t trains on new patients, as in
-   * the clinic); default: every training surgery at every step.
-   */
-  stepSurgeries?: string[][];
-  /** Surgeries used for evaluation; default: the official DSAD test split. */
-  testSurgeries?: string[];
-  /** Seconds between heartbeats (the coordinator may ask for another interval). */
-  heartbeatSeconds: number;
-  /** Size of upload chunks (default 1 MiB). */
-  uploadChunkBytes: number;
-  /** Bandwidth cap for uploads, bytes per second (0: none); hospitals often must not saturate their link. */
-  uploadBytesPerSecond: number;
-  /**
-   * Faults to inject once, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
-   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` makes the first
-   * update carry a NaN.
-   */
-  faults: Fault[];
-}
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 
 export const FAULTS = ['corrupt-chunk', 'nan-update'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -56,7 +22,7 @@ export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
 }
 
-const ENV: Record<string, keyof AgentConfig> = {
+const ENV: Readonly<Record<string, string>> = {
   FEDCISS_SITE_NAME: 'siteName',
   FEDCISS_COORDINATOR: 'coordinator',
   FEDCISS_ENROLL_ADDRESS: 'enrollAddress',
@@ -70,21 +36,80 @@ const ENV: Record<string, keyof AgentConfig> = {
   FEDCISS_SITE_FAULTS: 'faults',
 };
 
-function nextPort(address: string): string {
-  const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) throw new AgentConfigError(`coordinator address '${address}' must be host:port`);
-  return `${m[1]}:${Number(m[2]) + 1}`;
-}
+const text = (max: number) => z.string().min(1).max(max).refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
+const hostPort = text(300).regex(/^.+:\d{1,5}$/, 'must be host:port');
+/** A number given as a number or as its text (environment variables and flags are text). */
+const numeric = (inner: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), inner);
+const surgery = z.string().regex(/^\d{2}$/, 'is not a two-digit surgery number');
+/** A list given as a JSON array or as comma-separated text. */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(item));
+const flag = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
 
-function positiveInt(name: string, v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new AgentConfigError(`${name} must be a positive integer (got '${v}')`);
-  return n;
+export const agentSettingsSchema = z.strictObject({
+  /** Hospital name shown to the coordinator's admins. */
+  siteName: text(120).optional(),
+  /** host:port of the coordinator's federation endpoint (mutual TLS). */
+  coordinator: hostPort.default('127.0.0.1:50051'),
+  /** host:port where a site without a certificate enrols (server-side TLS); default: coordinator port + 1. */
+  enrollAddress: hostPort.optional(),
+  /** Plaintext gRPC, loopback demo only (the coordinator must run with --insecure too). */
+  insecure: flag.default(false),
+  /** Key, certificate request, certificate and the federation's CA certificate. */
+  identityDir: text(4096).default('identity'),
+  /** The hospital's images: DSAD layout or a plain folder with a manifest. */
+  dataRoot: text(4096).default('data'),
+  dataFormat: z.enum(['auto', 'dsad', 'folder']).default('auto'),
+  /** Caches, models, replay sets, checkpoints, logs and the outbound audit. */
+  workDir: text(4096).default('work'),
+  executionProvider: z.enum(EXECUTION_PROVIDERS).default('cpu'),
+  /** Threads for ONNX Runtime (default: every core; lower it when several agents share a machine). */
+  threads: numeric(z.number().int().min(1).max(1024)).optional(),
+  /** Surgeries used for training; default: the official DSAD training split. */
+  trainSurgeries: list(surgery).optional(),
+  /**
+   * Which training surgeries belong to which incremental step (step t trains on new patients, as in
+   * the clinic); default: every training surgery at every step.
+   */
+  stepSurgeries: z.array(z.array(surgery)).optional(),
+  /** Surgeries used for evaluation; default: the official DSAD test split. */
+  testSurgeries: list(surgery).optional(),
+  /** Size the test images are read at for evaluation (default: the model's input size). Set it to
+   * the images' own size to score at label resolution, where thin structures do not vanish. */
+  evaluationSize: z.strictObject({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) }).optional(),
+  /** Mixed into every training seed of this site (default: none); benchmarks repeat runs with other seeds. */
+  trainingSeed: numeric(z.number().int().min(0).max(2 ** 31 - 1)).optional(),
+  /** Seconds between heartbeats (the coordinator may ask for another interval). */
+  heartbeatSeconds: numeric(z.number().positive().max(3600)).default(5),
+  /** Size of upload chunks (0: the default 1 MiB). */
+  uploadChunkBytes: numeric(z.number().int().min(0).max(1024 * 1024)).default(0).transform((n) => n || 1024 * 1024),
+  /** Bandwidth cap for uploads, bytes per second (0: none); hospitals often must not saturate their link. */
+  uploadBytesPerSecond: numeric(z.number().int().min(0)).default(0),
+  /**
+   * Faults to inject once, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
+   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` makes the first
+   * update carry a NaN.
+   */
+  faults: list(z.enum(FAULTS)).default([]),
+  /**
+   * Thresholds of the memorisation check on this site's generator (ml's PrivacyOptions; default:
+   * ml's defaults). A generator that fails it is retrained once, then withheld.
+   */
+  memorisationCheck: z.strictObject({ relativeThreshold: z.number().min(0).max(1).optional(), absoluteThreshold: z.number().min(0).max(1).optional() }).optional(),
+});
+
+/** The resolved settings: every default filled in, paths absolute, the site's name required. */
+export type AgentConfig = Omit<z.output<typeof agentSettingsSchema>, 'siteName' | 'enrollAddress'> & { siteName: string; enrollAddress: string };
+
+function nextPort(address: string): string {
+  const m = /^(.*):(\d+)$/.exec(address)!;
+  return `${m[1]}:${Number(m[2]) + 1}`;
 }
 
 export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Partial<Record<keyof AgentConfig, unknown>> } = {}): AgentConfig {
   const env = options.env ?? process.env;
-  let fromFile: Record<string, unknown> = {};
+  let fromFile: unknown = {};
   let base = process.cwd();
   if (options.file) {
     if (!existsSync(options.file)) throw new AgentConfigError(`config file ${options.file} does not exist`);
@@ -93,62 +118,23 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     } catch (e) {
       throw new AgentConfigError(`config file ${options.file} is not valid JSON: ${(e as Error).message}`);
     }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new AgentConfigError(`config file ${options.file} must hold a JSON object`);
     base = dirname(resolve(options.file));
   }
-  const merged: Record<string, unknown> = { ...fromFile };
+  const merged: Record<string, unknown> = { ...(fromFile as Record<string, unknown>) };
   for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') merged[key] = env[name];
   for (const [k, v] of Object.entries(options.flags ?? {})) if (v !== undefined) merged[k] = v;
-  const str = (k: keyof AgentConfig, fallback?: string): string => {
-    const v = merged[k] ?? fallback;
-    if (typeof v !== 'string' || !v) throw new AgentConfigError(`setting '${k}' is required (config file, ${Object.keys(ENV).find((e) => ENV[e] === k) ?? 'flag'})`);
-    return v;
-  };
-  const coordinator = str('coordinator', '127.0.0.1:50051');
-  const provider = str('executionProvider', 'cpu');
-  if (!['cpu', 'cuda', 'webgpu'].includes(provider)) throw new AgentConfigError(`executionProvider must be cpu, cuda or webgpu (got '${provider}')`);
-  const format = str('dataFormat', 'auto');
-  if (!['auto', 'dsad', 'folder'].includes(format)) throw new AgentConfigError(`dataFormat must be auto, dsad or folder (got '${format}')`);
-  const list = (k: 'trainSurgeries' | 'testSurgeries') => {
-    const v = merged[k];
-    if (v === undefined) return undefined;
-    const items = Array.isArray(v) ? v.map(String) : String(v).split(',').map((s) => s.trim()).filter(Boolean);
-    for (const s of items) if (!/^\d{2}$/.test(s)) throw new AgentConfigError(`${k}: '${s}' is not a two-digit surgery number`);
-    return items;
-  };
-  let stepSurgeries: string[][] | undefined;
-  if (merged.stepSurgeries !== undefined) {
-    if (!Array.isArray(merged.stepSurgeries) || !merged.stepSurgeries.every((s) => Array.isArray(s))) throw new AgentConfigError('stepSurgeries must be a list of lists of surgery numbers');
-    stepSurgeries = (merged.stepSurgeries as unknown[][]).map((l, t) => l.map((x) => {
-      if (!/^\d{2}$/.test(String(x))) throw new AgentConfigError(`stepSurgeries[${t}]: '${x}' is not a two-digit surgery number`);
-      return String(x);
-    }));
-  }
-  const faults = (Array.isArray(merged.faults) ? merged.faults.map(String) : String(merged.faults ?? '').split(',')).map((f) => f.trim()).filter(Boolean);
-  for (const f of faults) if (!(FAULTS as readonly string[]).includes(f)) throw new AgentConfigError(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
-  const nonNegative = (k: 'uploadChunkBytes' | 'uploadBytesPerSecond', fallback: number) => {
-    const v = Number(merged[k] ?? fallback);
-    if (!Number.isInteger(v) || v < 0) throw new AgentConfigError(`${k} must be a non-negative integer`);
-    return v;
-  };
-  const heartbeat = Number(merged.heartbeatSeconds ?? 5);
-  if (!(heartbeat > 0)) throw new AgentConfigError('heartbeatSeconds must be a positive number');
+  const parsed = agentSettingsSchema.safeParse(merged);
+  const where = options.file ? `settings (${options.file}, FEDCISS_SITE_* variables, flags)` : 'settings (FEDCISS_SITE_* variables, flags)';
+  if (!parsed.success) throw new AgentConfigError(`${where}: ${describeSettingsIssues(parsed.error.issues).join('; ')}`);
+  const s = parsed.data;
+  if (!s.siteName) throw new AgentConfigError(`${where}: siteName is required (config file key siteName, FEDCISS_SITE_NAME or --site-name)`);
   return {
-    siteName: str('siteName'),
-    coordinator,
-    enrollAddress: str('enrollAddress', nextPort(coordinator)),
-    insecure: merged.insecure === true || merged.insecure === 'true' || merged.insecure === '1',
-    identityDir: resolve(base, str('identityDir', 'identity')),
-    dataRoot: resolve(base, str('dataRoot', 'data')),
-    dataFormat: format as AgentConfig['dataFormat'],
-    workDir: resolve(base, str('workDir', 'work')),
-    executionProvider: provider as ExecutionProviderName,
-    threads: merged.threads === undefined ? undefined : positiveInt('threads', merged.threads),
-    trainSurgeries: list('trainSurgeries'),
-    testSurgeries: list('testSurgeries'),
-    stepSurgeries,
-    heartbeatSeconds: heartbeat,
-    uploadChunkBytes: nonNegative('uploadChunkBytes', 1024 * 1024) || 1024 * 1024,
-    uploadBytesPerSecond: nonNegative('uploadBytesPerSecond', 0),
-    faults: faults as Fault[],
+    ...s,
+    siteName: s.siteName,
+    enrollAddress: s.enrollAddress ?? nextPort(s.coordinator),
+    identityDir: resolve(base, s.identityDir),
+    dataRoot: resolve(base, s.dataRoot),
+    workDir: resolve(base, s.workDir),
   };
 }

@@ -96,7 +96,8 @@ export async function buildLabel(ref: SampleRef, size: Size, unknown: UnknownPol
   return resizeNearest(label, ref.width, ref.height, size.width, size.height);
 }
 
-function hwcToChw(hwc: Uint8Array, w: number, h: number): Uint8Array {
+/** Interleaved RGB (HWC) bytes to planar (CHW). */
+export function hwcToChw(hwc: Uint8Array, w: number, h: number): Uint8Array {
   const n = w * h;
   const out = new Uint8Array(3 * n);
   for (let i = 0; i < n; i++) {

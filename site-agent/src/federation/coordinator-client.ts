@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, sha256Hex, UploadState,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
-  type UploadHeader, type UploadReceipt, type UploadStatus,
+  type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
 } from '@fedciss/proto';
 import { OutboundAudit } from './outbound-audit';
 import { withBackoff, type BackoffOptions } from './retry';
@@ -21,6 +21,8 @@ export interface UploadTuning {
   bytesPerSecond?: number;
   /** Resilience tests: corrupt the chunk with this index in the first attempt. */
   corruptChunkOnce?: number;
+  /** Told the size of every chunk handed to the connection (metrics). */
+  onChunkSent?: (bytes: number) => void;
 }
 
 export interface Connection {
@@ -28,6 +30,8 @@ export interface Connection {
   credentials: grpc.ChannelCredentials;
   /** Plaintext loopback demo mode only: the site id sent as `x-site-id` metadata. */
   insecureSiteId?: string;
+  /** Enrolment only: the invitation's one-time token, sent as `x-fedciss-invitation` metadata. */
+  invitationToken?: string;
   /** Deadline of a unary call. */
   deadlineMs?: number;
   /** Deadline of a whole download or upload stream. */
@@ -49,6 +53,10 @@ export class CoordinatorClient {
     this.client = new FederationClient(connection.address, connection.credentials, {
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      // grpc-js backs reconnection off up to 2 minutes; a coordinator back from a restart must hear
+      // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 3_000,
     });
     this.deadlineMs = connection.deadlineMs ?? 15_000;
     this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
@@ -61,6 +69,7 @@ export class CoordinatorClient {
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     if (this.connection.insecureSiteId) md.set('x-site-id', this.connection.insecureSiteId);
+    if (this.connection.invitationToken) md.set('x-fedciss-invitation', this.connection.invitationToken);
     return md;
   }
 
@@ -81,7 +90,8 @@ export class CoordinatorClient {
 
   enroll(displayName: string, csrPem: string, executionProviders: string[]): Promise<EnrollResponse> {
     const req = { displayName, csrPem, capabilities: { executionProviders, agentVersion: '0.1.0' } };
-    return this.unary('Enroll', 'site name, certificate signing request (public key only)', this.client.enroll, req, JSON.stringify(req).length);
+    const what = `site name, certificate signing request (public key only)${this.connection.invitationToken ? ', invitation token' : ''}`;
+    return this.unary('Enroll', what, this.client.enroll, req, JSON.stringify(req).length);
   }
 
   heartbeat(state: string): Promise<HeartbeatResponse> {
@@ -94,6 +104,22 @@ export class CoordinatorClient {
 
   reportProgress(report: ProgressReport): Promise<unknown> {
     return this.unary('ReportProgress', 'phase, fraction and loss values', this.client.reportProgress, report, JSON.stringify(report).length);
+  }
+
+  reportWithheld(report: WithheldUpdate): Promise<Ack> {
+    return this.unary('ReportWithheld', 'why a trained update was kept back, and its privacy-check numbers', this.client.reportWithheld, report, JSON.stringify(report).length);
+  }
+
+  secAggAdvertise(req: SecAggAdvertisement): Promise<Ack> {
+    return this.unary('SecAggAdvertise', 'two X25519 public keys and a hash of a random seed (secure aggregation)', this.client.secAggAdvertise, req, 100);
+  }
+
+  secAggShareKeys(req: SecAggShares): Promise<Ack> {
+    return this.unary('SecAggShareKeys', `${req.shares.length} Shamir share bundles of this round's secure-aggregation secrets, each encrypted for its holder`, this.client.secAggShareKeys, req, req.shares.reduce((n, s) => n + s.ciphertext.length, 0));
+  }
+
+  secAggReveal(req: SecAggRevealedShares): Promise<Ack> {
+    return this.unary('SecAggReveal', `${req.shares.length} Shamir shares of other sites' secure-aggregation secrets, to unmask the sum`, this.client.secAggReveal, req, req.shares.length * 33);
   }
 
   reportEvaluation(report: EvaluationReport): Promise<unknown> {
@@ -193,6 +219,7 @@ export class CoordinatorClient {
             }
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
             onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            tuning.onChunkSent?.(chunk.data.length);
             sent += chunk.data.length;
             if (tuning.bytesPerSecond) {
               const due = started + (sent / tuning.bytesPerSecond) * 1000;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { withBackoff } from './retry';
+import { CoordinatorFaultError, withBackoff } from './retry';
 
 const grpcError = (code: number, details = '') => Object.assign(new Error(details), { code, details });
 
@@ -31,4 +31,33 @@ test('a refused corrupted chunk is retried a bounded number of times', async () 
     throw grpcError(status.INVALID_ARGUMENT, 'chunk at offset 0 failed its sha256 check');
   }, { initialMs: 1, retryIf: (e) => /sha256 check/.test((e as Error).message), maxAttempts: 3 }));
   assert.equal(calls, 3);
+});
+
+test('INTERNAL is not retried blindly: slower, capped waits, reported, then a clear error', async () => {
+  const faults: number[] = [];
+  const quick: number[] = [];
+  let calls = 0;
+  await assert.rejects(
+    withBackoff(async () => {
+      calls++;
+      throw grpcError(status.INTERNAL, 'GetTask failed inside the coordinator (a bug; see its log)');
+    }, { initialMs: 1, faultInitialMs: 4, faultMaxMs: 8, faultAttempts: 4, onRetry: (_, ms) => quick.push(ms), onCoordinatorFault: (_, ms) => faults.push(ms) }),
+    (e: unknown) => e instanceof CoordinatorFaultError && e.attempts === 4 && /a bug on its side, not this site's\); send its operator the time/.test(e.message) && /GetTask failed inside/.test(e.message),
+  );
+  assert.equal(calls, 4, 'bounded attempts');
+  assert.deepEqual(quick, [], 'not on the transient schedule');
+  assert.equal(faults.length, 3);
+  assert.ok(faults.every((ms) => ms >= 2 && ms <= 8), `waits within [initial/2, cap]: ${faults}`);
+  // A fault that clears (the coordinator was fixed and restarted) lets the call succeed.
+  let n = 0;
+  assert.equal(await withBackoff(async () => {
+    if (++n < 3) throw grpcError(status.INTERNAL, 'bug');
+    return 'ok';
+  }, { faultInitialMs: 1, faultMaxMs: 2 }), 'ok');
+  // A stream reset is reported by grpc-js as INTERNAL too: that is the connection, retried as usual.
+  n = 0;
+  assert.equal(await withBackoff(async () => {
+    if (++n < 3) throw grpcError(status.INTERNAL, 'Received RST_STREAM with code 2 triggered by internal client error');
+    return 'ok';
+  }, { initialMs: 1, faultInitialMs: 60_000 }), 'ok');
 });

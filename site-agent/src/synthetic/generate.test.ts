@@ -53,6 +53,23 @@ test('generator: deterministic by seed, DSAD layout the reader accepts', async (
   }
 });
 
+test('generator: one-folder annotations put each scene outside multilabel in exactly one structure folder (DSAD-like)', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'synth-one-'));
+  try {
+    const opts = { surgeries: 2, seed: 5, size: { width: 64, height: 36 }, imagesPerSurgery: 6, multilabelFraction: 0 };
+    const every = await generateSynthetic({ ...opts, out: join(base, 'every') });
+    const one = await generateSynthetic({ ...opts, out: join(base, 'one'), structureFolders: 'one-folder' });
+    const folders = (r: typeof one) => Object.values(r.perStructure).reduce((a, b) => a + b, 0);
+    assert.equal(folders(one), one.images - one.multilabelImages, 'one structure folder per scene');
+    assert.ok(folders(every) > 2 * folders(one), 'every-folder writes a scene into each structure it shows');
+    const { samples } = await scanDsad(join(base, 'one'), { roster: defaultDsadRoster() });
+    assert.equal(samples.length, one.images);
+    assert.ok(samples.filter((s) => !s.complete).every((s) => s.masks.length === 1), 'one annotated structure per incomplete scene');
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('scenes: thin structures are much smaller than large organs', () => {
   const area = new Map<string, number[]>();
   for (let k = 0; k < 60; k++) {

@@ -25,6 +25,10 @@ export interface GenerateOptions {
   imagesPerSurgery: number;
   /** Fraction of scenes also written to `multilabel` (default 0.5). */
   multilabelFraction?: number;
+  /** 'every-folder' (default): a scene goes into the folder of every structure it shows, so the reader
+   * merges all its masks. 'one-folder': a scene outside `multilabel` goes into the folder of ONE of its
+   * structures (picked at random), annotated for that structure only, as most DSAD frames are. */
+  structureFolders?: 'every-folder' | 'one-folder';
   /** Smallest visible area (pixels) for a structure to count as present (default max(3, 0.2 % of the image)). */
   minArea?: number;
   onProgress?: (done: number, total: number) => void;
@@ -75,6 +79,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
     const sNum = Number(sid) || hashSeed(...[...sid].map((ch) => ch.charCodeAt(0)));
     const app: Appearance = sampleAppearance(mulberry32(hashSeed(options.seed, sNum, 0xa77)));
     const pick = mulberry32(hashSeed(options.seed, sNum, 0x3117));
+    const pickFolder = mulberry32(hashSeed(options.seed, sNum, 0xf01d));
     const counters = new Map<string, number>();
     const weak = new Map<string, string[]>(); // folder -> csv rows
     const writes: Array<[string, Buffer]> = [];
@@ -108,8 +113,10 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
         weak.set('multilabel', [...(weak.get('multilabel') ?? []), row(`image${nn}.png`)]);
         multilabelImages++;
       }
+      const shown = DSAD_STRUCTURES.map((_, k) => k).filter((k) => present[k]);
+      const only = options.structureFolders === 'one-folder' && !inMultilabel ? shown[Math.floor(pickFolder() * shown.length)] : undefined;
       DSAD_STRUCTURES.forEach((s, k) => {
-        if (!present[k]) return;
+        if (!present[k] || (only !== undefined && k !== only)) return;
         const nn = place(s);
         const dir = join(options.out, s, sid);
         writes.push([join(dir, `image${nn}.png`), imagePng]);

@@ -14,7 +14,9 @@ import {
 import type { EvaluationReport, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { AgentLog } from '../agent/log';
-import type { ModelFetcher, SiteWork, TrainedUpdate } from '../agent/run-loop';
+import type { ModelFetcher, SiteWork, TrainedUpdate, WithheldUpdate } from '../agent/run-loop';
+import { MEMORISATION_RETRAINS, memorisationGate } from '../privacy/memorisation-gate';
+import { privatiseUpdate } from '../privacy/dp-update';
 import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
 import { SiteData } from './site-data';
@@ -49,7 +51,8 @@ export class MlSiteWork implements SiteWork {
 
   /** The same seed for the same step, round and site, so a rerun trains the same way. */
   private seed(task: Task): number {
-    return hashSeed(`${task.step}:${task.roundIndex}:${this.config.siteName}`);
+    const base = `${task.step}:${task.roundIndex}:${this.config.siteName}`;
+    return hashSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -100,6 +103,8 @@ export class MlSiteWork implements SiteWork {
         fedproxMu: hp.fedproxMu,
         pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
         pseudoLabelThreshold: hp.pseudoLabelThreshold,
+        // A round retried after a failure keeps the last slot of the step's schedule.
+        schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
       },
       seed: this.seed(task),
       runtime: this.runtime,
@@ -107,10 +112,11 @@ export class MlSiteWork implements SiteWork {
     });
     progress.done();
     const last = result.metrics.epochLosses.at(-1) ?? {};
+    const leaving = leavingWeights(global.weights, result.weights, hp);
     return {
-      blob: encodeSafetensors(result.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
+      blob: encodeSafetensors(leaving.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...check },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics, ...check },
     };
   }
 
@@ -179,7 +185,7 @@ export class MlSiteWork implements SiteWork {
     }
   }
 
-  async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate> {
+  async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate | WithheldUpdate> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.globalModel);
     const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
@@ -189,47 +195,57 @@ export class MlSiteWork implements SiteWork {
     const real = await this.data.training(rosterOf(task), [], task.step, size);
     if (!real.length) throw new Error(`no training images for the generator at step ${task.step}`);
     const images = real.map((s) => s.image);
-    const progress = progressOf('generator', this.log, sink);
-    // A round is sized by a wall-clock budget (the generator keeps learning across rounds and
-    // steps from the global weights), or by passes over the images when no budget is set.
-    const budget = hp.generatorSeconds > 0 ? { maxSeconds: hp.generatorSeconds } : { epochs: hp.localEpochs };
-    const result = await trainDiffusion({
-      config,
-      weights: gen.weights,
-      images,
-      ...budget,
-      batchSize: hp.batchSize,
-      learningRate: hp.learningRate,
-      lossWeighting: REPLAY_GENERATOR_TRAINING.lossWeighting,
-      emaDecay: REPLAY_GENERATOR_TRAINING.emaDecay,
-      seed: this.seed(task),
-      runtime: this.runtime,
-      onProgress: (p) => progress.update(p.budgetMs ? Math.min(1, p.elapsedMs / p.budgetMs) : p.step / p.steps, { loss: p.loss }),
-    });
-    progress.done();
-    // Before the weights leave: does the generator reproduce any of this site's patient images?
-    const samples = await sampleImages({ config, weights: result.emaWeights, count: 8, steps: REPLAY_SAMPLING_STEPS, seed: this.seed(task) + 1, runtime: this.runtime });
-    const checks = checkGeneratedImages(samples, images, geo);
-    for (const w of checks.privacy.warnings) this.log('warn', 'generator privacy check', { warning: w });
-    return {
-      blob: encodeSafetensors(result.emaWeights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
-      samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
-      metrics: {
+    // Before the weights leave: does the generator reproduce any of this site's patient images? If
+    // so, train again from the global model with another seed; if that memorises too, withhold.
+    for (let attempt = 0; ; attempt++) {
+      const seed = this.seed(task) + attempt * 7919;
+      const progress = progressOf('generator', this.log, sink);
+      const result = await trainDiffusion({
+        config,
+        weights: gen.weights,
+        images,
+        // A round is sized by a wall-clock budget (the generator keeps learning across rounds and
+        // steps from the global weights), or by passes over the images when no budget is set.
+        ...(hp.generatorSeconds > 0 ? { maxSeconds: hp.generatorSeconds } : { epochs: hp.localEpochs }),
+        batchSize: hp.batchSize,
+        learningRate: hp.learningRate,
+        lossWeighting: REPLAY_GENERATOR_TRAINING.lossWeighting,
+        emaDecay: REPLAY_GENERATOR_TRAINING.emaDecay,
+        seed,
+        runtime: this.runtime,
+        onProgress: (p) => progress.update(p.budgetMs ? Math.min(1, p.elapsedMs / p.budgetMs) : p.step / p.steps, { loss: p.loss }),
+      });
+      progress.done();
+      // The check looks at what would leave: the weights after clipping and noise, when asked for.
+      const leaving = leavingWeights(gen.weights, result.emaWeights, hp);
+      const samples = await sampleImages({ config, weights: leaving.weights, count: 8, steps: REPLAY_SAMPLING_STEPS, seed: seed + 1, runtime: this.runtime });
+      const checks = checkGeneratedImages(samples, images, geo, this.config.memorisationCheck);
+      const gate = memorisationGate(checks.privacy);
+      const metrics = {
         loss: result.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, result.losses.length),
         msPerStep: result.stepMs,
         steps: result.steps,
         realismFrechet: checks.realism.frechetDistance,
-        privacyMinDistance: checks.privacy.minDistance,
-        privacyFlagged: checks.privacy.flagged.length,
-      },
-    };
+        ...gate.metrics,
+        ...leaving.metrics,
+      };
+      if (gate.pass) {
+        return {
+          blob: encodeSafetensors(leaving.weights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
+          samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
+          metrics,
+        };
+      }
+      this.log('warn', 'generator privacy check failed', { attempt, reason: gate.reason });
+      if (attempt >= MEMORISATION_RETRAINS) return { withheld: true, reason: `${gate.reason} (after ${attempt + 1} trainings)`, metrics };
+    }
   }
 
   async evaluate(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<EvaluationReport> {
     const model = await load(fetch, task.globalModel);
     const config = segmenterConfig(model.config as Partial<SegmenterConfig>);
     const numClasses = classCountOf(model.weights);
-    const test = await this.data.test(rosterOf(task), this.size(config));
+    const test = await this.data.test(rosterOf(task), this.config.evaluationSize ?? this.size(config));
     sink('evaluate', 0, {});
     const cm = await evaluateSegmenter({ config, weights: model.weights, numClasses, runtime: this.runtime }, test);
     sink('evaluate', 1, {});
@@ -246,6 +262,17 @@ export class MlSiteWork implements SiteWork {
 
 /** The student of the site's replay check: short (it runs once per step), the local optimizer. */
 const SITE_STUDENT = { steps: 200, batchSize: 8, learningRate: 1e-2 };
+
+/**
+ * What leaves the site: the trained weights, or, when the task asks for differential privacy, the
+ * global model plus the clipped, noised delta (with the delta's norm as a metric).
+ */
+function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNullable<Task['hyperParameters']>): { weights: NamedTensors; metrics: Record<string, number> } {
+  const dp = hp.differentialPrivacy;
+  if (!dp) return { weights: trained, metrics: {} };
+  const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
+  return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
+}
 
 /** A stable 31-bit seed from a string. */
 function hashSeed(s: string): number {

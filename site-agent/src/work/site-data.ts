@@ -49,11 +49,16 @@ export class SiteData {
     return this.config.trainSurgeries ?? DSAD_SPLIT.train;
   }
 
-  /** Training images of `step` with labels for `classes` only (other structures become background). */
+  /** Training images of `step` annotated for `classes` (or fully), with labels for `classes` only (other structures become background). */
   async training(roster: RosterEntry[], classes: readonly number[], step: number, size: { width: number; height: number }): Promise<LoadedSample[]> {
     const dataset = await this.open(roster, size);
     const samples = await this.load(dataset, this.trainSurgeries(step));
-    return samples.map((s) => ({ ...s, label: stepLabels(s.label, classes, 'ignore') }));
+    // An image annotated only for structures outside this step (a DSAD single-structure folder of an
+    // old class) has no label of the step's classes: it would only teach "that structure is
+    // background". The step trains on images annotated for its classes, and on fully annotated ones.
+    const wanted = new Set(classes);
+    const annotatedForStep = (s: LoadedSample) => s.complete || !classes.length || s.annotated.some((c) => wanted.has(c));
+    return samples.filter(annotatedForStep).map((s) => ({ ...s, label: stepLabels(s.label, classes, 'ignore') }));
   }
 
   /** Test images with every class of the roster (unannotated pixels ignored). */

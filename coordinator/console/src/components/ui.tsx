@@ -82,7 +82,11 @@ export function ConfirmDialog(props: {
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (props.open && !d.open) d.showModal();
+    if (props.open && !d.open) {
+      d.showModal();
+      // showModal() focuses the first button (React's autoFocus sets no attribute for it to find): move focus as promised.
+      d.querySelector<HTMLButtonElement>('[data-autofocus="true"]')?.focus();
+    }
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
@@ -91,8 +95,8 @@ export function ConfirmDialog(props: {
       <div id={bodyId} className="dialog-body">{props.children}</div>
       <ErrorBanner error={props.error} />
       <div className="dialog-actions">
-        <button type="button" className="btn" onClick={props.onCancel} disabled={props.busy} autoFocus={props.danger}>Cancel</button>
-        <button type="button" className={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} onClick={props.onConfirm} disabled={props.busy} autoFocus={!props.danger}>
+        <button type="button" className="btn" onClick={props.onCancel} disabled={props.busy} data-autofocus={!!props.danger}>Cancel</button>
+        <button type="button" className={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} onClick={props.onConfirm} disabled={props.busy} data-autofocus={!props.danger}>
           {props.busy ? 'Working…' : props.confirmLabel}
         </button>
       </div>

@@ -84,7 +84,10 @@ export function ModelsPage() {
                     <td className="wrap">{v.note || <span className="muted">—</span>}</td>
                     <td className="actions">
                       {v.kind === 'segmenter' && (
-                        <a className="btn btn-small" href={`/api/models/${encodeURIComponent(v.id)}/model.onnx`} download={`${v.id}.onnx`} aria-label={`Download ${v.id} as ONNX`}>.onnx</a>
+                        <>
+                          <a className="btn btn-small" href={`/api/models/${encodeURIComponent(v.id)}/model.onnx`} download={`${v.id}.onnx`} aria-label={`Download ${v.id} as ONNX`}>.onnx</a>
+                          <a className="btn btn-small btn-ghost" href={`/api/models/${encodeURIComponent(v.id)}/model-card.md`} download={`${v.id}.model-card.md`} aria-label={`Download the model card of ${v.id}`}>card</a>
+                        </>
                       )}
                       <a className="btn btn-small btn-ghost" href={`/api/models/${encodeURIComponent(v.id)}/weights.safetensors`} download={`${v.id}.safetensors`} aria-label={`Download ${v.id} weights as safetensors`}>.safetensors</a>
                     </td>
@@ -94,7 +97,7 @@ export function ModelsPage() {
             </table>
           </div>
         )}
-        <p className="hint">The .onnx file is an inference model with the weights inside: any ONNX Runtime, in any language, runs it. The .safetensors file holds the raw weights.</p>
+        <p className="hint">The .onnx file is an inference model with the weights inside (opset 11, any batch size; ONNX Runtime, OpenCV DNN and other runtimes run it); its metadata names the classes, their colours and the input normalisation. The card says the same in Markdown. The .safetensors file holds the raw weights.</p>
       </Card>
     </>
   );

@@ -11,6 +11,7 @@ function describeEvent(e: FederationEvent, siteName: (id: string) => string): Fe
   const at = new Date().toISOString();
   if (e.type === 'round') return { at, text: `Round ${e.roundId} is ${e.status}`, detail: e.reason ?? undefined, tone: e.status };
   if (e.type === 'step') return { at, text: `Step ${e.step} is ${e.status}`, tone: e.status };
+  if (e.type === 'withheld') return { at, text: `${siteName(e.siteId)} withheld its ${e.kind} update`, detail: e.reason, tone: 'failed' };
   if (e.type === 'progress' && e.progress.fraction >= 1) return { at, text: `${siteName(e.progress.siteId)} finished ${e.progress.phase}`, tone: 'completed' };
   return null;
 }
@@ -112,8 +113,9 @@ export function OverviewPage() {
                     const current = p && (!round || p.roundId === round.id) ? p : undefined;
                     const accepted = round?.accepted.includes(id);
                     const rejected = round?.rejected.includes(id);
+                    const withheld = round?.withheld?.find((w) => w.siteId === id);
                     const evaluating = round?.kind === 'evaluate';
-                    const state = accepted ? (evaluating ? 'evaluation reported' : 'update accepted') : rejected ? 'update rejected' : current ? current.phase : round?.sites.includes(id) ? 'waiting' : 'idle';
+                    const state = accepted ? (evaluating ? 'evaluation reported' : 'update accepted') : withheld ? `update withheld: ${withheld.reason}` : rejected ? 'update rejected' : current ? current.phase : round?.sites.includes(id) ? 'waiting' : 'idle';
                     const fraction = accepted ? 1 : current?.fraction ?? 0;
                     return (
                       <li key={id} className="progress-row" data-site={id}>

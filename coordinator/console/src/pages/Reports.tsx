@@ -5,6 +5,7 @@ import { Card, Empty, ErrorBanner, Loading, Notice, PageHeader, Swatch } from '.
 import { ReplayPanel } from '../components/ReplayPanel';
 import { fmtIoU, humanName, useFederationEvents, useGet } from '../lib';
 import type { MIoU, Overlay, Reports, ReportStep, Site } from '../types';
+import { PrivacyCard } from './PrivacyCard';
 
 const MIOU_SERIES = [
   { key: 'old', label: 'Old classes', color: '#7b8794' },
@@ -78,6 +79,7 @@ export function ReportsPage() {
           )}
         </>
       )}
+      <PrivacyCard sites={sites.data ?? []} />
     </>
   );
 }

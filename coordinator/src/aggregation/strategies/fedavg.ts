@@ -26,7 +26,7 @@ export function createFedAvg(options: ResolvedAggregationOptions): AggregationSt
   return {
     name: 'fedavg',
     options,
-    siteConfig: () => ({}),
+    siteConfig: () => ({ proximalMu: 0 }),
     begin: (global) => fedAvgRound(global, options),
   };
 }

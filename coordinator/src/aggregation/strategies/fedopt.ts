@@ -94,7 +94,7 @@ function createServerOptimizer(rule: Rule, options: ResolvedAggregationOptions):
   return {
     name: STRATEGY_OF[rule],
     options,
-    siteConfig: () => ({}),
+    siteConfig: () => ({ proximalMu: 0 }),
     begin: (global, state) => serverOptimizerRound(rule, global, state, options),
   };
 }

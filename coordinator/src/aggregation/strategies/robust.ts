@@ -65,14 +65,14 @@ function robustRound(
 }
 
 export function createMedian(options: ResolvedAggregationOptions): AggregationStrategy {
-  return { name: 'median', options, siteConfig: () => ({}), begin: (global) => robustRound('median', global, options) };
+  return { name: 'median', options, siteConfig: () => ({ proximalMu: 0 }), begin: (global) => robustRound('median', global, options) };
 }
 
 export function createTrimmedMean(options: ResolvedAggregationOptions): AggregationStrategy {
   return {
     name: 'trimmed-mean',
     options,
-    siteConfig: () => ({}),
+    siteConfig: () => ({ proximalMu: 0 }),
     begin: (global) => robustRound('trimmed-mean', global, options),
   };
 }

@@ -1,38 +1,53 @@
 /** `coordinator serve`: parses flags into the coordinator's configuration and starts it. */
 import type { Command } from 'commander';
-import { resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
+import { ConfigError, resolveConfig, type CoordinatorConfig } from '../../config/coordinator-config';
+import { architectureProblems } from '../../config/architecture-check';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
+import { Logger } from '@nestjs/common';
 import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
   config: CoordinatorConfig;
+  /** Only validate the settings (done before the action runs), report them, and exit. */
+  checkOnly?: boolean;
   /** Environment variable with the first admin's password (used only while there is no user). */
   adminPasswordEnv?: string;
 }
 
 export type ServeAction = (ctx: ServeContext) => Promise<void>;
 
-export const runServe: ServeAction = async ({ config, adminPasswordEnv }) => {
-  const running = await startCoordinator(config, new MlModelFactory());
+export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnly }) => {
+  // resolveConfig has validated every flag, variable and the training file's keys by now; the
+  // architecture overrides are checked against the model factory that will build them.
+  const factory = new MlModelFactory();
+  const problems = architectureProblems(config.training, factory);
+  if (problems.length) throw new ConfigError(`training settings: ${problems.join('; ')}`);
+  if (checkOnly) {
+    process.stdout.write(`configuration valid; effective training settings:\n${JSON.stringify(config.training, null, 2)}\n`);
+    return;
+  }
+  const running = await startCoordinator(config, factory);
+  // Through the coordinator's logger: one JSON line each when the output goes to a log collector.
+  const log = new Logger('Coordinator');
   try {
     const auth = running.app.get(AdminAuthService);
     if ((await auth.userCount()) === 0) {
       const password = adminPasswordEnv ? process.env[adminPasswordEnv] : undefined;
       if (password) {
         await auth.createUser('cli', 'admin', password, 'admin');
-        process.stdout.write(`created the first console user 'admin' (password from ${adminPasswordEnv})\n`);
+        log.log(`created the first console user 'admin' (password from ${adminPasswordEnv})`);
       } else {
-        process.stdout.write('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)\n');
+        log.warn('no console user yet: create one with "coordinator users add --username NAME" (password in FEDCISS_NEW_USER_PASSWORD)');
       }
     }
   } catch (e) {
     await running.close();
     throw e;
   }
-  process.stdout.write(
+  log.log(
     `coordinator ready: console and REST API ${running.httpUrl} (OpenAPI ${running.httpUrl}/api/docs), ` +
-      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}\n`,
+      `federation gRPC port ${running.grpcPort}${running.enrollPort ? `, enrolment port ${running.enrollPort}` : ''}`,
   );
 };
 
@@ -54,6 +69,7 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--tls-hostname <name...>', 'extra names the coordinator is reached at, for its TLS certificate')
     .option('--insecure', 'plaintext gRPC, loopback only: for a demo on one machine', false)
     .option('--auto-approve', 'approve enrolling sites without an admin (demo)', false)
+    .option('--open-enrollment', 'accept enrolment requests without an invitation (env FEDCISS_OPEN_ENROLLMENT=1); an admin still approves each', false)
     .option('--quorum <n>', 'minimum accepted updates per round', intFlag('--quorum'))
     .option('--deadline <seconds>', 'upload deadline of a round', intFlag('--deadline'))
     .option('--hard-limit <seconds>', 'how long a round may wait past its deadline (straggler policy wait)', intFlag('--hard-limit'))
@@ -61,19 +77,24 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--heartbeat-timeout <seconds>', 'a site silent this long counts as dead', intFlag('--heartbeat-timeout'))
     .option('--segmenter-rounds <n>', 'segmenter rounds per step', intFlag('--segmenter-rounds'))
     .option('--generator-rounds <n>', 'generator rounds per step (0: no diffusion replay)', intFlag('--generator-rounds'))
+    .option('--max-pending-per-address <n>', 'pending enrolment requests allowed from one address (default 10)', intFlag('--max-pending-per-address'))
+    .option('--max-pending <n>', 'pending enrolment requests allowed in total (default 200)', intFlag('--max-pending'))
+    .option('--pending-expiry <seconds>', 'an enrolment request not approved or rejected within this time is removed (default 7 days)', intFlag('--pending-expiry'))
     .option('--training-file <file>', 'JSON with training settings (epochs, learning rate, loss weights, aggregation strategy, architecture ...)')
     .option('--tick-ms <ms>', 'how often round deadlines are checked', intFlag('--tick-ms'))
     .option('--admin-password-env <VAR>', 'create the user "admin" with the password in this variable when there is no user yet')
-    .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[] }) => {
+    .option('--check-config', 'validate the settings (flags, environment, training file), print the effective training settings and exit (status 1 naming each bad key)', false)
+    .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[]; checkConfig?: boolean }) => {
       const config = resolveConfig({
         flags: {
           dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
-          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true,
+          httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
-          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, tlsHostnames: o.tlsHostname?.join(','),
+          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string,
+          maxPendingPerAddress: o.maxPendingPerAddress as string, maxPending: o.maxPending as string, pendingExpiry: o.pendingExpiry as string, tlsHostnames: o.tlsHostname?.join(','),
         },
       });
-      await action({ config, adminPasswordEnv: o.adminPasswordEnv });
+      await action({ config, adminPasswordEnv: o.adminPasswordEnv, checkOnly: o.checkConfig === true });
     });
 }

@@ -4,7 +4,7 @@ import { parseArgs } from './cli';
 import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
 import { classGroups, parseSetting } from './settings';
-import { finalFigures, goalCheck, stepFigures, toMarkdown, type BenchResult, type ReportLike } from './table';
+import { finalFigures, gates, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike } from './table';
 
 const ORDER = ['a', 'b', 'c', 'd', 'e'];
 
@@ -37,6 +37,10 @@ test('command line', () => {
   assert.deepEqual(o.methods, ['finetune', 'ours']);
   assert.equal(o.sites, 3);
   assert.equal(o.json, 'r.json');
+  assert.deepEqual(o.seeds, [1, 2, 3], 'three seeds by default');
+  assert.deepEqual(parseArgs(['--seeds', '4,5']).seeds, [4, 5]);
+  assert.deepEqual(parseArgs(['--seed', '7']).seeds, [7]);
+  assert.throws(() => parseArgs(['--seeds', '1,1']), /twice/);
   assert.equal(parseArgs([]).methods.length, METHODS.length);
   assert.throws(() => parseArgs(['--methods', 'nope']), /unknown method/);
   assert.throws(() => parseArgs(['--sites', '0']), /positive/);
@@ -63,6 +67,9 @@ test('method recipes: what each method turns on', () => {
   assert.equal((trainingSettings(methodById('ours-no-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive, 0);
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
+  const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };
+  assert.equal(gen(true), String(p.generatorRounds));
+  assert.equal(gen(false), '0', 'no generator rounds when no later step uses the generator');
   assert.equal(flags[flags.indexOf('--quorum') + 1], '2');
 });
 
@@ -88,22 +95,33 @@ test('final figures: percent, by class name, old = background + step-0 classes, 
   assert.deepEqual(finalFigures([], parseSetting('liver;ureter')), { old: null, new: null, all: null, perClass: {} });
 });
 
-test('goal check and Markdown', () => {
-  const m = (old: number, all: number) => ({ old, all });
-  assert.deepEqual(goalCheck({ mib: m(40, 40), ours: m(46, 50), joint: m(60, 54) }), { oursMinusMibOld: 6, jointMinusOursAll: 4, met: true });
-  assert.equal(goalCheck({ mib: m(40, 40), ours: m(42, 50), joint: m(60, 54) }).met, false);
-  assert.equal(goalCheck({ ours: m(42, 50) }).met, null);
-  const f = finalFigures(reports, parseSetting('liver,stomach;ureter'));
+test('summaries over seeds: mean and sample sd; gates with margins against the spread; Markdown', () => {
+  const run = (seed: number, old: number, nw: number, all: number, extra: object = {}) => ({ id: 'ours', label: 'Ours', recipe: 'r', old, new: nw, all, perClass: { liver: old, ureter: nw }, steps: [], seconds: 10 * seed, seed, ...extra });
+  const ours = summarise([run(1, 50, 20, 40), run(2, 52, 22, 42), run(3, 54, 24, 44), run(4, 0, 0, 0, { error: 'boom', old: null, new: null, all: null })]);
+  assert.deepEqual([ours.old, ours.new, ours.all, ours.oldSd, ours.newSd, ours.allSd], [52, 22, 42, 2, 2, 2]);
+  assert.deepEqual(ours.perClass, { liver: 52, ureter: 22 });
+  assert.deepEqual(ours.perClassSd, { liver: 2, ureter: 2 });
+  assert.deepEqual(ours.errors, ['seed 4: boom']);
+  assert.equal(ours.perSeed.length, 4);
+  const f = (old: number, nw: number, all: number, s = 1) => ({ old, new: nw, all, oldSd: s, newSd: s, allSd: s });
+  const g = gates({ joint: f(60, 40, 45), finetune: f(5, 30, 12), mib: f(40, 10, 30), ours: f(52, 22, 42) }, f(50, 0, 45), 40);
+  const by = Object.fromEntries(g.map((x) => [x.name, x]));
+  assert.deepEqual([by['joint learns'].margin, by['joint learns'].met], [5, true]);
+  assert.deepEqual([by['fine-tuning learns the new classes'].margin, by['fine-tuning learns the new classes'].met], [10, true]);
+  assert.deepEqual([by['fine-tuning forgets'].margin, by['fine-tuning forgets'].met], [35, true]);
+  assert.deepEqual([by['ours keeps the old classes'].margin, by['ours keeps the old classes'].spread, by['ours keeps the old classes'].met], [7, 2, true]);
+  assert.deepEqual([by['ours near joint'].margin, by['ours near joint'].met], [2, false], 'within 5 of joint but by less than the spread (2 < 2 fails)');
+  assert.equal(gates({ ours: f(52, 22, 42) }, null, 40).find((x) => x.name === 'ours keeps the old classes')!.met, null);
+  const nothingNew = gates({ joint: f(60, 0, 45, 0), finetune: f(5, 0, 12, 0), mib: f(40, 0, 30, 0), ours: f(52, 0, 42, 0) }, f(50, 0, 45), 40);
+  for (const name of ['fine-tuning learns the new classes', 'ours learns the new classes']) assert.equal(nothingNew.find((x) => x.name === name)!.met, false, `${name}: 0 >= 0 is not learning`);
   const r: BenchResult = {
-    setting: 'liver,stomach;ureter', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2,
-    methods: { finetune: { id: 'finetune', label: 'Fine-tuning', recipe: 'CE', ...f, steps: stepFigures(reports), seconds: 42 } },
-    machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, goal: goalCheck({}), options: {},
+    setting: 'liver,stomach;ureter', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2, 3, 4], step0: null,
+    methods: { ours }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: g, options: {},
   };
   const md = toMarkdown(r);
-  assert.match(md, /\| Fine-tuning \| 55\.0 \| 10\.0 \| 40\.0 \| 42 \|/);
-  assert.match(md, /\| Method \| bg \| liver \| stomach \| ureter \|/);
-  assert.match(md, /\| Fine-tuning \| 80\.0 \| 30\.0 \| – \| 10\.0 \|/);
-  assert.match(md, /not measured/);
+  assert.match(md, /\| Ours \(1 failed\) \| 52\.0 ± 2\.0 \| 22\.0 ± 2\.0 \| 42\.0 ± 2\.0 \| 25 \|/);
+  assert.match(md, /\| Method \| bg \| liver \| stomach \| \*\*ureter\*\* \|/);
+  assert.match(md, /\| ours near joint \| .* \| 2\.0 \| 2\.0 \| NO \|/);
 });
 
 test('site agents get their own cores', () => {

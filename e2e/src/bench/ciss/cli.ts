@@ -10,13 +10,17 @@ export interface BenchOptions {
   markdown?: string;
   /** Working folder (data, coordinator and site folders, logs); default a fresh temporary folder. */
   out?: string;
-  seed: number;
+  /** Each seed: its own generated data, step-0 model and training seeds; figures are means ± sd over them. */
+  seeds: number[];
   verbose: boolean;
   /** Keep the working folder afterwards (always kept when a method failed). */
   keep: boolean;
   help: boolean;
   /** Pin each site agent to its own cores (default true; --no-pin). */
   pin: boolean;
+  /** Working folder of an earlier run whose step-0 models (seed-N/runs/step0/*.safetensors) this run
+   * imports instead of training its own: more methods against the same starting points. */
+  reuseStep0?: string;
   /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
   overrides: Record<string, unknown>;
 }
@@ -24,21 +28,26 @@ export interface BenchOptions {
 export const USAGE = `npm run bench:ciss -- [options]
   --setting S      X-Y (6-5, 6-1, 11-0: X classes of the DSAD order first, then Y per step) or
                    explicit steps "liver,stomach;ureter" (';' between steps). Default 6-5.
-  --quick          small profile (tiny model, few images, 2 sites; ~10 min on 2 cores for 6-5)
+  --quick          small profile (2 sites, 64x80 scenes; ~15 min a seed on 2 cores for 6-5 and
+                   finetune, mib, ours, joint)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
   --sites K        number of sites (default: the profile's)
   --json FILE      write the results as JSON
   --markdown FILE  write the tables as Markdown
   --out DIR        working folder (default: a fresh folder under the system's temp folder)
-  --seed N         data seed (default 1)
+  --seeds 1,2,3    seeds (default 1,2,3): each has its own data, shared step-0 model and training
+                   seeds; tables give mean ± sd over them
+  --seed N         one seed only (same as --seeds N)
   --keep           keep the working folder
+  --reuse-step0 D  import the step-0 models of an earlier run's working folder D (same setting,
+                   profile and seeds) instead of training step 0 again
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
   --no-pin         do not pin each site agent to its own core(s) (Linux taskset)
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seed: 1, verbose: false, keep: false, help: false, overrides: {}, pin: true };
+  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -70,10 +79,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--json': o.json = take(); break;
       case '--markdown': o.markdown = take(); break;
       case '--out': o.out = take(); break;
-      case '--seed': {
-        const n = Number(take());
-        if (!Number.isInteger(n)) throw new Error('--seed must be an integer');
-        o.seed = n;
+      case '--seed': case '--seeds': {
+        const list = take().split(',').map((x) => Number(x.trim()));
+        if (!list.length || list.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`${flag} needs non-negative integers, comma-separated`);
+        if (new Set(list).size !== list.length) throw new Error(`${flag}: a seed appears twice`);
+        o.seeds = list;
         break;
       }
       case '--set': {
@@ -91,6 +101,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--keep': o.keep = true; break;
+      case '--reuse-step0': o.reuseStep0 = take(); break;
       case '--no-pin': o.pin = false; break;
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;

@@ -1,20 +1,21 @@
 /**
- * `npm run bench:ciss -- --setting 6-5 [--quick] [--methods a,b] [--sites K] [--json F] [--markdown F]`
+ * `npm run bench:ciss -- --setting 6-5 [--quick] [--methods a,b] [--seeds 1,2,3] [--sites K] [--json F] [--markdown F]`
  *
- * The learning-quality benchmark: for each method, the whole federated pipeline (coordinator and K
- * site agents as processes) on one generated DSAD-layout dataset, then the field's table (per-class
- * IoU, old / new / all mIoU after the last step) from the coordinator's federated report. Methods
- * run one after the other (each run uses every core).
+ * The learning-quality benchmark: for each seed, a generated DSAD-layout dataset and one shared
+ * step-0 model; then for each method the whole federated pipeline (coordinator and K site agents as
+ * processes) from that model on, and the field's table (per-class IoU, old / new / all mIoU after
+ * the last step) from the coordinator's federated report; means ± sd over the seeds and the issue's
+ * gates. Runs go one after the other (each run uses every core).
  */
-import { cpus, freemem, platform, tmpdir, totalmem } from 'node:os';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml';
 import { parseArgs, USAGE } from './cli';
-import { methodById, PROFILES, type Profile } from './methods';
-import { prepareData, runMethod, type RunContext } from './run';
+import { methodById, PROFILES, STEP0, type Profile } from './methods';
+import { prepareData, runMethod, runStep0, type RunContext, type Step0 } from './run';
 import { parseSetting } from './settings';
-import { goalCheck, toMarkdown, type BenchResult, type MethodResult } from './table';
+import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
@@ -40,48 +41,76 @@ async function main(): Promise<number> {
   const methods = o.methods.map(methodById);
   const outDir = resolve(o.out ?? mkdtempSync(join(tmpdir(), 'bench-ciss-')));
   mkdirSync(outDir, { recursive: true });
-  const log = (line: string) => console.log(line);
-  const ctx: RunContext = { profile, schedule, sites, seed: o.seed, outDir, log, verbose: o.verbose, pin: o.pin };
+  const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
-  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes), ${profile.name} profile, ${sites} sites, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
-  const td = Date.now();
-  const data = await prepareData(ctx);
-  log(`data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
-
-  const results: Record<string, MethodResult> = {};
-  for (const m of methods) {
-    log(`${m.id}: ${m.recipe}`);
-    results[m.id] = await runMethod(m, data, ctx);
-    const r = results[m.id];
-    log(`${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
+  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes), ${profile.name} profile, ${sites} sites, seeds ${o.seeds.join(', ')}, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
+  const runs: Record<string, Array<MethodResult & { seed: number }>> = {};
+  const step0Runs: Array<MethodResult & { seed: number }> = [];
+  const incremental = methods.some((m) => !m.joint) && schedule.steps.length > 1;
+  for (const seed of o.seeds) {
+    const ctx: RunContext = { profile, schedule, sites, seed, outDir: join(outDir, `seed-${seed}`), log, verbose: o.verbose, pin: o.pin };
+    const td = Date.now();
+    const data = await prepareData(ctx);
+    log(`seed ${seed}: data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
+    const needGenerator = methods.some((m) => !m.joint && (m.replay || m.serverDistill));
+    const step0 = !incremental ? undefined : o.reuseStep0 ? reusedStep0(resolve(o.reuseStep0, `seed-${seed}`), needGenerator) : await runStep0(data, ctx, needGenerator);
+    if (step0) {
+      step0Runs.push({ ...step0.result, seed });
+      log(`seed ${seed}: shared step 0: all ${step0.result.all ?? '–'} (${step0.result.seconds} s)`);
+    }
+    for (const m of methods) {
+      const r = await runMethod(m, data, ctx, step0);
+      (runs[m.id] ??= []).push({ ...r, seed });
+      log(`seed ${seed}: ${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
+    }
+    // After every seed: the JSON so far, so a run cut short still leaves its figures.
+    if (o.json) writeResult(o.json, collect());
   }
-  const cpu = cpus();
-  const result: BenchResult = {
-    setting: schedule.name,
-    schedule: schedule.steps,
-    profile: profile.name,
-    sites,
-    methods: results,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${platform()} ${process.arch}` },
-    startedAt,
-    seconds: Math.round((Date.now() - t0) / 100) / 10,
-    goal: goalCheck(results),
-    options: { profile, seed: o.seed, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30) },
-  };
+  const result = collect();
+  function collect(): BenchResult {
+    const summaries = Object.fromEntries(Object.entries(runs).map(([id, rs]) => [id, summarise(rs)]));
+    const step0 = step0Runs.length ? summarise(step0Runs) : null;
+    const cpu = cpus();
+    return {
+      setting: schedule.name,
+      schedule: schedule.steps,
+      profile: profile.name,
+      sites,
+      seeds: o.seeds,
+      step0,
+      methods: summaries,
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${platform()} ${process.arch}` },
+      startedAt,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+      gates: gates(summaries, step0, profile.name === 'quick' ? 40 : 50),
+      options: { profile, pinnedSites: o.pin, freeMemoryGiB: Math.round(freemem() / 2 ** 30), loadAverage: loadavg(), seedsDone: o.seeds.filter((sd) => Object.values(runs).some((rs) => rs.some((r) => r.seed === sd))) },
+    };
+  }
   const md = toMarkdown(result);
   console.log('\n' + md);
-  for (const [file, text] of [[o.json, JSON.stringify(result, null, 2) + '\n'], [o.markdown, md]] as const) {
-    if (!file) continue;
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, text);
-    log(`wrote ${file}`);
-  }
-  const failed = Object.values(results).some((r) => r.error);
+  if (o.json) writeResult(o.json, result);
+  if (o.markdown) writeResult(o.markdown, md);
+  for (const file of [o.json, o.markdown]) if (file) log(`wrote ${file}`);
+  const failed = Object.values(result.methods).some((r) => r.errors.length);
   if (!o.keep && !o.out && !failed) rmSync(outDir, { recursive: true, force: true });
   else log(`working folder kept: ${outDir}`);
   return failed ? 1 : 0;
+}
+
+/** The step-0 files an earlier run of this seed left in its working folder (its figures are in that run's report). */
+function reusedStep0(seedDir: string, generator: boolean): Step0 {
+  const dir = join(seedDir, 'runs', 'step0');
+  const segmenterFile = join(dir, 'step0-segmenter.safetensors');
+  const generatorFile = join(dir, 'step0-generator.safetensors');
+  for (const f of [segmenterFile, ...(generator ? [generatorFile] : [])]) if (!existsSync(f)) throw new Error(`--reuse-step0: ${f} does not exist`);
+  return { segmenterFile, generatorFile: generator ? generatorFile : undefined, result: { ...STEP0, label: `${STEP0.label}, reused from ${seedDir}`, old: null, new: null, all: null, perClass: {}, steps: [], seconds: 0 } };
+}
+
+function writeResult(file: string, content: BenchResult | string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n');
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {

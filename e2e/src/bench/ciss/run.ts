@@ -2,7 +2,9 @@
  * Runs one method through the whole federated pipeline: a fresh coordinator and fresh site agents
  * (separate processes, real gRPC, embedded database), the schedule's steps opened one after the
  * other through the REST API, and the federated report read back from GET /api/reports.
- * The DSAD-layout data is generated once (prepareData) and every method's sites read it in place.
+ * The DSAD-layout data is generated once per seed (prepareData) and every method's sites read it in
+ * place. Step 0 is trained once per seed (runStep0) and every incremental method imports its
+ * segmenter and generator (`coordinator models import`), so methods differ only from step 1 on.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
-import { coordinatorFlags, trainingSettings, type MethodSpec, type Profile } from './methods';
+import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
 import { finalFigures, stepFigures, type MethodResult, type ReportLike } from './table';
 
@@ -26,6 +28,7 @@ export interface RunContext {
   profile: Profile;
   schedule: Schedule;
   sites: number;
+  /** Seeds the data and every site's training. */
   seed: number;
   outDir: string;
   log: (line: string) => void;
@@ -52,8 +55,15 @@ function federationOptions(ctx: RunContext, workDir: string, steps: number) {
   const p = ctx.profile;
   return {
     workDir, sites: ctx.sites, tls: false, trainSurgeriesPerStep: p.trainSurgeriesPerStep, steps, testSurgeries: p.testSurgeries,
-    imagesPerSurgery: p.imagesPerSurgery, imageSize: p.imageSize, seed: ctx.seed,
+    imagesPerSurgery: p.imagesPerSurgery, imageSize: p.imageSize, seed: ctx.seed, annotations: p.annotations,
   };
+}
+
+/** The shared step-0 model of a seed: its files (to import) and its own report. */
+export interface Step0 {
+  segmenterFile: string;
+  generatorFile?: string;
+  result: MethodResult;
 }
 
 /** Generates each site's data once (disjoint surgeries per step and site, own test surgeries). */
@@ -96,24 +106,45 @@ async function waitForReport(fed: Federation, step: number, timeoutMs: number): 
   }
 }
 
-export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunContext): Promise<MethodResult> {
+interface RunSpec {
+  method: MethodSpec;
+  /** Class names of each step this run opens. */
+  steps: string[][];
+  /** Imported before the coordinator starts: the federation begins after step 0. */
+  step0?: Step0;
+  workDir: string;
+  /** Whether a later step of this run uses the generator its generator rounds train. */
+  generatorNeeded: boolean;
+}
+
+/** Downloads a model version's weights from the coordinator into `file`. */
+async function download(fed: Federation, versionId: string, file: string): Promise<void> {
+  const r = await fetch(`${fed.httpUrl}/api/models/${versionId}/weights.safetensors`, { headers: { authorization: `Bearer ${await fed.bearer()}` } });
+  if (r.status !== 200) throw new Error(`downloading ${versionId}: HTTP ${r.status}`);
+  writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+}
+
+async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, after?: (fed: Federation) => Promise<void>): Promise<MethodResult> {
+  const { method } = spec;
   const t0 = Date.now();
-  const steps = method.joint ? [ctx.schedule.steps.flat()] : ctx.schedule.steps;
-  const workDir = join(ctx.outDir, 'runs', method.id);
+  const first = spec.step0 ? 1 : 0;
+  const flags = coordinatorFlags(method, ctx.profile, ctx.sites, spec.generatorNeeded);
   const fed = new Federation({
-    ...federationOptions(ctx, workDir, steps.length),
-    coordinatorFlags: coordinatorFlags(method, ctx.profile, ctx.sites),
-    training: trainingSettings(method, ctx.profile, 0),
+    ...federationOptions(ctx, spec.workDir, spec.steps.length),
+    coordinatorFlags: flags,
+    training: trainingSettings(method, ctx.profile, first),
     echo: ctx.verbose ? (src, line) => { if (!/RouterExplorer|RoutesResolver|progress/.test(line)) ctx.log(`  [${method.id} ${src}] ${line.slice(0, 240)}`); } : undefined,
   });
   // The sites read the shared data in place; joint training sees every step's patients at once.
   for (const [i, d] of data.entries()) {
-    const dir = join(workDir, `site-${i}`);
+    const dir = join(spec.workDir, `site-${i}`);
     mkdirSync(dir, { recursive: true });
     const configFile = join(dir, 'site.json');
+    const stepSurgeries = method.joint ? [d.stepSurgeries.flat()] : d.stepSurgeries;
     writeFileSync(configFile, JSON.stringify({
       siteName: d.name, identityDir: 'identity', dataRoot: d.dataRoot, workDir: 'work', insecure: true,
-      stepSurgeries: method.joint ? [d.stepSurgeries.flat()] : d.stepSurgeries, testSurgeries: d.testSurgeries, heartbeatSeconds: 2,
+      stepSurgeries, testSurgeries: d.testSurgeries, heartbeatSeconds: 2,
+      evaluationSize: ctx.profile.imageSize, trainingSeed: ctx.seed,
     }, null, 2));
     fed.sites.push({ name: d.name, dir, configFile });
   }
@@ -121,6 +152,12 @@ export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunCo
   let reports: ReportLike[] = [];
   let error: string | undefined;
   try {
+    if (spec.step0) {
+      const imports = [['--file', spec.step0.segmenterFile, '--classes', ctx.schedule.steps[0].join(',')]];
+      if (spec.step0.generatorFile && (method.replay || method.serverDistill)) imports.push(['--file', spec.step0.generatorFile, '--kind', 'generator']);
+      const rounds = ['--segmenter-rounds', String(ctx.profile.segmenterRounds), '--generator-rounds', String(ctx.profile.generatorRounds)];
+      for (const args of imports) await fed.runCoordinatorCommand(['models', 'import', ...args, ...rounds]);
+    }
     await fed.startCoordinator();
     await fed.enrollSites();
     const started = Date.now();
@@ -129,8 +166,9 @@ export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunCo
       if (ctx.pin !== false && p.process.pid) pinToCores(p.process.pid, i, fed.sites.length);
     }
     await waitForHeartbeats(fed, started);
-    let current = JSON.stringify(trainingSettings(method, ctx.profile, 0));
-    for (const [t, classes] of steps.entries()) {
+    let current = JSON.stringify(trainingSettings(method, ctx.profile, first));
+    for (const [t, classes] of spec.steps.entries()) {
+      if (t < first) continue; // step 0 was imported
       const wanted = JSON.stringify(trainingSettings(method, ctx.profile, t));
       if (wanted !== current) {
         // The settings a step trains with are fixed when it opens and read at start-up: restart the
@@ -147,12 +185,13 @@ export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunCo
       if (step !== t) throw new Error(`the coordinator opened step ${step}, expected ${t}`);
       await fed.waitForStep(t, ctx.profile.stepTimeoutMs);
       stepSeconds[t] = (Date.now() - ts) / 1000;
-      ctx.log(`  ${method.id}: step ${t} (${classes.length} classes) done in ${stepSeconds[t]!.toFixed(1)} s`);
+      ctx.log(`  ${method.id} (seed ${ctx.seed}): step ${t} (${classes.length} classes) done in ${stepSeconds[t]!.toFixed(1)} s`);
     }
-    reports = await waitForReport(fed, steps.length - 1, 60_000);
+    reports = await waitForReport(fed, spec.steps.length - 1, 60_000);
+    await after?.(fed);
   } catch (e) {
     error = (e as Error).message.split('\n')[0];
-    ctx.log(`  ${method.id}: FAILED: ${error} (logs under ${workDir})`);
+    ctx.log(`  ${method.id} (seed ${ctx.seed}): FAILED: ${error} (logs under ${spec.workDir})`);
     try {
       reports = (await fed.api<{ steps: ReportLike[] }>('GET', '/api/reports')).body?.steps ?? [];
     } catch {
@@ -170,4 +209,37 @@ export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunCo
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     ...(error ? { error } : {}),
   };
+}
+
+/** Trains the seed's step 0 once (CE, and the generator when a method needs one) and keeps its files. */
+export async function runStep0(data: SiteData[], ctx: RunContext, generator: boolean): Promise<Step0> {
+  const workDir = join(ctx.outDir, 'runs', 'step0');
+  const out: Partial<Step0> = {};
+  const schedule: Schedule = { name: ctx.schedule.name, steps: [ctx.schedule.steps[0]] };
+  const method = { ...STEP0, generator };
+  const result = await runFederation({ method, steps: schedule.steps, workDir, generatorNeeded: generator }, data, { ...ctx, schedule }, async (fed) => {
+    const rounds = (await fed.api<Array<{ step: number; kind: string; status: string; resultVersionId: string | null }>>('GET', '/api/rounds')).body;
+    const last = (kind: string) => rounds.filter((r) => r.step === 0 && r.kind === kind && r.status === 'completed' && r.resultVersionId).at(-1)?.resultVersionId;
+    const seg = last('segmenter');
+    if (!seg) throw new Error('step 0 produced no segmenter');
+    out.segmenterFile = join(workDir, 'step0-segmenter.safetensors');
+    await download(fed, seg, out.segmenterFile);
+    const gen = generator ? last('generator') : undefined;
+    if (generator && !gen) throw new Error('step 0 produced no generator');
+    if (gen) {
+      out.generatorFile = join(workDir, 'step0-generator.safetensors');
+      await download(fed, gen, out.generatorFile);
+    }
+  });
+  if (result.error || !out.segmenterFile) throw new Error(`the shared step 0 failed: ${result.error ?? 'no model'} (logs under ${workDir})`);
+  return { segmenterFile: out.segmenterFile, generatorFile: out.generatorFile, result };
+}
+
+/** One method of the comparison: incremental methods start from the shared step 0; joint trains
+ * every class at once from scratch on every training patient, with as many optimizer steps as step 0
+ * and the later steps together. */
+export async function runMethod(method: MethodSpec, data: SiteData[], ctx: RunContext, step0?: Step0): Promise<MethodResult> {
+  const steps = method.joint ? [ctx.schedule.steps.flat()] : ctx.schedule.steps;
+  const workDir = join(ctx.outDir, 'runs', method.id);
+  return runFederation({ method, steps, workDir, step0: method.joint ? undefined : step0, generatorNeeded: steps.length > 2 }, data, ctx);
 }

@@ -50,24 +50,50 @@ export interface Machine {
   platform: string;
 }
 
+/** A method's figures over the seeds: means (percent) with their sample standard deviations. */
+export interface MethodSummary {
+  id: string;
+  label: string;
+  recipe: string;
+  old: number | null;
+  new: number | null;
+  all: number | null;
+  oldSd: number | null;
+  newSd: number | null;
+  allSd: number | null;
+  perClass: Record<string, number | null>;
+  perClassSd: Record<string, number | null>;
+  /** Each seed's own figures (and its per-step figures). */
+  perSeed: Array<MethodResult & { seed: number }>;
+  /** Mean wall-clock seconds of one run. */
+  seconds: number;
+  errors: string[];
+}
+
 export interface BenchResult {
   setting: string;
   schedule: string[][];
   profile: string;
   sites: number;
-  methods: Record<string, MethodResult>;
+  seeds: number[];
+  /** The shared step-0 model of each seed (its own report, before any incremental step). */
+  step0: MethodSummary | null;
+  methods: Record<string, MethodSummary>;
   machine: Machine;
   startedAt: string;
   seconds: number;
-  goal: GoalCheck;
+  gates: Gate[];
   options: Record<string, unknown>;
 }
 
-export interface GoalCheck {
-  /** ours.old - mib.old (goal: >= 5). */
-  oursMinusMibOld: number | null;
-  /** joint.all - ours.all (goal: <= 5). */
-  jointMinusOursAll: number | null;
+/** One gate of the issue: a measured margin, the seeds' spread it must exceed, and the verdict. */
+export interface Gate {
+  name: string;
+  /** What is compared, in words. */
+  rule: string;
+  margin: number | null;
+  /** Sum of the two standard deviations involved (0 where one side is a constant). */
+  spread: number | null;
   met: boolean | null;
 }
 
@@ -112,12 +138,58 @@ export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArr
   }));
 }
 
-export function goalCheck(methods: Record<string, Pick<MethodResult, 'old' | 'all'>>): GoalCheck {
-  const d = (a: number | null | undefined, b: number | null | undefined) => (typeof a === 'number' && typeof b === 'number' ? Math.round((a - b) * 100) / 100 : null);
-  const oursMinusMibOld = d(methods.ours?.old, methods.mib?.old);
-  const jointMinusOursAll = d(methods.joint?.all, methods.ours?.all);
-  const met = oursMinusMibOld === null || jointMinusOursAll === null ? null : oursMinusMibOld >= 5 && jointMinusOursAll <= 5;
-  return { oursMinusMibOld, jointMinusOursAll, met };
+function sd(values: readonly number[]): number | null {
+  if (values.length < 2) return values.length ? 0 : null;
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.round(Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1)) * 100) / 100;
+}
+
+const numbers = (v: Array<number | null | undefined>): number[] => v.filter((x): x is number => typeof x === 'number');
+
+/** Means and standard deviations of a method over its seeds' runs (failed runs are left out and listed). */
+export function summarise(runs: ReadonlyArray<MethodResult & { seed: number }>): MethodSummary {
+  const ok = runs.filter((r) => !r.error);
+  const of = (k: 'old' | 'new' | 'all') => ok.map((r) => r[k]);
+  const classes = [...new Set(ok.flatMap((r) => Object.keys(r.perClass)))];
+  const first = runs[0];
+  return {
+    id: first.id,
+    label: first.label,
+    recipe: first.recipe,
+    old: mean(of('old')),
+    new: mean(of('new')),
+    all: mean(of('all')),
+    oldSd: sd(numbers(of('old'))),
+    newSd: sd(numbers(of('new'))),
+    allSd: sd(numbers(of('all'))),
+    perClass: Object.fromEntries(classes.map((c) => [c, mean(ok.map((r) => r.perClass[c]))])),
+    perClassSd: Object.fromEntries(classes.map((c) => [c, sd(numbers(ok.map((r) => r.perClass[c])))])),
+    perSeed: [...runs],
+    seconds: Math.round((runs.reduce((a, r) => a + r.seconds, 0) / Math.max(1, runs.length)) * 10) / 10,
+    errors: runs.filter((r) => r.error).map((r) => `seed ${r.seed}: ${r.error}`),
+  };
+}
+
+type Figures = Pick<MethodSummary, 'old' | 'new' | 'all' | 'oldSd' | 'newSd' | 'allSd'>;
+
+/** The issue's gates on the summaries (missing methods give null verdicts). `jointFloor`: 40 quick, 50 default. */
+export function gates(m: Record<string, Figures | undefined>, step0: Figures | null, jointFloor: number): Gate[] {
+  const out: Gate[] = [];
+  // `learned`: a gate about learning new classes is not met by 0 >= 0 (nothing learned on either side).
+  const add = (name: string, rule: string, margin: number | null, spread: number | null, needSpread: boolean, learned = true) => {
+    const r = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+    out.push({ name, rule, margin: r(margin), spread: r(spread), met: margin === null ? null : learned && margin >= 0 && (!needSpread || spread === null || margin > spread) });
+  };
+  const diff = (a: number | null | undefined, b: number | null | undefined, by = 0) => (typeof a === 'number' && typeof b === 'number' ? a - b - by : null);
+  const spread = (a: number | null | undefined, b: number | null | undefined) => (typeof a === 'number' || typeof b === 'number' ? (a ?? 0) + (b ?? 0) : null);
+  const { joint, finetune, mib, ours } = m;
+  add('joint learns', `joint all >= ${jointFloor}`, diff(joint?.all, jointFloor), joint?.allSd ?? null, false);
+  add('fine-tuning learns the new classes', "finetune new >= 0.5 x joint's new (and > 0)", typeof joint?.new === 'number' ? diff(finetune?.new, 0.5 * joint.new) : null, spread(finetune?.newSd, joint?.newSd), false, (finetune?.new ?? 0) > 0);
+  add('fine-tuning forgets', 'finetune old <= step-0 old - 10', diff(step0?.old, finetune?.old, 10), spread(step0?.oldSd, finetune?.oldSd), false);
+  add('ours keeps the old classes', "ours old >= MiB's old + 5, margin above the spread", diff(ours?.old, mib?.old, 5), spread(ours?.oldSd, mib?.oldSd), true);
+  add('ours learns the new classes', "ours new >= MiB's new (and > 0), margin above the spread", diff(ours?.new, mib?.new), spread(ours?.newSd, mib?.newSd), true, (ours?.new ?? 0) > 0);
+  add('ours near joint', "ours all >= joint's all - 5", diff(ours?.all, joint?.all, -5), spread(ours?.allSd, joint?.allSd), true);
+  return out;
 }
 
 const num = (v: number | null | undefined, digits = 1): string => (typeof v === 'number' ? v.toFixed(digits) : '–');
@@ -132,43 +204,48 @@ function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-/** The whole report as Markdown. */
+const pm = (v: number | null | undefined, d: number | null | undefined): string => (typeof v === 'number' ? `${v.toFixed(1)} ± ${num(d)}` : '–');
+
+/** The whole report as Markdown: means ± sample standard deviations over the seeds. */
 export function toMarkdown(r: BenchResult): string {
   const schedule: Schedule = { name: r.setting, steps: r.schedule };
   const groups = classGroups(schedule);
   const ids = Object.keys(r.methods);
   const out: string[] = [];
-  out.push(`# Class-incremental segmentation, setting ${r.setting} (${r.profile} profile, ${r.sites} sites)`, '');
+  out.push(`# Class-incremental segmentation, setting ${r.setting} (${r.profile} profile, ${r.sites} sites, seeds ${r.seeds.join(', ')})`, '');
   out.push(`Steps: ${r.schedule.map((s, i) => `step ${i}: ${s.join(', ')}`).join('; ')}.`);
-  out.push(`Old = background + the ${r.schedule[0].length} classes of step 0; new = the ${groups.new.length} classes added later; all = every class incl. background. mIoU in percent, pooled over the sites' test patients, after the last step.`, '');
-  out.push(row(['Method', 'old', 'new', 'all', 'time (s)']));
+  out.push(`Every incremental method starts step 1 from the same step-0 model of its seed (imported); joint trains every class at once with as many optimizer steps. Old = background + the ${r.schedule[0].length} classes of step 0; new = the ${groups.new.length} classes added later; all = every class incl. background. mIoU in percent (mean ± sd over ${r.seeds.length} seeds), pooled over the sites' test patients at label resolution, after the last step.`, '');
+  out.push(row(['Method', 'old', 'new', 'all', 'time per run (s)']));
   out.push(row(['---', '---:', '---:', '---:', '---:']));
+  if (r.step0) out.push(row([`${r.step0.label} (before step 1)`, pm(r.step0.old, r.step0.oldSd), '', pm(r.step0.all, r.step0.allSd), num(r.step0.seconds, 0)]));
   for (const id of ids) {
     const m = r.methods[id];
-    out.push(row([m.error ? `${m.label} (failed)` : m.label, num(m.old), num(m.new), num(m.all), num(m.seconds, 0)]));
+    out.push(row([m.errors.length ? `${m.label} (${m.errors.length} failed)` : m.label, pm(m.old, m.oldSd), pm(m.new, m.newSd), pm(m.all, m.allSd), num(m.seconds, 0)]));
   }
-  out.push('', '### Per-class IoU after the last step (%)', '');
+  out.push('', '### Per-class IoU after the last step (%, mean ± sd)', '');
   const names = [...groups.old, ...groups.new];
-  out.push(row(['Method', ...names.map(shortName)]));
+  out.push(row(['Method', ...names.map((n) => (n === 'ureter' || n === 'vesicular_glands' ? `**${shortName(n)}**` : shortName(n)))]));
   out.push(row(['---', ...names.map(() => '---:')]));
-  for (const id of ids) out.push(row([r.methods[id].label, ...names.map((n) => num(r.methods[id].perClass[n]))]));
-  const maxSteps = Math.max(0, ...ids.map((id) => r.methods[id].steps.length));
-  if (maxSteps > 1) {
-    out.push('', '### After each step (coordinator report: old = classes before the step, new = the step\'s classes; all, old/new, seconds)', '');
-    out.push(row(['Method', ...Array.from({ length: maxSteps }, (_, t) => `step ${t}`)]));
-    out.push(row(['---', ...Array.from({ length: maxSteps }, () => '---')]));
-    for (const id of ids) {
+  for (const id of ids) out.push(row([r.methods[id].label, ...names.map((n) => pm(r.methods[id].perClass[n], r.methods[id].perClassSd[n]))]));
+  out.push('', 'Ureter and vesicular glands (bold) are where the method\'s paper reports beating even joint training.');
+  out.push('', '### Gates', '');
+  out.push(row(['gate', 'rule', 'margin', 'spread (sum of sd)', 'met']));
+  out.push(row(['---', '---', '---:', '---:', '---']));
+  for (const g of r.gates) out.push(row([g.name, g.rule, num(g.margin), num(g.spread), g.met === null ? 'not measured' : g.met ? 'yes' : 'NO']));
+  const abl = ids.filter((id) => id.startsWith('ours-'));
+  const ours = r.methods.ours;
+  if (abl.length && ours) {
+    out.push('', '### Ablations against ours (ours − ablation; spread = sum of sd)', '');
+    out.push(row(['ablation', 'old', 'new', 'all']));
+    out.push(row(['---', '---:', '---:', '---:']));
+    const d = (a: number | null, b: number | null, sa: number | null, sb: number | null) => (a === null || b === null ? '–' : `${(a - b).toFixed(1)} (± ${((sa ?? 0) + (sb ?? 0)).toFixed(1)})`);
+    for (const id of abl) {
       const m = r.methods[id];
-      out.push(row([m.label, ...Array.from({ length: maxSteps }, (_, t) => {
-        const s = m.steps.find((x) => x.step === t);
-        return s ? `${num(s.all)} (${num(s.old)}/${num(s.new)}) ${num(s.seconds, 0)}s` : '';
-      })]));
+      out.push(row([m.label, d(ours.old, m.old, ours.oldSd, m.oldSd), d(ours.new, m.new, ours.newSd, m.newSd), d(ours.all, m.all, ours.allSd, m.allSd)]));
     }
   }
   out.push('', '### Methods', '');
-  for (const id of ids) out.push(`- **${r.methods[id].label}** (\`${id}\`): ${r.methods[id].recipe}${r.methods[id].error ? ` — FAILED: ${r.methods[id].error}` : ''}`);
-  const g = r.goal;
-  out.push('', `Goal (ours ≥ MiB + 5 on old, ours within 5 of joint on all): ours − MiB (old) = ${num(g.oursMinusMibOld)}, joint − ours (all) = ${num(g.jointMinusOursAll)} → ${g.met === null ? 'not measured' : g.met ? 'met' : 'not met'}.`);
+  for (const id of ids) out.push(`- **${r.methods[id].label}** (\`${id}\`): ${r.methods[id].recipe}${r.methods[id].errors.length ? ` — FAILED: ${r.methods[id].errors.join('; ')}` : ''}`);
   out.push('', `Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}. Started ${r.startedAt}, ${num(r.seconds, 0)} s in all.`);
   return out.join('\n') + '\n';
 }

@@ -199,6 +199,61 @@ export function uploadStateToJSON(object: UploadState): string {
   }
 }
 
+export enum SecAggStage {
+  SEC_AGG_STAGE_UNSPECIFIED = 0,
+  /** SEC_AGG_STAGE_ADVERTISE - make two key pairs, send the public keys (SecAggAdvertise) */
+  SEC_AGG_STAGE_ADVERTISE = 1,
+  /** SEC_AGG_STAGE_SHARE_KEYS - Shamir-share the secrets among the neighbours in `roster` (SecAggShareKeys) */
+  SEC_AGG_STAGE_SHARE_KEYS = 2,
+  /** SEC_AGG_STAGE_MASKED_INPUT - train, then upload the masked, quantised update (UploadUpdate) */
+  SEC_AGG_STAGE_MASKED_INPUT = 3,
+  /** SEC_AGG_STAGE_UNMASK - reveal the shares the coordinator needs (SecAggReveal) */
+  SEC_AGG_STAGE_UNMASK = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function secAggStageFromJSON(object: any): SecAggStage {
+  switch (object) {
+    case 0:
+    case "SEC_AGG_STAGE_UNSPECIFIED":
+      return SecAggStage.SEC_AGG_STAGE_UNSPECIFIED;
+    case 1:
+    case "SEC_AGG_STAGE_ADVERTISE":
+      return SecAggStage.SEC_AGG_STAGE_ADVERTISE;
+    case 2:
+    case "SEC_AGG_STAGE_SHARE_KEYS":
+      return SecAggStage.SEC_AGG_STAGE_SHARE_KEYS;
+    case 3:
+    case "SEC_AGG_STAGE_MASKED_INPUT":
+      return SecAggStage.SEC_AGG_STAGE_MASKED_INPUT;
+    case 4:
+    case "SEC_AGG_STAGE_UNMASK":
+      return SecAggStage.SEC_AGG_STAGE_UNMASK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SecAggStage.UNRECOGNIZED;
+  }
+}
+
+export function secAggStageToJSON(object: SecAggStage): string {
+  switch (object) {
+    case SecAggStage.SEC_AGG_STAGE_UNSPECIFIED:
+      return "SEC_AGG_STAGE_UNSPECIFIED";
+    case SecAggStage.SEC_AGG_STAGE_ADVERTISE:
+      return "SEC_AGG_STAGE_ADVERTISE";
+    case SecAggStage.SEC_AGG_STAGE_SHARE_KEYS:
+      return "SEC_AGG_STAGE_SHARE_KEYS";
+    case SecAggStage.SEC_AGG_STAGE_MASKED_INPUT:
+      return "SEC_AGG_STAGE_MASKED_INPUT";
+    case SecAggStage.SEC_AGG_STAGE_UNMASK:
+      return "SEC_AGG_STAGE_UNMASK";
+    case SecAggStage.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface EnrollRequest {
   /** human-readable hospital name, shown to admins */
   displayName: string;
@@ -268,6 +323,15 @@ export interface HyperParameters {
   lossWeights: { [key: string]: number };
   /** architecture of the segmenter / generator */
   modelConfigJson: string;
+  /** unset: the update is sent without clipping or noise */
+  differentialPrivacy:
+    | DifferentialPrivacy
+    | undefined;
+  /**
+   * Segmenter rounds of the step: the site's learning-rate schedule spans all of them (this task is
+   * round Task.round_index of them), so it neither restarts nor decays to 0 inside a round. 0: one.
+   */
+  roundsInStep: number;
   /** TRAIN_GENERATOR: wall-clock training budget of the round (0: local_epochs passes) */
   generatorSeconds: number;
   /** TRAIN_SEGMENTER, steps > 0: a site whose measured replay fidelity is below this skips replay (0: never skips) */
@@ -309,6 +373,8 @@ export interface Task {
    * the step's last round, each to be evaluated too and reported with evaluated_site_model set.
    */
   crossSiteModels: ModelRef[];
+  /** Set when the round aggregates securely: what the site does at the current stage. */
+  secureAggregation: SecureAggregation | undefined;
 }
 
 export interface DownloadRequest {
@@ -429,6 +495,99 @@ export interface ProgressReport_MetricsEntry {
 export interface Ack {
   ok: boolean;
   message: string;
+}
+
+/** A trained update that did not leave the site. Only the reason and summary numbers travel. */
+export interface WithheldUpdate {
+  roundId: string;
+  /** "segmenter" or "generator" */
+  kind: string;
+  /** human-readable, e.g. which privacy check failed */
+  reason: string;
+  /** e.g. "privacyMinDistance", "privacyThreshold", "privacyFlagged" */
+  metrics: { [key: string]: number };
+}
+
+export interface WithheldUpdate_MetricsEntry {
+  key: string;
+  value: number;
+}
+
+/**
+ * What a site does to its update before it leaves (differential privacy): clip the delta from the
+ * round's global model to an L2 norm, then add Gaussian noise from the site's own CSPRNG (the
+ * coordinator never knows the noise).
+ */
+export interface DifferentialPrivacy {
+  /** C */
+  clipNorm: number;
+  /** per-coordinate standard deviation of the noise added to the clipped delta */
+  noiseStddev: number;
+}
+
+export interface SecAggPublicKeys {
+  siteId: string;
+  /** X25519, 32 bytes */
+  encryptionKey: Buffer;
+  /** X25519, 32 bytes */
+  maskKey: Buffer;
+  /** SHA-256 of the self-mask seed */
+  selfSeedHash: Buffer;
+}
+
+export interface SecureAggregation {
+  stage: SecAggStage;
+  /** shares needed to recover a secret */
+  threshold: number;
+  /** SecAgg+ neighbours per site (>= sites - 1: every pair) */
+  neighbours: number;
+  /** SHARE_KEYS, MASKED_INPUT, UNMASK: the sites that advertised keys */
+  roster: SecAggPublicKeys[];
+  /** MASKED_INPUT, UNMASK: the sites that completed key sharing */
+  sharers: string[];
+  /** MASKED_INPUT: largest |coordinate| of the weighted update */
+  quantisationRange: number;
+  /** MASKED_INPUT: most inputs in the sum */
+  quantisationSites: number;
+  /** MASKED_INPUT: weight = min(samples, cap); 0: every site weighs 1 */
+  sampleWeightCap: number;
+  /** UNMASK: sites whose masked input is in the sum */
+  survivors: string[];
+  /** UNMASK: the share bundles addressed to this site */
+  incoming: SecAggEncryptedShare[];
+}
+
+export interface SecAggAdvertisement {
+  roundId: string;
+  encryptionKey: Buffer;
+  maskKey: Buffer;
+  selfSeedHash: Buffer;
+}
+
+export interface SecAggEncryptedShare {
+  /** must be the caller when sent */
+  fromSite: string;
+  toSite: string;
+  /** AES-256-GCM: IV, ciphertext, tag */
+  ciphertext: Buffer;
+}
+
+export interface SecAggShares {
+  roundId: string;
+  shares: SecAggEncryptedShare[];
+}
+
+export interface SecAggRevealedShare {
+  /** whose secret this is a share of */
+  owner: string;
+  /** "self" (owner's input is in the sum) or "mask" (owner dropped) */
+  secret: string;
+  share: Buffer;
+}
+
+export interface SecAggRevealedShares {
+  roundId: string;
+  shares: SecAggRevealedShare[];
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -1265,6 +1424,8 @@ function createBaseHyperParameters(): HyperParameters {
     pseudoLabelThreshold: 0,
     lossWeights: {},
     modelConfigJson: "",
+    differentialPrivacy: undefined,
+    roundsInStep: 0,
     generatorSeconds: 0,
     replayFidelityThreshold: 0,
   };
@@ -1298,6 +1459,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     });
     if (message.modelConfigJson !== "") {
       writer.uint32(74).string(message.modelConfigJson);
+    }
+    if (message.differentialPrivacy !== undefined) {
+      DifferentialPrivacy.encode(message.differentialPrivacy, writer.uint32(82).fork()).join();
+    }
+    if (message.roundsInStep !== 0) {
+      writer.uint32(88).int32(message.roundsInStep);
     }
     if (message.generatorSeconds !== 0) {
       writer.uint32(97).double(message.generatorSeconds);
@@ -1394,6 +1561,22 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             }
 
             message.modelConfigJson = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.differentialPrivacy = DifferentialPrivacy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.roundsInStep = reader.int32();
             continue;
           }
           case 12: {
@@ -1493,6 +1676,16 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.model_config_json)
         ? globalThis.String(object.model_config_json)
         : "",
+      differentialPrivacy: isSet(object.differentialPrivacy)
+        ? DifferentialPrivacy.fromJSON(object.differentialPrivacy)
+        : isSet(object.differential_privacy)
+        ? DifferentialPrivacy.fromJSON(object.differential_privacy)
+        : undefined,
+      roundsInStep: isSet(object.roundsInStep)
+        ? globalThis.Number(object.roundsInStep)
+        : isSet(object.rounds_in_step)
+        ? globalThis.Number(object.rounds_in_step)
+        : 0,
       generatorSeconds: isSet(object.generatorSeconds)
         ? globalThis.Number(object.generatorSeconds)
         : isSet(object.generator_seconds)
@@ -1541,6 +1734,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.modelConfigJson !== "") {
       obj.modelConfigJson = message.modelConfigJson;
     }
+    if (message.differentialPrivacy !== undefined) {
+      obj.differentialPrivacy = DifferentialPrivacy.toJSON(message.differentialPrivacy);
+    }
+    if (message.roundsInStep !== 0) {
+      obj.roundsInStep = Math.round(message.roundsInStep);
+    }
     if (message.generatorSeconds !== 0) {
       obj.generatorSeconds = floatToJson(message.generatorSeconds);
     }
@@ -1572,6 +1771,10 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       {},
     );
     message.modelConfigJson = object.modelConfigJson ?? "";
+    message.differentialPrivacy = (object.differentialPrivacy !== undefined && object.differentialPrivacy !== null)
+      ? DifferentialPrivacy.fromPartial(object.differentialPrivacy)
+      : undefined;
+    message.roundsInStep = object.roundsInStep ?? 0;
     message.generatorSeconds = object.generatorSeconds ?? 0;
     message.replayFidelityThreshold = object.replayFidelityThreshold ?? 0;
     return message;
@@ -1683,6 +1886,7 @@ function createBaseTask(): Task {
     retryAfterMs: 0,
     message: "",
     crossSiteModels: [],
+    secureAggregation: undefined,
   };
 }
 
@@ -1733,6 +1937,9 @@ export const Task: MessageFns<Task> = {
     }
     for (const v of message.crossSiteModels) {
       ModelRef.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.secureAggregation !== undefined) {
+      SecureAggregation.encode(message.secureAggregation, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1872,6 +2079,14 @@ export const Task: MessageFns<Task> = {
             message.crossSiteModels.push(ModelRef.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.secureAggregation = SecureAggregation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1936,6 +2151,11 @@ export const Task: MessageFns<Task> = {
         : globalThis.Array.isArray(object?.cross_site_models)
         ? object.cross_site_models.map((e: any) => ModelRef.fromJSON(e))
         : [],
+      secureAggregation: isSet(object.secureAggregation)
+        ? SecureAggregation.fromJSON(object.secureAggregation)
+        : isSet(object.secure_aggregation)
+        ? SecureAggregation.fromJSON(object.secure_aggregation)
+        : undefined,
     };
   },
 
@@ -1983,6 +2203,9 @@ export const Task: MessageFns<Task> = {
     if (message.crossSiteModels?.length) {
       obj.crossSiteModels = message.crossSiteModels.map((e) => ModelRef.toJSON(e));
     }
+    if (message.secureAggregation !== undefined) {
+      obj.secureAggregation = SecureAggregation.toJSON(message.secureAggregation);
+    }
     return obj;
   },
 
@@ -2013,6 +2236,9 @@ export const Task: MessageFns<Task> = {
     message.retryAfterMs = object.retryAfterMs ?? 0;
     message.message = object.message ?? "";
     message.crossSiteModels = object.crossSiteModels?.map((e) => ModelRef.fromPartial(e)) || [];
+    message.secureAggregation = (object.secureAggregation !== undefined && object.secureAggregation !== null)
+      ? SecureAggregation.fromPartial(object.secureAggregation)
+      : undefined;
     return message;
   },
 };
@@ -3932,6 +4158,1235 @@ export const Ack: MessageFns<Ack> = {
   },
 };
 
+function createBaseWithheldUpdate(): WithheldUpdate {
+  return { roundId: "", kind: "", reason: "", metrics: {} };
+}
+
+export const WithheldUpdate: MessageFns<WithheldUpdate> = {
+  encode(message: WithheldUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roundId !== "") {
+      writer.uint32(10).string(message.roundId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, number]) => {
+      WithheldUpdate_MetricsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithheldUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithheldUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roundId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = WithheldUpdate_MetricsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.metrics[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithheldUpdate {
+    return {
+      roundId: isSet(object.roundId)
+        ? globalThis.String(object.roundId)
+        : isSet(object.round_id)
+        ? globalThis.String(object.round_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      metrics: isObject(object.metrics)
+        ? (globalThis.Object.entries(object.metrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: WithheldUpdate): unknown {
+    const obj: any = {};
+    if (message.roundId !== "") {
+      obj.roundId = message.roundId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.metrics) {
+      const entries = globalThis.Object.entries(message.metrics) as [string, number][];
+      if (entries.length > 0) {
+        obj.metrics = {};
+        entries.forEach(([k, v]) => {
+          obj.metrics[k] = floatToJson(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WithheldUpdate>, I>>(base?: I): WithheldUpdate {
+    return WithheldUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WithheldUpdate>, I>>(object: I): WithheldUpdate {
+    const message = createBaseWithheldUpdate();
+    message.roundId = object.roundId ?? "";
+    message.kind = object.kind ?? "";
+    message.reason = object.reason ?? "";
+    message.metrics = (globalThis.Object.entries(object.metrics ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseWithheldUpdate_MetricsEntry(): WithheldUpdate_MetricsEntry {
+  return { key: "", value: 0 };
+}
+
+export const WithheldUpdate_MetricsEntry: MessageFns<WithheldUpdate_MetricsEntry> = {
+  encode(message: WithheldUpdate_MetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithheldUpdate_MetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithheldUpdate_MetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithheldUpdate_MetricsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: WithheldUpdate_MetricsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WithheldUpdate_MetricsEntry>, I>>(base?: I): WithheldUpdate_MetricsEntry {
+    return WithheldUpdate_MetricsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WithheldUpdate_MetricsEntry>, I>>(object: I): WithheldUpdate_MetricsEntry {
+    const message = createBaseWithheldUpdate_MetricsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseDifferentialPrivacy(): DifferentialPrivacy {
+  return { clipNorm: 0, noiseStddev: 0 };
+}
+
+export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
+  encode(message: DifferentialPrivacy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clipNorm !== 0) {
+      writer.uint32(9).double(message.clipNorm);
+    }
+    if (message.noiseStddev !== 0) {
+      writer.uint32(17).double(message.noiseStddev);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DifferentialPrivacy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDifferentialPrivacy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.clipNorm = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.noiseStddev = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DifferentialPrivacy {
+    return {
+      clipNorm: isSet(object.clipNorm)
+        ? globalThis.Number(object.clipNorm)
+        : isSet(object.clip_norm)
+        ? globalThis.Number(object.clip_norm)
+        : 0,
+      noiseStddev: isSet(object.noiseStddev)
+        ? globalThis.Number(object.noiseStddev)
+        : isSet(object.noise_stddev)
+        ? globalThis.Number(object.noise_stddev)
+        : 0,
+    };
+  },
+
+  toJSON(message: DifferentialPrivacy): unknown {
+    const obj: any = {};
+    if (message.clipNorm !== 0) {
+      obj.clipNorm = floatToJson(message.clipNorm);
+    }
+    if (message.noiseStddev !== 0) {
+      obj.noiseStddev = floatToJson(message.noiseStddev);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DifferentialPrivacy>, I>>(base?: I): DifferentialPrivacy {
+    return DifferentialPrivacy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DifferentialPrivacy>, I>>(object: I): DifferentialPrivacy {
+    const message = createBaseDifferentialPrivacy();
+    message.clipNorm = object.clipNorm ?? 0;
+    message.noiseStddev = object.noiseStddev ?? 0;
+    return message;
+  },
+};
+
+function createBaseSecAggPublicKeys(): SecAggPublicKeys {
+  return { siteId: "", encryptionKey: Buffer.alloc(0), maskKey: Buffer.alloc(0), selfSeedHash: Buffer.alloc(0) };
+}
+
+export const SecAggPublicKeys: MessageFns<SecAggPublicKeys> = {
+  encode(message: SecAggPublicKeys, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.encryptionKey.length !== 0) {
+      writer.uint32(18).bytes(message.encryptionKey);
+    }
+    if (message.maskKey.length !== 0) {
+      writer.uint32(26).bytes(message.maskKey);
+    }
+    if (message.selfSeedHash.length !== 0) {
+      writer.uint32(34).bytes(message.selfSeedHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggPublicKeys {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggPublicKeys();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.encryptionKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.maskKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.selfSeedHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggPublicKeys {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      encryptionKey: isSet(object.encryptionKey)
+        ? Buffer.from(bytesFromBase64(object.encryptionKey))
+        : isSet(object.encryption_key)
+        ? Buffer.from(bytesFromBase64(object.encryption_key))
+        : Buffer.alloc(0),
+      maskKey: isSet(object.maskKey)
+        ? Buffer.from(bytesFromBase64(object.maskKey))
+        : isSet(object.mask_key)
+        ? Buffer.from(bytesFromBase64(object.mask_key))
+        : Buffer.alloc(0),
+      selfSeedHash: isSet(object.selfSeedHash)
+        ? Buffer.from(bytesFromBase64(object.selfSeedHash))
+        : isSet(object.self_seed_hash)
+        ? Buffer.from(bytesFromBase64(object.self_seed_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SecAggPublicKeys): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.encryptionKey.length !== 0) {
+      obj.encryptionKey = base64FromBytes(message.encryptionKey);
+    }
+    if (message.maskKey.length !== 0) {
+      obj.maskKey = base64FromBytes(message.maskKey);
+    }
+    if (message.selfSeedHash.length !== 0) {
+      obj.selfSeedHash = base64FromBytes(message.selfSeedHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggPublicKeys>, I>>(base?: I): SecAggPublicKeys {
+    return SecAggPublicKeys.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggPublicKeys>, I>>(object: I): SecAggPublicKeys {
+    const message = createBaseSecAggPublicKeys();
+    message.siteId = object.siteId ?? "";
+    message.encryptionKey = object.encryptionKey ?? Buffer.alloc(0);
+    message.maskKey = object.maskKey ?? Buffer.alloc(0);
+    message.selfSeedHash = object.selfSeedHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSecureAggregation(): SecureAggregation {
+  return {
+    stage: 0,
+    threshold: 0,
+    neighbours: 0,
+    roster: [],
+    sharers: [],
+    quantisationRange: 0,
+    quantisationSites: 0,
+    sampleWeightCap: 0,
+    survivors: [],
+    incoming: [],
+  };
+}
+
+export const SecureAggregation: MessageFns<SecureAggregation> = {
+  encode(message: SecureAggregation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stage !== 0) {
+      writer.uint32(8).int32(message.stage);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(16).int32(message.threshold);
+    }
+    if (message.neighbours !== 0) {
+      writer.uint32(24).int32(message.neighbours);
+    }
+    for (const v of message.roster) {
+      SecAggPublicKeys.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.sharers) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.quantisationRange !== 0) {
+      writer.uint32(49).double(message.quantisationRange);
+    }
+    if (message.quantisationSites !== 0) {
+      writer.uint32(56).int32(message.quantisationSites);
+    }
+    if (message.sampleWeightCap !== 0) {
+      writer.uint32(65).double(message.sampleWeightCap);
+    }
+    for (const v of message.survivors) {
+      writer.uint32(74).string(v!);
+    }
+    for (const v of message.incoming) {
+      SecAggEncryptedShare.encode(v!, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecureAggregation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecureAggregation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stage = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.threshold = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.neighbours = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.roster.push(SecAggPublicKeys.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sharers.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.quantisationRange = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.quantisationSites = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.sampleWeightCap = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.survivors.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.incoming.push(SecAggEncryptedShare.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecureAggregation {
+    return {
+      stage: isSet(object.stage) ? secAggStageFromJSON(object.stage) : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      neighbours: isSet(object.neighbours) ? globalThis.Number(object.neighbours) : 0,
+      roster: globalThis.Array.isArray(object?.roster)
+        ? object.roster.map((e: any) => SecAggPublicKeys.fromJSON(e))
+        : [],
+      sharers: globalThis.Array.isArray(object?.sharers) ? object.sharers.map((e: any) => globalThis.String(e)) : [],
+      quantisationRange: isSet(object.quantisationRange)
+        ? globalThis.Number(object.quantisationRange)
+        : isSet(object.quantisation_range)
+        ? globalThis.Number(object.quantisation_range)
+        : 0,
+      quantisationSites: isSet(object.quantisationSites)
+        ? globalThis.Number(object.quantisationSites)
+        : isSet(object.quantisation_sites)
+        ? globalThis.Number(object.quantisation_sites)
+        : 0,
+      sampleWeightCap: isSet(object.sampleWeightCap)
+        ? globalThis.Number(object.sampleWeightCap)
+        : isSet(object.sample_weight_cap)
+        ? globalThis.Number(object.sample_weight_cap)
+        : 0,
+      survivors: globalThis.Array.isArray(object?.survivors)
+        ? object.survivors.map((e: any) => globalThis.String(e))
+        : [],
+      incoming: globalThis.Array.isArray(object?.incoming)
+        ? object.incoming.map((e: any) => SecAggEncryptedShare.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecureAggregation): unknown {
+    const obj: any = {};
+    if (message.stage !== 0) {
+      obj.stage = secAggStageToJSON(message.stage);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = Math.round(message.threshold);
+    }
+    if (message.neighbours !== 0) {
+      obj.neighbours = Math.round(message.neighbours);
+    }
+    if (message.roster?.length) {
+      obj.roster = message.roster.map((e) => SecAggPublicKeys.toJSON(e));
+    }
+    if (message.sharers?.length) {
+      obj.sharers = message.sharers;
+    }
+    if (message.quantisationRange !== 0) {
+      obj.quantisationRange = floatToJson(message.quantisationRange);
+    }
+    if (message.quantisationSites !== 0) {
+      obj.quantisationSites = Math.round(message.quantisationSites);
+    }
+    if (message.sampleWeightCap !== 0) {
+      obj.sampleWeightCap = floatToJson(message.sampleWeightCap);
+    }
+    if (message.survivors?.length) {
+      obj.survivors = message.survivors;
+    }
+    if (message.incoming?.length) {
+      obj.incoming = message.incoming.map((e) => SecAggEncryptedShare.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecureAggregation>, I>>(base?: I): SecureAggregation {
+    return SecureAggregation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecureAggregation>, I>>(object: I): SecureAggregation {
+    const message = createBaseSecureAggregation();
+    message.stage = object.stage ?? 0;
+    message.threshold = object.threshold ?? 0;
+    message.neighbours = object.neighbours ?? 0;
+    message.roster = object.roster?.map((e) => SecAggPublicKeys.fromPartial(e)) || [];
+    message.sharers = object.sharers?.map((e) => e) || [];
+    message.quantisationRange = object.quantisationRange ?? 0;
+    message.quantisationSites = object.quantisationSites ?? 0;
+    message.sampleWeightCap = object.sampleWeightCap ?? 0;
+    message.survivors = object.survivors?.map((e) => e) || [];
+    message.incoming = object.incoming?.map((e) => SecAggEncryptedShare.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSecAggAdvertisement(): SecAggAdvertisement {
+  return { roundId: "", encryptionKey: Buffer.alloc(0), maskKey: Buffer.alloc(0), selfSeedHash: Buffer.alloc(0) };
+}
+
+export const SecAggAdvertisement: MessageFns<SecAggAdvertisement> = {
+  encode(message: SecAggAdvertisement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roundId !== "") {
+      writer.uint32(10).string(message.roundId);
+    }
+    if (message.encryptionKey.length !== 0) {
+      writer.uint32(18).bytes(message.encryptionKey);
+    }
+    if (message.maskKey.length !== 0) {
+      writer.uint32(26).bytes(message.maskKey);
+    }
+    if (message.selfSeedHash.length !== 0) {
+      writer.uint32(34).bytes(message.selfSeedHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggAdvertisement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggAdvertisement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roundId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.encryptionKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.maskKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.selfSeedHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggAdvertisement {
+    return {
+      roundId: isSet(object.roundId)
+        ? globalThis.String(object.roundId)
+        : isSet(object.round_id)
+        ? globalThis.String(object.round_id)
+        : "",
+      encryptionKey: isSet(object.encryptionKey)
+        ? Buffer.from(bytesFromBase64(object.encryptionKey))
+        : isSet(object.encryption_key)
+        ? Buffer.from(bytesFromBase64(object.encryption_key))
+        : Buffer.alloc(0),
+      maskKey: isSet(object.maskKey)
+        ? Buffer.from(bytesFromBase64(object.maskKey))
+        : isSet(object.mask_key)
+        ? Buffer.from(bytesFromBase64(object.mask_key))
+        : Buffer.alloc(0),
+      selfSeedHash: isSet(object.selfSeedHash)
+        ? Buffer.from(bytesFromBase64(object.selfSeedHash))
+        : isSet(object.self_seed_hash)
+        ? Buffer.from(bytesFromBase64(object.self_seed_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SecAggAdvertisement): unknown {
+    const obj: any = {};
+    if (message.roundId !== "") {
+      obj.roundId = message.roundId;
+    }
+    if (message.encryptionKey.length !== 0) {
+      obj.encryptionKey = base64FromBytes(message.encryptionKey);
+    }
+    if (message.maskKey.length !== 0) {
+      obj.maskKey = base64FromBytes(message.maskKey);
+    }
+    if (message.selfSeedHash.length !== 0) {
+      obj.selfSeedHash = base64FromBytes(message.selfSeedHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggAdvertisement>, I>>(base?: I): SecAggAdvertisement {
+    return SecAggAdvertisement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggAdvertisement>, I>>(object: I): SecAggAdvertisement {
+    const message = createBaseSecAggAdvertisement();
+    message.roundId = object.roundId ?? "";
+    message.encryptionKey = object.encryptionKey ?? Buffer.alloc(0);
+    message.maskKey = object.maskKey ?? Buffer.alloc(0);
+    message.selfSeedHash = object.selfSeedHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSecAggEncryptedShare(): SecAggEncryptedShare {
+  return { fromSite: "", toSite: "", ciphertext: Buffer.alloc(0) };
+}
+
+export const SecAggEncryptedShare: MessageFns<SecAggEncryptedShare> = {
+  encode(message: SecAggEncryptedShare, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromSite !== "") {
+      writer.uint32(10).string(message.fromSite);
+    }
+    if (message.toSite !== "") {
+      writer.uint32(18).string(message.toSite);
+    }
+    if (message.ciphertext.length !== 0) {
+      writer.uint32(26).bytes(message.ciphertext);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggEncryptedShare {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggEncryptedShare();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromSite = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toSite = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ciphertext = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggEncryptedShare {
+    return {
+      fromSite: isSet(object.fromSite)
+        ? globalThis.String(object.fromSite)
+        : isSet(object.from_site)
+        ? globalThis.String(object.from_site)
+        : "",
+      toSite: isSet(object.toSite)
+        ? globalThis.String(object.toSite)
+        : isSet(object.to_site)
+        ? globalThis.String(object.to_site)
+        : "",
+      ciphertext: isSet(object.ciphertext) ? Buffer.from(bytesFromBase64(object.ciphertext)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SecAggEncryptedShare): unknown {
+    const obj: any = {};
+    if (message.fromSite !== "") {
+      obj.fromSite = message.fromSite;
+    }
+    if (message.toSite !== "") {
+      obj.toSite = message.toSite;
+    }
+    if (message.ciphertext.length !== 0) {
+      obj.ciphertext = base64FromBytes(message.ciphertext);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggEncryptedShare>, I>>(base?: I): SecAggEncryptedShare {
+    return SecAggEncryptedShare.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggEncryptedShare>, I>>(object: I): SecAggEncryptedShare {
+    const message = createBaseSecAggEncryptedShare();
+    message.fromSite = object.fromSite ?? "";
+    message.toSite = object.toSite ?? "";
+    message.ciphertext = object.ciphertext ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSecAggShares(): SecAggShares {
+  return { roundId: "", shares: [] };
+}
+
+export const SecAggShares: MessageFns<SecAggShares> = {
+  encode(message: SecAggShares, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roundId !== "") {
+      writer.uint32(10).string(message.roundId);
+    }
+    for (const v of message.shares) {
+      SecAggEncryptedShare.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggShares {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggShares();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roundId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.shares.push(SecAggEncryptedShare.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggShares {
+    return {
+      roundId: isSet(object.roundId)
+        ? globalThis.String(object.roundId)
+        : isSet(object.round_id)
+        ? globalThis.String(object.round_id)
+        : "",
+      shares: globalThis.Array.isArray(object?.shares)
+        ? object.shares.map((e: any) => SecAggEncryptedShare.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecAggShares): unknown {
+    const obj: any = {};
+    if (message.roundId !== "") {
+      obj.roundId = message.roundId;
+    }
+    if (message.shares?.length) {
+      obj.shares = message.shares.map((e) => SecAggEncryptedShare.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggShares>, I>>(base?: I): SecAggShares {
+    return SecAggShares.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggShares>, I>>(object: I): SecAggShares {
+    const message = createBaseSecAggShares();
+    message.roundId = object.roundId ?? "";
+    message.shares = object.shares?.map((e) => SecAggEncryptedShare.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSecAggRevealedShare(): SecAggRevealedShare {
+  return { owner: "", secret: "", share: Buffer.alloc(0) };
+}
+
+export const SecAggRevealedShare: MessageFns<SecAggRevealedShare> = {
+  encode(message: SecAggRevealedShare, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.owner !== "") {
+      writer.uint32(10).string(message.owner);
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    if (message.share.length !== 0) {
+      writer.uint32(26).bytes(message.share);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggRevealedShare {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggRevealedShare();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.share = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggRevealedShare {
+    return {
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+      share: isSet(object.share) ? Buffer.from(bytesFromBase64(object.share)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SecAggRevealedShare): unknown {
+    const obj: any = {};
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    if (message.share.length !== 0) {
+      obj.share = base64FromBytes(message.share);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggRevealedShare>, I>>(base?: I): SecAggRevealedShare {
+    return SecAggRevealedShare.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggRevealedShare>, I>>(object: I): SecAggRevealedShare {
+    const message = createBaseSecAggRevealedShare();
+    message.owner = object.owner ?? "";
+    message.secret = object.secret ?? "";
+    message.share = object.share ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSecAggRevealedShares(): SecAggRevealedShares {
+  return { roundId: "", shares: [] };
+}
+
+export const SecAggRevealedShares: MessageFns<SecAggRevealedShares> = {
+  encode(message: SecAggRevealedShares, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roundId !== "") {
+      writer.uint32(10).string(message.roundId);
+    }
+    for (const v of message.shares) {
+      SecAggRevealedShare.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggRevealedShares {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggRevealedShares();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roundId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.shares.push(SecAggRevealedShare.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggRevealedShares {
+    return {
+      roundId: isSet(object.roundId)
+        ? globalThis.String(object.roundId)
+        : isSet(object.round_id)
+        ? globalThis.String(object.round_id)
+        : "",
+      shares: globalThis.Array.isArray(object?.shares)
+        ? object.shares.map((e: any) => SecAggRevealedShare.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecAggRevealedShares): unknown {
+    const obj: any = {};
+    if (message.roundId !== "") {
+      obj.roundId = message.roundId;
+    }
+    if (message.shares?.length) {
+      obj.shares = message.shares.map((e) => SecAggRevealedShare.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecAggRevealedShares>, I>>(base?: I): SecAggRevealedShares {
+    return SecAggRevealedShares.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecAggRevealedShares>, I>>(object: I): SecAggRevealedShares {
+    const message = createBaseSecAggRevealedShares();
+    message.roundId = object.roundId ?? "";
+    message.shares = object.shares?.map((e) => SecAggRevealedShare.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** site -> coordinator: ask to join with a certificate signing request. An admin approves it. */
@@ -4014,6 +5469,51 @@ export const FederationService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld: {
+    path: "/fedciss.v1.Federation/ReportWithheld" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WithheldUpdate): Buffer => Buffer.from(WithheldUpdate.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WithheldUpdate => WithheldUpdate.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  /**
+   * Secure aggregation (Task.secure_aggregation says which stage a site is at), site -> coordinator:
+   * its public keys; its Shamir share bundles, each encrypted for one holder; the shares it reveals
+   * so that the coordinator can unmask the sum (never one site's update).
+   */
+  secAggAdvertise: {
+    path: "/fedciss.v1.Federation/SecAggAdvertise" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SecAggAdvertisement): Buffer => Buffer.from(SecAggAdvertisement.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SecAggAdvertisement => SecAggAdvertisement.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  secAggShareKeys: {
+    path: "/fedciss.v1.Federation/SecAggShareKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SecAggShares): Buffer => Buffer.from(SecAggShares.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SecAggShares => SecAggShares.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  secAggReveal: {
+    path: "/fedciss.v1.Federation/SecAggReveal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SecAggRevealedShares): Buffer => Buffer.from(SecAggRevealedShares.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SecAggRevealedShares => SecAggRevealedShares.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
 } as const;
 
 export interface FederationServer extends UntypedServiceImplementation {
@@ -4033,6 +5533,19 @@ export interface FederationServer extends UntypedServiceImplementation {
   reportEvaluation: handleUnaryCall<EvaluationReport, Ack>;
   /** site -> coordinator: progress of local work, shown live in the console. */
   reportProgress: handleUnaryCall<ProgressReport, Ack>;
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld: handleUnaryCall<WithheldUpdate, Ack>;
+  /**
+   * Secure aggregation (Task.secure_aggregation says which stage a site is at), site -> coordinator:
+   * its public keys; its Shamir share bundles, each encrypted for one holder; the shares it reveals
+   * so that the coordinator can unmask the sum (never one site's update).
+   */
+  secAggAdvertise: handleUnaryCall<SecAggAdvertisement, Ack>;
+  secAggShareKeys: handleUnaryCall<SecAggShares, Ack>;
+  secAggReveal: handleUnaryCall<SecAggRevealedShares, Ack>;
 }
 
 export interface FederationClient extends Client {
@@ -4149,6 +5662,75 @@ export interface FederationClient extends Client {
   ): ClientUnaryCall;
   reportProgress(
     request: ProgressReport,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * site -> coordinator: a trained update the site kept back, and why (its generator's samples were
+   * too close to its own patient images: the memorisation gate). The round does not wait for it.
+   */
+  reportWithheld(
+    request: WithheldUpdate,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportWithheld(
+    request: WithheldUpdate,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportWithheld(
+    request: WithheldUpdate,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * Secure aggregation (Task.secure_aggregation says which stage a site is at), site -> coordinator:
+   * its public keys; its Shamir share bundles, each encrypted for one holder; the shares it reveals
+   * so that the coordinator can unmask the sum (never one site's update).
+   */
+  secAggAdvertise(
+    request: SecAggAdvertisement,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggAdvertise(
+    request: SecAggAdvertisement,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggAdvertise(
+    request: SecAggAdvertisement,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggShareKeys(
+    request: SecAggShares,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggShareKeys(
+    request: SecAggShares,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggShareKeys(
+    request: SecAggShares,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggReveal(
+    request: SecAggRevealedShares,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggReveal(
+    request: SecAggRevealedShares,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  secAggReveal(
+    request: SecAggRevealedShares,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,

@@ -17,7 +17,7 @@ test('generate-synthetic parses flags into a typed context', async () => {
   });
   p.commands.forEach((c) => c.exitOverride());
   await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', '/tmp/o', '--surgeries', '9', '--seed', '3', '--size', '96x54', '--images-per-surgery', '2'], { from: 'node' });
-  assert.deepEqual(seen[0], { out: '/tmp/o', surgeries: 9, seed: 3, size: { width: 96, height: 54 }, imagesPerSurgery: 2, multilabelFraction: 0.5, json: false });
+  assert.deepEqual(seen[0], { out: '/tmp/o', surgeries: 9, seed: 3, size: { width: 96, height: 54 }, imagesPerSurgery: 2, multilabelFraction: 0.5, structureFolders: 'every-folder', json: false });
   await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04,07'], { from: 'node' });
   assert.deepEqual(seen[1]!.surgeryIds, ['01', '04', '07']);
   assert.equal(seen[1]!.surgeries, 3);
@@ -27,6 +27,7 @@ test('generate-synthetic parses flags into a typed context', async () => {
     [['--surgeries', '0'], /'--surgeries <n>' argument '0' is invalid\. --surgeries must be in 1\.\.999, got 0/],
     [['--seed', 'x'], /'--seed <n>' argument 'x' is invalid\. --seed must be an integer/],
     [['--multilabel-fraction', '2'], /'--multilabel-fraction <f>' argument '2' is invalid\. must be a number in 0\.\.1/],
+    [['--structure-folders', 'some'], /'--structure-folders <mode>' argument 'some' is invalid\. Allowed choices are every-folder, one-folder/],
   ];
   let actionRuns = 0;
   const refusing = () => {

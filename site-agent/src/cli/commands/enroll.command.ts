@@ -3,11 +3,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentConfig } from '../../config/agent-config';
 import { enroll, type EnrollOutcome } from '../../agent/enroll';
 import { agentConfigFrom, withAgentOptions, type AgentFlags } from './agent-options';
+import { readInvitationBundle, type InvitationBundle } from '../../agent/invitation-bundle';
 
 export interface EnrollContext {
   config: AgentConfig;
   caCertFile?: string;
   caFingerprint?: string;
+  bundle?: InvitationBundle;
   wait: boolean;
   pollSeconds: number;
   json: boolean;
@@ -16,7 +18,7 @@ export interface EnrollContext {
 export type EnrollAction = (ctx: EnrollContext) => Promise<EnrollOutcome>;
 
 export const runEnroll: EnrollAction = async (ctx) => {
-  const outcome = await enroll(ctx.config, { caCertFile: ctx.caCertFile, caFingerprint: ctx.caFingerprint, wait: ctx.wait, pollSeconds: ctx.pollSeconds, log: (l) => process.stderr.write(l + '\n') });
+  const outcome = await enroll(ctx.config, { caCertFile: ctx.caCertFile, caFingerprint: ctx.caFingerprint, bundle: ctx.bundle, wait: ctx.wait, pollSeconds: ctx.pollSeconds, log: (l) => process.stderr.write(l + '\n') });
   if (ctx.json) process.stdout.write(JSON.stringify(outcome) + '\n');
   if (outcome.status === 'rejected') process.exitCode = 1;
   return outcome;
@@ -32,7 +34,8 @@ export function register(program: Command, action: EnrollAction = runEnroll): vo
           'to collect the certificate. The first time, pass the federation\'s CA certificate from the coordinator\'s operator.',
       ),
   )
-    .option('--ca-cert <file>', 'the federation\'s CA certificate (first enrolment)')
+    .option('--bundle <file>', 'the invitation bundle from the coordinator\'s operator (CA certificate, endpoints, one-time token): the usual way to join')
+    .option('--ca-cert <file>', 'the federation\'s CA certificate (first enrolment, coordinators with open enrolment)')
     .option('--ca-fingerprint <sha256>', 'its SHA-256 fingerprint as the operator told you (checked if given)')
     .option('--wait', 'keep asking until an administrator approves or rejects', false)
     .option('--poll-seconds <n>', 'seconds between requests with --wait', (v) => {
@@ -41,7 +44,11 @@ export function register(program: Command, action: EnrollAction = runEnroll): vo
       return n;
     }, 10)
     .option('--json', 'print the outcome as JSON', false)
-    .action(async (o: AgentFlags & { caCert?: string; caFingerprint?: string; wait: boolean; pollSeconds: number; json: boolean }) => {
-      await action({ config: agentConfigFrom(o), caCertFile: o.caCert, caFingerprint: o.caFingerprint, wait: o.wait, pollSeconds: o.pollSeconds, json: o.json });
+    .action(async (o: AgentFlags & { bundle?: string; caCert?: string; caFingerprint?: string; wait: boolean; pollSeconds: number; json: boolean }) => {
+      if (o.bundle && o.caCert) throw new InvalidArgumentError('--bundle already carries the CA certificate: leave out --ca-cert');
+      const bundle = o.bundle ? readInvitationBundle(o.bundle) : undefined;
+      // The bundle names the site and the endpoints; flags given next to it win.
+      const flags = bundle ? { ...o, siteName: o.siteName ?? bundle.siteName, coordinator: o.coordinator ?? bundle.federationAddress, enrollAddress: o.enrollAddress ?? bundle.enrollAddress } : o;
+      await action({ config: agentConfigFrom(flags), caCertFile: o.caCert, caFingerprint: o.caFingerprint, bundle, wait: o.wait, pollSeconds: o.pollSeconds, json: o.json });
     });
 }

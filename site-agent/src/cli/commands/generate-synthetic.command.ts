@@ -11,6 +11,7 @@ export interface GenerateSyntheticContext {
   size: Size;
   imagesPerSurgery: number;
   multilabelFraction: number;
+  structureFolders: 'every-folder' | 'one-folder';
   json: boolean;
 }
 
@@ -55,6 +56,7 @@ export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
     size: ctx.size,
     imagesPerSurgery: ctx.imagesPerSurgery,
     multilabelFraction: ctx.multilabelFraction,
+    structureFolders: ctx.structureFolders,
   });
   if (ctx.json) {
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -78,8 +80,9 @@ export function register(program: Command, action: GenerateSyntheticAction = run
     .addOption(new Option('--size <WxH>', 'image size in pixels').argParser(size).default({ width: 128, height: 72 }, '128x72'))
     .option('--images-per-surgery <n>', 'scenes per surgery', int('--images-per-surgery', 1, 100000), 4)
     .option('--multilabel-fraction <f>', 'fraction of scenes also written to multilabel with all 11 masks', fraction, 0.5)
+    .addOption(new Option('--structure-folders <mode>', 'every-folder: a scene in the folder of each structure it shows (all its masks); one-folder: outside multilabel, in one structure\'s folder only (DSAD-like dispersed annotations)').choices(['every-folder', 'one-folder']).default('every-folder'))
     .option('--json', 'print the summary as JSON', false)
-    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; json: boolean }) => {
+    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder'; json: boolean }) => {
       const surgeryIds = opts.surgeryIds !== undefined ? ids(opts.surgeryIds) : undefined;
       await action({
         out: opts.out,
@@ -89,6 +92,7 @@ export function register(program: Command, action: GenerateSyntheticAction = run
         size: opts.size,
         imagesPerSurgery: opts.imagesPerSurgery,
         multilabelFraction: opts.multilabelFraction,
+        structureFolders: opts.structureFolders,
         json: opts.json,
       });
     });

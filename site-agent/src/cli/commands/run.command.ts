@@ -3,7 +3,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentConfig } from '../../config/agent-config';
 import { siteClient } from '../../agent/connection';
 import { createLog } from '../../agent/log';
+import { COORDINATOR_FAULT_ADVICE } from '../../federation/retry';
 import { runAgent } from '../../agent/run-loop';
+import { AgentMetrics } from '../../agent/metrics';
 import { MlSiteWork } from '../../work/ml-site-work';
 import { agentConfigFrom, withAgentOptions, type AgentFlags } from './agent-options';
 
@@ -12,6 +14,8 @@ export interface RunContext {
   exitWhenDone: boolean;
   untilStep?: number;
   logFormat: 'json' | 'text';
+  /** Serve Prometheus metrics on this local address (off when absent). */
+  metrics?: { host: string; port: number };
 }
 
 export type RunAction = (ctx: RunContext) => Promise<void>;
@@ -20,6 +24,8 @@ export const runRun: RunAction = async (ctx) => {
   const log = createLog(ctx.logFormat, ctx.config.siteName);
   const { client, siteId } = siteClient(ctx.config, {
     onRetry: (attempt, delayMs, e) => log('warn', 'call failed; retrying', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message }),
+    onCoordinatorFault: (attempt, delayMs, e) =>
+      log('error', 'coordinator fault; retrying later', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message, whatToDo: COORDINATOR_FAULT_ADVICE }),
   });
   const stop = new AbortController();
   const onSignal = (signal: string) => {
@@ -29,12 +35,21 @@ export const runRun: RunAction = async (ctx) => {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   log('info', 'agent started', { coordinator: ctx.config.coordinator, data: ctx.config.dataRoot, executionProvider: ctx.config.executionProvider });
+  const metrics = ctx.metrics ? new AgentMetrics() : undefined;
+  const served = ctx.metrics ? await metrics!.serve(ctx.metrics.host, ctx.metrics.port) : undefined;
+  if (served) log('info', 'metrics served', { url: served.url });
   try {
-    await runAgent(ctx.config, client, siteId, new MlSiteWork(ctx.config, log), log, { exitWhenDone: ctx.exitWhenDone, untilStep: ctx.untilStep, signal: stop.signal });
+    await runAgent(ctx.config, client, siteId, new MlSiteWork(ctx.config, log), log, { exitWhenDone: ctx.exitWhenDone, untilStep: ctx.untilStep, signal: stop.signal, metrics });
   } finally {
     client.close();
+    await served?.close();
   }
 };
+
+function portFlag(v: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError(`the metrics port must be 0..65535, got '${v}'`);
+  return Number(v);
+}
 
 export function register(program: Command, action: RunAction = runRun): void {
   withAgentOptions(
@@ -55,8 +70,14 @@ export function register(program: Command, action: RunAction = runRun): void {
       if (v !== 'text' && v !== 'json') throw new InvalidArgumentError(`--log-format must be text or json, got '${v}'`);
       return v;
     })
-    .action(async (o: AgentFlags & { exitWhenDone: boolean; untilStep?: number; logFormat?: 'json' | 'text' }) => {
-      const logFormat = o.logFormat ?? (process.env.FEDCISS_LOG_FORMAT === 'json' ? 'json' : 'text');
-      await action({ config: agentConfigFrom(o), exitWhenDone: o.exitWhenDone, untilStep: o.untilStep, logFormat });
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (env FEDCISS_SITE_METRICS_PORT; default: off)', portFlag)
+    .option('--metrics-host <host>', 'address for the metrics port (env FEDCISS_SITE_METRICS_HOST; default 127.0.0.1: this machine only)')
+    .action(async (o: AgentFlags & { exitWhenDone: boolean; untilStep?: number; logFormat?: 'json' | 'text'; metricsPort?: number; metricsHost?: string }) => {
+      const env = process.env;
+      // JSON for log collectors (anything that is not a terminal), readable text at a terminal.
+      const logFormat = o.logFormat ?? (env.FEDCISS_LOG_FORMAT === 'json' || env.FEDCISS_LOG_FORMAT === 'text' ? env.FEDCISS_LOG_FORMAT : process.stderr.isTTY ? 'text' : 'json');
+      const port = o.metricsPort ?? (env.FEDCISS_SITE_METRICS_PORT ? portFlag(env.FEDCISS_SITE_METRICS_PORT) : undefined);
+      const metrics = port === undefined ? undefined : { host: o.metricsHost ?? env.FEDCISS_SITE_METRICS_HOST ?? '127.0.0.1', port };
+      await action({ config: agentConfigFrom(o), exitWhenDone: o.exitWhenDone, untilStep: o.untilStep, logFormat, metrics });
     });
 }

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DEFAULT_TRAINING, parseTrainingSettings, resolveConfig } from './coordinator-config';
+
+test('flags win over variables, variables over the defaults; text is coerced', () => {
+  const c = resolveConfig({ env: { FEDCISS_QUORUM: '3', FEDCISS_TICK_MS: '50', FEDCISS_STRAGGLERS: 'wait' }, flags: { quorum: '4', grpcAddress: '0.0.0.0:7000' } });
+  assert.equal(c.rounds.quorum, 4);
+  assert.equal(c.tickMs, 50);
+  assert.equal(c.rounds.stragglers, 'wait');
+  assert.equal(c.enrollAddress, '0.0.0.0:7001');
+  assert.equal(c.rounds.deadlineSeconds, 600);
+  assert.deepEqual(c.enrollment, { mode: 'invitation', maxPendingPerAddress: 10, maxPending: 200, pendingExpirySeconds: 604800 });
+  assert.deepEqual(c.training, DEFAULT_TRAINING);
+});
+
+test('enrolment needs an invitation under mutual TLS unless opened by flag or variable; the loopback demo is open', () => {
+  assert.equal(resolveConfig({}).enrollment.mode, 'invitation');
+  assert.equal(resolveConfig({ flags: { openEnrollment: true } }).enrollment.mode, 'open');
+  assert.equal(resolveConfig({ env: { FEDCISS_OPEN_ENROLLMENT: '1' } }).enrollment.mode, 'open');
+  assert.equal(resolveConfig({ flags: { insecure: true } }).enrollment.mode, 'open');
+});
+
+test('every bad setting is reported at once with its flag and variable', () => {
+  assert.throws(
+    () => resolveConfig({ env: { FEDCISS_QUORUM: 'two' }, flags: { stragglers: 'never', httpPort: '70000', tickMs: '5' } }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^4 problems with the settings/);
+      assert.match(e.message, /rounds\.quorum \(--quorum or FEDCISS_QUORUM\): Invalid input: expected number/);
+      assert.match(e.message, /rounds\.stragglers \(--stragglers or FEDCISS_STRAGGLERS\): Invalid option/);
+      assert.match(e.message, /httpPort \(--http-port or FEDCISS_HTTP_PORT\): Too big/);
+      assert.match(e.message, /tickMs \(--tick-ms or FEDCISS_TICK_MS\): Too small/);
+      return true;
+    },
+  );
+});
+
+test('training settings: nested defaults merged, unknown keys and bad aggregation options refused by path', () => {
+  const t = parseTrainingSettings(JSON.stringify({ generatorTraining: { epochs: 5 }, lossWeights: { unbiasedCe: 1 }, aggregation: { strategy: 'fedprox', proximalMu: 0.01 } }), 't.json');
+  // a generatorTraining without `seconds` trains by epochs; batch and rate default to the replay recipe's
+  assert.deepEqual(t.generatorTraining, { epochs: 5, batchSize: 16, learningRate: 1e-3, seconds: 0 });
+  assert.deepEqual(t.lossWeights, { ce: 1, unbiasedCe: 1, kd: 10, pod: 0.5, contrastive: 0 });
+  assert.equal(t.aggregation.proximalMu, 0.01);
+  assert.equal(t.serverDistillation.images, DEFAULT_TRAINING.serverDistillation.images);
+  const refused = (json: unknown, pattern: RegExp) => assert.throws(() => parseTrainingSettings(JSON.stringify(json), 't.json'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+  refused({ localEpoch: 1 }, /^t\.json: localEpoch: unknown setting/);
+  refused({ serverDistillation: { imags: 4 } }, /serverDistillation\.imags: unknown setting/);
+  refused({ lossWeights: { ce: -1 } }, /lossWeights\.ce: Too small/);
+  refused({ aggregation: { strategy: 'median', trimFraction: 0.1 } }, /aggregation: trimFraction is not used by strategy median/);
+  refused({ aggregation: { strategy: 'trimmed-mean', trimFraction: 0.7 } }, /aggregation: trimFraction must be a finite number in \[0, 0\.5\)/);
+  refused([1, 2], /\(top level\): Invalid input: expected object/);
+});

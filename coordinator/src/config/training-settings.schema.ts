@@ -1,0 +1,129 @@
+/**
+ * The coordinator's training settings (the --training-file JSON): what sites are told to train
+ * with and what the coordinator does after aggregating. This schema is the one source of their
+ * type (TrainingSettings = z.infer), their defaults and their checks: a key not listed here is
+ * refused with its path, a nested object given in part keeps the defaults of its other keys, and
+ * the aggregation options are checked by the aggregation registry at load, not at the first round.
+ *
+ * Adding a setting is one line in `trainingSettingsSchema` (with its default and bounds).
+ */
+import { z } from 'zod';
+import { describeSettingsIssues } from '@fedciss/proto';
+import { InvalidAggregationOptionsError } from '../aggregation/errors';
+import { resolveAggregationOptions } from '../aggregation/registry';
+import { DEFAULT_SERVER_DISTILLATION } from '../models/model-factory';
+import { checkSecureAggregationFits, parsePrivacySettings, PrivacySettingsError } from '../privacy/privacy-settings';
+
+import { REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
+const count = z.number().int().min(0);
+const positiveInt = z.number().int().min(1);
+const positive = z.number().positive().finite();
+const weight = z.number().min(0).finite();
+
+/** Weights of the site's loss terms (ml's LossWeights, plus the pseudoLabels switch: 1 on, 0 off). */
+const lossWeightsSchema = z.strictObject({
+  ce: weight.default(1),
+  unbiasedCe: weight.optional(),
+  kd: weight.default(10), // MiB's weight for ml's KD averaged over the old classes
+  pod: weight.default(0.5),
+  contrastive: weight.default(0), // off: no measurable effect in bench:ciss (issue 18 note)
+  pseudoLabels: weight.optional(),
+});
+
+const generatorTrainingSchema = z.strictObject({
+  epochs: positiveInt.default(2),
+  batchSize: positiveInt.default(REPLAY_GENERATOR_TRAINING.batchSize),
+  learningRate: positive.default(REPLAY_GENERATOR_TRAINING.learningRate),
+  /** Wall-clock budget of a site's generator training per round, seconds; 0: `epochs` passes. A
+   * file that sets generatorTraining without it trains by epochs. */
+  seconds: z.number().min(0).default(0),
+});
+
+const serverDistillationSchema = z.strictObject({
+  images: positiveInt.default(DEFAULT_SERVER_DISTILLATION.images),
+  samplingSteps: positiveInt.default(DEFAULT_SERVER_DISTILLATION.samplingSteps),
+  batchSize: positiveInt.default(DEFAULT_SERVER_DISTILLATION.batchSize),
+  learningRate: positive.default(DEFAULT_SERVER_DISTILLATION.learningRate),
+});
+
+/** `{strategy, ...options}`; the registry knows each strategy's options and their ranges. */
+const aggregationSchema = z.looseObject({ strategy: z.string() }).superRefine((options, ctx) => {
+  try {
+    resolveAggregationOptions(options);
+  } catch (e) {
+    if (!(e instanceof InvalidAggregationOptionsError)) throw e;
+    for (const problem of e.problems) ctx.addIssue({ code: 'custom', message: problem });
+  }
+});
+
+/** Differential privacy and secure aggregation: checked by privacy/privacy-settings.ts (one place for their keys). */
+const privacySchema = z.unknown().transform((raw, ctx) => {
+  try {
+    return parsePrivacySettings(raw);
+  } catch (e) {
+    if (!(e instanceof PrivacySettingsError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.message.replace(/^privacy\./, '') });
+    return z.NEVER;
+  }
+});
+
+/** Architecture overrides, checked by the model factory when a step opens. */
+const architectureSchema = z.record(z.string(), z.unknown());
+
+export const trainingSettingsSchema = z.strictObject({
+  localEpochs: count.default(1),
+  batchSize: positiveInt.default(8),
+  learningRate: positive.default(1e-3),
+  /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0. */
+  replayImages: count.default(32),
+  pseudoLabelThreshold: z.number().gt(0).max(1).default(0.7),
+  lossWeights: lossWeightsSchema.prefault({}),
+  /** Local training of the diffusion generator in generator rounds. */
+  generatorTraining: generatorTrainingSchema.prefault({ seconds: REPLAY_GENERATOR_TRAINING.seconds }),
+  /** A site whose replay fidelity (measured on its labelled held-out images) is below this skips
+   * replay for the step (0: replay always, never measured). */
+  replayFidelityThreshold: z.number().min(0).default(0.3),
+  /** Steps of server-side distillation on generated images after each aggregation (0: off). */
+  serverDistillSteps: count.default(10),
+  /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */
+  serverDistillation: serverDistillationSchema.prefault({}),
+  /** Aggregation strategy and its options (see aggregation/registry.ts). */
+  aggregation: aggregationSchema.prefault({ strategy: 'fedavg' }),
+  /**
+   * Also evaluate every site's local model (its update in the step's last segmenter round) on
+   * every site's test patients: the cross-site matrix of the report.
+   */
+  crossSiteEvaluation: z.boolean().default(false),
+  /** Largest L2 norm of an update's delta that is accepted. */
+  maxUpdateNorm: positive.default(1e4),
+  /** Differential privacy of the updates, its budget, and secure aggregation (privacy/privacy-settings.ts). */
+  privacy: privacySchema.prefault({}),
+  /** Architecture overrides; unset: the model factory's defaults. */
+  segmenter: architectureSchema.optional(),
+  generator: architectureSchema.optional(),
+}).superRefine((t, ctx) => {
+  try {
+    checkSecureAggregationFits(t.privacy, t);
+  } catch (e) {
+    if (!(e instanceof PrivacySettingsError)) throw e;
+    ctx.addIssue({ code: 'custom', path: ['privacy', 'secureAggregation'], message: e.message.replace(/^privacy\.secureAggregation: /, '') });
+  }
+});
+
+export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
+
+export const DEFAULT_TRAINING: TrainingSettings = trainingSettingsSchema.parse({});
+
+export class TrainingSettingsError extends Error {
+  override readonly name = 'TrainingSettingsError';
+  constructor(readonly source: string, readonly problems: readonly string[]) {
+    super(`${source}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`);
+  }
+}
+
+/** Checks settings (any subset of keys) and fills in every default; throws naming each bad key's path. */
+export function validateTrainingSettings(raw: unknown, source: string): TrainingSettings {
+  const parsed = trainingSettingsSchema.safeParse(raw);
+  if (!parsed.success) throw new TrainingSettingsError(source, describeSettingsIssues(parsed.error.issues));
+  return parsed.data;
+}
