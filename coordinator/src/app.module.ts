@@ -28,6 +28,7 @@ import { FederationGrpcServer } from './federation/federation.grpc-server';
 import { EvaluationsService } from './reports/evaluations.service';
 import { ReportsService } from './reports/reports.service';
 import { OverlaysService } from './reports/overlays.service';
+import { ReplayReportService } from './reports/replay-report.service';
 import { ReportsController } from './http/reports.controller';
 import { AuthGuard } from './http/auth.guard';
 import { DomainErrorsFilter } from './http/domain-errors.filter';
@@ -69,7 +70,7 @@ export class CoordinatorModule {
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
-        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService,
+        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
         MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
       ],
     };

@@ -46,6 +46,11 @@ export type { SampleImagesOptions, SampleOptions, SampleProgress } from './diffu
 export { ensureReplaySet, generateReplaySet, loadReplaySet, replayKey, weightsDigest, REPLAY_IGNORE_LABEL } from './diffusion/replay';
 export type { ReplaySet, ReplaySetOptions, ReplayManifest, ReplayLabeller, ReplayLabellerResult, ReplayProgress } from './diffusion/replay';
 export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures } from './diffusion/checks';
+export { diffusionGeometry } from './diffusion/unet';
+export { REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, replayGeneratorConfig } from './diffusion/recipe';
+export type { GeneratorTraining } from './diffusion/recipe';
+export { replayFidelity, DEFAULT_STUDENT } from './replay/fidelity';
+export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics

@@ -68,6 +68,16 @@ export interface ReportStep {
 }
 export interface Reports { steps: ReportStep[] }
 export interface Overlay { imagePng: string; overlayPng: string }
+export interface ReplayStep {
+  step: number;
+  fidelity: number | null;
+  fidelityBySite: { siteId: string; fidelity: number; teacherMiou: number; studentMiou: number; skipped: boolean }[];
+  skippedSites: string[];
+  realism: number | null;
+  privacyFlagged: number;
+  generatorSteps: number;
+}
+export interface ReplayReport { steps: ReplayStep[] }
 
 /** GET /api/reports/privacy (coordinator/src/privacy/privacy-ledger.service.ts). */
 export interface PrivacyView {

@@ -37,7 +37,8 @@ test('every bad setting is reported at once with its flag and variable', () => {
 
 test('training settings: nested defaults merged, unknown keys and bad aggregation options refused by path', () => {
   const t = parseTrainingSettings(JSON.stringify({ generatorTraining: { epochs: 5 }, lossWeights: { unbiasedCe: 1 }, aggregation: { strategy: 'fedprox', proximalMu: 0.01 } }), 't.json');
-  assert.deepEqual(t.generatorTraining, { epochs: 5, batchSize: 16, learningRate: 5e-4 });
+  // a generatorTraining without `seconds` trains by epochs; batch and rate default to the replay recipe's
+  assert.deepEqual(t.generatorTraining, { epochs: 5, batchSize: 16, learningRate: 1e-3, seconds: 0 });
   assert.deepEqual(t.lossWeights, { ce: 1, unbiasedCe: 1, kd: 10, pod: 0.5, contrastive: 0 });
   assert.equal(t.aggregation.proximalMu, 0.01);
   assert.equal(t.serverDistillation.images, DEFAULT_TRAINING.serverDistillation.images);

@@ -14,6 +14,7 @@ import { resolveAggregationOptions } from '../aggregation/registry';
 import { DEFAULT_SERVER_DISTILLATION } from '../models/model-factory';
 import { checkSecureAggregationFits, parsePrivacySettings, PrivacySettingsError } from '../privacy/privacy-settings';
 
+import { REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 const count = z.number().int().min(0);
 const positiveInt = z.number().int().min(1);
 const positive = z.number().positive().finite();
@@ -31,8 +32,11 @@ const lossWeightsSchema = z.strictObject({
 
 const generatorTrainingSchema = z.strictObject({
   epochs: positiveInt.default(2),
-  batchSize: positiveInt.default(16),
-  learningRate: positive.default(5e-4),
+  batchSize: positiveInt.default(REPLAY_GENERATOR_TRAINING.batchSize),
+  learningRate: positive.default(REPLAY_GENERATOR_TRAINING.learningRate),
+  /** Wall-clock budget of a site's generator training per round, seconds; 0: `epochs` passes. A
+   * file that sets generatorTraining without it trains by epochs. */
+  seconds: z.number().min(0).default(0),
 });
 
 const serverDistillationSchema = z.strictObject({
@@ -75,7 +79,10 @@ export const trainingSettingsSchema = z.strictObject({
   pseudoLabelThreshold: z.number().gt(0).max(1).default(0.7),
   lossWeights: lossWeightsSchema.prefault({}),
   /** Local training of the diffusion generator in generator rounds. */
-  generatorTraining: generatorTrainingSchema.prefault({}),
+  generatorTraining: generatorTrainingSchema.prefault({ seconds: REPLAY_GENERATOR_TRAINING.seconds }),
+  /** A site whose replay fidelity (measured on its labelled held-out images) is below this skips
+   * replay for the step (0: replay always, never measured). */
+  replayFidelityThreshold: z.number().min(0).default(0.3),
   /** Steps of server-side distillation on generated images after each aggregation (0: off). */
   serverDistillSteps: count.default(10),
   /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */

@@ -157,6 +157,8 @@ export class RoundsService implements OnApplicationBootstrap, OnApplicationShutd
         pseudoLabelThreshold: t.pseudoLabelThreshold,
         lossWeights: t.lossWeights,
         modelConfigJson: JSON.stringify(kind === 'generator' ? cfg.generator : cfg.segmenter),
+        generatorSeconds: kind === 'generator' ? t.generatorTraining.seconds ?? 0 : 0,
+        replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
         differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy),
         roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
       },

@@ -59,7 +59,7 @@ export class StepsService {
       const first = last ? stepConfig((await this.db.prisma.step.findFirstOrThrow({ where: { index: 0 } }))) : null;
       // The architecture is fixed by step 0: later steps only grow the head.
       const segmenter = first?.segmenter ?? { ...this.factory.defaultSegmenterConfig(), ...this.config.training.segmenter };
-      const generator = first?.generator ?? { ...this.factory.defaultGeneratorConfig(), ...this.config.training.generator };
+      const generator = first?.generator ?? { ...this.factory.defaultGeneratorConfig(segmenter), ...this.config.training.generator };
       const maxId = (await this.db.prisma.rosterClass.aggregate({ _max: { id: true } }))._max.id ?? 0;
       const newClassIds = classes.map((_, i) => maxId + 1 + i);
       const numClasses = maxId + 1 + classes.length;

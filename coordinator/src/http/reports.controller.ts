@@ -5,12 +5,13 @@ import { renderReportHtml } from '../reports/report-html';
 import { OverlaysService } from '../reports/overlays.service';
 import { PrivacyLedger } from '../privacy/privacy-ledger.service';
 import { privacySectionHtml } from '../privacy/privacy-report-html';
+import { ReplayReportService } from '../reports/replay-report.service';
 import { Requires } from './auth.guard';
 
 @ApiTags('reports')
 @Controller('api/reports')
 export class ReportsController {
-  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService, private readonly privacy: PrivacyLedger) {}
+  constructor(private readonly reports: ReportsService, private readonly overlays: OverlaysService, private readonly privacy: PrivacyLedger, private readonly replay: ReplayReportService) {}
 
   /** The federated evaluation report of every completed step (JSON). */
   @Get()
@@ -31,6 +32,13 @@ export class ReportsController {
   @Requires('read')
   overlaysOf(@Param('modelVersionId') id: string) {
     return this.overlays.overlays(id);
+  }
+
+  /** Per step: the sites' replay fidelity (and who skipped replay), the generator's realism and memorisation flags. */
+  @Get('replay')
+  @Requires('read')
+  async replaySteps() {
+    return { steps: await this.replay.steps() };
   }
 
   /** The same report as one self-contained HTML file. */

@@ -4,8 +4,8 @@
  * the current generator makes (no patient data on the coordinator).
  */
 import {
-  createDiffusionWeights, createSegmenterWeights, diffusionConfig, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
-  DEFAULT_DIFFUSION_CONFIG, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type ModelMetadata, type NamedTensors, type SegmenterConfig, type SegmenterProvenance,
+  createDiffusionWeights, createSegmenterWeights, diffusionConfig, diffusionGeometry, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
+  replayGeneratorConfig, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type ModelMetadata, type NamedTensors, type SegmenterConfig, type SegmenterProvenance,
 } from '@fedciss/ml';
 import { DEFAULT_SERVER_DISTILLATION, type DistillationRequest, type GeneratedPrediction, type ModelFactory, type SegmenterSpec } from './model-factory';
 
@@ -14,8 +14,8 @@ export class MlModelFactory implements ModelFactory {
     return { ...DEFAULT_SEGMENTER_CONFIG };
   }
 
-  defaultGeneratorConfig(): Record<string, unknown> {
-    return { ...DEFAULT_DIFFUSION_CONFIG };
+  defaultGeneratorConfig(segmenterSettings: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...replayGeneratorConfig(segmenter(segmenterSettings).inputSize) };
   }
 
   async createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors> {
@@ -34,8 +34,9 @@ export class MlModelFactory implements ModelFactory {
     const genConfig = generator(r.generatorConfig);
     const d = r.settings;
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: d.images, steps: d.samplingSteps, seed: r.seed });
-    const per = genConfig.channels * genConfig.imageSize * genConfig.imageSize;
-    const list = Array.from({ length: d.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height: genConfig.imageSize, width: genConfig.imageSize }));
+    const { channels, height, width } = diffusionGeometry(genConfig);
+    const per = channels * height * width;
+    const list = Array.from({ length: d.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height, width }));
     const result = await distillOnImages({
       config: segmenter(r.config),
       student: { weights: r.student, numClasses: r.numClasses },
@@ -52,10 +53,10 @@ export class MlModelFactory implements ModelFactory {
 
   async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {
     const genConfig = generator(r.generatorConfig);
-    const S = genConfig.imageSize;
+    const { channels, height, width } = diffusionGeometry(genConfig);
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: r.count, steps: DEFAULT_SERVER_DISTILLATION.samplingSteps, seed: r.seed });
-    const per = genConfig.channels * S * S;
-    const list = Array.from({ length: r.count }, (_, i) => ({ image: images.slice(i * per, (i + 1) * per), height: S, width: S }));
+    const per = channels * height * width;
+    const list = Array.from({ length: r.count }, (_, i) => ({ image: images.slice(i * per, (i + 1) * per), height, width }));
     const predictions = await predictSegmentation({ config: segmenter(r.spec.config), weights: r.segmenter, numClasses: r.spec.numClasses }, list);
     return predictions.map((p, i) => ({ image: list[i].image, labels: p.labels, height: p.height, width: p.width }));
   }

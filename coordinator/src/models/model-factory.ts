@@ -49,7 +49,8 @@ export interface GeneratedPrediction {
 export interface ModelFactory {
   /** The default architecture settings of a new federation. */
   defaultSegmenterConfig(): Record<string, unknown>;
-  defaultGeneratorConfig(): Record<string, unknown>;
+  /** The default generator for a segmenter of this architecture (it generates at the segmenter's aspect ratio). */
+  defaultGeneratorConfig(segmenter?: Record<string, unknown>): Record<string, unknown>;
   createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors>;
   /** New output channels initialised from the background channel (MiB): predictions do not change. */
   growHead(weights: NamedTensors, fromClasses: number, toClasses: number, config: Record<string, unknown>): Promise<NamedTensors>;

@@ -13,7 +13,7 @@ export interface Overlay {
   overlayPng: string;
 }
 
-const OVERLAYS = 4;
+const OVERLAYS = 8;
 
 /**
  * Prediction overlays for the console: a segmenter version's predictions on images the current

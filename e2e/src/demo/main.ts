@@ -48,9 +48,10 @@ function narrate(source: string, raw: string): void {
     return;
   }
   try {
-    const e = JSON.parse(line) as { level: string; event: string; kind?: string; round?: string; fraction?: number; reason?: string; warning?: string; error?: string; loss?: number };
+    const e = JSON.parse(line) as { level: string; event: string; kind?: string; round?: string; fraction?: number; reason?: string; warning?: string; error?: string; loss?: number; fidelity?: number; teacherMiou?: number; studentMiou?: number };
     if (e.event === 'task') say(`${source.padEnd(11)}  ${e.kind!.replace('TASK_KIND_', '').toLowerCase().replace(/_/g, ' ')} (${e.round})`);
     else if (e.event === 'update accepted' || e.event === 'evaluation reported') say(`${source.padEnd(11)}  ${e.event}`);
+    else if (e.event === 'replay fidelity') say(`${source.padEnd(11)}  replay fidelity ${e.fidelity!.toFixed(2)} (a model taught only by replay images: mIoU ${(100 * e.studentMiou!).toFixed(1)} vs the teacher's ${(100 * e.teacherMiou!).toFixed(1)})`);
     else if (e.level !== 'info') say(`${source.padEnd(11)}  ${e.level}: ${e.event}${e.reason ? ` (${e.reason})` : ''}${e.warning ? ` (${e.warning})` : ''}${e.error ? ` (${e.error})` : ''}`);
   } catch {
     /* not a log line of ours */
@@ -103,6 +104,10 @@ async function main(): Promise<void> {
     }
     const report = (await fed.api<ReportSteps>('GET', '/api/reports')).body;
     process.stdout.write('\n' + formatReportTable(report) + '\n');
+    const replay = (await fed.api<{ steps: { step: number; fidelity: number | null; skippedSites: string[]; realism: number | null }[] }>('GET', '/api/reports/replay')).body;
+    for (const r of replay.steps) {
+      say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)}${r.skippedSites.length ? ` (replay skipped by ${r.skippedSites.length} site(s))` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
+    }
     say(`done in ${clock()}. Report: ${fed.httpUrl}/reports (console), ${fed.httpUrl}/api/reports/report.html (HTML), logs in ${join(o.workDir)}`);
     if (o.exitAtEnd) await stop(0);
     else say('the coordinator keeps serving the console; press Ctrl-C to stop everything');

@@ -11,6 +11,7 @@ import { softmaxCrossEntropy } from '../nn/losses';
 import { coreCount, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
+import { matmulPeakGflops, trainStepFlops } from './flops';
 import { TorchServer } from './torch-server';
 import { referenceUNet } from './unet';
 
@@ -86,8 +87,12 @@ async function compare(channels: readonly number[], size: number) {
   const params = totalParameters(new Map([...t.weights].filter(([n]) => !n.includes('running_'))));
   await runner.release();
   await t.release();
+  const flops = trainStepFlops((g) => referenceUNet(g, g.input('image', [BATCH, 3, size, size]), CLASSES, channels));
   const ours = {
     trainStepMs: round(median(times.train)),
+    /** 3 x the forward convolutions' and products' FLOPs / the median step (see flops.ts). */
+    achievedGflops: round(flops / median(times.train) / 1e6),
+    trainStepGflop: round(flops / 1e9),
     inferMs: round(median(times.infer)),
     trainStepMsMin: round(min(times.train)),
     inferMsMin: round(min(times.infer)),
@@ -132,7 +137,10 @@ async function main() {
   const larger = [];
   for (const size of SIZES) larger.push(await compare(LARGER, size));
   const rss = await rssGrowth(STEPS);
+  const matmulPeak = round(await matmulPeakGflops({ threads: THREADS }));
   const report = {
+    /** ONNX Runtime's best MatMul GFLOP/s on this machine in this run: the practical limit to read achievedGflops against. */
+    matmulPeakGflops: matmulPeak,
     results,
     rssGrowthPercent: rss.growthPercent,
     rss,

@@ -3,11 +3,12 @@
  * Flags: --image-size N, --base N, --batch N (train batch, default 16), --train-steps N (timed,
  * default 5), --count N (images to sample, default 16), --ddim-steps N (default 50),
  * --sample-batch N (default 16), --ep cpu|cuda|webgpu, --threads N. */
+import { matmulPeakGflops, trainStepFlops } from '../bench/flops';
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { totalParameters } from '../weights/named-tensors';
 import { DiffusionSampler } from './sample';
 import { trainDiffusion } from './train';
-import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, diffusionConfig } from './unet';
+import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, denoiser, diffusionConfig, diffusionGeometry } from './unet';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   const ep = (flag('ep') ?? 'cpu') as ExecutionProvider;
   const notes: string[] = [];
   const runtime: RuntimeOptions = { executionProvider: ep, threads: flag('threads') ? num('threads', 1) : undefined, log: (m) => notes.push(m) };
-  const px = config.channels * config.imageSize ** 2;
+  const geo = diffusionGeometry(config);
+  const px = geo.channels * geo.height * geo.width;
   const images = Array.from({ length: batch * 2 }, (_, i) => Float32Array.from({ length: px }, (_, j) => ((i * 31 + j * 7) % 97) / 96));
   const weights = createDiffusionWeights(config, 1);
 
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
   const sampleMs = Date.now() - s0;
   await sampler.release();
   const batches = Math.ceil(count / sampleBatch);
+  const flops = trainStepFlops((g) => denoiser(g, g.input('x', [batch, geo.channels, geo.height, geo.width]), g.input('t', [batch]), config));
+  const matmulPeak = await matmulPeakGflops(runtime);
 
   const report = {
     benchmark: 'diffusion',
@@ -61,6 +65,10 @@ async function main(): Promise<void> {
     parameters: totalParameters(weights),
     train: { batchSize: batch, timedSteps, firstStepMs: Math.round(firstStepMs), lossAfter: train.losses.at(-1) },
     trainStepMs: Math.round(train.stepMs * 10) / 10,
+    /** 3 x the forward convolutions' and products' FLOPs / the mean step (see bench/flops.ts). */
+    achievedGflops: Math.round((flops / train.stepMs / 1e6) * 10) / 10,
+    /** ONNX Runtime's best MatMul GFLOP/s on this machine, measured in this run. */
+    matmulPeakGflops: Math.round(matmulPeak * 10) / 10,
     trainImagesPerSecond: Math.round((batch / train.stepMs) * 1000 * 10) / 10,
     sampling: { count, ddimSteps, batchSize: sampleBatch, compileMs, totalMs: sampleMs, denoiserRunMs: Math.round((sampleMs / (batches * ddimSteps)) * 10) / 10 },
     imagesPerSecond: Math.round((count / sampleMs) * 1000 * 100) / 100,

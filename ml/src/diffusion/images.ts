@@ -111,28 +111,32 @@ export function quantise8(data: Float32Array): Float32Array {
   return data;
 }
 
-/** Brings site images of any size (planar C x H x W in [0, 1]) to the generator's square size:
- * 'crop' takes the centred square and resizes it (default; keeps proportions), 'squash' resizes
- * the whole frame. */
+/** Brings site images of any size (planar C x H x W in [0, 1]) to the generator's size (a side
+ * for squares, or height and width): 'crop' takes the largest centred region of the target's
+ * aspect ratio and resizes it (default; keeps proportions), 'squash' resizes the whole frame. */
 export function fitImages(
   images: ImageSet,
   from: { readonly channels: number; readonly height: number; readonly width: number },
-  size: number,
+  size: number | { readonly height: number; readonly width: number },
   mode: 'crop' | 'squash' = 'crop',
 ): Float32Array[] {
   const { channels: C, height: H, width: W } = from;
+  const toH = typeof size === 'number' ? size : size.height;
+  const toW = typeof size === 'number' ? size : size.width;
   return imageList(images, C * H * W, 'fitImages').map((im) => {
-    if (mode === 'squash' || H === W) return resizeImage(im, C, H, W, size, size);
-    const side = Math.min(H, W);
-    const y0 = Math.floor((H - side) / 2);
-    const x0 = Math.floor((W - side) / 2);
-    const crop = new Float32Array(C * side * side);
+    // the crop: as wide as the frame allows at the target's aspect ratio
+    const cropW = Math.min(W, Math.round((H * toW) / toH));
+    const cropH = Math.min(H, Math.round((W * toH) / toW));
+    if (mode === 'squash' || (cropW === W && cropH === H)) return resizeImage(im, C, H, W, toH, toW);
+    const y0 = Math.floor((H - cropH) / 2);
+    const x0 = Math.floor((W - cropW) / 2);
+    const crop = new Float32Array(C * cropH * cropW);
     for (let c = 0; c < C; c++) {
-      for (let y = 0; y < side; y++) {
+      for (let y = 0; y < cropH; y++) {
         const src = c * H * W + (y0 + y) * W + x0;
-        crop.set(im.subarray(src, src + side), c * side * side + y * side);
+        crop.set(im.subarray(src, src + cropW), c * cropH * cropW + y * cropW);
       }
     }
-    return resizeImage(crop, C, side, side, size, size);
+    return resizeImage(crop, C, cropH, cropW, toH, toW);
   });
 }

@@ -8,3 +8,4 @@ export * from './sample';
 export * from './checks';
 export * from './png';
 export * from './replay';
+export * from './recipe';

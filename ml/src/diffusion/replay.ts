@@ -16,7 +16,7 @@ import { checkGeneratedImages, GeneratorChecks, PrivacyOptions } from './checks'
 import { ImageSet, imageList, quantise8 } from './images';
 import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
 import { DiffusionSampler } from './sample';
-import type { DiffusionConfig } from './unet';
+import { diffusionGeometry, type DiffusionConfig } from './unet';
 
 export const REPLAY_IGNORE_LABEL = 255;
 export const REPLAY_FORMAT = 'fedciss-replay/1';
@@ -207,9 +207,7 @@ export async function ensureReplaySet(o: ReplaySetOptions): Promise<ReplaySet> {
 /** Generates a replay set and writes it to `o.dir` (replacing what was there). */
 export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet> {
   const c = o.config;
-  const C = c.channels;
-  const H = c.imageSize;
-  const W = c.imageSize;
+  const { channels: C, height: H, width: W } = diffusionGeometry(c);
   const px = C * H * W;
   const hw = H * W;
   const B = o.batchSize ?? 16;

@@ -6,7 +6,7 @@ import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { fillGaussian, gaussianSource, mixSeed } from './images';
 import { ddimStep, ddimTimesteps, noiseSchedule, NoiseSchedule } from './schedule';
-import { checkDiffusionWeights, DiffusionConfig, denoiser } from './unet';
+import { checkDiffusionWeights, DiffusionConfig, denoiser, diffusionGeometry } from './unet';
 
 export interface SampleProgress {
   /** DDIM steps done so far over all batches, of `total` = batches * steps. */
@@ -33,16 +33,26 @@ export interface SampleOptions {
 }
 
 function denoiserSpec(config: DiffusionConfig, weights: NamedTensors, batchSize: number): InferenceSpec {
-  const S = config.imageSize;
+  const { channels, height, width } = diffusionGeometry(config);
   return {
     model: (g, i) => ({ eps: denoiser(g, i.x, i.t, config) }),
-    inputs: { x: { shape: [batchSize, config.channels, S, S] }, t: { shape: [batchSize] } },
+    inputs: { x: { shape: [batchSize, channels, height, width] }, t: { shape: [batchSize] } },
     weights,
   };
 }
 
-/** The denoiser as standalone ONNX bytes: inputs x [B, C, S, S] in noise space and t [B] (float
- * timesteps), output eps. */
+/** Turns a velocity prediction into the noise it implies, in place: eps = sqrt(abar) v +
+ * sqrt(1 - abar) x_t (from x_t = sqrt(abar) x0 + sqrt(1 - abar) eps, v = sqrt(abar) eps -
+ * sqrt(1 - abar) x0). */
+export function velocityToNoise(v: Float32Array, x: Float32Array, alphaBar: number): Float32Array {
+  const a = Math.sqrt(alphaBar);
+  const b = Math.sqrt(1 - alphaBar);
+  for (let i = 0; i < v.length; i++) v[i] = a * v[i] + b * x[i];
+  return v;
+}
+
+/** The denoiser as standalone ONNX bytes: inputs x [B, C, H, W] in noise space and t [B] (float
+ * timesteps), output `eps`: the network's raw prediction (the velocity when the config predicts v). */
 export function exportDenoiser(config: DiffusionConfig, weights: NamedTensors, batchSize = 1): Uint8Array {
   checkDiffusionWeights(config, weights);
   return exportInferenceModel(denoiserSpec(config, weights, batchSize));
@@ -67,22 +77,24 @@ export class DiffusionSampler {
     return new DiffusionSampler(config, B, runner);
   }
 
-  /** The predicted noise for a full batch x [B, C, S, S] at one timestep. */
+  /** The predicted noise for a full batch x [B, C, H, W] at one timestep (converted from the
+   * velocity when the config predicts v). */
   async predictNoise(x: Float32Array, t: number): Promise<Float32Array> {
     const B = this.batchSize;
-    const S = this.config.imageSize;
+    const { channels, height, width } = diffusionGeometry(this.config);
     const out = await this.runner.run({
-      x: { shape: [B, this.config.channels, S, S], data: x },
+      x: { shape: [B, channels, height, width], data: x },
       t: { shape: [B], data: new Float32Array(B).fill(t) },
     });
-    return out.eps.data as Float32Array;
+    const pred = out.eps.data as Float32Array;
+    return this.config.prediction === 'v' ? velocityToNoise(pred, x, this.schedule.alphasCumprod[Math.round(t)]) : pred;
   }
 
-  /** `count` images [count, C, S, S] with values in [0, 1]. */
+  /** `count` images [count, C, H, W] with values in [0, 1]. */
   async sample(o: SampleOptions): Promise<Float32Array> {
     const { config, batchSize: B, schedule } = this;
-    const S = config.imageSize;
-    const px = config.channels * S * S;
+    const { channels, height, width } = diffusionGeometry(config);
+    const px = channels * height * width;
     const steps = o.steps ?? 50;
     const eta = o.eta ?? 0;
     const seed = o.seed ?? 1;
@@ -127,7 +139,7 @@ export interface SampleImagesOptions extends SampleOptions {
   readonly runtime?: RuntimeOptions;
 }
 
-/** Generates `count` images [count, C, S, S] in [0, 1] with DDIM. */
+/** Generates `count` images [count, C, H, W] in [0, 1] with DDIM. */
 export async function sampleImages(o: SampleImagesOptions): Promise<Float32Array> {
   const sampler = await DiffusionSampler.create(o.config, o.weights, { batchSize: o.batchSize ?? Math.max(1, Math.min(o.count, 16)), runtime: o.runtime });
   try {

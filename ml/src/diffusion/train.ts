@@ -1,20 +1,25 @@
-/** Training the denoiser on a site's images with the ml engine: epsilon-prediction MSE, one
- * compiled ONNX train step (forward, backward, Adam) per batch shape, EMA of the weights in JS. */
+/** Training the denoiser on a site's images with the ml engine: MSE on the noise or the velocity
+ * (the config's `prediction`), optionally min-SNR weighted per sample, one compiled ONNX train
+ * step (forward, backward, Adam) per batch shape, EMA of the weights in JS. Runs for a number of
+ * steps, epochs, or a wall-clock budget (generator rounds are sized by time, not by epochs of a
+ * small dataset). */
 import type { Graph } from '../graph/graph';
 import type { Tensor } from '../graph/tensor';
 import { seededRandom } from '../init/initializers';
-import { mse } from '../nn/losses';
+import * as F from '../graph/functional';
 import type { RuntimeOptions } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { cloneTensors, NamedTensors } from '../weights/named-tensors';
 import { gaussianSource, ImageSet, imageList } from './images';
 import { noiseSchedule } from './schedule';
-import { checkDiffusionWeights, createDiffusionWeights, DiffusionConfig, denoiser, validateDiffusionConfig } from './unet';
+import { checkDiffusionWeights, createDiffusionWeights, DiffusionConfig, denoiser, diffusionGeometry, validateDiffusionConfig } from './unet';
 
 export interface DiffusionProgress {
-  /** 1-based step just finished, of `steps`. */
+  /** 1-based step just finished, of `steps` (0 when only a time budget bounds the run). */
   readonly step: number;
   readonly steps: number;
+  /** The time budget, ms, when one was given. */
+  readonly budgetMs?: number;
   readonly epoch: number;
   readonly loss: number;
   readonly elapsedMs: number;
@@ -26,11 +31,22 @@ export interface TrainDiffusionOptions {
   readonly weights?: NamedTensors;
   /** EMA to continue; default: a copy of the starting weights. */
   readonly emaWeights?: NamedTensors;
-  /** Training images, each channels x imageSize x imageSize in [0, 1] (scaled to [-1, 1] here). */
+  /** Training images, each channels x height x width (diffusionGeometry) in [0, 1] (scaled to
+   * [-1, 1] here). */
   readonly images: ImageSet;
-  /** Number of optimizer steps; or give `epochs` (passes over the images). Default 1 epoch. */
+  /** Number of optimizer steps; or give `epochs` (passes over the images). Default 1 epoch, or
+   * unbounded when `maxSeconds` is given alone. */
   readonly steps?: number;
   readonly epochs?: number;
+  /** Wall-clock budget in seconds: no step starts after it is spent (the compile of the first
+   * step counts). */
+  readonly maxSeconds?: number;
+  /** Per-sample loss weight: 'uniform' (default) or 'min-snr' (Hang et al. 2023: min(SNR, gamma)
+   * relative to the target's own scale; the low-noise steps stop dominating, training converges
+   * faster). */
+  readonly lossWeighting?: 'uniform' | 'min-snr';
+  /** gamma of min-SNR weighting; default 5. */
+  readonly minSnrGamma?: number;
   /** Default 16. */
   readonly batchSize?: number;
   /** Adam learning rate; default 5e-4. */
@@ -54,14 +70,29 @@ export interface TrainDiffusionResult {
   /** The loss of every step. */
   readonly losses: number[];
   readonly steps: number;
+  /** Wall time of the whole training, seconds. */
+  readonly seconds: number;
   /** Mean wall time of a step after the first (which compiles), ms. */
   readonly stepMs: number;
 }
 
-/** The training graph of one batch: inputs `x` (noisy images), `t` (timesteps, float) and `eps`
- * (the noise to predict); loss `mse`. */
+/** The training graph of one batch: inputs `x` (noisy images), `t` (timesteps, float), `target`
+ * (the noise or velocity to predict) and `weight` [B, 1, 1, 1] (per-sample loss weight); loss
+ * `mse` = mean over the batch of weight * squared error. */
 export function diffusionTrainModel(config: DiffusionConfig) {
-  return (g: Graph, b: Readonly<Record<string, Tensor>>) => ({ losses: { mse: mse(denoiser(g, b.x, b.t, config), b.eps) } });
+  return (g: Graph, b: Readonly<Record<string, Tensor>>) => {
+    const err = F.sub(denoiser(g, b.x, b.t, config), b.target);
+    return { losses: { mse: F.reduceMean(F.mul(b.weight, F.mul(err, err))) } };
+  };
+}
+
+/** The weight of one sample's squared error at noise level abar (signal-to-noise ratio
+ * snr = abar / (1 - abar)): 1 for 'uniform'; for 'min-snr', min(snr, gamma) / snr on the noise
+ * and min(snr, gamma) / (snr + 1) on the velocity (both equal min(snr, gamma) on x0's error). */
+export function diffusionLossWeight(alphaBar: number, prediction: 'eps' | 'v', weighting: 'uniform' | 'min-snr', gamma = 5): number {
+  if (weighting === 'uniform') return 1;
+  const snr = alphaBar / Math.max(1 - alphaBar, 1e-12);
+  return Math.min(snr, gamma) / (prediction === 'v' ? snr + 1 : Math.max(snr, 1e-12));
 }
 
 export function emaUpdate(ema: NamedTensors, weights: NamedTensors, decay: number): void {
@@ -81,13 +112,16 @@ export function emaUpdate(ema: NamedTensors, weights: NamedTensors, decay: numbe
 export async function trainDiffusion(o: TrainDiffusionOptions): Promise<TrainDiffusionResult> {
   const c = o.config;
   validateDiffusionConfig(c);
-  const S = c.imageSize;
-  const C = c.channels;
-  const px = C * S * S;
+  const { channels: C, height: H, width: W } = diffusionGeometry(c);
+  const px = C * H * W;
   const images = imageList(o.images, px, 'trainDiffusion');
   if (!images.length) throw new Error('trainDiffusion: no images');
   const B = o.batchSize ?? 16;
-  const steps = o.steps ?? Math.max(1, Math.ceil(((o.epochs ?? 1) * images.length) / B));
+  const budgetMs = o.maxSeconds !== undefined ? o.maxSeconds * 1000 : Infinity;
+  if (!(budgetMs > 0)) throw new Error(`trainDiffusion: maxSeconds must be positive, got ${o.maxSeconds}`);
+  const steps = o.steps ?? (o.epochs !== undefined || o.maxSeconds === undefined ? Math.max(1, Math.ceil(((o.epochs ?? 1) * images.length) / B)) : Infinity);
+  const prediction = c.prediction ?? 'eps';
+  const weighting = o.lossWeighting ?? 'uniform';
   const lr = o.learningRate ?? 5e-4;
   const emaDecay = o.emaDecay ?? 0.999;
   const seed = o.seed ?? 1;
@@ -110,7 +144,8 @@ export async function trainDiffusion(o: TrainDiffusionOptions): Promise<TrainDif
   const rand = seededRandom(seed ^ 0x5eed);
   const normal = gaussianSource(seed ^ 0xd1ff);
   const x = new Float32Array(B * px);
-  const eps = new Float32Array(B * px);
+  const target = new Float32Array(B * px);
+  const weight = new Float32Array(B);
   const t = new Float32Array(B);
   let order: number[] = [];
   let cursor = 0;
@@ -130,6 +165,7 @@ export async function trainDiffusion(o: TrainDiffusionOptions): Promise<TrainDif
   try {
     for (let step = 1; step <= steps; step++) {
       if (o.signal?.aborted) throw new Error('trainDiffusion: aborted');
+      if (step > 1 && Date.now() - start >= budgetMs) break;
       for (let b = 0; b < B; b++) {
         if (cursor >= order.length) shuffle();
         const im = images[order[cursor++]];
@@ -138,33 +174,40 @@ export async function trainDiffusion(o: TrainDiffusionOptions): Promise<TrainDif
         const ab = schedule.alphasCumprod[ts];
         const sa = Math.sqrt(ab);
         const sb = Math.sqrt(1 - ab);
+        weight[b] = diffusionLossWeight(ab, prediction, weighting, o.minSnrGamma);
         const mirror = flip && rand() < 0.5;
         const off = b * px;
         for (let ch = 0; ch < C; ch++) {
-          for (let y = 0; y < S; y++) {
-            const row = ch * S * S + y * S;
-            for (let xx = 0; xx < S; xx++) {
-              const v = im[row + (mirror ? S - 1 - xx : xx)] * 2 - 1;
+          for (let y = 0; y < H; y++) {
+            const row = ch * H * W + y * W;
+            for (let xx = 0; xx < W; xx++) {
+              const x0 = im[row + (mirror ? W - 1 - xx : xx)] * 2 - 1;
               const e = normal();
-              eps[off + row + xx] = e;
-              x[off + row + xx] = sa * v + sb * e;
+              target[off + row + xx] = prediction === 'v' ? sa * e - sb * x0 : e;
+              x[off + row + xx] = sa * x0 + sb * e;
             }
           }
         }
       }
       const r = await trainer.step(
-        { x: { shape: [B, C, S, S], data: x }, t: { shape: [B], data: t }, eps: { shape: [B, C, S, S], data: eps } },
+        {
+          x: { shape: [B, C, H, W], data: x },
+          t: { shape: [B], data: t },
+          target: { shape: [B, C, H, W], data: target },
+          weight: { shape: [B, 1, 1, 1], data: weight },
+        },
         lr,
       );
       if (step === 1) afterFirst = Date.now();
       const n = trainer.updates;
       emaUpdate(ema, trainer.weights, Math.min(emaDecay, (1 + n) / (10 + n)));
       losses.push(r.losses.mse);
-      o.onProgress?.({ step, steps, epoch: Math.max(epoch, 1), loss: r.losses.mse, elapsedMs: Date.now() - start });
+      o.onProgress?.({ step, steps: Number.isFinite(steps) ? steps : 0, epoch: Math.max(epoch, 1), loss: r.losses.mse, elapsedMs: Date.now() - start, budgetMs: Number.isFinite(budgetMs) ? budgetMs : undefined });
     }
   } finally {
     await trainer.release();
   }
-  const stepMs = steps > 1 ? (Date.now() - afterFirst) / (steps - 1) : Date.now() - start;
-  return { weights: cloneTensors(trainer.weights), emaWeights: ema, losses, steps, stepMs };
+  const done = losses.length;
+  const stepMs = done > 1 ? (Date.now() - afterFirst) / (done - 1) : Date.now() - start;
+  return { weights: cloneTensors(trainer.weights), emaWeights: ema, losses, steps: done, stepMs, seconds: (Date.now() - start) / 1000 };
 }

@@ -14,8 +14,15 @@ import type { NamedTensors } from '../weights/named-tensors';
 import type { ScheduleConfig } from './schedule';
 
 export interface DiffusionConfig {
-  /** Square image side in pixels (divisible by 2^(levels-1)). */
+  /** Image height in pixels (divisible by 2^(levels-1)); also the width unless `imageWidth` is set. */
   readonly imageSize: number;
+  /** Image width in pixels when it differs from the height (e.g. 32 for 24x32 frames matching a
+   * 48x64 segmenter's aspect ratio); default `imageSize`. */
+  readonly imageWidth?: number;
+  /** What the network predicts: the noise ('eps', DDPM) or the velocity v = sqrt(abar) eps -
+   * sqrt(1 - abar) x0 ('v', Salimans & Ho 2022: well-scaled at every noise level, better images
+   * with few sampling steps). Default 'eps'. */
+  readonly prediction?: DiffusionPrediction;
   /** Image channels (3 for RGB). */
   readonly channels: number;
   /** Width of the first level. */
@@ -24,13 +31,15 @@ export interface DiffusionConfig {
   readonly channelMults: readonly number[];
   /** Residual blocks per level (down and up path each). */
   readonly resBlocks: number;
-  /** Feature-map sides at which self-attention follows each residual block (e.g. [8]); the
-   * middle block gets attention when its side is listed. Empty: no attention. */
+  /** Feature-map heights at which self-attention follows each residual block (e.g. [8]); the
+   * middle block gets attention when its height is listed. Empty: no attention. */
   readonly attentionResolutions: readonly number[];
   /** GroupNorm groups (reduced to a divisor of the channel count where needed). */
   readonly groups: number;
   readonly schedule: ScheduleConfig;
 }
+
+export type DiffusionPrediction = 'eps' | 'v';
 
 /** Sized for 2 CPU cores: 32x32 RGB, widths 32-64-64, attention at 8x8, cosine schedule, T = 1000. */
 export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
@@ -51,13 +60,19 @@ export function diffusionConfig(overrides: Partial<DiffusionConfig> = {}): Diffu
   return c;
 }
 
+/** Channels, height and width of the images a configuration generates. */
+export function diffusionGeometry(c: DiffusionConfig): { channels: number; height: number; width: number } {
+  return { channels: c.channels, height: c.imageSize, width: c.imageWidth ?? c.imageSize };
+}
+
 export function validateDiffusionConfig(c: DiffusionConfig): void {
   const levels = c.channelMults.length;
   if (levels < 1) throw new Error('diffusion config: channelMults needs at least one level');
   const factor = 2 ** (levels - 1);
-  if (!Number.isInteger(c.imageSize) || c.imageSize < factor || c.imageSize % factor !== 0) {
-    throw new Error(`diffusion config: imageSize ${c.imageSize} must be a multiple of ${factor} (${levels} levels)`);
+  for (const [k, v] of [['imageSize', c.imageSize], ['imageWidth', c.imageWidth ?? c.imageSize]] as const) {
+    if (!Number.isInteger(v) || v < factor || v % factor !== 0) throw new Error(`diffusion config: ${k} ${v} must be a multiple of ${factor} (${levels} levels)`);
   }
+  if (c.prediction !== undefined && c.prediction !== 'eps' && c.prediction !== 'v') throw new Error(`diffusion config: prediction must be 'eps' or 'v', got '${String(c.prediction)}'`);
   for (const [k, v] of [['channels', c.channels], ['baseChannels', c.baseChannels], ['resBlocks', c.resBlocks], ['groups', c.groups]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`diffusion config: ${k} must be a positive integer, got ${v}`);
   }
@@ -104,8 +119,9 @@ function attnBlock(k: Ctx, name: string, x: Tensor): Tensor {
   });
 }
 
-/** Predicted noise eps [N, C, S, S] for noisy images x [N, C, S, S] at timesteps t [N] (float,
- * 0..T-1). The same function builds the training and the inference graph. */
+/** The network's prediction [N, C, H, W] (noise or velocity, see `prediction`) for noisy images
+ * x [N, C, H, W] at timesteps t [N] (float, 0..T-1). The same function builds the training and
+ * the inference graph. */
 export function denoiser(g: Graph, x: Tensor, t: Tensor, c: DiffusionConfig): Tensor {
   const base = c.baseChannels;
   const temb = g.scope('time', () => {
@@ -148,8 +164,8 @@ export function denoiser(g: Graph, x: Tensor, t: Tensor, c: DiffusionConfig): Te
 export function createDiffusionWeights(config: DiffusionConfig, seed = 1): NamedTensors {
   validateDiffusionConfig(config);
   const g = new Graph({ training: true });
-  const S = config.imageSize;
-  denoiser(g, g.input('x', [1, config.channels, S, S]), g.input('t', [1]), config);
+  const { channels, height, width } = diffusionGeometry(config);
+  denoiser(g, g.input('x', [1, channels, height, width]), g.input('t', [1]), config);
   const rand = seededRandom(seed);
   const out: NamedTensors = new Map();
   for (const spec of g.paramSpecs.values()) out.set(spec.name, { shape: [...spec.shape], data: initialise(spec.shape, spec.init, rand) });
@@ -159,8 +175,8 @@ export function createDiffusionWeights(config: DiffusionConfig, seed = 1): Named
 /** Checks that weights fit a configuration (names and shapes); throws naming the first mismatch. */
 export function checkDiffusionWeights(config: DiffusionConfig, weights: NamedTensors): void {
   const g = new Graph({ training: false });
-  const S = config.imageSize;
-  denoiser(g, g.input('x', [1, config.channels, S, S]), g.input('t', [1]), config);
+  const { channels, height, width } = diffusionGeometry(config);
+  denoiser(g, g.input('x', [1, channels, height, width]), g.input('t', [1]), config);
   for (const spec of g.paramSpecs.values()) {
     const w = weights.get(spec.name);
     if (!w) throw new Error(`diffusion weights: '${spec.name}' [${spec.shape.join(', ')}] is missing`);

@@ -4,11 +4,12 @@
  * losses), local training of the diffusion generator, and evaluation on the site's test patients.
  * What it returns is weights and counts; images stay in this process.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayKey, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
-  type DiffusionConfig, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
+  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
+  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  type DiffusionConfig, type FidelityResult, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
@@ -68,7 +69,21 @@ export class MlSiteWork implements SiteWork {
     const real = await this.data.training(rosterOf(task), task.newClassIds, task.step, this.size(config));
     if (!real.length) throw new Error(`no training images for step ${task.step} (surgeries ${this.data.trainSurgeries(task.step).join(', ') || 'none'})`);
     let replay: SegSample[] | undefined;
-    if (teacher && task.generator && hp.replayImages > 0) replay = await this.replaySet(task, fetch, { config, weights: teacher.weights, numClasses: teacherClasses }, real);
+    let check: Record<string, number> = {};
+    if (teacher && task.generator && hp.replayImages > 0) {
+      const teacherRef = { config, weights: teacher.weights, numClasses: teacherClasses };
+      const set = await this.replaySet(task, fetch, teacherRef, real);
+      replay = set.samples;
+      if (hp.replayFidelityThreshold > 0) {
+        const f = await this.replayFidelity(task, teacherRef, set);
+        const skip = f.fidelity < hp.replayFidelityThreshold;
+        if (skip) {
+          this.log('warn', 'replay skipped: the generator does not carry the old classes', { fidelity: f.fidelity, threshold: hp.replayFidelityThreshold, step: task.step });
+          replay = undefined;
+        }
+        check = { replayFidelity: f.fidelity, replayTeacherMiou: f.teacherMiou, replayStudentMiou: f.studentMiou, replaySkipped: skip ? 1 : 0 };
+      }
+    }
     // "pseudoLabels" travels with the loss weights as a switch (1 on, 0 off), so methods can be compared.
     const { pseudoLabels, ...lossWeights } = hp.lossWeights;
     const progress = progressOf('train', this.log, sink);
@@ -101,22 +116,46 @@ export class MlSiteWork implements SiteWork {
     return {
       blob: encodeSafetensors(leaving.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics, ...check },
     };
   }
 
+  /**
+   * Replay fidelity of this step's replay set, measured once per set (kept next to it): a fresh
+   * segmenter trained only on the replay images is scored against the teacher on this site's
+   * held-out patients, with labels of the teacher's classes only (later classes are background
+   * to it). The site's test patients serve, as sites have no separate validation split.
+   */
+  private async replayFidelity(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string }): Promise<FidelityResult> {
+    const file = join(set.dir, 'fidelity.json');
+    if (existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; result: FidelityResult };
+      if (saved.key === set.key) return saved.result;
+    }
+    const oldRoster = rosterOf(task).filter((c) => c.id < teacher.numClasses);
+    const heldOut = await this.data.test(oldRoster, this.size(teacher.config));
+    const progress = progressOf('replay-check', this.log);
+    progress.update(0);
+    const result = await replayFidelity({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, test: heldOut, student: SITE_STUDENT, seed: this.seed(task), runtime: this.runtime });
+    progress.done();
+    this.log('info', 'replay fidelity', { step: task.step, fidelity: result.fidelity, teacherMiou: result.teacherMiou, studentMiou: result.studentMiou, heldOutImages: heldOut.length });
+    writeFileSync(file, JSON.stringify({ key: set.key, result }));
+    return result;
+  }
+
   /** Synthetic images from the previous step's generator, labelled by the teacher; kept on disk for the step's rounds. */
-  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<SegSample[]> {
+  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<{ samples: SegSample[]; key: string; dir: string }> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.generator);
     const genConfig = diffusionConfig(gen.config as Partial<DiffusionConfig>);
-    const geo = { channels: genConfig.channels, height: genConfig.imageSize, width: genConfig.imageSize };
+    const geo = diffusionGeometry(genConfig);
     const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
     const progress = progressOf('replay', this.log);
     try {
-      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, confidenceThreshold: hp.pseudoLabelThreshold });
+      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, samplingSteps: REPLAY_SAMPLING_STEPS, confidenceThreshold: hp.pseudoLabelThreshold });
+      const dir = join(this.config.workDir, 'replay', `step-${task.step}`);
       const set = await ensureReplaySet({
-        dir: join(this.config.workDir, 'replay', `step-${task.step}`),
+        dir,
         key,
         step: task.step,
         config: genConfig,
@@ -124,8 +163,8 @@ export class MlSiteWork implements SiteWork {
         count: hp.replayImages,
         labeller,
         confidenceThreshold: hp.pseudoLabelThreshold,
-        samplingSteps: 20,
-        trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, genConfig.imageSize, 'crop'),
+        samplingSteps: REPLAY_SAMPLING_STEPS,
+        trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, geo, 'squash'),
         runtime: this.runtime,
         onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),
       });
@@ -133,12 +172,13 @@ export class MlSiteWork implements SiteWork {
       for (const w of m.checks?.privacy?.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
       const per = geo.channels * geo.height * geo.width;
       const count = set.labels.length / (geo.height * geo.width);
-      return Array.from({ length: count }, (_, i) => ({
+      const samples = Array.from({ length: count }, (_, i) => ({
         image: Float32Array.from(set.images.subarray(i * per, (i + 1) * per)),
         label: set.labels.subarray(i * geo.height * geo.width, (i + 1) * geo.height * geo.width),
         height: geo.height,
         width: geo.width,
       }));
+      return { samples, key, dir };
     } finally {
       progress.done();
       await labeller.release();
@@ -149,7 +189,8 @@ export class MlSiteWork implements SiteWork {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.globalModel);
     const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
-    const size = { width: config.imageSize, height: config.imageSize };
+    const geo = diffusionGeometry(config);
+    const size = { width: geo.width, height: geo.height };
     // Every class of the roster: the labels do not matter here, only the images.
     const real = await this.data.training(rosterOf(task), [], task.step, size);
     if (!real.length) throw new Error(`no training images for the generator at step ${task.step}`);
@@ -163,22 +204,27 @@ export class MlSiteWork implements SiteWork {
         config,
         weights: gen.weights,
         images,
-        epochs: hp.localEpochs,
+        // A round is sized by a wall-clock budget (the generator keeps learning across rounds and
+        // steps from the global weights), or by passes over the images when no budget is set.
+        ...(hp.generatorSeconds > 0 ? { maxSeconds: hp.generatorSeconds } : { epochs: hp.localEpochs }),
         batchSize: hp.batchSize,
         learningRate: hp.learningRate,
+        lossWeighting: REPLAY_GENERATOR_TRAINING.lossWeighting,
+        emaDecay: REPLAY_GENERATOR_TRAINING.emaDecay,
         seed,
         runtime: this.runtime,
-        onProgress: (p) => progress.update(p.step / p.steps, { loss: p.loss }),
+        onProgress: (p) => progress.update(p.budgetMs ? Math.min(1, p.elapsedMs / p.budgetMs) : p.step / p.steps, { loss: p.loss }),
       });
       progress.done();
       // The check looks at what would leave: the weights after clipping and noise, when asked for.
       const leaving = leavingWeights(gen.weights, result.emaWeights, hp);
-      const samples = await sampleImages({ config, weights: leaving.weights, count: 8, steps: 20, seed: seed + 1, runtime: this.runtime });
-      const checks = checkGeneratedImages(samples, images, { channels: config.channels, height: config.imageSize, width: config.imageSize }, this.config.memorisationCheck);
+      const samples = await sampleImages({ config, weights: leaving.weights, count: 8, steps: REPLAY_SAMPLING_STEPS, seed: seed + 1, runtime: this.runtime });
+      const checks = checkGeneratedImages(samples, images, geo, this.config.memorisationCheck);
       const gate = memorisationGate(checks.privacy);
       const metrics = {
         loss: result.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, result.losses.length),
         msPerStep: result.stepMs,
+        steps: result.steps,
         realismFrechet: checks.realism.frechetDistance,
         ...gate.metrics,
         ...leaving.metrics,
@@ -213,6 +259,9 @@ export class MlSiteWork implements SiteWork {
     };
   }
 }
+
+/** The student of the site's replay check: short (it runs once per step), the local optimizer. */
+const SITE_STUDENT = { steps: 200, batchSize: 8, learningRate: 1e-2 };
 
 /**
  * What leaves the site: the trained weights, or, when the task asks for differential privacy, the

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiError, get } from '../api';
 import { forgettingColor, GroupedBars, HeatTable, iouColor, LineChart, ScaleLegend } from '../components/charts';
 import { Card, Empty, ErrorBanner, Loading, Notice, PageHeader, Swatch } from '../components/ui';
+import { ReplayPanel } from '../components/ReplayPanel';
 import { fmtIoU, humanName, useFederationEvents, useGet } from '../lib';
 import type { MIoU, Overlay, Reports, ReportStep, Site } from '../types';
 import { PrivacyCard } from './PrivacyCard';
@@ -70,8 +71,9 @@ export function ReportsPage() {
               <CrossSiteMatrix step={current} sites={sites.data ?? []} />
             </Card>
           ) : null}
+          <ReplayPanel sites={sites.data ?? []} />
           {current && (
-            <Card title={`Prediction overlays · step ${current.step}`} description="The step's model on synthetic images from the diffusion generator. Patient images never leave the sites, so none are shown here.">
+            <Card title={`Prediction overlays · step ${current.step}`} description="Samples of the current diffusion generator, labelled by the step's model: what the sites replay at the next step (that model is its teacher). Patient images never leave the sites, so none are shown here.">
               <Overlays step={current} />
             </Card>
           )}

@@ -10,6 +10,8 @@
  * Teacher losses (unbiasedCe, kd, pod) only act from step 1 on (there is no teacher at step 0).
  */
 
+import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
+
 export interface Profile {
   name: 'quick' | 'default';
   sites: number;
@@ -31,7 +33,8 @@ export interface Profile {
   pseudoLabelThreshold: number;
   segmenter: Record<string, unknown>;
   generator: Record<string, unknown>;
-  generatorTraining: { epochs: number; batchSize: number; learningRate: number };
+  /** Generator rounds sized by a wall-clock budget per site (`seconds`), epochs when it is 0. */
+  generatorTraining: { epochs: number; batchSize: number; learningRate: number; seconds: number };
   /** Longest a step may take before the run of a method is given up. */
   stepTimeoutMs: number;
 }
@@ -59,8 +62,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // The issue's reference network (16-32-64-128) at half the images' size (4x cheaper steps);
     // evaluation upsamples its logits to the labels' 64x80.
     segmenter: { width: 16, depth: 3, inputSize: [32, 40], embedDim: 16, groups: 4 },
-    generator: { imageSize: 32, baseChannels: 16, channelMults: [1, 2], attentionResolutions: [], groups: 4 },
-    generatorTraining: { epochs: 20, batchSize: 8, learningRate: 1e-3 },
+    // The replay recipe (ml/src/diffusion/recipe.ts) at half the segmenter's sides: 16x20.
+    generator: { ...replayGeneratorConfig([32, 40]) },
+    generatorTraining: { epochs: 1, seconds: 60, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 1_200_000,
   },
   default: {
@@ -81,8 +85,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     serverDistillSteps: 40,
     pseudoLabelThreshold: 0.7,
     segmenter: { width: 16, depth: 3, inputSize: [64, 80], embedDim: 16, groups: 4 },
-    generator: { imageSize: 32, baseChannels: 16, channelMults: [1, 2, 2], attentionResolutions: [], groups: 4 },
-    generatorTraining: { epochs: 40, batchSize: 8, learningRate: 5e-4 },
+    generator: { ...replayGeneratorConfig([64, 80]) },
+    generatorTraining: { epochs: 1, seconds: 600, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 2_400_000,
   },
 };

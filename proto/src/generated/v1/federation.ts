@@ -332,6 +332,10 @@ export interface HyperParameters {
    * round Task.round_index of them), so it neither restarts nor decays to 0 inside a round. 0: one.
    */
   roundsInStep: number;
+  /** TRAIN_GENERATOR: wall-clock training budget of the round (0: local_epochs passes) */
+  generatorSeconds: number;
+  /** TRAIN_SEGMENTER, steps > 0: a site whose measured replay fidelity is below this skips replay (0: never skips) */
+  replayFidelityThreshold: number;
 }
 
 export interface HyperParameters_LossWeightsEntry {
@@ -1422,6 +1426,8 @@ function createBaseHyperParameters(): HyperParameters {
     modelConfigJson: "",
     differentialPrivacy: undefined,
     roundsInStep: 0,
+    generatorSeconds: 0,
+    replayFidelityThreshold: 0,
   };
 }
 
@@ -1459,6 +1465,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.roundsInStep !== 0) {
       writer.uint32(88).int32(message.roundsInStep);
+    }
+    if (message.generatorSeconds !== 0) {
+      writer.uint32(97).double(message.generatorSeconds);
+    }
+    if (message.replayFidelityThreshold !== 0) {
+      writer.uint32(105).double(message.replayFidelityThreshold);
     }
     return writer;
   },
@@ -1567,6 +1579,22 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.roundsInStep = reader.int32();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.generatorSeconds = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.replayFidelityThreshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1658,6 +1686,16 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.rounds_in_step)
         ? globalThis.Number(object.rounds_in_step)
         : 0,
+      generatorSeconds: isSet(object.generatorSeconds)
+        ? globalThis.Number(object.generatorSeconds)
+        : isSet(object.generator_seconds)
+        ? globalThis.Number(object.generator_seconds)
+        : 0,
+      replayFidelityThreshold: isSet(object.replayFidelityThreshold)
+        ? globalThis.Number(object.replayFidelityThreshold)
+        : isSet(object.replay_fidelity_threshold)
+        ? globalThis.Number(object.replay_fidelity_threshold)
+        : 0,
     };
   },
 
@@ -1702,6 +1740,12 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.roundsInStep !== 0) {
       obj.roundsInStep = Math.round(message.roundsInStep);
     }
+    if (message.generatorSeconds !== 0) {
+      obj.generatorSeconds = floatToJson(message.generatorSeconds);
+    }
+    if (message.replayFidelityThreshold !== 0) {
+      obj.replayFidelityThreshold = floatToJson(message.replayFidelityThreshold);
+    }
     return obj;
   },
 
@@ -1731,6 +1775,8 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       ? DifferentialPrivacy.fromPartial(object.differentialPrivacy)
       : undefined;
     message.roundsInStep = object.roundsInStep ?? 0;
+    message.generatorSeconds = object.generatorSeconds ?? 0;
+    message.replayFidelityThreshold = object.replayFidelityThreshold ?? 0;
     return message;
   },
 };

@@ -1,0 +1,17 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
+import { parseTrainingSettings } from './coordinator-config';
+import { DEFAULT_TRAINING } from './training-settings.schema';
+
+test('generator rounds: a time budget by default, epochs when a file sets them without seconds, bad values named', () => {
+  assert.equal(DEFAULT_TRAINING.generatorTraining.seconds, REPLAY_GENERATOR_TRAINING.seconds);
+  assert.equal(parseTrainingSettings('{}', 'f.json').generatorTraining.seconds, REPLAY_GENERATOR_TRAINING.seconds);
+  const byEpochs = parseTrainingSettings('{"generatorTraining":{"epochs":3,"batchSize":4,"learningRate":0.001}}', 'f.json').generatorTraining;
+  assert.deepEqual(byEpochs, { epochs: 3, batchSize: 4, learningRate: 0.001, seconds: 0 });
+  assert.equal(parseTrainingSettings('{"generatorTraining":{"seconds":90}}', 'f.json').generatorTraining.seconds, 90);
+  assert.throws(() => parseTrainingSettings('{"generatorTraining":{"seconds":-1}}', 'f.json'), /seconds/);
+  assert.equal(parseTrainingSettings('{"replayFidelityThreshold":0.5}', 'f.json').replayFidelityThreshold, 0.5);
+  assert.equal(DEFAULT_TRAINING.replayFidelityThreshold, 0.3);
+  assert.throws(() => parseTrainingSettings('{"replayFidelityThreshold":-1}', 'f.json'), /replayFidelityThreshold/);
+});

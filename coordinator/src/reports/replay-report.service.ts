@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+
+/** What the federation knows, per step, about its diffusion replay. */
+export interface ReplayStepReport {
+  step: number;
+  /** Sites' replay fidelity (student mIoU / teacher mIoU on their held-out patients), from the
+   * step's segmenter rounds; the mean over the sites that measured it (null: none did). */
+  fidelity: number | null;
+  fidelityBySite: { siteId: string; fidelity: number; teacherMiou: number; studentMiou: number; skipped: boolean }[];
+  /** Sites that skipped replay at this step because their fidelity was below the threshold. */
+  skippedSites: string[];
+  /** Realism distance of the generator's samples to the site's images after the step's generator
+   * rounds (hand-feature Frechet distance; mean over sites, null: no generator round). */
+  realism: number | null;
+  /** Samples the memorisation check flagged (sum over sites and generator rounds). */
+  privacyFlagged: number;
+  /** Generator training steps the sites ran in the step (sum over sites and rounds). */
+  generatorSteps: number;
+}
+
+const num = (m: unknown, key: string): number | undefined => {
+  const v = (m as Record<string, unknown> | null)?.[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+
+/**
+ * The replay part of the federated report, from the metrics sites send with their updates:
+ * `replayFidelity`, `replayTeacherMiou`, `replayStudentMiou`, `replaySkipped` with segmenter
+ * updates (site-agent work/ml-site-work.ts), `realismFrechet`, `privacyFlagged`, `steps` with
+ * generator updates. Only accepted updates count.
+ */
+@Injectable()
+export class ReplayReportService {
+  constructor(private readonly db: DatabaseService) {}
+
+  async steps(): Promise<ReplayStepReport[]> {
+    const rounds = await this.db.prisma.round.findMany({ where: { kind: { in: ['segmenter', 'generator'] } }, orderBy: { openedAt: 'asc' } });
+    const updates = await this.db.prisma.siteUpdate.findMany({ where: { roundId: { in: rounds.map((r) => r.id) }, status: 'accepted' }, orderBy: { siteId: 'asc' } });
+    const kindOf = new Map(rounds.map((r) => [r.id, { kind: r.kind, step: r.stepIndex }]));
+    const byStep = new Map<number, ReplayStepReport & { realisms: number[] }>();
+    const entry = (step: number) => {
+      let e = byStep.get(step);
+      if (!e) byStep.set(step, (e = { step, fidelity: null, fidelityBySite: [], skippedSites: [], realism: null, privacyFlagged: 0, generatorSteps: 0, realisms: [] }));
+      return e;
+    };
+    for (const u of updates) {
+      const r = kindOf.get(u.roundId)!;
+      const e = entry(r.step);
+      if (r.kind === 'segmenter') {
+        const fidelity = num(u.metrics, 'replayFidelity');
+        // The check runs once per step; every round repeats it, so the site's first report counts.
+        if (fidelity === undefined || e.fidelityBySite.some((f) => f.siteId === u.siteId)) continue;
+        const skipped = num(u.metrics, 'replaySkipped') === 1;
+        e.fidelityBySite.push({ siteId: u.siteId, fidelity, teacherMiou: num(u.metrics, 'replayTeacherMiou') ?? 0, studentMiou: num(u.metrics, 'replayStudentMiou') ?? 0, skipped });
+        if (skipped) e.skippedSites.push(u.siteId);
+      } else {
+        const realism = num(u.metrics, 'realismFrechet');
+        if (realism !== undefined) e.realisms.push(realism);
+        e.privacyFlagged += num(u.metrics, 'privacyFlagged') ?? 0;
+        e.generatorSteps += num(u.metrics, 'steps') ?? 0;
+      }
+    }
+    return [...byStep.values()]
+      .sort((a, b) => a.step - b.step)
+      .map(({ realisms, ...e }) => ({ ...e, fidelity: mean(e.fidelityBySite.map((f) => f.fidelity)), realism: mean(realisms) }));
+  }
+}

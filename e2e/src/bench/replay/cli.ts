@@ -1,0 +1,98 @@
+/** Command-line options of `npm run bench:replay`. Pure functions. */
+import { diffusion, type DiffusionConfig } from '@fedciss/ml';
+
+export interface ReplayBenchOptions {
+  quick: boolean;
+  json?: string;
+  /** Where the PNG grid of labelled samples goes (default next to the JSON, or .data/bench-replay). */
+  grid?: string;
+  /** Working folder: the generated dataset and the cached teacher. */
+  out: string;
+  /** Generator seeds: each trains, samples and is scored on its own (mean ± sd reported). */
+  seeds: number;
+  /** The first generator seed (seeds run firstSeed .. firstSeed + seeds - 1); default 1. */
+  firstSeed: number;
+  /** Teacher pixels below this confidence teach nothing (default 0.7, the replay sets' threshold). */
+  confidence: number;
+  /** Wall-clock budget of the generator's training, seconds (default: the recipe's for the mode). */
+  generatorSeconds?: number;
+  /** A fixed number of generator steps instead of the time budget (comparable runs on a loaded machine). */
+  generatorSteps?: number;
+  /** Generated images the student learns from (default: the mode's). */
+  images?: number;
+  /** Generator architecture and training replaced from the command line (JSON objects). */
+  generator: Partial<DiffusionConfig>;
+  generatorTraining: Partial<diffusion.GeneratorTraining>;
+  /** Also score teacher-labelled noise and teacher-labelled real images (fidelity floor and ceiling). */
+  baselines: boolean;
+  help: boolean;
+}
+
+export const USAGE = `npm run bench:replay -- [options]
+  --quick               the quick profile (fewer images, shorter budgets)
+  --json FILE           write the results as JSON (also printed on stdout)
+  --grid FILE           PNG grid of generated samples with the teacher's labels (default: next to
+                        the JSON, else OUT/samples.png)
+  --out DIR             working folder: dataset and cached teacher (default .data/bench-replay)
+  --seeds N             generator seeds, each trained and scored (default 1; figures: 3)
+  --first-seed K        start at seed K (to split seeds over runs; default 1)
+  --confidence C        teacher pixels below this confidence teach nothing (default 0.7, as replay sets)
+  --generator-seconds S wall-clock budget of the generator's training
+  --generator-steps N   train the generator for N steps instead (comparable on a loaded machine)
+  --images N            generated images the student learns from
+  --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
+  --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
+  --no-baselines        skip the noise and real-image students (floor and ceiling of fidelity)`;
+
+function json<T>(flag: string, raw: string): T {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as T;
+  } catch (e) {
+    throw new Error(`${flag}: expected a JSON object (${(e as Error).message})`);
+  }
+}
+
+function positive(flag: string, raw: string, integer: boolean): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--json': o.json = take(); break;
+      case '--grid': o.grid = take(); break;
+      case '--out': o.out = take(); break;
+      case '--seeds': o.seeds = positive(flag, take(), true); break;
+      case '--first-seed': o.firstSeed = positive(flag, take(), true); break;
+      case '--confidence': {
+        const v = Number(take());
+        if (!(v >= 0 && v < 1)) throw new Error(`--confidence must be in [0, 1), got '${argv[i]}'`);
+        o.confidence = v;
+        break;
+      }
+      case '--generator-seconds': o.generatorSeconds = positive(flag, take(), false); break;
+      case '--generator-steps': o.generatorSteps = positive(flag, take(), true); break;
+      case '--images': o.images = positive(flag, take(), true); break;
+      case '--generator': o.generator = json(flag, take()); break;
+      case '--training': o.generatorTraining = json(flag, take()); break;
+      case '--no-baselines': o.baselines = false; break;
+      case '--help': case '-h': o.help = true; break;
+      default: throw new Error(`unknown option '${a}'\n${USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { diffusion } from '@fedciss/ml';
+import { parseArgs } from './cli';
+import { labelledGrid } from './grid';
+
+test('bench:replay options: defaults, values, JSON objects, clear errors', () => {
+  const d = parseArgs([]);
+  assert.equal(d.quick, false);
+  assert.equal(d.seeds, 1);
+  assert.equal(d.baselines, true);
+  const o = parseArgs(['--quick', '--seeds', '3', '--json=out/r.json', '--generator-steps', '1500', '--generator', '{"baseChannels":16}', '--no-baselines']);
+  assert.deepEqual([o.quick, o.seeds, o.json, o.generatorSteps, o.generator, o.baselines], [true, 3, 'out/r.json', 1500, { baseChannels: 16 }, false]);
+  assert.throws(() => parseArgs(['--seeds', '0']), /--seeds must be a positive integer, got '0'/);
+  assert.throws(() => parseArgs(['--generator', '[1]']), /--generator: expected a JSON object/);
+  assert.throws(() => parseArgs(['--json']), /--json needs a value/);
+  assert.throws(() => parseArgs(['--fast']), /unknown option '--fast'/);
+});
+
+test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {
+  const H = 2;
+  const W = 2;
+  const image = new Float32Array(3 * H * W).fill(1); // white
+  const label = Uint8Array.of(0, 1, 255, 2);
+  const png = labelledGrid([{ image, label, height: H, width: W }], 1, 2);
+  const { width, height, data } = diffusion.decodePng(png);
+  assert.deepEqual([width, height], [2 * W + 2, H]);
+  const px = (x: number, y: number) => [...data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
+  assert.deepEqual(px(0, 0), [255, 255, 255]); // the image
+  assert.deepEqual(px(4, 0), [255, 255, 255]); // background keeps the image
+  assert.deepEqual(px(5, 0), [241, 129, 156]); // class 1: 0.45 * 255 + 0.55 * (230, 25, 75)
+  assert.deepEqual(px(4, 1), [89, 89, 89]); // ignore: 0.35 * 255
+});
