@@ -29,7 +29,9 @@ export function tinyFederation(workDir: string, overrides: Partial<FederationOpt
     imagesPerSurgery: 3,
     imageSize: { width: 80, height: 64 },
     seed: 7,
-    coordinatorFlags: ['--quorum', '2', '--segmenter-rounds', '2', '--generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '8'],
+    // A site's heartbeat can lag while its training holds the event loop on a busy 2-core machine;
+    // 20 s keeps such a site in the next round (the faults test sets its own, shorter timeout).
+    coordinatorFlags: ['--quorum', '2', '--segmenter-rounds', '2', '--generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '20'],
     training: TINY_TRAINING,
     ...overrides,
   };
