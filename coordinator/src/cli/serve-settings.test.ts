@@ -49,7 +49,7 @@ test('coordinator serve --check-config validates, prints the merged settings and
     assert.equal(ok.status, 0, ok.err);
     assert.match(ok.out, /configuration valid/);
     const effective = JSON.parse(ok.out.slice(ok.out.indexOf('{')));
-    assert.deepEqual(effective.generatorTraining, { epochs: 3, batchSize: 16, learningRate: 5e-4 }, 'a partial nested object keeps its other defaults');
+    assert.deepEqual(effective.generatorTraining, { epochs: 3, batchSize: 16, learningRate: 1e-3, seconds: 0 }, 'a partial nested object keeps its other defaults');
     assert.equal(effective.aggregation.trimFraction, 0.2);
     const bad = serve(dir, { serverDistillation: { images: 0 } }, '--check-config');
     assert.equal(bad.status, 1);
