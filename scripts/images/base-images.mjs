@@ -7,7 +7,7 @@
 //                           official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB / PGDATA
 // An image already present is kept (the engine's storage is the cache between runs).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,22 @@ import { imageExists } from './engine.mjs';
 
 export const NODE_BASE = 'docker.io/library/node:20-bookworm-slim';
 export const POSTGRES_BASE = 'docker.io/library/postgres:15-bookworm';
-const MIRROR = process.env.FEDCISS_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
+const SOURCES = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
+
+/** The Debian mirror this machine's apt already uses (so debootstrap reaches what apt-get reaches),
+ * unless FEDCISS_DEBIAN_MIRROR names another. */
+function debianMirror() {
+  if (process.env.FEDCISS_DEBIAN_MIRROR) return process.env.FEDCISS_DEBIAN_MIRROR;
+  for (const file of SOURCES) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    // deb822 stanzas ("URIs: ...") or one-line entries ("deb URL bookworm main"); the main archive, not -security.
+    const uris = [...text.matchAll(/^URIs:\s*(\S+)/gm), ...text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/gm)].map((m) => m[1]);
+    const main = uris.find((u) => !/security/.test(u));
+    if (main) return main;
+  }
+  throw new Error(`no Debian mirror found in ${SOURCES.join(' or ')}: set FEDCISS_DEBIAN_MIRROR to the mirror's URL`);
+}
 const ENTRYPOINT = fileURLToPath(new URL('../../deploy/base/postgres-entrypoint.sh', import.meta.url));
 
 function sh(cmd, args, options = {}) {
@@ -29,7 +44,7 @@ function debootstrap(rootfs, include) {
     throw new Error('debootstrap is missing: apt-get install debootstrap (needed once, to build the base images locally)');
   }
   if (process.getuid?.() !== 0) throw new Error('building a base image with debootstrap needs root (or pull the official image instead)');
-  sh('debootstrap', ['--variant=minbase', `--include=${include.join(',')}`, 'bookworm', rootfs, MIRROR]);
+  sh('debootstrap', ['--variant=minbase', `--include=${include.join(',')}`, 'bookworm', rootfs, debianMirror()]);
   // what an image does not need: package lists, caches, logs
   for (const p of ['var/lib/apt/lists', 'var/cache/apt', 'var/log', 'usr/share/doc', 'usr/share/man', 'usr/share/info']) {
     rmSync(join(rootfs, p), { recursive: true, force: true });
@@ -98,7 +113,7 @@ export function ensureBaseImages(engine, { log = console.log, only } = {}) {
     const work = mkdtempSync(join(process.env.FEDCISS_IMAGE_WORK_DIR || tmpdir(), 'fedciss-base-'));
     const started = Date.now();
     try {
-      log(`${name}: not present and no registry to pull from: building it from Debian packages (${MIRROR})`);
+      log(`${name}: not present and no registry to pull from: building it from Debian packages (${debianMirror()})`);
       build(engine, work, log);
       built.push(name);
       log(`${name}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
