@@ -6,8 +6,8 @@ import { dpUpdateNormBound, parsePrivacySettings, siteDifferentialPrivacy } from
 test('privacy defaults to off; a partial differentialPrivacy object is completed with the defaults', () => {
   assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null, secureAggregation: null });
   const p = parsePrivacySettings({ differentialPrivacy: { noiseMultiplier: 0.8, budget: { segmenter: 8 } } });
-  assert.deepEqual(p.differentialPrivacy, { clipNorm: 1, noiseMultiplier: 0.8, noise: 'site', delta: 1e-5, budget: { segmenter: 8, generator: null } });
-  assert.deepEqual(siteDifferentialPrivacy(p), { clipNorm: 1, noiseStddev: 0.8 });
+  assert.deepEqual(p.differentialPrivacy, { clipNorm: 1, noiseMultiplier: 0.8, noise: 'site', delta: 1e-5, budget: { segmenter: 8, generator: null }, adaptiveClipping: null });
+  assert.deepEqual(siteDifferentialPrivacy(p), { clipNorm: 1, noiseStddev: 0.8, countNoiseStddev: 0 });
   assert.equal(siteDifferentialPrivacy(undefined), undefined, 'steps opened before the setting existed');
 });
 
@@ -33,10 +33,10 @@ test('bad privacy settings are refused with the key named, through the training-
 test('secure aggregation: sites always clip; aggregate noise is split over the threshold', () => {
   const sa = parsePrivacySettings({ secureAggregation: { threshold: 4 } });
   assert.deepEqual(sa.secureAggregation, { threshold: 4, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 });
-  assert.deepEqual(siteDifferentialPrivacy(sa), { clipNorm: 10, noiseStddev: 0 });
+  assert.deepEqual(siteDifferentialPrivacy(sa), { clipNorm: 10, noiseStddev: 0, countNoiseStddev: 0 });
   const both = parsePrivacySettings({ secureAggregation: { threshold: 4 }, differentialPrivacy: { clipNorm: 2, noiseMultiplier: 1.5, noise: 'aggregate' } });
   // σC / √t per site: the sum of 4 or more carries variance ≥ (σC)².
-  assert.deepEqual(siteDifferentialPrivacy(both), { clipNorm: 2, noiseStddev: 1.5 });
+  assert.deepEqual(siteDifferentialPrivacy(both), { clipNorm: 2, noiseStddev: 1.5, countNoiseStddev: 0 });
 });
 
 test('under site noise the coordinator bounds an update by the clip norm plus the noise (a site that skipped clipping is caught)', () => {

@@ -1,3 +1,5 @@
+import { DEFAULT_ADAPTIVE_CLIPPING, updateNoiseMultiplier, type AdaptiveClippingSettings } from './adaptive-clipping';
+
 /**
  * The federation's privacy settings (the `privacy` key of the training settings), their defaults
  * and their validation. Pure: read by the rounds (what a task carries, whether a round may open) and
@@ -21,6 +23,12 @@ export interface DifferentialPrivacySettings {
   readonly delta: number;
   /** Largest ε a site may spend over the federation's life, per model (null: no limit). */
   readonly budget: { readonly segmenter: number | null; readonly generator: number | null };
+  /**
+   * null: C stays clipNorm. Otherwise C starts at clipNorm and follows a target quantile of the
+   * sites' update norms (adaptive-clipping.ts); noiseMultiplier stays the total the accountant
+   * charges, part of it spent on the sites' privatised "within C" bits.
+   */
+  readonly adaptiveClipping?: AdaptiveClippingSettings | null;
 }
 
 /**
@@ -57,6 +65,7 @@ export const DEFAULT_DIFFERENTIAL_PRIVACY: DifferentialPrivacySettings = {
   noise: 'site',
   delta: 1e-5,
   budget: { segmenter: null, generator: null },
+  adaptiveClipping: null,
 };
 
 export class PrivacySettingsError extends Error {
@@ -111,24 +120,52 @@ function parseDifferentialPrivacy(dpRaw: unknown, at: string): DifferentialPriva
     const v = (budget as Record<string, unknown>)[k];
     if (v !== null && (typeof v !== 'number' || !(v > 0))) throw new PrivacySettingsError(`${at}.budget.${k} must be a positive ε or null`);
   }
-  return { ...dp, budget: budget as DifferentialPrivacySettings['budget'] };
+  const adaptiveClipping = parseAdaptiveClipping(dpRaw.adaptiveClipping, dp.noiseMultiplier, `${at}.adaptiveClipping`);
+  return { ...dp, budget: budget as DifferentialPrivacySettings['budget'], adaptiveClipping };
+}
+
+function parseAdaptiveClipping(raw: unknown, noiseMultiplier: number, at: string): AdaptiveClippingSettings | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isObject(raw)) throw new PrivacySettingsError(`${at} must be an object or null`);
+  const known = Object.keys(DEFAULT_ADAPTIVE_CLIPPING);
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new PrivacySettingsError(`${at}.${k} is not a setting (${known.join(', ')})`);
+  const a = { ...DEFAULT_ADAPTIVE_CLIPPING, ...raw } as AdaptiveClippingSettings;
+  if (typeof a.targetQuantile !== 'number' || !(a.targetQuantile > 0 && a.targetQuantile < 1)) throw new PrivacySettingsError(`${at}.targetQuantile must be in (0, 1)`);
+  if (typeof a.learningRate !== 'number' || !(a.learningRate > 0) || !Number.isFinite(a.learningRate)) throw new PrivacySettingsError(`${at}.learningRate must be a positive number`);
+  if (typeof a.countNoiseStddev !== 'number' || !Number.isFinite(a.countNoiseStddev) || !(2 * a.countNoiseStddev > noiseMultiplier)) {
+    throw new PrivacySettingsError(`${at}.countNoiseStddev must exceed half of noiseMultiplier (${noiseMultiplier / 2}): below that the bits alone would spend the whole privacy of the round`);
+  }
+  return a;
 }
 
 function invalidBudget(at: string): never {
   throw new PrivacySettingsError(`${at}.budget must be an object { segmenter, generator }`);
 }
 
+/** What a site does to its update in a round (a task's DifferentialPrivacy). */
+export interface SiteDifferentialPrivacy {
+  readonly clipNorm: number;
+  /** Per-coordinate standard deviation of the noise on the clipped delta. */
+  readonly noiseStddev: number;
+  /** Adaptive clipping: standard deviation of the noise on the site's "within C" bit (0: no bit is sent). */
+  readonly countNoiseStddev: number;
+}
+
 /**
  * What a training task tells a site to do to its update (undefined: nothing). Under secure
  * aggregation the site always clips (the masked sum needs bounded inputs); `aggregate` noise is
- * split so that any `threshold` or more sites' noises add up to at least N(0, σ²C²).
+ * split so that any `threshold` or more sites' noises add up to at least the full noise (on the
+ * updates and on the bits alike). `clipNorm`: the round's bound (it moves under adaptive clipping).
  */
-export function siteDifferentialPrivacy(privacy: PrivacySettings | undefined): { clipNorm: number; noiseStddev: number } | undefined {
+export function siteDifferentialPrivacy(privacy: PrivacySettings | undefined, clipNorm = privacy?.differentialPrivacy?.clipNorm): SiteDifferentialPrivacy | undefined {
   const dp = privacy?.differentialPrivacy;
   const sa = privacy?.secureAggregation;
-  if (!dp) return sa ? { clipNorm: sa.clipNorm, noiseStddev: 0 } : undefined;
-  const std = dp.noiseMultiplier * dp.clipNorm;
-  return { clipNorm: dp.clipNorm, noiseStddev: dp.noise === 'aggregate' && sa ? std / Math.sqrt(sa.threshold) : std };
+  if (!dp) return sa ? { clipNorm: sa.clipNorm, noiseStddev: 0, countNoiseStddev: 0 } : undefined;
+  const C = clipNorm ?? dp.clipNorm;
+  const ac = dp.adaptiveClipping;
+  const z = ac ? updateNoiseMultiplier(dp.noiseMultiplier, ac.countNoiseStddev) : dp.noiseMultiplier;
+  const share = dp.noise === 'aggregate' && sa ? 1 / Math.sqrt(sa.threshold) : 1;
+  return { clipNorm: C, noiseStddev: z * C * share, countNoiseStddev: ac ? ac.countNoiseStddev * share : 0 };
 }
 
 /** What secure aggregation rules out, checked against the rest of the training settings. */
@@ -146,9 +183,9 @@ export function checkSecureAggregationFits(privacy: PrivacySettings, training: {
  * (+ noise), weight = min(samples, cap), or 1 under differential privacy (sensitivity C per site);
  * the range covers the clip bound and 8 standard deviations of the noise.
  */
-export function secureQuantisation(privacy: PrivacySettings, sharers: number): { range: number; sites: number; sampleWeightCap: number } {
+export function secureQuantisation(privacy: PrivacySettings, sharers: number, clipNorm?: number): { range: number; sites: number; sampleWeightCap: number } {
   const sa = privacy.secureAggregation;
-  const site = siteDifferentialPrivacy(privacy);
+  const site = siteDifferentialPrivacy(privacy, clipNorm);
   if (!sa || !site) throw new PrivacySettingsError('secure quantisation asked for a round without secure aggregation');
   const sampleWeightCap = privacy.differentialPrivacy ? 0 : sa.sampleWeightCap;
   return { range: site.clipNorm * Math.max(1, sampleWeightCap) + 8 * site.noiseStddev, sites: Math.max(1, sharers), sampleWeightCap };
@@ -163,7 +200,7 @@ export const secureWeight = (samples: number, sampleWeightCap: number): number =
  * under 1; 8 more is beyond any honest draw). The coordinator uses it instead of maxUpdateNorm, so
  * a site that did not clip is caught, and honest noisy updates are never refused.
  */
-export function dpUpdateNormBound(privacy: PrivacySettings | undefined, parameters: number): number | null {
-  const site = privacy?.differentialPrivacy && !privacy.secureAggregation ? siteDifferentialPrivacy(privacy) : undefined;
+export function dpUpdateNormBound(privacy: PrivacySettings | undefined, parameters: number, clipNorm?: number): number | null {
+  const site = privacy?.differentialPrivacy && !privacy.secureAggregation ? siteDifferentialPrivacy(privacy, clipNorm) : undefined;
   return site ? site.clipNorm + site.noiseStddev * (Math.sqrt(parameters) + 8) : null;
 }

@@ -57,3 +57,19 @@ export function decodeMasked(bytes: Uint8Array, expectedWords: number): Uint32Ar
   for (let i = 0; i < words; i++) out[i] = b.readUInt32LE(4 + i * 4);
   return out;
 }
+
+/**
+ * Adaptive clipping under secure aggregation: each site's noisy "update within the clip bound" bit
+ * rides as one more word after its delta, so the coordinator learns only the sum of the bits, as it
+ * learns only the sum of the deltas. The bit is scaled into the delta's quantisation range (which
+ * covers at least the clip bound) by this factor: up to 8 noise deviations still fit unclamped.
+ */
+export const indicatorScale = (clipNorm: number, countNoiseStddev: number): number => clipNorm / (1 + 8 * countNoiseStddev);
+
+/** The flat delta with the scaled indicator appended (the words a site masks). */
+export function withIndicator(delta: Float64Array, indicator: number, scale: number): Float64Array {
+  const out = new Float64Array(delta.length + 1);
+  out.set(delta);
+  out[delta.length] = indicator * scale;
+  return out;
+}

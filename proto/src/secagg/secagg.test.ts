@@ -6,6 +6,7 @@ import { agree, generateKeyPair, publicKeyOf } from './keys';
 import { neighbours } from './graph';
 import { addMask } from './prg';
 import { dequantiseSum, quantise, quantisationScale } from './quantise';
+import { indicatorScale, withIndicator } from './masked-update';
 
 /** Deterministic values in [−1, 1]. */
 function vector(n: number, seed: number): Float64Array {
@@ -145,4 +146,21 @@ test('a site refuses to reveal both secrets of one owner, and shares that were t
   const tampered = toA.map((e) => ({ ...e, ciphertext: Buffer.from(e.ciphertext).fill(7, 20, 21) }));
   assert.throws(() => a.reveal(['b', 'c'], [], tampered), /does not decrypt/);
   assert.equal(a.reveal(['b'], ['c'], toA).length, 2);
+});
+
+test('adaptive clipping under masking: the appended "within the bound" words sum to the count of the bits', () => {
+  // 4 sites, clip bound 0.5, count noise 0.7 per site: the indicator is scaled into the delta's range.
+  const clipNorm = 0.5;
+  const countNoise = 0.7;
+  const quant = { range: clipNorm + 8 * 0.3, sites: 4 };
+  const scale = indicatorScale(clipNorm, countNoise);
+  const indicators = [1.2, -0.4, 1, 2.9]; // noisy bits as sites draw them (noise 1.2 − 1 = 0.2, …)
+  const sum = new Uint32Array(101);
+  indicators.forEach((b, i) => addInto(sum, quantise(withIndicator(vector(100, i + 1).map((v) => v * 0.05), b, scale), quant)));
+  const decoded = dequantiseSum(sum, quant);
+  const count = decoded[100] / scale;
+  // Rounding: half a step per site, divided by the scale.
+  assert.ok(Math.abs(count - 4.7) <= (4 * 0.5) / quantisationScale(quant) / scale, `count ${count}`);
+  // The largest noisy bit that still fits the range unclamped: 1 + 8 deviations.
+  assert.ok((1 + 8 * countNoise) * scale <= quant.range + 1e-12);
 });

@@ -22,6 +22,8 @@ export interface TrainedUpdate {
   blob: Buffer;
   samples: SampleCounts;
   metrics: Record<string, number>;
+  /** Adaptive clipping: the noisy bit "the delta was within the task's clip bound" (privacy/dp-update.ts). */
+  unclippedIndicator?: number;
 }
 
 /** A trained update that must not leave the site (the memorisation gate), and why. */
@@ -155,16 +157,16 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         }
         if (task.secureAggregation) {
           // Masked with this process's keys of the round: useless after a restart, so not kept on disk.
-          update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples) };
+          update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples, update.unclippedIndicator) };
         } else {
           writeFileSync(saved, update.blob);
-          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics }));
+          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics, unclippedIndicator: update.unclippedIndicator }));
         }
       }
       state = 'uploading';
       const p = progressOf('upload', log, sink(task.roundId));
       const receipt = await client.upload(
-        { roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind, samples: update.samples, trainMetrics: update.metrics },
+        { roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind, samples: update.samples, trainMetrics: update.metrics, unclippedIndicator: task.secureAggregation ? undefined : update.unclippedIndicator },
         update.blob,
         siteId,
         (f) => p.update(f),

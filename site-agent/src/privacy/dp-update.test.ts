@@ -50,3 +50,13 @@ test('the Gaussian source has normal tails: 4.55% beyond 2σ, 0.27% beyond 3σ',
 test('mismatched models are refused with the tensor named', () => {
   assert.throws(() => privatiseUpdate(model([1, 2]), model([1, 2, 3]), { clipNorm: 1, noiseStddev: 0 }), /tensor 'w'.*2 vs 3 values/);
 });
+
+test('adaptive clipping: the bit says whether the delta was within the bound, plus the count noise', () => {
+  const global = model([0, 0]);
+  const zero = () => 0; // no noise: the bits themselves
+  assert.equal(privatiseUpdate(global, model([3, 4]), { clipNorm: 5, noiseStddev: 0, countNoiseStddev: 1 }, zero).unclippedIndicator, 1, 'norm 5 = C: within');
+  assert.equal(privatiseUpdate(global, model([3, 4.01]), { clipNorm: 5, noiseStddev: 0, countNoiseStddev: 1 }, zero).unclippedIndicator, 0);
+  // A draw of 0.25 (standard normal) with count noise 2 moves the bit by 0.5.
+  assert.equal(privatiseUpdate(global, model([1, 0]), { clipNorm: 5, noiseStddev: 0, countNoiseStddev: 2 }, () => 0.25).unclippedIndicator, 1.5);
+  assert.equal(privatiseUpdate(global, model([1, 0]), { clipNorm: 5, noiseStddev: 0 }).unclippedIndicator, undefined, 'no bit without adaptive clipping');
+});

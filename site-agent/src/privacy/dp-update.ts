@@ -11,6 +11,8 @@ export interface DpParams {
   readonly clipNorm: number;
   /** Per-coordinate standard deviation of the noise. */
   readonly noiseStddev: number;
+  /** Adaptive clipping: noise on the "within the bound" bit (0 or absent: no bit). */
+  readonly countNoiseStddev?: number;
 }
 
 export interface PrivatisedUpdate {
@@ -19,6 +21,11 @@ export interface PrivatisedUpdate {
   readonly deltaNorm: number;
   /** Factor applied to the delta (1: within the bound). */
   readonly clipFactor: number;
+  /**
+   * Adaptive clipping: 1 if the delta's norm was within the bound (else 0) plus N(0, countNoiseStddev²);
+   * what the coordinator learns of it is private like the update (its noise is part of the budget).
+   */
+  readonly unclippedIndicator?: number;
 }
 
 /**
@@ -54,7 +61,10 @@ export function cryptoGaussian(bytes: (n: number) => Buffer = randomBytes): () =
   };
 }
 
-/** Clips `local − global` to `clipNorm`, adds N(0, noiseStddev²) per coordinate, returns global + result. */
+/**
+ * Clips `local − global` to `clipNorm`, adds N(0, noiseStddev²) per coordinate, returns global + result
+ * (and, under adaptive clipping, the noisy bit of whether the delta was within the bound).
+ */
 export function privatiseUpdate(global: NamedTensors, local: NamedTensors, p: DpParams, gaussian = cryptoGaussian()): PrivatisedUpdate {
   if (!(p.clipNorm > 0)) throw new RangeError(`clip norm ${p.clipNorm} must be positive`);
   if (!(p.noiseStddev >= 0)) throw new RangeError(`noise standard deviation ${p.noiseStddev} must be >= 0`);
@@ -79,5 +89,7 @@ export function privatiseUpdate(global: NamedTensors, local: NamedTensors, p: Dp
     for (let i = 0; i < data.length; i++) data[i] = g.data[i] + (t.data[i] - g.data[i]) * clipFactor + (p.noiseStddev > 0 ? p.noiseStddev * gaussian() : 0);
     weights.set(name, { shape: [...t.shape], data });
   }
-  return { weights, deltaNorm, clipFactor };
+  const countNoise = p.countNoiseStddev ?? 0;
+  if (!(countNoise >= 0)) throw new RangeError(`count noise standard deviation ${countNoise} must be >= 0`);
+  return countNoise > 0 ? { weights, deltaNorm, clipFactor, unclippedIndicator: (deltaNorm <= p.clipNorm ? 1 : 0) + countNoise * gaussian() } : { weights, deltaNorm, clipFactor };
 }

@@ -62,13 +62,21 @@ export class SecureRounds {
     this.log('info', 'secure aggregation: shares revealed for the unmasking', { round: roundId, survivors: sa.survivors.length, dropped: dropped.length });
   }
 
-  /** The masked upload of a trained model (safetensors) at the masked-input stage. */
-  mask(task: Task, trained: Buffer, global: Buffer, samples: SampleCounts): Buffer {
+  /**
+   * The masked upload of a trained model (safetensors) at the masked-input stage; under adaptive
+   * clipping the noisy "within the bound" bit is one more masked word (only its sum is unmasked).
+   */
+  mask(task: Task, trained: Buffer, global: Buffer, samples: SampleCounts, unclippedIndicator?: number): Buffer {
     const sa = task.secureAggregation!;
     const client = this.clients.get(task.roundId);
     if (!client) throw new Error(`secure aggregation keys of round ${task.roundId} are gone (agent restarted)`);
     const weight = sa.sampleWeightCap > 0 ? Math.min(samples.realImages + samples.replayImages, sa.sampleWeightCap) : 1;
-    const delta = secagg.weightedDelta(decodeSafetensors(global).tensors, decodeSafetensors(trained).tensors, weight);
+    let delta = secagg.weightedDelta(decodeSafetensors(global).tensors, decodeSafetensors(trained).tensors, weight);
+    const dp = task.hyperParameters?.differentialPrivacy;
+    if (dp && dp.countNoiseStddev > 0) {
+      if (unclippedIndicator === undefined) throw new Error(`round ${task.roundId} asks for the adaptive clipping bit, but the update has none`);
+      delta = secagg.withIndicator(delta, unclippedIndicator, secagg.indicatorScale(dp.clipNorm, dp.countNoiseStddev));
+    }
     const x = secagg.quantise(delta, { range: sa.quantisationRange, sites: sa.quantisationSites });
     return secagg.encodeMasked(client.maskInput(x, sa.sharers));
   }

@@ -116,7 +116,8 @@ export class MlSiteWork implements SiteWork {
     return {
       blob: encodeSafetensors(leaving.weights, { kind: 'segmenter', numClasses: String(numClasses), config: JSON.stringify(config) }),
       samples: { realImages: result.metrics.realSamples, replayImages: result.metrics.replaySamples, labelledPixels: 0 },
-      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...leaving.metrics, ...check },
+      metrics: { ...last, msPerStep: result.metrics.msPerStep, ...check },
+      unclippedIndicator: leaving.unclippedIndicator,
     };
   }
 
@@ -227,13 +228,13 @@ export class MlSiteWork implements SiteWork {
         steps: result.steps,
         realismFrechet: checks.realism.frechetDistance,
         ...gate.metrics,
-        ...leaving.metrics,
       };
       if (gate.pass) {
         return {
           blob: encodeSafetensors(leaving.weights, { kind: 'generator', numClasses: '0', config: JSON.stringify(config) }),
           samples: { realImages: images.length, replayImages: 0, labelledPixels: 0 },
           metrics,
+          unclippedIndicator: leaving.unclippedIndicator,
         };
       }
       this.log('warn', 'generator privacy check failed', { attempt, reason: gate.reason });
@@ -265,13 +266,14 @@ const SITE_STUDENT = { steps: 200, batchSize: 8, learningRate: 1e-2 };
 
 /**
  * What leaves the site: the trained weights, or, when the task asks for differential privacy, the
- * global model plus the clipped, noised delta (with the delta's norm as a metric).
+ * global model plus the clipped, noised delta (and, under adaptive clipping, the noisy bit of whether
+ * the delta was within the bound). The delta's exact norm is not sent: it would give the bit away.
  */
-function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNullable<Task['hyperParameters']>): { weights: NamedTensors; metrics: Record<string, number> } {
+function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNullable<Task['hyperParameters']>): { weights: NamedTensors; unclippedIndicator?: number } {
   const dp = hp.differentialPrivacy;
-  if (!dp) return { weights: trained, metrics: {} };
-  const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
-  return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
+  if (!dp) return { weights: trained };
+  const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev, countNoiseStddev: dp.countNoiseStddev });
+  return { weights: p.weights, unclippedIndicator: p.unclippedIndicator };
 }
 
 /** A stable 31-bit seed from a string. */

@@ -429,6 +429,11 @@ export interface UploadHeader {
   trainMetrics: { [key: string]: number };
   /** where these chunks start (from GetUploadStatus) */
   resumeOffset: number;
+  /**
+   * Adaptive clipping without secure aggregation: the site's noisy bit (1 if its delta's norm was
+   * within the task's clip_norm, else 0, plus its Gaussian noise). Unused otherwise.
+   */
+  unclippedIndicator?: number | undefined;
 }
 
 export interface UploadHeader_TrainMetricsEntry {
@@ -523,6 +528,11 @@ export interface DifferentialPrivacy {
   clipNorm: number;
   /** per-coordinate standard deviation of the noise added to the clipped delta */
   noiseStddev: number;
+  /**
+   * Adaptive clipping (> 0): the site also reports its bit "delta norm <= clip_norm" plus N(0, this²)
+   * (UploadHeader.unclipped_indicator; under secure aggregation, one more masked word). 0: no bit.
+   */
+  countNoiseStddev: number;
 }
 
 export interface SecAggPublicKeys {
@@ -2787,6 +2797,7 @@ function createBaseUploadHeader(): UploadHeader {
     sha256: "",
     trainMetrics: {},
     resumeOffset: 0,
+    unclippedIndicator: undefined,
   };
 }
 
@@ -2818,6 +2829,9 @@ export const UploadHeader: MessageFns<UploadHeader> = {
     });
     if (message.resumeOffset !== 0) {
       writer.uint32(72).int64(message.resumeOffset);
+    }
+    if (message.unclippedIndicator !== undefined) {
+      writer.uint32(81).double(message.unclippedIndicator);
     }
     return writer;
   },
@@ -2910,6 +2924,14 @@ export const UploadHeader: MessageFns<UploadHeader> = {
             message.resumeOffset = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.unclippedIndicator = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2979,6 +3001,11 @@ export const UploadHeader: MessageFns<UploadHeader> = {
         : isSet(object.resume_offset)
         ? globalThis.Number(object.resume_offset)
         : 0,
+      unclippedIndicator: isSet(object.unclippedIndicator)
+        ? globalThis.Number(object.unclippedIndicator)
+        : isSet(object.unclipped_indicator)
+        ? globalThis.Number(object.unclipped_indicator)
+        : undefined,
     };
   },
 
@@ -3017,6 +3044,9 @@ export const UploadHeader: MessageFns<UploadHeader> = {
     if (message.resumeOffset !== 0) {
       obj.resumeOffset = Math.round(message.resumeOffset);
     }
+    if (message.unclippedIndicator !== undefined) {
+      obj.unclippedIndicator = floatToJson(message.unclippedIndicator);
+    }
     return obj;
   },
 
@@ -3044,6 +3074,7 @@ export const UploadHeader: MessageFns<UploadHeader> = {
       {},
     );
     message.resumeOffset = object.resumeOffset ?? 0;
+    message.unclippedIndicator = object.unclippedIndicator ?? undefined;
     return message;
   },
 };
@@ -4395,7 +4426,7 @@ export const WithheldUpdate_MetricsEntry: MessageFns<WithheldUpdate_MetricsEntry
 };
 
 function createBaseDifferentialPrivacy(): DifferentialPrivacy {
-  return { clipNorm: 0, noiseStddev: 0 };
+  return { clipNorm: 0, noiseStddev: 0, countNoiseStddev: 0 };
 }
 
 export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
@@ -4405,6 +4436,9 @@ export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
     }
     if (message.noiseStddev !== 0) {
       writer.uint32(17).double(message.noiseStddev);
+    }
+    if (message.countNoiseStddev !== 0) {
+      writer.uint32(25).double(message.countNoiseStddev);
     }
     return writer;
   },
@@ -4438,6 +4472,14 @@ export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
             message.noiseStddev = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.countNoiseStddev = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4462,6 +4504,11 @@ export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
         : isSet(object.noise_stddev)
         ? globalThis.Number(object.noise_stddev)
         : 0,
+      countNoiseStddev: isSet(object.countNoiseStddev)
+        ? globalThis.Number(object.countNoiseStddev)
+        : isSet(object.count_noise_stddev)
+        ? globalThis.Number(object.count_noise_stddev)
+        : 0,
     };
   },
 
@@ -4473,6 +4520,9 @@ export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
     if (message.noiseStddev !== 0) {
       obj.noiseStddev = floatToJson(message.noiseStddev);
     }
+    if (message.countNoiseStddev !== 0) {
+      obj.countNoiseStddev = floatToJson(message.countNoiseStddev);
+    }
     return obj;
   },
 
@@ -4483,6 +4533,7 @@ export const DifferentialPrivacy: MessageFns<DifferentialPrivacy> = {
     const message = createBaseDifferentialPrivacy();
     message.clipNorm = object.clipNorm ?? 0;
     message.noiseStddev = object.noiseStddev ?? 0;
+    message.countNoiseStddev = object.countNoiseStddev ?? 0;
     return message;
   },
 };
