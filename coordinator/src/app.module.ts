@@ -21,6 +21,7 @@ import { StepsService } from './federation/steps.service';
 import { RoundsService } from './federation/rounds.service';
 import { PrivacyLedger } from './privacy/privacy-ledger.service';
 import { SecureAggregationService } from './privacy/secure-aggregation.service';
+import { AdaptiveClipService } from './privacy/adaptive-clip.service';
 import { UploadsService } from './federation/uploads.service';
 import { ProgressHub } from './federation/progress-hub';
 import { RateLimiter } from './federation/rate-limiter';
@@ -71,7 +72,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
-        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
+        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService, AdaptiveClipService,
       ],
     };
   }

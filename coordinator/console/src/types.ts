@@ -81,8 +81,19 @@ export interface ReplayReport { steps: ReplayStep[] }
 
 /** GET /api/reports/privacy (coordinator/src/privacy/privacy-ledger.service.ts). */
 export interface PrivacyView {
-  differentialPrivacy: { clipNorm: number; noiseMultiplier: number; noise: string; delta: number; budget: { segmenter: number | null; generator: number | null } } | null;
+  differentialPrivacy: {
+    clipNorm: number; noiseMultiplier: number; noise: string; delta: number; budget: { segmenter: number | null; generator: number | null };
+    adaptiveClipping?: { targetQuantile: number; learningRate: number; countNoiseStddev: number } | null;
+  } | null;
   secureAggregation: { threshold: number; neighbours: number; clipNorm: number; sampleWeightCap: number } | null;
   participationRate: number;
   spend: { siteId: string; kind: string; rounds: number; epsilon: number; delta: number; budget: number | null }[];
+  noiseSplit: { updateNoiseMultiplier: number; countNoiseStddev: number } | null;
+  clipping: ClipRound[];
+}
+
+/** One round's clip bound under adaptive clipping (coordinator/src/privacy/adaptive-clip.service.ts). */
+export interface ClipRound {
+  roundId: string; step: number; kind: string; index: number; status: string;
+  clipNorm: number; sites: number | null; unclippedFraction: number | null; nextClipNorm: number | null;
 }

@@ -6,6 +6,7 @@ import { CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { epsilonOfReleases, type Release } from './rdp';
 import type { DifferentialPrivacySettings, PrivacySettings, SecureAggregationSettings } from './privacy-settings';
+import { AdaptiveClipService, noiseSplit, type ClipRound } from './adaptive-clip.service';
 
 export type PrivateKind = 'segmenter' | 'generator';
 
@@ -22,6 +23,10 @@ export interface PrivacyView {
   readonly secureAggregation: SecureAggregationSettings | null;
   readonly participationRate: number;
   readonly spend: SiteSpend[];
+  /** Adaptive clipping: the noise multiplier left for the updates and the bits' noise (null: fixed clipping). */
+  readonly noiseSplit: { readonly updateNoiseMultiplier: number; readonly countNoiseStddev: number } | null;
+  /** The clip bound of every round opened under adaptive clipping, oldest first. */
+  readonly clipping: ClipRound[];
 }
 
 export interface SiteSpend {
@@ -41,7 +46,12 @@ export interface SiteSpend {
 export class PrivacyLedger {
   private readonly log = new Logger('Privacy');
 
-  constructor(private readonly db: DatabaseService, private readonly audit: AuditService, @Inject(CONFIG) private readonly config: CoordinatorConfig) {}
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly audit: AuditService,
+    private readonly clip: AdaptiveClipService,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
 
   async view(): Promise<PrivacyView> {
     const step = await this.db.prisma.step.findFirst({ orderBy: { index: 'desc' } });
@@ -49,7 +59,14 @@ export class PrivacyLedger {
     const dp = settings?.differentialPrivacy ?? null;
     // Spend recorded under earlier settings still counts: shown at today's δ (or the default δ).
     const spend = await this.summary(dp?.delta ?? 1e-5, dp?.budget ?? { segmenter: null, generator: null });
-    return { differentialPrivacy: dp, secureAggregation: settings?.secureAggregation ?? null, participationRate: PARTICIPATION_RATE, spend };
+    return {
+      differentialPrivacy: dp,
+      secureAggregation: settings?.secureAggregation ?? null,
+      participationRate: PARTICIPATION_RATE,
+      spend,
+      noiseSplit: noiseSplit(settings),
+      clipping: await this.clip.history(),
+    };
   }
 
   private async releases(siteIds: readonly string[], kind: PrivateKind): Promise<Map<string, Release[]>> {

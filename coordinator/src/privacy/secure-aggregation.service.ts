@@ -7,7 +7,17 @@ import { BLOB_STORE } from '../common/tokens';
 import { invalid } from '../common/errors';
 import type { BlobStore } from '../model-store/blob-store';
 import type { RoundState, SecAggEvent } from '../rounds';
-import { secureQuantisation, secureWeight, type PrivacySettings } from './privacy-settings';
+import { secureQuantisation, secureWeight, siteDifferentialPrivacy, type PrivacySettings } from './privacy-settings';
+import { roundClipNorm } from './adaptive-clip.service';
+
+/**
+ * Words of a masked update in this round: the flat delta, and under adaptive clipping one more for
+ * the site's noisy "within the bound" bit (scaled as the site scaled it: secagg.indicatorScale).
+ */
+export function maskedLayout(round: Pick<Round, 'config'>, privacy: PrivacySettings | undefined, parameters: number): { words: number; indicatorScale: number | null } {
+  const site = privacy?.differentialPrivacy?.adaptiveClipping ? siteDifferentialPrivacy(privacy, roundClipNorm(round)) : undefined;
+  return site ? { words: parameters + 1, indicatorScale: secagg.indicatorScale(site.clipNorm, site.countNoiseStddev) } : { words: parameters, indicatorScale: null };
+}
 
 type Payload = SecAggAdvertisement | SecAggShares | SecAggRevealedShares;
 const KIND: Record<SecAggEvent, string> = { advertise: 'keys', share: 'shares', reveal: 'reveal' };
@@ -94,7 +104,7 @@ export class SecureAggregationService {
         if (!sa.advertised.includes(siteId)) return 'secure aggregation: this site missed the key stage of this round; it joins the next';
         return sa.shared.includes(siteId) ? 'secure aggregation: waiting for the other sites\' key shares' : { ...base, stage: SecAggStage.SEC_AGG_STAGE_SHARE_KEYS, roster: await roster() };
       case 'input': {
-        const q = secureQuantisation(privacy, sa.shared.length);
+        const q = secureQuantisation(privacy, sa.shared.length, roundClipNorm(round));
         return { ...base, stage: SecAggStage.SEC_AGG_STAGE_MASKED_INPUT, roster: await roster(), sharers: [...sa.shared], quantisationRange: q.range, quantisationSites: q.sites, sampleWeightCap: q.sampleWeightCap };
       }
       case 'unmask': {
@@ -110,19 +120,20 @@ export class SecureAggregationService {
   }
 
   /**
-   * The round's new weights from the unmasked sum: base + Σ weighted deltas / Σ weights. Null while
-   * too few shares have come back (and some contributor has yet to answer).
+   * The round's new weights from the unmasked sum: base + Σ weighted deltas / Σ weights, and under
+   * adaptive clipping the noisy count of the sites' "within the bound" bits (its sum alone is
+   * unmasked). Null while too few shares have come back (and some contributor has yet to answer).
    */
-  async aggregate(round: Round, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string } | null> {
+  async aggregate(round: Round, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string; unclippedCount?: { noisyCount: number; sites: number } } | null> {
     const sa = state.secureAggregation!;
     if (sa.revealed.length < sa.threshold) return null;
-    const d = secagg.flatLength(base);
+    const layout = maskedLayout(round, privacy, secagg.flatLength(base));
     const updates = await this.db.prisma.siteUpdate.findMany({ where: { roundId: round.id, status: 'accepted', siteId: { in: [...state.contributors] } } });
-    const q = secureQuantisation(privacy, sa.shared.length);
-    const sum = new Uint32Array(d);
+    const q = secureQuantisation(privacy, sa.shared.length, roundClipNorm(round));
+    const sum = new Uint32Array(layout.words);
     let totalWeight = 0;
     for (const u of updates) {
-      secagg.addInto(sum, secagg.decodeMasked(await this.store.get(u.sha256), d));
+      secagg.addInto(sum, secagg.decodeMasked(await this.store.get(u.sha256), layout.words));
       totalWeight += secureWeight(u.realImages + u.replayImages, q.sampleWeightCap);
     }
     const revealed: secagg.RevealedShare[] = [];
@@ -135,10 +146,12 @@ export class SecureAggregationService {
       if (e instanceof secagg.SecAggError && /shares needed/.test(e.message) && sa.revealed.length < state.contributors.length) return null;
       throw e;
     }
-    const mean = secagg.dequantiseSum(unmasked, q).map((v) => v / totalWeight);
+    const decoded = secagg.dequantiseSum(unmasked, q);
+    const mean = decoded.subarray(0, secagg.flatLength(base)).map((v) => v / totalWeight);
     const dropped = sa.shared.filter((id) => !state.contributors.includes(id));
     return {
       weights: secagg.addFlat(base, mean),
+      ...(layout.indicatorScale ? { unclippedCount: { noisyCount: decoded[layout.words - 1] / layout.indicatorScale, sites: updates.length } } : {}),
       note: `secure aggregation (FedAvg of ${state.contributors.length} masked updates, total weight ${totalWeight}${dropped.length ? `, masks of ${dropped.length} dropped sites removed` : ''}, ${sa.revealed.length} sites revealed shares)`,
     };
   }

@@ -1,6 +1,7 @@
 import { Card, Empty, ErrorBanner, Notice } from '../components/ui';
 import { useFederationEvents, useGet } from '../lib';
 import type { PrivacyView, Site } from '../types';
+import { ClipBoundTable } from './ClipBoundTable';
 
 const fmtEps = (e: number) => (Number.isFinite(e) ? e.toFixed(3) : '∞');
 
@@ -15,7 +16,7 @@ export function PrivacyCard({ sites }: { sites: Site[] }) {
       title="Privacy budget"
       description={
         dp
-          ? `Each site clips its update to L2 norm ${dp.clipNorm} and adds Gaussian noise (σ ${dp.noiseMultiplier}, ${dp.noise} noise). ε per site over the federation's life at δ ${dp.delta}; a round that would cross the budget is not opened.`
+          ? `Each site clips its update to L2 norm ${dp.adaptiveClipping ? `C (starting at ${dp.clipNorm})` : dp.clipNorm} and adds Gaussian noise (σ ${dp.noiseMultiplier}, ${dp.noise} noise). ε per site over the federation's life at δ ${dp.delta}; a round that would cross the budget is not opened.`
           : 'Differential privacy is off: updates leave the sites without clipping or noise (set privacy.differentialPrivacy in the training settings).'
       }
     >
@@ -26,6 +27,7 @@ export function PrivacyCard({ sites }: { sites: Site[] }) {
           validate a single update (only its length) nor aggregate robustly (FedAvg only, no cross-site evaluation); the sites clip their updates and the aggregate is checked.
         </Notice>
       )}
+      {view.data && <ClipBoundTable view={view.data} />}
       {view.data && view.data.spend.length === 0 && <Empty>No differentially private round has run yet.</Empty>}
       {view.data && view.data.spend.length > 0 && (
         <table data-testid="privacy-spend">
