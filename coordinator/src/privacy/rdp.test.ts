@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_ORDERS, epsilonFromRdp, logErfc, rdpCurve, rdpSampledGaussian } from './rdp';
+import { DEFAULT_ORDERS, epsilonFromRdp, epsilonOfReleases, logErfc, noiseMultiplierFor, rdpCurve, rdpSampledGaussian } from './rdp';
 
 const within = (actual: number, expected: number, rtol: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= rtol * Math.abs(expected), `${what}: ${actual} is not within ${rtol * 100}% of ${expected}`);
@@ -101,4 +101,14 @@ test('bad arguments are refused with the value named', () => {
   assert.throws(() => rdpSampledGaussian(1.5, 1, 2), /sampling rate 1.5/);
   assert.throws(() => rdpSampledGaussian(0.5, 1, 1), /order 1 must be > 1/);
   assert.throws(() => epsilonFromRdp([2], [1], 0), /δ 0/);
+});
+
+test('calibration: the noise multiplier for a target ε inverts the published cases', () => {
+  // Opacus' case backwards: ε 7.32911117143 for q 0.04, 2250 steps, δ 1e-5 needs σ 1.5.
+  within(noiseMultiplierFor(7.32911117143, 2250, 0.04, 1e-5), 1.5, 0.01, 'σ');
+  // google/differential-privacy's: (1, 1e-6) in one release without sampling needs σ 4.530877117 (our orders are coarser: 1%).
+  within(noiseMultiplierFor(1, 1, 1, 1e-6), 4.530877117, 0.01, 'σ');
+  // And forwards: the σ found spends the target, not more.
+  const sigma = noiseMultiplierFor(8, 2, 1, 1e-5);
+  assert.ok(epsilonOfReleases([{ noiseMultiplier: sigma, samplingRate: 1 }, { noiseMultiplier: sigma, samplingRate: 1 }], 1e-5).epsilon <= 8);
 });

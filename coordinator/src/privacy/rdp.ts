@@ -188,3 +188,26 @@ export function epsilonOfReleases(releases: readonly Release[], delta: number, o
   for (const { r, n } of counts.values()) rdpCurve(r.samplingRate, r.noiseMultiplier, n, orders).forEach((v, i) => (total[i] += v));
   return epsilonFromRdp(orders, total, delta);
 }
+
+/**
+ * The smallest noise multiplier σ (to a relative 1e-6) whose `steps` releases at sampling rate q
+ * stay within (ε, δ): bisection on σ, ε being decreasing in σ. Used to size a run to a target ε.
+ */
+export function noiseMultiplierFor(targetEpsilon: number, steps: number, q: number, delta: number, orders: readonly number[] = DEFAULT_ORDERS): number {
+  if (!(targetEpsilon > 0)) throw new RangeError(`target ε ${targetEpsilon} must be positive`);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps ${steps} must be a positive integer`);
+  const eps = (sigma: number) => epsilonFromRdp(orders, rdpCurve(q, sigma, steps, orders), delta).epsilon;
+  let lo = 1e-3;
+  let hi = 1;
+  while (eps(hi) > targetEpsilon) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e6) throw new RangeError(`no noise multiplier up to 1e6 reaches ε ${targetEpsilon} in ${steps} steps`);
+  }
+  while ((hi - lo) / hi > 1e-6) {
+    const mid = (lo + hi) / 2;
+    if (eps(mid) > targetEpsilon) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}

@@ -1,5 +1,6 @@
 /** Command-line options of `npm run bench:ciss`. Pure functions. */
 import { METHODS } from './methods';
+import { parseEpsilons } from './dp';
 
 export interface BenchOptions {
   setting: string;
@@ -23,6 +24,9 @@ export interface BenchOptions {
   reuseStep0?: string;
   /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
   overrides: Record<string, unknown>;
+  /** "ours" again with differential privacy at each of these ε (dp.ts), clipping to dpClip. */
+  dpEpsilons: number[];
+  dpClip: number;
 }
 
 export const USAGE = `npm run bench:ciss -- [options]
@@ -43,11 +47,14 @@ export const USAGE = `npm run bench:ciss -- [options]
                    profile and seeds) instead of training step 0 again
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
+  --dp-epsilon 8,1 also run "ours" with site-level differential privacy at each target ε (noise
+                   multiplier calibrated by the coordinator's accountant for the run's rounds; dp.ts)
+  --dp-clip C      the clip bound of those runs (default 1)
   --no-pin         do not pin each site agent to its own core(s) (Linux taskset)
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true };
+  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -103,6 +110,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--keep': o.keep = true; break;
       case '--reuse-step0': o.reuseStep0 = take(); break;
       case '--no-pin': o.pin = false; break;
+      case '--dp-epsilon': o.dpEpsilons = parseEpsilons(take()); break;
+      case '--dp-clip': {
+        o.dpClip = Number(take());
+        if (!(o.dpClip > 0) || !Number.isFinite(o.dpClip)) throw new Error('--dp-clip must be a positive number');
+        break;
+      }
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new Error(`unknown option '${a}'\n${USAGE}`);

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml';
 import { parseArgs, USAGE } from './cli';
+import { dpMethods } from './dp';
 import { methodById, PROFILES, STEP0, type Profile } from './methods';
 import { prepareData, runMethod, runStep0, type RunContext, type Step0 } from './run';
 import { parseSetting } from './settings';
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
   if (profile.trainSurgeriesPerStep !== base.trainSurgeriesPerStep || profile.testSurgeries !== base.testSurgeries) {
     console.log(`note: ${profile.trainSurgeriesPerStep} training surgeries per site and step, ${profile.testSurgeries} test surgeries per site (DSAD has ${train} + ${test})`);
   }
-  const methods = o.methods.map(methodById);
+  const methods = [...o.methods.map(methodById), ...dpMethods(o.dpEpsilons, o.dpClip, profile, schedule)];
   const outDir = resolve(o.out ?? mkdtempSync(join(tmpdir(), 'bench-ciss-')));
   mkdirSync(outDir, { recursive: true });
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);

@@ -113,6 +113,8 @@ export interface MethodSpec {
   serverDistill: boolean;
   /** Train the diffusion generator (needed by replay and by server-side distillation). */
   generator: boolean;
+  /** More training settings, e.g. `privacy` (dp.ts). */
+  training?: Record<string, unknown>;
 }
 
 const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 };
@@ -171,6 +173,7 @@ export function trainingSettings(method: MethodSpec, profile: Profile, step: num
     aggregation: { strategy: 'fedavg' },
     segmenter: profile.segmenter,
     generator: profile.generator,
+    ...method.training,
   };
 }
 
