@@ -119,7 +119,7 @@ describe('privacy of what leaves a site', () => {
     for (let round = 0; round < 2; round++) {
       for (const site of [a, b]) {
         const task = await taskOf(site, TaskKind.TASK_KIND_TRAIN_SEGMENTER);
-        assert.deepEqual(task.hyperParameters!.differentialPrivacy, { clipNorm: 1, noiseStddev: 2 }, 'σ·C per coordinate at the site');
+        assert.deepEqual(task.hyperParameters!.differentialPrivacy, { clipNorm: 1, noiseStddev: 2, countNoiseStddev: 0 }, 'σ·C per coordinate at the site');
         await uploadShifted(site, task, 'segmenter', 0.05);
       }
       await until(`segmenter round ${round} of step 1 to complete`, async () => (await api('GET', '/api/rounds?step=1')).body.filter((r: { kind: string; status: string }) => r.kind === 'segmenter' && r.status === 'completed').length === round + 1);

@@ -32,6 +32,8 @@ export class SecureTestSite {
   readonly secrets: Buffer[] = [];
   /** What the coordinator does keep: the masked uploads. */
   readonly masked: Buffer[] = [];
+  /** The norm of the last delta before clipping (differential privacy only). */
+  lastDeltaNorm?: number;
 
   constructor(address: string, readonly name: string, readonly shift: number, readonly samples: number, private readonly pollMs = 50) {
     this.client = new TestSiteClient(address);
@@ -64,14 +66,26 @@ export class SecureTestSite {
     await call((cb) => this.client.client.secAggShareKeys({ roundId, shares: shares.map((e) => ({ fromSite: e.from, toSite: e.to, ciphertext: Buffer.from(e.ciphertext) })) }, md(this.id), cb));
   }
 
-  /** "Trains" (shifts the global model), masks and uploads; returns the global model. */
+  /**
+   * "Trains" (shifts the global model), masks and uploads; returns the global model. Under
+   * differential privacy it clips its delta to the task's bound (no noise: tests check sums) and,
+   * under adaptive clipping, appends its bit "within the bound" (noise-free) as the agent does.
+   */
   async upload(roundId: string): Promise<NamedTensors> {
     const t = await this.task(SecAggStage.SEC_AGG_STAGE_MASKED_INPUT, roundId);
     const sa = t.secureAggregation!;
+    const dp = t.hyperParameters?.differentialPrivacy;
     const global = decodeSafetensors(await this.client.download(t.globalModel!.versionId)).tensors;
     const local = shiftedModel(global, this.shift);
-    const weight = Math.min(this.samples, sa.sampleWeightCap);
-    const x = secagg.quantise(secagg.weightedDelta(global, local, weight), { range: sa.quantisationRange, sites: sa.quantisationSites });
+    const weight = sa.sampleWeightCap > 0 ? Math.min(this.samples, sa.sampleWeightCap) : 1;
+    let delta = secagg.weightedDelta(global, local, weight);
+    if (dp) {
+      const norm = Math.sqrt(delta.reduce((a, v) => a + v * v, 0));
+      this.lastDeltaNorm = norm;
+      if (norm > dp.clipNorm) delta = delta.map((v) => (v * dp.clipNorm) / norm);
+      if (dp.countNoiseStddev > 0) delta = secagg.withIndicator(delta, norm <= dp.clipNorm ? 1 : 0, secagg.indicatorScale(dp.clipNorm, dp.countNoiseStddev));
+    }
+    const x = secagg.quantise(delta, { range: sa.quantisationRange, sites: sa.quantisationSites });
     const masked = secagg.encodeMasked(this.sa!.maskInput(x, sa.sharers));
     this.secrets.push(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(local.get('head.weight')!.data.buffer));
     this.masked.push(masked);
