@@ -13,7 +13,11 @@ import { TINY_TRAINING, tinyFederation } from '../harness/tiny';
 
 const PRIVACY = {
   secureAggregation: { threshold: 2, neighbours: 0, clipNorm: 1, sampleWeightCap: 1000 },
-  differentialPrivacy: { clipNorm: 1, noiseMultiplier: 0.05, noise: 'aggregate', delta: 1e-5, budget: { segmenter: 1000, generator: 1000 } },
+  differentialPrivacy: {
+    clipNorm: 1, noiseMultiplier: 0.05, noise: 'aggregate', delta: 1e-5, budget: { segmenter: 1000, generator: 1000 },
+    // The sites' "within C" bits ride masked (one more word); only their count is unmasked.
+    adaptiveClipping: { targetQuantile: 0.5, learningRate: 0.2, countNoiseStddev: 0.1 },
+  },
 };
 
 describe('secure aggregation + differential privacy, three site agents as processes', { timeout: 600_000 }, () => {
@@ -63,6 +67,21 @@ describe('secure aggregation + differential privacy, three site agents as proces
     const privacy = (await fed.api<{ spend: Array<{ siteId: string; kind: string; rounds: number; epsilon: number }> }>('GET', '/api/reports/privacy')).body;
     assert.equal(privacy.spend.length, 6);
     for (const s of privacy.spend) assert.ok(s.rounds === 2 && Number.isFinite(s.epsilon) && s.epsilon > 0, JSON.stringify(s));
+
+    // Adaptive clipping: every training round counted the three sites' masked bits and moved C; a
+    // step's round starts from the bound the previous round of that model left.
+    const clipping = (await fed.api<{ clipping: Array<{ step: number; kind: string; clipNorm: number; sites: number; unclippedFraction: number; nextClipNorm: number }> }>('GET', '/api/reports/privacy')).body.clipping;
+    assert.equal(clipping.length, 4, JSON.stringify(clipping));
+    for (const c of clipping) {
+      assert.equal(c.sites, 3, JSON.stringify(c));
+      // Noisy fraction: three bits in {0, 1} plus noise of sd 0.1 in all (aggregate noise), over 3.
+      assert.ok(c.unclippedFraction > -0.5 && c.unclippedFraction < 1.5 && c.nextClipNorm !== c.clipNorm, JSON.stringify(c));
+    }
+    for (const kind of ['segmenter', 'generator']) {
+      const [s0, s1] = clipping.filter((c) => c.kind === kind);
+      assert.equal(s0.clipNorm, 1, `${kind}: C starts at clipNorm`);
+      assert.equal(s1.clipNorm, s0.nextClipNorm, `${kind}: step 1 starts from the bound step 0 left`);
+    }
 
     // What each site sent: the secure-aggregation stages, and uploads; the coordinator stored masked blobs only.
     for (const site of fed.sites) {
