@@ -32,7 +32,7 @@ export class SecureTestSite {
   readonly secrets: Buffer[] = [];
   /** What the coordinator does keep: the masked uploads. */
   readonly masked: Buffer[] = [];
-  /** The norm of the last delta before clipping (differential privacy only). */
+  /** The norm of the last delta before clipping. */
   lastDeltaNorm?: number;
 
   constructor(address: string, readonly name: string, readonly shift: number, readonly samples: number, private readonly pollMs = 50) {
@@ -67,9 +67,9 @@ export class SecureTestSite {
   }
 
   /**
-   * "Trains" (shifts the global model), masks and uploads; returns the global model. Under
-   * differential privacy it clips its delta to the task's bound (no noise: tests check sums) and,
-   * under adaptive clipping, appends its bit "within the bound" (noise-free) as the agent does.
+   * "Trains" (shifts the global model), masks and uploads; returns the global model. It clips its
+   * delta to the task's bound (no noise: tests check sums) and, under adaptive clipping, appends its
+   * bit "within the bound" (noise-free), as the agent does.
    */
   async upload(roundId: string): Promise<NamedTensors> {
     const t = await this.task(SecAggStage.SEC_AGG_STAGE_MASKED_INPUT, roundId);
@@ -78,13 +78,13 @@ export class SecureTestSite {
     const global = decodeSafetensors(await this.client.download(t.globalModel!.versionId)).tensors;
     const local = shiftedModel(global, this.shift);
     const weight = sa.sampleWeightCap > 0 ? Math.min(this.samples, sa.sampleWeightCap) : 1;
-    let delta = secagg.weightedDelta(global, local, weight);
-    if (dp) {
-      const norm = Math.sqrt(delta.reduce((a, v) => a + v * v, 0));
-      this.lastDeltaNorm = norm;
-      if (norm > dp.clipNorm) delta = delta.map((v) => (v * dp.clipNorm) / norm);
-      if (dp.countNoiseStddev > 0) delta = secagg.withIndicator(delta, norm <= dp.clipNorm ? 1 : 0, secagg.indicatorScale(dp.clipNorm, dp.countNoiseStddev));
-    }
+    // As the agent: the delta is clipped (to the task's bound) before it is weighted.
+    let delta = secagg.weightedDelta(global, local, 1);
+    const norm = Math.sqrt(delta.reduce((a, v) => a + v * v, 0));
+    this.lastDeltaNorm = norm;
+    const factor = dp && norm > dp.clipNorm ? dp.clipNorm / norm : 1;
+    delta = delta.map((v) => v * factor * weight);
+    if (dp && dp.countNoiseStddev > 0) delta = secagg.withIndicator(delta, norm <= dp.clipNorm ? 1 : 0, secagg.indicatorScale(dp.clipNorm, dp.countNoiseStddev));
     const x = secagg.quantise(delta, { range: sa.quantisationRange, sites: sa.quantisationSites });
     const masked = secagg.encodeMasked(this.sa!.maskInput(x, sa.sharers));
     this.secrets.push(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(local.get('head.weight')!.data.buffer));
