@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Prisma, Round } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { nextClipNorm, noisyUnclippedFraction, updateNoiseMultiplier } from './adaptive-clipping';
 import type { PrivacySettings } from './privacy-settings';
@@ -29,10 +29,10 @@ export interface ClipRound extends RoundClipping {
 /** The key of SiteUpdate.metrics where a plain (unmasked) update's noisy bit is kept (from UploadHeader.unclipped_indicator). */
 export const UNCLIPPED_INDICATOR_METRIC = 'unclippedIndicator';
 
-const clippingOf = (round: Pick<Round, 'config'>): RoundClipping | undefined => (round.config as { clipping?: RoundClipping } | null)?.clipping;
+const clippingOf = (round: { readonly config: unknown }): RoundClipping | undefined => (round.config as { clipping?: RoundClipping } | null)?.clipping;
 
 /** The clip bound a round was opened with under adaptive clipping (undefined: the settings' fixed clipNorm). */
-export const roundClipNorm = (round: Pick<Round, 'config'>): number | undefined => clippingOf(round)?.clipNorm;
+export const roundClipNorm = (round: { readonly config: unknown }): number | undefined => clippingOf(round)?.clipNorm;
 
 /**
  * The clip bound of each round: fixed (the settings' clipNorm) or, under adaptive clipping, moved
@@ -63,7 +63,7 @@ export class AdaptiveClipService {
    * After aggregation: the noisy count of the bits (the sum of the plain updates' bits, or the
    * unmasked sum's extra word) moves C; recorded in the round's config. `sites`: bits in the count.
    */
-  async recordCount(tx: Prisma.TransactionClient, round: Round, privacy: PrivacySettings | undefined, noisyCount: number, sites: number): Promise<RoundClipping | undefined> {
+  async recordCount(tx: Prisma.TransactionClient, round: { readonly id: string; readonly config: unknown }, privacy: PrivacySettings | undefined, noisyCount: number, sites: number): Promise<RoundClipping | undefined> {
     const ac = privacy?.differentialPrivacy?.adaptiveClipping;
     const opened = clippingOf(round);
     if (!ac || !opened) return undefined;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NamedTensors } from '@fedciss/ml';
 import { SecAggStage, secagg, type SecureAggregation, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares } from '@fedciss/proto';
-import type { Prisma, Round } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE } from '../common/tokens';
 import { invalid } from '../common/errors';
@@ -14,7 +14,7 @@ import { roundClipNorm } from './adaptive-clip.service';
  * Words of a masked update in this round: the flat delta, and under adaptive clipping one more for
  * the site's noisy "within the bound" bit (scaled as the site scaled it: secagg.indicatorScale).
  */
-export function maskedLayout(round: Pick<Round, 'config'>, privacy: PrivacySettings | undefined, parameters: number): { words: number; indicatorScale: number | null } {
+export function maskedLayout(round: { readonly config: unknown }, privacy: PrivacySettings | undefined, parameters: number): { words: number; indicatorScale: number | null } {
   const site = privacy?.differentialPrivacy?.adaptiveClipping ? siteDifferentialPrivacy(privacy, roundClipNorm(round)) : undefined;
   return site ? { words: parameters + 1, indicatorScale: secagg.indicatorScale(site.clipNorm, site.countNoiseStddev) } : { words: parameters, indicatorScale: null };
 }
@@ -93,7 +93,7 @@ export class SecureAggregationService {
    * What `siteId` does now in this secure round: a stage with its data, or the reason to wait
    * (string). `privacy`: the step's settings.
    */
-  async taskFor(round: Round, state: RoundState, siteId: string, privacy: PrivacySettings): Promise<SecureAggregation | string> {
+  async taskFor(round: { readonly id: string; readonly config: unknown }, state: RoundState, siteId: string, privacy: PrivacySettings): Promise<SecureAggregation | string> {
     const sa = state.secureAggregation!;
     const base = { threshold: sa.threshold, neighbours: sa.neighbours, roster: [], sharers: [], quantisationRange: 0, quantisationSites: 0, sampleWeightCap: 0, survivors: [], incoming: [] };
     const roster = async () => (await this.roster(round.id, sa.advertised)).map((a) => ({ siteId: a.siteId, encryptionKey: Buffer.from(a.encryptionKey), maskKey: Buffer.from(a.maskKey), selfSeedHash: Buffer.from(a.selfSeedHash) }));
@@ -124,7 +124,7 @@ export class SecureAggregationService {
    * adaptive clipping the noisy count of the sites' "within the bound" bits (its sum alone is
    * unmasked). Null while too few shares have come back (and some contributor has yet to answer).
    */
-  async aggregate(round: Round, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string; unclippedCount?: { noisyCount: number; sites: number } } | null> {
+  async aggregate(round: { readonly id: string; readonly config: unknown }, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string; unclippedCount?: { noisyCount: number; sites: number } } | null> {
     const sa = state.secureAggregation!;
     if (sa.revealed.length < sa.threshold) return null;
     const layout = maskedLayout(round, privacy, secagg.flatLength(base));
