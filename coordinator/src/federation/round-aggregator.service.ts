@@ -6,6 +6,7 @@ import type { BlobStore } from '../model-store/blob-store';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ServerState } from '../aggregation';
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
+import { unclippedCount, type UnclippedCount } from '../privacy/adaptive-clip.service';
 import { AggregationStates } from './aggregation-states';
 import { ServerDistillation } from './server-distillation.service';
 import { StepStrategies } from './step-strategies';
@@ -18,6 +19,8 @@ export interface AggregatedModel {
   weights: NamedTensors;
   serverState: ServerState;
   note: string;
+  /** Adaptive clipping: the noisy count of the sites' "within the bound" bits in this aggregate. */
+  unclippedCount?: UnclippedCount;
 }
 
 /**
@@ -53,14 +56,15 @@ export class RoundAggregator {
     if (!secure) return null;
     const v = validateUpdate(modelReference(base), { sampleCount: 1, kind: 'weights', tensors: secure.weights }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm });
     if (!v.ok) throw new Error(`the securely aggregated update fails the aggregate's checks: ${v.rejection.reason}`);
-    return { weights: secure.weights, serverState: null, note: secure.note };
+    return { weights: secure.weights, serverState: null, note: secure.note, unclippedCount: secure.unclippedCount };
   }
 
   private async combine(round: RoundRecord, step: StepRecord, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
     const kind = round.kind as ModelKind;
     const strategy = this.strategies.of(step.index, step.config);
     const aggregation = strategy.begin(base, await this.states.load(step.index, kind));
-    for (const u of await this.updates.accepted(round.id, 'arrival', contributors)) {
+    const updates = await this.updates.accepted(round.id, 'arrival', contributors);
+    for (const u of updates) {
       // One update in memory at a time: decoded, added, dropped.
       const { tensors } = decodeSafetensors(await this.store.get(u.sha256));
       aggregation.add({ siteId: u.siteId, sampleCount: u.realImages + u.replayImages, kind: 'weights', tensors });
@@ -70,6 +74,7 @@ export class RoundAggregator {
       weights: result.weights,
       serverState: result.state,
       note: `${strategy.name} of ${result.contributors} updates (${result.totalSamples} samples${result.clipped ? `, ${result.clipped} clipped` : ''})`,
+      unclippedCount: round.config.clipping ? unclippedCount(updates) : undefined,
     };
   }
 }

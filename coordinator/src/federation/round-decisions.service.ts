@@ -9,6 +9,7 @@ import { AggregationStates } from './aggregation-states';
 import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
 import { RoundAggregator } from './round-aggregator.service';
+import { aggregatedClipping } from '../privacy/adaptive-clip.service';
 import { RoundOpener } from './round-opener.service';
 import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository, type StepRecord } from './repositories/steps.repository';
@@ -88,6 +89,8 @@ export class RoundDecisions {
         );
         await this.globals.set(kind, version.id, tx);
         if (serverState) await this.aggregationStates.save(tx, step.index, kind, serverState);
+        const clipping = aggregatedClipping(round, cfg.training.privacy, aggregated.unclippedCount);
+        if (clipping) await this.rounds.saveConfig(tx, round.id, { ...round.config, clipping });
         await this.complete(tx, round, version.id, decision.reason);
       }, LONG_TRANSACTION);
       this.log.log(`round ${round.id} completed with ${decision.contributors.length} updates (${decision.reason})`);

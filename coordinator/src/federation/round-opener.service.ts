@@ -10,6 +10,7 @@ import { ModelVersionsService } from '../models/model-versions.service';
 import { SitesService } from '../sites/sites.service';
 import { deadlineAt, openRound, secureRound, startCollecting } from '../rounds';
 import { PrivacyLedger } from '../privacy/privacy-ledger.service';
+import { openingClipping } from '../privacy/adaptive-clip.service';
 import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
 import type { StepConfig } from './step-config';
@@ -78,11 +79,12 @@ export class RoundOpener {
     }, alive, now);
     const collecting = startCollecting(opened, now).state;
     const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
+    const adaptive = kind !== 'evaluate' ? openingClipping(cfg.training.privacy, await this.rounds.completed(kind)) : undefined;
     await this.db.transaction(async (tx) => {
       const crossSite = kind === 'evaluate' && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
       await this.rounds.create(tx, {
         id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),
-        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}) }, state,
+        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}), ...adaptive }, state,
       });
       if (kind !== 'evaluate') await this.privacy.charge(tx, id, kind, alive, cfg.training.privacy);
       if (kind === 'evaluate' && step.status !== 'evaluating') await this.steps.setStatus(tx, stepIndex, 'evaluating');

@@ -72,7 +72,7 @@ export class TaskBuilder {
       globalModel: await this.ref(round.baseVersionId),
       teacherModel: await this.ref(step.teacherVersionId),
       generator: await this.ref(await this.globals.current('generator')),
-      hyperParameters: this.hyperParameters(step, round.kind),
+      hyperParameters: this.hyperParameters(step, round),
       deadlineMs: deadlineAt(state),
       retryAfterMs: 0,
       message: `step ${step.index}, ${round.kind} round ${round.index}`,
@@ -81,8 +81,9 @@ export class TaskBuilder {
     };
   }
 
-  /** The step's frozen training settings as a round of `kind` carries them to a site. */
-  private hyperParameters(step: StepRecord, kind: RoundKind): HyperParameters {
+  /** The step's frozen training settings as a round carries them to a site (with the round's clip bound). */
+  private hyperParameters(step: StepRecord, round: RoundRecord): HyperParameters {
+    const kind = round.kind;
     const cfg: StepConfig = step.config;
     const t = cfg.training;
     const generator = kind === 'generator';
@@ -99,7 +100,7 @@ export class TaskBuilder {
       modelConfigJson: JSON.stringify(generator ? cfg.generator : cfg.segmenter),
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
       replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
-      differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy),
+      differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),
       roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
     };
   }

@@ -14,9 +14,11 @@ import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelRe
 import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
+import { indicatorMetric } from '../privacy/adaptive-clip.service';
+import { maskedLayout } from '../privacy/secure-aggregation.service';
 import { PartialUpload } from './partial-upload';
 import { SiteEvents } from './site-events.service';
-import { RoundsRepository } from './repositories/rounds.repository';
+import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
 import { UpdatesRepository } from './repositories/updates.repository';
 import { MetricsService } from '../operations/metrics.service';
@@ -147,7 +149,7 @@ export class UploadsService {
       totalBytes: BigInt(h.totalBytes),
       realImages: real,
       replayImages: replay,
-      metrics,
+      metrics: indicatorMetric(metrics, round, h.unclippedIndicator),
     });
   }
 
@@ -161,12 +163,12 @@ export class UploadsService {
   }
 
   /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
-  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined, clipNorm: number | undefined): Promise<ContentVerdict> {
     try {
       const { tensors } = decodeSafetensors(bytes);
       const reference = await this.referenceFor(baseVersionId);
       // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
-      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors)) ?? this.config.training.maxUpdateNorm;
+      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors), clipNorm) ?? this.config.training.maxUpdateNorm;
       const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
       return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
     } catch (e) {
@@ -180,9 +182,9 @@ export class UploadsService {
   }
 
   /** A masked update (secure aggregation): only its length can be checked; its content is indistinguishable from noise. */
-  private async maskedVerdict(baseVersionId: string, bytes: Buffer): Promise<ContentVerdict> {
+  private async maskedVerdict(round: RoundRecord, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
     try {
-      secagg.decodeMasked(bytes, secagg.flatLength((await this.referenceFor(baseVersionId)).tensors));
+      secagg.decodeMasked(bytes, maskedLayout(round, privacy, secagg.flatLength((await this.referenceFor(round.baseVersionId!)).tensors)).words);
       return { ok: true };
     } catch (e) {
       if (!(e instanceof secagg.SecAggError)) throw e;
@@ -197,7 +199,8 @@ export class UploadsService {
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
     const round = await this.rounds.get(row.roundId);
     const secure = Boolean(round.state.secureAggregation);
-    const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
+    const privacy = await this.privacyOf(round.stepIndex);
+    const verdict = secure ? await this.maskedVerdict(round, bytes, privacy) : await this.plainVerdict(round.baseVersionId!, row, bytes, privacy, round.config.clipping?.clipNorm);
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;

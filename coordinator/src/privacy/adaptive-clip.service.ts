@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client';
+import { Injectable } from '@nestjs/common';
+import { invalid } from '../common/errors';
 import { DatabaseService } from '../database/database.service';
 import { nextClipNorm, noisyUnclippedFraction, updateNoiseMultiplier } from './adaptive-clipping';
 import type { PrivacySettings } from './privacy-settings';
@@ -15,6 +15,12 @@ export interface RoundClipping {
   readonly unclippedFraction: number | null;
   /** C of the next round of this model. */
   readonly nextClipNorm: number | null;
+}
+
+/** The noisy count of "within the bound" bits of a round's aggregated updates, and how many bits it sums. */
+export interface UnclippedCount {
+  readonly noisyCount: number;
+  readonly sites: number;
 }
 
 /** One row of the console's and the report's clip-bound table. */
@@ -35,52 +41,15 @@ const clippingOf = (round: { readonly config: unknown }): RoundClipping | undefi
 export const roundClipNorm = (round: { readonly config: unknown }): number | undefined => clippingOf(round)?.clipNorm;
 
 /**
- * The clip bound of each round: fixed (the settings' clipNorm) or, under adaptive clipping, moved
- * after every aggregated round from the sites' noisy "within C" bits (adaptive-clipping.ts). The
- * bound a round was opened with is part of its config, so what a site is told, what the coordinator
- * checks and what the report shows agree. The accountant needs nothing more: the noise multiplier
- * it charges is the configured total, of which the bits take their share (updateNoiseMultiplier).
+ * The clip bound of each round under adaptive clipping, for the console and the report. The bound a
+ * round opens with is part of its config (openingClipping), as is what moved it after aggregation
+ * (aggregatedClipping), so what a site is told, what the coordinator checks and what the report
+ * shows agree. The accountant needs nothing more: the noise multiplier it charges is the configured
+ * total, of which the bits take their share (updateNoiseMultiplier).
  */
 @Injectable()
 export class AdaptiveClipService {
-  private readonly log = new Logger('Privacy');
-
   constructor(private readonly db: DatabaseService) {}
-
-  /**
-   * C for a new `kind` round, to be put in its config as `{ clipping }` (undefined without adaptive
-   * clipping): the last aggregated round's next bound, across steps, or the configured start.
-   */
-  async openingClipping(kind: PrivateKind, privacy: PrivacySettings | undefined): Promise<{ clipping: RoundClipping } | undefined> {
-    const dp = privacy?.differentialPrivacy;
-    if (!dp?.adaptiveClipping) return undefined;
-    const rounds = await this.db.prisma.round.findMany({ where: { kind, status: 'completed' }, orderBy: { closedAt: 'desc' }, take: 50 });
-    const last = rounds.map(clippingOf).find((c) => c?.nextClipNorm != null);
-    return { clipping: { clipNorm: last?.nextClipNorm ?? dp.clipNorm, sites: null, unclippedFraction: null, nextClipNorm: null } };
-  }
-
-  /**
-   * After aggregation: the noisy count of the bits (the sum of the plain updates' bits, or the
-   * unmasked sum's extra word) moves C; recorded in the round's config. `sites`: bits in the count.
-   */
-  async recordCount(tx: Prisma.TransactionClient, round: { readonly id: string; readonly config: unknown }, privacy: PrivacySettings | undefined, noisyCount: number, sites: number): Promise<RoundClipping | undefined> {
-    const ac = privacy?.differentialPrivacy?.adaptiveClipping;
-    const opened = clippingOf(round);
-    if (!ac || !opened) return undefined;
-    if (sites === 0) return opened; // no bit came in: C stays
-    const unclippedFraction = noisyUnclippedFraction(noisyCount, sites);
-    const clipping: RoundClipping = { clipNorm: opened.clipNorm, sites, unclippedFraction, nextClipNorm: nextClipNorm(opened.clipNorm, unclippedFraction, ac) };
-    await tx.round.update({ where: { id: round.id }, data: { config: { ...(round.config as object), clipping } as unknown as Prisma.InputJsonValue } });
-    this.log.log(`round ${round.id}: noisy fraction of updates within C ${opened.clipNorm.toPrecision(4)}: ${unclippedFraction.toFixed(3)} of ${sites} sites; next C ${clipping.nextClipNorm!.toPrecision(4)}`);
-    return clipping;
-  }
-
-  /** The noisy bits of a plain round's accepted updates (the sites that sent one). */
-  async plainCount(roundId: string, contributors: readonly string[]): Promise<{ noisyCount: number; sites: number }> {
-    const updates = await this.db.prisma.siteUpdate.findMany({ where: { roundId, status: 'accepted', siteId: { in: [...contributors] } } });
-    const bits = updates.map((u) => (u.metrics as Record<string, unknown>)[UNCLIPPED_INDICATOR_METRIC]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    return { noisyCount: bits.reduce((a, b) => a + b, 0), sites: bits.length };
-  }
 
   /** Every round's clip bound so far (oldest first), for the console and the report. */
   async history(): Promise<ClipRound[]> {
@@ -90,6 +59,49 @@ export class AdaptiveClipService {
       return c ? [{ roundId: r.id, step: r.stepIndex, kind: r.kind as PrivateKind, index: r.index, status: r.status, ...c }] : [];
     });
   }
+}
+
+/**
+ * The clipping a new round of a model opens with (for its config; undefined without adaptive
+ * clipping): the bound the last aggregated round of that model left, across steps, or the start.
+ * `completed`: that model's completed rounds, oldest first.
+ */
+export function openingClipping(privacy: PrivacySettings | undefined, completed: ReadonlyArray<{ readonly config: unknown }>): { clipping: RoundClipping } | undefined {
+  const dp = privacy?.differentialPrivacy;
+  if (!dp?.adaptiveClipping) return undefined;
+  const last = completed.map(clippingOf).filter((c) => c?.nextClipNorm != null).at(-1);
+  return { clipping: { clipNorm: last?.nextClipNorm ?? dp.clipNorm, sites: null, unclippedFraction: null, nextClipNorm: null } };
+}
+
+/**
+ * After aggregation: the noisy count of the bits (the plain updates' bits summed, or the unmasked
+ * sum's extra word) moves C. Undefined when the round has no adaptive clipping or no bit came in
+ * (C then stays: the next round finds no nextClipNorm here and takes the one before).
+ */
+export function aggregatedClipping(round: { readonly config: unknown }, privacy: PrivacySettings | undefined, count: UnclippedCount | undefined): RoundClipping | undefined {
+  const ac = privacy?.differentialPrivacy?.adaptiveClipping;
+  const opened = clippingOf(round);
+  if (!ac || !opened || !count || count.sites === 0) return undefined;
+  const unclippedFraction = noisyUnclippedFraction(count.noisyCount, count.sites);
+  return { clipNorm: opened.clipNorm, sites: count.sites, unclippedFraction, nextClipNorm: nextClipNorm(opened.clipNorm, unclippedFraction, ac) };
+}
+
+/**
+ * What an upload's metrics keep of its header's noisy bit: under adaptive clipping without secure
+ * aggregation the bit is required (a site that sends none is refused, naming the field); otherwise
+ * nothing (a train metric of that name is dropped, so only the typed field can set it).
+ */
+export function indicatorMetric(metrics: Record<string, number>, round: { readonly id: string; readonly config: unknown; readonly state: { readonly secureAggregation?: unknown } }, indicator: number | undefined): Record<string, number> {
+  const { [UNCLIPPED_INDICATOR_METRIC]: _dropped, ...rest } = metrics;
+  if (!clippingOf(round) || round.state.secureAggregation) return rest;
+  if (indicator === undefined || !Number.isFinite(indicator)) throw invalid(`round ${round.id} uses adaptive clipping: unclipped_indicator (the site's noisy "within the clip bound" bit) is missing or not finite`);
+  return { ...rest, [UNCLIPPED_INDICATOR_METRIC]: indicator };
+}
+
+/** The noisy count of the bits of a plain round's aggregated updates (those that carry one). */
+export function unclippedCount(updates: ReadonlyArray<{ readonly metrics: unknown }>): UnclippedCount {
+  const bits = updates.map((u) => (u.metrics as Record<string, unknown> | null)?.[UNCLIPPED_INDICATOR_METRIC]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return { noisyCount: bits.reduce((a, b) => a + b, 0), sites: bits.length };
 }
 
 /** How the configured noise multiplier is split (for the view): the updates' share, the bits' noise. */

@@ -8,7 +8,7 @@ import { invalid } from '../common/errors';
 import type { BlobStore } from '../model-store/blob-store';
 import type { RoundState, SecAggEvent } from '../rounds';
 import { secureQuantisation, secureWeight, siteDifferentialPrivacy, type PrivacySettings } from './privacy-settings';
-import { roundClipNorm } from './adaptive-clip.service';
+import { roundClipNorm, type UnclippedCount } from './adaptive-clip.service';
 
 /**
  * Words of a masked update in this round: the flat delta, and under adaptive clipping one more for
@@ -124,7 +124,7 @@ export class SecureAggregationService {
    * adaptive clipping the noisy count of the sites' "within the bound" bits (its sum alone is
    * unmasked). Null while too few shares have come back (and some contributor has yet to answer).
    */
-  async aggregate(round: { readonly id: string; readonly config: unknown }, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string; unclippedCount?: { noisyCount: number; sites: number } } | null> {
+  async aggregate(round: { readonly id: string; readonly config: unknown }, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string; unclippedCount?: UnclippedCount } | null> {
     const sa = state.secureAggregation!;
     if (sa.revealed.length < sa.threshold) return null;
     const layout = maskedLayout(round, privacy, secagg.flatLength(base));

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma, Round } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
 import type { RoundState, StragglerPolicy } from '../../rounds';
+import type { RoundClipping } from '../../privacy/adaptive-clip.service';
 
 export type RoundKind = 'segmenter' | 'generator' | 'evaluate';
 export type RoundStatus = 'collecting' | 'aggregating' | 'completed' | 'failed';
@@ -12,6 +13,8 @@ export interface RoundSettings {
   sites: string[];
   /** Cross-site evaluation rounds only: site id → that site's local model version. */
   crossSite?: Record<string, string>;
+  /** Training rounds under adaptive clipping: the round's clip bound, and after aggregation what moved it. */
+  clipping?: RoundClipping;
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */
@@ -78,6 +81,11 @@ export class RoundsRepository {
     r: { id: string; stepIndex: number; kind: RoundKind; index: number; baseVersionId: string; quorum: number; deadlineAt: Date; config: RoundSettings; state: RoundState },
   ): Promise<void> {
     await tx.round.create({ data: { ...r, status: 'collecting', config: r.config as unknown as Prisma.InputJsonValue, state: json(r.state) } });
+  }
+
+  /** The round's settings after aggregation (adaptive clipping records what moved the clip bound). */
+  async saveConfig(tx: Tx, id: string, config: RoundSettings): Promise<void> {
+    await tx.round.update({ where: { id }, data: { config: config as unknown as Prisma.InputJsonValue } });
   }
 
   /** A new state of a round that goes on (collecting, or now aggregating). */
