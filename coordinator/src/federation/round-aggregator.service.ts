@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import { secagg } from '@fedciss/proto';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
@@ -7,6 +8,7 @@ import { ModelVersionsService, type ModelKind } from '../models/model-versions.s
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ServerState } from '../aggregation';
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
 import { unclippedCount, type UnclippedCount } from '../privacy/adaptive-clip.service';
+import { dpNormLimits } from '../privacy/privacy-settings';
 import { AggregationStates } from './aggregation-states';
 import { ServerDistillation } from './server-distillation.service';
 import { StepStrategies } from './step-strategies';
@@ -54,7 +56,8 @@ export class RoundAggregator {
   private async unmask(round: RoundRecord, step: StepRecord, base: NamedTensors): Promise<AggregatedModel | null> {
     const secure = await this.secure.aggregate(round, round.state, base, step.config.training.privacy);
     if (!secure) return null;
-    const v = validateUpdate(modelReference(base), { sampleCount: 1, kind: 'weights', tensors: secure.weights }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm });
+    const limits = { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm, ...dpNormLimits(step.config.training.privacy, secagg.flatLength(base), round.config.clipping?.clipNorm) };
+    const v = validateUpdate(modelReference(base), { sampleCount: 1, kind: 'weights', tensors: secure.weights }, limits);
     if (!v.ok) throw new Error(`the securely aggregated update fails the aggregate's checks: ${v.rejection.reason}`);
     return { weights: secure.weights, serverState: null, note: secure.note, unclippedCount: secure.unclippedCount };
   }

@@ -13,7 +13,7 @@ import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
 import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
-import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
+import { dpNormLimits, type PrivacySettings } from '../privacy/privacy-settings';
 import { indicatorMetric } from '../privacy/adaptive-clip.service';
 import { maskedLayout } from '../privacy/secure-aggregation.service';
 import { PartialUpload } from './partial-upload';
@@ -168,8 +168,8 @@ export class UploadsService {
       const { tensors } = decodeSafetensors(bytes);
       const reference = await this.referenceFor(baseVersionId);
       // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
-      const maxDeltaNorm = dpUpdateNormBound(privacy, secagg.flatLength(reference.tensors), clipNorm) ?? this.config.training.maxUpdateNorm;
-      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm });
+      const limits = { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm, ...dpNormLimits(privacy, secagg.flatLength(reference.tensors), clipNorm) };
+      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, limits);
       return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
     } catch (e) {
       if (e instanceof SafetensorsError) return { ok: false, reason: `not a valid safetensors file: ${e.message}` };

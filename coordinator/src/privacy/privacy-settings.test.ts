@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainingSettings } from '../config/coordinator-config';
-import { dpUpdateNormBound, parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
+import { dpNormLimits, parsePrivacySettings, siteDifferentialPrivacy } from './privacy-settings';
 
 test('privacy defaults to off; a partial differentialPrivacy object is completed with the defaults', () => {
   assert.deepEqual(parsePrivacySettings(undefined), { differentialPrivacy: null, secureAggregation: null });
@@ -42,9 +42,12 @@ test('secure aggregation: sites always clip; aggregate noise is split over the t
 test('under site noise the coordinator bounds an update by the clip norm plus the noise (a site that skipped clipping is caught)', () => {
   const p = parsePrivacySettings({ differentialPrivacy: { clipNorm: 2, noiseMultiplier: 0.5 } });
   // C + σC (√d + 8) = 2 + 1 · (100 + 8) for d = 10,000.
-  assert.equal(dpUpdateNormBound(p, 10_000), 110);
-  assert.equal(dpUpdateNormBound(parsePrivacySettings({}), 10_000), null, 'no DP: the configured maxUpdateNorm applies');
-  assert.equal(dpUpdateNormBound(parsePrivacySettings({ secureAggregation: {}, differentialPrivacy: { noise: 'aggregate' } }), 10_000), null, 'masked updates have no norm to check');
+  assert.deepEqual(dpNormLimits(p, 10_000), { maxDeltaNorm: 110, maxRelativeDeltaNorm: null }, 'noise far beyond 10× the model\'s norm is honest');
+  assert.equal(dpNormLimits(parsePrivacySettings({}), 10_000), null, 'no DP: the configured maxUpdateNorm applies');
+  // Secure, aggregate noise (threshold 2): the bound of the unmasked mean, with each site's σC/√2.
+  assert.ok(Math.abs(dpNormLimits(parsePrivacySettings({ secureAggregation: {}, differentialPrivacy: { noise: 'aggregate' } }), 10_000)!.maxDeltaNorm - (1 + 108 / Math.SQRT2)) < 1e-9);
+  // Adaptive clipping: the round's bound, and the update's share of the noise (z_Δ).
+  assert.ok(Math.abs(dpNormLimits(parsePrivacySettings({ differentialPrivacy: { adaptiveClipping: {} } }), 10_000, 2)!.maxDeltaNorm - (2 + 2 * 1.154700538 * 108)) < 1e-6);
   // Honest noisy deltas stay under it: the norm of N(0, 1)^d concentrates at √d ± 0.7 (Box–Muller
   // pairs: the two squares of a pair add up to r² = −2 log U).
   let sq = 0;

@@ -195,12 +195,14 @@ export function secureQuantisation(privacy: PrivacySettings, sharers: number, cl
 export const secureWeight = (samples: number, sampleWeightCap: number): number => (sampleWeightCap > 0 ? Math.min(samples, sampleWeightCap) : 1);
 
 /**
- * The largest delta norm an honest update can have under differential privacy with `site` noise:
- * the clip bound plus the norm of d Gaussian coordinates of std σC (√d on average, with a spread
- * under 1; 8 more is beyond any honest draw). The coordinator uses it instead of maxUpdateNorm, so
- * a site that did not clip is caught, and honest noisy updates are never refused.
+ * The norm limits of an update under differential privacy (null: no DP, the configured ones apply).
+ * The largest delta norm an honest noisy update can have is the clip bound plus the norm of d
+ * Gaussian coordinates of the site's standard deviation s (√d·s on average, with a spread under s;
+ * 8s more is beyond any honest draw); a securely aggregated mean of m such updates has less noise
+ * (s/√m), so the same bound holds for it. It replaces maxUpdateNorm, so a site that did not clip is
+ * caught, and the limit relative to the model's norm is lifted: honest noise can exceed it by far.
  */
-export function dpUpdateNormBound(privacy: PrivacySettings | undefined, parameters: number, clipNorm?: number): number | null {
-  const site = privacy?.differentialPrivacy && !privacy.secureAggregation ? siteDifferentialPrivacy(privacy, clipNorm) : undefined;
-  return site ? site.clipNorm + site.noiseStddev * (Math.sqrt(parameters) + 8) : null;
+export function dpNormLimits(privacy: PrivacySettings | undefined, parameters: number, clipNorm?: number): { maxDeltaNorm: number; maxRelativeDeltaNorm: null } | null {
+  const site = privacy?.differentialPrivacy ? siteDifferentialPrivacy(privacy, clipNorm) : undefined;
+  return site ? { maxDeltaNorm: site.clipNorm + site.noiseStddev * (Math.sqrt(parameters) + 8), maxRelativeDeltaNorm: null } : null;
 }
