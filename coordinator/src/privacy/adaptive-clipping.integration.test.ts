@@ -96,6 +96,12 @@ describe('adaptive clipping, plain uploads', () => {
       assert.ok(Math.abs(dp.noiseStddev - updateNoiseMultiplier(1, 1) * dp.clipNorm) < 1e-12);
       assert.equal(dp.countNoiseStddev, 1);
       seen.push(dp.clipNorm);
+      if (round === 0) {
+        // A site that leaves its bit out is refused, the field named (and may retry with it).
+        const t = tasks[0];
+        const header = { idempotencyKey: `nobit-${t.roundId}`, roundId: t.roundId, baseVersionId: t.globalModel!.versionId, kind: 'segmenter', samples: { realImages: 10, replayImages: 0, labelledPixels: 0 }, trainMetrics: { unclippedIndicator: 1 } };
+        await assert.rejects(sites[0].upload(header, await sites[0].download(t.globalModel!.versionId)), /uses adaptive clipping: unclipped_indicator .* is missing/);
+      }
       await Promise.all(sites.map((s, i) => train(s, tasks[i], norms[i])));
       expected = nextClipNorm(expected, norms.filter((n) => n <= expected).length / norms.length, ADAPTIVE);
     }
