@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, Round } from '../../generated/prisma/client';
+import type { Prisma, Round, RoundKind, RoundStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
 import type { RoundState, StragglerPolicy } from '../../rounds';
 
-export type RoundKind = 'segmenter' | 'generator' | 'evaluate';
-export type RoundStatus = 'collecting' | 'aggregating' | 'completed' | 'failed';
+export type { RoundKind, RoundStatus };
 
 /** What a round was opened with (the `config` column). */
 export interface RoundSettings {
@@ -15,10 +14,10 @@ export interface RoundSettings {
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */
-export type RoundRecord = Omit<Round, 'kind' | 'status' | 'config' | 'state'> & { kind: RoundKind; status: RoundStatus; config: RoundSettings; state: RoundState };
+export type RoundRecord = Omit<Round, 'config' | 'state'> & { config: RoundSettings; state: RoundState };
 
 export function roundRecord(r: Round): RoundRecord {
-  return { ...r, kind: r.kind as RoundKind, status: r.status as RoundStatus, config: r.config as unknown as RoundSettings, state: r.state as unknown as RoundState };
+  return { ...r, config: r.config as unknown as RoundSettings, state: r.state as unknown as RoundState };
 }
 
 const json = (state: RoundState) => state as unknown as Prisma.InputJsonValue;

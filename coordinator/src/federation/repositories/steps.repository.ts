@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, Step } from '../../generated/prisma/client';
+import type { Prisma, Step, StepStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
 import type { StepConfig } from '../step-config';
 import { roundRecord, type RoundRecord } from './rounds.repository';
 
-export type StepStatus = 'open' | 'training' | 'evaluating' | 'completed';
 
 /** A step as the federation reads it: its frozen settings typed. */
-export type StepRecord = Omit<Step, 'config' | 'status'> & { status: StepStatus; config: StepConfig };
+export type StepRecord = Omit<Step, 'config'> & { config: StepConfig };
 
 function record(s: Step): StepRecord {
-  return { ...s, status: s.status as StepStatus, config: s.config as unknown as StepConfig };
+  return { ...s, config: s.config as unknown as StepConfig };
 }
 
 /** The steps table: every read and write of an incremental step. */
