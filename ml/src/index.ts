@@ -36,7 +36,7 @@ export type { ModelMetadata, ModelClass, ModelInputSpec } from './infer/model-me
 // the diffusion generator (replay without stored patient images); everything also under `diffusion.`
 export * as diffusion from './diffusion';
 export { DEFAULT_DIFFUSION_CONFIG, diffusionConfig, createDiffusionWeights, checkDiffusionWeights } from './diffusion/unet';
-export type { DiffusionConfig } from './diffusion/unet';
+export type { DiffusionConfig, DiffusionPrediction } from './diffusion/unet';
 export { noiseSchedule, ddimStep, ddimTimesteps } from './diffusion/schedule';
 export type { NoiseSchedule, ScheduleConfig, ScheduleKind } from './diffusion/schedule';
 export { trainDiffusion } from './diffusion/train';
@@ -80,9 +80,5 @@ export { trainLocalSegmenter } from './incremental/train';
 export type { LocalTrainHyper, LocalTrainCheckpoint, TrainLocalOptions, LocalTrainMetrics, TrainLocalResult } from './incremental/train';
 export { distillOnImages } from './incremental/distill';
 export type { DistillOptions } from './incremental/distill';
-export { shapeScenes } from './incremental/synthetic-shapes';
-export type { ShapeSceneOptions } from './incremental/synthetic-shapes';
 export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, iouOfCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
 export type { ConfusionCounts, ClassCounts, IncrementalMiou } from './metrics/confusion';
-export { gradCheck } from './testing/gradcheck';
-export type { GradInput, GradCheckOptions, GradCheckResult } from './testing/gradcheck';

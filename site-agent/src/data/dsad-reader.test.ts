@@ -8,7 +8,7 @@ import { scanDsad, officialSplitOf } from './dsad-reader';
 import { SegmentationDataset } from './dataset';
 import { officialSplit } from './splits';
 import { IGNORE_INDEX } from './types';
-import { writeGrey, writeRgb } from './test-helpers';
+import { writeGrey, writeRgb } from '../testing/images';
 
 // Ids deliberately not in DSAD_STRUCTURES order: the reader must map by name.
 const ROSTER: RosterEntry[] = [

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { scanFolder, MANIFEST_FORMAT } from './folder-reader';
 import { SegmentationDataset } from './dataset';
 import { IGNORE_INDEX } from './types';
-import { writeGrey, writeRgb } from './test-helpers';
+import { writeGrey, writeRgb } from '../testing/images';
 
 test('plain folder with a manifest: label map values mapped to roster ids by name', async () => {
   const root = await mkdtemp(join(tmpdir(), 'folder-'));
