@@ -168,8 +168,7 @@ export class MlSiteWork implements SiteWork {
         runtime: this.runtime,
         onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),
       });
-      const m = set.manifest as unknown as { checks?: { privacy?: { warnings?: string[] } } };
-      for (const w of m.checks?.privacy?.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
+      for (const w of set.manifest.checks?.privacy.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
       const per = geo.channels * geo.height * geo.width;
       const count = set.labels.length / (geo.height * geo.width);
       const samples = Array.from({ length: count }, (_, i) => ({
