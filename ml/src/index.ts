@@ -54,7 +54,7 @@ export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fi
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics
-export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
+export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, parseSegmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
 export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, SegmenterProvenance, ExportedSegmenter } from './segmentation/network';
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';
