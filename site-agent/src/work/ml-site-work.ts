@@ -21,6 +21,7 @@ import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
 import { SiteData } from './site-data';
 import { localTrainHyperOf, segmenterArchitectureOf } from './task-contract';
+import { textSeed } from '../synthetic/prng';
 
 interface Loaded {
   weights: NamedTensors;
@@ -69,7 +70,7 @@ export class MlSiteWork implements SiteWork {
   /** The same seed for the same step, round and site, so a rerun trains the same way. */
   private seed(task: Task): number {
     const base = `${task.step}:${task.roundIndex}:${this.config.siteName}`;
-    return hashSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
+    return textSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -278,11 +279,4 @@ function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNull
   if (!dp) return { weights: trained, metrics: {} };
   const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
   return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
-}
-
-/** A stable 31-bit seed from a string. */
-function hashSeed(s: string): number {
-  let h = 2166136261;
-  for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-  return (h >>> 1) || 1;
 }
