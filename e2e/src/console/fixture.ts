@@ -1,6 +1,6 @@
 // The evaluation plan the browser tests play through the federation, and — for a coordinator that
 // does not serve GET /api/reports yet — the report of exactly the documented shape computed from it.
-import { encodePng } from './png';
+import { diffusion } from '@fedciss/ml';
 
 export interface PlanStep { classes: { name: string; description?: string }[]; iou: Record<number, number> }
 
@@ -86,6 +86,7 @@ export function overlayFixture(classes: { id: number; color: string }[], count =
         }
       }
     }
-    return { imagePng: encodePng(size, size, img).toString('base64'), overlayPng: encodePng(size, size, mask).toString('base64') };
+    const rgba = (data: Uint8Array) => diffusion.encodePng({ width: size, height: size, channels: 4, data }).toString('base64');
+    return { imagePng: rgba(img), overlayPng: rgba(mask) };
   });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { seededRandom } from '../init/initializers';
 import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
 import { ensureReplaySet, ReplayLabeller, loadReplaySet, pseudoLabels, replayKey, weightsDigest } from './replay';
@@ -44,7 +44,8 @@ test('PNG: grey and RGB round trips; every filter type decodes', () => {
   const chunk = Buffer.alloc(12 + idat.length);
   chunk.writeUInt32BE(idat.length, 0);
   chunk.write('IDAT', 4, 'ascii');
-  idat.copy(chunk, 8); // the decoder does not check CRCs
+  idat.copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + idat.length)), 8 + idat.length);
   const decoded = decodePng(Buffer.concat([head, chunk, png.subarray(png.length - 12)]));
   assert.deepEqual(decoded.data, Uint8Array.from(rows.flatMap((row) => [...row])));
 });
