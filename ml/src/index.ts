@@ -1,6 +1,6 @@
 export * from './weights/named-tensors';
 export * from './weights/safetensors';
-export * from './classes/dsad';
+export type { RosterEntry } from './classes/roster';
 
 // the learning engine
 export { Tensor } from './graph/tensor';

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DSAD_SPLIT } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
 import { FAULTS_VARIABLE, type Fault } from './faulty-site-agent';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { seededRandom } from '../init/initializers';
-import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
+import { decodePng, encodePng, planarToPng, pngToPlanar } from '../images/png';
 import { ensureReplaySet, ReplayLabeller, loadReplaySet, pseudoLabels, replayKey, weightsDigest } from './replay';
 import { IGNORE_LABEL } from '../nn/losses';
 import { createDiffusionWeights, diffusionConfig } from './unet';

@@ -15,7 +15,7 @@ import type { NamedTensors } from '../weights/named-tensors';
 import { IGNORE_LABEL } from '../nn/losses';
 import { checkGeneratedImages, GeneratorChecks, PrivacyOptions } from './checks';
 import { ImageSet, imageList, quantise8 } from './images';
-import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
+import { decodePng, encodePng, planarToPng, pngToPlanar } from '../images/png';
 import { DiffusionSampler } from './sample';
 import { diffusionGeometry, type DiffusionConfig } from './unet';
 

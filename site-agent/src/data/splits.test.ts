@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IGNORE_LABEL, DSAD_SPLIT } from '@fedciss/ml';
+import { IGNORE_LABEL } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { assignSurgeriesToSteps, parseSchedule, partitionSurgeries, planIncremental, stepLabels, stepSamples } from './splits';
 import { defaultDsadRoster } from './roster';
 import { type SampleRef } from './types';

@@ -6,7 +6,8 @@
  * - a plan giving every step patients not used in earlier steps;
  * - the label map of a step: only that step's classes, the rest background.
  */
-import { IGNORE_LABEL, DSAD_SPLIT, type RosterEntry } from '@fedciss/ml';
+import { IGNORE_LABEL, type RosterEntry } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { mulberry32, shuffleInPlace } from '../synthetic/prng';
 import { normaliseName } from './roster';
 import { BACKGROUND, type SampleRef } from './types';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { generateSynthetic } from './generate';
 import { renderScene, sampleAppearance } from './scene';
 import { mulberry32, textSeed } from './prng';
