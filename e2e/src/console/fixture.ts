@@ -1,6 +1,6 @@
 // The evaluation plan the browser tests play through the federation, and — for a coordinator that
 // does not serve GET /api/reports yet — the report of exactly the documented shape computed from it.
-import { encodePng } from '@fedciss/ml/images';
+import { encodePng } from './png';
 
 export interface PlanStep { classes: { name: string; description?: string }[]; iou: Record<number, number> }
 
@@ -86,7 +86,6 @@ export function overlayFixture(classes: { id: number; color: string }[], count =
         }
       }
     }
-    const rgba = (data: Uint8Array) => encodePng({ width: size, height: size, channels: 4, data }).toString('base64');
-    return { imagePng: rgba(img), overlayPng: rgba(mask) };
+    return { imagePng: encodePng(size, size, img).toString('base64'), overlayPng: encodePng(size, size, mask).toString('base64') };
   });
 }
