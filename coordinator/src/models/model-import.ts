@@ -14,11 +14,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
   checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, segmenterConfig,
   type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
-import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import type { Prisma } from '../generated/prisma/client';
 import type { DatabaseService } from '../database/database.service';
 import type { AuditService } from '../audit/audit.service';
