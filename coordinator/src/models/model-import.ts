@@ -14,8 +14,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
-  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, DSAD_COLORS, isDsadStructure, segmenterConfig,
+  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, segmenterConfig,
   type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { DatabaseService } from '../database/database.service';

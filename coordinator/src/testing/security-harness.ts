@@ -11,15 +11,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { LogLevel } from '@nestjs/common';
 import { resolveConfig, DEFAULT_TRAINING, type CoordinatorConfig, type TrainingSettings } from '../config/coordinator-config';
 import { startCoordinator, type RunningCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
+import { TensorModelFactory } from './tensor-model-factory';
+import { TestSiteClient } from './site-client';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { DatabaseService } from '../database/database.service';
 import { openDatabase } from '../database/database';
 import { initCertificateAuthority, type CertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr } from '../pki/testing';
-import { until } from '../testing/until';
-import { restClient } from '../testing/rest-client';
+import { until } from './until';
+import { restClient } from './rest-client';
 
 export { until };
 
