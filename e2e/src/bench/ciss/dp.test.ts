@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { epsilonOfReleases } from '@fedciss/coordinator/dist/privacy/rdp';
-import { parseTrainingSettings } from '@fedciss/coordinator/dist/config/coordinator-config';
+import { epsilonOfReleases, parseTrainingSettings } from '@fedciss/coordinator';
 import { DP_DELTA, dpMethods, parseEpsilons, releasesPerSite } from './dp';
 import { PROFILES, trainingSettings } from './methods';
 import { parseSetting } from './settings';

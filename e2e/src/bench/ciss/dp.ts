@@ -6,7 +6,7 @@
  * target; the run's budget is that ε, so the coordinator would refuse a round beyond it. Step 0 is
  * the shared, imported non-private model: the ε covers the rounds of this run (steps 1..), not it.
  */
-import { noiseMultiplierFor } from '@fedciss/coordinator/dist/privacy/rdp';
+import { noiseMultiplierFor } from '@fedciss/coordinator';
 import { methodById, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
 
