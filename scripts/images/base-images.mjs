@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imageExists, run } from './engine.mjs';
+import { imageExists, run, runInBackground } from './engine.mjs';
 
 export const DEBIAN_BASE = 'localhost/fedciss/debian:bookworm';
 export const NODE_BASE = 'docker.io/library/node:20-bookworm-slim';
@@ -76,48 +76,52 @@ function nodeBase(engine, work) {
   cpSync(nodeBin, join(work, 'node'));
   cpSync(realpathSync(join(dirname(nodeBin), '..', 'lib', 'node_modules', 'npm')), join(work, 'npm'), { recursive: true });
   cpSync(join(BASE_DIR, 'node.Containerfile'), join(work, 'Containerfile'));
-  buildBase(engine, NODE_BASE, work, ['--build-arg', `NODE_VERSION=${process.versions.node}`]);
+  run(engine, buildArgs(engine, NODE_BASE, work, ['--build-arg', `NODE_VERSION=${process.versions.node}`]));
 }
 
-function postgresBase(engine) {
+/** Builds in the background (nothing else here starts from it): settles when the image is there. */
+function postgresBase(engine, log) {
   // the machine's apt cache, copy-on-write (podman's :O): what it has is not downloaded again
   const aptCache = engine.name === 'podman' && existsSync(APT_CACHE) ? ['--volume', `${APT_CACHE}:${APT_CACHE}:O`] : [];
-  buildBase(engine, POSTGRES_BASE, BASE_DIR, ['-f', join(BASE_DIR, 'postgres.Containerfile'), ...aptCache]);
+  const started = Date.now();
+  log(`${POSTGRES_BASE}: not present and no registry to pull from: building it from Debian packages, in the background`);
+  return runInBackground(engine, buildArgs(engine, POSTGRES_BASE, BASE_DIR, ['-f', join(BASE_DIR, 'postgres.Containerfile'), ...aptCache]))
+    .then(() => log(`${POSTGRES_BASE}: built in ${seconds(started)} s`));
 }
 
-function buildBase(engine, name, context, args) {
+function buildArgs(engine, name, context, args) {
   const podman = engine.name === 'podman' ? ['--pull=never', '--format', 'docker'] : [];
-  run(engine, ['build', ...podman, '--build-arg', `DEBIAN_IMAGE=${DEBIAN_BASE}`, ...args, '-t', name, context]);
+  return ['build', ...podman, '--build-arg', `DEBIAN_IMAGE=${DEBIAN_BASE}`, ...args, '-t', name, context];
 }
 
-/** Makes every missing base image; returns the names it built. */
-export function ensureBaseImages(engine, { log = console.log, only } = {}) {
-  const builders = { [NODE_BASE]: nodeBase, [POSTGRES_BASE]: postgresBase };
-  const built = [];
-  for (const [name, build] of Object.entries(builders)) {
-    if (only && !only.includes(name)) continue;
-    if (imageExists(engine, name)) {
-      log(`${name}: present (cached)`);
-      continue;
-    }
-    const work = mkdtempSync(join(process.env.FEDCISS_IMAGE_WORK_DIR || tmpdir(), 'fedciss-base-'));
-    try {
-      if (!imageExists(engine, DEBIAN_BASE)) {
-        const started = Date.now();
-        debianBase(engine, work, log);
-        built.push(DEBIAN_BASE);
-        log(`${DEBIAN_BASE}: built in ${seconds(started)} s`);
-      }
-      const started = Date.now();
-      log(`${name}: not present and no registry to pull from: building it from Debian packages`);
-      build(engine, work);
-      built.push(name);
-      log(`${name}: built in ${seconds(started)} s`);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+function timed(log, name, build) {
+  const work = mkdtempSync(join(process.env.FEDCISS_IMAGE_WORK_DIR || tmpdir(), 'fedciss-base-'));
+  const started = Date.now();
+  try {
+    log(`${name}: not present and no registry to pull from: building it from Debian packages`);
+    build(work);
+    log(`${name}: built in ${seconds(started)} s`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return built;
+}
+
+/** Makes the missing base images. The node one is there when this returns (the app images start
+ * from it); the postgres one is built meanwhile, and the returned promise settles when it is there. */
+export function ensureBaseImages(engine, { log = console.log } = {}) {
+  const missing = (name) => {
+    if (!imageExists(engine, name)) return true;
+    log(`${name}: present (cached)`);
+    return false;
+  };
+  const needNode = missing(NODE_BASE);
+  const needPostgres = missing(POSTGRES_BASE);
+  if ((needNode || needPostgres) && !imageExists(engine, DEBIAN_BASE)) timed(log, DEBIAN_BASE, (work) => debianBase(engine, work, log));
+  const postgres = needPostgres ? postgresBase(engine, log) : Promise.resolve();
+  // handled by the caller's await; until then a failure must not count as unhandled
+  postgres.catch(() => undefined);
+  if (needNode) timed(log, NODE_BASE, (work) => nodeBase(engine, work));
+  return postgres;
 }
 
 const seconds = (since) => ((Date.now() - since) / 1000).toFixed(0);
