@@ -7,12 +7,12 @@
 // Part of `npm test` (also alone: `npm run test:deploy`). It first runs `npm run images`' builder on
 // the compiled checkout: seconds when the engine has the layers cached, a few minutes on a clean
 // machine (base images from Debian packages, production dependencies): see DEPLOY.md.
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
 import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
 import { REPO_ROOT } from '../harness/child';
@@ -31,7 +31,9 @@ const NODE_UID = 1000;
 
 type Testcontainers = typeof import('testcontainers');
 
-/** `node scripts/images.mjs`: builds what is missing or stale (the engine caches the rest). Output to `logFile`. */
+/** `node scripts/images.mjs`: builds what is missing or stale (the engine caches the rest). Output to
+ * `logFile`; its progress lines (an image built or up to date) also to stdout, so that a first run's
+ * minutes of building are not silent. */
 async function buildImages(logFile: string): Promise<void> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'images.mjs')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile);
@@ -39,6 +41,7 @@ async function buildImages(logFile: string): Promise<void> {
   const keep = (chunk: Buffer) => {
     log.write(chunk);
     tail = (tail + chunk.toString()).slice(-4000);
+    for (const line of chunk.toString().split('\n')) if (/: (built in|done in|up to date|present)|^images ready/.test(line)) process.stdout.write(`images: ${line}\n`);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
