@@ -111,4 +111,9 @@ function main(workspaces) {
   console.log(`kept ${keep.size} packages for ${workspaces.join(' + ')}; removed ${(removedBytes / 1e6).toFixed(0)} MB`);
 }
 
-main(process.argv.slice(2));
+try {
+  main(process.argv.slice(2));
+} catch (e) {
+  console.error(`prune-production: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+}
