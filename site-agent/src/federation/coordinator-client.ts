@@ -4,11 +4,13 @@
  * where they stopped instead of starting over, and every byte is checked against its SHA-256. Each
  * outbound message is written to the outbound audit before it is sent.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, sha256Hex, UploadState,
+  chunkBlob, chunkFile, DEFAULT_CHUNK_BYTES, FederationClient, FileBlobAssembler, sha256Hex, sha256OfFile, UploadState,
+  type Chunk, type ChunkingOptions,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
 } from '@fedciss/proto';
@@ -37,6 +39,15 @@ export interface Connection {
   /** Deadline of a whole download or upload stream. */
   transferDeadlineMs?: number;
 }
+
+/** An update to upload: its bytes, or a file (any size: read one chunk at a time). */
+export type UploadSource = Buffer | { path: string };
+
+/**
+ * Uploads also carry each chunk's own SHA-256: the coordinator's partial-upload store checks that
+ * field (it moves to the running hash with the coordinator's transfer code).
+ */
+const UPLOAD_CHUNKING: ChunkingOptions = { chunkSha256: true };
 
 type Callback<Res> = (e: grpc.ServiceError | null, r?: Res) => void;
 
@@ -135,42 +146,55 @@ export class CoordinatorClient {
    * downloaded into the cache, resuming from a partial file after an interruption.
    */
   async download(ref: ModelRef, cacheDir: string, onProgress?: (fraction: number) => void): Promise<Buffer> {
+    return readFile(await this.downloadToFile(ref, cacheDir, onProgress));
+  }
+
+  /**
+   * The cached file of a model version (checked by hash), downloaded first when absent: chunks are
+   * checked and appended to a partial file, so a cut transfer resumes where it stopped, and memory
+   * holds one chunk whatever the model's size.
+   */
+  async downloadToFile(ref: ModelRef, cacheDir: string, onProgress?: (fraction: number) => void): Promise<string> {
     mkdirSync(cacheDir, { recursive: true });
     const file = join(cacheDir, `${ref.sha256}.safetensors`);
     if (existsSync(file)) {
-      const cached = readFileSync(file);
-      if (sha256Hex(cached) === ref.sha256) return cached;
+      if ((await sha256OfFile(file)).sha256 === ref.sha256) return file;
       rmSync(file);
     }
     const part = `${file}.part`;
     return withBackoff(async () => {
-      const prefix = existsSync(part) ? readFileSync(part) : Buffer.alloc(0);
-      this.audit.record('DownloadModel', ref.versionId.length + 8, 'model version id and resume offset');
-      const stream = this.client.downloadModel({ versionId: ref.versionId, offset: prefix.length }, this.metadata(), { deadline: Date.now() + this.transferDeadlineMs });
-      let assembler: BlobAssembler | undefined;
-      for await (const m of stream as AsyncIterable<BlobChunk>) {
-        if (m.header) {
-          if (m.header.sha256 !== ref.sha256) throw new Error(`coordinator sent ${m.header.sha256} for version ${ref.versionId}, expected ${ref.sha256}`);
-          assembler = new BlobAssembler(m.header.totalBytes, m.header.sha256, Math.max(ref.sizeBytes, m.header.totalBytes), prefix);
-        } else if (m.chunk) {
-          if (!assembler) throw new Error('download stream sent a chunk before its header');
-          assembler.add(m.chunk);
-          appendFileSync(part, m.chunk.data); // kept on disk, so a cut transfer resumes here
-          onProgress?.(assembler.received / assembler.totalBytes);
-        }
-      }
-      if (!assembler) throw new Error(`download of ${ref.versionId} ended without a header`);
-      let blob: Buffer;
+      let assembler: FileBlobAssembler | undefined;
       try {
-        blob = assembler.finish();
-      } catch (e) {
-        rmSync(part, { force: true });
-        throw e;
+        for await (const m of this.downloadStream(ref, part) as AsyncIterable<BlobChunk>) {
+          if (m.header) {
+            if (m.header.sha256 !== ref.sha256) throw new Error(`coordinator sent ${m.header.sha256} for version ${ref.versionId}, expected ${ref.sha256}`);
+            assembler = await FileBlobAssembler.open(part, m.header.totalBytes, m.header.sha256, Math.max(ref.sizeBytes, m.header.totalBytes));
+          } else if (m.chunk) {
+            if (!assembler) throw new Error('download stream sent a chunk before its header');
+            await assembler.add(m.chunk); // kept on disk, so a cut transfer resumes here
+            onProgress?.(assembler.received / assembler.totalBytes);
+          }
+        }
+        if (!assembler) throw new Error(`download of ${ref.versionId} ended without a header`);
+        try {
+          await assembler.finish();
+        } catch (e) {
+          rmSync(part, { force: true });
+          throw e;
+        }
+        renameSync(part, file);
+        return file;
+      } finally {
+        await assembler?.close();
       }
-      writeFileSync(part, blob);
-      renameSync(part, file);
-      return blob;
     }, this.backoff);
+  }
+
+  /** The download call, resuming after the bytes the partial file holds. */
+  private downloadStream(ref: ModelRef, part: string): grpc.ClientReadableStream<BlobChunk> {
+    const offset = existsSync(part) ? statSync(part).size : 0;
+    this.audit.record('DownloadModel', ref.versionId.length + 8, 'model version id and resume offset');
+    return this.client.downloadModel({ versionId: ref.versionId, offset }, this.metadata(), { deadline: Date.now() + this.transferDeadlineMs });
   }
 
   /**
@@ -179,12 +203,15 @@ export class CoordinatorClient {
    */
   async upload(
     header: Omit<UploadHeader, 'totalBytes' | 'sha256' | 'resumeOffset' | 'idempotencyKey'>,
-    blob: Buffer,
+    source: UploadSource,
     siteId: string,
     onProgress?: (fraction: number) => void,
     tuning: UploadTuning = {},
   ): Promise<UploadReceipt> {
-    const sha256 = sha256Hex(blob);
+    const { sha256, sizeBytes } = Buffer.isBuffer(source) ? { sha256: sha256Hex(source), sizeBytes: source.length } : await sha256OfFile(source.path);
+    const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const chunksFrom = (offset: number): Iterable<Chunk> | AsyncIterable<Chunk> =>
+      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset, UPLOAD_CHUNKING) : chunkFile(source.path, chunkBytes, offset, UPLOAD_CHUNKING);
     let corrupt = tuning.corruptChunkOnce;
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
     return withBackoff(async () => {
@@ -201,16 +228,14 @@ export class CoordinatorClient {
           if (e) reject(e);
           else resolve(r!);
         });
-        const full: UploadHeader = { ...header, idempotencyKey, totalBytes: blob.length, sha256, resumeOffset: offset };
+        const full: UploadHeader = { ...header, idempotencyKey, totalBytes: sizeBytes, sha256, resumeOffset: offset };
         this.audit.record('UploadUpdate.header', JSON.stringify(full).length, 'round id, sample counts, sizes and hashes', { roundId: header.roundId, resumeOffset: offset });
         call.write({ header: full });
-        const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-        const chunks = chunkBlob(blob, chunkBytes, offset);
         const started = Date.now();
         let sent = 0;
         const pump = async () => {
-          for (let next = chunks.next(); !next.done && !answered; next = chunks.next()) {
-            let chunk = next.value;
+          for await (let chunk of chunksFrom(offset)) {
+            if (answered) break;
             if (corrupt !== undefined && chunk.offset === corrupt * chunkBytes) {
               const data = Buffer.from(chunk.data);
               data[0] ^= 0xff; // the hash still describes the original bytes: the coordinator must refuse it
@@ -218,7 +243,7 @@ export class CoordinatorClient {
               corrupt = undefined;
             }
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
-            onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            onProgress?.((chunk.offset + chunk.data.length) / sizeBytes);
             tuning.onChunkSent?.(chunk.data.length);
             sent += chunk.data.length;
             if (tuning.bytesPerSecond) {
