@@ -1,7 +1,7 @@
 // The architecture rules of DESIGN.md, checked by `npm test` (`npm run check:architecture`).
 // Cycles are checked among the imports that run (tsPreCompilationDeps: false). Type-only cycles remain
 // and are known: ml's Tensor <-> Graph <-> functional <-> op rules (a fluent tensor API whose methods
-// build graph nodes) and coordinator/src/federation rounds.service <-> steps.service (issue 20).
+// build graph nodes).
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

@@ -18,7 +18,21 @@ import { SiteIdentity } from './sites/site-identity';
 import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
-import { RoundsService } from './federation/rounds.service';
+import { SerialQueue } from './federation/serial-queue';
+import { TaskBuilder } from './federation/task-builder.service';
+import { SiteEvents } from './federation/site-events.service';
+import { RoundClock } from './federation/round-clock.service';
+import { RoundDecisions } from './federation/round-decisions.service';
+import { RoundAggregator } from './federation/round-aggregator.service';
+import { ServerDistillation } from './federation/server-distillation.service';
+import { RoundOpener } from './federation/round-opener.service';
+import { StepStrategies } from './federation/step-strategies';
+import { AggregationStates } from './federation/aggregation-states';
+import { RoundsRepository } from './federation/repositories/rounds.repository';
+import { StepsRepository } from './federation/repositories/steps.repository';
+import { UpdatesRepository } from './federation/repositories/updates.repository';
+import { ServerStateRepository } from './federation/repositories/server-state.repository';
+import { RosterRepository } from './roster/roster.repository';
 import { PrivacyLedger } from './privacy/privacy-ledger.service';
 import { SecureAggregationService } from './privacy/secure-aggregation.service';
 import { UploadsService } from './federation/uploads.service';
@@ -70,7 +84,9 @@ export class CoordinatorModule {
       providers: [
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
-        GlobalModels, StepsService, RoundsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
+        RoundsRepository, StepsRepository, UpdatesRepository, ServerStateRepository, RosterRepository,
+        SerialQueue, TaskBuilder, SiteEvents, RoundClock, RoundDecisions, RoundAggregator, ServerDistillation, RoundOpener, StepStrategies, AggregationStates,
+        GlobalModels, StepsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
         MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
       ],
     };

@@ -1,6 +1,12 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { Database } from './database';
+
+/** A transaction's client: repositories take one so that several writes commit together. */
+export type Tx = Prisma.TransactionClient;
+
+/** Long enough for writing a large model inside the transaction that opens a step or completes a round. */
+export const LONG_TRANSACTION = { timeout: 120_000, maxWait: 30_000 };
 
 /** The open database as a Nest provider; closed when the application shuts down. */
 @Injectable()
@@ -13,6 +19,11 @@ export class DatabaseService implements OnApplicationShutdown {
 
   get kind(): 'pglite' | 'postgres' {
     return this.db.driver.kind;
+  }
+
+  /** Runs `fn` in one transaction: every repository call given its `tx` commits, or none does. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: { timeout?: number; maxWait?: number }): Promise<T> {
+    return this.db.prisma.$transaction(fn, options);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -12,7 +12,8 @@ import { SitesService } from '../sites/sites.service';
 import { SiteIdentity } from '../sites/site-identity';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { invalid } from '../common/errors';
-import { RoundsService } from './rounds.service';
+import { SiteEvents } from './site-events.service';
+import { TaskBuilder } from './task-builder.service';
 import { UploadsService } from './uploads.service';
 import { EvaluationsService } from '../reports/evaluations.service';
 import { ProgressHub } from './progress-hub';
@@ -84,7 +85,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     private readonly identity: SiteIdentity,
     private readonly sites: SitesService,
-    private readonly rounds: RoundsService,
+    private readonly tasks: TaskBuilder,
+    private readonly events: SiteEvents,
     private readonly uploads: UploadsService,
     private readonly models: ModelVersionsService,
     private readonly evaluations: EvaluationsService,
@@ -158,17 +160,17 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
 
       heartbeat: this.unary<HeartbeatRequest, HeartbeatResponse>('heartbeat', async (siteId, req) => {
         await this.sites.heartbeat(siteId, req.state ?? '');
-        await this.rounds.heartbeat(siteId);
+        await this.events.heartbeat(siteId);
         return { serverTimeMs: Date.now(), heartbeatIntervalMs: Math.max(1000, Math.floor((this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4)) };
       }),
 
-      getTask: this.unary<object, Task>('getTask', (siteId) => this.rounds.taskFor(siteId)),
+      getTask: this.unary<object, Task>('getTask', (siteId) => this.tasks.taskFor(siteId)),
 
       getUploadStatus: this.unary<UploadStatusRequest, UploadStatus>('getUploadStatus', (siteId, req) => this.uploads.status(siteId, req.idempotencyKey)),
 
       reportEvaluation: this.unary<EvaluationReport, Ack>('reportEvaluation', async (siteId, req) => {
         await this.evaluations.record(siteId, req);
-        await this.rounds.recordEvaluation(siteId, req.modelVersionId);
+        await this.events.recordEvaluation(siteId, req.modelVersionId);
         return { ok: true, message: 'recorded' };
       }),
 
@@ -180,22 +182,22 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       reportWithheld: this.unary<WithheldUpdate, Ack>('reportWithheld', async (siteId, req) => {
         const metrics: Record<string, number> = {};
         for (const [k, v] of Object.entries(req.metrics ?? {}).slice(0, 16)) if (Number.isFinite(v)) metrics[k.slice(0, 64)] = v;
-        const recorded = await this.rounds.recordWithheld(siteId, req.roundId, req.kind, (req.reason || 'no reason given').slice(0, 500), metrics);
+        const recorded = await this.events.recordWithheld(siteId, req.roundId, req.kind, (req.reason || 'no reason given').slice(0, 500), metrics);
         return { ok: recorded, message: recorded ? 'recorded; the round does not wait for this site' : 'the round was not waiting for this site' };
       }),
 
       secAggAdvertise: this.unary<SecAggAdvertisement, Ack>('secAggAdvertise', async (siteId, req) => {
-        await this.rounds.secureEvent(siteId, req.roundId, 'advertise', req);
+        await this.events.secureEvent(siteId, req.roundId, 'advertise', req);
         return { ok: true, message: 'keys recorded' };
       }),
 
       secAggShareKeys: this.unary<SecAggShares, Ack>('secAggShareKeys', async (siteId, req) => {
-        await this.rounds.secureEvent(siteId, req.roundId, 'share', req);
+        await this.events.secureEvent(siteId, req.roundId, 'share', req);
         return { ok: true, message: `${req.shares.length} share bundles recorded` };
       }),
 
       secAggReveal: this.unary<SecAggRevealedShares, Ack>('secAggReveal', async (siteId, req) => {
-        await this.rounds.secureEvent(siteId, req.roundId, 'reveal', req);
+        await this.events.secureEvent(siteId, req.roundId, 'reveal', req);
         return { ok: true, message: `${req.shares.length} shares recorded` };
       }),
 

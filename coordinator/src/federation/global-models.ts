@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
-import { DatabaseService } from '../database/database.service';
 import type { ModelKind } from '../models/model-versions.service';
+import { ServerStateRepository } from './repositories/server-state.repository';
 
 type Tx = Pick<Prisma.TransactionClient, 'serverState'>;
 
@@ -14,15 +14,14 @@ const key = (kind: ModelKind) => `global.${kind}`;
  */
 @Injectable()
 export class GlobalModels {
-  constructor(private readonly db: DatabaseService) {}
+  constructor(private readonly states: ServerStateRepository) {}
 
-  async current(kind: ModelKind, tx: Tx = this.db.prisma): Promise<string | null> {
-    const row = await tx.serverState.findUnique({ where: { key: key(kind) } });
-    return row ? ((row.value as { versionId: string }).versionId ?? null) : null;
+  async current(kind: ModelKind, tx?: Tx): Promise<string | null> {
+    const value = (await this.states.get(key(kind), tx)) as { versionId?: string } | null;
+    return value?.versionId ?? null;
   }
 
   async set(kind: ModelKind, versionId: string, tx: Tx): Promise<void> {
-    const value = { versionId };
-    await tx.serverState.upsert({ where: { key: key(kind) }, create: { key: key(kind), value }, update: { value, updatedAt: new Date() } });
+    await this.states.put(tx, key(kind), { versionId });
   }
 }

@@ -1,32 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Prisma, Step } from '../generated/prisma/client';
-import { DatabaseService } from '../database/database.service';
+import { DatabaseService, LONG_TRANSACTION } from '../database/database.service';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { CONFIG, MODEL_FACTORY } from '../common/tokens';
 import { conflict } from '../common/errors';
-import type { CoordinatorConfig, TrainingSettings } from '../config/coordinator-config';
+import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { ModelFactory } from '../models/model-factory';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { RosterRepository } from '../roster/roster.repository';
 import { GlobalModels } from './global-models';
-import { RoundsService } from './rounds.service';
-
-/** What a step was opened with; stored on the step so a restart or a config change cannot alter it. */
-export interface StepConfig {
-  training: TrainingSettings;
-  segmenter: Record<string, unknown>;
-  generator: Record<string, unknown>;
-  numClasses: number;
-  newClassIds: number[];
-  segmenterRounds: number;
-  generatorRounds: number;
-}
-
-export function stepConfig(step: Step): StepConfig {
-  return step.config as unknown as StepConfig;
-}
-
-/** Long enough for writing a large model inside the transaction that opens a step. */
-const TX = { timeout: 120_000, maxWait: 30_000 };
+import { RoundOpener } from './round-opener.service';
+import { SerialQueue } from './serial-queue';
+import type { StepConfig } from './step-config';
+import { StepsRepository } from './repositories/steps.repository';
 
 /**
  * Incremental steps. Opening step t adds its classes to the roster, makes the step's starting
@@ -37,30 +22,29 @@ const TX = { timeout: 120_000, maxWait: 30_000 };
 export class StepsService {
   constructor(
     private readonly db: DatabaseService,
+    private readonly steps: StepsRepository,
+    private readonly roster: RosterRepository,
     private readonly audit: AuditService,
     private readonly models: ModelVersionsService,
     private readonly globals: GlobalModels,
-    private readonly rounds: RoundsService,
+    private readonly queue: SerialQueue,
+    private readonly opener: RoundOpener,
     @Inject(MODEL_FACTORY) private readonly factory: ModelFactory,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
-  async current(): Promise<Step | null> {
-    return this.db.prisma.step.findFirst({ orderBy: { index: 'desc' } });
-  }
-
   async openStep(actor: Actor, classes: Array<{ name: string; color: string; description: string }>): Promise<number> {
-    return this.rounds.serialized(async () => {
-      const last = await this.current();
+    return this.queue.run(async () => {
+      const last = await this.steps.latest();
       if (last && last.status !== 'completed') {
         throw conflict(`step ${last.index} is still ${last.status}; new classes can be added once it completes`);
       }
       const index = last ? last.index + 1 : 0;
-      const first = last ? stepConfig((await this.db.prisma.step.findFirstOrThrow({ where: { index: 0 } }))) : null;
+      const first = last ? (await this.steps.byIndex(0)).config : null;
       // The architecture is fixed by step 0: later steps only grow the head.
       const segmenter = first?.segmenter ?? { ...this.factory.defaultSegmenterConfig(), ...this.config.training.segmenter };
       const generator = first?.generator ?? { ...this.factory.defaultGeneratorConfig(segmenter), ...this.config.training.generator };
-      const maxId = (await this.db.prisma.rosterClass.aggregate({ _max: { id: true } }))._max.id ?? 0;
+      const maxId = await this.roster.maxId();
       const newClassIds = classes.map((_, i) => maxId + 1 + i);
       const numClasses = maxId + 1 + classes.length;
       const oldClasses = maxId + 1;
@@ -79,10 +63,10 @@ export class StepsService {
         segmenterRounds: this.config.rounds.segmenterRounds,
         generatorRounds: this.config.rounds.generatorRounds,
       };
-      await this.db.prisma.$transaction(async (tx) => {
-        if (index === 0) await tx.rosterClass.create({ data: { id: 0, name: 'background', color: '#000000', description: 'everything that is not an annotated structure', stepAdded: 0 } });
-        for (const [i, c] of classes.entries()) await tx.rosterClass.create({ data: { id: newClassIds[i], ...c, stepAdded: index } });
-        await tx.step.create({ data: { index, status: 'training', teacherVersionId: teacherId, config: config as unknown as Prisma.InputJsonValue } });
+      await this.db.transaction(async (tx) => {
+        if (index === 0) await this.roster.add(tx, { id: 0, name: 'background', color: '#000000', description: 'everything that is not an annotated structure', stepAdded: 0 });
+        for (const [i, c] of classes.entries()) await this.roster.add(tx, { id: newClassIds[i], ...c, stepAdded: index });
+        await this.steps.create(tx, { index, status: 'training', teacherVersionId: teacherId, config });
         const start = await this.models.create(
           { kind: 'segmenter', weights, parentId: teacherId, stepIndex: index, numClasses, config: segmenter, note: teacherId ? `head grown from ${oldClasses} to ${numClasses} classes` : 'initial model' },
           tx,
@@ -94,8 +78,8 @@ export class StepsService {
         }
         await this.audit.record(actor, 'step.open', `step ${index}`, { classes: classes.map((c) => c.name), teacher: teacherId, startVersion: start.id }, tx);
         for (const c of classes) await this.audit.record(actor, 'roster.add', c.name, { step: index, color: c.color }, tx);
-      }, TX);
-      await this.rounds.openNextRound(index);
+      }, LONG_TRANSACTION);
+      await this.opener.openNext(index);
       return index;
     });
   }

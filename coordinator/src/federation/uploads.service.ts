@@ -4,21 +4,22 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
 import { secagg, TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
-import type { Prisma, SiteUpdate } from '../generated/prisma/client';
-import { DatabaseService } from '../database/database.service';
+import type { SiteUpdate } from '../generated/prisma/client';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
 import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
-import type { ContentVerdict, RoundState } from '../rounds';
+import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
 import { PartialUpload } from './partial-upload';
-import { RoundsService } from './rounds.service';
+import { SiteEvents } from './site-events.service';
+import { RoundsRepository } from './repositories/rounds.repository';
+import { StepsRepository } from './repositories/steps.repository';
+import { UpdatesRepository } from './repositories/updates.repository';
 import { MetricsService } from '../operations/metrics.service';
-import type { UploadOutcome } from '../rounds/round-state';
 
 const KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 const SHA = /^[0-9a-f]{64}$/;
@@ -48,9 +49,11 @@ export class UploadsService {
   private reference?: { versionId: string; value: ModelReference };
 
   constructor(
-    private readonly db: DatabaseService,
+    private readonly updates: UpdatesRepository,
+    private readonly rounds: RoundsRepository,
+    private readonly steps: StepsRepository,
     private readonly models: ModelVersionsService,
-    private readonly rounds: RoundsService,
+    private readonly events: SiteEvents,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     private readonly metrics: MetricsService,
@@ -62,7 +65,7 @@ export class UploadsService {
 
   async status(siteId: string, idempotencyKey: string): Promise<UploadStatus> {
     if (!KEY.test(idempotencyKey)) throw invalid('idempotency_key must be 8..128 characters of [A-Za-z0-9._:-]');
-    const u = await this.db.prisma.siteUpdate.findUnique({ where: { idempotencyKey } });
+    const u = await this.updates.byKey(idempotencyKey);
     if (!u) return { state: UploadState.UPLOAD_STATE_UNSPECIFIED, receivedBytes: 0, reason: 'no upload with this key' };
     if (u.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
     return { state: stateOf[u.status], receivedBytes: Number(u.receivedBytes), reason: u.rejectionReason ?? '' };
@@ -82,14 +85,14 @@ export class UploadsService {
       for await (const chunk of chunks) {
         await partial.append(chunk);
         this.metrics.bytesIn(chunk.data.length);
-        await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: BigInt(partial.received), updatedAt: new Date() } });
+        await this.updates.setReceived(row.id, BigInt(partial.received));
       }
       if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
       const sha = await partial.sha256();
       if (sha !== row.sha256) {
         // The bytes are wrong as a whole although every chunk checked out: start again from zero.
         await partial.remove();
-        await this.db.prisma.siteUpdate.update({ where: { id: row.id }, data: { receivedBytes: 0n } });
+        await this.updates.setReceived(row.id, 0n);
         throw new TransferError(`upload hashes to ${sha}, not the announced ${row.sha256}; send it again from offset 0`);
       }
       const settled = await this.settle(row, await readFile(partial.path));
@@ -104,7 +107,7 @@ export class UploadsService {
   private async begin(siteId: string, h: UploadHeader): Promise<SiteUpdate> {
     if (!KEY.test(h.idempotencyKey)) throw invalid('idempotency_key must be 8..128 characters of [A-Za-z0-9._:-]');
     if (!SHA.test(h.sha256)) throw invalid('sha256 must be 64 lower-case hex digits');
-    const existing = await this.db.prisma.siteUpdate.findUnique({ where: { idempotencyKey: h.idempotencyKey } });
+    const existing = await this.updates.byKey(h.idempotencyKey);
     if (existing) {
       if (existing.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
       if (existing.roundId !== h.roundId || existing.sha256 !== h.sha256 || Number(existing.totalBytes) !== h.totalBytes) {
@@ -112,7 +115,7 @@ export class UploadsService {
       }
       return existing;
     }
-    const round = await this.db.prisma.round.findUnique({ where: { id: h.roundId } });
+    const round = await this.rounds.find(h.roundId);
     if (!round) throw notFound(`round ${quote(h.roundId)} does not exist`);
     if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind ? quote(h.kind) : '(empty kind)'}`);
     if (round.baseVersionId !== h.baseVersionId) throw invalid(`round ${round.id} trains from ${round.baseVersionId}, not from ${quote(h.baseVersionId)}`);
@@ -129,24 +132,22 @@ export class UploadsService {
     }
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[truncateCodePoints(k, 64)] = v;
-    const accepted = await this.db.prisma.siteUpdate.findFirst({ where: { roundId: round.id, siteId, status: 'accepted' } });
+    const accepted = await this.updates.acceptedOf(round.id, siteId);
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
-    const refused = await this.rounds.admit(round, siteId, h.idempotencyKey);
+    const refused = this.events.admit(round, siteId, h.idempotencyKey);
     if (refused) this.metrics.updateRejected(refused.code);
-    return this.db.prisma.siteUpdate.create({
-      data: {
-        id: `upd-${randomBytes(8).toString('hex')}`,
-        roundId: round.id,
-        siteId,
-        idempotencyKey: h.idempotencyKey,
-        status: refused ? 'rejected' : 'receiving',
-        rejectionReason: refused?.reason ?? null,
-        sha256: h.sha256,
-        totalBytes: BigInt(h.totalBytes),
-        realImages: real,
-        replayImages: replay,
-        metrics: metrics as Prisma.InputJsonValue,
-      },
+    return this.updates.create({
+      id: `upd-${randomBytes(8).toString('hex')}`,
+      roundId: round.id,
+      siteId,
+      idempotencyKey: h.idempotencyKey,
+      status: refused ? 'rejected' : 'receiving',
+      rejectionReason: refused?.reason ?? null,
+      sha256: h.sha256,
+      totalBytes: BigInt(h.totalBytes),
+      realImages: real,
+      replayImages: replay,
+      metrics,
     });
   }
 
@@ -156,8 +157,7 @@ export class UploadsService {
   }
 
   private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
-    const step = await this.db.prisma.step.findUnique({ where: { index: stepIndex } });
-    return (step?.config as { training?: { privacy?: PrivacySettings } } | undefined)?.training?.privacy;
+    return (await this.steps.find(stepIndex))?.config.training?.privacy;
   }
 
   /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
@@ -195,25 +195,21 @@ export class UploadsService {
    * the round (which may refuse it still, e.g. as late) together with the update's row.
    */
   private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
-    const round = await this.db.prisma.round.findUniqueOrThrow({ where: { id: row.roundId } });
-    const secure = Boolean((round.state as unknown as RoundState).secureAggregation);
+    const round = await this.rounds.get(row.roundId);
+    const secure = Boolean(round.state.secureAggregation);
     const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;
     let decided: UploadOutcome | undefined;
-    await this.rounds.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {
+    await this.events.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {
       decided = outcome;
       const accepted = outcome.status === 'accepted';
-      settled = await tx.siteUpdate.update({
-        where: { id: row.id },
-        data: {
-          status: accepted ? 'accepted' : 'rejected',
-          rejectionReason: accepted ? null : outcome.reason,
-          storageUri: accepted ? storageUri : null,
-          receivedBytes: row.totalBytes,
-          updatedAt: new Date(),
-        },
+      settled = await this.updates.settle(tx, row.id, {
+        status: accepted ? 'accepted' : 'rejected',
+        rejectionReason: accepted ? null : outcome.reason,
+        storageUri: accepted ? storageUri : null,
+        receivedBytes: row.totalBytes,
       });
     });
     if (decided?.status === 'accepted') this.metrics.updateAccepted();

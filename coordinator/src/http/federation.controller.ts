@@ -7,7 +7,9 @@ import { RosterService } from '../roster/roster.service';
 import { SitesService } from '../sites/sites.service';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { ModelExportService } from '../models/model-export.service';
-import { RoundsService } from '../federation/rounds.service';
+import { RoundsRepository } from '../federation/repositories/rounds.repository';
+import { StepsRepository } from '../federation/repositories/steps.repository';
+import { UpdatesRepository, type SiteContribution } from '../federation/repositories/updates.repository';
 import { ProgressHub } from '../federation/progress-hub';
 import { AuditService } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
@@ -63,7 +65,8 @@ function auditFilter(q: { actor?: string; action?: string; from?: string; to?: s
 export class FederationController {
   constructor(
     private readonly db: DatabaseService,
-    private readonly rounds: RoundsService,
+    private readonly stepRecords: StepsRepository,
+    private readonly rounds: RoundsRepository,
     private readonly progress: ProgressHub,
     private readonly audit: AuditService,
   ) {}
@@ -71,8 +74,7 @@ export class FederationController {
   @Get('steps')
   @Requires('read')
   async steps() {
-    const steps = await this.db.prisma.step.findMany({ orderBy: { index: 'asc' }, include: { rounds: { orderBy: { openedAt: 'asc' } } } });
-    return steps.map(mapStep);
+    return (await this.stepRecords.withRounds()).map(mapStep);
   }
 
   @Get('rounds')
@@ -87,8 +89,8 @@ export class FederationController {
   @Get('overview')
   @Requires('read')
   async overview() {
-    const step = await this.db.prisma.step.findFirst({ orderBy: { index: 'desc' } });
-    const round = step ? await this.db.prisma.round.findFirst({ where: { stepIndex: step.index }, orderBy: { openedAt: 'desc' } }) : null;
+    const step = await this.stepRecords.latest();
+    const round = step ? await this.rounds.latestOf(step.index) : null;
     return {
       step: step ? { index: step.index, status: step.status } : null,
       round: round ? mapRound(round) : null,
@@ -123,34 +125,26 @@ export class FederationController {
   }
 }
 
+const NO_CONTRIBUTION: SiteContribution = { acceptedUpdates: 0, realImagesContributed: 0, replayImagesContributed: 0, rejectedUpdates: 0 };
+
 @ApiTags('sites')
 @Controller('api/sites')
 export class SitesController {
-  constructor(private readonly sites: SitesService, private readonly db: DatabaseService) {}
+  constructor(private readonly sites: SitesService, private readonly updateRecords: UpdatesRepository) {}
 
   @Get()
   @Requires('read')
   async list() {
     const sites = await this.sites.list();
-    const samples = await this.db.prisma.siteUpdate.groupBy({ by: ['siteId'], where: { status: 'accepted' }, _sum: { realImages: true, replayImages: true }, _count: true });
-    const rejected = await this.db.prisma.siteUpdate.groupBy({ by: ['siteId'], where: { status: 'rejected' }, _count: true });
-    return sites.map((s) => {
-      const a = samples.find((x) => x.siteId === s.id);
-      return {
-        ...s,
-        acceptedUpdates: a?._count ?? 0,
-        realImagesContributed: a?._sum.realImages ?? 0,
-        replayImagesContributed: a?._sum.replayImages ?? 0,
-        rejectedUpdates: rejected.find((x) => x.siteId === s.id)?._count ?? 0,
-      };
-    });
+    const contributions = await this.updateRecords.contributions();
+    return sites.map((s) => ({ ...s, ...(contributions.get(s.id) ?? NO_CONTRIBUTION) }));
   }
 
   @Get(':id/updates')
   @Requires('read')
   async updates(@Param('id') id: string) {
     await this.sites.get(id);
-    return (await this.db.prisma.siteUpdate.findMany({ where: { siteId: id }, orderBy: { createdAt: 'desc' }, take: 200 })).map(mapUpdate);
+    return (await this.updateRecords.ofSite(id)).map(mapUpdate);
   }
 
   @Post(':id/approve')

@@ -1,5 +1,7 @@
 /** Response shapes of the REST API: one mapX() per database row kind (BigInt → number, Date → ISO). */
-import type { ModelVersion, Round, SiteUpdate, Step } from '../generated/prisma/client';
+import type { ModelVersion, SiteUpdate } from '../generated/prisma/client';
+import type { RoundRecord } from '../federation/repositories/rounds.repository';
+import type { StepRecord } from '../federation/repositories/steps.repository';
 
 export function mapModelVersion(v: ModelVersion) {
   return {
@@ -8,8 +10,8 @@ export function mapModelVersion(v: ModelVersion) {
   };
 }
 
-export function mapRound(r: Round) {
-  const state = r.state as { sites?: Record<string, unknown>; uploads?: Record<string, { siteId: string; outcome: { status: string } }>; withheld?: Record<string, { reason: string }> };
+export function mapRound(r: RoundRecord) {
+  const state = r.state;
   const uploads = Object.values(state.uploads ?? {});
   return {
     id: r.id, step: r.stepIndex, kind: r.kind, index: r.index, status: r.status, reason: r.reason, baseVersionId: r.baseVersionId,
@@ -22,8 +24,8 @@ export function mapRound(r: Round) {
   };
 }
 
-export function mapStep(s: Step & { rounds?: Round[] }) {
-  const cfg = s.config as { newClassIds?: number[]; numClasses?: number };
+export function mapStep(s: StepRecord & { rounds?: RoundRecord[] }) {
+  const cfg = s.config;
   return {
     index: s.index, status: s.status, teacherVersionId: s.teacherVersionId, newClassIds: cfg.newClassIds ?? [], numClasses: cfg.numClasses ?? 0,
     createdAt: s.createdAt.toISOString(), completedAt: s.completedAt?.toISOString() ?? null,

@@ -11,6 +11,7 @@ import { openDatabase, type Database } from '../database/database';
 import { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { GlobalModels } from '../federation/global-models';
+import { ServerStateRepository } from '../federation/repositories/server-state.repository';
 import { LocalBlobStore } from '../model-store/local-blob-store';
 import { DEFAULT_TRAINING } from '../config/coordinator-config';
 import { register, type ImportModelContext } from '../cli/commands/models-import.command';
@@ -36,7 +37,7 @@ describe('coordinator models import', () => {
   before(async () => {
     database = await openDatabase({ dataDir: join(dir, 'db') });
     db = new DatabaseService(database);
-    importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(dir, 'models'))), new GlobalModels(db), new AuditService(db));
+    importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(dir, 'models'))), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
   });
   after(async () => {
     await database?.close();
@@ -67,17 +68,17 @@ describe('coordinator models import', () => {
     const step = await db.prisma.step.findUniqueOrThrow({ where: { index: 0 } });
     assert.equal(step.status, 'completed');
     assert.deepEqual((step.config as { newClassIds: number[] }).newClassIds, [1, 2]);
-    assert.equal(await new GlobalModels(db).current('segmenter'), r.versionId);
+    assert.equal(await new GlobalModels(new ServerStateRepository(db)).current('segmenter'), r.versionId);
 
     // A segmenter that does not predict the roster's classes is refused; one that does replaces the global model.
     await assert.rejects(importer.import(request(segFile('four.safetensors', 4))), /predicts 4 classes, the roster has 3 \(background, liver, colon\)/);
     await assert.rejects(importer.import(request(segFile('other.safetensors', 3), ['colon', 'liver'])), /differ from the roster's liver,colon/);
     const again = await importer.import(request(segFile('better.safetensors', 3)));
-    assert.equal(await new GlobalModels(db).current('segmenter'), again.versionId);
+    assert.equal(await new GlobalModels(new ServerStateRepository(db)).current('segmenter'), again.versionId);
     assert.equal((await db.prisma.modelVersion.findUniqueOrThrow({ where: { id: again.versionId } })).parentId, r.versionId);
 
     const g = await importer.import(request(file('gen2.safetensors', createDiffusionWeights(gen), { kind: 'generator', config: JSON.stringify(gen) })));
-    assert.equal(await new GlobalModels(db).current('generator'), g.versionId);
+    assert.equal(await new GlobalModels(new ServerStateRepository(db)).current('generator'), g.versionId);
     const cfg = (await db.prisma.step.findUniqueOrThrow({ where: { index: 0 } })).config as { generator: { imageSize: number } };
     assert.equal(cfg.generator.imageSize, 8, "step 0's generator architecture is the imported one");
     assert.ok(await db.prisma.auditEntry.count({ where: { action: 'model.import' } }) >= 3);

@@ -22,7 +22,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { DatabaseService } from '../database/database.service';
 import type { AuditService } from '../audit/audit.service';
 import type { GlobalModels } from '../federation/global-models';
-import type { StepConfig } from '../federation/steps.service';
+import type { StepConfig } from '../federation/step-config';
 import type { TrainingSettings } from '../config/coordinator-config';
 import type { ModelKind, ModelVersionsService } from './model-versions.service';
 import { BACKGROUND, classColor, CLASS_NAME } from '../roster/roster.service';

@@ -83,7 +83,7 @@ export class SecureAggregationService {
    * What `siteId` does now in this secure round: a stage with its data, or the reason to wait
    * (string). `privacy`: the step's settings.
    */
-  async taskFor(round: Round, state: RoundState, siteId: string, privacy: PrivacySettings): Promise<SecureAggregation | string> {
+  async taskFor(round: Pick<Round, 'id'>, state: RoundState, siteId: string, privacy: PrivacySettings): Promise<SecureAggregation | string> {
     const sa = state.secureAggregation!;
     const base = { threshold: sa.threshold, neighbours: sa.neighbours, roster: [], sharers: [], quantisationRange: 0, quantisationSites: 0, sampleWeightCap: 0, survivors: [], incoming: [] };
     const roster = async () => (await this.roster(round.id, sa.advertised)).map((a) => ({ siteId: a.siteId, encryptionKey: Buffer.from(a.encryptionKey), maskKey: Buffer.from(a.maskKey), selfSeedHash: Buffer.from(a.selfSeedHash) }));
@@ -113,7 +113,7 @@ export class SecureAggregationService {
    * The round's new weights from the unmasked sum: base + Σ weighted deltas / Σ weights. Null while
    * too few shares have come back (and some contributor has yet to answer).
    */
-  async aggregate(round: Round, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string } | null> {
+  async aggregate(round: Pick<Round, 'id'>, state: RoundState, base: NamedTensors, privacy: PrivacySettings): Promise<{ weights: NamedTensors; note: string } | null> {
     const sa = state.secureAggregation!;
     if (sa.revealed.length < sa.threshold) return null;
     const d = secagg.flatLength(base);

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { buildReports, type StepEvaluations, type StepReport } from './federated-report';
-import { crossSiteModels } from '../federation/rounds.service';
+import { crossSiteModels, RoundsRepository, type RoundRecord } from '../federation/repositories/rounds.repository';
 
 /** Reads the sites' evaluations of each step's final global model and builds the federated report. */
 @Injectable()
 export class ReportsService {
-  constructor(private readonly db: DatabaseService) {}
+  constructor(private readonly db: DatabaseService, private readonly rounds: RoundsRepository) {}
 
   async steps(): Promise<StepReport[]> {
     const p = this.db.prisma;
-    const evalRounds = await p.round.findMany({ where: { kind: 'evaluate', status: 'completed' }, orderBy: { openedAt: 'asc' } });
+    const evalRounds = await this.rounds.completed('evaluate');
     // The last completed evaluation round of a step names the step's final model.
-    const finalRound = new Map<number, (typeof evalRounds)[number]>();
+    const finalRound = new Map<number, RoundRecord>();
     for (const r of evalRounds) if (r.baseVersionId) finalRound.set(r.stepIndex, r);
     const siteCounts = async (modelVersionId: string, evaluatedSiteModel: string) =>
       (await p.evaluation.findMany({ where: { modelVersionId, split: 'test', evaluatedSiteModel }, include: { classes: true }, orderBy: { siteId: 'asc' } })).map((e) => ({

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml';
 import type { RosterClass } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
+import { RosterRepository } from './roster.repository';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { conflict, invalid, notFound } from '../common/errors';
 import { StepsService } from '../federation/steps.service';
@@ -38,13 +39,13 @@ export function rosterView(c: RosterClass): RosterClassView {
 export class RosterService {
   constructor(
     private readonly db: DatabaseService,
+    private readonly classes: RosterRepository,
     private readonly audit: AuditService,
     private readonly steps: StepsService,
   ) {}
 
   async list(includeArchived = true): Promise<RosterClassView[]> {
-    const rows = await this.db.prisma.rosterClass.findMany({ where: includeArchived ? {} : { archived: false }, orderBy: { id: 'asc' } });
-    return rows.map(rosterView);
+    return (await this.classes.list(includeArchived)).map(rosterView);
   }
 
   /** Validates the new classes, then opens the step that adds them. Returns the step index. */
@@ -59,7 +60,7 @@ export class RosterService {
       if (c.color !== undefined && !COLOR.test(c.color)) throw invalid(`classes[${i}].color '${c.color}' must look like #rrggbb`);
       if ((c.description ?? '').length > 500) throw invalid(`classes[${i}].description is longer than 500 characters`);
     }
-    const existing = await this.db.prisma.rosterClass.findMany({ where: { name: { in: [...seen] } } });
+    const existing = await this.classes.byNames([...seen]);
     if (existing.length) throw conflict(`class '${existing[0].name}' is already in the roster (id ${existing[0].id}${existing[0].archived ? ', archived' : ''})`);
     const resolved = classes.map((c) => ({
       name: c.name,
@@ -67,17 +68,17 @@ export class RosterService {
       description: c.description ?? '',
     }));
     const step = await this.steps.openStep(actor, resolved);
-    const added = await this.db.prisma.rosterClass.findMany({ where: { name: { in: resolved.map((c) => c.name) } }, orderBy: { id: 'asc' } });
+    const added = await this.classes.byNames(resolved.map((c) => c.name));
     return { step, classes: added.map(rosterView) };
   }
 
   async setArchived(actor: Actor, id: number, archived: boolean): Promise<RosterClassView> {
     if (id === BACKGROUND.id) throw invalid('the background class cannot be archived');
-    const row = await this.db.prisma.rosterClass.findUnique({ where: { id } });
+    const row = await this.classes.find(id);
     if (!row) throw notFound(`class ${id} does not exist`);
-    const updated = await this.db.prisma.$transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       await this.audit.record(actor, archived ? 'roster.archive' : 'roster.unarchive', row.name, { id }, tx);
-      return tx.rosterClass.update({ where: { id }, data: { archived } });
+      return this.classes.setArchived(tx, id, archived);
     });
     return rosterView(updated);
   }

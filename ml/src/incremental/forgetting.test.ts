@@ -5,7 +5,8 @@ import { createSegmenterWeights, segmenterConfig } from '../segmentation/network
 import { evaluateSegmenter, labelWithTeacher } from '../segmentation/predict';
 import { incrementalMiou } from '../metrics/confusion';
 import { shapeScenes } from './synthetic-shapes';
-import { distillOnImages, trainLocalSegmenter } from './train';
+import { distillOnImages } from './distill';
+import { trainLocalSegmenter } from './train';
 
 const S = 32;
 const config = segmenterConfig({ width: 8, depth: 2, inputSize: [S, S], embedDim: 8, groups: 2 });

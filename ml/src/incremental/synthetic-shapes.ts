@@ -1,7 +1,7 @@
 /** Tiny synthetic scenes for tests and benchmarks of the incremental recipe: coloured shapes on a
  * noisy textured background. Class 1 = red disc, 2 = green bar, 3 = blue square, 4 = yellow ring. */
 import { seededRandom } from '../init/initializers';
-import type { SegSample } from './train';
+import type { SegSample } from './samples';
 
 const COLOURS: Record<number, [number, number, number]> = { 1: [0.9, 0.15, 0.15], 2: [0.15, 0.8, 0.2], 3: [0.2, 0.3, 0.95], 4: [0.9, 0.85, 0.1] };
 

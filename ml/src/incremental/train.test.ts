@@ -5,7 +5,9 @@ import { growHead } from '../segmentation/head';
 import { predictSegmentation } from '../segmentation/predict';
 import type { NamedTensors } from '../weights/named-tensors';
 import { shapeScenes } from './synthetic-shapes';
-import { LocalTrainCheckpoint, polyLearningRate, trainLocalSegmenter, TrainProgress, unpackSamples } from './train';
+import { LocalTrainCheckpoint, trainLocalSegmenter } from './train';
+import { unpackSamples } from './samples';
+import { polyLearningRate, TrainProgress } from './schedule';
 
 const S = 16;
 const config = segmenterConfig({ width: 4, depth: 1, inputSize: [S, S], embedDim: 4, groups: 2 });

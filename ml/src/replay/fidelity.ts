@@ -6,7 +6,7 @@
  *
  * This module joins the two halves of the platform (diffusion and segmentation) so that neither
  * has to know the other. */
-import type { SegImage, SegSample } from '../incremental/train';
+import type { SegImage, SegSample } from '../incremental/samples';
 import { trainLocalSegmenter } from '../incremental/train';
 import { meanIoU, perClassIoU, type ConfusionCounts } from '../metrics/confusion';
 import type { RuntimeOptions } from '../runtime/session';

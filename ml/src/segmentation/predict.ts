@@ -3,7 +3,7 @@ import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { resizeImage, resizeLabel } from '../incremental/augment';
 import { PseudoLabelOptions, teacherLabels } from '../incremental/pseudo-labels';
-import type { SegImage, SegSample } from '../incremental/train';
+import type { SegImage, SegSample } from '../incremental/samples';
 import { accumulateConfusion, argmaxLabels, ConfusionCounts, emptyConfusion } from '../metrics/confusion';
 import type { SegmenterConfig } from './network';
 import { SegmenterRunner } from './runner';

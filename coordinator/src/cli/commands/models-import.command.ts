@@ -6,6 +6,7 @@ import { openDatabase } from '../../database/database';
 import { DatabaseService } from '../../database/database.service';
 import { AuditService } from '../../audit/audit.service';
 import { GlobalModels } from '../../federation/global-models';
+import { ServerStateRepository } from '../../federation/repositories/server-state.repository';
 import { LocalBlobStore } from '../../model-store/local-blob-store';
 import { ModelVersionsService, type ModelKind } from '../../models/model-versions.service';
 import { ModelImporter, type ImportResult } from '../../models/model-import';
@@ -31,7 +32,7 @@ export const runImportModel: ImportModelAction = async (ctx) => {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
   try {
     const db = new DatabaseService(database);
-    const importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(config.dataDir, 'models'))), new GlobalModels(db), new AuditService(db));
+    const importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(config.dataDir, 'models'))), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
     const r = await importer.import({ file: ctx.file, kind: ctx.kind, classes: ctx.classes, rounds: config.rounds, training: config.training });
     process.stdout.write(`imported ${r.kind} ${r.versionId} (${r.kind === 'segmenter' ? `${r.numClasses} classes, ` : ''}step ${r.step}${r.createdStep0 ? ', created the roster and step 0' : ''})\n`);
     return r;

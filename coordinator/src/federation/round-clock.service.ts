@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, CONFIG, type Clock } from '../common/tokens';
+import type { CoordinatorConfig } from '../config/coordinator-config';
+import { advance, advanceSecAgg, coordinatorRestarted } from '../rounds';
+import { RoundDecisions } from './round-decisions.service';
+import { RoundOpener } from './round-opener.service';
+import { SerialQueue } from './serial-queue';
+import { RoundsRepository } from './repositories/rounds.repository';
+import { StepsRepository } from './repositories/steps.repository';
+
+/**
+ * The federation's clock: every `tickMs` (through the SerialQueue, never two ticks queued) it opens
+ * the active step's next round when none is open, lets the open round's deadlines pass (stragglers,
+ * heartbeat timeouts, secure-aggregation stages), and on its first tick resumes what a restart
+ * interrupted.
+ */
+@Injectable()
+export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('Rounds');
+  private timer?: NodeJS.Timeout;
+  /** True until this process's first tick: see coordinatorRestarted. */
+  private firstTick = true;
+  private tickQueued = false;
+
+  constructor(
+    private readonly queue: SerialQueue,
+    private readonly steps: StepsRepository,
+    private readonly rounds: RoundsRepository,
+    private readonly decisions: RoundDecisions,
+    private readonly opener: RoundOpener,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.schedule(), this.config.tickMs);
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.queue.idle();
+  }
+
+  private schedule(): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    void this.queue.run(async () => {
+      this.tickQueued = false;
+      await this.tick();
+    }).catch((e) => this.log.error(`round tick failed: ${(e as Error).stack ?? e}`));
+  }
+
+  private async tick(): Promise<void> {
+    const firstTick = this.firstTick;
+    this.firstTick = false;
+    const step = await this.steps.active();
+    if (!step) return;
+    const round = await this.rounds.openOf(step.index);
+    if (!round) {
+      await this.opener.openNext(step.index);
+      return;
+    }
+    const persisted = round.state;
+    const state = firstTick ? coordinatorRestarted(persisted, this.clock.now()) : persisted;
+    if (state.phase === 'aggregating') {
+      // A restart during aggregation: the decision was persisted, the work was not; do it again.
+      await this.decisions.carryOut({ ...round, state }, { action: 'aggregate', contributors: state.contributors, dropped: [], reason: state.reason ?? 'resumed after restart' });
+      return;
+    }
+    const t = advance(advanceSecAgg(state, this.clock.now()), this.clock.now());
+    if (t.state !== persisted) await this.decisions.persist(round, t.state, t.decision);
+  }
+}

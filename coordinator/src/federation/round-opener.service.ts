@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeSafetensors } from '@fedciss/ml';
+import { DatabaseService, type Tx } from '../database/database.service';
+import { AuditService } from '../audit/audit.service';
+import { CLOCK, BLOB_STORE, CONFIG, type Clock } from '../common/tokens';
+import type { CoordinatorConfig } from '../config/coordinator-config';
+import type { BlobStore } from '../model-store/blob-store';
+import { ModelVersionsService } from '../models/model-versions.service';
+import { SitesService } from '../sites/sites.service';
+import { deadlineAt, openRound, secureRound, startCollecting } from '../rounds';
+import { PrivacyLedger } from '../privacy/privacy-ledger.service';
+import { GlobalModels } from './global-models';
+import { ProgressHub } from './progress-hub';
+import type { StepConfig } from './step-config';
+import { RoundsRepository, type RoundKind } from './repositories/rounds.repository';
+import { StepsRepository } from './repositories/steps.repository';
+import { UpdatesRepository } from './repositories/updates.repository';
+
+/**
+ * Opens a step's next round: segmenter rounds, then generator rounds, then one evaluation round; a
+ * failed round is followed by another of the same kind. Called inside the SerialQueue only (by the
+ * clock, by a round's end, by a new step).
+ */
+@Injectable()
+export class RoundOpener {
+  private readonly log = new Logger('Rounds');
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly steps: StepsRepository,
+    private readonly rounds: RoundsRepository,
+    private readonly updates: UpdatesRepository,
+    private readonly audit: AuditService,
+    private readonly models: ModelVersionsService,
+    private readonly globals: GlobalModels,
+    private readonly sites: SitesService,
+    private readonly progress: ProgressHub,
+    private readonly privacy: PrivacyLedger,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Opens nothing while no approved site is alive (or too few for a secure round): the clock tries again. */
+  async openNext(stepIndex: number): Promise<void> {
+    const step = await this.steps.byIndex(stepIndex);
+    const cfg = step.config;
+    const rounds = await this.rounds.ofStep(stepIndex);
+    const completed = (k: RoundKind) => rounds.filter((r) => r.kind === k && r.status === 'completed').length;
+    const alive = await this.sites.aliveSiteIds();
+    const sa = cfg.training.privacy?.secureAggregation;
+    // Training rounds first; a kind whose next round would cross the privacy budget is refused (and
+    // said so, once), and the step moves on.
+    let kind: RoundKind = 'evaluate';
+    for (const k of ['segmenter', 'generator'] as const) {
+      if (completed(k) >= (k === 'segmenter' ? cfg.segmenterRounds : cfg.generatorRounds)) continue;
+      if (alive.length && (await this.privacy.refuse(stepIndex, k, cfg.training.privacy, alive))) continue;
+      kind = k;
+      break;
+    }
+    const base = kind === 'generator' ? await this.globals.current('generator') : await this.globals.current('segmenter');
+    if (!alive.length || !base) return;
+    // A secure round needs at least `threshold` sites to unmask its sum: wait for them.
+    if (sa && kind !== 'evaluate' && alive.length < sa.threshold) return;
+    const r = this.config.rounds;
+    const quorum = kind === 'evaluate' ? 1 : Math.max(Math.min(r.quorum, alive.length), sa ? sa.threshold : 1);
+    const now = this.clock.now();
+    const index = rounds.filter((x) => x.kind === kind).length;
+    const id = `r${stepIndex}-${kind.slice(0, 3)}-${index}-${randomBytes(3).toString('hex')}`;
+    const opened = openRound(id, {
+      quorum,
+      deadlineMs: r.deadlineSeconds * 1000,
+      hardLimitMs: Math.max(r.hardLimitSeconds, r.deadlineSeconds) * 1000,
+      maxDurationMs: (Math.max(r.hardLimitSeconds, r.deadlineSeconds) + 600) * 1000,
+      heartbeatTimeoutMs: r.heartbeatTimeoutSeconds * 1000,
+      stragglerPolicy: r.stragglers,
+    }, alive, now);
+    const collecting = startCollecting(opened, now).state;
+    const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
+    await this.db.transaction(async (tx) => {
+      const crossSite = kind === 'evaluate' && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
+      await this.rounds.create(tx, {
+        id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),
+        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}) }, state,
+      });
+      if (kind !== 'evaluate') await this.privacy.charge(tx, id, kind, alive, cfg.training.privacy);
+      if (kind === 'evaluate' && step.status !== 'evaluating') await this.steps.setStatus(tx, stepIndex, 'evaluating');
+      await this.audit.record('system', 'round.open', id, { kind, base, sites: alive, quorum }, tx);
+    });
+    this.progress.publish({ type: 'round', roundId: id, status: 'collecting', reason: null });
+    this.log.log(`opened ${kind} round ${id} of step ${stepIndex} for ${alive.length} sites (quorum ${quorum})`);
+  }
+
+  /**
+   * For a cross-site evaluation: each site's update in the step's last completed segmenter round
+   * becomes a model version of its own (its bytes are already in the store), so every site can
+   * download and evaluate it. Returns site id → version id.
+   */
+  private async registerLocalModels(tx: Tx, stepIndex: number, cfg: StepConfig): Promise<Record<string, string>> {
+    const last = await this.rounds.lastCompleted(tx, stepIndex, 'segmenter');
+    if (!last) return {};
+    const updates = await this.updates.accepted(last.id, 'site', undefined, tx);
+    const out: Record<string, string> = {};
+    for (const u of updates) {
+      const { tensors } = decodeSafetensors(await this.store.get(u.sha256));
+      const v = await this.models.create({ kind: 'segmenter', weights: tensors, parentId: last.baseVersionId, stepIndex, roundId: last.id, numClasses: cfg.numClasses, config: cfg.segmenter, note: `local model of ${u.siteId} (round ${last.id})` }, tx);
+      out[u.siteId] = v.id;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,134 @@
+/** The loss terms of a site's local training (trainLocalSegmenter): one entry per term, in the order
+ * of the weighted sum. Adding a term: its graph function in losses.ts, its weight in LossWeights
+ * (with a default), and one entry here — the compiler refuses a weight without an entry. */
+import * as F from '../graph/functional';
+import type { Tensor } from '../graph/tensor';
+import { l2Normalize } from '../nn/losses';
+import type { TensorValue } from '../runtime/session';
+import type { NamedTensors } from '../weights/named-tensors';
+import { lossTerm, LossTerm } from './loss-table';
+import { gatherPixels, incrementalCrossEntropy, pixelContrastive, podDistillation, proximalTerm, unbiasedDistillation } from './losses';
+import { PrototypeMemory, sampleContrastivePixels } from './pseudo-labels';
+
+/** Weights of the local loss terms (0 = off). */
+export interface LossWeights {
+  /** Cross-entropy with ignore index (on pseudo-labelled real and teacher-labelled replay pixels). */
+  readonly ce: number;
+  /** MiB's unbiased cross-entropy (background = background or any old class); used with a teacher. */
+  readonly unbiasedCe: number;
+  /** MiB's unbiased output distillation from the teacher. */
+  readonly kd: number;
+  /** POD feature distillation from the teacher. */
+  readonly pod: number;
+  /** Cross-image pixel contrastive loss. */
+  readonly contrastive: number;
+}
+
+export const DEFAULT_LOSS_WEIGHTS: LossWeights = { ce: 1, unbiasedCe: 0, kd: 1, pod: 0.5, contrastive: 0.1 };
+
+/** The weight of every local term: the loss weights plus FedProx's mu for the proximal term. */
+export type LocalLossWeights = LossWeights & { readonly prox: number };
+
+/** What the terms know for a whole run. */
+export interface LocalLossSetup {
+  readonly weights: LocalLossWeights;
+  readonly numClasses: number;
+  /** The teacher's class count; undefined without a teacher (step 0). */
+  readonly teacherClasses?: number;
+  /** The batch's first `realImages` images are the step's own, the rest replay. */
+  readonly realImages: number;
+  readonly embedDim: number;
+  readonly kdTemperature?: number;
+  /** Teacher features distilled by POD, and POD's scales. */
+  readonly podFeatures: readonly string[];
+  readonly podScales: readonly number[];
+  readonly contrastiveSamples: number;
+  readonly contrastiveTemperature: number;
+  readonly memory: PrototypeMemory;
+  /** Trainable parameters by name, and the global weights the proximal term pulls them toward. */
+  readonly paramNames: readonly string[];
+  readonly proximalWeights: NamedTensors;
+}
+
+/** What the terms know of one batch. */
+export interface LocalBatch {
+  /** Label map of the batch [N*H*W] after pseudo-labelling (255 = ignore), and as the graph's int64 [N, H, W]. */
+  readonly labels: Uint8Array;
+  readonly labelTensor: TensorValue;
+  /** The teacher's outputs on the batch, when a teacher ran. */
+  readonly teacher?: { readonly logits: TensorValue; readonly features: Readonly<Record<string, TensorValue>> };
+  readonly rand: () => number;
+}
+
+export type LocalLossKey = keyof LocalLossWeights;
+
+function teacherOf(b: LocalBatch, term: string): NonNullable<LocalBatch['teacher']> {
+  if (!b.teacher) throw new Error(`loss term '${term}' needs the teacher's outputs, and no teacher ran`);
+  return b.teacher;
+}
+
+/** Cross-entropy on the batch's labels; replay images (after the real ones) carry teacher labels,
+ * so their background may be a new class. Without a teacher, background is the only old class. */
+const crossEntropyTerm = (unbiased: boolean) =>
+  lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
+    weight: (s) => (unbiased ? s.weights.unbiasedCe : s.weights.ce),
+    feeds: (_s, b) => ({ labels: b.labelTensor }),
+    build: (s, net, input) => incrementalCrossEntropy(net.logits, input('labels'), { realImages: s.realImages, oldClasses: s.teacherClasses ?? 1, unbiased }),
+  });
+
+export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossSetup, LocalBatch>>> = {
+  ce: crossEntropyTerm(false),
+  unbiasedCe: crossEntropyTerm(true),
+  kd: lossTerm<LocalLossSetup, LocalBatch, 'teacherLogits'>({
+    weight: (s) => s.weights.kd,
+    applies: (s) => s.teacherClasses !== undefined,
+    feeds: (_s, b) => ({ teacherLogits: teacherOf(b, 'kd').logits }),
+    build: (s, net, input) => unbiasedDistillation(net.logits, input('teacherLogits'), { temperature: s.kdTemperature }),
+  }),
+  pod: lossTerm<LocalLossSetup, LocalBatch, string>({
+    weight: (s) => s.weights.pod,
+    applies: (s) => s.teacherClasses !== undefined,
+    feeds: (s, b) => Object.fromEntries(s.podFeatures.map((n) => [n, teacherOf(b, 'pod').features[n]])),
+    build: (s, net, input) => podDistillation(s.podFeatures.map((n) => net.features[n]), s.podFeatures.map(input), s.podScales),
+  }),
+  contrastive: lossTerm<LocalLossSetup, LocalBatch, 'indices' | 'classes' | 'mask' | 'prototypes' | 'prototypeMask'>({
+    weight: (s) => s.weights.contrastive,
+    feeds: (s, b) => {
+      const M = s.contrastiveSamples;
+      const sample = sampleContrastivePixels(b.labels, s.numClasses, M, b.rand);
+      return {
+        indices: { shape: [M], data: sample.indices },
+        classes: { shape: [M], data: sample.classes },
+        mask: { shape: [M], data: sample.mask },
+        prototypes: { shape: [s.numClasses, s.embedDim], data: s.memory.prototypes.slice() },
+        prototypeMask: { shape: [s.numClasses], data: s.memory.valid.slice() },
+      };
+    },
+    build: (s, net, input) => {
+      const samples = gatherPixels(net.embeddings, input('indices'));
+      const loss = pixelContrastive({
+        samples,
+        sampleClasses: input('classes'),
+        sampleMask: input('mask'),
+        prototypes: input('prototypes'),
+        prototypeMask: input('prototypeMask'),
+        temperature: s.contrastiveTemperature,
+      });
+      // the sampled embeddings, normalised, update the prototype memory after each step
+      return { loss, output: l2Normalize(F.detach(samples), 1, 1e-8) };
+    },
+    after: (s, samples, fed) => s.memory.update(samples.data as Float32Array, fed.classes.data as Float32Array, fed.mask.data as Float32Array),
+  }),
+  prox: lossTerm<LocalLossSetup, LocalBatch, string>({
+    weight: (s) => s.weights.prox,
+    feeds: (s) =>
+      Object.fromEntries(
+        s.paramNames.map((n) => {
+          const w = s.proximalWeights.get(n);
+          if (!w) throw new Error(`proximal weights lack '${n}'`);
+          return [n, { shape: w.shape, data: w.data }];
+        }),
+      ),
+    build: (s, _net, input, g) => proximalTerm(s.paramNames.map((n) => g.params.get(n) as Tensor), s.paramNames.map(input)),
+  }),
+};
