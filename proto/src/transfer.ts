@@ -46,25 +46,17 @@ function digestSoFar(hash: Hash): string {
 }
 
 /**
- * What a sender fills in besides the running hash. `chunkSha256`: also each chunk's own SHA-256
- * (a second pass over the bytes), for receivers that check only that field.
- */
-export interface ChunkingOptions {
-  chunkSha256?: boolean;
-}
-
-/**
  * Yields the chunks of `blob` from `offset` on, each carrying its offset and the running SHA-256
  * of the blob up to its end (the bytes before `offset` are hashed first, not sent). The chunks'
  * data are views of `blob`: no copy.
  */
-export function* chunkBlob(blob: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0, options: ChunkingOptions = {}): Generator<Chunk> {
+export function* chunkBlob(blob: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0): Generator<Chunk> {
   checkChunking(chunkBytes, offset, blob.length);
   const hash = createHash('sha256').update(blob.subarray(0, offset));
   for (let at = offset; at < blob.length; at += chunkBytes) {
     const data = asBuffer(blob.subarray(at, Math.min(blob.length, at + chunkBytes)));
     hash.update(data);
-    yield { offset: at, data, sha256: options.chunkSha256 ? sha256Hex(data) : '', prefixSha256: digestSoFar(hash) };
+    yield { offset: at, data, sha256: '', prefixSha256: digestSoFar(hash) };
   }
 }
 
@@ -96,7 +88,7 @@ export async function sha256OfFile(path: string): Promise<{ sha256: string; size
  * The chunks of a file from `offset` on, as chunkBlob yields them for a buffer, read one chunk at a
  * time (memory: one chunk, whatever the file's size). Each chunk's data is a fresh buffer.
  */
-export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0, options: ChunkingOptions = {}): AsyncGenerator<Chunk> {
+export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0): AsyncGenerator<Chunk> {
   const file = await open(path, 'r');
   try {
     const size = (await file.stat()).size;
@@ -108,7 +100,7 @@ export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES,
       const { bytesRead } = await file.read(data, 0, data.length, at);
       if (bytesRead !== data.length) throw new TransferError(`${path} changed while it was being sent (short read at ${at})`);
       hash.update(data);
-      yield { offset: at, data, sha256: options.chunkSha256 ? sha256Hex(data) : '', prefixSha256: digestSoFar(hash) };
+      yield { offset: at, data, sha256: '', prefixSha256: digestSoFar(hash) };
       at += bytesRead;
     }
   } finally {

@@ -78,7 +78,7 @@ export class TestSiteClient {
       const first: UploadMessage = { header: { ...header, totalBytes: blob.length, sha256: sha256Hex(blob), resumeOffset: offset } };
       call.write(first);
       let i = 0;
-      for (const chunk of chunkBlob(blob, options.chunkBytes ?? 64 * 1024, offset, { chunkSha256: true })) {
+      for (const chunk of chunkBlob(blob, options.chunkBytes ?? 64 * 1024, offset)) {
         if (options.onlyChunks !== undefined && i >= options.onlyChunks) break;
         const data = Buffer.from(chunk.data);
         if (i === options.corruptChunk) data[0] ^= 0xff;

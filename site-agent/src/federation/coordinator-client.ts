@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, chunkFile, DEFAULT_CHUNK_BYTES, FederationClient, FileBlobAssembler, sha256Hex, sha256OfFile, UploadState,
-  type Chunk, type ChunkingOptions,
+  chunkBlob, chunkFile, DEFAULT_CHUNK_BYTES, FederationClient, FileBlobAssembler, sha256Hex, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  type Chunk,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
 } from '@fedciss/proto';
@@ -29,6 +29,8 @@ export interface UploadTuning {
 
 export interface Connection {
   address: string;
+  /** Further coordinators (standbys on the same database): tried in turn when a call finds the current one away or standing by. */
+  standbyAddresses?: readonly string[];
   credentials: grpc.ChannelCredentials;
   /** Plaintext loopback demo mode only: the site id sent as `x-site-id` metadata. */
   insecureSiteId?: string;
@@ -43,16 +45,12 @@ export interface Connection {
 /** An update to upload: its bytes, or a file (any size: read one chunk at a time). */
 export type UploadSource = Buffer | { path: string };
 
-/**
- * Uploads also carry each chunk's own SHA-256: the coordinator's partial-upload store checks that
- * field (it moves to the running hash with the coordinator's transfer code).
- */
-const UPLOAD_CHUNKING: ChunkingOptions = { chunkSha256: true };
-
 type Callback<Res> = (e: grpc.ServiceError | null, r?: Res) => void;
 
 export class CoordinatorClient {
   private client: FederationClient;
+  private readonly addresses: string[];
+  private current = 0;
   private readonly deadlineMs: number;
   private readonly transferDeadlineMs: number;
 
@@ -61,16 +59,45 @@ export class CoordinatorClient {
     private readonly audit: OutboundAudit,
     private readonly backoff: BackoffOptions = {},
   ) {
-    this.client = new FederationClient(connection.address, connection.credentials, {
-      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    this.addresses = [connection.address, ...(connection.standbyAddresses ?? [])];
+    this.client = this.connect(this.addresses[0]);
+    this.deadlineMs = connection.deadlineMs ?? 15_000;
+    this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
+  }
+
+  /** The coordinator address calls go to now. */
+  get address(): string {
+    return this.addresses[this.current];
+  }
+
+  private connect(address: string): FederationClient {
+    return new FederationClient(address, this.connection.credentials, {
+      ...TRANSFER_CHANNEL_OPTIONS,
       'grpc.keepalive_time_ms': 30_000,
       // grpc-js backs reconnection off up to 2 minutes; a coordinator back from a restart must hear
       // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 3_000,
     });
-    this.deadlineMs = connection.deadlineMs ?? 15_000;
-    this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
+  }
+
+  /**
+   * withBackoff, moving to the next coordinator address after a call found the current one
+   * unreachable or standing by (UNAVAILABLE): a standby that took over answers there.
+   */
+  private retrying<T>(attempt: () => Promise<T>, options: BackoffOptions): Promise<T> {
+    return withBackoff(async () => {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (this.addresses.length > 1 && (e as grpc.ServiceError)?.code === grpc.status.UNAVAILABLE) {
+          this.client.close();
+          this.current = (this.current + 1) % this.addresses.length;
+          this.client = this.connect(this.addresses[this.current]);
+        }
+        throw e;
+      }
+    }, options);
   }
 
   close(): void {
@@ -91,7 +118,7 @@ export class CoordinatorClient {
     req: Req,
     encodedBytes: number,
   ): Promise<Res> {
-    return withBackoff(() => {
+    return this.retrying(() => {
       this.audit.record(type, encodedBytes, content);
       return new Promise<Res>((resolve, reject) =>
         call.call(this.client, req, this.metadata(), { deadline: Date.now() + this.deadlineMs }, (e, r) => (e ? reject(e) : resolve(r!))),
@@ -162,7 +189,7 @@ export class CoordinatorClient {
       rmSync(file);
     }
     const part = `${file}.part`;
-    return withBackoff(async () => {
+    return this.retrying(async () => {
       let assembler: FileBlobAssembler | undefined;
       try {
         for await (const m of this.downloadStream(ref, part) as AsyncIterable<BlobChunk>) {
@@ -211,10 +238,10 @@ export class CoordinatorClient {
     const { sha256, sizeBytes } = Buffer.isBuffer(source) ? { sha256: sha256Hex(source), sizeBytes: source.length } : await sha256OfFile(source.path);
     const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     const chunksFrom = (offset: number): Iterable<Chunk> | AsyncIterable<Chunk> =>
-      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset, UPLOAD_CHUNKING) : chunkFile(source.path, chunkBytes, offset, UPLOAD_CHUNKING);
+      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset) : chunkFile(source.path, chunkBytes, offset);
     let corrupt = tuning.corruptChunkOnce;
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
-    return withBackoff(async () => {
+    return this.retrying(async () => {
       const status = await this.uploadStatus(idempotencyKey);
       if (status.state === UploadState.UPLOAD_STATE_ACCEPTED || status.state === UploadState.UPLOAD_STATE_REJECTED) {
         return { updateId: '', state: status.state, reason: status.reason, receivedBytes: status.receivedBytes };
@@ -256,6 +283,6 @@ export class CoordinatorClient {
         };
         pump().catch(reject);
       });
-    }, { ...this.backoff, retryIf: (e) => /sha256 check|hashes to/.test((e as grpc.ServiceError)?.details ?? ''), maxAttempts: 5 });
+    }, { ...this.backoff, retryIf: (e) => /sha256 check|does not match the announced/.test((e as grpc.ServiceError)?.details ?? ''), maxAttempts: 5 });
   }
 }
