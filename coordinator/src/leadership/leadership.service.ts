@@ -14,9 +14,10 @@ import { LeaderLease } from './leader-lease';
  * answers the federation's calls; a standby refuses them as UNAVAILABLE, and sites move on to
  * their next coordinator address.
  *
- * A leader that cannot renew (database away) stops leading when its lease may have expired by its
- * own clock, a renewal's length before the database would hand it to another: two leaders never
- * overlap while the clocks run at the same rate. The holder's name is its host, federation address
+ * A leader that cannot renew (database away, or its event loop held up) stops leading when its
+ * lease may have expired by its own clock, a moment before the database would hand it to another:
+ * two leaders never overlap while the clocks run at about the same rate. On the embedded database
+ * (PGlite: one process only) there is nobody to share with, and the coordinator always leads. The holder's name is its host, federation address
  * and data folder: a coordinator restarted in place takes its lease back at once instead of
  * waiting for it to expire.
  */
@@ -32,12 +33,17 @@ export class Leadership implements OnApplicationBootstrap, BeforeApplicationShut
   private stopped = false;
   private standbyAnnounced = false;
 
-  constructor(db: DatabaseService, @Inject(CONFIG) private readonly config: CoordinatorConfig) {
+  constructor(private readonly db: DatabaseService, @Inject(CONFIG) private readonly config: CoordinatorConfig) {
     this.lease = new LeaderLease(db);
     this.holder = `${hostname()}|${config.grpcAddress}|${config.dataDir}`.slice(0, 500);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.db.kind === 'pglite') {
+      // The embedded database opens in one process only: no other coordinator can share it.
+      this.leadingUntil = Number.POSITIVE_INFINITY;
+      return;
+    }
     await this.renew();
     this.timer = setInterval(() => void this.renew(), this.config.leadership.renewSeconds * 1000);
     this.timer.unref();
@@ -81,8 +87,9 @@ export class Leadership implements OnApplicationBootstrap, BeforeApplicationShut
       if (wasLeader) this.log.warn(`could not renew the leader lease: ${(e as Error).message}`);
       return; // keeps leading until leadingUntil, then stops by itself
     }
-    // Counted from before the request: the database's expiry is at least that late.
-    this.leadingUntil = held ? asked + (leaseSeconds - renewSeconds) * 1000 : 0;
+    // Counted from before the request, the database's expiry is at least that late; one second
+    // (or half a renewal period) earlier covers clocks that run at slightly different rates.
+    this.leadingUntil = held ? asked + leaseSeconds * 1000 - Math.min(1000, (renewSeconds * 1000) / 2) : 0;
     if (held && !wasLeader) this.log.log(`leader: this coordinator now runs the federation (lease ${leaseSeconds} s, renewed every ${renewSeconds} s)`);
     if (!held && wasLeader) this.log.warn('standby: another coordinator took the leader lease');
     if (!held && !wasLeader && !this.standbyAnnounced) {

@@ -13,6 +13,7 @@ import {
   BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, FederationService, sha256Hex, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type BlobChunk, type UploadMessage, type UploadReceipt,
 } from '@fedciss/proto';
+import { quantile } from './proc-stats';
 
 const MB = 1024 * 1024;
 
@@ -120,7 +121,7 @@ function grpcUpload(client: FederationClient, blob: Buffer, sha256: string): Pro
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 export interface TransferFigures {
   sizeMB: number;
