@@ -168,20 +168,9 @@ export class ChunkVerifier {
   }
 }
 
-/** Reassembles a blob in memory (up to a Buffer's limit; larger blobs go to a file: FileBlobAssembler). */
-export class BlobAssembler {
-  private readonly verifier: ChunkVerifier;
-  private readonly buffer: Buffer;
-
-  constructor(totalBytes: number, expectedSha256: string, maxBytes: number, prefix?: Uint8Array) {
-    this.verifier = new ChunkVerifier(totalBytes, expectedSha256, maxBytes);
-    if (totalBytes > bufferConstants.MAX_LENGTH) throw new TransferError(`a blob of ${totalBytes} bytes does not fit in memory (at most ${bufferConstants.MAX_LENGTH}): receive it into a file`);
-    this.buffer = Buffer.allocUnsafe(totalBytes);
-    if (prefix?.length) {
-      this.verifier.resumeWith(prefix);
-      this.buffer.set(prefix, 0);
-    }
-  }
+/** What both assemblers tell of their progress (their verifier's). */
+abstract class VerifiedAssembly {
+  constructor(protected readonly verifier: ChunkVerifier) {}
 
   get totalBytes(): number {
     return this.verifier.totalBytes;
@@ -193,6 +182,21 @@ export class BlobAssembler {
 
   get complete(): boolean {
     return this.verifier.complete;
+  }
+}
+
+/** Reassembles a blob in memory (up to a Buffer's limit; larger blobs go to a file: FileBlobAssembler). */
+export class BlobAssembler extends VerifiedAssembly {
+  private readonly buffer: Buffer;
+
+  constructor(totalBytes: number, expectedSha256: string, maxBytes: number, prefix?: Uint8Array) {
+    super(new ChunkVerifier(totalBytes, expectedSha256, maxBytes));
+    if (totalBytes > bufferConstants.MAX_LENGTH) throw new TransferError(`a blob of ${totalBytes} bytes does not fit in memory (at most ${bufferConstants.MAX_LENGTH}): receive it into a file`);
+    this.buffer = Buffer.allocUnsafe(totalBytes);
+    if (prefix?.length) {
+      this.verifier.resumeWith(prefix);
+      this.buffer.set(prefix, 0);
+    }
   }
 
   add(chunk: Chunk): void {
@@ -218,12 +222,14 @@ export class BlobAssembler {
  * blob's size. Opening resumes from what the file already holds (up to `keepBytes` when given:
  * bytes a crash may have torn are cut off), re-hashing that prefix once.
  */
-export class FileBlobAssembler {
+export class FileBlobAssembler extends VerifiedAssembly {
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
-    private readonly verifier: ChunkVerifier,
-  ) {}
+    verifier: ChunkVerifier,
+  ) {
+    super(verifier);
+  }
 
   static async open(path: string, totalBytes: number, expectedSha256: string, maxBytes: number, keepBytes = Number.MAX_SAFE_INTEGER): Promise<FileBlobAssembler> {
     const verifier = new ChunkVerifier(totalBytes, expectedSha256, maxBytes);
@@ -238,18 +244,6 @@ export class FileBlobAssembler {
       await file.close();
       throw e;
     }
-  }
-
-  get totalBytes(): number {
-    return this.verifier.totalBytes;
-  }
-
-  get received(): number {
-    return this.verifier.received;
-  }
-
-  get complete(): boolean {
-    return this.verifier.complete;
   }
 
   /** Checks and appends one chunk (not flushed: call sync() where durability matters). */

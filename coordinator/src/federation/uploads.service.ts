@@ -14,7 +14,7 @@ import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelRe
 import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
-import { PartialUpload } from './partial-upload';
+import { appendDurably, openPartialUpload, removePartialUpload } from './partial-upload';
 import { SiteEvents } from './site-events.service';
 import { RoundsRepository } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
@@ -78,13 +78,13 @@ export class UploadsService {
     if (this.inFlight.has(row.id)) throw conflict(`upload ${row.id} is already being received on another connection`);
     this.inFlight.add(row.id);
     try {
-      const partial = await PartialUpload.resume(this.partialPath(row.id), Number(row.totalBytes), Number(row.receivedBytes), row.sha256);
+      const partial = await openPartialUpload(this.partialPath(row.id), Number(row.totalBytes), Number(row.receivedBytes), row.sha256);
       try {
         if (header.resumeOffset !== partial.received) {
           throw new DomainError('invalid', `resume_offset ${header.resumeOffset} does not match the ${partial.received} bytes already held: resume at ${partial.received}`);
         }
         for await (const chunk of chunks) {
-          await partial.append(chunk);
+          await appendDurably(partial, chunk);
           this.metrics.bytesIn(chunk.data.length);
           await this.updates.setReceived(row.id, BigInt(partial.received));
         }
@@ -94,12 +94,12 @@ export class UploadsService {
         } catch (e) {
           if (!(e instanceof TransferError)) throw e;
           // The bytes are wrong as a whole although every chunk checked out: start again from zero.
-          await partial.remove();
+          await removePartialUpload(partial);
           await this.updates.setReceived(row.id, 0n);
           throw new TransferError(`${e.message}; send it again from offset 0`);
         }
         const settled = await this.settle(row, partial.path);
-        await partial.remove(); // moved into the store when accepted; dropped otherwise
+        await removePartialUpload(partial); // moved into the store when accepted; dropped otherwise
         return receipt(settled);
       } finally {
         await partial.close(); // an unfinished upload keeps its file, to be resumed

@@ -100,7 +100,8 @@ function start(m: Extract<ToWorker, { type: 'start' }>): void {
       new OutboundAudit(join(site.dir, 'outbound.jsonl')),
       { initialMs: 250, maxMs: 5_000 },
     );
-    const fail = (e: unknown) => send({ type: 'error', index: site.index, message: (e as Error)?.message ?? String(e) });
+    // A site that died on purpose has calls cut short by its own closing: not failures.
+    const fail = (e: unknown) => void (site.dead || send({ type: 'error', index: site.index, message: (e as Error)?.message ?? String(e) }));
     // Spread over the interval, so hundreds of sites do not call in the same millisecond.
     const jitter = Math.random();
     const heartbeat = () => void (site.dead ? undefined : site.client!.heartbeat('idle').catch(fail));

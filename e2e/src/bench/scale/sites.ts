@@ -80,6 +80,8 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
   const failures: string[] = [];
   const uploads: Array<Extract<FromWorker, { type: 'upload' }>> = [];
   const dropped: Array<Extract<FromWorker, { type: 'dropped' }>> = [];
+  let stopping = false;
+  let enrolments: Promise<void> = Promise.resolve();
   try {
     const sitesService = coordinator.app.get(SitesService);
     const count = Math.ceil(o.sites / SITES_PER_WORKER);
@@ -87,11 +89,15 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
     for (let w = 0; w < count; w++) {
       const worker = fork(join(__dirname, 'site-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       workers.push(worker);
+      worker.on('exit', (code, signal) => {
+        if (!stopping) failures.push(`a site worker exited early (${code ?? signal}): its sites stopped`);
+      });
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'csr') {
-          sitesService.enroll(`Scale site ${m.index}`, m.csrPem, { executionProviders: ['cpu'], agentVersion: 'bench' }, { address: `bench-${m.index}` }).then(
-            (r) => worker.send({ type: 'cert', index: m.index, siteId: r.siteId, certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem } satisfies ToWorker),
-            (e) => failures.push(`enrol site ${m.index}: ${(e as Error).message}`),
+          // One enrolment at a time, as they would arrive: hundreds at once exhaust the database's connection pool.
+          enrolments = enrolments.then(() => sitesService.enroll(`Scale site ${m.index}`, m.csrPem, { executionProviders: ['cpu'], agentVersion: 'bench' }, { address: `bench-${m.index}` })).then(
+            (r) => void (worker.connected && worker.send({ type: 'cert', index: m.index, siteId: r.siteId, certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem } satisfies ToWorker)),
+            (e) => void failures.push(`enrol site ${m.index}: ${(e as Error).message}`),
           );
         } else if (m.type === 'ready') ready++;
         else if (m.type === 'upload') (uploads.push(m), m.accepted || failures.push(`site ${m.index} round ${m.roundIndex}: upload not accepted: ${m.reason}`));
@@ -182,6 +188,7 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
       ...(drop ? { dropped: drop } : {}),
     };
   } finally {
+    stopping = true;
     for (const w of workers) if (w.connected) w.send({ type: 'stop' } satisfies ToWorker);
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
     await sleep(2_000); // calls the sites left in flight finish before the database closes
