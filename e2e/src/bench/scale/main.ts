@@ -50,39 +50,61 @@ async function main(): Promise<void> {
   const machineAtStart = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
   const log = (s: string) => process.stderr.write(`bench:scale ${new Date().toISOString().slice(11, 19)} ${s}\n`);
   const pg = await startPostgresServer();
+  // Each section's figures, or its error: one failing section leaves the others' figures, and the
+  // document is written after every section (a run stopped half-way keeps what it measured).
+  const doc: Record<string, unknown> = { date: new Date(started).toISOString(), quick: args.quick, machine: machineAtStart };
+  const save = () => {
+    Object.assign(doc, { seconds: Math.round((Date.now() - started) / 1000), loadAverageNow: loadavg().map((x) => Number(x.toFixed(2))) });
+    if (args.json) writeFileSync(args.json, JSON.stringify(doc, null, 2) + '\n');
+  };
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    log(`${name} ...`);
+    try {
+      const value = await run();
+      doc[name] = value;
+      return value;
+    } catch (e) {
+      doc[name] = { error: ((e as Error)?.message ?? String(e)).slice(0, 1000) };
+      log(`${name} failed: ${(e as Error)?.stack ?? e}`);
+      return undefined;
+    } finally {
+      save();
+    }
+  };
   try {
-    log('transfer ...');
-    const transfer = await benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5);
+    await section('transfer', () => benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5));
+    // The models (2.5 GB) before the many sites: the largest site count is the longest part.
+    await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
+    const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
+    await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
     const pkiDir = join(workDir, 'pki');
     initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });
     const keyCache = join(tmpdir(), 'fedciss-bench-scale-keys');
     mkdirSync(keyCache, { recursive: true });
-    const sites: SitesFigures[] = [];
+    const sites: Array<SitesFigures | { sites: number; error: string }> = [];
+    doc.sites = sites;
     for (const n of args.sites) {
-      // 10 % of the sites die mid-upload in the second round at N = 100 (the largest N of a quick run).
+      // 10 % of the sites die mid-upload in round 1 at N = 100 (the largest N of a quick run).
       const drop = n === 100 || (args.quick && n === args.sites.at(-1));
       log(`sites: ${n}${drop ? ' (10 % dying mid-upload in round 1)' : ''} ...`);
-      sites.push(await benchSites({ sites: n, rounds: args.quick || n > 100 ? 2 : 3, dropFraction: drop ? 0.1 : 0, dropRound: 1, workDir, pkiDir, keyCache, pg, roundTimeoutMs: 20 * 60_000 }));
+      try {
+        sites.push(await benchSites({ sites: n, rounds: args.quick || n > 100 ? 2 : 3, dropFraction: drop ? 0.1 : 0, dropRound: 1, workDir, pkiDir, keyCache, pg, roundTimeoutMs: 15 * 60_000 }));
+      } catch (e) {
+        sites.push({ sites: n, error: ((e as Error)?.message ?? String(e)).slice(0, 1000) });
+      }
       log(`sites: ${n}: ${JSON.stringify(sites.at(-1))}`);
+      const done = sites.filter((x): x is SitesFigures => !('error' in x));
+      const per = (f: (x: SitesFigures) => number) => Number(slope(done.map((x) => x.sites), done.map(f)).toFixed(3));
+      doc.slopes = {
+        note: 'least-squares slope over N of the sites measured: the cost of one more site',
+        roundMsPerSite: per((x) => x.roundP50Ms),
+        coordinatorCpuSecondsPerRoundPerSite: per((x) => x.coordinatorCpuSecondsPerRound),
+        coordinatorPeakRssBytesPerSite: per((x) => x.coordinatorPeakRssBytes),
+        databaseBytesPerSite: per((x) => x.databaseBytes),
+      };
+      save();
     }
-    const ns = sites.map((s) => s.sites);
-    const per = (f: (s: SitesFigures) => number) => Number(slope(ns, sites.map(f)).toFixed(3));
-    const slopes = {
-      note: 'least-squares slope over N: the cost of one more site',
-      roundMsPerSite: per((s) => s.roundP50Ms),
-      coordinatorCpuSecondsPerRoundPerSite: per((s) => s.coordinatorCpuSecondsPerRound),
-      coordinatorPeakRssBytesPerSite: per((s) => s.coordinatorPeakRssBytes),
-      databaseBytesPerSite: per((s) => s.databaseBytes),
-    };
-    log(`models: ${args.modelsMB.join(', ')} MB ...`);
-    const models = await benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 });
-    const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
-    log(`robust aggregation: ${robust.sites} updates x ${robust.megabytes} MB ...`);
-    const robustAggregation = await benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 });
-    const doc = { date: new Date(started).toISOString(), seconds: Math.round((Date.now() - started) / 1000), quick: args.quick, machine: { ...machineAtStart, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))) }, transfer, sites, slopes, models, robustAggregation };
-    const text = JSON.stringify(doc, null, 2) + '\n';
-    if (args.json) writeFileSync(args.json, text);
-    process.stdout.write(text);
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } finally {
     pg.stop();
     rmSync(workDir, { recursive: true, force: true });
