@@ -45,6 +45,19 @@ export interface Connection {
 /** An update to upload: its bytes, or a file (any size: read one chunk at a time). */
 export type UploadSource = Buffer | { path: string };
 
+/** Waits until a stream can take more (or has closed), leaving no listener behind. */
+function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
 type Callback<Res> = (e: grpc.ServiceError | null, r?: Res) => void;
 
 export class CoordinatorClient {
@@ -277,7 +290,7 @@ export class CoordinatorClient {
               const due = started + (sent / tuning.bytesPerSecond) * 1000;
               if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
             }
-            if (!call.write({ chunk })) await new Promise((r) => (call.once('drain', r), call.once('close', r)));
+            if (!call.write({ chunk })) await drainedOrClosed(call);
           }
           if (!answered) call.end();
         };
