@@ -4,7 +4,7 @@ import type { NamedTensors } from '@fedciss/ml';
 import { createStrategy, resolveAggregationOptions } from './registry';
 import { aggregateBySlices, sliceValuesFor, slicedFromMemory, type SliceSink, type SlicedUpdate } from './sliced';
 import { deltaNormOf } from './tensor-walk';
-import { update } from './test-helpers';
+import { update } from '../testing/aggregation';
 import { StreamingWeightedMean } from './streaming-mean';
 import type { AggregationOptions, ClientUpdate, UpdateKind } from './types';
 

@@ -11,7 +11,7 @@ import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
+import { restClient, signIn } from '@fedciss/coordinator/testing';
 import { Federation } from '../harness/federation';
 import { TINY_TRAINING, tinyFederation } from '../harness/tiny';
 import { startContainerRuntime, type ContainerRuntime } from './container-runtime';

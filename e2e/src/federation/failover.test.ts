@@ -12,13 +12,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState } from '@fedciss/proto';
-import { startPostgresServer, type PostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
-import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
-import { freePort } from '@fedciss/coordinator/dist/testing/ports';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
-import { until } from '@fedciss/coordinator/dist/testing/until';
-import { CoordinatorClient } from '@fedciss/site-agent/dist/federation/coordinator-client';
-import { OutboundAudit } from '@fedciss/site-agent/dist/federation/outbound-audit';
+import { freePort, restClient, signIn, startPostgresServer, TestSiteClient, until, type PostgresServer } from '@fedciss/coordinator/testing';
+import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
 import { ChildProgram, COORDINATOR_BIN } from '../harness/child';
 import { TINY_TRAINING } from '../harness/tiny';
 

@@ -25,7 +25,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DSAD_SPLIT, DSAD_STRUCTURES, type RosterEntry } from '@fedciss/ml';
+import { type RosterEntry } from '@fedciss/ml';
+import { DSAD_SPLIT, DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { decodeMaskFull, firstNonBinaryValue, readImageSize } from './png';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';

@@ -21,8 +21,6 @@ export interface UploadTuning {
   chunkBytes?: number;
   /** Bandwidth cap in bytes per second (0 or unset: none). */
   bytesPerSecond?: number;
-  /** Resilience tests: corrupt the chunk with this index in the first attempt. */
-  corruptChunkOnce?: number;
   /** Told the size of every chunk handed to the connection (metrics). */
   onChunkSent?: (bytes: number) => void;
 }
@@ -40,6 +38,8 @@ export interface Connection {
   deadlineMs?: number;
   /** Deadline of a whole download or upload stream. */
   transferDeadlineMs?: number;
+  /** gRPC client interceptors (e.g. an e2e wrapper that injects faults into the traffic). */
+  interceptors?: grpc.Interceptor[];
 }
 
 /** An update to upload: its bytes, or a file (any size: read one chunk at a time). */
@@ -91,6 +91,7 @@ export class CoordinatorClient {
       // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 3_000,
+      interceptors: this.connection.interceptors,
     });
   }
 
@@ -252,7 +253,6 @@ export class CoordinatorClient {
     const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     const chunksFrom = (offset: number): Iterable<Chunk> | AsyncIterable<Chunk> =>
       Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset) : chunkFile(source.path, chunkBytes, offset);
-    let corrupt = tuning.corruptChunkOnce;
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
     return this.retrying(async () => {
       const status = await this.uploadStatus(idempotencyKey);
@@ -274,14 +274,8 @@ export class CoordinatorClient {
         const started = Date.now();
         let sent = 0;
         const pump = async () => {
-          for await (let chunk of chunksFrom(offset)) {
+          for await (const chunk of chunksFrom(offset)) {
             if (answered) break;
-            if (corrupt !== undefined && chunk.offset === corrupt * chunkBytes) {
-              const data = Buffer.from(chunk.data);
-              data[0] ^= 0xff; // the hash still describes the original bytes: the coordinator must refuse it
-              chunk = { ...chunk, data };
-              corrupt = undefined;
-            }
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
             onProgress?.((chunk.offset + chunk.data.length) / sizeBytes);
             tuning.onChunkSent?.(chunk.data.length);

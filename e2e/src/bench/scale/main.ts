@@ -9,8 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startPostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
-import { initCertificateAuthority } from '@fedciss/coordinator/dist/pki';
+import { initCertificateAuthority } from '@fedciss/coordinator';
+import { startPostgresServer } from '@fedciss/coordinator/testing';
 import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';

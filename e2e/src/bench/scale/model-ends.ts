@@ -14,12 +14,8 @@ import {
   chunkFile, DEFAULT_CHUNK_BYTES, FederationService, FileBlobAssembler, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type BlobChunk, type DownloadRequest, type UploadMessage, type UploadReceipt, type UploadStatus, type UploadStatusRequest,
 } from '@fedciss/proto';
-import { LocalBlobStore } from '@fedciss/coordinator/dist/model-store/local-blob-store';
-import { SafetensorsFileReader, SafetensorsFileWriter } from '@fedciss/coordinator/dist/model-store/safetensors-file';
-import { aggregateBySlices, type SlicedUpdate } from '@fedciss/coordinator/dist/aggregation/sliced';
-import { resolveAggregationOptions } from '@fedciss/coordinator/dist/aggregation';
-import { CoordinatorClient } from '@fedciss/site-agent/dist/federation/coordinator-client';
-import { OutboundAudit } from '@fedciss/site-agent/dist/federation/outbound-audit';
+import { aggregateBySlices, LocalBlobStore, resolveAggregationOptions, SafetensorsFileReader, SafetensorsFileWriter, type SlicedUpdate } from '@fedciss/coordinator';
+import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
 
 export type ToEnd =
   | { type: 'create'; megabytes: number }

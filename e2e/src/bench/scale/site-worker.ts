@@ -11,9 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState } from '@fedciss/proto';
-import { CoordinatorClient } from '@fedciss/site-agent/dist/federation/coordinator-client';
-import { OutboundAudit } from '@fedciss/site-agent/dist/federation/outbound-audit';
-import { grpcChannelCredentials, identityPaths, initSiteIdentity, storeSiteCertificate } from '@fedciss/site-agent/dist/identity';
+import { CoordinatorClient, grpcChannelCredentials, identityPaths, initSiteIdentity, OutboundAudit, storeSiteCertificate } from '@fedciss/site-agent';
 
 export type ToWorker =
   | { type: 'init'; indices: number[]; workDir: string; keyCache: string }

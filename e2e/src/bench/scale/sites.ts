@@ -12,14 +12,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveConfig } from '@fedciss/coordinator/dist/config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '@fedciss/coordinator/dist/main';
-import { MlModelFactory } from '@fedciss/coordinator/dist/models/ml-model-factory';
-import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
-import { SitesService } from '@fedciss/coordinator/dist/sites/sites.service';
-import { DatabaseService } from '@fedciss/coordinator/dist/database/database.service';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
-import type { PostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
+import { AdminAuthService, DatabaseService, MlModelFactory, resolveConfig, SitesService, startCoordinator, type RunningCoordinator } from '@fedciss/coordinator';
+import { restClient, signIn, type PostgresServer } from '@fedciss/coordinator/testing';
 import { cpuSeconds, peakRssBytes, quantile, resetPeakRss } from './proc-stats';
 import type { FromWorker, ToWorker } from './site-worker';
 
