@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   chunkFile, DEFAULT_CHUNK_BYTES, FederationService, FileBlobAssembler, TRANSFER_CHANNEL_OPTIONS, UploadState,
-  type BlobChunk, type DownloadRequest, type UploadMessage, type UploadReceipt, type UploadStatus, type UploadStatusRequest,
+  type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { aggregateBySlices, LocalBlobStore, resolveAggregationOptions, SafetensorsFileReader, SafetensorsFileWriter, type SlicedUpdate } from '@fedciss/coordinator';
 import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
@@ -84,12 +84,13 @@ function coordinatorEnd(dir: string): void {
   const uploads = new Map<string, { state: UploadState; received: number; sha256: string }>();
   mkdirSync(join(dir, 'uploads'), { recursive: true });
   const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
-  server.addService(FederationService, {
-    getUploadStatus(call: grpc.ServerUnaryCall<UploadStatusRequest, UploadStatus>, done: grpc.sendUnaryData<UploadStatus>) {
+  const served = { getUploadStatus: FederationService.getUploadStatus, downloadModel: FederationService.downloadModel, uploadUpdate: FederationService.uploadUpdate };
+  const handlers: Pick<FederationServer, keyof typeof served> = {
+    getUploadStatus(call, done) {
       const u = uploads.get(call.request.idempotencyKey);
       done(null, u ? { state: u.state, receivedBytes: u.received, reason: '' } : { state: UploadState.UPLOAD_STATE_UNSPECIFIED, receivedBytes: 0, reason: 'no upload with this key' });
     },
-    downloadModel(call: grpc.ServerWritableStream<DownloadRequest, BlobChunk>) {
+    downloadModel(call) {
       void (async () => {
         const v = versions.get(call.request.versionId);
         if (!v) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no version ${call.request.versionId}` });
@@ -101,7 +102,7 @@ function coordinatorEnd(dir: string): void {
         call.end();
       })().catch((e) => call.emit('error', { code: grpc.status.INTERNAL, details: (e as Error).message }));
     },
-    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, done: grpc.sendUnaryData<UploadReceipt>) {
+    uploadUpdate(call, done) {
       void (async () => {
         let assembler: FileBlobAssembler | undefined;
         let key = '';
@@ -121,7 +122,8 @@ function coordinatorEnd(dir: string): void {
         done(null, { updateId: key, state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes: stored.sizeBytes });
       })().catch((e) => done({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message }));
     },
-  } as unknown as grpc.UntypedServiceImplementation);
+  };
+  server.addService(served, handlers);
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? send({ type: 'failed', message: e.message }) : send({ type: 'listening', port })));
 
   let shapes = new Map<string, number[]>();

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, FederationService, sha256Hex, TRANSFER_CHANNEL_OPTIONS, UploadState,
-  type BlobChunk, type UploadMessage, type UploadReceipt,
+  type BlobChunk, type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { quantile } from './proc-stats';
 
@@ -28,8 +28,10 @@ function peer(bytes: number): void {
   const blob = randomBytes(bytes);
   const sha256 = sha256Hex(blob);
   const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
-  server.addService(FederationService, {
-    downloadModel(call: grpc.ServerWritableStream<unknown, BlobChunk>) {
+  // Only the two transfer calls are served, typed by the generated interface.
+  const served = { downloadModel: FederationService.downloadModel, uploadUpdate: FederationService.uploadUpdate };
+  const handlers: Pick<FederationServer, keyof typeof served> = {
+    downloadModel(call) {
       call.write({ header: { format: 'safetensors', totalBytes: blob.length, sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model: undefined } });
       const chunks = chunkBlob(blob);
       const pump = (): void => {
@@ -38,7 +40,7 @@ function peer(bytes: number): void {
       };
       pump();
     },
-    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, answer: grpc.sendUnaryData<UploadReceipt>) {
+    uploadUpdate(call, answer) {
       let a: BlobAssembler | undefined;
       call.on('data', (m: UploadMessage) => (m.header ? (a = new BlobAssembler(m.header.totalBytes, m.header.sha256, 1 << 30)) : a!.add(m.chunk!)));
       call.on('end', () => {
@@ -50,7 +52,8 @@ function peer(bytes: number): void {
         }
       });
     },
-  } as unknown as grpc.UntypedServiceImplementation);
+  };
+  server.addService(served, handlers);
   // Raw socket: 'D' asks for the bytes; anything else starts an upload answered with one byte at its end.
   const raw = createServer((socket) => {
     let got = -1;
