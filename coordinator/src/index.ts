@@ -9,5 +9,11 @@ export { AdminAuthService } from './auth/admin-auth.service';
 export type { ModelFactory } from './models/model-factory';
 export { MlModelFactory } from './models/ml-model-factory';
 export { initCertificateAuthority } from './pki';
+export { SitesService } from './sites/sites.service';
+export { DatabaseService } from './database/database.service';
+/** Models and updates of any size on files (the model store, safetensors by slices) and aggregation by slices. */
+export { LocalBlobStore } from './model-store/local-blob-store';
+export { SafetensorsFileReader, SafetensorsFileWriter } from './model-store/safetensors-file';
+export { aggregateBySlices, resolveAggregationOptions, type SlicedUpdate } from './aggregation';
 /** The privacy accountant (RDP of the sampled Gaussian mechanism): ε of releases, σ for a target ε (bench:ciss --dp-epsilon). */
 export { epsilonOfReleases, noiseMultiplierFor, type Release } from './privacy/rdp';

@@ -36,6 +36,7 @@ export type { ModelMetadata, ModelClass, ModelInputSpec } from './infer/model-me
 // the diffusion generator (replay without stored patient images); everything also under `diffusion.`
 export * as diffusion from './diffusion';
 export { DEFAULT_DIFFUSION_CONFIG, diffusionConfig, createDiffusionWeights, checkDiffusionWeights } from './diffusion/unet';
+export { parseDiffusionConfig } from './diffusion/parse-config';
 export type { DiffusionConfig, DiffusionPrediction } from './diffusion/unet';
 export { noiseSchedule, ddimStep, ddimTimesteps } from './diffusion/schedule';
 export type { NoiseSchedule, ScheduleConfig, ScheduleKind } from './diffusion/schedule';

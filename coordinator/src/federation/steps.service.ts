@@ -4,6 +4,7 @@ import { AuditService, type Actor } from '../audit/audit.service';
 import { CONFIG, MODEL_FACTORY } from '../common/tokens';
 import { conflict } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
+import { federationArchitecture } from '../config/architecture-check';
 import type { ModelFactory } from '../models/model-factory';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { RosterRepository } from '../roster/roster.repository';
@@ -42,8 +43,7 @@ export class StepsService {
       const index = last ? last.index + 1 : 0;
       const first = last ? (await this.steps.byIndex(0)).config : null;
       // The architecture is fixed by step 0: later steps only grow the head.
-      const segmenter = first?.segmenter ?? { ...this.factory.defaultSegmenterConfig(), ...this.config.training.segmenter };
-      const generator = first?.generator ?? { ...this.factory.defaultGeneratorConfig(segmenter), ...this.config.training.generator };
+      const { segmenter, generator } = first ?? federationArchitecture(this.config.training, this.factory);
       const maxId = await this.roster.maxId();
       const newClassIds = classes.map((_, i) => maxId + 1 + i);
       const numClasses = maxId + 1 + classes.length;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { parseSegmenterConfig } from '@fedciss/ml';
+import type { SegmenterConfig } from '@fedciss/ml';
 import { TaskKind, type HyperParameters, type ModelRef, type SecureAggregation, type SegmenterArchitecture, type Task } from '@fedciss/proto';
 import { deadlineAt } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
@@ -18,9 +18,8 @@ const TASK_KIND: Record<RoundKind, TaskKind> = {
   evaluate: TaskKind.TASK_KIND_EVALUATE,
 };
 
-/** The step's segmenter architecture as the task states it (ml's configuration, checked). */
-function segmenterArchitecture(config: Record<string, unknown>, where: string): SegmenterArchitecture {
-  const c = parseSegmenterConfig(config, where);
+/** The step's segmenter architecture as the task states it (ml's configuration, parsed when the step was read). */
+function segmenterArchitecture(c: SegmenterConfig): SegmenterArchitecture {
   return { inChannels: c.inChannels, width: c.width, depth: c.depth, inputSize: [...c.inputSize], embedDim: c.embedDim, norm: c.norm, groups: c.groups };
 }
 
@@ -100,13 +99,13 @@ export class TaskBuilder {
       learningRate: generator ? t.generatorTraining.learningRate : t.learningRate,
       fedproxMu: this.strategies.of(step.index, cfg).siteConfig().proximalMu,
       // Informational: the side of the images the model takes (the architecture travels in segmenterArchitecture).
-      imageSize: Number(generator ? cfg.generator.imageSize : (cfg.segmenter.inputSize as number[] | undefined)?.[0]) || 0,
+      imageSize: generator ? cfg.generator.imageSize : cfg.segmenter.inputSize[0],
       replayImages: step.index > 0 ? t.replayImages : 0,
       pseudoLabelThreshold: t.pseudoLabelThreshold,
       // One field per loss term; the settings file keeps the pseudo-label switch (1 on, 0 off) with the weights.
       lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive },
       pseudoLabels: t.lossWeights.pseudoLabels === undefined ? undefined : t.lossWeights.pseudoLabels > 0,
-      segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter, `step ${step.index}`),
+      segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter),
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
       replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),

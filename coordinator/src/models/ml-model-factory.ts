@@ -4,41 +4,41 @@
  * the current generator makes (no patient data on the coordinator).
  */
 import {
-  createDiffusionWeights, createSegmenterWeights, diffusionConfig, diffusionGeometry, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages, segmenterConfig,
+  createDiffusionWeights, createSegmenterWeights, diffusionGeometry, distillOnImages, exportSegmenterOnnx, growHead, predictSegmentation, sampleImages,
   replayGeneratorConfig, DEFAULT_SEGMENTER_CONFIG, type DiffusionConfig, type ModelMetadata, type NamedTensors, type SegmenterConfig, type SegmenterProvenance,
 } from '@fedciss/ml';
 import { DEFAULT_SERVER_DISTILLATION, type DistillationRequest, type GeneratedPrediction, type ModelFactory, type SegmenterSpec } from './model-factory';
 
 export class MlModelFactory implements ModelFactory {
-  defaultSegmenterConfig(): Record<string, unknown> {
-    return { ...DEFAULT_SEGMENTER_CONFIG };
+  defaultSegmenterConfig(): SegmenterConfig {
+    return DEFAULT_SEGMENTER_CONFIG;
   }
 
-  defaultGeneratorConfig(segmenterSettings: Record<string, unknown> = {}): Record<string, unknown> {
-    return { ...replayGeneratorConfig(segmenter(segmenterSettings).inputSize) };
+  defaultGeneratorConfig(segmenter: SegmenterConfig = DEFAULT_SEGMENTER_CONFIG): DiffusionConfig {
+    return replayGeneratorConfig(segmenter.inputSize);
   }
 
   async createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors> {
-    return createSegmenterWeights(segmenter(spec.config), spec.numClasses, seed);
+    return createSegmenterWeights(spec.config, spec.numClasses, seed);
   }
 
   async growHead(weights: NamedTensors, fromClasses: number, toClasses: number): Promise<NamedTensors> {
     return growHead(weights, fromClasses, toClasses);
   }
 
-  async createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors> {
-    return createDiffusionWeights(generator(config), seed);
+  async createGenerator(config: DiffusionConfig, seed: number): Promise<NamedTensors> {
+    return createDiffusionWeights(config, seed);
   }
 
   async distill(r: DistillationRequest): Promise<{ weights: NamedTensors; loss: number; changedPixels: number }> {
-    const genConfig = generator(r.generatorConfig);
+    const genConfig = r.generatorConfig;
     const d = r.settings;
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: d.images, steps: d.samplingSteps, seed: r.seed });
     const { channels, height, width } = diffusionGeometry(genConfig);
     const per = channels * height * width;
     const list = Array.from({ length: d.images }, (_, i) => ({ image: images.subarray(i * per, (i + 1) * per), height, width }));
     const result = await distillOnImages({
-      config: segmenter(r.config),
+      config: r.config,
       student: { weights: r.student, numClasses: r.numClasses },
       teacher: { weights: r.teacher, numClasses: r.oldClassCount },
       images: list,
@@ -51,27 +51,19 @@ export class MlModelFactory implements ModelFactory {
     return { weights: result.weights, loss: Object.values(last).reduce((a, b) => a + b, 0), changedPixels: result.changedPixels };
   }
 
-  async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]> {
-    const genConfig = generator(r.generatorConfig);
+  async predictOnGenerated(r: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: DiffusionConfig; count: number; seed: number }): Promise<GeneratedPrediction[]> {
+    const genConfig = r.generatorConfig;
     const { channels, height, width } = diffusionGeometry(genConfig);
     const images = await sampleImages({ config: genConfig, weights: r.generator, count: r.count, steps: DEFAULT_SERVER_DISTILLATION.samplingSteps, seed: r.seed });
     const per = channels * height * width;
     const list = Array.from({ length: r.count }, (_, i) => ({ image: images.slice(i * per, (i + 1) * per), height, width }));
-    const predictions = await predictSegmentation({ config: segmenter(r.spec.config), weights: r.segmenter, numClasses: r.spec.numClasses }, list);
+    const predictions = await predictSegmentation({ config: r.spec.config, weights: r.segmenter, numClasses: r.spec.numClasses }, list);
     return predictions.map((p, i) => ({ image: list[i].image, labels: p.labels, height: p.height, width: p.width }));
   }
 
   async exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }> {
-    const out = exportSegmenterOnnx(weights, segmenter(spec.config), spec.numClasses, options);
+    const out = exportSegmenterOnnx(weights, spec.config, spec.numClasses, options);
     if (!out.metadata) throw new Error('exportSegmenterOnnx returned no metadata although provenance was given');
     return { bytes: Buffer.from(out.bytes), metadata: out.metadata };
   }
-}
-
-function segmenter(config: Record<string, unknown>): SegmenterConfig {
-  return segmenterConfig(config as Partial<SegmenterConfig>);
-}
-
-function generator(config: Record<string, unknown>): DiffusionConfig {
-  return diffusionConfig(config as Partial<DiffusionConfig>);
 }

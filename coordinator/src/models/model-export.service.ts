@@ -10,7 +10,7 @@ import { DatabaseService } from '../database/database.service';
 import type { ModelVersion } from '../generated/prisma/client';
 import { CA_CERT_FILE } from '../pki';
 import type { ModelFactory } from './model-factory';
-import { ModelVersionsService } from './model-versions.service';
+import { ModelVersionsService, segmenterConfigOf } from './model-versions.service';
 import { quote } from '../common/text';
 
 export interface ExportedVersion {
@@ -41,7 +41,7 @@ export class ModelExportService {
       throw invalid(`opset must be an integer from ${MIN_EXPORT_OPSET} to ${MAX_EXPORT_OPSET} (got ${opset})`);
     }
     const provenance = await this.provenance(row);
-    const { bytes, metadata } = await this.factory.exportOnnx(await this.models.weights(id), { numClasses: row.numClasses, config: row.config as Record<string, unknown> }, { opset, provenance });
+    const { bytes, metadata } = await this.factory.exportOnnx(await this.models.weights(id), { numClasses: row.numClasses, config: segmenterConfigOf(row) }, { opset, provenance });
     return { onnx: bytes, metadata, card: modelCard(metadata) };
   }
 

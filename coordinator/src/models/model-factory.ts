@@ -3,12 +3,12 @@
  * when classes are added, server-side distillation and ONNX export. The implementation lives on top
  * of `ml` (ml-model-factory.ts); the interface keeps the federation logic independent of it.
  */
-import type { ModelMetadata, NamedTensors, SegmenterProvenance } from '@fedciss/ml';
+import type { DiffusionConfig, ModelMetadata, NamedTensors, SegmenterConfig, SegmenterProvenance } from '@fedciss/ml';
 
 export interface SegmenterSpec {
   numClasses: number;
   /** Architecture settings (width, depth, input size), stored with every version. */
-  config: Record<string, unknown>;
+  config: SegmenterConfig;
 }
 
 export interface DistillationRequest {
@@ -18,8 +18,8 @@ export interface DistillationRequest {
   /** Channels 0..oldClassCount-1 of the student are pulled toward the teacher. */
   oldClassCount: number;
   numClasses: number;
-  config: Record<string, unknown>;
-  generatorConfig: Record<string, unknown>;
+  config: SegmenterConfig;
+  generatorConfig: DiffusionConfig;
   steps: number;
   /** Seeds the generated images, so a restarted aggregation distills on the same ones. */
   seed: number;
@@ -48,13 +48,13 @@ export interface GeneratedPrediction {
 
 export interface ModelFactory {
   /** The default architecture settings of a new federation. */
-  defaultSegmenterConfig(): Record<string, unknown>;
+  defaultSegmenterConfig(): SegmenterConfig;
   /** The default generator for a segmenter of this architecture (it generates at the segmenter's aspect ratio). */
-  defaultGeneratorConfig(segmenter?: Record<string, unknown>): Record<string, unknown>;
+  defaultGeneratorConfig(segmenter?: SegmenterConfig): DiffusionConfig;
   createSegmenter(spec: SegmenterSpec, seed: number): Promise<NamedTensors>;
   /** New output channels initialised from the background channel (MiB): predictions do not change. */
-  growHead(weights: NamedTensors, fromClasses: number, toClasses: number, config: Record<string, unknown>): Promise<NamedTensors>;
-  createGenerator(config: Record<string, unknown>, seed: number): Promise<NamedTensors>;
+  growHead(weights: NamedTensors, fromClasses: number, toClasses: number, config: SegmenterConfig): Promise<NamedTensors>;
+  createGenerator(config: DiffusionConfig, seed: number): Promise<NamedTensors>;
   /** Server-side distillation on generated images; returns the distilled student, its loss, and the
    * share of the generated images' pixels whose predicted class it changed (its measurable effect). */
   distill(request: DistillationRequest): Promise<{ weights: NamedTensors; loss: number; changedPixels: number }>;
@@ -62,7 +62,7 @@ export interface ModelFactory {
    * Images made by the generator, with the segmenter's prediction for each: what the console shows
    * as prediction overlays (no patient image exists on the coordinator).
    */
-  predictOnGenerated(request: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: Record<string, unknown>; count: number; seed: number }): Promise<GeneratedPrediction[]>;
+  predictOnGenerated(request: { segmenter: NamedTensors; spec: SegmenterSpec; generator: NamedTensors; generatorConfig: DiffusionConfig; count: number; seed: number }): Promise<GeneratedPrediction[]>;
   /** The inference graph with the weights and the metadata inside, as .onnx bytes (opset unset:
    * the smallest that expresses the model). */
   exportOnnx(weights: NamedTensors, spec: SegmenterSpec, options: { opset?: number; provenance: SegmenterProvenance }): Promise<{ bytes: Buffer; metadata: ModelMetadata }>;

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
-  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, segmenterConfig,
+  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, parseDiffusionConfig, parseSegmenterConfig,
   type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { DatabaseService } from '../database/database.service';
@@ -59,7 +59,8 @@ export interface ImportResult {
 interface ParsedModel {
   kind: ModelKind;
   weights: NamedTensors;
-  config: Record<string, unknown>;
+  /** The metadata's `config` as JSON, unchecked: checkSegmenter / checkGenerator parse it with ml's parsers. */
+  config: unknown;
 }
 
 /** Reads and decodes the file; the kind and architecture come from its metadata. */
@@ -82,10 +83,10 @@ export function readModelFile(file: string, kind?: ModelKind): ParsedModel {
   const own = metadata.kind;
   if (own !== undefined && own !== 'segmenter' && own !== 'generator') throw new ModelImportError(`${file}: metadata kind '${own}' is neither segmenter nor generator`);
   if (kind && own && own !== kind) throw new ModelImportError(`${file}: holds a ${own}, not a ${kind}`);
-  let config: Record<string, unknown> = {};
+  let config: unknown = {};
   if (metadata.config) {
     try {
-      config = JSON.parse(metadata.config) as Record<string, unknown>;
+      config = JSON.parse(metadata.config);
     } catch {
       throw new ModelImportError(`${file}: metadata 'config' is not JSON`);
     }
@@ -96,7 +97,7 @@ export function readModelFile(file: string, kind?: ModelKind): ParsedModel {
 /** The architecture the weights were built for, checked tensor by tensor. */
 function checkSegmenter(file: string, m: ParsedModel): { config: SegmenterConfig; numClasses: number } {
   try {
-    const config = segmenterConfig(m.config as Partial<SegmenterConfig>);
+    const config = parseSegmenterConfig(m.config, "metadata 'config'");
     const numClasses = classCountOf(m.weights);
     checkSegmenterWeights(m.weights, config, numClasses);
     return { config, numClasses };
@@ -108,7 +109,7 @@ function checkSegmenter(file: string, m: ParsedModel): { config: SegmenterConfig
 function checkGenerator(file: string, m: ParsedModel): DiffusionConfig {
   let config: DiffusionConfig;
   try {
-    config = diffusionConfig(m.config as Partial<DiffusionConfig>);
+    config = parseDiffusionConfig(m.config, "metadata 'config'");
   } catch (e) {
     throw new ModelImportError(`${file}: generator configuration is invalid: ${(e as Error).message}`);
   }
@@ -154,12 +155,12 @@ export class ModelImporter {
       const have = roster.slice(1).map((c) => c.name);
       if (names && names.join(',') !== have.join(',')) throw new ModelImportError(`--classes ${names.join(',')} differ from the roster's ${have.join(',')}`);
       const first = await this.steps.byIndex(0);
-      const want = JSON.stringify(segmenterConfig(first.config.segmenter as Partial<SegmenterConfig>));
+      const want = JSON.stringify(first.config.segmenter);
       if (JSON.stringify(config) !== want) throw new ModelImportError(`${r.file}: its architecture ${JSON.stringify(config)} differs from the federation's ${want}`);
       const step = lastStep ?? 0;
       const parent = await this.globals.current('segmenter');
       const v = await this.db.transaction(async (tx) => {
-        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config: { ...config }, note: `imported from ${r.file}` }, tx);
+        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config, note: `imported from ${r.file}` }, tx);
         await this.globals.set('segmenter', created.id, tx);
         await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step, replaced: parent }, tx);
         return created;
@@ -176,8 +177,8 @@ export class ModelImporter {
     }
     const stepConfig: StepConfig = {
       training: r.training,
-      segmenter: { ...config },
-      generator: { ...diffusionConfig(), ...r.training.generator } as Record<string, unknown>,
+      segmenter: config,
+      generator: parseDiffusionConfig(r.training.generator ?? {}, 'training settings, generator'),
       numClasses,
       newClassIds: names.map((_, i) => i + 1),
       segmenterRounds: r.rounds.segmenterRounds,
@@ -204,8 +205,8 @@ export class ModelImporter {
     const last = (await this.steps.latest())!;
     const parent = await this.globals.current('generator');
     const v = await this.db.transaction(async (tx) => {
-      await this.steps.setConfig(tx, 0, { ...first.config, generator: { ...config } });
-      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: last.index, numClasses: 0, config: { ...config }, note: `imported from ${r.file}` }, tx);
+      await this.steps.setConfig(tx, 0, { ...first.config, generator: config });
+      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: last.index, numClasses: 0, config, note: `imported from ${r.file}` }, tx);
       await this.globals.set('generator', created.id, tx);
       await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: last.index, replaced: parent }, tx);
       return created;

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import { decodeSafetensors, encodeSafetensors, parseDiffusionConfig, parseSegmenterConfig, type DiffusionConfig, type NamedTensors, type SegmenterConfig } from '@fedciss/ml';
 import type { ModelKind, ModelVersion, Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
+import { toJsonColumn } from '../database/json-column';
 import { BLOB_STORE } from '../common/tokens';
 import { notFound } from '../common/errors';
 import type { BlobStore } from '../model-store/blob-store';
@@ -17,8 +18,19 @@ export interface NewModelVersion {
   stepIndex: number;
   roundId?: string | null;
   numClasses: number;
-  config: Record<string, unknown>;
+  /** A segmenter's architecture or a generator's configuration (ml's types), by `kind`. */
+  config: SegmenterConfig | DiffusionConfig;
   note?: string;
+}
+
+/** A segmenter version's architecture, parsed from its JSON column; a malformed one is an error naming the version and the field. */
+export function segmenterConfigOf(row: Pick<ModelVersion, 'id' | 'config'>): SegmenterConfig {
+  return parseSegmenterConfig(row.config, `model version ${row.id}'s config`);
+}
+
+/** A generator version's configuration, parsed from its JSON column (errors as segmenterConfigOf's). */
+export function generatorConfigOf(row: Pick<ModelVersion, 'id' | 'config'>): DiffusionConfig {
+  return parseDiffusionConfig(row.config, `model version ${row.id}'s config`);
 }
 
 /**
@@ -45,7 +57,7 @@ export class ModelVersionsService {
         roundId: v.roundId ?? null,
         storageUri: blob.uri,
         numClasses: v.numClasses,
-        config: v.config as Prisma.InputJsonValue,
+        config: toJsonColumn(v.config),
         note: v.note ?? '',
       },
     });
@@ -60,6 +72,12 @@ export class ModelVersionsService {
   async bytes(id: string): Promise<{ row: ModelVersion; bytes: Buffer }> {
     const row = await this.get(id);
     return { row, bytes: await this.store.get(row.sha256) };
+  }
+
+  /** A local file holding the version's bytes (verified), for streaming them without holding them. */
+  async file(id: string): Promise<{ row: ModelVersion; path: string }> {
+    const row = await this.get(id);
+    return { row, path: await this.store.getFile(row.sha256) };
   }
 
   async weights(id: string): Promise<NamedTensors> {

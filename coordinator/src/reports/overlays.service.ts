@@ -5,7 +5,7 @@ import { DatabaseService } from '../database/database.service';
 import { MODEL_FACTORY } from '../common/tokens';
 import { invalid, notFound } from '../common/errors';
 import type { ModelFactory } from '../models/model-factory';
-import { ModelVersionsService } from '../models/model-versions.service';
+import { generatorConfigOf, ModelVersionsService, segmenterConfigOf } from '../models/model-versions.service';
 import { GlobalModels } from '../federation/global-models';
 import { quote } from '../common/text';
 
@@ -51,9 +51,9 @@ export class OverlaysService {
     const colors = new Map((await this.db.prisma.rosterClass.findMany()).map((c) => [c.id, rgbOf(c.color)]));
     const predictions = await this.factory.predictOnGenerated({
       segmenter: await this.models.weights(versionId),
-      spec: { numClasses: version.numClasses, config: version.config as Record<string, unknown> },
+      spec: { numClasses: version.numClasses, config: segmenterConfigOf(version) },
       generator: await this.models.weights(generatorId),
-      generatorConfig: generator.config as Record<string, unknown>,
+      generatorConfig: generatorConfigOf(generator),
       count: OVERLAYS,
       seed: 7,
     });

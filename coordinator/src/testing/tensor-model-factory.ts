@@ -3,18 +3,19 @@
  * that need weights with the right names and shapes but no network behind them: a two-tensor
  * "model" whose head has one row per class. The platform's real factory is ml-model-factory.ts.
  */
-import type { NamedTensors } from '@fedciss/ml';
+import { DEFAULT_DIFFUSION_CONFIG, segmenterConfig, type DiffusionConfig, type NamedTensors, type SegmenterConfig } from '@fedciss/ml';
 import type { ModelFactory } from '../models/model-factory';
 
 export const TENSOR_MODEL_WIDTH = 4;
 
 export class TensorModelFactory implements ModelFactory {
-  defaultSegmenterConfig() {
-    return { width: TENSOR_MODEL_WIDTH };
+  /** ml's configurations, so the steps table holds what the platform's factory would store (the weights ignore them). */
+  defaultSegmenterConfig(): SegmenterConfig {
+    return segmenterConfig({ width: TENSOR_MODEL_WIDTH });
   }
 
-  defaultGeneratorConfig() {
-    return { width: TENSOR_MODEL_WIDTH };
+  defaultGeneratorConfig(): DiffusionConfig {
+    return DEFAULT_DIFFUSION_CONFIG;
   }
 
   async createSegmenter(spec: { numClasses: number }, seed: number): Promise<NamedTensors> {

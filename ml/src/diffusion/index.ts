@@ -8,3 +8,4 @@ export * from './sample';
 export * from './checks';
 export * from './replay';
 export * from './recipe';
+export * from './parse-config';

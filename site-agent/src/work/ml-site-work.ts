@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
-  type DiffusionConfig, type FidelityResult, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
+  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
+  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  type FidelityResult, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
@@ -155,7 +155,7 @@ export class MlSiteWork implements SiteWork {
   private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<{ samples: SegSample[]; key: string; dir: string }> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.generator);
-    const genConfig = diffusionConfig(gen.config as Partial<DiffusionConfig>);
+    const genConfig = parseDiffusionConfig(gen.config, gen.where);
     const geo = diffusionGeometry(genConfig);
     const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
     const progress = progressOf('replay', this.log);
@@ -195,7 +195,7 @@ export class MlSiteWork implements SiteWork {
   async trainGenerator(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate | WithheldUpdate> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.globalModel);
-    const config = diffusionConfig(gen.config as Partial<DiffusionConfig>);
+    const config = parseDiffusionConfig(gen.config, gen.where);
     const geo = diffusionGeometry(config);
     const size = { width: geo.width, height: geo.height };
     // Every class of the roster: the labels do not matter here, only the images.

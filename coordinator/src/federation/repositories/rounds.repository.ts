@@ -15,6 +15,11 @@ export interface RoundSettings {
   crossSite?: Record<string, string>;
   /** Training rounds under adaptive clipping: the round's clip bound, and after aggregation what moved it. */
   clipping?: RoundClipping;
+  /**
+   * Evaluation rounds of `evaluateEveryRound` only: the segmenter round whose aggregate (this
+   * round's base version) it scores. Absent on a step's own evaluation round, the one that ends it.
+   */
+  evaluatesRound?: string;
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */
@@ -36,6 +41,11 @@ const json = (state: RoundState) => toJsonColumn(state);
 /** Site id → local model version of a cross-site evaluation round (empty for any other round). */
 export function crossSiteModels(round: Pick<RoundRecord, 'config'>): Record<string, string> {
   return round.config.crossSite ?? {};
+}
+
+/** Whether an evaluation round scores one segmenter round's aggregate (and does not end the step). */
+export function isRoundEvaluation(round: Pick<RoundRecord, 'config'>): boolean {
+  return round.config.evaluatesRound !== undefined;
 }
 
 /** The rounds table: every read and write of a round and of its persisted state machine. */
