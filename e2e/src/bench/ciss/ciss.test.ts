@@ -65,6 +65,9 @@ test('method recipes: what each method turns on', () => {
   assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
   assert.equal(trainingSettings(methodById('ours-no-server-distill'), p, 1).serverDistillSteps, 0);
   assert.equal((trainingSettings(methodById('ours-no-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive, 0);
+  const noPod = trainingSettings(methodById('ours-no-pod'), p, 1).lossWeights as Record<string, number>;
+  assert.deepEqual({ ...noPod, pod: (ours.lossWeights as Record<string, number>).pod }, ours.lossWeights, 'ours-no-pod changes POD only');
+  assert.equal(noPod.pod, 0);
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
   const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };

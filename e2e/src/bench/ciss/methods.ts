@@ -136,6 +136,7 @@ export const METHODS: readonly MethodSpec[] = [
   },
   { id: 'ours-no-replay', label: 'Ours w/o replay', recipe: 'ours, no replay images (generator kept for server distillation)', losses: () => OURS, replay: false, serverDistill: true, generator: true },
   { id: 'ours-no-contrastive', label: 'Ours w/o contrastive', recipe: 'ours, contrastive weight 0', losses: () => ({ ...OURS, contrastive: 0 }), replay: true, serverDistill: true, generator: true },
+  { id: 'ours-no-pod', label: 'Ours w/o POD', recipe: 'ours, POD feature distillation weight 0 (KD kept)', losses: () => ({ ...OURS, pod: 0 }), replay: true, serverDistill: true, generator: true },
   { id: 'ours-no-server-distill', label: 'Ours w/o server distill.', recipe: 'ours, no server-side distillation', losses: () => OURS, replay: true, serverDistill: false, generator: true },
   {
     id: 'ours-no-distill', label: 'Ours w/o distillation', recipe: 'ours, no KD, no POD, no server-side distillation (replay + pseudo-labels + contrastive kept)',
