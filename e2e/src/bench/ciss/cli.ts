@@ -40,7 +40,7 @@ export const USAGE = `npm run bench:ciss -- [options]
   --seed N         one seed only (same as --seeds N)
   --keep           keep the working folder
   --reuse-step0 D  import the step-0 models of an earlier run's working folder D (same setting,
-                   profile and seeds) instead of training step 0 again
+                   profile) instead of training step 0 again; seeds D lacks train their own
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
   --no-pin         do not pin each site agent to its own core(s) (Linux taskset)
