@@ -74,6 +74,7 @@ test('method recipes: what each method turns on', () => {
   const noPod = trainingSettings(methodById('ours-no-pod'), p, 1).lossWeights as Record<string, number>;
   assert.deepEqual({ ...noPod, pod: (ours.lossWeights as Record<string, number>).pod }, ours.lossWeights, 'ours-no-pod changes POD only');
   assert.equal(noPod.pod, 0);
+  assert.deepEqual(trainingSettings(methodById('ours-mib-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 0, unbiasedCe: 1, pseudoLabels: 0 });
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
   const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };
@@ -148,4 +149,10 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
   writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
   assert.equal(reusedStep0(join(root, 'seed-1'), false)?.segmenterFile, join(dir, 'step0-segmenter.safetensors'));
   assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
+});
+
+test('quick profile: at least 450 optimizer steps a site and step (at 90 no method, joint included, learned a step-1 class)', () => {
+  const p = PROFILES.quick;
+  const stepsPerEpoch = Math.ceil((p.imagesPerSurgery * p.trainSurgeriesPerStep) / p.batchSize);
+  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 450);
 });

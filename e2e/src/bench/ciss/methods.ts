@@ -142,6 +142,10 @@ export const METHODS: readonly MethodSpec[] = [
   { id: 'ours-plus-replay', label: 'Ours + replay', recipe: 'ours with diffusion replay (half of each batch)', losses: () => OURS, replay: true, serverDistill: true, generator: true },
   { id: 'ours-plus-contrastive', label: 'Ours + contrastive', recipe: 'ours with the pixel contrastive loss (x0.1)', losses: () => ({ ...OURS, contrastive: 0.1 }), replay: false, serverDistill: true, generator: true },
   { id: 'ours-no-pod', label: 'Ours w/o POD', recipe: 'ours, POD feature distillation weight 0 (KD kept)', losses: () => ({ ...OURS, pod: 0 }), replay: false, serverDistill: true, generator: true },
+  {
+    id: 'ours-mib-ce', label: 'Ours with MiB\'s CE', recipe: 'ours with MiB\'s unbiased CE on every labelled pixel instead of CE on teacher pseudo-labels',
+    losses: () => ({ ...OURS, ce: 0, unbiasedCe: 1, pseudoLabels: 0 }), replay: false, serverDistill: true, generator: true,
+  },
   { id: 'ours-no-server-distill', label: 'Ours w/o server distill.', recipe: 'ours, no server-side distillation', losses: () => OURS, replay: false, serverDistill: false, generator: false },
   {
     id: 'ours-no-distill', label: 'Ours w/o distillation', recipe: 'ours, no KD, no POD, no server-side distillation (pseudo-labels kept)',
