@@ -32,6 +32,16 @@ const SYSTEM_DEPS = [
     present: () => spawnSync('/usr/bin/python3', ['-c', 'import onnx, cv2'], { stdio: 'ignore' }).status === 0,
     debian: ['python3-onnx', 'python3-opencv'],
   },
+  {
+    need: 'a container engine: the deployment test builds the images and runs them with testcontainers (podman with runc, or a Docker daemon)',
+    present: () => (onPath('podman') && onPath('runc')) || spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0,
+    debian: ['podman', 'runc'],
+  },
+  {
+    need: 'mmdebstrap: builds the Debian base of the images where no registry provides node and postgres images',
+    present: () => onPath('mmdebstrap'),
+    debian: ['mmdebstrap'],
+  },
 ];
 
 function main() {

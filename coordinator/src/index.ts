@@ -1,1 +1,11 @@
-export {};
+/** The coordinator's public API: start one in-process (what the CLI's `serve` does), with its
+ * configuration, model factory and the services a caller reaches through `app.get`. Test helpers
+ * (in-test sites, REST client, PostgreSQL server) are `@fedciss/coordinator/testing`. */
+export { startCoordinator, type RunningCoordinator } from './main';
+export { CoordinatorModule, type CoordinatorDeps } from './app.module';
+export { ConsoleModule } from './http/console.module';
+export { resolveConfig, parseTrainingSettings, ConfigError, DEFAULT_TRAINING, type CoordinatorConfig, type ConfigSources, type TrainingSettings } from './config/coordinator-config';
+export { AdminAuthService } from './auth/admin-auth.service';
+export type { ModelFactory } from './models/model-factory';
+export { MlModelFactory } from './models/ml-model-factory';
+export { initCertificateAuthority } from './pki';

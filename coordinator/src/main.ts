@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { Logger, ValidationPipe, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { CoordinatorConfig } from './config/coordinator-config';
 import { openDatabase } from './database/database';
 import { CoordinatorModule } from './app.module';
@@ -14,6 +14,7 @@ import type { ModelFactory } from './models/model-factory';
 import type { Clock } from './common/tokens';
 import { FederationGrpcServer } from './federation/federation.grpc-server';
 import { TextPipe } from './http/text.pipe';
+import { openApiDocument } from './http/openapi';
 import { CoordinatorLogger, logFormatFor } from './operations/logger';
 import { requestIdMiddleware } from './operations/request-id';
 
@@ -47,11 +48,7 @@ export async function startCoordinator(
   // Text bounds first (NUL, unpaired surrogates, lengths), then the DTOs' field rules.
   app.useGlobalPipes(new TextPipe(), new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle('fedciss coordinator').setDescription('Roster, steps, rounds, sites, model versions and federated evaluation reports.').setVersion('1').addBearerAuth().build(),
-  );
-  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json' });
+  SwaggerModule.setup('api/docs', app, openApiDocument(app), { jsonDocumentUrl: 'api/openapi.json' });
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address() as { port: number };
   const grpc = app.get(FederationGrpcServer);

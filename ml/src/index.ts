@@ -1,6 +1,6 @@
 export * from './weights/named-tensors';
 export * from './weights/safetensors';
-export * from './classes/dsad';
+export type { RosterEntry } from './classes/roster';
 
 // the learning engine
 export { Tensor } from './graph/tensor';
@@ -36,14 +36,14 @@ export type { ModelMetadata, ModelClass, ModelInputSpec } from './infer/model-me
 // the diffusion generator (replay without stored patient images); everything also under `diffusion.`
 export * as diffusion from './diffusion';
 export { DEFAULT_DIFFUSION_CONFIG, diffusionConfig, createDiffusionWeights, checkDiffusionWeights } from './diffusion/unet';
-export type { DiffusionConfig } from './diffusion/unet';
+export type { DiffusionConfig, DiffusionPrediction } from './diffusion/unet';
 export { noiseSchedule, ddimStep, ddimTimesteps } from './diffusion/schedule';
 export type { NoiseSchedule, ScheduleConfig, ScheduleKind } from './diffusion/schedule';
 export { trainDiffusion } from './diffusion/train';
 export type { TrainDiffusionOptions, TrainDiffusionResult, DiffusionProgress } from './diffusion/train';
 export { sampleImages, DiffusionSampler, exportDenoiser, progressBar as samplingProgressBar } from './diffusion/sample';
 export type { SampleImagesOptions, SampleOptions, SampleProgress } from './diffusion/sample';
-export { ensureReplaySet, generateReplaySet, loadReplaySet, replayKey, weightsDigest, REPLAY_IGNORE_LABEL } from './diffusion/replay';
+export { ensureReplaySet, generateReplaySet, loadReplaySet, replayKey, weightsDigest } from './diffusion/replay';
 export type { ReplaySet, ReplaySetOptions, ReplayManifest, ReplayLabeller, ReplayLabellerResult, ReplayProgress } from './diffusion/replay';
 export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures } from './diffusion/checks';
 export { diffusionGeometry } from './diffusion/unet';
@@ -54,18 +54,19 @@ export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fi
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics
-export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
+export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, parseSegmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
 export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, SegmenterProvenance, ExportedSegmenter } from './segmentation/network';
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';
 export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
 export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller } from './segmentation/predict';
 export type { ModelRef, Prediction } from './segmentation/predict';
-export { IGNORE_LABEL, logSumExp, crossEntropy, unbiasedCrossEntropy, replayCrossEntropy, incrementalCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
+export { logSumExp, unbiasedCrossEntropy, replayCrossEntropy, incrementalCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
 export type { ContrastiveInputs } from './incremental/losses';
 export { teacherDecisions, pseudoLabelBackground, teacherLabels, sampleContrastivePixels, PrototypeMemory } from './incremental/pseudo-labels';
 export type { PseudoLabelOptions, ContrastiveSample } from './incremental/pseudo-labels';
-export { augmentPair, colorJitter, resizeImage, resizeLabel } from './incremental/augment';
+export { augmentPair, colorJitter } from './incremental/augment';
+export { resizeImage, resizeLabel } from './images/resize';
 export type { AugmentOptions } from './incremental/augment';
 export { toInputSize, collectSamples, unpackSamples } from './incremental/samples';
 export type { SegSample, SegImage, SampleSource } from './incremental/samples';
@@ -80,9 +81,5 @@ export { trainLocalSegmenter } from './incremental/train';
 export type { LocalTrainHyper, LocalTrainCheckpoint, TrainLocalOptions, LocalTrainMetrics, TrainLocalResult } from './incremental/train';
 export { distillOnImages } from './incremental/distill';
 export type { DistillOptions } from './incremental/distill';
-export { shapeScenes } from './incremental/synthetic-shapes';
-export type { ShapeSceneOptions } from './incremental/synthetic-shapes';
 export { emptyConfusion, accumulateConfusion, mergeConfusion, classCounts, iouOfCounts, perClassIoU, meanIoU, incrementalMiou, forgetting, argmaxLabels } from './metrics/confusion';
 export type { ConfusionCounts, ClassCounts, IncrementalMiou } from './metrics/confusion';
-export { gradCheck } from './testing/gradcheck';
-export type { GradInput, GradCheckOptions, GradCheckResult } from './testing/gradcheck';

@@ -1,125 +1,127 @@
 // Base images built from Debian packages, for machines that reach no image registry. Each is made
 // under the name the Containerfiles and the compose file use (the official images' names), so a
 // machine that can pull gets the official image and this script is not needed there.
-//   node:20-bookworm-slim   Debian bookworm (debootstrap minbase) + this machine's Node 20 and npm,
-//                           laid out like the official image (/usr/local, user `node` uid 1000)
-//   postgres:15-bookworm    Debian bookworm + postgresql-15, with an entry point that honours the
-//                           official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB / PGDATA
-// An image already present is kept (the engine's storage is the cache between runs).
+//   localhost/fedciss/debian:bookworm  mmdebstrap minbase + ca-certificates, from the Debian mirrors
+//                                      this machine's apt uses (bookworm, -updates, -security); the
+//                                      one layer both stand-ins below share
+//   node:20-bookworm-slim              + this machine's Node 20 and npm (deploy/base/node.Containerfile)
+//   postgres:15-bookworm               + postgresql-15 (deploy/base/postgres.Containerfile)
+// Packages already in this machine's apt cache (/var/cache/apt/archives) are used from there, not
+// downloaded again. An image already present is kept: the engine's storage is the cache between runs.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imageExists } from './engine.mjs';
+import { imageExists, run, runInBackground } from './engine.mjs';
 
+export const DEBIAN_BASE = 'localhost/fedciss/debian:bookworm';
 export const NODE_BASE = 'docker.io/library/node:20-bookworm-slim';
 export const POSTGRES_BASE = 'docker.io/library/postgres:15-bookworm';
+const BASE_DIR = fileURLToPath(new URL('../../deploy/base/', import.meta.url));
+const APT_CACHE = '/var/cache/apt/archives';
 const SOURCES = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
 
-/** The Debian mirror this machine's apt already uses (so debootstrap reaches what apt-get reaches),
- * unless FEDCISS_DEBIAN_MIRROR names another. */
-function debianMirror() {
-  if (process.env.FEDCISS_DEBIAN_MIRROR) return process.env.FEDCISS_DEBIAN_MIRROR;
-  for (const file of SOURCES) {
-    if (!existsSync(file)) continue;
+/** One-line apt sources for bookworm, bookworm-updates and bookworm-security, from the mirrors this
+ * machine's apt already uses (so the build reaches what apt-get reaches), unless
+ * FEDCISS_DEBIAN_MIRROR names the main archive's mirror. */
+export function debianSources() {
+  const entries = [];
+  for (const file of SOURCES.filter(existsSync)) {
     const text = readFileSync(file, 'utf8');
-    // deb822 stanzas ("URIs: ...") or one-line entries ("deb URL bookworm main"); the main archive, not -security.
-    const uris = [...text.matchAll(/^URIs:\s*(\S+)/gm), ...text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/gm)].map((m) => m[1]);
-    const main = uris.find((u) => !/security/.test(u));
-    if (main) return main;
+    // deb822 stanzas ("URIs: ..." + "Suites: ...") and one-line entries ("deb URL SUITE main")
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
+      const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1].trim().split(/\s+/) ?? [];
+      if (uri && /^Types:.*\bdeb\b/m.test(stanza)) for (const suite of suites) entries.push({ uri, suite });
+    }
+    for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s/gm)) entries.push({ uri: m[1], suite: m[2] });
   }
-  throw new Error(`no Debian mirror found in ${SOURCES.join(' or ')}: set FEDCISS_DEBIAN_MIRROR to the mirror's URL`);
-}
-const ENTRYPOINT = fileURLToPath(new URL('../../deploy/base/postgres-entrypoint.sh', import.meta.url));
-
-function sh(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-4000)}`);
-  return r.stdout;
-}
-
-function debootstrap(rootfs, include) {
-  if (spawnSync('debootstrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('debootstrap is missing: apt-get install debootstrap (needed once, to build the base images locally)');
+  const wanted = entries.filter((e) => /^bookworm(-updates|-security)?$/.test(e.suite));
+  const mirror = process.env.FEDCISS_DEBIAN_MIRROR;
+  const lines = wanted
+    .filter((e) => !mirror || e.suite === 'bookworm-security')
+    .map((e) => `deb ${e.uri} ${e.suite} main`);
+  if (mirror) lines.unshift(`deb ${mirror} bookworm main`, `deb ${mirror} bookworm-updates main`);
+  if (!lines.some((l) => / bookworm main$/.test(l))) {
+    throw new Error(`no Debian bookworm mirror found in ${SOURCES.join(' or ')}: set FEDCISS_DEBIAN_MIRROR to the mirror's URL`);
   }
-  if (process.getuid?.() !== 0) throw new Error('building a base image with debootstrap needs root (or pull the official image instead)');
-  sh('debootstrap', ['--variant=minbase', `--include=${include.join(',')}`, 'bookworm', rootfs, debianMirror()]);
-  // what an image does not need: package lists, caches, logs
-  for (const p of ['var/lib/apt/lists', 'var/cache/apt', 'var/log', 'usr/share/doc', 'usr/share/man', 'usr/share/info']) {
-    rmSync(join(rootfs, p), { recursive: true, force: true });
-    mkdirSync(join(rootfs, p), { recursive: true });
+  return [...new Set(lines)];
+}
+
+function debianBase(engine, work, log) {
+  if (spawnSync('mmdebstrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('mmdebstrap is missing: apt-get install mmdebstrap (needed once, to build the base images locally)');
   }
+  if (process.getuid?.() !== 0) throw new Error('building the Debian base image with mmdebstrap needs root (or pull the official node and postgres images instead)');
+  const tar = join(work, 'debian.tar');
+  const sources = debianSources();
+  log(`${DEBIAN_BASE}: mmdebstrap minbase from ${sources.join(', ')}`);
+  const r = spawnSync('mmdebstrap', [
+    '--variant=minbase', '--include=ca-certificates', '--skip=essential/unlink',
+    // kept in the image's /etc/dpkg/dpkg.cfg.d, so the layers built on it (postgresql) follow them:
+    // no documentation or translations, no fsync per unpacked file (an image build is all or nothing)
+    ...['doc', 'man', 'info', 'locale'].map((d) => `--dpkgopt=path-exclude=/usr/share/${d}/*`), '--dpkgopt=force-unsafe-io',
+    // the .deb files this machine already has: hard links (same file system), else downloaded
+    `--setup-hook=mkdir -p "$1${APT_CACHE}" && cp -l ${APT_CACHE}/*.deb "$1${APT_CACHE}/" 2>/dev/null || true`,
+    'bookworm', tar, ...sources,
+  ], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`mmdebstrap failed (exit ${r.status}):\n${(r.stderr ?? '').slice(-4000)}`);
+  run(engine, ['import', '--change', 'CMD ["bash"]', '--change', 'ENV LANG=C.UTF-8', tar, DEBIAN_BASE]);
 }
 
-function importRootfs(engine, rootfs, name, changes) {
-  const tar = spawnSync('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { maxBuffer: 2 * 1024 * 1024 * 1024 });
-  if (tar.status !== 0) throw new Error(`tar of ${rootfs} failed: ${tar.stderr}`);
-  const args = ['import', ...changes.flatMap((c) => ['--change', c]), '-', name];
-  const r = spawnSync(engine.name, args, { env: engine.env, input: tar.stdout, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${engine.name} import ${name} failed: ${r.stderr}`);
-}
-
-function nodeBase(engine, work, log) {
-  const rootfs = join(work, 'node');
-  debootstrap(rootfs, ['ca-certificates']);
+function nodeBase(engine, work) {
   // Node from this machine (the same major as the official image), at the official image's paths
   const nodeBin = realpathSync(process.execPath);
-  const npmDir = realpathSync(join(dirname(nodeBin), '..', 'lib', 'node_modules', 'npm'));
-  mkdirSync(join(rootfs, 'usr/local/bin'), { recursive: true });
-  copyFileSync(nodeBin, join(rootfs, 'usr/local/bin/node'));
-  chmodSync(join(rootfs, 'usr/local/bin/node'), 0o755);
-  cpSync(npmDir, join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true });
-  symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(rootfs, 'usr/local/bin/npm'));
-  symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(rootfs, 'usr/local/bin/npx'));
-  sh('chroot', [rootfs, 'groupadd', '--gid', '1000', 'node']);
-  sh('chroot', [rootfs, 'useradd', '--uid', '1000', '--gid', 'node', '--shell', '/bin/bash', '--create-home', 'node']);
-  const version = sh(join(rootfs, 'usr/local/bin/node'), ['--version']).trim().replace(/^v/, '');
-  log(`node base: Debian bookworm + Node ${version}`);
-  importRootfs(engine, rootfs, NODE_BASE, [`ENV NODE_VERSION=${version}`, 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["node"]']);
+  cpSync(nodeBin, join(work, 'node'));
+  cpSync(realpathSync(join(dirname(nodeBin), '..', 'lib', 'node_modules', 'npm')), join(work, 'npm'), { recursive: true });
+  cpSync(join(BASE_DIR, 'node.Containerfile'), join(work, 'Containerfile'));
+  run(engine, buildArgs(engine, NODE_BASE, work, ['--build-arg', `NODE_VERSION=${process.versions.node}`]));
 }
 
-function postgresBase(engine, work, log) {
-  const rootfs = join(work, 'postgres');
-  debootstrap(rootfs, ['postgresql-15', 'ca-certificates']);
-  // the package's own cluster is not used: the entry point makes one in PGDATA on first start
-  rmSync(join(rootfs, 'var/lib/postgresql/15'), { recursive: true, force: true });
-  rmSync(join(rootfs, 'etc/postgresql/15'), { recursive: true, force: true });
-  copyFileSync(ENTRYPOINT, join(rootfs, 'usr/local/bin/docker-entrypoint.sh'));
-  chmodSync(join(rootfs, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
-  log('postgres base: Debian bookworm + postgresql-15');
-  importRootfs(engine, rootfs, POSTGRES_BASE, [
-    'ENV PGDATA=/var/lib/postgresql/data',
-    'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    'ENV LANG=C.UTF-8',
-    'EXPOSE 5432',
-    'STOPSIGNAL SIGINT',
-    'VOLUME /var/lib/postgresql/data',
-    'ENTRYPOINT ["docker-entrypoint.sh"]',
-    'CMD ["postgres"]',
-  ]);
+/** Builds in the background (nothing else here starts from it): settles when the image is there. */
+function postgresBase(engine, log) {
+  // the machine's apt cache, copy-on-write (podman's :O): what it has is not downloaded again
+  const aptCache = engine.name === 'podman' && existsSync(APT_CACHE) ? ['--volume', `${APT_CACHE}:${APT_CACHE}:O`] : [];
+  const started = Date.now();
+  log(`${POSTGRES_BASE}: not present and no registry to pull from: building it from Debian packages, in the background`);
+  return runInBackground(engine, buildArgs(engine, POSTGRES_BASE, BASE_DIR, ['-f', join(BASE_DIR, 'postgres.Containerfile'), ...aptCache]))
+    .then(() => log(`${POSTGRES_BASE}: built in ${seconds(started)} s`));
 }
 
-/** Makes every missing base image; returns the names it built. */
-export function ensureBaseImages(engine, { log = console.log, only } = {}) {
-  const builders = { [NODE_BASE]: nodeBase, [POSTGRES_BASE]: postgresBase };
-  const built = [];
-  for (const [name, build] of Object.entries(builders)) {
-    if (only && !only.includes(name)) continue;
-    if (imageExists(engine, name)) {
-      log(`${name}: present (cached)`);
-      continue;
-    }
-    const work = mkdtempSync(join(process.env.FEDCISS_IMAGE_WORK_DIR || tmpdir(), 'fedciss-base-'));
-    const started = Date.now();
-    try {
-      log(`${name}: not present and no registry to pull from: building it from Debian packages (${debianMirror()})`);
-      build(engine, work, log);
-      built.push(name);
-      log(`${name}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+function buildArgs(engine, name, context, args) {
+  const podman = engine.name === 'podman' ? ['--pull=never', '--format', 'docker'] : [];
+  return ['build', ...podman, '--build-arg', `DEBIAN_IMAGE=${DEBIAN_BASE}`, ...args, '-t', name, context];
+}
+
+function timed(log, name, build) {
+  const work = mkdtempSync(join(process.env.FEDCISS_IMAGE_WORK_DIR || tmpdir(), 'fedciss-base-'));
+  const started = Date.now();
+  try {
+    log(`${name}: not present and no registry to pull from: building it from Debian packages`);
+    build(work);
+    log(`${name}: built in ${seconds(started)} s`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return built;
 }
+
+/** Makes the missing base images. The node one is there when this returns (the app images start
+ * from it); the postgres one is built meanwhile, and the returned promise settles when it is there. */
+export function ensureBaseImages(engine, { log = console.log } = {}) {
+  const missing = (name) => {
+    if (!imageExists(engine, name)) return true;
+    log(`${name}: present (cached)`);
+    return false;
+  };
+  const needNode = missing(NODE_BASE);
+  const needPostgres = missing(POSTGRES_BASE);
+  if ((needNode || needPostgres) && !imageExists(engine, DEBIAN_BASE)) timed(log, DEBIAN_BASE, (work) => debianBase(engine, work, log));
+  const postgres = needPostgres ? postgresBase(engine, log) : Promise.resolve();
+  // handled by the caller's await; until then a failure must not count as unhandled
+  postgres.catch(() => undefined);
+  if (needNode) timed(log, NODE_BASE, (work) => nodeBase(engine, work));
+  return postgres;
+}
+
+const seconds = (since) => ((Date.now() - since) / 1000).toFixed(0);

@@ -12,7 +12,7 @@ import {
   trimCount,
   trimmedMeanOf,
 } from './math';
-import { assertClose } from './test-helpers';
+import { assertClose } from '../testing/aggregation';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { allocateMean } from './simd-kernel';
 import { StreamingWeightedMean } from './streaming-mean';
-import { tensors, update } from './test-helpers';
+import { tensors, update } from '../testing/aggregation';
 
 describe('SIMD running-mean kernel', () => {
   it('is available here and matches the hand-computed step, tail included', () => {

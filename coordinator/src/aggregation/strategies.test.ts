@@ -5,7 +5,7 @@ import { AggregationStateError, TensorNameMismatchError, TensorShapeMismatchErro
 import { createStrategy } from './registry';
 import { StreamingWeightedMean } from './streaming-mean';
 import { decodeServerState, encodeServerState } from './server-state';
-import { assertClose, snapshot, tensors, update, values } from './test-helpers';
+import { assertClose, snapshot, tensors, update, values } from '../testing/aggregation';
 import type { ServerOptimizerState } from './types';
 
 // Global model for the FedAvg family: w = [1, 1], b = [0].

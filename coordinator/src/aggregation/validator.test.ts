@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NamedTensors } from '@fedciss/ml';
-import { tensors } from './test-helpers';
+import { tensors } from '../testing/aggregation';
 import { modelReference, validateUpdate, type RejectionCode, type UpdateToValidate, type ValidationLimits } from './validator';
 
 // Global: w = [3, 0], b = [4]: norm 5.

@@ -26,6 +26,11 @@ export class DatabaseService implements OnApplicationShutdown {
     return this.db.prisma.$transaction(fn, options);
   }
 
+  /** Resolves when the database answers a trivial query (readiness). */
+  async ping(): Promise<void> {
+    await this.db.prisma.$queryRawUnsafe('SELECT 1');
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.db.close();
   }

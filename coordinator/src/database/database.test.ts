@@ -38,7 +38,52 @@ async function exerciseEveryTable(db: Database): Promise<void> {
     p.siteUpdate.create({ data: { id: 'u1', roundId: 'r0', siteId: 'site-a', idempotencyKey: 'k1', status: 'accepted', sha256: sha, totalBytes: 10n } }),
   );
   await assert.rejects(p.rosterClass.create({ data: { id: 1, name: 'liver', color: 'red', stepAdded: 0 } }));
+  // States are enums in the database itself: SQL that bypasses the client cannot store another value either.
+  await assert.rejects(db.driver.exec("UPDATE rounds SET status = 'paused' WHERE id = 'r0'"), /round_status/);
+  await assert.rejects(db.driver.exec("UPDATE site_updates SET status = 'done' WHERE id = 'u0'"), /update_status/);
+  await assert.rejects(db.driver.exec("UPDATE steps SET status = 'training ' WHERE index = 0"), /step_status/);
 }
+
+describe('migration 0005 (states as enums)', () => {
+  test('rows written before it keep their values and read back typed', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedciss-enum-'));
+    const before = loadMigrations().filter((m) => m.name < '0005');
+    const driver = await openSqlDriver({ dataDir: join(dir, 'db') });
+    try {
+      await applyMigrations(driver, before);
+      const sha = 'b'.repeat(64);
+      await driver.exec(`
+        INSERT INTO sites (id, display_name, status) VALUES ('site-a', 'A', 'revoked');
+        INSERT INTO steps (index, status) VALUES (0, 'evaluating');
+        INSERT INTO model_versions (id, kind, sha256, size_bytes, step_index, storage_uri) VALUES ('m0', 'generator', '${sha}', 1, 0, 'sha256:${sha}');
+        INSERT INTO rounds (id, step_index, kind, index, status, quorum, deadline_at) VALUES ('r0', 0, 'evaluate', 0, 'aggregating', 1, now());
+        INSERT INTO site_updates (id, round_id, site_id, idempotency_key, status, sha256, total_bytes) VALUES ('u0', 'r0', 'site-a', 'key-0000', 'accepted', '${sha}', 1);
+        INSERT INTO admin_users (id, username, password_hash, role) VALUES ('u', 'v', 'h', 'viewer');
+        INSERT INTO privacy_spend (round_id, site_id, kind, noise_multiplier, sampling_rate) VALUES ('r0', 'site-a', 'segmenter', 1, 0.1);`);
+      await driver.close();
+      const db = await openDatabase({ dataDir: join(dir, 'db') });
+      try {
+        assert.deepEqual(db.migrations.applied, ['0005_rounds_state_enums']);
+        const p = db.prisma;
+        assert.equal((await p.site.findUniqueOrThrow({ where: { id: 'site-a' } })).status, 'revoked');
+        assert.equal((await p.step.findUniqueOrThrow({ where: { index: 0 } })).status, 'evaluating');
+        assert.equal((await p.modelVersion.findUniqueOrThrow({ where: { id: 'm0' } })).kind, 'generator');
+        const r = await p.round.findUniqueOrThrow({ where: { id: 'r0' } });
+        assert.deepEqual([r.kind, r.status], ['evaluate', 'aggregating']);
+        assert.equal((await p.siteUpdate.findUniqueOrThrow({ where: { id: 'u0' } })).status, 'accepted');
+        assert.equal((await p.adminUser.findUniqueOrThrow({ where: { id: 'u' } })).role, 'viewer');
+        assert.equal((await p.privacySpend.findFirstOrThrow()).kind, 'segmenter');
+        // The rebuilt partial index still allows one accepted update per site and round, and only one.
+        await assert.rejects(p.siteUpdate.create({ data: { id: 'u1', roundId: 'r0', siteId: 'site-a', idempotencyKey: 'key-0001', status: 'accepted', sha256: sha, totalBytes: 1n } }));
+        await p.siteUpdate.create({ data: { id: 'u2', roundId: 'r0', siteId: 'site-a', idempotencyKey: 'key-0002', status: 'rejected', sha256: sha, totalBytes: 1n } });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('embedded PGlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedciss-db-'));

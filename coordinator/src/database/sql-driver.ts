@@ -50,7 +50,7 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
     // PGlite is one connection inside this process: opening the same folder twice is not supported,
     // so there is nobody to race with.
     withMigrationLock: (fn) => fn(),
-    prismaAdapter: () => new PrismaPGlite(db) as unknown as PrismaAdapter,
+    prismaAdapter: () => new PrismaPGlite(db),
     close: async () => {
       if (!db.closed) await db.close();
     },
@@ -83,7 +83,7 @@ async function openPostgres(url: string): Promise<SqlDriver> {
         client.release();
       }
     },
-    prismaAdapter: () => new PrismaPg(pool) as unknown as PrismaAdapter,
+    prismaAdapter: () => new PrismaPg(pool),
     close: () => pool.end(),
   };
 }

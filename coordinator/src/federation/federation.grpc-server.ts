@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import * as grpc from '@grpc/grpc-js';
 import {
   chunkBlob, DEFAULT_CHUNK_BYTES, FederationService, MAX_CHUNK_BYTES,
-  type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EnrollRequest, type EnrollResponse, type EvaluationReport,
+  type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
 } from '@fedciss/proto';
@@ -30,8 +30,6 @@ const ENROLLMENT: Record<string, EnrollmentStatus> = {
   rejected: EnrollmentStatus.ENROLLMENT_STATUS_REJECTED,
   revoked: EnrollmentStatus.ENROLLMENT_STATUS_REJECTED,
 };
-
-type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 /**
  * A request refused before any handler sees it: its bytes are not a message of its type, or a field
@@ -102,7 +100,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       'grpc.max_send_message_length': MAX_CHUNK_BYTES + 64 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    this.server.addService(tolerantDefinition(FederationService), this.handlers() as unknown as grpc.UntypedServiceImplementation);
+    this.server.addService(tolerantDefinition(FederationService), this.handlers());
     const { federation, enrollment } = await this.identity.bind(this.server, this.config);
     Object.assign(this.ports, { federation, enrollment });
     this.log.log(`federation gRPC on port ${federation}${this.config.insecure ? ' (PLAINTEXT, loopback only)' : ' (mutual TLS)'}${enrollment ? `, enrolment on port ${enrollment}` : ''}`);
@@ -131,7 +129,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     return siteId;
   }
 
-  private unary<Req, Res>(method: string, fn: (siteId: string, req: Req) => Promise<Res>): Unary<Req, Res> {
+  private unary<Req, Res>(method: string, fn: (siteId: string, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const bad = malformed(call.request, method);
       if (bad) return callback(bad);
@@ -141,9 +139,10 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  private handlers() {
+  /** One handler per RPC of the generated FederationServer interface: a missing one does not compile. */
+  private handlers(): FederationServer {
     return {
-      enroll: ((call, callback) => {
+      enroll: (call, callback) => {
         // Enrolment is the one call a site makes before it has a certificate.
         const req = call.request;
         const bad = malformed(req, 'enroll');
@@ -156,7 +155,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
             (r) => callback(null, { siteId: r.siteId, status: ENROLLMENT[r.status], certificatePem: r.certificatePem, caCertificatePem: r.caCertificatePem, message: r.message }),
             (e) => callback(toServiceError(e, 'Enroll')),
           );
-      }) as Unary<EnrollRequest, EnrollResponse>,
+      },
 
       heartbeat: this.unary<HeartbeatRequest, HeartbeatResponse>('heartbeat', async (siteId, req) => {
         await this.sites.heartbeat(siteId, req.state ?? '');
@@ -164,7 +163,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         return { serverTimeMs: Date.now(), heartbeatIntervalMs: Math.max(1000, Math.floor((this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4)) };
       }),
 
-      getTask: this.unary<object, Task>('getTask', (siteId) => this.tasks.taskFor(siteId)),
+      getTask: this.unary<GetTaskRequest, Task>('getTask', (siteId) => this.tasks.taskFor(siteId)),
 
       getUploadStatus: this.unary<UploadStatusRequest, UploadStatus>('getUploadStatus', (siteId, req) => this.uploads.status(siteId, req.idempotencyKey)),
 

@@ -39,9 +39,9 @@ export class RoundAggregator {
   ) {}
 
   /** Null while a secure round still waits for the shares that unmask its sum. */
-  async aggregate(round: RoundRecord, step: StepRecord, contributors: readonly string[]): Promise<AggregatedModel | null> {
+  async aggregate(round: RoundRecord, kind: ModelKind, step: StepRecord, contributors: readonly string[]): Promise<AggregatedModel | null> {
     const base = await this.models.weights(round.baseVersionId!);
-    const combined = round.state.secureAggregation ? await this.unmask(round, step, base) : await this.combine(round, step, base, contributors);
+    const combined = round.state.secureAggregation ? await this.unmask(round, step, base) : await this.combine(round, kind, step, base, contributors);
     if (!combined) return null;
     const distilled = await this.distillation.apply(round, step, combined.weights);
     return distilled ? { ...combined, weights: distilled.weights, note: `${combined.note}; ${distilled.note}` } : combined;
@@ -56,8 +56,7 @@ export class RoundAggregator {
     return { weights: secure.weights, serverState: null, note: secure.note };
   }
 
-  private async combine(round: RoundRecord, step: StepRecord, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
-    const kind = round.kind as ModelKind;
+  private async combine(round: RoundRecord, kind: ModelKind, step: StepRecord, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
     const strategy = this.strategies.of(step.index, step.config);
     const aggregation = strategy.begin(base, await this.states.load(step.index, kind));
     for (const u of await this.updates.accepted(round.id, 'arrival', contributors)) {

@@ -69,9 +69,9 @@ export class RoundDecisions {
         await this.completeStep(round, step, decision);
         return;
       }
-      const kind = round.kind as ModelKind;
+      const kind: ModelKind = round.kind;
       const timed = this.metrics.aggregationTimer(kind);
-      const aggregated = await this.aggregator.aggregate(round, step, decision.contributors);
+      const aggregated = await this.aggregator.aggregate(round, kind, step, decision.contributors);
       if (!aggregated) {
         // A secure round waiting for shares to unmask its sum; not for ever.
         const state = round.state;

@@ -21,7 +21,7 @@ export class ServerDistillation {
   ) {}
 
   /** The distilled weights with a note for the model version, or null when this round is not distilled. */
-  async apply(round: RoundRecord, step: StepRecord, student: NamedTensors): Promise<{ weights: NamedTensors; note: string } | null> {
+  async apply(round: Pick<RoundRecord, 'kind' | 'index'>, step: Pick<StepRecord, 'index' | 'teacherVersionId' | 'config'>, student: NamedTensors): Promise<{ weights: NamedTensors; note: string } | null> {
     const cfg = step.config;
     const generatorId = await this.globals.current('generator');
     if (round.kind !== 'segmenter' || !step.teacherVersionId || !generatorId || cfg.training.serverDistillSteps <= 0) return null;

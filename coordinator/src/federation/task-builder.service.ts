@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TaskKind, type HyperParameters, type ModelRef, type SecureAggregation, type Task } from '@fedciss/proto';
+import { parseSegmenterConfig } from '@fedciss/ml';
+import { TaskKind, type HyperParameters, type ModelRef, type SecureAggregation, type SegmenterArchitecture, type Task } from '@fedciss/proto';
 import { deadlineAt } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { RosterRepository } from '../roster/roster.repository';
@@ -16,6 +17,12 @@ const TASK_KIND: Record<RoundKind, TaskKind> = {
   generator: TaskKind.TASK_KIND_TRAIN_GENERATOR,
   evaluate: TaskKind.TASK_KIND_EVALUATE,
 };
+
+/** The step's segmenter architecture as the task states it (ml's configuration, checked). */
+function segmenterArchitecture(config: Record<string, unknown>, where: string): SegmenterArchitecture {
+  const c = parseSegmenterConfig(config, where);
+  return { inChannels: c.inChannels, width: c.width, depth: c.depth, inputSize: [...c.inputSize], embedDim: c.embedDim, norm: c.norm, groups: c.groups };
+}
 
 function wait(message: string, step = 0): Task {
   return {
@@ -91,12 +98,14 @@ export class TaskBuilder {
       batchSize: generator ? t.generatorTraining.batchSize : t.batchSize,
       learningRate: generator ? t.generatorTraining.learningRate : t.learningRate,
       fedproxMu: this.strategies.of(step.index, cfg).siteConfig().proximalMu,
-      // Informational: the side of the images the model takes (the architecture travels in modelConfigJson).
+      // Informational: the side of the images the model takes (the architecture travels in segmenterArchitecture).
       imageSize: Number(generator ? cfg.generator.imageSize : (cfg.segmenter.inputSize as number[] | undefined)?.[0]) || 0,
       replayImages: step.index > 0 ? t.replayImages : 0,
       pseudoLabelThreshold: t.pseudoLabelThreshold,
-      lossWeights: t.lossWeights,
-      modelConfigJson: JSON.stringify(generator ? cfg.generator : cfg.segmenter),
+      // One field per loss term; the settings file keeps the pseudo-label switch (1 on, 0 off) with the weights.
+      lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive },
+      pseudoLabels: t.lossWeights.pseudoLabels === undefined ? undefined : t.lossWeights.pseudoLabels > 0,
+      segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter, `step ${step.index}`),
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
       replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy),

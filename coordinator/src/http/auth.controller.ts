@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AdminAuthService, type Principal } from '../auth/admin-auth.service';
 import { AuditService } from '../audit/audit.service';
 import { CreateUserDto, SignInDto } from './dtos';
 import { CurrentUser, Public, Requires, SESSION_COOKIE, tokenOf } from './auth.guard';
+import { SignInResponseDto, UserDto } from './responses';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -15,6 +16,7 @@ export class AuthController {
   @Post('sign-in')
   @Public()
   @HttpCode(200)
+  @ApiOkResponse({ type: SignInResponseDto })
   async signIn(@Body() body: SignInDto, @Res({ passthrough: true }) res: Response) {
     const s = await this.auth.signIn(body.username, body.password);
     res.cookie(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'strict', expires: s.expiresAt, path: '/' });
@@ -37,13 +39,15 @@ export class AuthController {
 
   @Get('me')
   @Requires('read')
-  me(@CurrentUser() user: Principal) {
+  @ApiOkResponse({ type: UserDto, description: 'the signed-in user' })
+  me(@CurrentUser() user: Principal): UserDto {
     return user;
   }
 
   @Post('users')
   @Requires('users:write')
-  createUser(@CurrentUser() user: Principal, @Body() body: CreateUserDto) {
+  @ApiCreatedResponse({ type: UserDto })
+  createUser(@CurrentUser() user: Principal, @Body() body: CreateUserDto): Promise<UserDto> {
     return this.auth.createUser(user.username, body.username, body.password, body.role);
   }
 }

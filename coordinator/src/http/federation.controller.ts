@@ -18,6 +18,7 @@ import { quote } from '../common/text';
 import { AddClassesDto, ArchiveDto } from './dtos';
 import { CurrentUser, Public, Requires } from './auth.guard';
 import { mapModelVersion, mapRound, mapStep, mapUpdate } from './views';
+import { AddClassesResponseDto, AuditEntryDto, HealthDto, ModelVersionDto, OverviewDto, RosterClassDto, RoundDto, SiteDto, SiteUpdateDto, SiteWithContributionDto, StepDto } from './responses';
 
 @ApiTags('roster')
 @Controller('api/roster')
@@ -26,20 +27,23 @@ export class RosterController {
 
   @Get()
   @Requires('read')
-  list() {
+  @ApiOkResponse({ type: [RosterClassDto] })
+  list(): Promise<RosterClassDto[]> {
     return this.roster.list();
   }
 
   /** Adds classes; this opens the next incremental step. */
   @Post('classes')
   @Requires('roster:write')
-  add(@CurrentUser() user: Principal, @Body() body: AddClassesDto) {
+  @ApiOkResponse({ type: AddClassesResponseDto })
+  add(@CurrentUser() user: Principal, @Body() body: AddClassesDto): Promise<AddClassesResponseDto> {
     return this.roster.addClasses(user.username, body.classes);
   }
 
   @Patch('classes/:id')
   @Requires('roster:write')
-  archive(@CurrentUser() user: Principal, @Param('id', ParseIntPipe) id: number, @Body() body: ArchiveDto) {
+  @ApiOkResponse({ type: RosterClassDto })
+  archive(@CurrentUser() user: Principal, @Param('id', ParseIntPipe) id: number, @Body() body: ArchiveDto): Promise<RosterClassDto> {
     return this.roster.setArchived(user.username, id, body.archived);
   }
 }
@@ -73,13 +77,15 @@ export class FederationController {
 
   @Get('steps')
   @Requires('read')
-  async steps() {
+  @ApiOkResponse({ type: [StepDto], description: 'every step, oldest first, with its rounds' })
+  async steps(): Promise<StepDto[]> {
     return (await this.stepRecords.withRounds()).map(mapStep);
   }
 
   @Get('rounds')
   @Requires('read')
-  async rounds_(@Query('step') step?: string) {
+  @ApiOkResponse({ type: [RoundDto], description: 'newest first, at most 200' })
+  async rounds_(@Query('step') step?: string): Promise<RoundDto[]> {
     // Step indexes are 32-bit integers in the database: a longer number is refused here, not by Prisma (a 500).
     if (step !== undefined && !(/^\d{1,10}$/.test(step) && Number(step) <= 2 ** 31 - 1)) throw invalid('step must be a non-negative 32-bit integer');
     return (await this.rounds.list(step === undefined ? undefined : Number(step))).map(mapRound);
@@ -88,7 +94,8 @@ export class FederationController {
   /** Everything the console's overview shows, in one call. */
   @Get('overview')
   @Requires('read')
-  async overview() {
+  @ApiOkResponse({ type: OverviewDto })
+  async overview(): Promise<OverviewDto> {
     const step = await this.stepRecords.latest();
     const round = step ? await this.rounds.latestOf(step.index) : null;
     return {
@@ -107,6 +114,7 @@ export class FederationController {
 
   @Get('audit')
   @Requires('audit:read')
+  @ApiOkResponse({ type: [AuditEntryDto] })
   auditLog(@Query('limit') limit?: string, @Query('actor') actor?: string, @Query('action') action?: string, @Query('from') from?: string, @Query('to') to?: string) {
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw invalid('limit must be an integer between 1 and 1000');
     return this.audit.search({ limit: limit ? Number(limit) || 100 : 100, ...auditFilter({ actor, action, from, to }) });
@@ -114,13 +122,15 @@ export class FederationController {
 
   @Get('audit/actions')
   @Requires('audit:read')
-  auditActions() {
+  @ApiOkResponse({ type: [String], description: 'every action the audit log holds' })
+  auditActions(): Promise<string[]> {
     return this.audit.actions();
   }
 
   @Get('health')
   @Public()
-  health() {
+  @ApiOkResponse({ type: HealthDto })
+  health(): HealthDto {
     return { ok: true, database: this.db.kind };
   }
 }
@@ -134,7 +144,8 @@ export class SitesController {
 
   @Get()
   @Requires('read')
-  async list() {
+  @ApiOkResponse({ type: [SiteWithContributionDto] })
+  async list(): Promise<SiteWithContributionDto[]> {
     const sites = await this.sites.list();
     const contributions = await this.updateRecords.contributions();
     return sites.map((s) => ({ ...s, ...(contributions.get(s.id) ?? NO_CONTRIBUTION) }));
@@ -142,25 +153,29 @@ export class SitesController {
 
   @Get(':id/updates')
   @Requires('read')
-  async updates(@Param('id') id: string) {
+  @ApiOkResponse({ type: [SiteUpdateDto], description: 'newest first, at most 200' })
+  async updates(@Param('id') id: string): Promise<SiteUpdateDto[]> {
     await this.sites.get(id);
     return (await this.updateRecords.ofSite(id)).map(mapUpdate);
   }
 
   @Post(':id/approve')
   @Requires('sites:write')
+  @ApiOkResponse({ type: SiteDto })
   approve(@CurrentUser() user: Principal, @Param('id') id: string) {
     return this.sites.approve(user.username, id);
   }
 
   @Post(':id/reject')
   @Requires('sites:write')
+  @ApiOkResponse({ type: SiteDto })
   reject(@CurrentUser() user: Principal, @Param('id') id: string) {
     return this.sites.reject(user.username, id);
   }
 
   @Post(':id/revoke')
   @Requires('certificates:write')
+  @ApiOkResponse({ type: SiteDto })
   revoke(@CurrentUser() user: Principal, @Param('id') id: string) {
     return this.sites.revoke(user.username, id);
   }
@@ -173,14 +188,16 @@ export class ModelsController {
 
   @Get()
   @Requires('read')
-  async list(@Query('kind') kind?: string) {
+  @ApiOkResponse({ type: [ModelVersionDto], description: 'newest first' })
+  async list(@Query('kind') kind?: string): Promise<ModelVersionDto[]> {
     if (kind !== undefined && kind !== 'segmenter' && kind !== 'generator') throw invalid('kind must be segmenter or generator');
     return (await this.models.list(kind)).map(mapModelVersion);
   }
 
   @Get(':id')
   @Requires('read')
-  async get(@Param('id') id: string) {
+  @ApiOkResponse({ type: ModelVersionDto })
+  async get(@Param('id') id: string): Promise<ModelVersionDto> {
     return mapModelVersion(await this.models.get(id));
   }
 

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { Principal } from '../auth/admin-auth.service';
 import { InvitationsService, MAX_INVITATION_HOURS } from '../sites/invitations.service';
 import { CurrentUser, Requires } from './auth.guard';
+import { InvitationBundleDto, InvitationDto } from './responses';
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
 
@@ -22,13 +23,15 @@ export class InvitationsController {
 
   @Post()
   @Requires('sites:write')
+  @ApiCreatedResponse({ type: InvitationBundleDto, description: 'the bundle file to hand to the site' })
   create(@CurrentUser() user: Principal, @Body() body: CreateInvitationDto) {
     return this.invitations.create(user.username, { siteName: body.name, expiresHours: body.expiresHours, federationAddress: body.federationAddress, enrollAddress: body.enrollAddress });
   }
 
   @Get()
   @Requires('sites:write')
-  list() {
+  @ApiOkResponse({ type: [InvitationDto] })
+  list(): Promise<InvitationDto[]> {
     return this.invitations.list();
   }
 }

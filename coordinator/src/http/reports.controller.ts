@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Param } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ReportsService } from '../reports/reports.service';
 import { renderReportHtml } from '../reports/report-html';
 import { OverlaysService } from '../reports/overlays.service';
@@ -7,6 +7,7 @@ import { PrivacyLedger } from '../privacy/privacy-ledger.service';
 import { privacySectionHtml } from '../privacy/privacy-report-html';
 import { ReplayReportService } from '../reports/replay-report.service';
 import { Requires } from './auth.guard';
+import { OverlayDto, PrivacyViewDto, ReplayReportDto, ReportsDto } from './responses';
 
 @ApiTags('reports')
 @Controller('api/reports')
@@ -16,28 +17,32 @@ export class ReportsController {
   /** The federated evaluation report of every completed step (JSON). */
   @Get()
   @Requires('read')
-  async all() {
+  @ApiOkResponse({ type: ReportsDto })
+  async all(): Promise<ReportsDto> {
     return { steps: await this.reports.steps() };
   }
 
   /** Differential privacy: the settings and every site's (ε, δ) spent so far, per model. */
   @Get('privacy')
   @Requires('read')
-  privacySpend() {
+  @ApiOkResponse({ type: PrivacyViewDto })
+  privacySpend(): Promise<PrivacyViewDto> {
     return this.privacy.view();
   }
 
   /** The version's predictions on images from the generator (base64 PNGs; no patient image is involved). */
   @Get('overlays/:modelVersionId')
   @Requires('read')
-  overlaysOf(@Param('modelVersionId') id: string) {
+  @ApiOkResponse({ type: [OverlayDto] })
+  overlaysOf(@Param('modelVersionId') id: string): Promise<OverlayDto[]> {
     return this.overlays.overlays(id);
   }
 
   /** Per step: the sites' replay fidelity (and who skipped replay), the generator's realism and memorisation flags. */
   @Get('replay')
   @Requires('read')
-  async replaySteps() {
+  @ApiOkResponse({ type: ReplayReportDto })
+  async replaySteps(): Promise<ReplayReportDto> {
     return { steps: await this.replay.steps() };
   }
 

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { AdminAuthService, type Principal } from '../auth/admin-auth.service';
 import { UsersService } from '../auth/users.service';
 import { invalid } from '../common/errors';
 import { CreateUserDto } from './dtos';
 import { CurrentUser, Requires } from './auth.guard';
+import { UserRowDto } from './responses';
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ enum: ['admin', 'viewer'] }) @IsOptional() @IsIn(['admin', 'viewer']) role?: 'admin' | 'viewer';
@@ -20,12 +21,14 @@ export class UsersController {
 
   @Get()
   @Requires('users:write')
-  list() {
+  @ApiOkResponse({ type: [UserRowDto] })
+  list(): Promise<UserRowDto[]> {
     return this.users.list();
   }
 
   @Post()
   @Requires('users:write')
+  @ApiCreatedResponse({ type: UserRowDto })
   async create(@CurrentUser() user: Principal, @Body() body: CreateUserDto) {
     await this.auth.createUser(user.username, body.username, body.password, body.role);
     return (await this.users.list()).find((u) => u.username === body.username);
@@ -33,6 +36,7 @@ export class UsersController {
 
   @Patch(':username')
   @Requires('users:write')
+  @ApiOkResponse({ type: UserRowDto })
   update(@CurrentUser() user: Principal, @Param('username') username: string, @Body() body: UpdateUserDto) {
     if (!/^[a-z][a-z0-9._-]{1,31}$/.test(username)) throw invalid('username must be 2..32 lower-case letters, digits, . _ -');
     return this.users.update(user.username, username, body);

@@ -2,15 +2,16 @@
 import type { ModelVersion, SiteUpdate } from '../generated/prisma/client';
 import type { RoundRecord } from '../federation/repositories/rounds.repository';
 import type { StepRecord } from '../federation/repositories/steps.repository';
+import type { ModelVersionDto, RoundDto, SiteUpdateDto, StepDto } from './responses';
 
-export function mapModelVersion(v: ModelVersion) {
+export function mapModelVersion(v: ModelVersion): ModelVersionDto {
   return {
     id: v.id, kind: v.kind, sha256: v.sha256, sizeBytes: Number(v.sizeBytes), parentId: v.parentId, stepIndex: v.stepIndex,
     roundId: v.roundId, numClasses: v.numClasses, config: v.config, note: v.note, createdAt: v.createdAt.toISOString(),
   };
 }
 
-export function mapRound(r: RoundRecord) {
+export function mapRound(r: RoundRecord): RoundDto {
   const state = r.state;
   const uploads = Object.values(state.uploads ?? {});
   return {
@@ -24,7 +25,7 @@ export function mapRound(r: RoundRecord) {
   };
 }
 
-export function mapStep(s: StepRecord & { rounds?: RoundRecord[] }) {
+export function mapStep(s: StepRecord & { rounds?: RoundRecord[] }): StepDto {
   const cfg = s.config;
   return {
     index: s.index, status: s.status, teacherVersionId: s.teacherVersionId, newClassIds: cfg.newClassIds ?? [], numClasses: cfg.numClasses ?? 0,
@@ -33,7 +34,7 @@ export function mapStep(s: StepRecord & { rounds?: RoundRecord[] }) {
   };
 }
 
-export function mapUpdate(u: SiteUpdate) {
+export function mapUpdate(u: SiteUpdate): SiteUpdateDto {
   return {
     id: u.id, roundId: u.roundId, siteId: u.siteId, status: u.status, rejectionReason: u.rejectionReason, totalBytes: Number(u.totalBytes),
     receivedBytes: Number(u.receivedBytes), realImages: u.realImages, replayImages: u.replayImages, metrics: u.metrics,

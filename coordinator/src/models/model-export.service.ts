@@ -8,7 +8,7 @@ import { invalid } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { DatabaseService } from '../database/database.service';
 import type { ModelVersion } from '../generated/prisma/client';
-import { CA_CERT_FILE } from '../pki/ca';
+import { CA_CERT_FILE } from '../pki';
 import type { ModelFactory } from './model-factory';
 import { ModelVersionsService } from './model-versions.service';
 import { quote } from '../common/text';

@@ -9,13 +9,10 @@ import { Command } from 'commander';
 import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
 import { openDatabase, type Database } from '../database/database';
 import { DatabaseService } from '../database/database.service';
-import { AuditService } from '../audit/audit.service';
 import { GlobalModels } from '../federation/global-models';
 import { ServerStateRepository } from '../federation/repositories/server-state.repository';
-import { LocalBlobStore } from '../model-store/local-blob-store';
 import { DEFAULT_TRAINING } from '../config/coordinator-config';
 import { register, type ImportModelContext } from '../cli/commands/models-import.command';
-import { ModelVersionsService } from './model-versions.service';
 import { ModelImporter } from './model-import';
 
 const seg = segmenterConfig({ width: 4, depth: 1, inputSize: [16, 16], embedDim: 4, groups: 2 });
@@ -37,7 +34,7 @@ describe('coordinator models import', () => {
   before(async () => {
     database = await openDatabase({ dataDir: join(dir, 'db') });
     db = new DatabaseService(database);
-    importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(dir, 'models'))), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
+    importer = ModelImporter.open(db, join(dir, 'models'));
   });
   after(async () => {
     await database?.close();

@@ -14,17 +14,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
-  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, DSAD_COLORS, isDsadStructure, segmenterConfig,
+  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, diffusionConfig, segmenterConfig,
   type DiffusionConfig, type NamedTensors, type SegmenterConfig,
 } from '@fedciss/ml';
-import type { Prisma } from '../generated/prisma/client';
 import type { DatabaseService } from '../database/database.service';
-import type { AuditService } from '../audit/audit.service';
-import type { GlobalModels } from '../federation/global-models';
+import { AuditService } from '../audit/audit.service';
+import { GlobalModels } from '../federation/global-models';
+import { ServerStateRepository } from '../federation/repositories/server-state.repository';
+import { StepsRepository } from '../federation/repositories/steps.repository';
+import { RosterRepository } from '../roster/roster.repository';
+import { LocalBlobStore } from '../model-store/local-blob-store';
 import type { StepConfig } from '../federation/step-config';
 import type { TrainingSettings } from '../config/coordinator-config';
-import type { ModelKind, ModelVersionsService } from './model-versions.service';
+import { ModelVersionsService, type ModelKind } from './model-versions.service';
 import { BACKGROUND, classColor, CLASS_NAME } from '../roster/roster.service';
 
 export class ModelImportError extends Error {
@@ -119,14 +123,21 @@ function checkGenerator(file: string, m: ParsedModel): DiffusionConfig {
 export class ModelImporter {
   constructor(
     private readonly db: DatabaseService,
+    private readonly steps: StepsRepository,
+    private readonly roster: RosterRepository,
     private readonly models: ModelVersionsService,
     private readonly globals: GlobalModels,
     private readonly audit: AuditService,
   ) {}
 
+  /** An importer over an open database and the model store in `modelsDir` (outside the Nest application). */
+  static open(db: DatabaseService, modelsDir: string): ModelImporter {
+    return new ModelImporter(db, new StepsRepository(db), new RosterRepository(db), new ModelVersionsService(db, new LocalBlobStore(modelsDir)), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
+  }
+
   async import(r: ImportRequest, actor = 'cli'): Promise<ImportResult> {
     const m = readModelFile(r.file, r.kind);
-    const steps = await this.db.prisma.step.findMany({ orderBy: { index: 'asc' } });
+    const steps = await this.steps.all();
     const last = steps.at(-1);
     if (last && last.status !== 'completed') throw new ModelImportError(`step ${last.index} is ${last.status}: import a model between steps, not during one`);
     return m.kind === 'generator' ? this.importGenerator(r, m, steps.length > 0, actor) : this.importSegmenter(r, m, last?.index, actor);
@@ -134,7 +145,7 @@ export class ModelImporter {
 
   private async importSegmenter(r: ImportRequest, m: ParsedModel, lastStep: number | undefined, actor: string): Promise<ImportResult> {
     const { config, numClasses } = checkSegmenter(r.file, m);
-    const roster = await this.db.prisma.rosterClass.findMany({ orderBy: { id: 'asc' } });
+    const roster = await this.roster.list(true);
     const names = r.classes;
     if (roster.length) {
       if (numClasses !== roster.length) {
@@ -142,13 +153,13 @@ export class ModelImporter {
       }
       const have = roster.slice(1).map((c) => c.name);
       if (names && names.join(',') !== have.join(',')) throw new ModelImportError(`--classes ${names.join(',')} differ from the roster's ${have.join(',')}`);
-      const first = await this.db.prisma.step.findUniqueOrThrow({ where: { index: 0 } });
-      const want = JSON.stringify(segmenterConfig((first.config as unknown as StepConfig).segmenter as Partial<SegmenterConfig>));
+      const first = await this.steps.byIndex(0);
+      const want = JSON.stringify(segmenterConfig(first.config.segmenter as Partial<SegmenterConfig>));
       if (JSON.stringify(config) !== want) throw new ModelImportError(`${r.file}: its architecture ${JSON.stringify(config)} differs from the federation's ${want}`);
       const step = lastStep ?? 0;
       const parent = await this.globals.current('segmenter');
-      const v = await this.db.prisma.$transaction(async (tx) => {
-        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config: config as unknown as Record<string, unknown>, note: `imported from ${r.file}` }, tx);
+      const v = await this.db.transaction(async (tx) => {
+        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config: { ...config }, note: `imported from ${r.file}` }, tx);
         await this.globals.set('segmenter', created.id, tx);
         await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step, replaced: parent }, tx);
         return created;
@@ -165,19 +176,19 @@ export class ModelImporter {
     }
     const stepConfig: StepConfig = {
       training: r.training,
-      segmenter: config as unknown as Record<string, unknown>,
+      segmenter: { ...config },
       generator: { ...diffusionConfig(), ...r.training.generator } as Record<string, unknown>,
       numClasses,
       newClassIds: names.map((_, i) => i + 1),
       segmenterRounds: r.rounds.segmenterRounds,
       generatorRounds: r.rounds.generatorRounds,
     };
-    const v = await this.db.prisma.$transaction(async (tx) => {
-      await tx.rosterClass.create({ data: { ...BACKGROUND, description: 'everything that is not an annotated structure', stepAdded: 0 } });
+    const v = await this.db.transaction(async (tx) => {
+      await this.roster.add(tx, { ...BACKGROUND, description: 'everything that is not an annotated structure', stepAdded: 0 });
       for (const [i, name] of names.entries()) {
-        await tx.rosterClass.create({ data: { id: i + 1, name, color: isDsadStructure(name) ? DSAD_COLORS[name] : classColor(name), description: '', stepAdded: 0 } });
+        await this.roster.add(tx, { id: i + 1, name, color: isDsadStructure(name) ? DSAD_COLORS[name] : classColor(name), description: '', stepAdded: 0 });
       }
-      await tx.step.create({ data: { index: 0, status: 'completed', teacherVersionId: null, config: stepConfig as unknown as Prisma.InputJsonValue } });
+      await this.steps.create(tx, { index: 0, status: 'completed', teacherVersionId: null, config: stepConfig });
       const created = await this.models.create({ kind: 'segmenter', weights: m.weights, stepIndex: 0, numClasses, config: stepConfig.segmenter, note: `imported from ${r.file}` }, tx);
       await this.globals.set('segmenter', created.id, tx);
       await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step: 0, classes: names }, tx);
@@ -189,13 +200,12 @@ export class ModelImporter {
   private async importGenerator(r: ImportRequest, m: ParsedModel, hasSteps: boolean, actor: string): Promise<ImportResult> {
     const config = checkGenerator(r.file, m);
     if (!hasSteps) throw new ModelImportError('the federation has no step yet: import a segmenter first (with --classes), then the generator');
-    const first = await this.db.prisma.step.findUniqueOrThrow({ where: { index: 0 } });
-    const last = await this.db.prisma.step.findFirstOrThrow({ orderBy: { index: 'desc' } });
+    const first = await this.steps.byIndex(0);
+    const last = (await this.steps.latest())!;
     const parent = await this.globals.current('generator');
-    const v = await this.db.prisma.$transaction(async (tx) => {
-      const cfg = first.config as unknown as StepConfig;
-      await tx.step.update({ where: { index: 0 }, data: { config: { ...cfg, generator: config } as unknown as Prisma.InputJsonValue } });
-      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: last.index, numClasses: 0, config: config as unknown as Record<string, unknown>, note: `imported from ${r.file}` }, tx);
+    const v = await this.db.transaction(async (tx) => {
+      await this.steps.setConfig(tx, 0, { ...first.config, generator: { ...config } });
+      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: last.index, numClasses: 0, config: { ...config }, note: `imported from ${r.file}` }, tx);
       await this.globals.set('generator', created.id, tx);
       await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: last.index, replaced: parent }, tx);
       return created;

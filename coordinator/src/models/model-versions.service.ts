@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
-import type { ModelVersion, Prisma } from '../generated/prisma/client';
+import type { ModelKind, ModelVersion, Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { BLOB_STORE } from '../common/tokens';
 import { notFound } from '../common/errors';
 import type { BlobStore } from '../model-store/blob-store';
 import { quote } from '../common/text';
 
-export type ModelKind = 'segmenter' | 'generator';
+export type { ModelKind };
 
 export interface NewModelVersion {
   kind: ModelKind;

@@ -33,7 +33,7 @@ export class OperationsController {
   async ready(@Res({ passthrough: true }) res: Response) {
     const checks: Record<string, string> = {};
     try {
-      await this.db.prisma.$queryRawUnsafe('SELECT 1');
+      await this.db.ping();
       checks.database = 'ok';
     } catch (e) {
       checks.database = `unavailable: ${(e as Error).message.split('\n')[0]}`;

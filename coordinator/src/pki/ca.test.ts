@@ -185,6 +185,25 @@ describe('certificate authority', () => {
     assert.throws(() => ca.issueServerCertificate({ hostnames: ['bad host'] }), RangeError);
   });
 
+  test('verification takes the CA in every form it accepts, and refuses another CA in each', () => {
+    const site = makeSiteKeyAndCsr();
+    const issued = ca.signSiteCsr(site.csrPem, { siteId: 'hospital-h' });
+    for (const form of [ca, ca.certificatePem, { certificatePem: ca.certificatePem }, new X509Certificate(ca.certificatePem)]) {
+      assert.equal(verifySiteCertificate(issued.certificatePem, form, []).siteId, 'hospital-h');
+    }
+    for (const form of [other, other.certificatePem, { certificatePem: other.certificatePem }, new X509Certificate(other.certificatePem)]) {
+      assert.throws(() => verifySiteCertificate(issued.certificatePem, form, []), UnknownIssuerError);
+    }
+  });
+
+  test('a revocation by a serial written with colons and leading zeros names the certificate\'s subject', () => {
+    const site = makeSiteKeyAndCsr();
+    const issued = ca.signSiteCsr(site.csrPem, { siteId: 'hospital-i' });
+    const written = '00' + issued.serial.toLowerCase().replace(/(..)(?!$)/g, '$1:');
+    assert.equal(ca.revoke(written, 'typed by hand').subject, 'hospital-i');
+    assert.throws(() => ca.verifySiteCertificate(issued.certificatePem), CertificateRevokedError);
+  });
+
   test('revocation is persisted, idempotent, and seen by another instance of the CA', () => {
     const site = makeSiteKeyAndCsr();
     const issued = ca.signSiteCsr(site.csrPem, { siteId: 'hospital-e' });

@@ -7,7 +7,8 @@ import type { PeerCertificate } from 'node:tls';
 
 import { Metadata, ServerCredentials, experimental, status } from '@grpc/grpc-js';
 
-import { type CaCertificateSource, type RevocationSource, type VerifiedSite, isValidSiteId, verifySiteCertificate } from './ca';
+import { type CaCertificateSource, type RevocationSource, type VerifiedSite, verifySiteCertificate } from './verification';
+import { isValidSiteId } from './x509';
 import { CertificateVerificationError } from './errors';
 
 /** Metadata key carrying the site id in insecure (loopback-only) mode. */

@@ -1,4 +1,12 @@
 export * from './errors';
 export * from './ca';
+export { CA_CERT_FILE, CA_KEY_FILE, ISSUED_FILE, REVOKED_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE } from './storage';
+export { isValidSiteId, MIN_RSA_BITS, normalizeSerial, publicKeyFingerprint256, SITE_ID_PATTERN } from './x509';
+export { inspectCsr, MAX_CSR_PEM_LENGTH, type CsrSummary } from './csr';
+export type { ServerCertificate, ServerCertificateOptions } from './issuing';
+export type { EnsureServerCertificateOptions } from './renewal';
+export type { CertificateKind, IssuedCertificateRecord } from './registry';
+export type { RevocationEntry } from './revocation';
+export { verifySiteCertificate, type CaCertificateSource, type RevocationSource, type VerifiedSite } from './verification';
 export * from './grpc';
 export { writeFileAtomic, assertPrivateFileMode, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE } from './files';

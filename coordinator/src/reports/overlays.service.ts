@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { diffusion, rgbOf } from '@fedciss/ml';
+import { rgbOf } from '@fedciss/ml';
+import { encodePng } from '@fedciss/ml/images';
 import { DatabaseService } from '../database/database.service';
 import { MODEL_FACTORY } from '../common/tokens';
 import { invalid, notFound } from '../common/errors';
@@ -67,8 +68,8 @@ export class OverlaysService {
         if (color) rgba.set([...color, 255], i * 4);
       }
       return {
-        imagePng: diffusion.encodePng({ width: p.width, height: p.height, channels: 3, data: rgb }).toString('base64'),
-        overlayPng: diffusion.encodePng({ width: p.width, height: p.height, channels: 4, data: rgba }).toString('base64'),
+        imagePng: encodePng({ width: p.width, height: p.height, channels: 3, data: rgb }).toString('base64'),
+        overlayPng: encodePng({ width: p.width, height: p.height, channels: 4, data: rgba }).toString('base64'),
       };
     });
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml';
+import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import type { RosterClass } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { RosterRepository } from './roster.repository';

@@ -13,7 +13,7 @@
  * round still not terminal at the max duration. No round runs forever.
  */
 
-import type { SecAggRoundState } from './secagg-state';
+import type { SecAggRoundState } from './secagg-types';
 
 /**
  * What happens to sites that have not uploaded by the deadline:

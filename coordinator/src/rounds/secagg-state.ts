@@ -10,22 +10,9 @@
  * sites that shared (round-state.ts checkUpload).
  */
 import { siteLiveness, type RoundState } from './round-state';
+import type { SecAggEvent, SecAggStage } from './secagg-types';
 
-export type SecAggStage = 'advertise' | 'share' | 'input' | 'unmask';
-export type SecAggEvent = 'advertise' | 'share' | 'reveal';
-
-export interface SecAggRoundState {
-  readonly stage: SecAggStage;
-  readonly threshold: number;
-  /** SecAgg+ neighbours per site (≥ sites − 1: every pair). */
-  readonly neighbours: number;
-  /** Sites that sent their public keys (the roster of the share stage), in arrival order. */
-  readonly advertised: readonly string[];
-  /** Sites whose share bundles were stored (U2): the only ones whose masked input can count. */
-  readonly shared: readonly string[];
-  /** Sites that revealed their shares for the unmasking. */
-  readonly revealed: readonly string[];
-}
+export type { SecAggEvent, SecAggRoundState, SecAggStage } from './secagg-types';
 
 const STAGE_LIMIT: Partial<Record<SecAggStage, number>> = { advertise: 0.25, share: 0.5 };
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EnrollmentStatus } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
 import { makeSiteKeyAndCsr } from '../pki/testing';
-import { enrolmentCredentials, enrolTlsSite, startHarness, VIEWER_PASSWORD, type Harness } from './harness';
+import { enrolmentCredentials, enrolTlsSite, startHarness, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
 
 interface Entry {
   id: number;

@@ -8,7 +8,7 @@ import { EnrollmentStatus } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
 import { DatabaseService } from '../database/database.service';
 import { makeSiteKeyAndCsr } from '../pki/testing';
-import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, snapshot, startHarness, type Harness } from './harness';
+import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, snapshot, startHarness, type Harness } from '../testing/security-harness';
 
 const code = (expected: grpc.status, details?: RegExp) => (e: grpc.ServiceError) => {
   assert.equal(e.code, expected, `expected ${grpc.status[expected]}, got ${grpc.status[e.code]}: ${e.details}`);

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DownloadRequest, MAX_CHUNK_BYTES, sha256Hex, TaskKind, UploadHeader, UploadMessage, UploadState, type Task } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
 import { DatabaseService } from '../database/database.service';
-import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from './harness';
+import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
 
 const SERVICE = '/fedciss.v1.Federation/';
 const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress', 'ReportWithheld', 'SecAggAdvertise', 'SecAggShareKeys', 'SecAggReveal'];

@@ -14,7 +14,7 @@ import { SitesService } from '../sites/sites.service';
 import { DatabaseService } from '../database/database.service';
 import { initCertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr, tempDir } from '../pki/testing';
-import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, siteCredentials, snapshot, startHarness, until, type Harness, type TlsSite } from './harness';
+import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, siteCredentials, snapshot, startHarness, until, type Harness, type TlsSite } from '../testing/security-harness';
 
 const code = (expected: grpc.status) => (e: grpc.ServiceError) => {
   assert.equal(e.code, expected, `expected ${grpc.status[expected]}, got ${grpc.status[e.code]}: ${e.details}`);

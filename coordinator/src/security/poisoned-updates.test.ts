@@ -11,7 +11,7 @@ import { TaskKind, UploadState } from '@fedciss/proto';
 import type { TrainingSettings } from '../config/coordinator-config';
 import { TestSiteClient } from '../testing/site-client';
 import { createStrategy } from '../aggregation';
-import { startHarness, until, type Harness } from './harness';
+import { startHarness, until, type Harness } from '../testing/security-harness';
 
 type Poison = 'sign-flip' | 'scale';
 

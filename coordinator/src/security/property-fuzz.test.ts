@@ -14,7 +14,7 @@ import {
   UploadStatusRequest, WithheldUpdate,
 } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
-import { assertSameSnapshot, snapshot, startHarness, until, type Harness } from './harness';
+import { assertSameSnapshot, snapshot, startHarness, until, type Harness } from '../testing/security-harness';
 
 const SERVICE = '/fedciss.v1.Federation/';
 const identity = (x: Buffer) => x;

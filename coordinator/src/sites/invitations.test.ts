@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { enrolmentCredentials, startHarness, VIEWER_PASSWORD, type Harness } from '../security/harness';
+import { enrolmentCredentials, startHarness, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
 import { TestSiteClient } from '../testing/site-client';
 import { makeSiteKeyAndCsr } from '../pki/testing';
 import { DatabaseService } from '../database/database.service';

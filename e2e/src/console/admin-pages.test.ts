@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, launchBrowser, newPage, shot, signIn, startFederation, VIEWER, type Federation } from './harness';
 import { axeViolations } from './axe';
-import { signIn as signInApi } from '@fedciss/coordinator/dist/testing/rest-client';
+import { signIn as signInApi } from '@fedciss/coordinator/testing';
 
 async function assertAccessible(page: Page, where: string): Promise<void> {
   assert.deepEqual(await axeViolations(page), [], `axe-core violations on ${where}`);

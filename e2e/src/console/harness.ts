@@ -7,15 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
 import { TaskKind, type Task, type UploadReceipt } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '@fedciss/coordinator/dist/config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '@fedciss/coordinator/dist/main';
-import { CoordinatorModule } from '@fedciss/coordinator/dist/app.module';
-import { ConsoleModule } from '@fedciss/coordinator/dist/http/console.module';
-import { TensorModelFactory } from '@fedciss/coordinator/dist/testing/tensor-model-factory';
-import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
-import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
-import { until } from '@fedciss/coordinator/dist/testing/until';
-import { restClient, signIn as signInApi } from '@fedciss/coordinator/dist/testing/rest-client';
+import { resolveConfig, type CoordinatorConfig, startCoordinator, type RunningCoordinator, CoordinatorModule, ConsoleModule, AdminAuthService } from '@fedciss/coordinator';
+import { TensorModelFactory, TestSiteClient, until, restClient, signIn as signInApi } from '@fedciss/coordinator/testing';
 
 export { until };
 

@@ -11,11 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Client } from 'pg';
-import { startPostgresServer, type PostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
-import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
-import { until as poll } from '@fedciss/coordinator/dist/testing/until';
-import { initCertificateAuthority } from '@fedciss/coordinator/dist/pki';
-import { grpcChannelCredentials, initSiteIdentity, storeSiteCertificate } from '@fedciss/site-agent/dist/identity';
+import { initCertificateAuthority } from '@fedciss/coordinator';
+import { startPostgresServer, type PostgresServer, TestSiteClient, until as poll } from '@fedciss/coordinator/testing';
+import { grpcChannelCredentials, initSiteIdentity, storeSiteCertificate } from '@fedciss/site-agent';
 import { Federation } from '../harness/federation';
 import { tinyFederation } from '../harness/tiny';
 import { checkConsistency } from '../harness/consistency';
@@ -29,6 +27,18 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
   let databaseUrl: string;
   // Polls through coordinator restarts: a refused connection just means "not yet".
   const until = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 120_000) => poll(what, () => fn().catch(() => undefined), ms, 250);
+  /** What a site sent (its outbound audit), in order. */
+  const sent = (site: { dir: string }) => readFileSync(join(site.dir, 'work', 'outbound-audit.jsonl'), 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as { type: string; detail?: { roundId?: string; resumeOffset?: number } });
+  /** The resume offsets of a site's upload headers for a round, and the chunks sent since its first. */
+  const uploadOf = (site: { dir: string }, roundId: string) => {
+    const records = sent(site);
+    const first = records.findIndex((r) => r.type === 'UploadUpdate.header' && r.detail?.roundId === roundId);
+    return {
+      offsets: records.filter((r) => r.type === 'UploadUpdate.header' && r.detail?.roundId === roundId).map((r) => r.detail!.resumeOffset!),
+      chunks: first < 0 ? 0 : records.slice(first).filter((r) => r.type === 'UploadUpdate.chunk').length,
+    };
+  };
   const rounds = async () => (await fed.api<RoundView[]>('GET', '/api/rounds?step=0')).body.filter((r) => r.kind === 'segmenter').sort((a, b) => a.index - b.index);
 
   before(async () => {
@@ -40,11 +50,10 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
       steps: 1,
       coordinatorFlags: ['--quorum', '2', '--segmenter-rounds', '3', '--generator-rounds', '0', '--deadline', '90', '--tick-ms', '200', '--heartbeat-timeout', '6', '--stragglers', 'drop'],
       siteSettings: {
-        0: { faults: ['corrupt-chunk'] },
         1: { uploadChunkBytes: 4096, uploadBytesPerSecond: 12_000 },
         2: { uploadChunkBytes: 4096, uploadBytesPerSecond: 4_000 },
-        3: { faults: ['nan-update'] },
       },
+      faults: { 0: ['corrupt-chunk'], 3: ['nan-update'] },
     }));
     await fed.prepareSites();
     await fed.startCoordinator();
@@ -87,10 +96,11 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
 
   test('the coordinator killed in the middle of a round resumes it and loses nothing', async () => {
     const b = fed.sites[1];
-    // Wait until the second round holds an accepted update while B's slow upload is still running.
-    const second = await until('an accepted update in the second round', async () => {
+    // Wait until the second round holds an accepted update while B's slow upload is under way
+    // (a few of its 4 KiB chunks sent).
+    const second = await until('an accepted update in the second round, B uploading', async () => {
       const r = (await rounds())[1];
-      return r?.status === 'collecting' && r.accepted.length >= 1 && !r.accepted.includes(b.siteId!) && r;
+      return r?.status === 'collecting' && r.accepted.length >= 1 && !r.accepted.includes(b.siteId!) && uploadOf(b, r.id).chunks >= 3 && r;
     });
     const acceptedBefore = (await fed.api<Array<{ id: string; status: string }>>('GET', `/api/sites/${second.accepted[0]}/updates`)).body.filter((u) => u.status === 'accepted').map((u) => u.id);
     const versionsBefore = (await fed.api<Array<{ id: string }>>('GET', '/api/models')).body.map((m) => m.id);
@@ -100,7 +110,13 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
       const r = (await rounds())[1];
       return r?.status === 'completed' && r;
     }, 180_000);
-    assert.ok(after.accepted.includes(b.siteId!), 'the interrupted upload was resumed and counted');
+    assert.ok(after.accepted.includes(b.siteId!), 'the interrupted upload was counted');
+    // Resumed, not started over: B's own record of what it sent shows the round's upload header
+    // sent again after the crash with the offset the coordinator already held, and never from 0 again.
+    const headers = uploadOf(b, second.id).offsets;
+    assert.equal(headers[0], 0, `B's first attempt starts at byte 0: ${headers.join(', ')}`);
+    assert.ok(headers.slice(1).some((o) => o > 0), `B resumed at the offset the coordinator held: ${headers.join(', ')}`);
+    assert.ok(headers.slice(1).every((o) => o > 0), `B never started the upload over from 0: ${headers.join(', ')}`);
     for (const id of second.accepted) assert.ok(after.accepted.includes(id), `update of ${id} accepted before the crash still counts`);
     const acceptedAfter = (await fed.api<Array<{ id: string; status: string }>>('GET', `/api/sites/${second.accepted[0]}/updates`)).body.filter((u) => u.status === 'accepted').map((u) => u.id);
     for (const id of acceptedBefore) assert.ok(acceptedAfter.includes(id));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgresServer, type PostgresServer } from '@fedciss/coordinator/dist/testing/postgres-server';
+import { startPostgresServer, type PostgresServer } from '@fedciss/coordinator/testing';
 import { Client } from 'pg';
 import { Federation } from '../harness/federation';
 import { TINY_TRAINING, tinyFederation } from '../harness/tiny';

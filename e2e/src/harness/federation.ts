@@ -6,10 +6,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DSAD_SPLIT } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
-import { freePort } from '@fedciss/coordinator/dist/testing/ports';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
+import { FAULTS_VARIABLE, type Fault } from './faulty-site-agent';
+
+const FAULTY_SITE_AGENT = join(__dirname, 'faulty-site-agent.js');
+import { freePort, restClient, signIn } from '@fedciss/coordinator/testing';
 
 export interface FederationOptions {
   workDir: string;
@@ -30,12 +32,16 @@ export interface FederationOptions {
   annotations?: { multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder' };
   /** Extra settings of individual sites' config files, by site index. */
   siteSettings?: Record<number, Record<string, unknown>>;
+  /** Faults injected into individual sites' agents (see faulty-site-agent.ts), by site index. */
+  faults?: Record<number, readonly Fault[]>;
 }
 
 export interface SiteHandle {
   name: string;
   dir: string;
   configFile: string;
+  /** Faults its agent injects (run by the faulty-site-agent wrapper instead of the plain CLI). */
+  faults?: readonly Fault[];
   program?: ChildProgram;
   siteId?: string;
 }
@@ -97,7 +103,7 @@ export class Federation {
         siteName: name, identityDir: 'identity', dataRoot: 'data', workDir: 'work', insecure: !this.o.tls,
         stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2, ...this.o.siteSettings?.[i],
       }, null, 2));
-      this.sites.push({ name, dir, configFile });
+      this.sites.push({ name, dir, configFile, faults: this.o.faults?.[i] ?? [] });
     }
   }
 
@@ -172,11 +178,13 @@ export class Federation {
   }
 
   startSite(site: SiteHandle, extra: string[] = []): ChildProgram {
+    const faults = site.faults ?? [];
+    const faulty = faults.length > 0;
     site.program = new ChildProgram({
       name: site.name,
-      args: [SITE_AGENT_BIN, 'run', ...this.siteArgs(site), ...extra],
+      args: [faulty ? FAULTY_SITE_AGENT : SITE_AGENT_BIN, 'run', ...this.siteArgs(site), ...extra],
       logFile: join(site.dir, 'agent.log'),
-      env: this.env,
+      env: faulty ? { ...this.env, [FAULTS_VARIABLE]: faults.join(',') } : this.env,
       echo: this.echo(site.name),
     });
     return site.program;

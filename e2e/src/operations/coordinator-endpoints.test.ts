@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@fedciss/coordinator/dist/testing/ports';
-import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
+import { freePort, TestSiteClient } from '@fedciss/coordinator/testing';
 import { ChildProgram, COORDINATOR_BIN } from '../harness/child';
 
 /** The value of one sample line of a Prometheus text exposition, e.g. `fedciss_sites_alive`. */

@@ -2,6 +2,7 @@
  * The 11 anatomical structures of the Dresden Surgical Anatomy Dataset (DSAD), with the folder
  * names the dataset uses. Class ids are NOT positions in this list: ids come from the
  * coordinator's roster (0 = background, then classes in the order they were added).
+ * `@fedciss/ml/dsad`: the dataset's catalogue is no part of the learning API.
  */
 export const DSAD_STRUCTURES = [
   'abdominal_wall',
@@ -45,10 +46,4 @@ export type SplitName = keyof typeof DSAD_SPLIT;
 
 export function isDsadStructure(name: string): name is DsadStructure {
   return (DSAD_STRUCTURES as readonly string[]).includes(name);
-}
-
-/** A class of the roster as the learning code needs it. */
-export interface RosterEntry {
-  id: number;
-  name: string;
 }

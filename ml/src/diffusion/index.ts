@@ -6,6 +6,5 @@ export * from './images';
 export * from './train';
 export * from './sample';
 export * from './checks';
-export * from './png';
 export * from './replay';
 export * from './recipe';

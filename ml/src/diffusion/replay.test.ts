@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { seededRandom } from '../init/initializers';
-import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
-import { ensureReplaySet, REPLAY_IGNORE_LABEL, ReplayLabeller, loadReplaySet, pseudoLabels, replayKey, weightsDigest } from './replay';
+import { decodePng, encodePng, planarToPng, pngToPlanar } from '../images/png';
+import { ensureReplaySet, ReplayLabeller, loadReplaySet, pseudoLabels, replayKey, weightsDigest } from './replay';
+import { IGNORE_LABEL } from '../nn/losses';
 import { createDiffusionWeights, diffusionConfig } from './unet';
 
 const S = 8;
@@ -43,7 +44,8 @@ test('PNG: grey and RGB round trips; every filter type decodes', () => {
   const chunk = Buffer.alloc(12 + idat.length);
   chunk.writeUInt32BE(idat.length, 0);
   chunk.write('IDAT', 4, 'ascii');
-  idat.copy(chunk, 8); // the decoder does not check CRCs
+  idat.copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + idat.length)), 8 + idat.length);
   const decoded = decodePng(Buffer.concat([head, chunk, png.subarray(png.length - 12)]));
   assert.deepEqual(decoded.data, Uint8Array.from(rows.flatMap((row) => [...row])));
 });
@@ -51,10 +53,10 @@ test('PNG: grey and RGB round trips; every filter type decodes', () => {
 test('pseudo-labels: argmax of the probabilities, low-confidence pixels ignored', () => {
   // 1 image, 3 classes, 1x2 pixels (class-major): pixel 0 is class 2 at 0.8, pixel 1 class 0 at 0.4
   const probabilities = Float32Array.of(0.05, 0.4, 0.15, 0.35, 0.8, 0.25);
-  assert.deepEqual([...pseudoLabels({ probabilities, classes: 3 }, 1, 1, 2, 0.7)], [2, REPLAY_IGNORE_LABEL]);
+  assert.deepEqual([...pseudoLabels({ probabilities, classes: 3 }, 1, 1, 2, 0.7)], [2, IGNORE_LABEL]);
   assert.deepEqual([...pseudoLabels({ probabilities, classes: 3 }, 1, 1, 2, 0.3)], [2, 0]);
   const labels = Int32Array.of(1, 4, 0, 300);
-  assert.deepEqual([...pseudoLabels({ labels, confidence: Float32Array.of(0.9, 0.2, 0.8, 0.99) }, 1, 2, 2, 0.5)], [1, REPLAY_IGNORE_LABEL, 0, REPLAY_IGNORE_LABEL]);
+  assert.deepEqual([...pseudoLabels({ labels, confidence: Float32Array.of(0.9, 0.2, 0.8, 0.99) }, 1, 2, 2, 0.5)], [1, IGNORE_LABEL, 0, IGNORE_LABEL]);
 });
 
 test('a replay set is generated, labelled by the teacher callback, stored, and reused while its key matches', async () => {
@@ -92,7 +94,7 @@ test('a replay set is generated, labelled by the teacher callback, stored, and r
     for (let n = 0; n < 5; n++) {
       for (let i = 0; i < S * S; i++) {
         const red = set.images[n * 3 * S * S + i];
-        const want = red >= 0.7 ? 1 : 1 - red >= 0.7 ? 0 : REPLAY_IGNORE_LABEL;
+        const want = red >= 0.7 ? 1 : 1 - red >= 0.7 ? 0 : IGNORE_LABEL;
         assert.equal(set.labels[n * S * S + i], want);
       }
     }

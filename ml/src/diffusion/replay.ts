@@ -12,13 +12,13 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
+import { IGNORE_LABEL } from '../nn/losses';
 import { checkGeneratedImages, GeneratorChecks, PrivacyOptions } from './checks';
 import { ImageSet, imageList, quantise8 } from './images';
-import { decodePng, encodePng, planarToPng, pngToPlanar } from './png';
+import { decodePng, encodePng, planarToPng, pngToPlanar } from '../images/png';
 import { DiffusionSampler } from './sample';
 import { diffusionGeometry, type DiffusionConfig } from './unet';
 
-export const REPLAY_IGNORE_LABEL = 255;
 export const REPLAY_FORMAT = 'fedciss-replay/1';
 
 export interface ReplayImageSize {
@@ -64,7 +64,7 @@ export interface ReplaySet {
   readonly manifest: ReplayManifest;
   /** [count, C, H, W] in [0, 1], 8-bit quantised (equal to what the PNGs hold). */
   readonly images: Float32Array;
-  /** [count, H, W]; REPLAY_IGNORE_LABEL where the teacher was not confident. */
+  /** [count, H, W]; IGNORE_LABEL where the teacher was not confident. */
   readonly labels: Uint8Array;
   /** Whether it was loaded from disk rather than generated now. */
   readonly reused: boolean;
@@ -88,7 +88,7 @@ export interface ReplaySetOptions {
   readonly weights: NamedTensors;
   readonly count: number;
   readonly labeller: ReplayLabeller;
-  /** Pixels whose teacher confidence is below this get REPLAY_IGNORE_LABEL; default 0.7. */
+  /** Pixels whose teacher confidence is below this get IGNORE_LABEL; default 0.7. */
   readonly confidenceThreshold?: number;
   /** DDIM steps (default 50), eta (default 0), seed (default 1). */
   readonly samplingSteps?: number;
@@ -144,7 +144,7 @@ export function pseudoLabels(result: ReplayLabellerResult, count: number, height
   if ('probabilities' in result) {
     const { probabilities: p, classes: K } = result;
     if (p.length !== count * K * hw) throw new Error(`labeller: ${p.length} probabilities for ${count} images of ${K} classes at ${height}x${width}`);
-    if (K > REPLAY_IGNORE_LABEL) throw new Error(`labeller: ${K} classes do not fit 8-bit labels`);
+    if (K > IGNORE_LABEL) throw new Error(`labeller: ${K} classes do not fit 8-bit labels`);
     for (let n = 0; n < count; n++) {
       const base = n * K * hw;
       for (let i = 0; i < hw; i++) {
@@ -154,7 +154,7 @@ export function pseudoLabels(result: ReplayLabellerResult, count: number, height
           const v = p[base + k * hw + i];
           if (v > bp) (bp = v), (best = k);
         }
-        out[n * hw + i] = bp >= threshold ? best : REPLAY_IGNORE_LABEL;
+        out[n * hw + i] = bp >= threshold ? best : IGNORE_LABEL;
       }
     }
     return out;
@@ -164,8 +164,8 @@ export function pseudoLabels(result: ReplayLabellerResult, count: number, height
   if (confidence && confidence.length !== labels.length) throw new Error('labeller: confidence and labels differ in length');
   for (let i = 0; i < out.length; i++) {
     const l = Number(labels[i]);
-    const ok = l >= 0 && l < REPLAY_IGNORE_LABEL && (!confidence || confidence[i] >= threshold);
-    out[i] = ok ? l : REPLAY_IGNORE_LABEL;
+    const ok = l >= 0 && l < IGNORE_LABEL && (!confidence || confidence[i] >= threshold);
+    out[i] = ok ? l : IGNORE_LABEL;
   }
   return out;
 }
@@ -258,7 +258,7 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
   let labelled = 0;
   for (const l of labels) {
     histogram[l] = (histogram[l] ?? 0) + 1;
-    if (l !== REPLAY_IGNORE_LABEL) labelled++;
+    if (l !== IGNORE_LABEL) labelled++;
   }
 
   const files = keep.map((_, i) => ({ image: `images/${pad6(i)}.png`, label: `labels/${pad6(i)}.png` }));
@@ -271,7 +271,7 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
     channels: C,
     height: H,
     width: W,
-    ignoreIndex: REPLAY_IGNORE_LABEL,
+    ignoreIndex: IGNORE_LABEL,
     confidenceThreshold: threshold,
     sampling: { steps, eta, seed },
     labelledFraction: labels.length ? labelled / labels.length : 0,

@@ -1,6 +1,7 @@
 /** Data preparation and augmentation on plain arrays: images are CHW float32 in [0, 1], labels
  * HW uint8 with 255 = ignore. Everything takes a seeded random source (deterministic runs). */
-import { IGNORE_LABEL } from './losses';
+import { IGNORE_LABEL } from '../nn/losses';
+import { resizeImage, resizeLabel } from '../images/resize';
 
 export interface AugmentOptions {
   /** Probability of a horizontal flip (default 0.5). */
@@ -9,44 +10,6 @@ export interface AugmentOptions {
   readonly scale?: readonly [number, number];
   /** Colour jitter amplitude of brightness, contrast and saturation (default 0.2); 0 disables. */
   readonly colorJitter?: number;
-}
-
-/** Bilinear resize of a CHW image (half-pixel centres). */
-export function resizeImage(img: Float32Array, c: number, h: number, w: number, H: number, W: number): Float32Array {
-  if (h === H && w === W) return img;
-  const out = new Float32Array(c * H * W);
-  const sy = h / H;
-  const sx = w / W;
-  for (let y = 0; y < H; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), h - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, h - 1);
-    const wy = fy - y0;
-    for (let x = 0; x < W; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), w - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, w - 1);
-      const wx = fx - x0;
-      for (let k = 0; k < c; k++) {
-        const base = k * h * w;
-        const top = img[base + y0 * w + x0] * (1 - wx) + img[base + y0 * w + x1] * wx;
-        const bot = img[base + y1 * w + x0] * (1 - wx) + img[base + y1 * w + x1] * wx;
-        out[k * H * W + y * W + x] = top * (1 - wy) + bot * wy;
-      }
-    }
-  }
-  return out;
-}
-
-/** Nearest-neighbour resize of an HW label map (pixel centres). */
-export function resizeLabel(lab: Uint8Array, h: number, w: number, H: number, W: number): Uint8Array {
-  if (h === H && w === W) return lab;
-  const out = new Uint8Array(H * W);
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(Math.floor(((y + 0.5) * h) / H), h - 1);
-    for (let x = 0; x < W; x++) out[y * W + x] = lab[sy * w + Math.min(Math.floor(((x + 0.5) * w) / W), w - 1)];
-  }
-  return out;
 }
 
 /** One random augmentation of an (image, label) pair of size h x w; returns new arrays of the same size. */

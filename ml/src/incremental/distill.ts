@@ -8,7 +8,8 @@ import { checkSegmenterWeights, featureNames, SegmenterConfig, segmenterForward 
 import { SegmenterRunner } from '../segmentation/runner';
 import { Trainer } from '../train/trainer';
 import { cloneTensors, NamedTensors } from '../weights/named-tensors';
-import { AugmentOptions, augmentPair, resizeImage } from './augment';
+import { AugmentOptions, augmentPair } from './augment';
+import { resizeImage } from '../images/resize';
 import { DEFAULT_DISTILL_LOSS_WEIGHTS, DistillBatch, DistillLossKey, DistillLossSetup, DistillLossWeights, DISTILL_LOSS_TERMS } from './distill-loss-terms';
 import { ActiveLossTerms } from './loss-table';
 import type { SegImage } from './samples';

@@ -3,9 +3,7 @@
  * 255 = ignore. Old classes are 0..oldClasses-1 (0 = background), new ones oldClasses..C-1. */
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
-import { l2Normalize, oneHot } from '../nn/losses';
-
-export const IGNORE_LABEL = 255;
+import { IGNORE_LABEL, l2Normalize, oneHot } from '../nn/losses';
 
 /** log(sum(exp(x))) over axis 1, kept as a size-1 axis (max-shifted, the shift gets no gradient). */
 export function logSumExp(x: Tensor, axis = 1): Tensor {
@@ -33,11 +31,6 @@ function backgroundMerged(logits: Tensor, from: number, to: number): Tensor {
   const group = from === 1 ? F.slice(logits, [1], [0], [to]) : F.concat([F.slice(logits, [1], [0], [1]), F.slice(logits, [1], [from], [to])], 1);
   const bg = F.sub(logSumExp(group), lse);
   return C > 1 ? F.concat([bg, F.sub(F.slice(logits, [1], [1], [C]), lse)], 1) : bg;
-}
-
-/** Cross-entropy with ignore index, mean over labelled pixels. */
-export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  return meanOf([labelledNll(F.logSoftmax(logits, 1), labels)]);
 }
 
 /** MiB's unbiased cross-entropy: a pixel labelled background may show an old class, so its

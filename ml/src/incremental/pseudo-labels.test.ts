@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../init/initializers';
-import { augmentPair, resizeLabel } from './augment';
+import { augmentPair } from './augment';
+import { resizeLabel } from '../images/resize';
 import { PrototypeMemory, pseudoLabelBackground, sampleContrastivePixels, teacherLabels } from './pseudo-labels';
 
 const ln = Math.log;

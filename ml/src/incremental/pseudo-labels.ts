@@ -1,6 +1,6 @@
 /** Teacher-side label work on plain arrays: PLOP-style pseudo-labels of background pixels, the
  * per-class pixel sampling of the contrastive loss, and the memory of class prototypes. */
-import { IGNORE_LABEL } from './losses';
+import { IGNORE_LABEL } from '../nn/losses';
 
 export interface PseudoLabelOptions {
   /** 'confidence': max probability >= threshold; 'entropy': entropy / log(K) <= threshold (PLOP). */

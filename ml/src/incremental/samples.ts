@@ -1,7 +1,7 @@
 /** Training samples of the incremental recipe: the image/label pairs a site trains on, and the
  * conversions every training loop needs (packed arrays to samples, any size to the input size). */
 import type { SegmenterConfig } from '../segmentation/network';
-import { resizeImage, resizeLabel } from './augment';
+import { resizeImage, resizeLabel } from '../images/resize';
 
 /** An image with its label map (LoadedSample of the site agent fits): image CHW in [0, 1],
  * label HW with 255 = ignore. Any size: it is resized to the configured input size. */

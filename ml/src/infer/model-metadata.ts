@@ -83,20 +83,43 @@ export function readModelMetadata(bytes: Uint8Array): ModelMetadata {
     throw new ModelMetadataError(`not an ONNX model (${(e as Error).message})`);
   }
   const props = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  const out: Record<string, unknown> = {};
+  const raw = new Map<keyof ModelMetadata, unknown>();
   for (const k of FIELDS) {
-    const raw = props.get(PREFIX + k);
-    if (raw === undefined) throw new ModelMetadataError(`the model has no '${PREFIX + k}' metadata: it was not exported by fedciss (or by an older version)`);
+    const text = props.get(PREFIX + k);
+    if (text === undefined) throw new ModelMetadataError(`the model has no '${PREFIX + k}' metadata: it was not exported by fedciss (or by an older version)`);
     try {
-      out[k] = JSON_FIELDS.has(k) ? JSON.parse(raw) : raw;
+      raw.set(k, JSON_FIELDS.has(k) ? JSON.parse(text) : text);
     } catch {
       throw new ModelMetadataError(`metadata '${PREFIX + k}' is not valid JSON`);
     }
   }
-  const m = out as unknown as ModelMetadata;
-  if (!Array.isArray(m.classes) || !m.input || typeof m.input.height !== 'number' || typeof m.input.width !== 'number') {
-    throw new ModelMetadataError(`metadata '${PREFIX}classes' or '${PREFIX}input' is malformed`);
-  }
+  const field = <T>(k: keyof ModelMetadata, ok: (v: unknown) => v is T, what: string): T => {
+    const v = raw.get(k);
+    if (!ok(v)) throw new ModelMetadataError(`metadata '${PREFIX + k}' is malformed: expected ${what}`);
+    return v;
+  };
+  const isString = (v: unknown): v is string => typeof v === 'string';
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every(isNumber);
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isClass = (v: unknown): v is ModelClass => isRecord(v) && isNumber(v.id) && isString(v.name) && isString(v.color);
+  const isInput = (v: unknown): v is ModelInputSpec =>
+    isRecord(v) && isString(v.name) && v.layout === 'NCHW' && v.colorOrder === 'RGB' && isNumber(v.channels) && isNumber(v.height) && isNumber(v.width) &&
+    isNumber(v.scale) && isNumbers(v.mean) && isNumbers(v.std);
+  const m: ModelMetadata = {
+    classes: field('classes', (v): v is ModelClass[] => Array.isArray(v) && v.every(isClass), 'a list of {id, name, color}'),
+    input: field('input', isInput, 'an NCHW RGB input spec'),
+    version: field('version', isString, 'text'),
+    lineage: field('lineage', (v): v is string[] => Array.isArray(v) && v.every(isString), 'a list of version ids'),
+    federation: field('federation', isString, 'text'),
+    step: field('step', isNumber, 'a number'),
+    round: field('round', (v): v is string | null => v === null || isString(v), 'a round id or null'),
+    createdAt: field('createdAt', isString, 'an ISO date'),
+    exportedAt: field('exportedAt', isString, 'an ISO date'),
+    weightsSha256: field('weightsSha256', isString, 'a hex digest'),
+    opset: field('opset', isNumber, 'a number'),
+    dynamicBatch: field('dynamicBatch', (v): v is boolean => typeof v === 'boolean', 'true or false'),
+  };
   checkClasses(m.classes);
   return m;
 }

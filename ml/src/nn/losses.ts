@@ -2,8 +2,12 @@
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
 
+/** The label of a pixel that teaches nothing (unannotated, or a teacher not confident enough):
+ * the one ignore label of label maps, losses, pseudo-labels and replay sets. */
+export const IGNORE_LABEL = 255;
+
 export interface CrossEntropyOptions {
-  /** Labels equal to this value contribute nothing (default 255). */
+  /** Labels equal to this value contribute nothing (default IGNORE_LABEL). */
   readonly ignoreIndex?: number;
   /** One weight per class; the mean is weighted like PyTorch's (sum w_y nll / sum w_y). */
   readonly classWeights?: readonly number[] | Float32Array;
@@ -25,7 +29,7 @@ export function oneHot(labels: Tensor, classes: number, ignoreIndex?: number): T
  * labelled pixels. Its gradient reduces to (softmax - onehot) * w / count. */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: CrossEntropyOptions = {}): Tensor {
   const C = logits.shape[1];
-  let hot = oneHot(labels, C, o.ignoreIndex ?? 255);
+  let hot = oneHot(labels, C, o.ignoreIndex ?? IGNORE_LABEL);
   if (o.classWeights) {
     if (o.classWeights.length !== C) throw new Error(`softmaxCrossEntropy: ${o.classWeights.length} class weights for ${C} classes`);
     hot = F.mul(hot, logits.graph.constant(Float32Array.from(o.classWeights), [1, C, ...new Array<number>(logits.rank - 2).fill(1)]));

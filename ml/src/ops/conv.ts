@@ -3,7 +3,7 @@ import type { Tensor } from '../graph/tensor';
 import type { LowerCtx, OpRule } from './types';
 import { fmt, meta, requireFloat } from './util';
 
-export interface ConvAttrs {
+export type ConvAttrs = {
   readonly strides: readonly number[];
   /** [top, left, bottom, right] */
   readonly pads: readonly number[];
@@ -11,7 +11,7 @@ export interface ConvAttrs {
   readonly group: number;
   /** ConvTranspose only. */
   readonly outputPadding?: readonly number[];
-}
+};
 
 /** Every attribute spelled out, kernel_shape included: the spec lets a runtime infer it from the
  * weights, but some (OpenCV's DNN importer) require it. */
@@ -28,12 +28,12 @@ function convAttrs(ctxAttrs: ConvAttrs, kernel: readonly number[], transpose: bo
 }
 
 const lowerConv = (op: string) => (ctx: LowerCtx, node: Tensor, o: string) =>
-  void ctx.emit(op, node.inputs.map((t) => ctx.name(t)), [o], convAttrs(node.attrs as unknown as ConvAttrs, node.inputs[1].shape.slice(2), op === 'ConvTranspose'));
+  void ctx.emit(op, node.inputs.map((t) => ctx.name(t)), [o], convAttrs(node.attrs as ConvAttrs, node.inputs[1].shape.slice(2), op === 'ConvTranspose'));
 
 export const convRules = {
   conv: {
     shape: ([x, w], attrs) => {
-      const a = attrs as unknown as ConvAttrs;
+      const a = attrs as ConvAttrs;
       requireFloat(x), requireFloat(w);
       if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error('conv needs NCHW input and [out, in/groups, kh, kw] weights');
       if (x.shape[1] !== w.shape[1] * a.group || w.shape[0] % a.group !== 0) {
@@ -52,7 +52,7 @@ export const convRules = {
 
   convTranspose: {
     shape: ([x, w], attrs) => {
-      const a = attrs as unknown as ConvAttrs;
+      const a = attrs as ConvAttrs;
       requireFloat(x), requireFloat(w);
       if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error('convTranspose needs NCHW input and [in, out/groups, kh, kw] weights');
       if (x.shape[1] !== w.shape[0]) throw new Error(`input has ${x.shape[1]} channels, weights ${fmt(w.shape)} expect ${w.shape[0]}`);
@@ -64,7 +64,7 @@ export const convRules = {
     },
     lower: lowerConv('ConvTranspose'),
     backward: (g, n) => {
-      const a = n.attrs as unknown as ConvAttrs;
+      const a = n.attrs as ConvAttrs;
       const [x, w] = n.inputs;
       if (a.group !== 1) throw new Error('convTranspose: gradients need group = 1');
       const dX = F.conv2d(g, w, { stride: a.strides, padding: a.pads, dilation: a.dilations });
@@ -77,7 +77,7 @@ export const convRules = {
 /** dX of a convolution. Stride 1: a Conv of dY with the spatially flipped, channel-transposed
  * weights (measured faster than ConvTranspose in ORT). Otherwise ConvTranspose, its adjoint. */
 function convInputGrad(g: Tensor, n: Tensor): Tensor {
-  const a = n.attrs as unknown as ConvAttrs;
+  const a = n.attrs as ConvAttrs;
   const [x, w] = n.inputs;
   const [co, cig, kh, kw] = w.shape;
   const k = [kh, kw];
@@ -97,7 +97,7 @@ function convInputGrad(g: Tensor, n: Tensor): Tensor {
 
 /** dW of a convolution: one Gemm per kernel tap on shifted (strided) slices of X. */
 function convWeightGrad(g: Tensor, n: Tensor): Tensor {
-  const a = n.attrs as unknown as ConvAttrs;
+  const a = n.attrs as ConvAttrs;
   const [x, w] = n.inputs;
   return tapCorrelation(x, g, [w.shape[2], w.shape[3]], a, a.group);
 }

@@ -3,13 +3,13 @@ import type { Tensor } from '../graph/tensor';
 import type { LowerCtx, OpRule } from './types';
 import { broadcastShapes, fmt, meta, normAxis, product, sameDtype } from './util';
 
-export interface SliceAttrs {
+export type SliceAttrs = {
   /** One entry per sliced axis, already normalised: 0 <= start <= dim (or < dim for step < 0). */
   readonly axes: readonly number[];
   readonly starts: readonly number[];
   readonly ends: readonly number[];
   readonly steps: readonly number[];
-}
+};
 
 export function sliceLength(start: number, end: number, step: number): number {
   return step > 0 ? Math.max(0, Math.ceil((end - start) / step)) : Math.max(0, Math.ceil((start - end) / -step));
@@ -62,7 +62,7 @@ export const layoutRules = {
 
   slice: {
     shape: ([x], attrs) => {
-      const a = attrs as unknown as SliceAttrs;
+      const a = attrs as SliceAttrs;
       const shape = [...x.shape];
       a.axes.forEach((axis, i) => {
         if (a.steps[i] === 0) throw new Error('slice step 0');
@@ -71,14 +71,14 @@ export const layoutRules = {
       return meta(shape, x.dtype);
     },
     lower: (ctx, node, o) => {
-      const a = node.attrs as unknown as SliceAttrs;
+      const a = node.attrs as SliceAttrs;
       const x = node.inputs[0];
       // ONNX reads a negative end as counted from the back: "before index 0" must be -(dim + 1).
       const ends = a.ends.map((e, i) => (e < 0 ? -(x.shape[a.axes[i]] + 1) : e));
       ctx.emit('Slice', [ctx.name(x), ctx.ints(a.starts), ctx.ints(ends), ctx.ints(a.axes), ctx.ints(a.steps)], [o]);
     },
     backward: (g, n) => {
-      const a = n.attrs as unknown as SliceAttrs;
+      const a = n.attrs as SliceAttrs;
       const x = n.inputs[0];
       const pads = new Array<number>(2 * x.shape.length).fill(0);
       let grad = g;

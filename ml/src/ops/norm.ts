@@ -3,10 +3,10 @@ import type { Tensor } from '../graph/tensor';
 import type { OpRule } from './types';
 import { meta, requireFloat } from './util';
 
-export interface GroupNormAttrs {
+export type GroupNormAttrs = {
   readonly groups: number;
   readonly eps: number;
-}
+};
 
 /** Per (sample, group) statistics of x [N, C, ...] viewed as [N, G, C/G * spatial]. */
 function grouped(t: Tensor, groups: number): Tensor {
@@ -21,7 +21,7 @@ export const normRules = {
    * Reshape -> InstanceNormalization -> Reshape (instance norm over [N, G, rest] is group norm). */
   groupNorm: {
     shape: ([x], attrs) => {
-      const a = attrs as unknown as GroupNormAttrs;
+      const a = attrs as GroupNormAttrs;
       requireFloat(x);
       if (x.shape.length < 3) throw new Error('groupNorm needs [N, C, ...] input of rank >= 3');
       if (!Number.isInteger(a.groups) || a.groups < 1 || x.shape[1] % a.groups !== 0) {
@@ -31,7 +31,7 @@ export const normRules = {
       return meta(x.shape, x.dtype);
     },
     lower: (ctx, node, o) => {
-      const a = node.attrs as unknown as GroupNormAttrs;
+      const a = node.attrs as GroupNormAttrs;
       const x = node.inputs[0];
       const C = x.shape[1];
       if (ctx.opset >= 21) {
@@ -56,7 +56,7 @@ export const normRules = {
      * so M eps r^2 + S r - M = 0, whose positive root, written without cancellation, is
      * r = 2M / (S + sqrt(S^2 + 4 M^2 eps)) (one pass over x instead of recomputing mean and var). */
     backward: (g, n) => {
-      const a = n.attrs as unknown as GroupNormAttrs;
+      const a = n.attrs as GroupNormAttrs;
       const x = n.inputs[0];
       const xg = grouped(x, a.groups);
       const yg = grouped(n, a.groups);

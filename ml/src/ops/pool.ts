@@ -1,17 +1,17 @@
 import { OpsetError, type OpRule } from './types';
 import { meta, requireFloat } from './util';
 
-export interface PoolAttrs {
+export type PoolAttrs = {
   readonly kernel: readonly number[];
   readonly strides: readonly number[];
   /** [top, left, bottom, right] */
   readonly pads: readonly number[];
-}
+};
 
 export const poolRules = {
   maxPool: {
     shape: ([x], attrs) => {
-      const a = attrs as unknown as PoolAttrs;
+      const a = attrs as PoolAttrs;
       requireFloat(x);
       if (x.shape.length !== 4) throw new Error('maxPool needs NCHW input');
       const out = [0, 1].map((i) => Math.floor((x.shape[2 + i] + a.pads[i] + a.pads[i + 2] - a.kernel[i]) / a.strides[i]) + 1);
@@ -19,7 +19,7 @@ export const poolRules = {
       return meta([x.shape[0], x.shape[1], ...out], x.dtype);
     },
     lower: (ctx, node, o) => {
-      const a = node.attrs as unknown as PoolAttrs;
+      const a = node.attrs as PoolAttrs;
       ctx.emit('MaxPool', [ctx.name(node.inputs[0])], [o], {
         kernel_shape: { ints: a.kernel },
         strides: { ints: a.strides },
@@ -37,7 +37,7 @@ export const poolRules = {
     shape: ([, , x]) => meta(x.shape, x.dtype),
     lower: (ctx, node, o) => {
       const [g, y, x] = node.inputs;
-      const a = y.attrs as unknown as PoolAttrs;
+      const a = y.attrs as PoolAttrs;
       const producer = ctx.producer(y);
       if (!producer.output || producer.output.length < 2) producer.output = [...(producer.output ?? []), ctx.fresh('maxpool_idx')];
       const idx = producer.output[1];

@@ -9,6 +9,7 @@
 import type { SegImage, SegSample } from '../incremental/samples';
 import { trainLocalSegmenter } from '../incremental/train';
 import { meanIoU, perClassIoU, type ConfusionCounts } from '../metrics/confusion';
+import { IGNORE_LABEL } from '../nn/losses';
 import type { RuntimeOptions } from '../runtime/session';
 import { createSegmenterWeights, type SegmenterConfig } from '../segmentation/network';
 import { evaluateSegmenter, labelWithTeacher, type ModelRef } from '../segmentation/predict';
@@ -71,7 +72,7 @@ export async function replayFidelity(o: FidelityOptions): Promise<FidelityResult
   let total = 0;
   for (const s of labelled) {
     total += s.label.length;
-    for (const l of s.label) if (l !== 255) kept++;
+    for (const l of s.label) if (l !== IGNORE_LABEL) kept++;
   }
   const t0 = Date.now();
   const trained = await trainLocalSegmenter({

@@ -58,6 +58,34 @@ export function segmenterConfig(overrides: Partial<SegmenterConfig> = {}): Segme
   return c;
 }
 
+/** A segmenter configuration from untyped data (a model file's JSON metadata): every key optional
+ * (defaults fill in), each of its own type, no unknown key; the error names the key and `where`. */
+export function parseSegmenterConfig(raw: unknown, where: string): SegmenterConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: the segmenter configuration is not an object`);
+  const o: Readonly<Record<string, unknown>> = { ...raw };
+  for (const k of Object.keys(o)) if (!(k in DEFAULT_SEGMENTER_CONFIG)) throw new Error(`${where}: unknown segmenter setting '${k}'`);
+  const c: { -readonly [K in keyof SegmenterConfig]?: SegmenterConfig[K] } = {};
+  for (const k of ['inChannels', 'width', 'depth', 'embedDim', 'groups'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`${where}: segmenter ${k} must be an integer, got ${JSON.stringify(v)}`);
+    c[k] = v;
+  }
+  const size = o.inputSize;
+  if (size !== undefined) {
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => typeof d === 'number' && Number.isInteger(d))) {
+      throw new Error(`${where}: segmenter inputSize must be [height, width], got ${JSON.stringify(size)}`);
+    }
+    c.inputSize = [size[0], size[1]];
+  }
+  const norm = o.norm;
+  if (norm !== undefined) {
+    if (norm !== 'group' && norm !== 'batch') throw new Error(`${where}: segmenter norm must be 'group' or 'batch', got ${JSON.stringify(norm)}`);
+    c.norm = norm;
+  }
+  return segmenterConfig(c);
+}
+
 export function validateSegmenterConfig(c: SegmenterConfig): void {
   const f = 2 ** c.depth;
   if (c.inputSize[0] % f !== 0 || c.inputSize[1] % f !== 0) {

@@ -1,7 +1,7 @@
 /** Prediction, teacher labelling of (replay) images, and evaluation into confusion counts. */
 import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
-import { resizeImage, resizeLabel } from '../incremental/augment';
+import { resizeImage, resizeLabel } from '../images/resize';
 import { PseudoLabelOptions, teacherLabels } from '../incremental/pseudo-labels';
 import type { SegImage, SegSample } from '../incremental/samples';
 import { accumulateConfusion, argmaxLabels, ConfusionCounts, emptyConfusion } from '../metrics/confusion';

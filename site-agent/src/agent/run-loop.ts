@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type EvaluationReport, type SampleCounts, type Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { CoordinatorClient } from '../federation/coordinator-client';
@@ -87,9 +86,6 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
   };
   const secure = new SecureRounds(siteId, client, log);
   let lastStepSeen = -1;
-  // Injected faults (resilience tests) strike once, then the site behaves.
-  let corruptedOnce = false;
-  let poisonedOnce = false;
   try {
     while (!o.signal?.aborted) {
       const task = await client.getTask();
@@ -149,10 +145,6 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update = trained;
         const images = (update.samples.realImages + update.samples.replayImages) * (task.hyperParameters?.localEpochs ?? 0);
         o.metrics?.trained(kind, images, (Date.now() - started) / 1000);
-        if (config.faults.includes('nan-update') && !poisonedOnce) {
-          update = { ...update, blob: poisoned(update.blob) };
-          poisonedOnce = true;
-        }
         if (task.secureAggregation) {
           // Masked with this process's keys of the round: useless after a restart, so not kept on disk.
           update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples) };
@@ -168,9 +160,8 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
         update.blob,
         siteId,
         (f) => p.update(f),
-        { onChunkSent: (n) => o.metrics?.uploadedBytes(n), chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond, corruptChunkOnce: config.faults.includes('corrupt-chunk') && !corruptedOnce ? 0 : undefined },
+        { onChunkSent: (n) => o.metrics?.uploadedBytes(n), chunkBytes: config.uploadChunkBytes, bytesPerSecond: config.uploadBytesPerSecond },
       );
-      corruptedOnce = true;
       p.done();
       if (receipt.state === UploadState.UPLOAD_STATE_ACCEPTED) {
         o.metrics?.settled('accepted');
@@ -190,12 +181,4 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
     stopBeats.abort();
     await heartbeats;
   }
-}
-
-/** Fault injection for resilience tests: the same weights with a NaN in the first tensor. */
-function poisoned(blob: Buffer): Buffer {
-  const { tensors, metadata } = decodeSafetensors(blob);
-  const first = tensors.values().next().value!;
-  first.data[0] = Number.NaN;
-  return encodeSafetensors(tensors, metadata);
 }

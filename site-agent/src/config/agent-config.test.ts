@@ -16,14 +16,13 @@ test('file, environment and flags combine in that order; paths are relative to t
   assert.equal(c.workDir, '/var/fedciss');
   assert.deepEqual(c.stepSurgeries, [['01'], ['04']]);
   assert.equal(c.executionProvider, 'cpu');
-  assert.deepEqual(c.faults, []);
 });
 
 test('bad settings are refused with a message that names the setting', () => {
   const env = {};
   assert.throws(() => loadAgentConfig({ env, flags: {} }), /siteName is required/);
   assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', executionProvider: 'tpu' } }), /executionProvider: Invalid option: expected one of "cpu"\|"cuda"\|"webgpu"/);
-  assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_FAULTS: 'explode' }, flags: { siteName: 'A' } }), (e: unknown) => e instanceof AgentConfigError && /faults\[0\]: Invalid option/.test((e as Error).message));
+  assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_DATA_FORMAT: 'zip' }, flags: { siteName: 'A' } }), (e: unknown) => e instanceof AgentConfigError && /dataFormat: Invalid option/.test((e as Error).message));
   assert.throws(() => loadAgentConfig({ env, flags: { siteName: 'A', coordinator: 'no-port' } }), /coordinator: must be host:port/);
   assert.throws(() => loadAgentConfig({ env: { FEDCISS_SITE_THREADS: 'many' }, flags: { siteName: 'A' } }), /threads: Invalid input: expected number, received string/);
   const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
@@ -37,10 +36,12 @@ test('a key the schema does not know is refused with its path; text forms of val
   const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
   writeFileSync(join(dir, 'typo.json'), JSON.stringify({ siteName: 'A', heartbeatSecond: 2, dataFormat: 'dsad' }));
   assert.throws(() => loadAgentConfig({ file: join(dir, 'typo.json'), env: {} }), /heartbeatSecond: unknown setting/);
-  const c = loadAgentConfig({ env: { FEDCISS_SITE_THREADS: '3', FEDCISS_SITE_INSECURE: 'true', FEDCISS_SITE_FAULTS: 'corrupt-chunk,nan-update' }, flags: { siteName: 'A', trainSurgeries: '01, 04' } });
+  // fault injection is no setting of the agent (the e2e harness wraps the agent instead)
+  writeFileSync(join(dir, 'faults.json'), JSON.stringify({ siteName: 'A', faults: ['nan-update'] }));
+  assert.throws(() => loadAgentConfig({ file: join(dir, 'faults.json'), env: {} }), /faults: unknown setting/);
+  const c = loadAgentConfig({ env: { FEDCISS_SITE_THREADS: '3', FEDCISS_SITE_INSECURE: 'true' }, flags: { siteName: 'A', trainSurgeries: '01, 04' } });
   assert.equal(c.threads, 3);
   assert.equal(c.insecure, true);
-  assert.deepEqual(c.faults, ['corrupt-chunk', 'nan-update']);
   assert.deepEqual(c.trainSurgeries, ['01', '04']);
   assert.equal(c.uploadChunkBytes, 1024 * 1024);
   assert.equal(c.heartbeatSeconds, 5);

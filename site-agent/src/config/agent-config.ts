@@ -15,9 +15,6 @@ import { describeSettingsIssues } from '@fedciss/proto';
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
 export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 
-export const FAULTS = ['corrupt-chunk', 'nan-update'] as const;
-export type Fault = (typeof FAULTS)[number];
-
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
 }
@@ -33,7 +30,6 @@ const ENV: Readonly<Record<string, string>> = {
   FEDCISS_SITE_WORK_DIR: 'workDir',
   FEDCISS_EXECUTION_PROVIDER: 'executionProvider',
   FEDCISS_SITE_THREADS: 'threads',
-  FEDCISS_SITE_FAULTS: 'faults',
 };
 
 const text = (max: number) => z.string().min(1).max(max).refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
@@ -86,12 +82,6 @@ export const agentSettingsSchema = z.strictObject({
   uploadChunkBytes: numeric(z.number().int().min(0).max(1024 * 1024)).default(0).transform((n) => n || 1024 * 1024),
   /** Bandwidth cap for uploads, bytes per second (0: none); hospitals often must not saturate their link. */
   uploadBytesPerSecond: numeric(z.number().int().min(0)).default(0),
-  /**
-   * Faults to inject once, for resilience tests only (FEDCISS_SITE_FAULTS, comma-separated):
-   * `corrupt-chunk` corrupts one chunk of the first upload attempt; `nan-update` makes the first
-   * update carry a NaN.
-   */
-  faults: list(z.enum(FAULTS)).default([]),
   /**
    * Thresholds of the memorisation check on this site's generator (ml's PrivacyOptions; default:
    * ml's defaults). A generator that fails it is retrained once, then withheld.

@@ -7,7 +7,7 @@ import { scanDsad } from './dsad-reader';
 import { SegmentationDataset } from './dataset';
 import { defaultDsadRoster } from './roster';
 import { inspectDataset } from './inspect';
-import { writeGrey, writeRgb } from './test-helpers';
+import { writeGrey, writeRgb } from '../testing/images';
 
 const roster = defaultDsadRoster();
 

@@ -11,14 +11,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeMaskFull, decodeRgbResized, resizeNearest } from './png';
 import { mapPool } from './pool';
-import { BACKGROUND, IGNORE_INDEX, ReadReport, type LoadedSample, type SampleRef, type Size } from './types';
+import { BACKGROUND, ReadReport, type LoadedSample, type SampleRef, type Size } from './types';
+import { IGNORE_LABEL } from '@fedciss/ml';
 
 export type UnknownPolicy = 'ignore' | 'background';
 
 export interface DatasetOptions {
   /** Model resolution. */
   size: Size;
-  /** How pixels of unannotated classes are labelled: IGNORE_INDEX (default) or background. */
+  /** How pixels of unannotated classes are labelled: IGNORE_LABEL (default) or background. */
   unknown?: UnknownPolicy;
   /** Keep decoded samples in memory (default true); a number is a byte budget. */
   memoryCache?: boolean | number;
@@ -47,7 +48,7 @@ class DataError extends Error {
 /** Builds the label map of a sample at full resolution, then resizes it with nearest neighbour. */
 export async function buildLabel(ref: SampleRef, size: Size, unknown: UnknownPolicy): Promise<Uint8Array> {
   const n = ref.width * ref.height;
-  const fill = ref.complete || unknown === 'background' ? BACKGROUND : IGNORE_INDEX;
+  const fill = ref.complete || unknown === 'background' ? BACKGROUND : IGNORE_LABEL;
   const label = new Uint8Array(n).fill(fill);
   const binaries: Array<{ data: Uint8Array; classId: number; area: number }> = [];
   // Decode every mask concurrently (libvips threads), then validate and paint in a fixed order.

@@ -7,8 +7,9 @@ import type { RosterEntry } from '@fedciss/ml';
 import { scanDsad, officialSplitOf } from './dsad-reader';
 import { SegmentationDataset } from './dataset';
 import { officialSplit } from './splits';
-import { IGNORE_INDEX } from './types';
-import { writeGrey, writeRgb } from './test-helpers';
+
+import { writeGrey, writeRgb } from '../testing/images';
+import { IGNORE_LABEL } from '@fedciss/ml';
 
 // Ids deliberately not in DSAD_STRUCTURES order: the reader must map by name.
 const ROSTER: RosterEntry[] = [
@@ -75,7 +76,7 @@ test('DSAD tree: class ids by roster name, surgery ids, merging, multilabel, spl
     assert.ok(Math.abs(m.image[3]! - 30 / 255) < 1e-6, 'CHW: red channel first, x=3 -> 30');
     assert.equal(m.label[0], 1, 'liver pixel');
     assert.equal(m.label[13], 2, 'colon pixel (x=13, y=0)');
-    assert.equal(m.label[10], IGNORE_INDEX, 'unannotated pixel of an incomplete sample is unknown');
+    assert.equal(m.label[10], IGNORE_LABEL, 'unannotated pixel of an incomplete sample is unknown');
     const l = (await ds.load(ml))!.label;
     assert.equal(l[5], 3, 'overlap: smaller ureter mask wins');
     assert.equal(l[0], 1);

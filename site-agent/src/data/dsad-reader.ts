@@ -13,7 +13,7 @@
  * - Unlabelled classes: a sample from a single-structure folder annotates only that structure. Its
  *   `annotated` list holds the roster ids whose masks it has, `complete` is true only when every
  *   roster class is annotated (multilabel). When the dataset builds the label map, pixels outside
- *   every annotated mask are background (0) if the sample is complete and IGNORE_INDEX (255)
+ *   every annotated mask are background (0) if the sample is complete and IGNORE_LABEL (255)
  *   otherwise (or background, if the dataset is asked for `unknown: 'background'`).
  * - Overlapping masks (multilabel): the structure with the smaller mask area wins the pixel (thin
  *   structures lie over the large organs they cross).
@@ -25,7 +25,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DSAD_SPLIT, DSAD_STRUCTURES, type RosterEntry } from '@fedciss/ml';
+import { type RosterEntry } from '@fedciss/ml';
+import { DSAD_SPLIT, DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { decodeMaskFull, firstNonBinaryValue, readImageSize } from './png';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';

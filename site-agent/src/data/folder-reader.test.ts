@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanFolder, MANIFEST_FORMAT } from './folder-reader';
 import { SegmentationDataset } from './dataset';
-import { IGNORE_INDEX } from './types';
-import { writeGrey, writeRgb } from './test-helpers';
+import { writeGrey, writeRgb } from '../testing/images';
+import { IGNORE_LABEL } from '@fedciss/ml';
 
 test('plain folder with a manifest: label map values mapped to roster ids by name', async () => {
   const root = await mkdtemp(join(tmpdir(), 'folder-'));
@@ -42,7 +42,7 @@ test('plain folder with a manifest: label map values mapped to roster ids by nam
     assert.equal(a.complete, false);
     const ds = new SegmentationDataset(samples, { size: { width: 8, height: 4 }, report });
     const la = (await ds.load(a))!.label;
-    assert.deepEqual([...la.subarray(0, 8)], [5, 5, 7, 7, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]);
+    assert.deepEqual([...la.subarray(0, 8)], [5, 5, 7, 7, IGNORE_LABEL, IGNORE_LABEL, IGNORE_LABEL, IGNORE_LABEL]);
     assert.equal(await ds.load(samples.find((s) => s.surgery === 'p2')!), undefined);
     assert.ok(report.skipped.some((s) => s.reason === 'bad-label-value' && s.path.endsWith('lab/b.png')));
 

@@ -1,4 +1,5 @@
-import { DSAD_STRUCTURES, type RosterEntry } from '@fedciss/ml';
+import { type RosterEntry } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 
 /** Normalises a structure name for matching: lower case, spaces and hyphens become underscores. */
 export function normaliseName(name: string): string {

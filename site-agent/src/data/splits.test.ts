@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DSAD_SPLIT } from '@fedciss/ml';
+import { IGNORE_LABEL } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { assignSurgeriesToSteps, parseSchedule, partitionSurgeries, planIncremental, stepLabels, stepSamples } from './splits';
 import { defaultDsadRoster } from './roster';
-import { IGNORE_INDEX, type SampleRef } from './types';
+import { type SampleRef } from './types';
 
 const train = [...DSAD_SPLIT.train];
 const roster = defaultDsadRoster();
@@ -61,12 +62,12 @@ test('incremental plan: no patient reused across steps or sites', () => {
 });
 
 test('labels of a step contain only that step\'s classes', () => {
-  const label = Uint8Array.from([0, 1, 2, 5, 7, 10, IGNORE_INDEX, 11]);
+  const label = Uint8Array.from([0, 1, 2, 5, 7, 10, IGNORE_LABEL, 11]);
   const step = [5, 7];
   const out = stepLabels(label, step);
   assert.deepEqual([...out], [0, 0, 0, 5, 7, 0, 0, 0]);
   assert.ok(out.every((v) => v === 0 || step.includes(v)));
-  assert.deepEqual([...stepLabels(label, step, 'ignore')], [0, 0, 0, 5, 7, 0, IGNORE_INDEX, 0]);
+  assert.deepEqual([...stepLabels(label, step, 'ignore')], [0, 0, 0, 5, 7, 0, IGNORE_LABEL, 0]);
   const ref = (surgery: string, annotated: number[]): SampleRef => ({
     key: `${surgery}/${annotated.join('-')}`, surgery, annotated, complete: false, image: { path: '', size: 0, mtimeMs: 0 }, duplicates: [], masks: [], sources: [], width: 1, height: 1,
   });

@@ -6,10 +6,11 @@
  * - a plan giving every step patients not used in earlier steps;
  * - the label map of a step: only that step's classes, the rest background.
  */
-import { DSAD_SPLIT, type RosterEntry } from '@fedciss/ml';
+import { IGNORE_LABEL, type RosterEntry } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { mulberry32, shuffleInPlace } from '../synthetic/prng';
 import { normaliseName } from './roster';
-import { BACKGROUND, IGNORE_INDEX, type SampleRef } from './types';
+import { BACKGROUND, type SampleRef } from './types';
 
 export type SplitName = 'train' | 'validation' | 'test';
 
@@ -161,7 +162,7 @@ export function stepSamples(samples: readonly SampleRef[], surgeries: readonly s
 
 /**
  * Label map of step t: classes of the step keep their id, every other class becomes background;
- * unknown pixels (IGNORE_INDEX) become background too (`unknown: 'background'`, the clinical
+ * unknown pixels (IGNORE_LABEL) become background too (`unknown: 'background'`, the clinical
  * setting of the method) or stay ignored (`unknown: 'ignore'`).
  */
 export function stepLabels(label: Uint8Array, classes: readonly number[], unknown: 'background' | 'ignore' = 'background'): Uint8Array {
@@ -170,7 +171,7 @@ export function stepLabels(label: Uint8Array, classes: readonly number[], unknow
   const out = new Uint8Array(label.length);
   for (let i = 0; i < label.length; i++) {
     const v = label[i]!;
-    out[i] = keep[v] ? v : v === IGNORE_INDEX && unknown === 'ignore' ? IGNORE_INDEX : BACKGROUND;
+    out[i] = keep[v] ? v : v === IGNORE_LABEL && unknown === 'ignore' ? IGNORE_LABEL : BACKGROUND;
   }
   return out;
 }

@@ -3,8 +3,6 @@
  * to training (LoadedSample), and the report of everything that was skipped and why.
  */
 
-/** Label value of a pixel whose class is unknown (not annotated). Training must ignore it. */
-export const IGNORE_INDEX = 255;
 
 /** Label value of background. */
 export const BACKGROUND = 0;
@@ -67,7 +65,7 @@ export interface LoadedSample {
   height: number;
   /** 3 x height x width, channel-major (CHW), RGB in [0, 1]. */
   image: Float32Array;
-  /** height x width class ids; IGNORE_INDEX (255) where the class is unknown. */
+  /** height x width class ids; IGNORE_LABEL (ml's, 255) where the class is unknown. */
   label: Uint8Array;
   annotated: number[];
   complete: boolean;

@@ -19,8 +19,6 @@ export interface UploadTuning {
   chunkBytes?: number;
   /** Bandwidth cap in bytes per second (0 or unset: none). */
   bytesPerSecond?: number;
-  /** Resilience tests: corrupt the chunk with this index in the first attempt. */
-  corruptChunkOnce?: number;
   /** Told the size of every chunk handed to the connection (metrics). */
   onChunkSent?: (bytes: number) => void;
 }
@@ -36,6 +34,8 @@ export interface Connection {
   deadlineMs?: number;
   /** Deadline of a whole download or upload stream. */
   transferDeadlineMs?: number;
+  /** gRPC client interceptors (e.g. an e2e wrapper that injects faults into the traffic). */
+  interceptors?: grpc.Interceptor[];
 }
 
 type Callback<Res> = (e: grpc.ServiceError | null, r?: Res) => void;
@@ -57,6 +57,7 @@ export class CoordinatorClient {
       // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 3_000,
+      interceptors: connection.interceptors,
     });
     this.deadlineMs = connection.deadlineMs ?? 15_000;
     this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
@@ -185,7 +186,6 @@ export class CoordinatorClient {
     tuning: UploadTuning = {},
   ): Promise<UploadReceipt> {
     const sha256 = sha256Hex(blob);
-    let corrupt = tuning.corruptChunkOnce;
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
     return withBackoff(async () => {
       const status = await this.uploadStatus(idempotencyKey);
@@ -210,13 +210,7 @@ export class CoordinatorClient {
         let sent = 0;
         const pump = async () => {
           for (let next = chunks.next(); !next.done && !answered; next = chunks.next()) {
-            let chunk = next.value;
-            if (corrupt !== undefined && chunk.offset === corrupt * chunkBytes) {
-              const data = Buffer.from(chunk.data);
-              data[0] ^= 0xff; // the hash still describes the original bytes: the coordinator must refuse it
-              chunk = { ...chunk, data };
-              corrupt = undefined;
-            }
+            const chunk = next.value;
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
             onProgress?.((chunk.offset + chunk.data.length) / blob.length);
             tuning.onChunkSent?.(chunk.data.length);

@@ -8,11 +8,12 @@
 //   site.csr.pem   the certificate request (public)
 //   site.cert.pem  the certificate issued by the coordinator
 //   ca.cert.pem    the federation CA certificate (trust anchor for the coordinator's server cert)
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import { ChannelCredentials, credentials } from '@grpc/grpc-js';
+import { sync as writeFileAtomicSync } from 'write-file-atomic';
 import * as forge from 'node-forge';
 
 export const SITE_KEY_FILE = 'site.key.pem';
@@ -47,29 +48,10 @@ export function identityPaths(dir: string): SiteIdentityPaths {
   };
 }
 
-/** Atomic write (temp file in the same directory, fsync, rename) with the given mode. */
+/** Atomic write (write-file-atomic: temp file, fsync, rename) with the given mode, in a private folder. */
 function writeFileAtomic(path: string, data: string, mode: number): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    const buf = Buffer.from(data, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileAtomicSync(path, data, { mode });
 }
 
 function readKeyPem(paths: SiteIdentityPaths): string {

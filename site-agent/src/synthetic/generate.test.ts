@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { generateSynthetic } from './generate';
 import { renderScene, sampleAppearance } from './scene';
-import { mulberry32 } from './prng';
+import { mulberry32, textSeed } from './prng';
 import { scanDsad } from '../data/dsad-reader';
 import { defaultDsadRoster } from '../data/roster';
 import { SegmentationDataset } from '../data/dataset';
@@ -109,4 +109,10 @@ test('openDataset + epochOrder + collate over a generated tree', async () => {
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+});
+
+test('textSeed is pinned: every site training seed comes from it', () => {
+  // the value of the agent's seed function before it moved here (site-agent/src/work/ml-site-work.ts at 18a2317)
+  assert.equal(textSeed('0:1:Hospital A'), 1001261388);
+  assert.notEqual(textSeed('0:1:Hospital B'), 1001261388);
 });

@@ -9,7 +9,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { mapPool } from '../data/pool';
 import type { Size } from '../data/types';
 import { hashSeed, mulberry32 } from './prng';

@@ -19,6 +19,14 @@ export function hashSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
+/** A stable 31-bit seed of a text (FNV-1a; never 0). Every site's training seed comes from it
+ * ("step:round:site"), so its values must not change: benchmarks rerun federations by seed. */
+export function textSeed(text: string): number {
+  let h = 2166136261;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return (h >>> 1) || 1;
+}
+
 /** Fisher-Yates shuffle in place with the given generator; returns the array. */
 export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -10,7 +10,7 @@
  * Thin structures (ureter, artery, veins) are narrow, low-contrast and partly veiled by fat, so they
  * are clearly harder to segment than liver or stomach, as on the real data.
  */
-import { DSAD_STRUCTURES, type DsadStructure } from '@fedciss/ml';
+import { DSAD_STRUCTURES, type DsadStructure } from '@fedciss/ml/dsad';
 import { gaussian, intIn, mulberry32, uniform, ValueNoise, type Rng } from './prng';
 
 type Rgb = [number, number, number];

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionConfig, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  replayFidelity, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
   type DiffusionConfig, type FidelityResult, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, Task } from '@fedciss/proto';
@@ -20,16 +20,34 @@ import { privatiseUpdate } from '../privacy/dp-update';
 import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
 import { SiteData } from './site-data';
+import { localTrainHyperOf, segmenterArchitectureOf } from './task-contract';
+import { textSeed } from '../synthetic/prng';
 
 interface Loaded {
   weights: NamedTensors;
-  config: Record<string, unknown>;
+  /** The architecture stored with the weights (safetensors metadata `config`, JSON), unparsed. */
+  config: unknown;
+  where: string;
 }
 
-/** A version's weights and the architecture stored with them (safetensors metadata). */
+/** A version's weights and the architecture stored with them. */
 async function load(fetch: ModelFetcher, ref: Task['globalModel']): Promise<Loaded> {
   const { tensors, metadata } = decodeSafetensors(await fetch(ref));
-  return { weights: tensors, config: metadata.config ? (JSON.parse(metadata.config) as Record<string, unknown>) : {} };
+  const where = `model ${ref?.versionId}`;
+  try {
+    return { weights: tensors, config: metadata.config ? JSON.parse(metadata.config) : {}, where };
+  } catch (e) {
+    throw new Error(`${where}: its config metadata is not JSON (${(e as Error).message})`);
+  }
+}
+
+/** A segmenter file's own architecture, which must be the one the task states. */
+function segmenterOf(model: Loaded, expected?: SegmenterConfig): SegmenterConfig {
+  const own = parseSegmenterConfig(model.config, model.where);
+  if (expected && JSON.stringify(own) !== JSON.stringify(expected)) {
+    throw new Error(`${model.where} is a segmenter ${JSON.stringify(own)}, the task states ${JSON.stringify(expected)}`);
+  }
+  return own;
 }
 
 function rosterOf(task: Task): RosterEntry[] {
@@ -52,7 +70,7 @@ export class MlSiteWork implements SiteWork {
   /** The same seed for the same step, round and site, so a rerun trains the same way. */
   private seed(task: Task): number {
     const base = `${task.step}:${task.roundIndex}:${this.config.siteName}`;
-    return hashSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
+    return textSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -61,8 +79,9 @@ export class MlSiteWork implements SiteWork {
 
   async trainSegmenter(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<TrainedUpdate> {
     const hp = task.hyperParameters!;
+    const hyper = localTrainHyperOf(task);
     const global = await load(fetch, task.globalModel);
-    const config = segmenterConfig(global.config as Partial<SegmenterConfig>);
+    const config = segmenterOf(global, segmenterArchitectureOf(task));
     const numClasses = classCountOf(global.weights);
     const teacher = task.teacherModel ? await load(fetch, task.teacherModel) : undefined;
     const teacherClasses = teacher ? classCountOf(teacher.weights) : 0;
@@ -84,8 +103,6 @@ export class MlSiteWork implements SiteWork {
         check = { replayFidelity: f.fidelity, replayTeacherMiou: f.teacherMiou, replayStudentMiou: f.studentMiou, replaySkipped: skip ? 1 : 0 };
       }
     }
-    // "pseudoLabels" travels with the loss weights as a switch (1 on, 0 off), so methods can be compared.
-    const { pseudoLabels, ...lossWeights } = hp.lossWeights;
     const progress = progressOf('train', this.log, sink);
     const result = await trainLocalSegmenter({
       config,
@@ -95,17 +112,7 @@ export class MlSiteWork implements SiteWork {
       newClassIds: task.newClassIds,
       real,
       replay,
-      hyper: {
-        epochs: hp.localEpochs,
-        batchSize: hp.batchSize,
-        learningRate: hp.learningRate,
-        lossWeights,
-        fedproxMu: hp.fedproxMu,
-        pseudoLabels: pseudoLabels === undefined ? undefined : pseudoLabels > 0,
-        pseudoLabelThreshold: hp.pseudoLabelThreshold,
-        // A round retried after a failure keeps the last slot of the step's schedule.
-        schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
-      },
+      hyper,
       seed: this.seed(task),
       runtime: this.runtime,
       onProgress: (p) => progress.update(p.step / p.totalSteps, p.losses),
@@ -168,8 +175,7 @@ export class MlSiteWork implements SiteWork {
         runtime: this.runtime,
         onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),
       });
-      const m = set.manifest as unknown as { checks?: { privacy?: { warnings?: string[] } } };
-      for (const w of m.checks?.privacy?.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
+      for (const w of set.manifest.checks?.privacy.warnings ?? []) this.log('warn', 'replay privacy check', { warning: w });
       const per = geo.channels * geo.height * geo.width;
       const count = set.labels.length / (geo.height * geo.width);
       const samples = Array.from({ length: count }, (_, i) => ({
@@ -243,7 +249,8 @@ export class MlSiteWork implements SiteWork {
 
   async evaluate(task: Task, fetch: ModelFetcher, sink: ProgressSink): Promise<EvaluationReport> {
     const model = await load(fetch, task.globalModel);
-    const config = segmenterConfig(model.config as Partial<SegmenterConfig>);
+    // The file's own architecture: offline evaluation (site-agent evaluate) has no task to state one.
+    const config = segmenterOf(model);
     const numClasses = classCountOf(model.weights);
     const test = await this.data.test(rosterOf(task), this.config.evaluationSize ?? this.size(config));
     sink('evaluate', 0, {});
@@ -272,11 +279,4 @@ function leavingWeights(global: NamedTensors, trained: NamedTensors, hp: NonNull
   if (!dp) return { weights: trained, metrics: {} };
   const p = privatiseUpdate(global, trained, { clipNorm: dp.clipNorm, noiseStddev: dp.noiseStddev });
   return { weights: p.weights, metrics: { dpDeltaNorm: p.deltaNorm, dpClipFactor: p.clipFactor } };
-}
-
-/** A stable 31-bit seed from a string. */
-function hashSeed(s: string): number {
-  let h = 2166136261;
-  for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-  return (h >>> 1) || 1;
 }

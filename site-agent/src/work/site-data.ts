@@ -6,7 +6,8 @@
  * ever read here; nothing in this file sends anything anywhere.
  */
 import { join } from 'node:path';
-import { DSAD_SPLIT, type RosterEntry } from '@fedciss/ml';
+import { type RosterEntry } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import type { AgentConfig } from '../config/agent-config';
 import { openDataset, stepLabels, type LoadedSample, type ReadReport, type SegmentationDataset } from '../data';
 

@@ -1,15 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Card, Empty, ErrorBanner, Loading, PageHeader } from '../components/ui';
 import { fmtDate, useGet } from '../lib';
-
-interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string;
-  details: unknown;
-}
+import type { AuditEntry } from '../types';
 
 interface Filter {
   actor: string;

@@ -3,7 +3,7 @@ import { patch, post } from '../api';
 import { useIsAdmin } from '../user';
 import { Badge, Card, ConfirmDialog, Empty, ErrorBanner, Loading, Notice, PageHeader, ReadOnlyNote, Swatch } from '../components/ui';
 import { humanName, useGet } from '../lib';
-import type { RosterClass, Step } from '../types';
+import type { AddClassesResult, RosterClass, Step } from '../types';
 
 interface Draft { name: string; color: string | null; description: string }
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
@@ -137,7 +137,7 @@ function AddClasses({ nextStep, existing, onAdded }: { nextStep: number; existin
     setBusy(true);
     setError(null);
     try {
-      const r = await post<{ step: number; classes: RosterClass[] }>('/api/roster/classes', {
+      const r = await post<AddClassesResult>('/api/roster/classes', {
         classes: drafts.map((d) => ({ name: d.name.trim(), ...(d.color ? { color: d.color } : {}), ...(d.description.trim() ? { description: d.description.trim() } : {}) })),
       });
       setConfirming(false);

@@ -194,7 +194,7 @@ function Overlays({ step }: { step: ReportStep }) {
     setError(null);
     get<Overlay[]>(`/api/reports/overlays/${encodeURIComponent(step.modelVersionId)}`).then(
       (r) => live && setItems(r),
-      (e: Error) => live && setError(e instanceof ApiError && e.status === 404 ? (/Cannot GET/.test(e.message) ? 'This coordinator does not serve prediction overlays yet.' : 'No overlays for this model version.') : e.message),
+      (e: Error) => live && setError(e instanceof ApiError && e.status === 404 ? `No overlays for this model version: ${e.message}` : e.message),
     );
     return () => {
       live = false;

@@ -3,13 +3,8 @@ import { patch, post } from '../api';
 import { useUser } from '../user';
 import { Badge, Card, ConfirmDialog, Empty, ErrorBanner, Loading, Notice, PageHeader } from '../components/ui';
 import { fmtDate, useGet } from '../lib';
+import type { UserRow } from '../types';
 
-interface UserRow {
-  username: string;
-  role: 'admin' | 'viewer';
-  disabled: boolean;
-  createdAt: string;
-}
 
 type Change = { user: UserRow; role?: 'admin' | 'viewer'; disabled?: boolean };
 

@@ -4,11 +4,7 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../config/coordinator-config';
 import { openDatabase } from '../../database/database';
 import { DatabaseService } from '../../database/database.service';
-import { AuditService } from '../../audit/audit.service';
-import { GlobalModels } from '../../federation/global-models';
-import { ServerStateRepository } from '../../federation/repositories/server-state.repository';
-import { LocalBlobStore } from '../../model-store/local-blob-store';
-import { ModelVersionsService, type ModelKind } from '../../models/model-versions.service';
+import type { ModelKind } from '../../models/model-versions.service';
 import { ModelImporter, type ImportResult } from '../../models/model-import';
 
 export interface ImportModelContext {
@@ -32,7 +28,7 @@ export const runImportModel: ImportModelAction = async (ctx) => {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
   try {
     const db = new DatabaseService(database);
-    const importer = new ModelImporter(db, new ModelVersionsService(db, new LocalBlobStore(join(config.dataDir, 'models'))), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
+    const importer = ModelImporter.open(db, join(config.dataDir, 'models'));
     const r = await importer.import({ file: ctx.file, kind: ctx.kind, classes: ctx.classes, rounds: config.rounds, training: config.training });
     process.stdout.write(`imported ${r.kind} ${r.versionId} (${r.kind === 'segmenter' ? `${r.numClasses} classes, ` : ''}step ${r.step}${r.createdStep0 ? ', created the roster and step 0' : ''})\n`);
     return r;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, Round } from '../../generated/prisma/client';
+import type { Round, RoundKind, RoundStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
+import { fieldsProblem, readJsonColumn, toJsonColumn } from '../../database/json-column';
 import type { RoundState, StragglerPolicy } from '../../rounds';
 
-export type RoundKind = 'segmenter' | 'generator' | 'evaluate';
-export type RoundStatus = 'collecting' | 'aggregating' | 'completed' | 'failed';
+export type { RoundKind, RoundStatus };
 
 /** What a round was opened with (the `config` column). */
 export interface RoundSettings {
@@ -15,13 +15,20 @@ export interface RoundSettings {
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */
-export type RoundRecord = Omit<Round, 'kind' | 'status' | 'config' | 'state'> & { kind: RoundKind; status: RoundStatus; config: RoundSettings; state: RoundState };
+export type RoundRecord = Omit<Round, 'config' | 'state'> & { config: RoundSettings; state: RoundState };
+
+const ROUND_STATE = { roundId: 'string', phase: 'string', openedAt: 'number', config: 'object', sites: 'object', uploads: 'object', contributors: 'array' } as const;
+const ROUND_SETTINGS = { stragglers: 'string', sites: 'array' } as const;
 
 export function roundRecord(r: Round): RoundRecord {
-  return { ...r, kind: r.kind as RoundKind, status: r.status as RoundStatus, config: r.config as unknown as RoundSettings, state: r.state as unknown as RoundState };
+  return {
+    ...r,
+    config: readJsonColumn<RoundSettings>(r.config, (v) => fieldsProblem(v, ROUND_SETTINGS), `round ${r.id}'s config`),
+    state: readJsonColumn<RoundState>(r.state, (v) => fieldsProblem(v, ROUND_STATE), `round ${r.id}'s state`),
+  };
 }
 
-const json = (state: RoundState) => state as unknown as Prisma.InputJsonValue;
+const json = (state: RoundState) => toJsonColumn(state);
 
 /** Site id → local model version of a cross-site evaluation round (empty for any other round). */
 export function crossSiteModels(round: Pick<RoundRecord, 'config'>): Record<string, string> {
@@ -77,7 +84,7 @@ export class RoundsRepository {
     tx: Tx,
     r: { id: string; stepIndex: number; kind: RoundKind; index: number; baseVersionId: string; quorum: number; deadlineAt: Date; config: RoundSettings; state: RoundState },
   ): Promise<void> {
-    await tx.round.create({ data: { ...r, status: 'collecting', config: r.config as unknown as Prisma.InputJsonValue, state: json(r.state) } });
+    await tx.round.create({ data: { ...r, status: 'collecting', config: toJsonColumn(r.config), state: json(r.state) } });
   }
 
   /** A new state of a round that goes on (collecting, or now aggregating). */

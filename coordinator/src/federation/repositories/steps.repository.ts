@@ -1,16 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, Step } from '../../generated/prisma/client';
+import type { Step, StepStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
+import { fieldsProblem, readJsonColumn, toJsonColumn } from '../../database/json-column';
 import type { StepConfig } from '../step-config';
 import { roundRecord, type RoundRecord } from './rounds.repository';
 
-export type StepStatus = 'open' | 'training' | 'evaluating' | 'completed';
 
 /** A step as the federation reads it: its frozen settings typed. */
-export type StepRecord = Omit<Step, 'config' | 'status'> & { status: StepStatus; config: StepConfig };
+export type StepRecord = Omit<Step, 'config'> & { config: StepConfig };
+
+const STEP_CONFIG = { training: 'object', segmenter: 'object', generator: 'object', numClasses: 'number', newClassIds: 'array', segmenterRounds: 'number', generatorRounds: 'number' } as const;
 
 function record(s: Step): StepRecord {
-  return { ...s, status: s.status as StepStatus, config: s.config as unknown as StepConfig };
+  return { ...s, config: readJsonColumn<StepConfig>(s.config, (v) => fieldsProblem(v, STEP_CONFIG), `step ${s.index}'s config`) };
 }
 
 /** The steps table: every read and write of an incremental step. */
@@ -22,6 +24,11 @@ export class StepsRepository {
   async active(): Promise<StepRecord | null> {
     const s = await this.db.prisma.step.findFirst({ where: { status: { in: ['training', 'evaluating'] } }, orderBy: { index: 'desc' } });
     return s && record(s);
+  }
+
+  /** Every step, oldest first. */
+  async all(): Promise<StepRecord[]> {
+    return (await this.db.prisma.step.findMany({ orderBy: { index: 'asc' } })).map(record);
   }
 
   /** The newest step, whatever its status. */
@@ -46,7 +53,11 @@ export class StepsRepository {
   }
 
   async create(tx: Tx, step: { index: number; status: StepStatus; teacherVersionId: string | null; config: StepConfig }): Promise<void> {
-    await tx.step.create({ data: { ...step, config: step.config as unknown as Prisma.InputJsonValue } });
+    await tx.step.create({ data: { ...step, config: toJsonColumn(step.config) } });
+  }
+
+  async setConfig(tx: Tx, index: number, config: StepConfig): Promise<void> {
+    await tx.step.update({ where: { index }, data: { config: toJsonColumn(config) } });
   }
 
   async setStatus(tx: Tx, index: number, status: StepStatus, completedAt?: Date): Promise<void> {

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, SiteUpdate } from '../../generated/prisma/client';
+import type { Prisma, SiteUpdate, UpdateStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
-
-export type UpdateStatus = 'receiving' | 'accepted' | 'rejected';
 
 /** What a site contributed over all rounds: the sites page's columns. */
 export interface SiteContribution {

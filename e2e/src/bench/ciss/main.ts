@@ -10,7 +10,7 @@
 import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DSAD_SPLIT } from '@fedciss/ml';
+import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { parseArgs, USAGE } from './cli';
 import { methodById, PROFILES, type Profile } from './methods';
 import { prepareData, runMethod, runStep0, type RunContext } from './run';

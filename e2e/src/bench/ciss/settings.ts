@@ -3,7 +3,7 @@
  * the DSAD order first, then Y per step: 6-5, 6-1, 11-0) or an explicit list of steps
  * ("liver,stomach;ureter": steps separated by ';', classes by ','). Pure functions.
  */
-import { DSAD_STRUCTURES } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 
 export interface Schedule {
   /** The setting as written on the command line (the name the tables carry). */

@@ -13,13 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind } from '@fedciss/proto';
-import { resolveConfig } from '@fedciss/coordinator/dist/config/coordinator-config';
-import { startCoordinator } from '@fedciss/coordinator/dist/main';
-import { MlModelFactory } from '@fedciss/coordinator/dist/models/ml-model-factory';
-import { AdminAuthService } from '@fedciss/coordinator/dist/auth/admin-auth.service';
-import { TestSiteClient } from '@fedciss/coordinator/dist/testing/site-client';
-import { SecureTestSite, shiftedModel } from '@fedciss/coordinator/dist/testing/secure-site';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
+import { resolveConfig, startCoordinator, MlModelFactory, AdminAuthService } from '@fedciss/coordinator';
+import { TestSiteClient, SecureTestSite, shiftedModel, restClient, signIn } from '@fedciss/coordinator/testing';
 
 const PASSWORD = 'benchmark operator pass';
 const POLL_MS = 300;

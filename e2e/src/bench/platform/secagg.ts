@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { secagg } from '@fedciss/proto';
-import { MlModelFactory } from '@fedciss/coordinator/dist/models/ml-model-factory';
+import { MlModelFactory } from '@fedciss/coordinator';
 import { benchSecureRounds } from './secagg-rounds';
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];

@@ -6,7 +6,7 @@
 import { createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { BlobAssembler, chunkBlob, FederationClient, FederationService, sha256Hex, UploadState, type BlobChunk, type UploadMessage, type UploadReceipt } from '@fedciss/proto';
+import { BlobAssembler, chunkBlob, FederationClient, FederationService, sha256Hex, UploadState, type BlobChunk, type FederationServer, type UploadMessage } from '@fedciss/proto';
 
 const MB = 1024 * 1024;
 
@@ -37,13 +37,15 @@ async function rawSocket(blob: Buffer): Promise<number> {
 async function grpcBoth(blob: Buffer): Promise<{ downloadMs: number; uploadMs: number }> {
   const sha = sha256Hex(blob);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * MB });
-  server.addService(FederationService, {
-    downloadModel(call: grpc.ServerWritableStream<unknown, BlobChunk>) {
+  // Only the two transfer calls are served: the service definition and its handlers, typed by the generated interface.
+  const served = { downloadModel: FederationService.downloadModel, uploadUpdate: FederationService.uploadUpdate };
+  const handlers: Pick<FederationServer, keyof typeof served> = {
+    downloadModel(call) {
       call.write({ header: { format: 'safetensors', totalBytes: blob.length, sha256: sha, chunkBytes: MB, model: undefined } });
       for (const chunk of chunkBlob(blob)) call.write({ chunk });
       call.end();
     },
-    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, cb: grpc.sendUnaryData<UploadReceipt>) {
+    uploadUpdate(call, cb) {
       let a: BlobAssembler | undefined;
       call.on('data', (m: UploadMessage) => (m.header ? (a = new BlobAssembler(m.header.totalBytes, m.header.sha256, 1 << 30)) : a!.add(m.chunk!)));
       call.on('end', () => {
@@ -51,7 +53,8 @@ async function grpcBoth(blob: Buffer): Promise<{ downloadMs: number; uploadMs: n
         cb(null, { updateId: 'x', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes: blob.length });
       });
     },
-  } as unknown as grpc.UntypedServiceImplementation);
+  };
+  server.addService(served, handlers);
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   const client = new FederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 8 * MB });
   try {

@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DSAD_STRUCTURES, type RosterEntry } from '@fedciss/ml';
+import { type RosterEntry } from '@fedciss/ml';
+import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { generateSynthetic, openDataset, type LoadedSample } from '@fedciss/site-agent';
 
 export interface SiteDataOptions {

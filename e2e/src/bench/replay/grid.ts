@@ -1,6 +1,7 @@
 /** A PNG contact sheet of labelled images: each cell is the image and, beside it, the image with
  * the labels blended in (class colours; pixels the teacher was not confident about darkened). */
-import { diffusion, type SegSample } from '@fedciss/ml';
+import type { SegSample } from '@fedciss/ml';
+import { encodePng } from '@fedciss/ml/images';
 
 /** Distinct colours for class ids 1.. (0 = background keeps the image). */
 const PALETTE: readonly [number, number, number][] = [
@@ -31,5 +32,5 @@ export function labelledGrid(samples: readonly SegSample[], columns = 4, gap = 2
       }
     }
   });
-  return diffusion.encodePng({ width, height, channels: 3, data: rgb });
+  return encodePng({ width, height, channels: 3, data: rgb });
 }

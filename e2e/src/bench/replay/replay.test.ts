@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffusion } from '@fedciss/ml';
+import { decodePng } from '@fedciss/ml/images';
 import { parseArgs } from './cli';
 import { labelledGrid } from './grid';
 
@@ -23,7 +23,7 @@ test('labelled grid: image beside its labels, class colours blended, unconfident
   const image = new Float32Array(3 * H * W).fill(1); // white
   const label = Uint8Array.of(0, 1, 255, 2);
   const png = labelledGrid([{ image, label, height: H, width: W }], 1, 2);
-  const { width, height, data } = diffusion.decodePng(png);
+  const { width, height, data } = decodePng(png);
   assert.deepEqual([width, height], [2 * W + 2, H]);
   const px = (x: number, y: number) => [...data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
   assert.deepEqual(px(0, 0), [255, 255, 255]); // the image

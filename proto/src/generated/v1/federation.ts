@@ -319,10 +319,6 @@ export interface HyperParameters {
   imageSize: number;
   replayImages: number;
   pseudoLabelThreshold: number;
-  /** e.g. "kd", "feature", "contrastive" */
-  lossWeights: { [key: string]: number };
-  /** architecture of the segmenter / generator */
-  modelConfigJson: string;
   /** unset: the update is sent without clipping or noise */
   differentialPrivacy:
     | DifferentialPrivacy
@@ -336,11 +332,19 @@ export interface HyperParameters {
   generatorSeconds: number;
   /** TRAIN_SEGMENTER, steps > 0: a site whose measured replay fidelity is below this skips replay (0: never skips) */
   replayFidelityThreshold: number;
-}
-
-export interface HyperParameters_LossWeightsEntry {
-  key: string;
-  value: number;
+  /** TRAIN_SEGMENTER: weight of each local loss term */
+  lossWeights:
+    | LossWeights
+    | undefined;
+  /**
+   * TRAIN_SEGMENTER: pseudo-label the background pixels of the real images with the teacher's
+   * confident old classes; unset: the site's default (on when there is a teacher).
+   */
+  pseudoLabels?:
+    | boolean
+    | undefined;
+  /** TRAIN_SEGMENTER, EVALUATE: the global model's architecture */
+  segmenterArchitecture: SegmenterArchitecture | undefined;
 }
 
 export interface Task {
@@ -588,6 +592,37 @@ export interface SecAggRevealedShare {
 export interface SecAggRevealedShares {
   roundId: string;
   shares: SecAggRevealedShare[];
+}
+
+/** Weights of a site's local loss terms, one field per term (ml's LossWeights; 0 = off). */
+export interface LossWeights {
+  /** cross-entropy with ignore index */
+  ce: number;
+  /** MiB's unbiased cross-entropy */
+  unbiasedCe: number;
+  /** MiB's unbiased output distillation from the teacher */
+  kd: number;
+  /** POD feature distillation from the teacher */
+  pod: number;
+  /** cross-image pixel contrastive loss */
+  contrastive: number;
+}
+
+/** The segmenter's architecture (ml's SegmenterConfig). */
+export interface SegmenterArchitecture {
+  inChannels: number;
+  /** channels of the first level; level i has width * 2^i */
+  width: number;
+  /** down-samplings */
+  depth: number;
+  /** [height, width] the network is compiled for */
+  inputSize: number[];
+  /** pixel embedding dimension of the projection head */
+  embedDim: number;
+  /** "group" or "batch" */
+  norm: string;
+  /** GroupNorm groups */
+  groups: number;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -1422,12 +1457,13 @@ function createBaseHyperParameters(): HyperParameters {
     imageSize: 0,
     replayImages: 0,
     pseudoLabelThreshold: 0,
-    lossWeights: {},
-    modelConfigJson: "",
     differentialPrivacy: undefined,
     roundsInStep: 0,
     generatorSeconds: 0,
     replayFidelityThreshold: 0,
+    lossWeights: undefined,
+    pseudoLabels: undefined,
+    segmenterArchitecture: undefined,
   };
 }
 
@@ -1454,12 +1490,6 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.pseudoLabelThreshold !== 0) {
       writer.uint32(57).double(message.pseudoLabelThreshold);
     }
-    globalThis.Object.entries(message.lossWeights).forEach(([key, value]: [string, number]) => {
-      HyperParameters_LossWeightsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
-    });
-    if (message.modelConfigJson !== "") {
-      writer.uint32(74).string(message.modelConfigJson);
-    }
     if (message.differentialPrivacy !== undefined) {
       DifferentialPrivacy.encode(message.differentialPrivacy, writer.uint32(82).fork()).join();
     }
@@ -1471,6 +1501,15 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.replayFidelityThreshold !== 0) {
       writer.uint32(105).double(message.replayFidelityThreshold);
+    }
+    if (message.lossWeights !== undefined) {
+      LossWeights.encode(message.lossWeights, writer.uint32(114).fork()).join();
+    }
+    if (message.pseudoLabels !== undefined) {
+      writer.uint32(120).bool(message.pseudoLabels);
+    }
+    if (message.segmenterArchitecture !== undefined) {
+      SegmenterArchitecture.encode(message.segmenterArchitecture, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1544,25 +1583,6 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.pseudoLabelThreshold = reader.double();
             continue;
           }
-          case 8: {
-            if (tag !== 66) {
-              break;
-            }
-
-            const entry8 = HyperParameters_LossWeightsEntry.decode(reader, reader.uint32());
-            if (entry8.value !== undefined) {
-              message.lossWeights[entry8.key] = entry8.value;
-            }
-            continue;
-          }
-          case 9: {
-            if (tag !== 74) {
-              break;
-            }
-
-            message.modelConfigJson = reader.string();
-            continue;
-          }
           case 10: {
             if (tag !== 82) {
               break;
@@ -1593,6 +1613,30 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             }
 
             message.replayFidelityThreshold = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.lossWeights = LossWeights.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.pseudoLabels = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.segmenterArchitecture = SegmenterArchitecture.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1644,38 +1688,6 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.pseudo_label_threshold)
         ? globalThis.Number(object.pseudo_label_threshold)
         : 0,
-      lossWeights: isObject(object.lossWeights)
-        ? (globalThis.Object.entries(object.lossWeights) as [string, any][]).reduce(
-          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.loss_weights)
-        ? (globalThis.Object.entries(object.loss_weights) as [string, any][]).reduce(
-          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      modelConfigJson: isSet(object.modelConfigJson)
-        ? globalThis.String(object.modelConfigJson)
-        : isSet(object.model_config_json)
-        ? globalThis.String(object.model_config_json)
-        : "",
       differentialPrivacy: isSet(object.differentialPrivacy)
         ? DifferentialPrivacy.fromJSON(object.differentialPrivacy)
         : isSet(object.differential_privacy)
@@ -1696,6 +1708,21 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.replay_fidelity_threshold)
         ? globalThis.Number(object.replay_fidelity_threshold)
         : 0,
+      lossWeights: isSet(object.lossWeights)
+        ? LossWeights.fromJSON(object.lossWeights)
+        : isSet(object.loss_weights)
+        ? LossWeights.fromJSON(object.loss_weights)
+        : undefined,
+      pseudoLabels: isSet(object.pseudoLabels)
+        ? globalThis.Boolean(object.pseudoLabels)
+        : isSet(object.pseudo_labels)
+        ? globalThis.Boolean(object.pseudo_labels)
+        : undefined,
+      segmenterArchitecture: isSet(object.segmenterArchitecture)
+        ? SegmenterArchitecture.fromJSON(object.segmenterArchitecture)
+        : isSet(object.segmenter_architecture)
+        ? SegmenterArchitecture.fromJSON(object.segmenter_architecture)
+        : undefined,
     };
   },
 
@@ -1722,18 +1749,6 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.pseudoLabelThreshold !== 0) {
       obj.pseudoLabelThreshold = floatToJson(message.pseudoLabelThreshold);
     }
-    if (message.lossWeights) {
-      const entries = globalThis.Object.entries(message.lossWeights) as [string, number][];
-      if (entries.length > 0) {
-        obj.lossWeights = {};
-        entries.forEach(([k, v]) => {
-          obj.lossWeights[k] = floatToJson(v);
-        });
-      }
-    }
-    if (message.modelConfigJson !== "") {
-      obj.modelConfigJson = message.modelConfigJson;
-    }
     if (message.differentialPrivacy !== undefined) {
       obj.differentialPrivacy = DifferentialPrivacy.toJSON(message.differentialPrivacy);
     }
@@ -1745,6 +1760,15 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.replayFidelityThreshold !== 0) {
       obj.replayFidelityThreshold = floatToJson(message.replayFidelityThreshold);
+    }
+    if (message.lossWeights !== undefined) {
+      obj.lossWeights = LossWeights.toJSON(message.lossWeights);
+    }
+    if (message.pseudoLabels !== undefined) {
+      obj.pseudoLabels = message.pseudoLabels;
+    }
+    if (message.segmenterArchitecture !== undefined) {
+      obj.segmenterArchitecture = SegmenterArchitecture.toJSON(message.segmenterArchitecture);
     }
     return obj;
   },
@@ -1761,111 +1785,20 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     message.imageSize = object.imageSize ?? 0;
     message.replayImages = object.replayImages ?? 0;
     message.pseudoLabelThreshold = object.pseudoLabelThreshold ?? 0;
-    message.lossWeights = (globalThis.Object.entries(object.lossWeights ?? {}) as [string, number][]).reduce(
-      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.Number(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    message.modelConfigJson = object.modelConfigJson ?? "";
     message.differentialPrivacy = (object.differentialPrivacy !== undefined && object.differentialPrivacy !== null)
       ? DifferentialPrivacy.fromPartial(object.differentialPrivacy)
       : undefined;
     message.roundsInStep = object.roundsInStep ?? 0;
     message.generatorSeconds = object.generatorSeconds ?? 0;
     message.replayFidelityThreshold = object.replayFidelityThreshold ?? 0;
-    return message;
-  },
-};
-
-function createBaseHyperParameters_LossWeightsEntry(): HyperParameters_LossWeightsEntry {
-  return { key: "", value: 0 };
-}
-
-export const HyperParameters_LossWeightsEntry: MessageFns<HyperParameters_LossWeightsEntry> = {
-  encode(message: HyperParameters_LossWeightsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== "") {
-      writer.uint32(10).string(message.key);
-    }
-    if (message.value !== 0) {
-      writer.uint32(17).double(message.value);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): HyperParameters_LossWeightsEntry {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseHyperParameters_LossWeightsEntry();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.key = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 17) {
-              break;
-            }
-
-            message.value = reader.double();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): HyperParameters_LossWeightsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
-    };
-  },
-
-  toJSON(message: HyperParameters_LossWeightsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== 0) {
-      obj.value = floatToJson(message.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<HyperParameters_LossWeightsEntry>, I>>(
-    base?: I,
-  ): HyperParameters_LossWeightsEntry {
-    return HyperParameters_LossWeightsEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<HyperParameters_LossWeightsEntry>, I>>(
-    object: I,
-  ): HyperParameters_LossWeightsEntry {
-    const message = createBaseHyperParameters_LossWeightsEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? 0;
+    message.lossWeights = (object.lossWeights !== undefined && object.lossWeights !== null)
+      ? LossWeights.fromPartial(object.lossWeights)
+      : undefined;
+    message.pseudoLabels = object.pseudoLabels ?? undefined;
+    message.segmenterArchitecture =
+      (object.segmenterArchitecture !== undefined && object.segmenterArchitecture !== null)
+        ? SegmenterArchitecture.fromPartial(object.segmenterArchitecture)
+        : undefined;
     return message;
   },
 };
@@ -5383,6 +5316,334 @@ export const SecAggRevealedShares: MessageFns<SecAggRevealedShares> = {
     const message = createBaseSecAggRevealedShares();
     message.roundId = object.roundId ?? "";
     message.shares = object.shares?.map((e) => SecAggRevealedShare.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLossWeights(): LossWeights {
+  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0 };
+}
+
+export const LossWeights: MessageFns<LossWeights> = {
+  encode(message: LossWeights, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ce !== 0) {
+      writer.uint32(9).double(message.ce);
+    }
+    if (message.unbiasedCe !== 0) {
+      writer.uint32(17).double(message.unbiasedCe);
+    }
+    if (message.kd !== 0) {
+      writer.uint32(25).double(message.kd);
+    }
+    if (message.pod !== 0) {
+      writer.uint32(33).double(message.pod);
+    }
+    if (message.contrastive !== 0) {
+      writer.uint32(41).double(message.contrastive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LossWeights {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLossWeights();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.ce = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.unbiasedCe = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.kd = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.pod = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.contrastive = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LossWeights {
+    return {
+      ce: isSet(object.ce) ? globalThis.Number(object.ce) : 0,
+      unbiasedCe: isSet(object.unbiasedCe)
+        ? globalThis.Number(object.unbiasedCe)
+        : isSet(object.unbiased_ce)
+        ? globalThis.Number(object.unbiased_ce)
+        : 0,
+      kd: isSet(object.kd) ? globalThis.Number(object.kd) : 0,
+      pod: isSet(object.pod) ? globalThis.Number(object.pod) : 0,
+      contrastive: isSet(object.contrastive) ? globalThis.Number(object.contrastive) : 0,
+    };
+  },
+
+  toJSON(message: LossWeights): unknown {
+    const obj: any = {};
+    if (message.ce !== 0) {
+      obj.ce = floatToJson(message.ce);
+    }
+    if (message.unbiasedCe !== 0) {
+      obj.unbiasedCe = floatToJson(message.unbiasedCe);
+    }
+    if (message.kd !== 0) {
+      obj.kd = floatToJson(message.kd);
+    }
+    if (message.pod !== 0) {
+      obj.pod = floatToJson(message.pod);
+    }
+    if (message.contrastive !== 0) {
+      obj.contrastive = floatToJson(message.contrastive);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LossWeights>, I>>(base?: I): LossWeights {
+    return LossWeights.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LossWeights>, I>>(object: I): LossWeights {
+    const message = createBaseLossWeights();
+    message.ce = object.ce ?? 0;
+    message.unbiasedCe = object.unbiasedCe ?? 0;
+    message.kd = object.kd ?? 0;
+    message.pod = object.pod ?? 0;
+    message.contrastive = object.contrastive ?? 0;
+    return message;
+  },
+};
+
+function createBaseSegmenterArchitecture(): SegmenterArchitecture {
+  return { inChannels: 0, width: 0, depth: 0, inputSize: [], embedDim: 0, norm: "", groups: 0 };
+}
+
+export const SegmenterArchitecture: MessageFns<SegmenterArchitecture> = {
+  encode(message: SegmenterArchitecture, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inChannels !== 0) {
+      writer.uint32(8).int32(message.inChannels);
+    }
+    if (message.width !== 0) {
+      writer.uint32(16).int32(message.width);
+    }
+    if (message.depth !== 0) {
+      writer.uint32(24).int32(message.depth);
+    }
+    if (message.inputSize.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.inputSize) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.embedDim !== 0) {
+      writer.uint32(40).int32(message.embedDim);
+    }
+    if (message.norm !== "") {
+      writer.uint32(50).string(message.norm);
+    }
+    if (message.groups !== 0) {
+      writer.uint32(56).int32(message.groups);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SegmenterArchitecture {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSegmenterArchitecture();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.inChannels = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.width = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.depth = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.inputSize.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.inputSize.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.embedDim = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.norm = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.groups = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SegmenterArchitecture {
+    return {
+      inChannels: isSet(object.inChannels)
+        ? globalThis.Number(object.inChannels)
+        : isSet(object.in_channels)
+        ? globalThis.Number(object.in_channels)
+        : 0,
+      width: isSet(object.width) ? globalThis.Number(object.width) : 0,
+      depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
+      inputSize: globalThis.Array.isArray(object?.inputSize)
+        ? object.inputSize.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.input_size)
+        ? object.input_size.map((e: any) => globalThis.Number(e))
+        : [],
+      embedDim: isSet(object.embedDim)
+        ? globalThis.Number(object.embedDim)
+        : isSet(object.embed_dim)
+        ? globalThis.Number(object.embed_dim)
+        : 0,
+      norm: isSet(object.norm) ? globalThis.String(object.norm) : "",
+      groups: isSet(object.groups) ? globalThis.Number(object.groups) : 0,
+    };
+  },
+
+  toJSON(message: SegmenterArchitecture): unknown {
+    const obj: any = {};
+    if (message.inChannels !== 0) {
+      obj.inChannels = Math.round(message.inChannels);
+    }
+    if (message.width !== 0) {
+      obj.width = Math.round(message.width);
+    }
+    if (message.depth !== 0) {
+      obj.depth = Math.round(message.depth);
+    }
+    if (message.inputSize?.length) {
+      obj.inputSize = message.inputSize.map((e) => Math.round(e));
+    }
+    if (message.embedDim !== 0) {
+      obj.embedDim = Math.round(message.embedDim);
+    }
+    if (message.norm !== "") {
+      obj.norm = message.norm;
+    }
+    if (message.groups !== 0) {
+      obj.groups = Math.round(message.groups);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SegmenterArchitecture>, I>>(base?: I): SegmenterArchitecture {
+    return SegmenterArchitecture.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SegmenterArchitecture>, I>>(object: I): SegmenterArchitecture {
+    const message = createBaseSegmenterArchitecture();
+    message.inChannels = object.inChannels ?? 0;
+    message.width = object.width ?? 0;
+    message.depth = object.depth ?? 0;
+    message.inputSize = object.inputSize?.map((e) => e) || [];
+    message.embedDim = object.embedDim ?? 0;
+    message.norm = object.norm ?? "";
+    message.groups = object.groups ?? 0;
     return message;
   },
 };

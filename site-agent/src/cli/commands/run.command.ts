@@ -4,7 +4,8 @@ import type { AgentConfig } from '../../config/agent-config';
 import { siteClient } from '../../agent/connection';
 import { createLog } from '../../agent/log';
 import { COORDINATOR_FAULT_ADVICE } from '../../federation/retry';
-import { runAgent } from '../../agent/run-loop';
+import type * as grpc from '@grpc/grpc-js';
+import { runAgent, type SiteWork } from '../../agent/run-loop';
 import { AgentMetrics } from '../../agent/metrics';
 import { MlSiteWork } from '../../work/ml-site-work';
 import { agentConfigFrom, withAgentOptions, type AgentFlags } from './agent-options';
@@ -20,13 +21,21 @@ export interface RunContext {
 
 export type RunAction = (ctx: RunContext) => Promise<void>;
 
-export const runRun: RunAction = async (ctx) => {
+/** What a wrapper may put around the agent's parts (the e2e fault injection does: production passes none). */
+export interface RunSeams {
+  /** Wraps the learning work (e.g. to poison an update). */
+  readonly work?: (work: SiteWork) => SiteWork;
+  /** gRPC interceptors on the connection to the coordinator (e.g. to corrupt a chunk in transit). */
+  readonly interceptors?: grpc.Interceptor[];
+}
+
+export const runRun = async (ctx: RunContext, seams: RunSeams = {}): Promise<void> => {
   const log = createLog(ctx.logFormat, ctx.config.siteName);
   const { client, siteId } = siteClient(ctx.config, {
     onRetry: (attempt, delayMs, e) => log('warn', 'call failed; retrying', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message }),
     onCoordinatorFault: (attempt, delayMs, e) =>
       log('error', 'coordinator fault; retrying later', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message, whatToDo: COORDINATOR_FAULT_ADVICE }),
-  });
+  }, seams.interceptors);
   const stop = new AbortController();
   const onSignal = (signal: string) => {
     log('info', 'stopping', { signal });
@@ -39,7 +48,8 @@ export const runRun: RunAction = async (ctx) => {
   const served = ctx.metrics ? await metrics!.serve(ctx.metrics.host, ctx.metrics.port) : undefined;
   if (served) log('info', 'metrics served', { url: served.url });
   try {
-    await runAgent(ctx.config, client, siteId, new MlSiteWork(ctx.config, log), log, { exitWhenDone: ctx.exitWhenDone, untilStep: ctx.untilStep, signal: stop.signal, metrics });
+    const work = new MlSiteWork(ctx.config, log);
+    await runAgent(ctx.config, client, siteId, seams.work ? seams.work(work) : work, log, { exitWhenDone: ctx.exitWhenDone, untilStep: ctx.untilStep, signal: stop.signal, metrics });
   } finally {
     client.close();
     await served?.close();
@@ -51,7 +61,7 @@ function portFlag(v: string): number {
   return Number(v);
 }
 
-export function register(program: Command, action: RunAction = runRun): void {
+export function register(program: Command, action: RunAction = (ctx) => runRun(ctx)): void {
   withAgentOptions(
     program
       .command('run')

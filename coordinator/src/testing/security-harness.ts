@@ -11,15 +11,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { LogLevel } from '@nestjs/common';
 import { resolveConfig, DEFAULT_TRAINING, type CoordinatorConfig, type TrainingSettings } from '../config/coordinator-config';
 import { startCoordinator, type RunningCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
+import { TensorModelFactory } from './tensor-model-factory';
+import { TestSiteClient } from './site-client';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { DatabaseService } from '../database/database.service';
 import { openDatabase } from '../database/database';
 import { initCertificateAuthority, type CertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr } from '../pki/testing';
-import { until } from '../testing/until';
-import { restClient } from '../testing/rest-client';
+import { until } from './until';
+import { restClient } from './rest-client';
 
 export { until };
 
@@ -149,11 +149,16 @@ export async function enrolTlsSite(h: Harness, name: string, approve: (siteId: s
  * last sight of a site) are left out.
  */
 export async function snapshot(h: Harness): Promise<Record<string, string>> {
-  const prisma = h.coordinator.app.get(DatabaseService).prisma as unknown as Record<string, { findMany(a?: unknown): Promise<unknown[]> }>;
-  const tables = ['site', 'certificate', 'rosterClass', 'step', 'round', 'modelVersion', 'siteUpdate', 'evaluation', 'evaluationClass', 'adminUser', 'adminSession', 'auditEntry', 'serverState'];
+  const p = h.coordinator.app.get(DatabaseService).prisma;
+  const tables: Record<string, () => Promise<object[]>> = {
+    site: () => p.site.findMany(), certificate: () => p.certificate.findMany(), rosterClass: () => p.rosterClass.findMany(), step: () => p.step.findMany(),
+    round: () => p.round.findMany(), modelVersion: () => p.modelVersion.findMany(), siteUpdate: () => p.siteUpdate.findMany(), evaluation: () => p.evaluation.findMany(),
+    evaluationClass: () => p.evaluationClass.findMany(), adminUser: () => p.adminUser.findMany(), adminSession: () => p.adminSession.findMany(),
+    auditEntry: () => p.auditEntry.findMany(), serverState: () => p.serverState.findMany(),
+  };
   const out: Record<string, string> = {};
-  for (const t of tables) {
-    const rows = (await prisma[t]!.findMany()).map((r) => {
+  for (const [t, findMany] of Object.entries(tables)) {
+    const rows = (await findMany()).map((r) => {
       const { lastHeartbeatAt: _a, agentState: _b, ...rest } = r as Record<string, unknown>;
       // A round's record of when it last saw each site is liveness too.
       return JSON.stringify(rest, (k, v) => (k === 'lastSeenAt' ? undefined : typeof v === 'bigint' ? v.toString() : v));

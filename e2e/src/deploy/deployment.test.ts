@@ -4,14 +4,18 @@
 // joining with invitation bundles over mutual TLS. A step completes; an agent container stopped and
 // started again rejoins; the coordinator container restarted loses nothing, and the next step
 // completes with both agents. Runs through testcontainers 11 over Docker or Podman's socket.
-// `npm run test:deploy` (not part of `npm test`: see DEPLOY.md, "Deployment test").
+// Part of `npm test` (also alone: `npm run test:deploy`). It first runs `npm run images`' builder on
+// the compiled checkout: seconds when the engine has the layers cached, a few minutes on a clean
+// machine (base images from Debian packages, production dependencies): see DEPLOY.md.
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
-import { restClient, signIn } from '@fedciss/coordinator/dist/testing/rest-client';
+import { restClient, signIn } from '@fedciss/coordinator/testing';
+import { REPO_ROOT } from '../harness/child';
 import { Federation } from '../harness/federation';
 import { TINY_TRAINING, tinyFederation } from '../harness/tiny';
 import { startContainerRuntime, type ContainerRuntime } from './container-runtime';
@@ -26,6 +30,25 @@ const PG_PASSWORD = 'deployment-test-pg-1';
 const NODE_UID = 1000;
 
 type Testcontainers = typeof import('testcontainers');
+
+/** `node scripts/images.mjs`: builds what is missing or stale (the engine caches the rest). Output to
+ * `logFile`; its progress lines (an image built or up to date) also to stdout, so that a first run's
+ * minutes of building are not silent. */
+async function buildImages(logFile: string): Promise<void> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'images.mjs')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile);
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    log.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4000);
+    for (const line of chunk.toString().split('\n')) if (/: (built in|done in|up to date|present)|^images ready/.test(line)) process.stdout.write(`images: ${line}\n`);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  log.end();
+  if (code !== 0) throw new Error(`building the images failed (exit ${code}; whole output in ${logFile}):\n${tail}`);
+}
 
 function chownTree(path: string): void {
   chownSync(path, NODE_UID, NODE_UID);
@@ -122,6 +145,9 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
   }
 
   before(async () => {
+    mkdirSync(join(workDir, 'logs'), { recursive: true });
+    await buildImages(join(workDir, 'logs', 'images.log'));
+    lap('images');
     runtime = await startContainerRuntime();
     tc = await import('testcontainers');
     network = await new tc.Network().start();

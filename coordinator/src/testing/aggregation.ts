@@ -1,5 +1,5 @@
 import type { NamedTensor, NamedTensors } from '@fedciss/ml';
-import type { ClientUpdate, UpdateKind } from './types';
+import type { ClientUpdate, UpdateKind } from '../aggregation/types';
 
 /** Builds NamedTensors from `{name: [shape, values]}` (test helper). */
 export function tensors(spec: Record<string, [readonly number[], readonly number[]]>): NamedTensors {
