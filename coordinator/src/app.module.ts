@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { Leadership, StandbyGuard } from './leadership';
 import { join } from 'node:path';
 import type { CoordinatorConfig } from './config/coordinator-config';
 import { BLOB_STORE, CLOCK, CONFIG, MODEL_FACTORY, systemClock, type Clock } from './common/tokens';
@@ -75,6 +76,7 @@ export class CoordinatorModule {
       { provide: BLOB_STORE, useValue: new LocalBlobStore(join(config.dataDir, 'models')) },
       { provide: DatabaseService, useValue: new DatabaseService(deps.database) },
       { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_GUARD, useClass: StandbyGuard },
       { provide: APP_FILTER, useClass: DomainErrorsFilter },
     ];
     return {
@@ -87,7 +89,7 @@ export class CoordinatorModule {
         RoundsRepository, StepsRepository, UpdatesRepository, ServerStateRepository, RosterRepository,
         SerialQueue, TaskBuilder, SiteEvents, RoundClock, RoundDecisions, RoundAggregator, ServerDistillation, RoundOpener, StepStrategies, AggregationStates,
         GlobalModels, StepsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
-        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService,
+        MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService, Leadership,
       ],
     };
   }

@@ -9,3 +9,9 @@ export { AdminAuthService } from './auth/admin-auth.service';
 export type { ModelFactory } from './models/model-factory';
 export { MlModelFactory } from './models/ml-model-factory';
 export { initCertificateAuthority } from './pki';
+export { SitesService } from './sites/sites.service';
+export { DatabaseService } from './database/database.service';
+/** Models and updates of any size on files (the model store, safetensors by slices) and aggregation by slices. */
+export { LocalBlobStore } from './model-store/local-blob-store';
+export { SafetensorsFileReader, SafetensorsFileWriter } from './model-store/safetensors-file';
+export { aggregateBySlices, resolveAggregationOptions, type SlicedUpdate } from './aggregation';

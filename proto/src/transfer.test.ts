@@ -7,7 +7,10 @@ import * as grpc from '@grpc/grpc-js';
 import {
   FederationClient, FederationService, type BlobChunk, type UploadMessage, type UploadReceipt, UploadState,
 } from './generated/v1/federation';
-import { BlobAssembler, chunkBlob, sha256Hex, TransferError } from './transfer';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobAssembler, chunkBlob, chunkFile, FileBlobAssembler, sha256Hex, sha256OfFile, TransferError } from './transfer';
 
 const MB = 1024 * 1024;
 const model = randomBytes(50 * MB);
@@ -109,7 +112,7 @@ test('a 50 MB update uploads in chunks and the coordinator side verifies it', { 
 
 test('a chunk whose bytes do not match its hash is refused with a clear error', { timeout: 60_000 }, async () => {
   const blob = randomBytes(3 * MB);
-  const chunks = [...chunkBlob(blob)].map((chunk) => ({ chunk }));
+  const chunks = [...chunkBlob(blob, MB)].map((chunk) => ({ chunk }));
   const corrupt = Buffer.from(chunks[1].chunk.data);
   corrupt[100] ^= 0xff;
   chunks[1] = { chunk: { ...chunks[1].chunk, data: corrupt } };
@@ -124,5 +127,64 @@ test('a blob whose whole hash differs from the announced one is refused', () => 
   assert.throws(() => a.finish(), /does not match the announced/);
   assert.throws(() => new BlobAssembler(10 * MB, sha256Hex(blob), MB), /exceeds the limit/);
   const b = new BlobAssembler(blob.length, sha256Hex(blob), MB);
-  assert.throws(() => b.add({ offset: 300, data: blob.subarray(300, 600), sha256: sha256Hex(blob.subarray(300, 600)) }), /expected offset 0/);
+  assert.throws(() => b.add({ offset: 300, data: blob.subarray(300, 600), sha256: sha256Hex(blob.subarray(300, 600)), prefixSha256: '' }), /expected offset 0/);
+});
+
+test("each chunk carries the running hash of the blob up to its end, computed independently here", () => {
+  const blob = randomBytes(2500);
+  const chunks = [...chunkBlob(blob, 1000, 0)];
+  assert.deepEqual(chunks.map((c) => [c.offset, c.data.length]), [[0, 1000], [1000, 1000], [2000, 500]]);
+  for (const c of chunks) assert.equal(c.prefixSha256, sha256Hex(blob.subarray(0, c.offset + c.data.length)));
+  assert.equal(chunks[2].prefixSha256, sha256Hex(blob));
+  // Resumed at 1000: the prefix is hashed, not sent.
+  assert.deepEqual([...chunkBlob(blob, 1000, 1000)].map((c) => c.prefixSha256), chunks.slice(1).map((c) => c.prefixSha256));
+});
+
+test("chunks of an older sender (a sha256 per chunk, no running hash) are still checked and accepted", () => {
+  const blob = randomBytes(2500);
+  const a = new BlobAssembler(blob.length, sha256Hex(blob), MB);
+  for (let at = 0; at < blob.length; at += 1000) {
+    const data = blob.subarray(at, at + 1000);
+    a.add({ offset: at, data, sha256: sha256Hex(data), prefixSha256: '' });
+  }
+  assert.ok(a.finish().equals(blob));
+  const b = new BlobAssembler(blob.length, sha256Hex(blob), MB);
+  assert.throws(() => b.add({ offset: 0, data: blob.subarray(0, 1000), sha256: sha256Hex(blob.subarray(1, 1001)), prefixSha256: '' }), /offset 0 failed its sha256 check/);
+});
+
+test("a file is sent in the same chunks as its bytes in memory, and received into a file that resumes after a torn write", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'transfer-'));
+  try {
+    const blob = randomBytes(5 * MB + 123);
+    const source = join(dir, 'model.bin');
+    writeFileSync(source, blob);
+    assert.deepEqual(await sha256OfFile(source), { sha256: sha256Hex(blob), sizeBytes: blob.length });
+    const fromFile: Array<{ offset: number; prefixSha256: string }> = [];
+    for await (const c of chunkFile(source, MB, 2 * MB)) fromFile.push({ offset: c.offset, prefixSha256: c.prefixSha256 });
+    assert.deepEqual(fromFile, [...chunkBlob(blob, MB, 2 * MB)].map((c) => ({ offset: c.offset, prefixSha256: c.prefixSha256 })));
+
+    const target = join(dir, 'received.part');
+    const first = await FileBlobAssembler.open(target, blob.length, sha256Hex(blob), 8 * MB);
+    const chunks = [...chunkBlob(blob, MB)];
+    for (const c of chunks.slice(0, 3)) await first.add(c);
+    const corrupt = Buffer.from(chunks[3].data);
+    corrupt[7] ^= 1;
+    await assert.rejects(first.add({ ...chunks[3], data: corrupt }), /offset 3145728 failed its sha256 check/);
+    assert.equal(first.received, 3 * MB);
+    await first.close();
+    // A crash after the database recorded 2 MiB and while a third was half written: resume at 2 MiB.
+    truncateSync(target, 2 * MB + 1000);
+    const resumed = await FileBlobAssembler.open(target, blob.length, sha256Hex(blob), 8 * MB, 2 * MB);
+    assert.equal(resumed.received, 2 * MB);
+    await assert.rejects(resumed.add(chunks[3]), /arrived, expected offset 2097152/);
+    for (const c of chunks.slice(2)) await resumed.add(c);
+    await resumed.finish();
+    assert.ok(readFileSync(target).equals(blob));
+
+    const wrong = await FileBlobAssembler.open(join(dir, 'wrong.part'), blob.length, sha256Hex(randomBytes(8)), 8 * MB);
+    for (const c of chunks) await wrong.add({ ...c, prefixSha256: '', sha256: sha256Hex(c.data) });
+    await assert.rejects(wrong.finish(), /does not match the announced/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

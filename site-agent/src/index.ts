@@ -9,3 +9,5 @@ export { loadAgentConfig, agentSettingsSchema, AgentConfigError, type AgentConfi
 export * from './identity';
 export * from './data';
 export * from './synthetic';
+export { CoordinatorClient, type Connection, type UploadSource, type UploadTuning } from './federation/coordinator-client';
+export { OutboundAudit } from './federation/outbound-audit';

@@ -21,6 +21,8 @@ export type MIoU = Schemas['MiouDto'];
 /** One step of GET /api/reports (IoU as fractions; null: the class was neither present nor predicted). */
 export type ReportStep = Schemas['StepReportDto'];
 export type Reports = Schemas['ReportsDto'];
+/** GET /api/reports/steps/:step/rounds: old/new/all mIoU of each evaluated segmenter round of a step. */
+export type RoundSeries = Schemas['RoundSeriesDto'];
 export type Overlay = Schemas['OverlayDto'];
 export type ReplayStep = Schemas['ReplayStepDto'];
 export type ReplayReport = Schemas['ReplayReportDto'];

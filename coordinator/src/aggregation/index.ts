@@ -8,3 +8,4 @@ export { initialServerState } from './strategies/fedopt';
 export { STRATEGIES, createStrategy, resolveAggregationOptions, listStrategies, isStrategyName } from './registry';
 export * from './validator';
 export { encodeServerState, decodeServerState } from './server-state';
+export { aggregateBySlices, slicedFromMemory, sliceValuesFor, SLICED_STRATEGIES, type SlicedTensors, type SlicedUpdate, type SliceSink, type SlicedResult, type SlicedStrategy } from './sliced';

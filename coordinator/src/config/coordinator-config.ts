@@ -46,6 +46,8 @@ const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
   ['enrollment.maxPending', 'maxPending', 'FEDCISS_MAX_PENDING'],
   ['enrollment.pendingExpirySeconds', 'pendingExpiry', 'FEDCISS_PENDING_EXPIRY_S'],
   ['tickMs', 'tickMs', 'FEDCISS_TICK_MS'],
+  ['leadership.leaseSeconds', 'leaseSeconds', 'FEDCISS_LEASE_S'],
+  ['leadership.renewSeconds', 'leaseRenewSeconds', 'FEDCISS_LEASE_RENEW_S'],
 ];
 
 const kebab = (flag: string) => (flag === 'tlsHostnames' ? '--tls-hostname' : `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -92,6 +94,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
       mode: insecure || flags.openEnrollment === true || env.FEDCISS_OPEN_ENROLLMENT === '1' ? 'open' : 'invitation',
       maxPendingPerAddress: text['enrollment.maxPendingPerAddress'], maxPending: text['enrollment.maxPending'], pendingExpirySeconds: text['enrollment.pendingExpirySeconds'],
     },
+    leadership: { leaseSeconds: text['leadership.leaseSeconds'], renewSeconds: text['leadership.renewSeconds'] },
     training: DEFAULT_TRAINING,
     autoApprove: flags.autoApprove === true || env.FEDCISS_AUTO_APPROVE === '1',
     tickMs: text.tickMs,

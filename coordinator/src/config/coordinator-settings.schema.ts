@@ -46,6 +46,19 @@ export const enrollmentSettingsSchema = z.strictObject({
   pendingExpirySeconds: integer(1).default(7 * 24 * 3600),
 });
 
+/**
+ * The leader lease of coordinators sharing one database (coordinator/src/leadership): one runs the
+ * federation, a standby takes over once the leader has not renewed for `leaseSeconds`.
+ */
+export const leadershipSettingsSchema = z
+  .strictObject({
+    /** How long a lease lasts unrenewed: a standby takes over at most this long (plus one renewal) after the leader dies. */
+    leaseSeconds: integer(2, 3600).default(15),
+    /** How often the holder renews, and a standby tries to take the lease. */
+    renewSeconds: integer(1, 3600).default(5),
+  })
+  .refine((l) => l.renewSeconds * 2 <= l.leaseSeconds, { message: 'renewSeconds must be at most half of leaseSeconds (a renewal may be late once)', path: ['renewSeconds'] });
+
 export const coordinatorSettingsSchema = z.strictObject({
   dataDir: z.string().min(1),
   /** postgres://… to use a PostgreSQL server; unset: embedded PGlite under dataDir/db. */
@@ -62,6 +75,7 @@ export const coordinatorSettingsSchema = z.strictObject({
   pkiDir: z.string().min(1),
   rounds: roundSettingsSchema,
   enrollment: enrollmentSettingsSchema,
+  leadership: leadershipSettingsSchema,
   training: trainingSettingsSchema,
   /** Sites enrolling in insecure (loopback demo) mode are approved without an admin. */
   autoApprove: z.boolean(),
@@ -71,6 +85,7 @@ export const coordinatorSettingsSchema = z.strictObject({
 
 export type RoundSettings = z.output<typeof roundSettingsSchema>;
 export type EnrollmentSettings = z.output<typeof enrollmentSettingsSchema>;
+export type LeadershipSettings = z.output<typeof leadershipSettingsSchema>;
 export type StragglerPolicy = RoundSettings['stragglers'];
 export type CoordinatorConfig = z.output<typeof coordinatorSettingsSchema>;
 /** The settings before checking: text where flags and variables give text. */

@@ -96,6 +96,12 @@ export const trainingSettingsSchema = z.strictObject({
    * every site's test patients: the cross-site matrix of the report.
    */
   crossSiteEvaluation: z.boolean().default(false),
+  /**
+   * Also evaluate the aggregate of every segmenter round but a step's last (which the step's own
+   * evaluation round scores) on the sites' test patients, in an evaluation round of its own: the
+   * old/new/all mIoU per round of GET /api/reports/steps/:step/rounds. Off: one evaluation per step.
+   */
+  evaluateEveryRound: z.boolean().default(false),
   /** Largest L2 norm of an update's delta that is accepted. */
   maxUpdateNorm: positive.default(1e4),
   /** Differential privacy of the updates, its budget, and secure aggregation (privacy/privacy-settings.ts). */

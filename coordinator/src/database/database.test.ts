@@ -63,7 +63,9 @@ describe('migration 0005 (states as enums)', () => {
       await driver.close();
       const db = await openDatabase({ dataDir: join(dir, 'db') });
       try {
-        assert.deepEqual(db.migrations.applied, ['0005_rounds_state_enums']);
+        // 0005 first; later migrations (0006 on) apply after it.
+        assert.deepEqual(db.migrations.applied, loadMigrations().filter((m) => m.name >= '0005').map((m) => m.name));
+        assert.equal(db.migrations.applied[0], '0005_rounds_state_enums');
         const p = db.prisma;
         assert.equal((await p.site.findUniqueOrThrow({ where: { id: 'site-a' } })).status, 'revoked');
         assert.equal((await p.step.findUniqueOrThrow({ where: { index: 0 } })).status, 'evaluating');

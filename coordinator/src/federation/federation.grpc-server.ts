@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, DEFAULT_CHUNK_BYTES, FederationService, MAX_CHUNK_BYTES,
+  chunkFile, DEFAULT_CHUNK_BYTES, FederationService, TRANSFER_CHANNEL_OPTIONS,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -23,6 +23,7 @@ import { requestProblem } from './request-limits';
 import { quote } from '../common/text';
 import { MetricsService } from '../operations/metrics.service';
 import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
+import { Leadership } from '../leadership';
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -91,13 +92,13 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     private readonly progress: ProgressHub,
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
+    private readonly leadership: Leadership,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.server = new grpc.Server({
-      // One chunk plus its envelope; nothing larger is ever legitimate.
-      'grpc.max_receive_message_length': MAX_CHUNK_BYTES + 64 * 1024,
-      'grpc.max_send_message_length': MAX_CHUNK_BYTES + 64 * 1024,
+      // Messages of one chunk plus its envelope: nothing larger is ever legitimate.
+      ...TRANSFER_CHANNEL_OPTIONS,
       'grpc.keepalive_permit_without_calls': 1,
     });
     this.server.addService(tolerantDefinition(FederationService), this.handlers());
@@ -123,6 +124,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
 
   /** Resolves and checks the calling site; every handler starts here. */
   private async caller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Promise<string> {
+    this.leadership.requireLeader();
     const siteId = this.identity.siteOf(call);
     this.limiter.take(siteId, method);
     await this.sites.requireActive(siteId);
@@ -149,6 +151,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         if (bad) return callback(bad);
         const address = call.getPeer().replace(/:\d+$/, '');
         Promise.resolve()
+          .then(() => this.leadership.requireLeader())
           .then(() => this.limiter.take(`enroll:${address}`, 'enroll'))
           .then(() => this.sites.enroll(req.displayName, req.csrPem, { ...(req.capabilities ?? {}) }, { address, invitationToken: invitationTokenOf(call.metadata) }))
           .then(
@@ -217,11 +220,13 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     if (bad) throw bad;
     await this.caller(call, 'download');
     const { versionId, offset } = call.request;
-    const { row, bytes } = await this.models.bytes(versionId);
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > bytes.length) throw invalid(`offset ${offset} is outside 0..${bytes.length}`);
-    const model = { versionId: row.id, kind: row.kind, sha256: row.sha256, sizeBytes: Number(row.sizeBytes) };
-    await write(call, { header: { format: 'safetensors', totalBytes: bytes.length, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
-    for (const chunk of chunkBlob(bytes, DEFAULT_CHUNK_BYTES, offset)) {
+    // From the model store's file, one chunk in memory at a time whatever the model's size.
+    const { row, path } = await this.models.file(versionId);
+    const sizeBytes = Number(row.sizeBytes);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > sizeBytes) throw invalid(`offset ${offset} is outside 0..${sizeBytes}`);
+    const model = { versionId: row.id, kind: row.kind, sha256: row.sha256, sizeBytes };
+    await write(call, { header: { format: 'safetensors', totalBytes: sizeBytes, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
+    for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, offset)) {
       if (call.cancelled) return;
       await write(call, { chunk });
       this.metrics.bytesOut(chunk.data.length);

@@ -23,6 +23,7 @@ const STRING_MAX: Readonly<Record<string, number>> = {
   'header.kind': 32,
   'header.sha256': 64,
   'chunk.sha256': 64,
+  'chunk.prefixSha256': 64,
   modelVersionId: 128,
   evaluatedSiteModel: 128,
   split: 32,

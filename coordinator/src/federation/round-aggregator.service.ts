@@ -4,7 +4,8 @@ import { BLOB_STORE, CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
-import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ServerState } from '../aggregation';
+import { aggregateBySlices, DEFAULT_VALIDATION_LIMITS, modelReference, slicedFromMemory, validateUpdate, type AggregationStrategy, type ServerState } from '../aggregation';
+import { SafetensorsFileReader } from '../model-store/safetensors-file';
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
 import { AggregationStates } from './aggregation-states';
 import { ServerDistillation } from './server-distillation.service';
@@ -58,6 +59,9 @@ export class RoundAggregator {
 
   private async combine(round: RoundRecord, kind: ModelKind, step: StepRecord, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
     const strategy = this.strategies.of(step.index, step.config);
+    // Median and trimmed mean need every update at once: read by slices from the store's files
+    // (clipping needs each update's norm first, which only the in-memory path computes).
+    if ((strategy.name === 'median' || strategy.name === 'trimmed-mean') && strategy.options.clipNorm === null) return this.bySlices(round, strategy, base, contributors);
     const aggregation = strategy.begin(base, await this.states.load(step.index, kind));
     for (const u of await this.updates.accepted(round.id, 'arrival', contributors)) {
       // One update in memory at a time: decoded, added, dropped.
@@ -70,5 +74,26 @@ export class RoundAggregator {
       serverState: result.state,
       note: `${strategy.name} of ${result.contributors} updates (${result.totalSamples} samples${result.clipped ? `, ${result.clipped} clipped` : ''})`,
     };
+  }
+
+  /**
+   * A robust statistic over the accepted updates' files, slice by slice: memory of the global
+   * model, the result and one model's worth of scratch, whatever the number of sites (in memory,
+   * every update at once: N models).
+   */
+  private async bySlices(round: RoundRecord, strategy: AggregationStrategy, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
+    const accepted = await this.updates.accepted(round.id, 'arrival', contributors);
+    const readers: SafetensorsFileReader[] = [];
+    try {
+      for (const u of accepted) readers.push(await SafetensorsFileReader.open(await this.store.getFile(u.sha256)));
+      const weights: NamedTensors = new Map([...base].map(([name, t]) => [name, { shape: [...t.shape], data: new Float32Array(t.data.length) }]));
+      const sink = { write: async (name: string, from: number, values: Float32Array) => weights.get(name)!.data.set(values, from) };
+      const modelBytes = [...base.values()].reduce((n, t) => n + t.data.byteLength, 0);
+      const updates = accepted.map((u, k) => ({ siteId: u.siteId, sampleCount: u.realImages + u.replayImages, kind: 'weights' as const, tensors: readers[k] }));
+      const result = await aggregateBySlices(strategy.options, slicedFromMemory(base), updates, sink, Math.max(modelBytes, 1024 * 1024));
+      return { weights, serverState: null, note: `${strategy.name} of ${result.contributors} updates (${result.totalSamples} samples), by slices` };
+    } finally {
+      await Promise.all(readers.map((r) => r.close()));
+    }
   }
 }

@@ -6,13 +6,14 @@ import { RoundDecisions } from './round-decisions.service';
 import { RoundOpener } from './round-opener.service';
 import { SerialQueue } from './serial-queue';
 import { RoundsRepository } from './repositories/rounds.repository';
+import { Leadership } from '../leadership';
 import { StepsRepository } from './repositories/steps.repository';
 
 /**
  * The federation's clock: every `tickMs` (through the SerialQueue, never two ticks queued) it opens
  * the active step's next round when none is open, lets the open round's deadlines pass (stragglers,
  * heartbeat timeouts, secure-aggregation stages), and on its first tick resumes what a restart
- * interrupted.
+ * interrupted. It ticks only while this coordinator holds the leader lease (leadership/).
  */
 @Injectable()
 export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,6 +31,7 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly opener: RoundOpener,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly leadership: Leadership,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -52,6 +54,8 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async tick(): Promise<void> {
+    // Only the leader runs the rounds; a standby's first tick as leader resumes what the old one left.
+    if (!this.leadership.isLeader()) return;
     const firstTick = this.firstTick;
     this.firstTick = false;
     const step = await this.steps.active();

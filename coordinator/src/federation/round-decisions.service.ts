@@ -10,7 +10,7 @@ import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
 import { RoundAggregator } from './round-aggregator.service';
 import { RoundOpener } from './round-opener.service';
-import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
+import { isRoundEvaluation, RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository, type StepRecord } from './repositories/steps.repository';
 
 type Aggregate = Extract<RoundDecision, { action: 'aggregate' }>;
@@ -18,7 +18,7 @@ type Aggregate = Extract<RoundDecision, { action: 'aggregate' }>;
 /**
  * Persists each new state of a round and carries out the round state machine's decision: go on,
  * fail (and open the next round), or aggregate (a new immutable model version, or the step's end
- * after its evaluation round). A round's state is written in the same transaction as what it caused,
+ * after its evaluation round; a per-round evaluation, `evaluateEveryRound`, only completes). A round's state is written in the same transaction as what it caused,
  * so a restart resumes exactly where the database says the federation is. Called inside the
  * SerialQueue only.
  */
@@ -65,8 +65,14 @@ export class RoundDecisions {
   async carryOut(round: RoundRecord, decision: Aggregate): Promise<void> {
     const step = await this.steps.byIndex(round.stepIndex);
     try {
-      if (round.kind === 'evaluate') {
+      if (round.kind === 'evaluate' && !isRoundEvaluation(round)) {
         await this.completeStep(round, step, decision);
+        return;
+      }
+      if (round.kind === 'evaluate') {
+        // One segmenter round's aggregate scored (evaluateEveryRound): training goes on.
+        await this.db.transaction((tx) => this.complete(tx, round, round.baseVersionId!, decision.reason));
+        await this.opener.openNext(step.index);
         return;
       }
       const kind: ModelKind = round.kind;

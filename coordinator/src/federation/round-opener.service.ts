@@ -18,8 +18,9 @@ import { StepsRepository } from './repositories/steps.repository';
 import { UpdatesRepository } from './repositories/updates.repository';
 
 /**
- * Opens a step's next round: segmenter rounds, then generator rounds, then one evaluation round; a
- * failed round is followed by another of the same kind. Called inside the SerialQueue only (by the
+ * Opens a step's next round: segmenter rounds (each but the last followed by an evaluation of its
+ * aggregate when `evaluateEveryRound` is on), then generator rounds, then the step's evaluation
+ * round; a failed training round is followed by another of the same kind. Called inside the SerialQueue only (by the
  * clock, by a round's end, by a new step).
  */
 @Injectable()
@@ -50,16 +51,22 @@ export class RoundOpener {
     const completed = (k: RoundKind) => rounds.filter((r) => r.kind === k && r.status === 'completed').length;
     const alive = await this.sites.aliveSiteIds();
     const sa = cfg.training.privacy?.secureAggregation;
+    // evaluateEveryRound: the last segmenter round's aggregate is scored before training goes on (one
+    // try: a failed evaluation is not repeated). The step's last segmenter round is left to the
+    // step's own evaluation round, which scores the same version.
+    const lastSegmenter = rounds.filter((r) => r.kind === 'segmenter' && r.status === 'completed').sort((a, b) => b.index - a.index)[0];
+    const roundEvaluation = cfg.training.evaluateEveryRound && lastSegmenter?.resultVersionId && completed('segmenter') < cfg.segmenterRounds
+      && !rounds.some((r) => r.config.evaluatesRound === lastSegmenter.id) ? lastSegmenter : undefined;
     // Training rounds first; a kind whose next round would cross the privacy budget is refused (and
     // said so, once), and the step moves on.
     let kind: RoundKind = 'evaluate';
-    for (const k of ['segmenter', 'generator'] as const) {
+    for (const k of roundEvaluation ? [] : (['segmenter', 'generator'] as const)) {
       if (completed(k) >= (k === 'segmenter' ? cfg.segmenterRounds : cfg.generatorRounds)) continue;
       if (alive.length && (await this.privacy.refuse(stepIndex, k, cfg.training.privacy, alive))) continue;
       kind = k;
       break;
     }
-    const base = kind === 'generator' ? await this.globals.current('generator') : await this.globals.current('segmenter');
+    const base = roundEvaluation ? roundEvaluation.resultVersionId : kind === 'generator' ? await this.globals.current('generator') : await this.globals.current('segmenter');
     if (!alive.length || !base) return;
     // A secure round needs at least `threshold` sites to unmask its sum: wait for them.
     if (sa && kind !== 'evaluate' && alive.length < sa.threshold) return;
@@ -79,13 +86,13 @@ export class RoundOpener {
     const collecting = startCollecting(opened, now).state;
     const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
     await this.db.transaction(async (tx) => {
-      const crossSite = kind === 'evaluate' && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
+      const crossSite = kind === 'evaluate' && !roundEvaluation && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
       await this.rounds.create(tx, {
         id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),
-        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}) }, state,
+        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}), ...(roundEvaluation ? { evaluatesRound: roundEvaluation.id } : {}) }, state,
       });
       if (kind !== 'evaluate') await this.privacy.charge(tx, id, kind, alive, cfg.training.privacy);
-      if (kind === 'evaluate' && step.status !== 'evaluating') await this.steps.setStatus(tx, stepIndex, 'evaluating');
+      if (kind === 'evaluate' && !roundEvaluation && step.status !== 'evaluating') await this.steps.setStatus(tx, stepIndex, 'evaluating');
       await this.audit.record('system', 'round.open', id, { kind, base, sites: alive, quorum }, tx);
     });
     this.progress.publish({ type: 'round', roundId: id, status: 'collecting', reason: null });

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { SecAggAdvertisement, SecAggRevealedShares, SecAggShares } from '@fedciss/proto';
 import type { Tx } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
-import { CLOCK, type Clock } from '../common/tokens';
+import { CLOCK, CONFIG, type Clock } from '../common/tokens';
+import type { CoordinatorConfig } from '../config/coordinator-config';
 import { conflict, invalid, notFound } from '../common/errors';
 import { advance, advanceSecAgg, checkUpload, recordHeartbeat, recordSecAgg, recordUpload, recordWithheld, type ContentVerdict, type SecAggEvent, type UploadOutcome } from '../rounds';
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
@@ -20,6 +21,8 @@ import { StepsRepository } from './repositories/steps.repository';
 @Injectable()
 export class SiteEvents {
   private readonly log = new Logger('Rounds');
+  /** When each site's heartbeat was last written into the open round's state (this process's clock). */
+  private readonly beatsWritten = new Map<string, number>();
 
   constructor(
     private readonly queue: SerialQueue,
@@ -30,14 +33,26 @@ export class SiteEvents {
     private readonly progress: ProgressHub,
     private readonly secure: SecureAggregationService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
+  /**
+   * A heartbeat is written into the round's state at most every quarter of the heartbeat timeout
+   * per site: the recorded time of a live site then never ages past the timeout, and N sites no
+   * longer queue N writes of the whole state (N sites each) per interval. Measured with
+   * bench:scale: at 100 sites, writing every heartbeat kept the queue so busy that uploads waited
+   * behind it for minutes.
+   */
   heartbeat(siteId: string): Promise<void> {
+    const now = this.clock.now();
+    const written = this.beatsWritten.get(siteId);
+    if (written !== undefined && now - written < (this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4) return Promise.resolve();
     return this.queue.run(async () => {
       const round = await this.openRound();
       if (!round) return;
       const next = recordHeartbeat(round.state, siteId, this.clock.now());
       if (next !== round.state) await this.rounds.saveState(round.id, next);
+      this.beatsWritten.set(siteId, now);
     });
   }
 

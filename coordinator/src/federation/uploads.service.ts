@@ -14,7 +14,7 @@ import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelRe
 import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpUpdateNormBound, type PrivacySettings } from '../privacy/privacy-settings';
-import { PartialUpload } from './partial-upload';
+import { appendDurably, openPartialUpload, removePartialUpload } from './partial-upload';
 import { SiteEvents } from './site-events.service';
 import { RoundsRepository } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
@@ -78,26 +78,32 @@ export class UploadsService {
     if (this.inFlight.has(row.id)) throw conflict(`upload ${row.id} is already being received on another connection`);
     this.inFlight.add(row.id);
     try {
-      const partial = await PartialUpload.resume(this.partialPath(row.id), Number(row.totalBytes), Number(row.receivedBytes));
-      if (header.resumeOffset !== partial.received) {
-        throw new DomainError('invalid', `resume_offset ${header.resumeOffset} does not match the ${partial.received} bytes already held: resume at ${partial.received}`);
+      const partial = await openPartialUpload(this.partialPath(row.id), Number(row.totalBytes), Number(row.receivedBytes), row.sha256);
+      try {
+        if (header.resumeOffset !== partial.received) {
+          throw new DomainError('invalid', `resume_offset ${header.resumeOffset} does not match the ${partial.received} bytes already held: resume at ${partial.received}`);
+        }
+        for await (const chunk of chunks) {
+          await appendDurably(partial, chunk);
+          this.metrics.bytesIn(chunk.data.length);
+          await this.updates.setReceived(row.id, BigInt(partial.received));
+        }
+        if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
+        try {
+          await partial.finish();
+        } catch (e) {
+          if (!(e instanceof TransferError)) throw e;
+          // The bytes are wrong as a whole although every chunk checked out: start again from zero.
+          await removePartialUpload(partial);
+          await this.updates.setReceived(row.id, 0n);
+          throw new TransferError(`${e.message}; send it again from offset 0`);
+        }
+        const settled = await this.settle(row, partial.path);
+        await removePartialUpload(partial); // moved into the store when accepted; dropped otherwise
+        return receipt(settled);
+      } finally {
+        await partial.close(); // an unfinished upload keeps its file, to be resumed
       }
-      for await (const chunk of chunks) {
-        await partial.append(chunk);
-        this.metrics.bytesIn(chunk.data.length);
-        await this.updates.setReceived(row.id, BigInt(partial.received));
-      }
-      if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
-      const sha = await partial.sha256();
-      if (sha !== row.sha256) {
-        // The bytes are wrong as a whole although every chunk checked out: start again from zero.
-        await partial.remove();
-        await this.updates.setReceived(row.id, 0n);
-        throw new TransferError(`upload hashes to ${sha}, not the announced ${row.sha256}; send it again from offset 0`);
-      }
-      const settled = await this.settle(row, await readFile(partial.path));
-      await partial.remove();
-      return receipt(settled);
     } finally {
       this.inFlight.delete(row.id);
     }
@@ -194,12 +200,13 @@ export class UploadsService {
    * Decodes and validates a complete update, stores it when it is sound, and records the verdict in
    * the round (which may refuse it still, e.g. as late) together with the update's row.
    */
-  private async settle(row: SiteUpdate, bytes: Buffer): Promise<SiteUpdate> {
+  private async settle(row: SiteUpdate, path: string): Promise<SiteUpdate> {
+    const bytes = await readFile(path);
     const round = await this.rounds.get(row.roundId);
     const secure = Boolean(round.state.secureAggregation);
     const verdict = secure ? await this.maskedVerdict(round.baseVersionId!, bytes) : await this.plainVerdict(round.baseVersionId!, row, bytes, await this.privacyOf(round.stepIndex));
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
-    const storageUri = verdict.ok ? (await this.store.put(bytes, row.sha256)).uri : null;
+    const storageUri = verdict.ok ? (await this.store.putFile(path, row.sha256)).uri : null;
     let settled: SiteUpdate | undefined;
     let decided: UploadOutcome | undefined;
     await this.events.recordUpload(round.id, row.siteId, row.idempotencyKey, verdict, async (tx, outcome) => {

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param } from '@nestjs/common';
+import { Controller, Get, Header, Param, ParseIntPipe } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ReportsService } from '../reports/reports.service';
 import { renderReportHtml } from '../reports/report-html';
@@ -7,7 +7,7 @@ import { PrivacyLedger } from '../privacy/privacy-ledger.service';
 import { privacySectionHtml } from '../privacy/privacy-report-html';
 import { ReplayReportService } from '../reports/replay-report.service';
 import { Requires } from './auth.guard';
-import { OverlayDto, PrivacyViewDto, ReplayReportDto, ReportsDto } from './responses';
+import { OverlayDto, PrivacyViewDto, ReplayReportDto, ReportsDto, RoundSeriesDto } from './responses';
 
 @ApiTags('reports')
 @Controller('api/reports')
@@ -20,6 +20,14 @@ export class ReportsController {
   @ApiOkResponse({ type: ReportsDto })
   async all(): Promise<ReportsDto> {
     return { steps: await this.reports.steps() };
+  }
+
+  /** Old/new/all mIoU of each evaluated segmenter round of a step (training setting evaluateEveryRound). */
+  @Get('steps/:step/rounds')
+  @Requires('read')
+  @ApiOkResponse({ type: RoundSeriesDto })
+  async roundSeries(@Param('step', ParseIntPipe) step: number): Promise<RoundSeriesDto> {
+    return { step, points: await this.reports.roundSeries(step) };
   }
 
   /** Differential privacy: the settings and every site's (ε, δ) spent so far, per model. */

@@ -5,7 +5,7 @@
  * one exists, so a field added there does not compile until it is described here.
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { ReportClass, Miou, SiteBreakdown, CrossSiteCell, StepReport } from '../reports/federated-report';
+import type { ReportClass, Miou, SiteBreakdown, CrossSiteCell, StepReport, RoundPoint } from '../reports/federated-report';
 import type { ReplayStepReport } from '../reports/replay-report.service';
 import type { Overlay } from '../reports/overlays.service';
 import type { DifferentialPrivacySettings, SecureAggregationSettings } from '../privacy/privacy-settings';
@@ -253,6 +253,20 @@ export class StepReportDto implements StepReport {
 
 export class ReportsDto {
   @ApiProperty({ type: [StepReportDto] }) steps!: StepReportDto[];
+}
+
+export class RoundPointDto implements RoundPoint {
+  @ApiProperty({ description: 'the segmenter round\'s index within the step' }) round!: number;
+  @ApiProperty() roundId!: string;
+  @ApiProperty({ description: 'the round\'s aggregate, the version the sites evaluated' }) modelVersionId!: string;
+  @ApiProperty() images!: number;
+  @ApiProperty({ description: 'sites that reported an evaluation' }) sites!: number;
+  @ApiProperty({ type: MiouDto }) mIoU!: MiouDto;
+}
+
+export class RoundSeriesDto {
+  @ApiProperty() step!: number;
+  @ApiProperty({ type: [RoundPointDto], description: 'evaluated segmenter rounds in order (every round with the training setting evaluateEveryRound, else the step\'s last)' }) points!: RoundPointDto[];
 }
 
 export class OverlayDto implements Overlay {

@@ -16,6 +16,13 @@ export interface BlobStore {
   put(bytes: Uint8Array, expectedSha256?: string): Promise<StoredBlob>;
   /** The bytes of a blob, verified against its address. */
   get(sha256: string): Promise<Buffer>;
+  /**
+   * Stores a file's bytes (of any size: hashed and moved, never read whole). The file is consumed:
+   * moved into the store, or removed when the store already holds its bytes.
+   */
+  putFile(path: string, expectedSha256?: string): Promise<StoredBlob>;
+  /** A local file holding the blob, verified against its address (read it; never write it). */
+  getFile(sha256: string): Promise<string>;
   has(sha256: string): Promise<boolean>;
   size(sha256: string): Promise<number>;
 }

@@ -6,8 +6,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, readFile, rename, stat } from 'node:fs/promises';
+import { copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256OfFile } from '@fedciss/proto';
 import { BlobIntegrityError, BlobNotFoundError, blobUri, type BlobStore, type StoredBlob } from './blob-store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -57,6 +58,45 @@ export class LocalBlobStore implements BlobStore {
     await rename(tempPath, finalPath);
     await fsyncDir(shardDir);
     return stored;
+  }
+
+  async putFile(path: string, expectedSha256?: string): Promise<StoredBlob> {
+    const { sha256, sizeBytes } = await sha256OfFile(path);
+    if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
+      throw new BlobIntegrityError(`file ${path} hashes to ${sha256}, not the expected ${expectedSha256}`);
+    }
+    const stored = { sha256, sizeBytes, uri: blobUri(sha256) };
+    if (await this.has(sha256)) {
+      await rm(path, { force: true });
+      return stored;
+    }
+    const shardDir = join(this.blobDir, sha256.slice(0, 2));
+    mkdirSync(shardDir, { recursive: true });
+    // Through tmp/ as put() does; a rename when the file is on the store's file system, else a copy.
+    const tempPath = join(this.tmpDir, `${sha256}.${randomBytes(6).toString('hex')}`);
+    await rename(path, tempPath).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EXDEV') throw e;
+      await copyFile(path, tempPath);
+      await rm(path, { force: true });
+    });
+    const file = await open(tempPath, 'r');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.options.beforeRename?.(tempPath);
+    await rename(tempPath, this.pathOf(sha256));
+    await fsyncDir(shardDir);
+    return stored;
+  }
+
+  async getFile(sha256: string): Promise<string> {
+    const path = this.pathOf(sha256);
+    if (!(await this.has(sha256))) throw new BlobNotFoundError(sha256);
+    const actual = (await sha256OfFile(path)).sha256;
+    if (actual !== sha256) throw new BlobIntegrityError(`blob ${sha256} on disk hashes to ${actual}: the file was damaged`);
+    return path;
   }
 
   async get(sha256: string): Promise<Buffer> {

@@ -62,6 +62,12 @@ export class ModelVersionsService {
     return { row, bytes: await this.store.get(row.sha256) };
   }
 
+  /** A local file holding the version's bytes (verified), for streaming them without holding them. */
+  async file(id: string): Promise<{ row: ModelVersion; path: string }> {
+    const row = await this.get(id);
+    return { row, path: await this.store.getFile(row.sha256) };
+  }
+
   async weights(id: string): Promise<NamedTensors> {
     return decodeSafetensors((await this.bytes(id)).bytes).tensors;
   }

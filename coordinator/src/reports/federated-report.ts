@@ -103,6 +103,22 @@ function perClassOf(pooled: Map<number, ClassCountsRow>, classes: ReportClass[])
   return Object.fromEntries(classes.map((c) => [c.id, iou(pooled.get(c.id))]));
 }
 
+/** One point of a step's per-round series: the aggregate of one segmenter round, as its sites scored it. */
+export interface RoundPoint {
+  /** The segmenter round's index within the step (failed rounds count too). */
+  round: number;
+  roundId: string;
+  modelVersionId: string;
+  images: number;
+  sites: number;
+  mIoU: Miou;
+}
+
+/** Old/new/all mIoU of one model version from its sites' pooled counts. */
+export function pooledMiou(sites: SiteCounts[], classes: ReportClass[], step: number): Miou {
+  return miouOf(perClassOf(poolCounts(sites.flatMap((x) => x.counts)), classes), classes, step);
+}
+
 /** One report per step, in step order; `roster` holds every class with the step it was added at. */
 export function buildReports(steps: StepEvaluations[], roster: ReportClass[]): StepReport[] {
   const ordered = [...steps].sort((a, b) => a.step - b.step);

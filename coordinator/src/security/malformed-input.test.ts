@@ -147,7 +147,7 @@ describe('hardened inputs', () => {
     const huge = Buffer.alloc(MAX_CHUNK_BYTES + 1, 1);
     const e = await rawClientStream('UploadUpdate', [
       Buffer.from(UploadMessage.encode({ header: header({ idempotencyKey: 'key-a-huge-chunk' }) }).finish()),
-      Buffer.from(UploadMessage.encode({ chunk: { offset: 0, data: huge, sha256: sha256Hex(huge) } }).finish()),
+      Buffer.from(UploadMessage.encode({ chunk: { offset: 0, data: huge, sha256: sha256Hex(huge), prefixSha256: '' } }).finish()),
     ], a.siteId);
     assert.equal(e?.code, grpc.status.INVALID_ARGUMENT, e?.details);
     assert.match(e!.details, /bytes \(allowed 1\.\./);
@@ -177,7 +177,7 @@ describe('hardened inputs', () => {
     assertSameSnapshot(await snapshot(h), before);
     // Chunks past the announced size are refused, and nothing past it is kept: one chunk larger than
     // the whole announced upload, and a second chunk that would run past its end.
-    const chunkMsg = (offset: number, data: Buffer) => Buffer.from(UploadMessage.encode({ chunk: { offset, data, sha256: sha256Hex(data) } }).finish());
+    const chunkMsg = (offset: number, data: Buffer) => Buffer.from(UploadMessage.encode({ chunk: { offset, data, sha256: sha256Hex(data), prefixSha256: '' } }).finish());
     const announce = (key: string, totalBytes: number) => Buffer.from(UploadMessage.encode({ header: header({ idempotencyKey: key, totalBytes, sha256: sha256Hex(Buffer.alloc(totalBytes, 7)) }) }).finish());
     const overrun = await rawClientStream('UploadUpdate', [announce('key-a-overrun-one', 100), chunkMsg(0, Buffer.alloc(200, 7))], a.siteId);
     assert.equal(overrun?.code, grpc.status.INVALID_ARGUMENT, overrun?.details);

@@ -144,7 +144,7 @@ describe('property-based probes of every boundary', () => {
           idempotencyKey: text, roundId: fc.oneof(text, fc.constant(roundId)), baseVersionId: fc.oneof(text, fc.constant(versionId)), kind: fc.constantFrom('segmenter', 'generator', ''),
           samples: fc.record({ realImages: int32, replayImages: int32, labelledPixels: int }), totalBytes: int, sha256: text, trainMetrics: metrics, resumeOffset: int,
         }), ['idempotencyKey', 'roundId', 'baseVersionId', 'kind', 'sha256', 'trainMetrics.*key']),
-        fc.array(fc.record({ offset: int, data: fc.uint8Array({ maxLength: 64 }).map((d) => Buffer.from(d)), sha256: text }), { maxLength: 2 }),
+        fc.array(fc.record({ offset: int, data: fc.uint8Array({ maxLength: 64 }).map((d) => Buffer.from(d)), sha256: text, prefixSha256: text }), { maxLength: 2 }),
       ).map(([header, chunks]) => [UploadMessage.encode({ header }).finish(), ...chunks.map((chunk) => UploadMessage.encode({ chunk }).finish())]), 'client'],
     ];
     for (const [method, messages, kind] of targets) {
@@ -154,7 +154,7 @@ describe('property-based probes of every boundary', () => {
       }), { numRuns: RUNS, seed: 19, endOnFailure: true });
     }
     // A poisoned chunk hash after a well-formed header is refused the same way.
-    const e = await clientStream('UploadUpdate', [UploadMessage.encode({ chunk: { offset: 0, data: Buffer.alloc(4), sha256: 'a\u0000' } }).finish()]);
+    const e = await clientStream('UploadUpdate', [UploadMessage.encode({ chunk: { offset: 0, data: Buffer.alloc(4), sha256: 'a\u0000', prefixSha256: '' } }).finish()]);
     refusedCleanly('UploadUpdate chunk', e);
     await stillServing();
     assertSameSnapshot(await snapshot(h), before);

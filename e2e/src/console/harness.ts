@@ -43,8 +43,11 @@ export interface Federation {
   close(): Promise<void>;
 }
 
-/** A coordinator serving the console from `consoleDir` (default: the build in coordinator/console/dist). */
-export async function startFederation(options: { consoleDir?: string } = {}): Promise<Federation> {
+/**
+ * A coordinator serving the console from `consoleDir` (default: the build in coordinator/console/dist),
+ * with `segmenterRounds` per step (default 1) and `training` over the default training settings.
+ */
+export async function startFederation(options: { consoleDir?: string; segmenterRounds?: number; training?: Partial<CoordinatorConfig['training']> } = {}): Promise<Federation> {
   if (!options.consoleDir && !existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error(`the console is not built (${CONSOLE_DIST}): run npm run build:console`);
   mountConsole();
   const previousDir = process.env.FEDCISS_CONSOLE_DIR;
@@ -52,8 +55,9 @@ export async function startFederation(options: { consoleDir?: string } = {}): Pr
   const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
   const config = resolveConfig({
     env: {},
-    flags: { dataDir, insecure: true, autoApprove: false, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '1', generatorRounds: '0', deadline: '120', tickMs: '100' },
+    flags: { dataDir, insecure: true, autoApprove: false, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: String(options.segmenterRounds ?? 1), generatorRounds: '0', deadline: '120', tickMs: '100' },
   });
+  config.training = { ...config.training, ...options.training };
   let coordinator: RunningCoordinator;
   try {
     coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });

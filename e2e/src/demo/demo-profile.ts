@@ -3,7 +3,9 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 /** Seconds of generator training per site in each step's generator round (the generator keeps
  * training across steps; at step 1 the sites replay what step 0's round made). */
 export const DEMO_GENERATOR_SECONDS = 120;
-/** Sites whose replay fidelity is below this skip replay (the issue's goal is 0.6; noise gives ~0.1). */
+/** Sites whose replay fidelity is below this skip replay. CAUTION: on these scenes teacher-labelled
+ * noise already scores about 0.47 in bench:replay (colour maps to class), so 0.3 only catches a
+ * generator worse than noise; see the issue-17 note. */
 export const DEMO_FIDELITY_THRESHOLD = 0.3;
 
 /**

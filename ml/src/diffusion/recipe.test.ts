@@ -44,8 +44,19 @@ test('v-prediction with min-SNR on non-square images: the loss falls, the sample
   const config = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
   const r = seededRandom(3);
   const images = Array.from({ length: 8 }, () => Float32Array.from({ length: 3 * 8 * 12 }, (_, i) => (i < 96 ? 0.8 : 0.3) + 0.05 * r()));
-  const res = await trainDiffusion({ config, images, steps: 40, batchSize: 4, learningRate: 3e-3, lossWeighting: 'min-snr', seed: 2 });
+  // Checkpoints see the weights of that step (a copy taken there differs from the final EMA).
+  const seen: { step: number; ema: Float32Array }[] = [];
+  const res = await trainDiffusion({
+    config, images, steps: 40, batchSize: 4, learningRate: 3e-3, lossWeighting: 'min-snr', seed: 2, checkpoints: [10, 25, 99],
+    onCheckpoint: async (step, weights, ema) => {
+      assert.equal(weights.size, ema.size);
+      seen.push({ step, ema: ema.get('out.conv.weight')!.data.slice() });
+    },
+  });
   assert.equal(res.steps, 40);
+  assert.deepEqual(seen.map((s) => s.step), [10, 25]);
+  assert.notDeepEqual(seen[0].ema, seen[1].ema);
+  assert.notDeepEqual(seen[1].ema, res.emaWeights.get('out.conv.weight')!.data);
   assert.ok(res.losses.every(Number.isFinite));
   const head = res.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
   const tail = res.losses.slice(-5).reduce((a, b) => a + b) / 5;

@@ -60,6 +60,11 @@ export interface TrainDiffusionOptions {
   /** Seeds batch order, timesteps, noise and (when `weights` is absent) the weights. Default 1. */
   readonly seed?: number;
   readonly onProgress?: (p: DiffusionProgress) => void;
+  /** Steps after which `onCheckpoint` sees the weights so far (learning curves in one run: e.g.
+   * bench:replay scores the generator at 500, 1000 and 2000 steps). */
+  readonly checkpoints?: readonly number[];
+  /** Awaited at each checkpoint step; its time counts against `maxSeconds`. */
+  readonly onCheckpoint?: (step: number, weights: NamedTensors, emaWeights: NamedTensors) => Promise<void>;
   readonly runtime?: RuntimeOptions;
   readonly signal?: AbortSignal;
 }
@@ -203,6 +208,7 @@ export async function trainDiffusion(o: TrainDiffusionOptions): Promise<TrainDif
       emaUpdate(ema, trainer.weights, Math.min(emaDecay, (1 + n) / (10 + n)));
       losses.push(r.losses.mse);
       o.onProgress?.({ step, steps: Number.isFinite(steps) ? steps : 0, epoch: Math.max(epoch, 1), loss: r.losses.mse, elapsedMs: Date.now() - start, budgetMs: Number.isFinite(budgetMs) ? budgetMs : undefined });
+      if (o.onCheckpoint && o.checkpoints?.includes(step)) await o.onCheckpoint(step, trainer.weights, ema);
     }
   } finally {
     await trainer.release();

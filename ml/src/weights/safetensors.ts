@@ -51,34 +51,62 @@ function describe(v: unknown): string {
   return json.length > 40 ? `${json.slice(0, 40)}…` : json;
 }
 
-export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
+/** One tensor's place in a safetensors file: bytes begin..end after the header. */
+export interface SafetensorsEntry {
+  name: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Where a safetensors file's parts are: the data start after the header, and every F32 tensor. */
+export interface SafetensorsLayout {
+  /** Bytes before the tensor data: the 8-byte length and the JSON header. */
+  dataStart: number;
+  /** Tensors in the header's order (the data's, for files this module writes). */
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+}
+
+/**
+ * The header of a safetensors file holding F32 tensors of these shapes (names sorted, so the bytes
+ * and the content hash do not depend on insertion order; padded so the data starts 8-byte aligned,
+ * as the format recommends), and the layout of the data that follows it.
+ */
+export function encodeSafetensorsHeader(shapes: ReadonlyMap<string, readonly number[]>, metadata: Record<string, string> = {}): { header: Buffer; layout: SafetensorsLayout } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  // Sorted names make the bytes, and so the content hash, independent of insertion order.
-  const names = [...tensors.keys()].sort();
+  const entries: SafetensorsEntry[] = [];
   let offset = 0;
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    if (elementCount(t.shape) !== t.data.length) {
-      throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] does not match ${t.data.length} values`);
-    }
-    const bytes = t.data.length * 4;
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+  for (const name of [...shapes.keys()].sort()) {
+    const shape = [...shapes.get(name)!];
+    const bytes = elementCount(shape) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    entries.push({ name, shape, begin: offset, end: offset + bytes });
     offset += bytes;
   }
   let json = JSON.stringify(header);
-  // Pad with spaces so the data starts 8-byte aligned, as the format recommends.
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const headerBytes = Buffer.from(json, 'utf8');
-  const out = Buffer.allocUnsafe(8 + headerBytes.length + offset);
+  const out = Buffer.allocUnsafe(8 + headerBytes.length);
   out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
   headerBytes.copy(out, 8);
-  let pos = 8 + headerBytes.length;
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    const src = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    src.copy(out, pos); // Float32Array is little-endian on every platform Node runs on.
-    pos += src.length;
+  return { header: out, layout: { dataStart: out.length, entries, metadata: { ...metadata } } };
+}
+
+export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
+  for (const [name, t] of tensors) {
+    if (elementCount(t.shape) !== t.data.length) {
+      throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] does not match ${t.data.length} values`);
+    }
+  }
+  const { header, layout } = encodeSafetensorsHeader(new Map([...tensors].map(([name, t]) => [name, t.shape])), metadata);
+  const out = Buffer.allocUnsafe(header.length + (layout.entries.at(-1)?.end ?? 0));
+  header.copy(out, 0);
+  for (const e of layout.entries) {
+    const t = tensors.get(e.name)!;
+    // Float32Array is little-endian on every platform Node runs on.
+    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, header.length + e.begin);
   }
   return out;
 }
@@ -88,14 +116,15 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-/** Decodes a safetensors blob; every structural problem is a SafetensorsError naming the tensor. */
-export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
-  if (blob.length < 8) throw new SafetensorsError(`blob of ${blob.length} bytes is too short for a safetensors header`);
-  const view = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  const headerLength = Number(view.readBigUInt64LE(0));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > blob.length) {
-    throw new SafetensorsError(`header length ${headerLength} does not fit in a blob of ${blob.length} bytes`);
-  }
+/**
+ * Reads and checks the header of a safetensors file of `fileLength` bytes from its first bytes
+ * (`head` must hold at least the 8-byte length and the header; headerLength() says how many).
+ * Every structural problem is a SafetensorsError naming the tensor.
+ */
+export function readSafetensorsHeader(head: Uint8Array, fileLength: number): SafetensorsLayout {
+  const headerLength = safetensorsHeaderLength(head, fileLength);
+  if (head.length < 8 + headerLength) throw new SafetensorsError(`header of ${headerLength} bytes is not all in the ${head.length} bytes read`);
+  const view = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(view.subarray(8, 8 + headerLength).toString('utf8'));
@@ -106,13 +135,12 @@ export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
     throw new SafetensorsError('header is not a JSON object');
   }
   const dataStart = 8 + headerLength;
-  const dataLength = blob.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: NamedTensors = new Map();
-  const ranges: Array<[number, number, string]> = [];
-  const entries = Object.entries(header);
-  if (entries.length > MAX_TENSORS + 1) throw new SafetensorsError(`header lists ${entries.length} entries (at most ${MAX_TENSORS} tensors)`);
-  for (const [name, raw] of entries) {
+  const entries: SafetensorsEntry[] = [];
+  const raws = Object.entries(header);
+  if (raws.length > MAX_TENSORS + 1) throw new SafetensorsError(`header lists ${raws.length} entries (at most ${MAX_TENSORS} tensors)`);
+  for (const [name, raw] of raws) {
     const nameProblem = textProblem(name, MAX_NAME_CHARS);
     if (nameProblem) throw new SafetensorsError(`a tensor name ${nameProblem}: ${describe(name)}`);
     if (name === '__metadata__') {
@@ -144,15 +172,35 @@ export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
     if (end - begin !== count * 4) {
       throw new SafetensorsError(`tensor '${short(name)}': ${end - begin} bytes do not hold shape [${shape.join(', ')}] of F32`);
     }
+    entries.push({ name, shape: shape as number[], begin, end });
+  }
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < byOffset.length; i++) {
+    if (byOffset[i].begin < byOffset[i - 1].end) throw new SafetensorsError(`tensors '${byOffset[i - 1].name}' and '${byOffset[i].name}' overlap`);
+  }
+  return { dataStart, entries, metadata };
+}
+
+/** The JSON header's length from a file's first 8 bytes, checked against the limit and the file's size. */
+export function safetensorsHeaderLength(head: Uint8Array, fileLength: number): number {
+  if (head.length < 8 || fileLength < 8) throw new SafetensorsError(`blob of ${Math.min(head.length, fileLength)} bytes is too short for a safetensors header`);
+  const headerLength = Number(Buffer.from(head.buffer, head.byteOffset, 8).readBigUInt64LE(0));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileLength) {
+    throw new SafetensorsError(`header length ${headerLength} does not fit in a blob of ${fileLength} bytes`);
+  }
+  return headerLength;
+}
+
+/** Decodes a safetensors blob; every structural problem is a SafetensorsError naming the tensor. */
+export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
+  const layout = readSafetensorsHeader(blob, blob.length);
+  const view = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const tensors: NamedTensors = new Map();
+  for (const e of layout.entries) {
     // Copy into an aligned buffer: a Float32Array view needs 4-byte alignment and must not alias the blob.
-    const data = new Float32Array(count);
-    Buffer.from(data.buffer).set(view.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { shape: shape as number[], data } satisfies NamedTensor);
-    ranges.push([begin, end, name]);
+    const data = new Float32Array((e.end - e.begin) / 4);
+    Buffer.from(data.buffer).set(view.subarray(layout.dataStart + e.begin, layout.dataStart + e.end));
+    tensors.set(e.name, { shape: e.shape, data } satisfies NamedTensor);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new SafetensorsError(`tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
-  }
-  return { tensors, metadata };
+  return { tensors, metadata: layout.metadata };
 }

@@ -46,11 +46,11 @@ export function enrollmentClient(config: AgentConfig, invitationToken?: string):
 /** The enrolled site's client and id; `interceptors` see every call (e2e fault injection wraps the traffic here). */
 export function siteClient(config: AgentConfig, backoff?: ConstructorParameters<typeof CoordinatorClient>[2], interceptors?: grpc.Interceptor[]): { client: CoordinatorClient; siteId: string } {
   if (config.insecure) {
-    refuseNonLoopback(config.coordinator);
+    for (const address of [config.coordinator, ...config.standbyCoordinators]) refuseNonLoopback(address);
     const siteId = insecureSiteId(config);
     if (!siteId) throw new Error(`this site is not enrolled yet (no ${INSECURE_ID_FILE} in ${config.identityDir}): run "site-agent enroll" first`);
-    return { siteId, client: new CoordinatorClient({ address: config.coordinator, credentials: grpc.credentials.createInsecure(), insecureSiteId: siteId, interceptors }, outboundAudit(config), backoff) };
+    return { siteId, client: new CoordinatorClient({ address: config.coordinator, standbyAddresses: config.standbyCoordinators, credentials: grpc.credentials.createInsecure(), insecureSiteId: siteId, interceptors }, outboundAudit(config), backoff) };
   }
   const identity = loadSiteIdentity(config.identityDir);
-  return { siteId: identity.siteId, client: new CoordinatorClient({ address: config.coordinator, credentials: grpcChannelCredentials(config.identityDir), interceptors }, outboundAudit(config), backoff) };
+  return { siteId: identity.siteId, client: new CoordinatorClient({ address: config.coordinator, standbyAddresses: config.standbyCoordinators, credentials: grpcChannelCredentials(config.identityDir), interceptors }, outboundAudit(config), backoff) };
 }

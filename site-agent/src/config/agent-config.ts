@@ -22,6 +22,7 @@ export class AgentConfigError extends Error {
 const ENV: Readonly<Record<string, string>> = {
   FEDCISS_SITE_NAME: 'siteName',
   FEDCISS_COORDINATOR: 'coordinator',
+  FEDCISS_STANDBY_COORDINATORS: 'standbyCoordinators',
   FEDCISS_ENROLL_ADDRESS: 'enrollAddress',
   FEDCISS_SITE_INSECURE: 'insecure',
   FEDCISS_SITE_IDENTITY_DIR: 'identityDir',
@@ -48,6 +49,11 @@ export const agentSettingsSchema = z.strictObject({
   siteName: text(120).optional(),
   /** host:port of the coordinator's federation endpoint (mutual TLS). */
   coordinator: hostPort.default('127.0.0.1:50051'),
+  /**
+   * host:port of standby coordinators (same database and CA as `coordinator`): when the one in use
+   * is unreachable or answers as a standby (UNAVAILABLE), the agent moves on to the next address.
+   */
+  standbyCoordinators: list(hostPort).default([]),
   /** host:port where a site without a certificate enrols (server-side TLS); default: coordinator port + 1. */
   enrollAddress: hostPort.optional(),
   /** Plaintext gRPC, loopback demo only (the coordinator must run with --insecure too). */

@@ -4,11 +4,13 @@
  * where they stopped instead of starting over, and every byte is checked against its SHA-256. Each
  * outbound message is written to the outbound audit before it is sent.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, sha256Hex, UploadState,
+  chunkBlob, chunkFile, DEFAULT_CHUNK_BYTES, FederationClient, FileBlobAssembler, sha256Hex, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  type Chunk,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
 } from '@fedciss/proto';
@@ -25,6 +27,8 @@ export interface UploadTuning {
 
 export interface Connection {
   address: string;
+  /** Further coordinators (standbys on the same database): tried in turn when a call finds the current one away or standing by. */
+  standbyAddresses?: readonly string[];
   credentials: grpc.ChannelCredentials;
   /** Plaintext loopback demo mode only: the site id sent as `x-site-id` metadata. */
   insecureSiteId?: string;
@@ -38,10 +42,28 @@ export interface Connection {
   interceptors?: grpc.Interceptor[];
 }
 
+/** An update to upload: its bytes, or a file (any size: read one chunk at a time). */
+export type UploadSource = Buffer | { path: string };
+
+/** Waits until a stream can take more (or has closed), leaving no listener behind. */
+function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
 type Callback<Res> = (e: grpc.ServiceError | null, r?: Res) => void;
 
 export class CoordinatorClient {
   private client: FederationClient;
+  private readonly addresses: string[];
+  private current = 0;
   private readonly deadlineMs: number;
   private readonly transferDeadlineMs: number;
 
@@ -50,17 +72,46 @@ export class CoordinatorClient {
     private readonly audit: OutboundAudit,
     private readonly backoff: BackoffOptions = {},
   ) {
-    this.client = new FederationClient(connection.address, connection.credentials, {
-      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    this.addresses = [connection.address, ...(connection.standbyAddresses ?? [])];
+    this.client = this.connect(this.addresses[0]);
+    this.deadlineMs = connection.deadlineMs ?? 15_000;
+    this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
+  }
+
+  /** The coordinator address calls go to now. */
+  get address(): string {
+    return this.addresses[this.current];
+  }
+
+  private connect(address: string): FederationClient {
+    return new FederationClient(address, this.connection.credentials, {
+      ...TRANSFER_CHANNEL_OPTIONS,
       'grpc.keepalive_time_ms': 30_000,
       // grpc-js backs reconnection off up to 2 minutes; a coordinator back from a restart must hear
       // this site's heartbeat within its timeout, and the agent paces its own retries anyway.
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 3_000,
-      interceptors: connection.interceptors,
+      interceptors: this.connection.interceptors,
     });
-    this.deadlineMs = connection.deadlineMs ?? 15_000;
-    this.transferDeadlineMs = connection.transferDeadlineMs ?? 600_000;
+  }
+
+  /**
+   * withBackoff, moving to the next coordinator address after a call found the current one
+   * unreachable or standing by (UNAVAILABLE): a standby that took over answers there.
+   */
+  private retrying<T>(attempt: () => Promise<T>, options: BackoffOptions): Promise<T> {
+    return withBackoff(async () => {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (this.addresses.length > 1 && (e as grpc.ServiceError)?.code === grpc.status.UNAVAILABLE) {
+          this.client.close();
+          this.current = (this.current + 1) % this.addresses.length;
+          this.client = this.connect(this.addresses[this.current]);
+        }
+        throw e;
+      }
+    }, options);
   }
 
   close(): void {
@@ -81,7 +132,7 @@ export class CoordinatorClient {
     req: Req,
     encodedBytes: number,
   ): Promise<Res> {
-    return withBackoff(() => {
+    return this.retrying(() => {
       this.audit.record(type, encodedBytes, content);
       return new Promise<Res>((resolve, reject) =>
         call.call(this.client, req, this.metadata(), { deadline: Date.now() + this.deadlineMs }, (e, r) => (e ? reject(e) : resolve(r!))),
@@ -136,42 +187,55 @@ export class CoordinatorClient {
    * downloaded into the cache, resuming from a partial file after an interruption.
    */
   async download(ref: ModelRef, cacheDir: string, onProgress?: (fraction: number) => void): Promise<Buffer> {
+    return readFile(await this.downloadToFile(ref, cacheDir, onProgress));
+  }
+
+  /**
+   * The cached file of a model version (checked by hash), downloaded first when absent: chunks are
+   * checked and appended to a partial file, so a cut transfer resumes where it stopped, and memory
+   * holds one chunk whatever the model's size.
+   */
+  async downloadToFile(ref: ModelRef, cacheDir: string, onProgress?: (fraction: number) => void): Promise<string> {
     mkdirSync(cacheDir, { recursive: true });
     const file = join(cacheDir, `${ref.sha256}.safetensors`);
     if (existsSync(file)) {
-      const cached = readFileSync(file);
-      if (sha256Hex(cached) === ref.sha256) return cached;
+      if ((await sha256OfFile(file)).sha256 === ref.sha256) return file;
       rmSync(file);
     }
     const part = `${file}.part`;
-    return withBackoff(async () => {
-      const prefix = existsSync(part) ? readFileSync(part) : Buffer.alloc(0);
-      this.audit.record('DownloadModel', ref.versionId.length + 8, 'model version id and resume offset');
-      const stream = this.client.downloadModel({ versionId: ref.versionId, offset: prefix.length }, this.metadata(), { deadline: Date.now() + this.transferDeadlineMs });
-      let assembler: BlobAssembler | undefined;
-      for await (const m of stream as AsyncIterable<BlobChunk>) {
-        if (m.header) {
-          if (m.header.sha256 !== ref.sha256) throw new Error(`coordinator sent ${m.header.sha256} for version ${ref.versionId}, expected ${ref.sha256}`);
-          assembler = new BlobAssembler(m.header.totalBytes, m.header.sha256, Math.max(ref.sizeBytes, m.header.totalBytes), prefix);
-        } else if (m.chunk) {
-          if (!assembler) throw new Error('download stream sent a chunk before its header');
-          assembler.add(m.chunk);
-          appendFileSync(part, m.chunk.data); // kept on disk, so a cut transfer resumes here
-          onProgress?.(assembler.received / assembler.totalBytes);
-        }
-      }
-      if (!assembler) throw new Error(`download of ${ref.versionId} ended without a header`);
-      let blob: Buffer;
+    return this.retrying(async () => {
+      let assembler: FileBlobAssembler | undefined;
       try {
-        blob = assembler.finish();
-      } catch (e) {
-        rmSync(part, { force: true });
-        throw e;
+        for await (const m of this.downloadStream(ref, part) as AsyncIterable<BlobChunk>) {
+          if (m.header) {
+            if (m.header.sha256 !== ref.sha256) throw new Error(`coordinator sent ${m.header.sha256} for version ${ref.versionId}, expected ${ref.sha256}`);
+            assembler = await FileBlobAssembler.open(part, m.header.totalBytes, m.header.sha256, Math.max(ref.sizeBytes, m.header.totalBytes));
+          } else if (m.chunk) {
+            if (!assembler) throw new Error('download stream sent a chunk before its header');
+            await assembler.add(m.chunk); // kept on disk, so a cut transfer resumes here
+            onProgress?.(assembler.received / assembler.totalBytes);
+          }
+        }
+        if (!assembler) throw new Error(`download of ${ref.versionId} ended without a header`);
+        try {
+          await assembler.finish();
+        } catch (e) {
+          rmSync(part, { force: true });
+          throw e;
+        }
+        renameSync(part, file);
+        return file;
+      } finally {
+        await assembler?.close();
       }
-      writeFileSync(part, blob);
-      renameSync(part, file);
-      return blob;
     }, this.backoff);
+  }
+
+  /** The download call, resuming after the bytes the partial file holds. */
+  private downloadStream(ref: ModelRef, part: string): grpc.ClientReadableStream<BlobChunk> {
+    const offset = existsSync(part) ? statSync(part).size : 0;
+    this.audit.record('DownloadModel', ref.versionId.length + 8, 'model version id and resume offset');
+    return this.client.downloadModel({ versionId: ref.versionId, offset }, this.metadata(), { deadline: Date.now() + this.transferDeadlineMs });
   }
 
   /**
@@ -180,14 +244,17 @@ export class CoordinatorClient {
    */
   async upload(
     header: Omit<UploadHeader, 'totalBytes' | 'sha256' | 'resumeOffset' | 'idempotencyKey'>,
-    blob: Buffer,
+    source: UploadSource,
     siteId: string,
     onProgress?: (fraction: number) => void,
     tuning: UploadTuning = {},
   ): Promise<UploadReceipt> {
-    const sha256 = sha256Hex(blob);
+    const { sha256, sizeBytes } = Buffer.isBuffer(source) ? { sha256: sha256Hex(source), sizeBytes: source.length } : await sha256OfFile(source.path);
+    const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const chunksFrom = (offset: number): Iterable<Chunk> | AsyncIterable<Chunk> =>
+      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset) : chunkFile(source.path, chunkBytes, offset);
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
-    return withBackoff(async () => {
+    return this.retrying(async () => {
       const status = await this.uploadStatus(idempotencyKey);
       if (status.state === UploadState.UPLOAD_STATE_ACCEPTED || status.state === UploadState.UPLOAD_STATE_REJECTED) {
         return { updateId: '', state: status.state, reason: status.reason, receivedBytes: status.receivedBytes };
@@ -201,30 +268,28 @@ export class CoordinatorClient {
           if (e) reject(e);
           else resolve(r!);
         });
-        const full: UploadHeader = { ...header, idempotencyKey, totalBytes: blob.length, sha256, resumeOffset: offset };
+        const full: UploadHeader = { ...header, idempotencyKey, totalBytes: sizeBytes, sha256, resumeOffset: offset };
         this.audit.record('UploadUpdate.header', JSON.stringify(full).length, 'round id, sample counts, sizes and hashes', { roundId: header.roundId, resumeOffset: offset });
         call.write({ header: full });
-        const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-        const chunks = chunkBlob(blob, chunkBytes, offset);
         const started = Date.now();
         let sent = 0;
         const pump = async () => {
-          for (let next = chunks.next(); !next.done && !answered; next = chunks.next()) {
-            const chunk = next.value;
+          for await (const chunk of chunksFrom(offset)) {
+            if (answered) break;
             this.audit.record('UploadUpdate.chunk', chunk.data.length, `model weights (safetensors bytes ${chunk.offset}..${chunk.offset + chunk.data.length})`);
-            onProgress?.((chunk.offset + chunk.data.length) / blob.length);
+            onProgress?.((chunk.offset + chunk.data.length) / sizeBytes);
             tuning.onChunkSent?.(chunk.data.length);
             sent += chunk.data.length;
             if (tuning.bytesPerSecond) {
               const due = started + (sent / tuning.bytesPerSecond) * 1000;
               if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
             }
-            if (!call.write({ chunk })) await new Promise((r) => (call.once('drain', r), call.once('close', r)));
+            if (!call.write({ chunk })) await drainedOrClosed(call);
           }
           if (!answered) call.end();
         };
         pump().catch(reject);
       });
-    }, { ...this.backoff, retryIf: (e) => /sha256 check|hashes to/.test((e as grpc.ServiceError)?.details ?? ''), maxAttempts: 5 });
+    }, { ...this.backoff, retryIf: (e) => /sha256 check|does not match the announced/.test((e as grpc.ServiceError)?.details ?? ''), maxAttempts: 5 });
   }
 }

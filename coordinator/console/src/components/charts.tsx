@@ -5,6 +5,13 @@ import { fmtIoU, textOn } from '../lib';
 
 export interface Series { id: string; label: string; color: string; values: (number | null | undefined)[] }
 
+/** The report's three mIoU lines or bars, in one set of colours everywhere. */
+export const MIOU_SERIES = [
+  { key: 'old', label: 'Old classes', color: '#7b8794' },
+  { key: 'new', label: 'New classes', color: '#2a9d8f' },
+  { key: 'all', label: 'All classes', color: '#1d3557' },
+] as const;
+
 const W = 640;
 const PAD = { l: 60, r: 16, t: 14, b: 34 };
 
@@ -33,8 +40,10 @@ export function DataTable({ caption, columns, rows }: { caption: string; columns
   );
 }
 
-/** Lines of a 0..1 metric over steps, one per series (here: per-class IoU after each step). */
-export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: string[]; series: Series[]; label: string; height?: number }) {
+/** Lines of a 0..1 metric over steps or rounds, one per series (per-class IoU after each step; old/new/all mIoU after each round). */
+export function LineChart({ xLabels, series, label, height = 260, testId = 'iou-chart', yTitle = 'IoU', legendLabel = 'Classes (hover or focus to highlight)' }: {
+  xLabels: string[]; series: Series[]; label: string; height?: number; testId?: string; yTitle?: string; legendLabel?: string;
+}) {
   const [focus, setFocus] = useState<string | null>(null);
   const H = height;
   const iw = W - PAD.l - PAD.r;
@@ -43,7 +52,7 @@ export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: s
   const y = (v: number) => PAD.t + ih - v * ih;
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} preserveAspectRatio="xMidYMid meet" data-testid="iou-chart">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} preserveAspectRatio="xMidYMid meet" data-testid={testId}>
         {yTicks().map((t) => (
           <g key={t}>
             <line x1={PAD.l} x2={W - PAD.r} y1={y(t)} y2={y(t)} className="grid" />
@@ -53,7 +62,7 @@ export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: s
         {xLabels.map((l, i) => (
           <text key={l} x={x(i)} y={H - PAD.b + 20} className="axis" textAnchor="middle">{l}</text>
         ))}
-        <text x={14} y={PAD.t + ih / 2} className="axis-title" transform={`rotate(-90 14 ${PAD.t + ih / 2})`} textAnchor="middle">IoU</text>
+        <text x={14} y={PAD.t + ih / 2} className="axis-title" transform={`rotate(-90 14 ${PAD.t + ih / 2})`} textAnchor="middle">{yTitle}</text>
         {series.map((s) => {
           const pts = s.values.map((v, i) => (v === null || v === undefined || !Number.isFinite(v) ? null : ([x(i), y(v)] as const)));
           // Break the line where a class has no value (before it was added).
@@ -70,7 +79,7 @@ export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: s
               {segs.map((d, i) => <path key={i} d={d} fill="none" stroke={s.color} strokeWidth={focus === s.id ? 3.5 : 2.2} strokeLinejoin="round" />)}
               {pts.map((p, i) => p && (
                 <circle key={i} cx={p[0]} cy={p[1]} r={focus === s.id ? 5 : 3.6} fill="#fff" stroke={s.color} strokeWidth={2}>
-                  <title>{`${s.label}, ${xLabels[i]}: IoU ${fmtIoU(s.values[i])}`}</title>
+                  <title>{`${s.label}, ${xLabels[i]}: ${yTitle} ${fmtIoU(s.values[i])}`}</title>
                 </circle>
               ))}
             </g>
@@ -78,7 +87,7 @@ export function LineChart({ xLabels, series, label, height = 260 }: { xLabels: s
         })}
       </svg>
       <figcaption>
-        <ul className="legend" aria-label="Classes (hover or focus to highlight)">
+        <ul className="legend" aria-label={legendLabel}>
           {series.map((s) => (
             <li key={s.id}>
               <button type="button" className="legend-item" onMouseEnter={() => setFocus(s.id)} onMouseLeave={() => setFocus(null)} onFocus={() => setFocus(s.id)} onBlur={() => setFocus(null)} aria-pressed={focus === s.id}>

@@ -418,6 +418,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/steps/{step}/rounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ReportsController_roundSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/privacy": {
         parameters: {
             query?: never;
@@ -790,6 +806,22 @@ export interface components {
         };
         ReportsDto: {
             steps: components["schemas"]["StepReportDto"][];
+        };
+        RoundPointDto: {
+            /** @description the segmenter round's index within the step */
+            round: number;
+            roundId: string;
+            /** @description the round's aggregate, the version the sites evaluated */
+            modelVersionId: string;
+            images: number;
+            /** @description sites that reported an evaluation */
+            sites: number;
+            mIoU: components["schemas"]["MiouDto"];
+        };
+        RoundSeriesDto: {
+            step: number;
+            /** @description evaluated segmenter rounds in order (every round with the training setting evaluateEveryRound, else the step's last) */
+            points: components["schemas"]["RoundPointDto"][];
         };
         PrivacyBudgetDto: {
             segmenter: number | null;
@@ -1427,6 +1459,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReportsDto"];
+                };
+            };
+        };
+    };
+    ReportsController_roundSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                step: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoundSeriesDto"];
                 };
             };
         };

@@ -1,17 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError, get } from '../api';
-import { forgettingColor, GroupedBars, HeatTable, iouColor, LineChart, ScaleLegend } from '../components/charts';
+import { forgettingColor, GroupedBars, HeatTable, iouColor, LineChart, MIOU_SERIES, ScaleLegend } from '../components/charts';
+import { RoundSeriesCard } from '../components/RoundSeries';
 import { Card, Empty, ErrorBanner, Loading, Notice, PageHeader, Swatch } from '../components/ui';
 import { ReplayPanel } from '../components/ReplayPanel';
 import { fmtIoU, humanName, useFederationEvents, useGet } from '../lib';
 import type { MIoU, Overlay, Reports, ReportStep, Site } from '../types';
 import { PrivacyCard } from './PrivacyCard';
-
-const MIOU_SERIES = [
-  { key: 'old', label: 'Old classes', color: '#7b8794' },
-  { key: 'new', label: 'New classes', color: '#2a9d8f' },
-  { key: 'all', label: 'All classes', color: '#1d3557' },
-] as const;
 
 export function ReportsPage() {
   const reports = useGet<Reports>('/api/reports');
@@ -61,6 +56,7 @@ export function ReportsPage() {
               <ForgettingMap steps={steps} />
             </Card>
           </div>
+          {current && <RoundSeriesCard step={current.step} />}
           {current && (
             <Card title={`Per-site matrix · step ${current.step}`} description="IoU of every class on each site's own test patients. The federated row pools all sites' counts.">
               <SiteMatrix step={current} sites={sites.data ?? []} />

@@ -82,6 +82,8 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--pending-expiry <seconds>', 'an enrolment request not approved or rejected within this time is removed (default 7 days)', intFlag('--pending-expiry'))
     .option('--training-file <file>', 'JSON with training settings (epochs, learning rate, loss weights, aggregation strategy, architecture ...)')
     .option('--tick-ms <ms>', 'how often round deadlines are checked', intFlag('--tick-ms'))
+    .option('--lease-seconds <s>', 'coordinators sharing a database: a standby takes over when the leader has not renewed its lease this long (default 15)', intFlag('--lease-seconds'))
+    .option('--lease-renew-seconds <s>', 'how often the leader renews its lease and a standby tries to take it (default 5)', intFlag('--lease-renew-seconds'))
     .option('--admin-password-env <VAR>', 'create the user "admin" with the password in this variable when there is no user yet')
     .option('--check-config', 'validate the settings (flags, environment, training file), print the effective training settings and exit (status 1 naming each bad key)', false)
     .action(async (o: Record<string, string | boolean | string[] | undefined> & { adminPasswordEnv?: string; tlsHostname?: string[]; checkConfig?: boolean }) => {
@@ -91,7 +93,7 @@ export function register(program: Command, action: ServeAction = runServe): void
           httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
-          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string,
+          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, leaseSeconds: o.leaseSeconds as string, leaseRenewSeconds: o.leaseRenewSeconds as string,
           maxPendingPerAddress: o.maxPendingPerAddress as string, maxPending: o.maxPending as string, pendingExpiry: o.pendingExpiry as string, tlsHostnames: o.tlsHostname?.join(','),
         },
       });

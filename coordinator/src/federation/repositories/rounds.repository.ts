@@ -12,6 +12,11 @@ export interface RoundSettings {
   sites: string[];
   /** Cross-site evaluation rounds only: site id → that site's local model version. */
   crossSite?: Record<string, string>;
+  /**
+   * Evaluation rounds of `evaluateEveryRound` only: the segmenter round whose aggregate (this
+   * round's base version) it scores. Absent on a step's own evaluation round, the one that ends it.
+   */
+  evaluatesRound?: string;
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */
@@ -33,6 +38,11 @@ const json = (state: RoundState) => toJsonColumn(state);
 /** Site id → local model version of a cross-site evaluation round (empty for any other round). */
 export function crossSiteModels(round: Pick<RoundRecord, 'config'>): Record<string, string> {
   return round.config.crossSite ?? {};
+}
+
+/** Whether an evaluation round scores one segmenter round's aggregate (and does not end the step). */
+export function isRoundEvaluation(round: Pick<RoundRecord, 'config'>): boolean {
+  return round.config.evaluatesRound !== undefined;
 }
 
 /** The rounds table: every read and write of a round and of its persisted state machine. */

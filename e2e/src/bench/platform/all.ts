@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../harness/child';
-import { benchTransfer } from './transfer';
+import { benchTransfer } from '../scale/transfer';
 import { benchRoundOverhead } from './round-overhead';
 
 const SCRIPTS: Array<{ name: string; script: string; args?: string[] }> = [

@@ -18,6 +18,12 @@ export interface ReplayBenchOptions {
   generatorSeconds?: number;
   /** A fixed number of generator steps instead of the time budget (comparable runs on a loaded machine). */
   generatorSteps?: number;
+  /** Also score the generator after these step counts of the same run (a learning curve; needs
+   * --generator-steps, which is the last point). */
+  evalAt: number[];
+  /** DDIM steps and eta of the sampler (default: the recipe's). */
+  samplingSteps?: number;
+  eta?: number;
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Generator architecture and training replaced from the command line (JSON objects). */
@@ -39,6 +45,10 @@ export const USAGE = `npm run bench:replay -- [options]
   --confidence C        teacher pixels below this confidence teach nothing (default 0.7, as replay sets)
   --generator-seconds S wall-clock budget of the generator's training
   --generator-steps N   train the generator for N steps instead (comparable on a loaded machine)
+  --eval-at N,M,...     also score the generator after N, M, ... steps of the same run (with
+                        --generator-steps, the last point): a learning curve per seed
+  --sampling-steps N    DDIM steps of the sampler (default: the recipe's)
+  --eta E               DDIM eta in [0, 1] (default: the recipe's)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -61,7 +71,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -86,6 +96,14 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       }
       case '--generator-seconds': o.generatorSeconds = positive(flag, take(), false); break;
       case '--generator-steps': o.generatorSteps = positive(flag, take(), true); break;
+      case '--eval-at': o.evalAt = take().split(',').map((v) => positive(flag, v, true)); break;
+      case '--sampling-steps': o.samplingSteps = positive(flag, take(), true); break;
+      case '--eta': {
+        const v = Number(take());
+        if (!(v >= 0 && v <= 1)) throw new Error(`--eta must be in [0, 1], got '${argv[i]}'`);
+        o.eta = v;
+        break;
+      }
       case '--images': o.images = positive(flag, take(), true); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
@@ -94,5 +112,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       default: throw new Error(`unknown option '${a}'\n${USAGE}`);
     }
   }
+  if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
+  if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
   return o;
 }

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import {
   createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
   realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
-  trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type SegImage, type SegSample, type SegmenterConfig,
+  trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type NamedTensors, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
 import { parseArgs, USAGE } from './cli';
@@ -88,18 +88,16 @@ async function main(): Promise<number> {
   const asImages = (stack: Float32Array): SegImage[] => diffusion.imageList(stack, geo.channels * geo.height * geo.width).map((image) => ({ image, height: geo.height, width: geo.width }));
   const student = { steps: p.studentSteps, batchSize: 8, learningRate: 1e-2 };
 
-  const runs: { seed: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; steps: number; imagesPerSecond: number; flagged: number; loss: number }[] = [];
+  const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0 };
+  interface Run { seed: number; steps: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; cpuSeconds: number; imagesPerSecond: number; flagged: number; loss: number }
+  const runs: Run[] = [];
   let gridSamples: SegSample[] = [];
-  for (let seed = o.firstSeed; seed < o.firstSeed + o.seeds; seed++) {
-    log(`seed ${seed}: training the generator ${geo.height}x${geo.width} for ${o.generatorSteps ? `${o.generatorSteps} steps` : `${training.seconds} s`}`);
-    const budget = o.generatorSteps ? { steps: o.generatorSteps } : training.seconds > 0 ? { maxSeconds: training.seconds } : { epochs: training.epochs };
-    const trained = await trainDiffusion({
-      config, images: realTrain, ...budget,
-      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, emaDecay: training.emaDecay, seed,
-      onProgress: (q) => q.step % 200 === 0 && log(`  generator step ${q.step}, ${(q.elapsedMs / 1000).toFixed(0)} s, loss ${q.loss.toFixed(4)}`),
-    });
+  const gridFile = resolve(o.grid ?? (o.json ? o.json.replace(/\.json$/, '') + '-samples.png' : join(out, 'samples.png')));
+  mkdirSync(dirname(gridFile), { recursive: true });
+  /** Samples the generator, drops memorised samples, and scores what is left. */
+  const score = async (seed: number, steps: number, emaWeights: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): Promise<void> => {
     const s0 = Date.now();
-    const samples = await sampleImages({ config, weights: trained.emaWeights, count, steps: REPLAY_SAMPLING_STEPS, seed: 1000 + seed });
+    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, seed: 1000 + seed });
     const imagesPerSecond = count / ((Date.now() - s0) / 1000);
     diffusion.quantise8(samples);
     // The memorisation check of replay sets: samples too close to a training image are dropped.
@@ -107,11 +105,43 @@ async function main(): Promise<number> {
     const flagged = new Set(privacy.flagged.map((f) => f.sample));
     const kept = asImages(samples).filter((_, i) => !flagged.has(i));
     const realism = realismReport(samples, realTest, geo);
+    // The first seed's samples with the teacher's labels: at each point of a curve, and at the end.
+    if (seed === o.firstSeed) {
+      gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
+      if (o.evalAt.includes(steps)) writeFileSync(gridFile.replace(/\.png$/, `-step${steps}.png`), labelledGrid(gridSamples));
+    }
     const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed, confidenceThreshold: o.confidence });
-    const loss = mean(trained.losses.slice(-50));
-    log(`seed ${seed}: ${trained.steps} steps in ${trained.seconds.toFixed(0)} s (loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged`);
-    runs.push({ seed, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds: trained.seconds, steps: trained.steps, imagesPerSecond, flagged: flagged.size / count, loss });
-    if (seed === o.firstSeed) gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
+    const loss = mean(losses.slice(-50));
+    log(`seed ${seed}: ${steps} steps in ${trainSeconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} CPU s, loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}, foreground ${fidelity.foregroundFidelity.toFixed(3)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged`);
+    runs.push({ seed, steps, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds, cpuSeconds, imagesPerSecond, flagged: flagged.size / count, loss });
+  };
+  for (let seed = o.firstSeed; seed < o.firstSeed + o.seeds; seed++) {
+    log(`seed ${seed}: training the generator ${geo.height}x${geo.width} for ${o.generatorSteps ? `${o.generatorSteps} steps` : `${training.seconds} s`}${o.evalAt.length ? `, scored after ${o.evalAt.join(', ')} steps too` : ''}`);
+    const budget = o.generatorSteps ? { steps: o.generatorSteps } : training.seconds > 0 ? { maxSeconds: training.seconds } : { epochs: training.epochs };
+    const losses: number[] = [];
+    // Training time and CPU time without the checkpoints' scoring.
+    const w0 = Date.now();
+    const c0 = process.cpuUsage();
+    let scoringMs = 0;
+    let scoringCpu = 0;
+    const cpuSince = (c: NodeJS.CpuUsage) => (process.cpuUsage(c).user + process.cpuUsage(c).system) / 1e6;
+    const trained = await trainDiffusion({
+      config, images: realTrain, ...budget,
+      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, emaDecay: training.emaDecay, seed,
+      onProgress: (q) => {
+        losses.push(q.loss);
+        if (q.step % 200 === 0) log(`  generator step ${q.step}, ${(q.elapsedMs / 1000).toFixed(0)} s, loss ${q.loss.toFixed(4)}`);
+      },
+      checkpoints: o.evalAt,
+      onCheckpoint: async (step, _weights, ema) => {
+        const e0 = Date.now();
+        const ec = process.cpuUsage();
+        await score(seed, step, ema, losses, (e0 - w0 - scoringMs) / 1000, cpuSince(c0) - scoringCpu);
+        scoringMs += Date.now() - e0;
+        scoringCpu += cpuSince(ec);
+      },
+    });
+    await score(seed, trained.steps, trained.emaWeights, losses, trained.seconds - scoringMs / 1000, cpuSince(c0) - scoringCpu);
   }
 
   // Reading aids: the distances of noise and of real images, and the students of noise and real images.
@@ -137,38 +167,58 @@ async function main(): Promise<number> {
     }
   }
 
-  const gridFile = resolve(o.grid ?? (o.json ? o.json.replace(/\.json$/, '') + '-samples.png' : join(out, 'samples.png')));
-  mkdirSync(dirname(gridFile), { recursive: true });
   writeFileSync(gridFile, labelledGrid(gridSamples));
 
-  const fid = runs.map((r) => r.fidelity.fidelity);
+  // The headline figures are those of each seed's last point; --eval-at points form the curve.
+  const final = runs.filter((r) => !o.evalAt.includes(r.steps));
+  const fid = final.map((r) => r.fidelity.fidelity);
+  const cpuPerStep = mean(final.map((r) => r.cpuSeconds / r.steps));
+  // Reading the fidelity by its floor and ceiling: the share of the gap between teacher-labelled
+  // noise and teacher-labelled real images that the samples close (0 = no better than noise).
+  const aboveNoise = (f: number, floor?: number, ceiling?: number) => (floor !== undefined && ceiling !== undefined && ceiling > floor ? round((f - floor) / (ceiling - floor), 3) : undefined);
+  const seedRow = (r: Run) => ({
+    seed: r.seed, generatorSteps: r.steps, fidelity: round(r.fidelity.fidelity, 3), foregroundFidelity: round(r.fidelity.foregroundFidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
+    histogramDistance: round(r.histogram, 3), generatorTrainSeconds: round(r.trainSeconds, 0), generatorCpuSeconds: round(r.cpuSeconds, 0), finalLoss: round(r.loss, 4),
+    labelledFraction: round(r.fidelity.labelledFraction, 3), flaggedFraction: round(r.flagged, 3),
+    studentIou: r.fidelity.studentIou.map((v) => (v === null ? null : round(100 * v, 1))),
+  });
   const report = {
     benchmark: 'replay',
     profile: o.quick ? 'quick' : 'full',
-    teacherMiou: round(100 * runs[0].fidelity.teacherMiou, 1),
-    studentMiou: round(100 * mean(runs.map((r) => r.fidelity.studentMiou)), 1),
+    teacherMiou: round(100 * final[0].fidelity.teacherMiou, 1),
+    studentMiou: round(100 * mean(final.map((r) => r.fidelity.studentMiou)), 1),
     fidelity: round(mean(fid), 3),
     fidelitySd: round(sd(fid), 3),
-    foregroundFidelity: round(mean(runs.map((r) => r.fidelity.foregroundFidelity)), 3),
-    realismDistance: round(mean(runs.map((r) => r.realism)), 4),
+    foregroundFidelity: round(mean(final.map((r) => r.fidelity.foregroundFidelity)), 3),
+    foregroundFidelitySd: round(sd(final.map((r) => r.fidelity.foregroundFidelity)), 3),
+    fidelityAboveNoise: aboveNoise(mean(fid), baselines?.noiseFidelity, baselines?.realFidelity),
+    foregroundFidelityAboveNoise: aboveNoise(mean(final.map((r) => r.fidelity.foregroundFidelity)), baselines?.noiseForegroundFidelity, baselines?.realForegroundFidelity),
+    realismDistance: round(mean(final.map((r) => r.realism)), 4),
     noiseDistance: round(noiseDistance, 4),
     realDistance: round(realDistance, 4),
-    generatorTrainSeconds: round(mean(runs.map((r) => r.trainSeconds)), 0),
-    generatorSteps: round(mean(runs.map((r) => r.steps)), 0),
-    imagesPerSecond: round(mean(runs.map((r) => r.imagesPerSecond)), 1),
-    flaggedFraction: round(mean(runs.map((r) => r.flagged)), 3),
-    goal: { fidelity: 0.6, fidelityMet: mean(fid) >= 0.6, realismMet: mean(runs.map((r) => r.realism)) < noiseDistance / 4 },
+    generatorTrainSeconds: round(mean(final.map((r) => r.trainSeconds)), 0),
+    generatorSteps: round(mean(final.map((r) => r.steps)), 0),
+    // CPU seconds (all threads) per generator step: on a machine to itself, 2 cores give at most
+    // 120 CPU seconds a minute, so these are the steps a wall-clock budget buys there at best.
+    generatorCpuSecondsPerStep: round(cpuPerStep, 3),
+    generatorStepsInBudget: Object.fromEntries([15, 30, 60].map((m) => [`${m}min2cores`, Math.floor((m * 60 * cpus().length) / cpuPerStep)])),
+    imagesPerSecond: round(mean(final.map((r) => r.imagesPerSecond)), 1),
+    flaggedFraction: round(mean(final.map((r) => r.flagged)), 3),
+    goal: { fidelity: 0.6, fidelityMet: mean(fid) >= 0.6, realismMet: mean(final.map((r) => r.realism)) < noiseDistance / 4, aboveNoise: baselines ? mean(fid) > baselines.noiseFidelity : undefined },
     ...(baselines ?? {}),
-    seeds: runs.map((r) => ({
-      seed: r.seed, fidelity: round(r.fidelity.fidelity, 3), foregroundFidelity: round(r.fidelity.foregroundFidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
-      histogramDistance: round(r.histogram, 3), generatorSteps: r.steps, generatorTrainSeconds: round(r.trainSeconds, 0), finalLoss: round(r.loss, 4),
-      labelledFraction: round(r.fidelity.labelledFraction, 3), flaggedFraction: round(r.flagged, 3),
-      studentIou: r.fidelity.studentIou.map((v) => (v === null ? null : round(100 * v, 1))),
-    })),
-    teacherIou: runs[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
+    seeds: final.map(seedRow),
+    curve: o.evalAt.length
+      ? [...new Set(runs.map((r) => r.steps))].sort((x, y) => x - y).map((steps) => {
+          const at = runs.filter((r) => r.steps === steps);
+          const f = at.map((r) => r.fidelity.fidelity);
+          const fg = at.map((r) => r.fidelity.foregroundFidelity);
+          return { generatorSteps: steps, seeds: at.length, fidelity: round(mean(f), 3), fidelitySd: round(sd(f), 3), foregroundFidelity: round(mean(fg), 3), foregroundFidelitySd: round(sd(fg), 3), realismDistance: round(mean(at.map((r) => r.realism)), 4), generatorCpuSeconds: round(mean(at.map((r) => r.cpuSeconds)), 0), perSeed: at.map(seedRow) };
+        })
+      : undefined,
+    teacherIou: final[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
     classes: ['background', ...CLASSES],
     site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count },
-    generator: { config, training, samplingSteps: REPLAY_SAMPLING_STEPS },
+    generator: { config, training, samplingSteps: sampling.steps, eta: sampling.eta },
     student,
     confidenceThreshold: o.confidence,
     grid: gridFile,

@@ -15,6 +15,11 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--generator', '[1]']), /--generator: expected a JSON object/);
   assert.throws(() => parseArgs(['--json']), /--json needs a value/);
   assert.throws(() => parseArgs(['--fast']), /unknown option '--fast'/);
+  const c = parseArgs(['--generator-steps', '800', '--eval-at', '200,400', '--sampling-steps', '50', '--eta', '1']);
+  assert.deepEqual([c.evalAt, c.samplingSteps, c.eta], [[200, 400], 50, 1]);
+  assert.throws(() => parseArgs(['--eval-at', '200']), /--eval-at needs --generator-steps/);
+  assert.throws(() => parseArgs(['--generator-steps', '300', '--eval-at', '200,300']), /every point must be below --generator-steps 300/);
+  assert.throws(() => parseArgs(['--eta', '2']), /--eta must be in \[0, 1\], got '2'/);
 });
 
 test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {

@@ -405,10 +405,16 @@ export interface BlobHeader {
 
 export interface Chunk {
   offset: number;
-  /** at most 1 MiB */
+  /** at most 4 MiB - 64 KiB */
   data: Buffer;
-  /** of data */
+  /** of data (older senders; empty when prefix_sha256 is set) */
   sha256: string;
+  /**
+   * SHA-256 of the blob's bytes 0 .. offset + len(data): the running hash, so one pass over the
+   * bytes checks every chunk and, at the last chunk, the whole blob. Receivers check this when it
+   * is set, else sha256.
+   */
+  prefixSha256: string;
 }
 
 export interface SampleCounts {
@@ -2496,7 +2502,7 @@ export const BlobHeader: MessageFns<BlobHeader> = {
 };
 
 function createBaseChunk(): Chunk {
-  return { offset: 0, data: Buffer.alloc(0), sha256: "" };
+  return { offset: 0, data: Buffer.alloc(0), sha256: "", prefixSha256: "" };
 }
 
 export const Chunk: MessageFns<Chunk> = {
@@ -2509,6 +2515,9 @@ export const Chunk: MessageFns<Chunk> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(26).string(message.sha256);
+    }
+    if (message.prefixSha256 !== "") {
+      writer.uint32(34).string(message.prefixSha256);
     }
     return writer;
   },
@@ -2550,6 +2559,14 @@ export const Chunk: MessageFns<Chunk> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.prefixSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2567,6 +2584,11 @@ export const Chunk: MessageFns<Chunk> = {
       offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      prefixSha256: isSet(object.prefixSha256)
+        ? globalThis.String(object.prefixSha256)
+        : isSet(object.prefix_sha256)
+        ? globalThis.String(object.prefix_sha256)
+        : "",
     };
   },
 
@@ -2581,6 +2603,9 @@ export const Chunk: MessageFns<Chunk> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.prefixSha256 !== "") {
+      obj.prefixSha256 = message.prefixSha256;
+    }
     return obj;
   },
 
@@ -2592,6 +2617,7 @@ export const Chunk: MessageFns<Chunk> = {
     message.offset = object.offset ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.sha256 = object.sha256 ?? "";
+    message.prefixSha256 = object.prefixSha256 ?? "";
     return message;
   },
 };

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:scale -- [--quick] [--json FILE] [--sites 10,100,500] [--models 2,200,2560]`:
+ * the federation as the work grows, each figure measured in this one run (see README, benchmarks):
+ * transfer (gRPC against a raw loopback socket, both ways), sites (N simulated mutual-TLS sites
+ * on a PostgreSQL coordinator, cost per round and its slope in N, 10 % of the sites dying
+ * mid-upload at N = 100), models (2 MB .. 2.5 GB through upload, aggregation and download, peak RSS
+ * of both ends). Prints one JSON document (and writes it to FILE).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { initCertificateAuthority } from '@fedciss/coordinator';
+import { startPostgresServer } from '@fedciss/coordinator/testing';
+import { benchTransfer } from './transfer';
+import { benchSites, type SitesFigures } from './sites';
+import { benchModels, benchRobust } from './models';
+import { slope } from './proc-stats';
+
+interface Args {
+  quick: boolean;
+  json?: string;
+  sites: number[];
+  modelsMB: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const quick = argv.includes('--quick');
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  const list = (flag: string, fallback: number[]) => {
+    const v = value(flag);
+    if (v === undefined) return fallback;
+    const xs = v.split(',').map(Number);
+    if (!xs.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`${flag} must be positive integers separated by commas, got '${v}'`);
+    return xs;
+  };
+  for (const a of argv) if (a.startsWith('--') && !['--quick', '--json', '--sites', '--models'].includes(a)) throw new Error(`unknown option ${a} (known: --quick, --json FILE, --sites N,N,..., --models MB,MB,...)`);
+  return { quick, json: value('--json'), sites: list('--sites', quick ? [5, 20] : [10, 100, 500]), modelsMB: list('--models', quick ? [2, 200] : [2, 200, 2560]) };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
+  const machineAtStart = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
+  const log = (s: string) => process.stderr.write(`bench:scale ${new Date().toISOString().slice(11, 19)} ${s}\n`);
+  const pg = await startPostgresServer();
+  // Each section's figures, or its error: one failing section leaves the others' figures, and the
+  // document is written after every section (a run stopped half-way keeps what it measured).
+  const doc: Record<string, unknown> = { date: new Date(started).toISOString(), quick: args.quick, machine: machineAtStart };
+  const save = () => {
+    Object.assign(doc, { seconds: Math.round((Date.now() - started) / 1000), loadAverageNow: loadavg().map((x) => Number(x.toFixed(2))) });
+    if (args.json) writeFileSync(args.json, JSON.stringify(doc, null, 2) + '\n');
+  };
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    log(`${name} ...`);
+    try {
+      const value = await run();
+      doc[name] = value;
+      return value;
+    } catch (e) {
+      doc[name] = { error: ((e as Error)?.message ?? String(e)).slice(0, 1000) };
+      log(`${name} failed: ${(e as Error)?.stack ?? e}`);
+      return undefined;
+    } finally {
+      save();
+    }
+  };
+  try {
+    await section('transfer', () => benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5));
+    // The models (2.5 GB) before the many sites: the largest site count is the longest part.
+    await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
+    const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
+    await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
+    const pkiDir = join(workDir, 'pki');
+    initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });
+    const keyCache = join(tmpdir(), 'fedciss-bench-scale-keys');
+    mkdirSync(keyCache, { recursive: true });
+    const sites: Array<SitesFigures | { sites: number; error: string }> = [];
+    doc.sites = sites;
+    for (const n of args.sites) {
+      // 10 % of the sites die mid-upload in round 1 at N = 100 (the largest N of a quick run).
+      const drop = n === 100 || (args.quick && n === args.sites.at(-1));
+      log(`sites: ${n}${drop ? ' (10 % dying mid-upload in round 1)' : ''} ...`);
+      try {
+        sites.push(await benchSites({ sites: n, rounds: args.quick || n > 100 ? 2 : 3, dropFraction: drop ? 0.1 : 0, dropRound: 1, workDir, pkiDir, keyCache, pg, roundTimeoutMs: 15 * 60_000 }));
+      } catch (e) {
+        sites.push({ sites: n, error: ((e as Error)?.message ?? String(e)).slice(0, 1000) });
+      }
+      log(`sites: ${n}: ${JSON.stringify(sites.at(-1))}`);
+      const done = sites.filter((x): x is SitesFigures => !('error' in x));
+      const per = (f: (x: SitesFigures) => number) => Number(slope(done.map((x) => x.sites), done.map(f)).toFixed(3));
+      doc.slopes = {
+        note: 'least-squares slope over N of the sites measured: the cost of one more site',
+        roundMsPerSite: per((x) => x.roundP50Ms),
+        coordinatorCpuSecondsPerRoundPerSite: per((x) => x.coordinatorCpuSecondsPerRound),
+        coordinatorPeakRssBytesPerSite: per((x) => x.coordinatorPeakRssBytes),
+        databaseBytesPerSite: per((x) => x.databaseBytes),
+      };
+      save();
+    }
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } finally {
+    pg.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  });
+}
