@@ -25,7 +25,7 @@ const lossWeightsSchema = z.strictObject({
   ce: weight.default(1),
   unbiasedCe: weight.optional(),
   kd: weight.default(10), // MiB's weight for ml's KD averaged over the old classes
-  pod: weight.default(0.5),
+  pod: weight.default(0), // off: it cost new-class mIoU on every seed of bench:ciss (issue 18 note)
   contrastive: weight.default(0), // off: no measurable effect in bench:ciss (issue 18 note)
   pseudoLabels: weight.optional(),
 });

@@ -71,9 +71,9 @@ test('method recipes: what each method turns on', () => {
   assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);
   assert.equal(trainingSettings(methodById('ours-no-server-distill'), p, 1).serverDistillSteps, 0);
   assert.ok((trainingSettings(methodById('ours-plus-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive > 0);
-  const noPod = trainingSettings(methodById('ours-no-pod'), p, 1).lossWeights as Record<string, number>;
-  assert.deepEqual({ ...noPod, pod: (ours.lossWeights as Record<string, number>).pod }, ours.lossWeights, 'ours-no-pod changes POD only');
-  assert.equal(noPod.pod, 0);
+  const plusPod = trainingSettings(methodById('ours-plus-pod'), p, 1).lossWeights as Record<string, number>;
+  assert.deepEqual({ ...plusPod, pod: 0 }, ours.lossWeights, 'ours-plus-pod changes POD only');
+  assert.equal(plusPod.pod, 0.5);
   assert.deepEqual(trainingSettings(methodById('ours-mib-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 0, unbiasedCe: 1, pseudoLabels: 0 });
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
