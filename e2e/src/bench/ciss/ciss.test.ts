@@ -1,9 +1,13 @@
 import { test } from 'node:test';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseArgs } from './cli';
 import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
 import { classGroups, parseSetting } from './settings';
+import { reusedStep0 } from './step0-reuse';
 import { finalFigures, gates, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike } from './table';
 
 const ORDER = ['a', 'b', 'c', 'd', 'e'];
@@ -61,10 +65,16 @@ test('method recipes: what each method turns on', () => {
   assert.equal(plop.pseudoLabels, 1);
   assert.ok(plop.pod > 0 && plop.kd === 0);
   const ours = trainingSettings(methodById('ours'), p, 1);
-  assert.ok((ours.replayImages as number) > 0 && (ours.serverDistillSteps as number) > 0);
-  assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
+  assert.equal(ours.replayImages, 0, 'replay is an ablation, not the default recipe');
+  assert.ok((ours.serverDistillSteps as number) > 0);
+  assert.equal((ours.lossWeights as { contrastive: number }).contrastive, 0);
+  assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);
   assert.equal(trainingSettings(methodById('ours-no-server-distill'), p, 1).serverDistillSteps, 0);
-  assert.equal((trainingSettings(methodById('ours-no-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive, 0);
+  assert.ok((trainingSettings(methodById('ours-plus-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive > 0);
+  const plusPod = trainingSettings(methodById('ours-plus-pod'), p, 1).lossWeights as Record<string, number>;
+  assert.deepEqual({ ...plusPod, pod: 0 }, ours.lossWeights, 'ours-plus-pod changes POD only');
+  assert.equal(plusPod.pod, 0.5);
+  assert.deepEqual(trainingSettings(methodById('ours-mib-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 0, unbiasedCe: 1, pseudoLabels: 0 });
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
   const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };
@@ -129,4 +139,20 @@ test('site agents get their own cores', () => {
   assert.deepEqual([0, 1].map((i) => coreListFor(i, 2, 16)), ['0-7', '8-15']);
   assert.deepEqual([0, 1, 2].map((i) => coreListFor(i, 3, 2)), ['0', '1', '0']);
   assert.equal(coreListFor(0, 2, 1), undefined);
+});
+
+test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folder missing a file is an error naming it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ciss-reuse-'));
+  assert.equal(reusedStep0(join(root, 'seed-3'), true), undefined);
+  const dir = join(root, 'seed-1', 'runs', 'step0');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
+  assert.equal(reusedStep0(join(root, 'seed-1'), false)?.segmenterFile, join(dir, 'step0-segmenter.safetensors'));
+  assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
+});
+
+test('quick profile: at least 450 optimizer steps a site and step (at 90 no method, joint included, learned a step-1 class)', () => {
+  const p = PROFILES.quick;
+  const stepsPerEpoch = Math.ceil((p.imagesPerSurgery * p.trainSurgeriesPerStep) / p.batchSize);
+  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 450);
 });

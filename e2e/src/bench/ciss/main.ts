@@ -8,14 +8,15 @@
  * gates. Runs go one after the other (each run uses every core).
  */
 import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { parseArgs, USAGE } from './cli';
 import { dpMethods } from './dp';
-import { methodById, PROFILES, STEP0, type Profile } from './methods';
-import { prepareData, runMethod, runStep0, type RunContext, type Step0 } from './run';
+import { methodById, PROFILES, type Profile } from './methods';
+import { prepareData, runMethod, runStep0, type RunContext } from './run';
 import { parseSetting } from './settings';
+import { reusedStep0 } from './step0-reuse';
 import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
 
 async function main(): Promise<number> {
@@ -56,7 +57,9 @@ async function main(): Promise<number> {
     const data = await prepareData(ctx);
     log(`seed ${seed}: data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
     const needGenerator = methods.some((m) => !m.joint && (m.replay || m.serverDistill));
-    const step0 = !incremental ? undefined : o.reuseStep0 ? reusedStep0(resolve(o.reuseStep0, `seed-${seed}`), needGenerator) : await runStep0(data, ctx, needGenerator);
+    const reused = incremental && o.reuseStep0 ? reusedStep0(resolve(o.reuseStep0, `seed-${seed}`), needGenerator) : undefined;
+    if (incremental && o.reuseStep0 && !reused) log(`seed ${seed}: ${o.reuseStep0} has no step 0 of this seed: training it`);
+    const step0 = !incremental ? undefined : reused ?? await runStep0(data, ctx, needGenerator);
     if (step0) {
       step0Runs.push({ ...step0.result, seed });
       log(`seed ${seed}: shared step 0: all ${step0.result.all ?? '–'} (${step0.result.seconds} s)`);
@@ -98,15 +101,6 @@ async function main(): Promise<number> {
   if (!o.keep && !o.out && !failed) rmSync(outDir, { recursive: true, force: true });
   else log(`working folder kept: ${outDir}`);
   return failed ? 1 : 0;
-}
-
-/** The step-0 files an earlier run of this seed left in its working folder (its figures are in that run's report). */
-function reusedStep0(seedDir: string, generator: boolean): Step0 {
-  const dir = join(seedDir, 'runs', 'step0');
-  const segmenterFile = join(dir, 'step0-segmenter.safetensors');
-  const generatorFile = join(dir, 'step0-generator.safetensors');
-  for (const f of [segmenterFile, ...(generator ? [generatorFile] : [])]) if (!existsSync(f)) throw new Error(`--reuse-step0: ${f} does not exist`);
-  return { segmenterFile, generatorFile: generator ? generatorFile : undefined, result: { ...STEP0, label: `${STEP0.label}, reused from ${seedDir}`, old: null, new: null, all: null, perClass: {}, steps: [], seconds: 0 } };
 }
 
 function writeResult(file: string, content: BenchResult | string): void {
