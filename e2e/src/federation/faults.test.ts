@@ -55,11 +55,7 @@ describe('a federation under faults', { timeout: 900_000 }, () => {
       },
       faults: { 0: ['corrupt-chunk'], 3: ['nan-update'] },
     }));
-    await fed.prepareSites();
-    await fed.startCoordinator();
-    await fed.enrollSites();
-    for (const s of fed.sites) fed.startSite(s);
-    await fed.waitForSitesAlive();
+    await fed.startAll();
   });
 
   after(async () => {

@@ -25,11 +25,7 @@ describe('a federation of three hospitals over mutual TLS on PostgreSQL', { time
     // FedProx (its mu must reach the sites' loss) and enough local steps for step 1 to learn its class.
     const training = { ...TINY_TRAINING, localEpochs: 12, learningRate: 3e-3, aggregation: { strategy: 'fedprox', proximalMu: 0.01 } };
     fed = new Federation(tinyFederation(workDir, { databaseUrl, training }));
-    await fed.prepareSites();
-    await fed.startCoordinator();
-    await fed.enrollSites();
-    for (const s of fed.sites) fed.startSite(s, ['--until-step', '1']);
-    await fed.waitForSitesAlive();
+    await fed.startAll(['--until-step', '1']);
   });
 
   after(async () => {

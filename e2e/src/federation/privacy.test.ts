@@ -31,11 +31,7 @@ describe('secure aggregation + differential privacy, three site agents as proces
       // Secure aggregation sees no single update: FedAvg only, no cross-site evaluation.
       training: { ...TINY_TRAINING, crossSiteEvaluation: false, privacy: PRIVACY },
     }));
-    await fed.prepareSites();
-    await fed.startCoordinator();
-    await fed.enrollSites();
-    for (const s of fed.sites) fed.startSite(s, ['--until-step', '1']);
-    await fed.waitForSitesAlive();
+    await fed.startAll(['--until-step', '1']);
   });
 
   after(async () => {

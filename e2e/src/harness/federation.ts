@@ -190,6 +190,16 @@ export class Federation {
     return site.program;
   }
 
+  /** The whole start of a test federation: data, coordinator, enrolment, every agent running (with
+   * `siteArgs`), each alive. */
+  async startAll(siteArgs: string[] = []): Promise<void> {
+    await this.prepareSites();
+    await this.startCoordinator();
+    await this.enrollSites();
+    for (const site of this.sites) this.startSite(site, siteArgs);
+    await this.waitForSitesAlive();
+  }
+
   /** Waits until every enrolled site has sent a heartbeat recently. */
   async waitForSitesAlive(count = this.sites.length, timeoutMs = 60_000): Promise<void> {
     const end = Date.now() + timeoutMs;
