@@ -1,5 +1,6 @@
 // A 50 MB model crosses a real grpc-js connection on loopback in both directions, in chunks, with
-// the receiver verifying every chunk hash and the whole-blob hash.
+// the receiver verifying every chunk hash and the whole-blob hash. The server runs the generated
+// codec, the client the hand-written chunk codec: the two interoperate.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,8 @@ import {
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobAssembler, chunkBlob, chunkFile, FileBlobAssembler, sha256Hex, sha256OfFile, TransferError } from './transfer';
+import { BlobAssembler, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, FileBlobAssembler, sha256Hex, sha256OfFile, TransferError } from './transfer';
+import { ChunkCodecFederationClient } from './chunk-codec';
 
 const MB = 1024 * 1024;
 const model = randomBytes(50 * MB);
@@ -55,7 +57,7 @@ before(async () => {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  client = new FederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  client = new ChunkCodecFederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 });
 
 after(() => {
@@ -184,6 +186,37 @@ test("a file is sent in the same chunks as its bytes in memory, and received int
     const wrong = await FileBlobAssembler.open(join(dir, 'wrong.part'), blob.length, sha256Hex(randomBytes(8)), 8 * MB);
     for (const c of chunks) await wrong.add({ ...c, prefixSha256: '', sha256: sha256Hex(c.data) });
     await assert.rejects(wrong.finish(), /does not match the announced/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('running hashes computed in the pass that hashes the blob give the chunks chunkBlob and chunkFile would hash themselves', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'transfer-'));
+  try {
+    const blob = randomBytes(3 * MB + 5);
+    const source = join(dir, 'model.bin');
+    writeFileSync(source, blob);
+    const digests = chunkDigestsOf(blob, MB);
+    assert.deepEqual(await chunkDigestsOfFile(source, MB), digests);
+    assert.equal(digests.sha256, sha256Hex(blob));
+    assert.deepEqual(digests.prefixSha256, [MB, 2 * MB, 3 * MB, 3 * MB + 5].map((end) => sha256Hex(blob.subarray(0, end))));
+    const fields = (cs: Array<{ offset: number; data: Buffer; prefixSha256: string }>) => cs.map((c) => [c.offset, c.data.length, c.prefixSha256]);
+    const fileChunks = async (offset: number, d?: typeof digests) => {
+      const out = [];
+      for await (const c of chunkFile(source, MB, offset, d)) out.push(c);
+      return fields(out);
+    };
+    for (const offset of [0, 2 * MB, 1000]) {
+      // At a chunk boundary the given hashes are used; elsewhere (1000) the chunks are hashed: same chunks.
+      const reference = fields([...chunkBlob(blob, MB, offset)]);
+      assert.deepEqual(fields([...chunkBlob(blob, MB, offset, digests)]), reference);
+      assert.deepEqual(await fileChunks(offset, digests), reference);
+    }
+    // Hashes of another chunk size or another blob are not used.
+    const other = chunkDigestsOf(randomBytes(3 * MB + 5), MB);
+    assert.deepEqual(fields([...chunkBlob(blob, MB, 0, chunkDigestsOf(blob, MB / 2))]), fields([...chunkBlob(blob, MB)]));
+    assert.notDeepEqual(fields([...chunkBlob(blob, MB, 0, other)]), fields([...chunkBlob(blob, MB)]), 'same sizes: the caller vouches for the hashes');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -46,17 +46,63 @@ function digestSoFar(hash: Hash): string {
 }
 
 /**
- * Yields the chunks of `blob` from `offset` on, each carrying its offset and the running SHA-256
- * of the blob up to its end (the bytes before `offset` are hashed first, not sent). The chunks'
- * data are views of `blob`: no copy.
+ * The running SHA-256 of a blob at the end of each of its chunks (what a sender puts in each chunk's
+ * `prefixSha256`) and of the whole blob (the header's `sha256`). A sender must hash the whole blob
+ * before its first chunk anyway (the header carries the hash): computing the chunks' digests in that
+ * same pass lets chunkBlob / chunkFile send without hashing every byte a second time.
  */
-export function* chunkBlob(blob: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0): Generator<Chunk> {
+export interface ChunkDigests {
+  chunkBytes: number;
+  sizeBytes: number;
+  sha256: string;
+  /** prefixSha256[i]: the running hash over bytes 0 .. min(size, (i + 1) * chunkBytes). */
+  prefixSha256: string[];
+}
+
+/** One pass over `blob`: its hash and its chunks' running hashes. */
+export function chunkDigestsOf(blob: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): ChunkDigests {
+  checkChunking(chunkBytes, 0, blob.length);
+  const hash = createHash('sha256');
+  const prefixSha256: string[] = [];
+  for (let at = 0; at < blob.length; at += chunkBytes) prefixSha256.push(digestSoFar(hash.update(blob.subarray(at, at + chunkBytes))));
+  return { chunkBytes, sizeBytes: blob.length, sha256: hash.digest('hex'), prefixSha256 };
+}
+
+/** One pass over a file, read a chunk at a time: its hash and its chunks' running hashes. */
+export async function chunkDigestsOfFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<ChunkDigests> {
+  const file = await open(path, 'r');
+  try {
+    const sizeBytes = (await file.stat()).size;
+    checkChunking(chunkBytes, 0, sizeBytes);
+    const hash = createHash('sha256');
+    const prefixSha256: string[] = [];
+    for (let at = 0; at < sizeBytes; at += chunkBytes) {
+      await hashFileRange(file, at, Math.min(sizeBytes, at + chunkBytes), hash);
+      prefixSha256.push(digestSoFar(hash));
+    }
+    return { chunkBytes, sizeBytes, sha256: hash.digest('hex'), prefixSha256 };
+  } finally {
+    await file.close();
+  }
+}
+
+/** Whether `digests` give the running hashes of the chunks from `offset` on (same sizes, a resume at a chunk boundary). */
+function digestsFit(digests: ChunkDigests | undefined, chunkBytes: number, size: number, offset: number): digests is ChunkDigests {
+  return digests !== undefined && digests.chunkBytes === chunkBytes && digests.sizeBytes === size && offset % chunkBytes === 0;
+}
+
+/**
+ * Yields the chunks of `blob` from `offset` on, each carrying its offset and the running SHA-256
+ * of the blob up to its end (from `digests` when given, else hashed here: the bytes before
+ * `offset` first, not sent). The chunks' data are views of `blob`: no copy.
+ */
+export function* chunkBlob(blob: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0, digests?: ChunkDigests): Generator<Chunk> {
   checkChunking(chunkBytes, offset, blob.length);
-  const hash = createHash('sha256').update(blob.subarray(0, offset));
+  const known = digestsFit(digests, chunkBytes, blob.length, offset) ? digests : undefined;
+  const hash = known ? undefined : createHash('sha256').update(blob.subarray(0, offset));
   for (let at = offset; at < blob.length; at += chunkBytes) {
     const data = asBuffer(blob.subarray(at, Math.min(blob.length, at + chunkBytes)));
-    hash.update(data);
-    yield { offset: at, data, sha256: '', prefixSha256: digestSoFar(hash) };
+    yield { offset: at, data, sha256: '', prefixSha256: known ? known.prefixSha256[at / chunkBytes]! : digestSoFar(hash!.update(data)) };
   }
 }
 
@@ -73,34 +119,27 @@ async function hashFileRange(file: FileHandle, from: number, to: number, hash: H
 
 /** The SHA-256 and size of a file, read in slices (the file may exceed a Buffer's limit). */
 export async function sha256OfFile(path: string): Promise<{ sha256: string; sizeBytes: number }> {
-  const file = await open(path, 'r');
-  try {
-    const sizeBytes = (await file.stat()).size;
-    const hash = createHash('sha256');
-    await hashFileRange(file, 0, sizeBytes, hash);
-    return { sha256: hash.digest('hex'), sizeBytes };
-  } finally {
-    await file.close();
-  }
+  const { sha256, sizeBytes } = await chunkDigestsOfFile(path);
+  return { sha256, sizeBytes };
 }
 
 /**
  * The chunks of a file from `offset` on, as chunkBlob yields them for a buffer, read one chunk at a
  * time (memory: one chunk, whatever the file's size). Each chunk's data is a fresh buffer.
  */
-export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0): AsyncGenerator<Chunk> {
+export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES, offset = 0, digests?: ChunkDigests): AsyncGenerator<Chunk> {
   const file = await open(path, 'r');
   try {
     const size = (await file.stat()).size;
     checkChunking(chunkBytes, offset, size);
-    const hash = createHash('sha256');
-    await hashFileRange(file, 0, offset, hash);
+    const known = digestsFit(digests, chunkBytes, size, offset) ? digests : undefined;
+    const hash = known ? undefined : createHash('sha256');
+    if (hash) await hashFileRange(file, 0, offset, hash);
     for (let at = offset; at < size; ) {
       const data = Buffer.allocUnsafe(Math.min(chunkBytes, size - at));
       const { bytesRead } = await file.read(data, 0, data.length, at);
       if (bytesRead !== data.length) throw new TransferError(`${path} changed while it was being sent (short read at ${at})`);
-      hash.update(data);
-      yield { offset: at, data, sha256: '', prefixSha256: digestSoFar(hash) };
+      yield { offset: at, data, sha256: '', prefixSha256: known ? known.prefixSha256[at / chunkBytes]! : digestSoFar(hash!.update(data)) };
       at += bytesRead;
     }
   } finally {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkFile, DEFAULT_CHUNK_BYTES, FederationService, TRANSFER_CHANNEL_OPTIONS,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -47,7 +47,7 @@ function malformed(what: unknown, method: string): grpc.ServiceError | null {
 }
 
 /** The service definition with request deserializers that never throw and check every field's text (see RefusedMessage). */
-function tolerantDefinition(definition: typeof FederationService): grpc.ServiceDefinition {
+function tolerantDefinition(definition: typeof ChunkCodecFederationService): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(definition) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
     out[name] = {
@@ -101,7 +101,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
       ...TRANSFER_CHANNEL_OPTIONS,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    this.server.addService(tolerantDefinition(FederationService), this.handlers());
+    this.server.addService(tolerantDefinition(ChunkCodecFederationService), this.handlers());
     const { federation, enrollment } = await this.identity.bind(this.server, this.config);
     Object.assign(this.ports, { federation, enrollment });
     this.log.log(`federation gRPC on port ${federation}${this.config.insecure ? ' (PLAINTEXT, loopback only)' : ' (mutual TLS)'}${enrollment ? `, enrolment on port ${enrollment}` : ''}`);
@@ -221,12 +221,12 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     await this.caller(call, 'download');
     const { versionId, offset } = call.request;
     // From the model store's file, one chunk in memory at a time whatever the model's size.
-    const { row, path } = await this.models.file(versionId);
+    const { row, path, digests } = await this.models.file(versionId, DEFAULT_CHUNK_BYTES);
     const sizeBytes = Number(row.sizeBytes);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > sizeBytes) throw invalid(`offset ${offset} is outside 0..${sizeBytes}`);
     const model = { versionId: row.id, kind: row.kind, sha256: row.sha256, sizeBytes };
     await write(call, { header: { format: 'safetensors', totalBytes: sizeBytes, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
-    for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, offset)) {
+    for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, offset, digests)) {
       if (call.cancelled) return;
       await write(call, { chunk });
       this.metrics.bytesOut(chunk.data.length);

@@ -16,7 +16,7 @@ import { ModelVersionsService } from '../models/model-versions.service';
 import { dpNormLimits, type PrivacySettings } from '../privacy/privacy-settings';
 import { indicatorMetric } from '../privacy/adaptive-clip.service';
 import { maskedLayout } from '../privacy/secure-aggregation.service';
-import { appendDurably, openPartialUpload, removePartialUpload } from './partial-upload';
+import { appendCheckpointed, openPartialUpload, removePartialUpload } from './partial-upload';
 import { SiteEvents } from './site-events.service';
 import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
@@ -85,11 +85,7 @@ export class UploadsService {
         if (header.resumeOffset !== partial.received) {
           throw new DomainError('invalid', `resume_offset ${header.resumeOffset} does not match the ${partial.received} bytes already held: resume at ${partial.received}`);
         }
-        for await (const chunk of chunks) {
-          await appendDurably(partial, chunk);
-          this.metrics.bytesIn(chunk.data.length);
-          await this.updates.setReceived(row.id, BigInt(partial.received));
-        }
+        await appendCheckpointed(partial, chunks, (received) => this.updates.setReceived(row.id, BigInt(received)), (bytes) => this.metrics.bytesIn(bytes));
         if (!partial.complete) return { ...receipt(row), receivedBytes: partial.received };
         try {
           await partial.finish();

@@ -4,6 +4,8 @@
  * id and the same bytes are stored once. Other backends (object storage) implement the same
  * interface.
  */
+import type { ChunkDigests } from '@fedciss/proto';
+
 export interface StoredBlob {
   sha256: string;
   sizeBytes: number;
@@ -23,6 +25,12 @@ export interface BlobStore {
   putFile(path: string, expectedSha256?: string): Promise<StoredBlob>;
   /** A local file holding the blob, verified against its address (read it; never write it). */
   getFile(sha256: string): Promise<string>;
+  /**
+   * getFile for sending the blob in chunks of `chunkBytes`, with the running hash at each chunk's
+   * end (for chunkFile). May be verified once and remembered: blobs never change under their
+   * address, and a receiver checks every chunk against these hashes anyway.
+   */
+  getFileToSend(sha256: string, chunkBytes: number): Promise<{ path: string; digests: ChunkDigests }>;
   has(sha256: string): Promise<boolean>;
   size(sha256: string): Promise<number>;
 }

@@ -62,3 +62,24 @@ test('a process killed between write and rename leaves no partial blob visible',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a blob to send comes with its chunks running hashes, checked against its address once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'store-'));
+  try {
+    const store = new LocalBlobStore(dir);
+    const bytes = randomBytes(2500);
+    const { sha256 } = await store.put(bytes);
+    const { path, digests } = await store.getFileToSend(sha256, 1000);
+    assert.equal(path, join(dir, 'sha256', sha256.slice(0, 2), sha256));
+    assert.deepEqual(digests, { chunkBytes: 1000, sizeBytes: 2500, sha256, prefixSha256: [1000, 2000, 2500].map((end) => sha(bytes.subarray(0, end))) });
+    await assert.rejects(store.getFileToSend(sha(randomBytes(5)), 1000), BlobNotFoundError);
+    // Damaged before its first sending: refused. Once checked, remembered (receivers check every chunk).
+    const other = await store.put(randomBytes(100));
+    writeFileSync(join(dir, 'sha256', other.sha256.slice(0, 2), other.sha256), randomBytes(100));
+    await assert.rejects(store.getFileToSend(other.sha256, 1000), /was damaged/);
+    writeFileSync(path, randomBytes(2500));
+    assert.deepEqual((await store.getFileToSend(sha256, 1000)).digests, digests);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,10 +8,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256OfFile } from '@fedciss/proto';
+import { chunkDigestsOfFile, sha256OfFile, type ChunkDigests } from '@fedciss/proto';
 import { BlobIntegrityError, BlobNotFoundError, blobUri, type BlobStore, type StoredBlob } from './blob-store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** Blobs whose chunks' running hashes are remembered (a few dozen bytes per 4 MiB of blob each). */
+const REMEMBERED_DIGESTS = 64;
 
 export interface LocalBlobStoreOptions {
   /** Test seam: called after the temporary file is durable and before it is renamed into place. */
@@ -21,6 +23,12 @@ export interface LocalBlobStoreOptions {
 export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly blobDir: string;
+  /**
+   * getFileToSend's hashes by `sha256:chunkBytes`, oldest first: every site downloads the same
+   * version each round, and hashing it (twice: the check, then the chunks) for each of them made
+   * the coordinator's CPU per round grow with sites x model size.
+   */
+  private readonly digests = new Map<string, ChunkDigests>();
 
   constructor(readonly root: string, private readonly options: LocalBlobStoreOptions = {}) {
     this.tmpDir = join(root, 'tmp');
@@ -97,6 +105,20 @@ export class LocalBlobStore implements BlobStore {
     const actual = (await sha256OfFile(path)).sha256;
     if (actual !== sha256) throw new BlobIntegrityError(`blob ${sha256} on disk hashes to ${actual}: the file was damaged`);
     return path;
+  }
+
+  async getFileToSend(sha256: string, chunkBytes: number): Promise<{ path: string; digests: ChunkDigests }> {
+    const path = this.pathOf(sha256);
+    if (!(await this.has(sha256))) throw new BlobNotFoundError(sha256);
+    const key = `${sha256}:${chunkBytes}`;
+    let digests = this.digests.get(key);
+    if (!digests) {
+      digests = await chunkDigestsOfFile(path, chunkBytes);
+      if (digests.sha256 !== sha256) throw new BlobIntegrityError(`blob ${sha256} on disk hashes to ${digests.sha256}: the file was damaged`);
+      this.digests.set(key, digests);
+      if (this.digests.size > REMEMBERED_DIGESTS) this.digests.delete(this.digests.keys().next().value!);
+    }
+    return { path, digests };
   }
 
   async get(sha256: string): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeSafetensors, encodeSafetensors, parseDiffusionConfig, parseSegmenterConfig, type DiffusionConfig, type NamedTensors, type SegmenterConfig } from '@fedciss/ml';
+import type { ChunkDigests } from '@fedciss/proto';
 import type { ModelKind, ModelVersion, Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { toJsonColumn } from '../database/json-column';
@@ -75,9 +76,10 @@ export class ModelVersionsService {
   }
 
   /** A local file holding the version's bytes (verified), for streaming them without holding them. */
-  async file(id: string): Promise<{ row: ModelVersion; path: string }> {
+  /** The version's file for sending in chunks of `chunkBytes`, with the chunks' running hashes. */
+  async file(id: string, chunkBytes: number): Promise<{ row: ModelVersion; path: string; digests: ChunkDigests }> {
     const row = await this.get(id);
-    return { row, path: await this.store.getFile(row.sha256) };
+    return { row, ...(await this.store.getFileToSend(row.sha256, chunkBytes)) };
   }
 
   async weights(id: string): Promise<NamedTensors> {

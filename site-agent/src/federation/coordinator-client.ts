@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, chunkFile, DEFAULT_CHUNK_BYTES, FederationClient, FileBlobAssembler, sha256Hex, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  ChunkCodecFederationClient, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, DEFAULT_CHUNK_BYTES, type FederationClient, FileBlobAssembler, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type Chunk,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
@@ -84,7 +84,7 @@ export class CoordinatorClient {
   }
 
   private connect(address: string): FederationClient {
-    return new FederationClient(address, this.connection.credentials, {
+    return new ChunkCodecFederationClient(address, this.connection.credentials, {
       ...TRANSFER_CHANNEL_OPTIONS,
       'grpc.keepalive_time_ms': 30_000,
       // grpc-js backs reconnection off up to 2 minutes; a coordinator back from a restart must hear
@@ -249,10 +249,12 @@ export class CoordinatorClient {
     onProgress?: (fraction: number) => void,
     tuning: UploadTuning = {},
   ): Promise<UploadReceipt> {
-    const { sha256, sizeBytes } = Buffer.isBuffer(source) ? { sha256: sha256Hex(source), sizeBytes: source.length } : await sha256OfFile(source.path);
     const chunkBytes = tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    // One pass: the header's hash and the chunks' running hashes, so sending hashes nothing again.
+    const digests = Buffer.isBuffer(source) ? chunkDigestsOf(source, chunkBytes) : await chunkDigestsOfFile(source.path, chunkBytes);
+    const { sha256, sizeBytes } = digests;
     const chunksFrom = (offset: number): Iterable<Chunk> | AsyncIterable<Chunk> =>
-      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset) : chunkFile(source.path, chunkBytes, offset);
+      Buffer.isBuffer(source) ? chunkBlob(source, chunkBytes, offset, digests) : chunkFile(source.path, chunkBytes, offset, digests);
     const idempotencyKey = `${siteId}:${header.roundId}:${sha256.slice(0, 24)}`;
     return this.retrying(async () => {
       const status = await this.uploadStatus(idempotencyKey);

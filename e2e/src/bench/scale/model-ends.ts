@@ -11,7 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkFile, DEFAULT_CHUNK_BYTES, FederationService, FileBlobAssembler, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, FileBlobAssembler, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { aggregateBySlices, LocalBlobStore, resolveAggregationOptions, SafetensorsFileReader, SafetensorsFileWriter, type SlicedUpdate } from '@fedciss/coordinator';
@@ -84,7 +84,7 @@ function coordinatorEnd(dir: string): void {
   const uploads = new Map<string, { state: UploadState; received: number; sha256: string }>();
   mkdirSync(join(dir, 'uploads'), { recursive: true });
   const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
-  const served = { getUploadStatus: FederationService.getUploadStatus, downloadModel: FederationService.downloadModel, uploadUpdate: FederationService.uploadUpdate };
+  const served = { getUploadStatus: ChunkCodecFederationService.getUploadStatus, downloadModel: ChunkCodecFederationService.downloadModel, uploadUpdate: ChunkCodecFederationService.uploadUpdate };
   const handlers: Pick<FederationServer, keyof typeof served> = {
     getUploadStatus(call, done) {
       const u = uploads.get(call.request.idempotencyKey);
@@ -94,9 +94,9 @@ function coordinatorEnd(dir: string): void {
       void (async () => {
         const v = versions.get(call.request.versionId);
         if (!v) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no version ${call.request.versionId}` });
-        const path = await store.getFile(v.sha256);
+        const { path, digests } = await store.getFileToSend(v.sha256, DEFAULT_CHUNK_BYTES);
         call.write({ header: { format: 'safetensors', totalBytes: v.sizeBytes, sha256: v.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model: { ...v, kind: 'segmenter' } } });
-        for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, call.request.offset)) {
+        for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, call.request.offset, digests)) {
           if (!call.write({ chunk })) await new Promise((r) => call.once('drain', r));
         }
         call.end();

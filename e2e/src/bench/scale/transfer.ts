@@ -7,11 +7,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  BlobAssembler, chunkBlob, DEFAULT_CHUNK_BYTES, FederationClient, FederationService, sha256Hex, TRANSFER_CHANNEL_OPTIONS, UploadState,
-  type BlobChunk, type FederationServer, type UploadMessage,
+  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  type BlobChunk, type ChunkDigests, type FederationClient, type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { quantile } from './proc-stats';
 
@@ -24,16 +24,19 @@ interface PeerReady {
 }
 
 /** The coordinator's end: serves `bytes` random bytes for download and receives uploads. */
-function peer(bytes: number): void {
+function peer(bytes: number, uploadSha256: string): void {
   const blob = randomBytes(bytes);
-  const sha256 = sha256Hex(blob);
+  // Hashed once, as the model store hashes a version when it stores it: the header's hash and the
+  // chunks' running hashes (see ChunkDigests).
+  const digests = chunkDigestsOf(blob);
+  const sha256 = digests.sha256;
   const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
   // Only the two transfer calls are served, typed by the generated interface.
-  const served = { downloadModel: FederationService.downloadModel, uploadUpdate: FederationService.uploadUpdate };
+  const served = { downloadModel: ChunkCodecFederationService.downloadModel, uploadUpdate: ChunkCodecFederationService.uploadUpdate };
   const handlers: Pick<FederationServer, keyof typeof served> = {
     downloadModel(call) {
       call.write({ header: { format: 'safetensors', totalBytes: blob.length, sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model: undefined } });
-      const chunks = chunkBlob(blob);
+      const chunks = chunkBlob(blob, DEFAULT_CHUNK_BYTES, 0, digests);
       const pump = (): void => {
         for (let c = chunks.next(); !c.done; c = chunks.next()) if (!call.write({ chunk: c.value })) return void call.once('drain', pump);
         call.end();
@@ -41,8 +44,8 @@ function peer(bytes: number): void {
       pump();
     },
     uploadUpdate(call, answer) {
-      let a: BlobAssembler | undefined;
-      call.on('data', (m: UploadMessage) => (m.header ? (a = new BlobAssembler(m.header.totalBytes, m.header.sha256, 1 << 30)) : a!.add(m.chunk!)));
+      let a: ChunkVerifier | undefined;
+      call.on('data', (m: UploadMessage) => (m.header ? (a = new ChunkVerifier(m.header.totalBytes, m.header.sha256, 1 << 30)) : a!.check(m.chunk!)));
       call.on('end', () => {
         try {
           a!.finish();
@@ -54,16 +57,27 @@ function peer(bytes: number): void {
     },
   };
   server.addService(served, handlers);
-  // Raw socket: 'D' asks for the bytes; anything else starts an upload answered with one byte at its end.
+  // Raw socket: 'D' asks for the bytes; 'U' (bytes only) or 'H' (hashed: SHA-256 of what arrives,
+  // compared with the blob's) starts an upload answered with one byte at its end ('k', or 'x' when
+  // the hash differs).
   const raw = createServer((socket) => {
     let got = -1;
+    let hash: Hash | undefined;
     socket.on('data', (d: Buffer) => {
-      if (got < 0 && d[0] === 0x44) return void socket.end(blob);
+      if (got < 0) {
+        if (d[0] === 0x44) return void socket.end(blob);
+        if (d[0] === 0x48) hash = createHash('sha256');
+        d = d.subarray(1);
+        got = 0;
+      }
+      hash?.update(d);
       got += d.length;
-      if (got === bytes) socket.end('k');
+      if (got === bytes) socket.end(!hash || hash.digest('hex') === uploadSha256 ? 'k' : 'x');
     });
   });
-  // The parent asks for this process's CPU time after each transfer.
+  // The parent asks for this process's CPU time after each transfer, and disconnects at the end
+  // (a clean exit, so that `node --cpu-prof` writes this process's profile too).
+  process.on('disconnect', () => process.exit(0));
   process.on('message', () => {
     const c = process.cpuUsage();
     process.send!({ cpuMs: (c.user + c.system) / 1000 });
@@ -76,24 +90,35 @@ function peer(bytes: number): void {
   );
 }
 
-function rawDownload(port: number, bytes: number): Promise<number> {
+/** The blob over a raw socket; with `expectedSha256`, hashed as it arrives and checked at its end. */
+function rawDownload(port: number, bytes: number, expectedSha256?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let got = 0;
+    const hash = expectedSha256 ? createHash('sha256') : undefined;
     const c = connect(port, '127.0.0.1', () => c.write('D'));
-    c.on('data', (d) => (got += d.length));
-    c.on('end', () => (got === bytes ? resolve(performance.now() - t0) : reject(new Error(`raw download got ${got} of ${bytes} bytes`))));
+    c.on('data', (d: Buffer) => {
+      hash?.update(d);
+      got += d.length;
+    });
+    c.on('end', () => {
+      if (got !== bytes) reject(new Error(`raw download got ${got} of ${bytes} bytes`));
+      else if (hash && hash.digest('hex') !== expectedSha256) reject(new Error('raw download: sha256 mismatch'));
+      else resolve(performance.now() - t0);
+    });
     c.on('error', reject);
   });
 }
 
-function rawUpload(port: number, blob: Buffer): Promise<number> {
+/** The blob over a raw socket; `hashed`: the receiving end hashes it and checks it against the blob's hash. */
+function rawUpload(port: number, blob: Buffer, hashed: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const c = connect(port, '127.0.0.1', () => (c.write('U'), c.write(blob)));
-    c.on('data', () => {
+    const c = connect(port, '127.0.0.1', () => (c.write(hashed ? 'H' : 'U'), c.write(blob)));
+    c.on('data', (d: Buffer) => {
       c.destroy();
-      resolve(performance.now() - t0);
+      if (d[0] === 0x6b) resolve(performance.now() - t0);
+      else reject(new Error('raw upload: sha256 mismatch'));
     });
     c.on('error', reject);
   });
@@ -101,21 +126,21 @@ function rawUpload(port: number, blob: Buffer): Promise<number> {
 
 async function grpcDownload(client: FederationClient, expectedSha: string): Promise<number> {
   const t0 = performance.now();
-  let a: BlobAssembler | undefined;
+  let a: ChunkVerifier | undefined;
   for await (const m of client.downloadModel({ versionId: 'v', offset: 0 }) as AsyncIterable<BlobChunk>) {
-    if (m.header) a = new BlobAssembler(m.header.totalBytes, expectedSha, 1 << 30);
-    else a!.add(m.chunk!);
+    if (m.header) a = new ChunkVerifier(m.header.totalBytes, expectedSha, 1 << 30);
+    else a!.check(m.chunk!);
   }
   a!.finish();
   return performance.now() - t0;
 }
 
-function grpcUpload(client: FederationClient, blob: Buffer, sha256: string): Promise<number> {
+function grpcUpload(client: FederationClient, blob: Buffer, digests: ChunkDigests): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const call = client.uploadUpdate((e) => (e ? reject(e) : resolve(performance.now() - t0)));
-    call.write({ header: { idempotencyKey: 'k', roundId: 'r', baseVersionId: 'v', kind: 'segmenter', samples: undefined, totalBytes: blob.length, sha256, trainMetrics: {}, resumeOffset: 0 } });
-    const chunks = chunkBlob(blob);
+    call.write({ header: { idempotencyKey: 'k', roundId: 'r', baseVersionId: 'v', kind: 'segmenter', samples: undefined, totalBytes: blob.length, sha256: digests.sha256, trainMetrics: {}, resumeOffset: 0 } });
+    const chunks = chunkBlob(blob, DEFAULT_CHUNK_BYTES, 0, digests);
     const pump = (): void => {
       for (let c = chunks.next(); !c.done; c = chunks.next()) if (!call.write({ chunk: c.value })) return void call.once('drain', pump);
       call.end();
@@ -126,80 +151,109 @@ function grpcUpload(client: FederationClient, blob: Buffer, sha256: string): Pro
 
 const median = (xs: number[]) => quantile(xs, 0.5);
 
+const KINDS = ['rawDown', 'rawDownHashed', 'down', 'rawUp', 'rawUpHashed', 'up'] as const;
+type Kind = (typeof KINDS)[number];
+
 export interface TransferFigures {
   sizeMB: number;
   repeats: number;
   chunkBytes: number;
+  /** The raw socket moving bytes only (the reference the goal names). */
   rawSocketMBps: number;
   rawDownloadMBps: number;
   rawUploadMBps: number;
+  /** The raw socket with the receiving end hashing what arrives and checking the blob's hash: the integrity work gRPC's receivers do. */
+  rawHashedDownloadMBps: number;
+  rawHashedUploadMBps: number;
   grpcDownloadMBps: number;
   grpcUploadMBps: number;
   downloadRatio: number;
   uploadRatio: number;
-  /** CPU time of both processes together per GiB moved: independent of what else the machine runs. */
-  cpuSecondsPerGiB: { rawDown: number; down: number; rawUp: number; up: number };
+  downloadRatioToHashedRaw: number;
+  uploadRatioToHashedRaw: number;
+  /**
+   * CPU seconds per GiB moved, of each process (the site's: this one; the coordinator's: the peer)
+   * and both together: independent of what else the machine runs.
+   */
+  cpuSecondsPerGiB: Record<Kind, { site: number; coordinator: number; both: number }>;
   note: string;
 }
 
-/** Medians of `repeats` interleaved runs of each of the four transfers (after one warm-up of each). */
+/** Medians of `repeats` interleaved runs of each of the six transfers (after one warm-up of each). */
 export async function benchTransfer(sizeMb = 64, repeats = 5): Promise<TransferFigures> {
   const bytes = sizeMb * MB;
-  const child: ChildProcess = fork(__filename, ['--peer', String(bytes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const blob = randomBytes(bytes);
+  // Hashed once before the runs, as the site agent hashes an update before announcing it.
+  const digests = chunkDigestsOf(blob);
+  const child: ChildProcess = fork(__filename, ['--peer', String(bytes), digests.sha256], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = await new Promise<PeerReady>((resolve, reject) => {
       child.once('message', (m) => resolve(m as PeerReady));
       child.once('exit', (code) => reject(new Error(`transfer peer exited with ${code}`)));
     });
-    const client = new FederationClient(`127.0.0.1:${ready.grpcPort}`, grpc.credentials.createInsecure(), TRANSFER_CHANNEL_OPTIONS);
-    const blob = randomBytes(bytes);
-    const sha = sha256Hex(blob);
-    const kinds = ['rawDown', 'down', 'rawUp', 'up'] as const;
-    const runs: Record<(typeof kinds)[number], () => Promise<number>> = {
+    const client = new ChunkCodecFederationClient(`127.0.0.1:${ready.grpcPort}`, grpc.credentials.createInsecure(), TRANSFER_CHANNEL_OPTIONS);
+    const runs: Record<Kind, () => Promise<number>> = {
       rawDown: () => rawDownload(ready.rawPort, bytes),
+      rawDownHashed: () => rawDownload(ready.rawPort, bytes, ready.sha256),
       down: () => grpcDownload(client, ready.sha256),
-      rawUp: () => rawUpload(ready.rawPort, blob),
-      up: () => grpcUpload(client, blob, sha),
+      rawUp: () => rawUpload(ready.rawPort, blob, false),
+      rawUpHashed: () => rawUpload(ready.rawPort, blob, true),
+      up: () => grpcUpload(client, blob, digests),
     };
     const peerCpuMs = () => new Promise<number>((resolve) => (child.once('message', (m) => resolve((m as { cpuMs: number }).cpuMs)), child.send('cpu')));
-    const times = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<(typeof kinds)[number], number[]>;
-    const cpu = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<(typeof kinds)[number], number[]>;
+    const perKind = <T>(make: () => T) => Object.fromEntries(KINDS.map((k) => [k, make()])) as Record<Kind, T>;
+    const times = perKind(() => [] as number[]);
+    const cpu = perKind(() => ({ site: [] as number[], coordinator: [] as number[], both: [] as number[] }));
     try {
       for (let i = 0; i <= repeats; i++) {
-        for (const k of kinds) {
+        for (const k of KINDS) {
           const [own, theirs] = [process.cpuUsage(), await peerCpuMs()];
           const ms = await runs[k]();
           const mine = process.cpuUsage(own);
-          const cpuMs = (mine.user + mine.system) / 1000 + (await peerCpuMs()) - theirs;
-          if (i > 0) (times[k].push(ms), cpu[k].push(cpuMs)); // the first round warms up
+          const site = (mine.user + mine.system) / 1000;
+          const coordinator = (await peerCpuMs()) - theirs;
+          if (i === 0) continue; // the first round warms up
+          times[k].push(ms);
+          cpu[k].site.push(site);
+          cpu[k].coordinator.push(coordinator);
+          cpu[k].both.push(site + coordinator);
         }
       }
     } finally {
       client.close();
     }
     const mbps = (ms: number) => Number((sizeMb / (ms / 1000)).toFixed(1));
-    const [rawDownloadMBps, rawUploadMBps, grpcDownloadMBps, grpcUploadMBps] = [times.rawDown, times.rawUp, times.down, times.up].map((t) => mbps(median(t)));
-    const rawSocketMBps = mbps(median([...times.rawDown, ...times.rawUp]));
+    const rate = Object.fromEntries(KINDS.map((k) => [k, mbps(median(times[k]))])) as Record<Kind, number>;
+    const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+    const perGiB = (ms: number[]) => Number(((median(ms) / 1000) * (1024 / sizeMb)).toFixed(2));
     return {
       sizeMB: sizeMb,
       repeats,
       chunkBytes: DEFAULT_CHUNK_BYTES,
-      rawSocketMBps,
-      rawDownloadMBps,
-      rawUploadMBps,
-      grpcDownloadMBps,
-      grpcUploadMBps,
-      downloadRatio: Number((grpcDownloadMBps / rawDownloadMBps).toFixed(2)),
-      uploadRatio: Number((grpcUploadMBps / rawUploadMBps).toFixed(2)),
-      cpuSecondsPerGiB: Object.fromEntries(kinds.map((k) => [k, Number(((median(cpu[k]) / 1000) * (1024 / sizeMb)).toFixed(2))])) as TransferFigures['cpuSecondsPerGiB'],
-      note: 'two processes on loopback; gRPC with a running SHA-256 checked per chunk and the whole-blob hash on the receiving side, the sender hashing as it sends; the raw socket moves bytes only; MB = MiB',
+      rawSocketMBps: mbps(median([...times.rawDown, ...times.rawUp])),
+      rawDownloadMBps: rate.rawDown,
+      rawUploadMBps: rate.rawUp,
+      rawHashedDownloadMBps: rate.rawDownHashed,
+      rawHashedUploadMBps: rate.rawUpHashed,
+      grpcDownloadMBps: rate.down,
+      grpcUploadMBps: rate.up,
+      downloadRatio: ratio(rate.down, rate.rawDown),
+      uploadRatio: ratio(rate.up, rate.rawUp),
+      downloadRatioToHashedRaw: ratio(rate.down, rate.rawDownHashed),
+      uploadRatioToHashedRaw: ratio(rate.up, rate.rawUpHashed),
+      cpuSecondsPerGiB: Object.fromEntries(KINDS.map((k) => [k, { site: perGiB(cpu[k].site), coordinator: perGiB(cpu[k].coordinator), both: perGiB(cpu[k].both) }])) as TransferFigures['cpuSecondsPerGiB'],
+      note:
+        'two processes on loopback, plaintext both (mutual TLS would cost both the same cipher). gRPC: the platform transfer code (hand-written chunk codec), ' +
+        'the receiver checking every chunk\'s running SHA-256 and the whole-blob hash, the sender taking the running hashes from the pass that hashed the blob ' +
+        'before the runs (as the store and the agent do before announcing a blob). raw: bytes only; rawHashed: the receiver also hashes and checks. MB = MiB',
     };
   } finally {
-    child.kill();
+    if (child.connected) child.disconnect();
+    else child.kill();
   }
 }
 
 if (require.main === module) {
-  if (process.argv[2] === '--peer') peer(Number(process.argv[3]));
+  if (process.argv[2] === '--peer') peer(Number(process.argv[3]), process.argv[4]!);
   else void benchTransfer().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'));
 }
