@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale -- [--quick] [--json FILE] [--sites 10,100,500] [--models 2,200,2560]`:
+ * `npm run bench:scale -- [--quick] [--json FILE] [--sites 10,100,500] [--models 2,200,2560] [--sections transfer,models,robust,sites]`:
  * the federation as the work grows, each figure measured in this one run (see README, benchmarks):
  * transfer (gRPC against a raw loopback socket, both ways), sites (N simulated mutual-TLS sites
  * on a PostgreSQL coordinator, cost per round and its slope in N, 10 % of the sites dying
@@ -16,8 +16,12 @@ import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
 import { slope } from './proc-stats';
 
+const SECTIONS = ['transfer', 'models', 'robust', 'sites'] as const;
+type Section = (typeof SECTIONS)[number];
+
 interface Args {
   quick: boolean;
+  sections: Section[];
   json?: string;
   sites: number[];
   modelsMB: number[];
@@ -39,8 +43,18 @@ function parseArgs(argv: string[]): Args {
     if (!xs.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`${flag} must be positive integers separated by commas, got '${v}'`);
     return xs;
   };
-  for (const a of argv) if (a.startsWith('--') && !['--quick', '--json', '--sites', '--models'].includes(a)) throw new Error(`unknown option ${a} (known: --quick, --json FILE, --sites N,N,..., --models MB,MB,...)`);
-  return { quick, json: value('--json'), sites: list('--sites', quick ? [5, 20] : [10, 100, 500]), modelsMB: list('--models', quick ? [2, 200] : [2, 200, 2560]) };
+  for (const a of argv) {
+    if (a.startsWith('--') && !['--quick', '--json', '--sites', '--models', '--sections'].includes(a)) {
+      throw new Error(`unknown option ${a} (known: --quick, --json FILE, --sites N,N,..., --models MB,MB,..., --sections ${SECTIONS.join(',')})`);
+    }
+  }
+  const sections = (value('--sections') ?? SECTIONS.join(',')).split(',');
+  const unknown = sections.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (unknown.length) throw new Error(`--sections: unknown section(s) ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  return {
+    quick, json: value('--json'), sections: sections as Section[],
+    sites: list('--sites', quick ? [5, 20] : [10, 100, 500]), modelsMB: list('--models', quick ? [2, 200] : [2, 200, 2560]),
+  };
 }
 
 async function main(): Promise<void> {
@@ -72,11 +86,16 @@ async function main(): Promise<void> {
     }
   };
   try {
-    await section('transfer', () => benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5));
+    const on = (s: Section) => args.sections.includes(s);
+    if (on('transfer')) await section('transfer', () => benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5));
     // The models (2.5 GB) before the many sites: the largest site count is the longest part.
-    await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
+    if (on('models')) await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
     const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
-    await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
+    if (on('robust')) await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
+    if (!on('sites')) {
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      return;
+    }
     const pkiDir = join(workDir, 'pki');
     initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });
     const keyCache = join(tmpdir(), 'fedciss-bench-scale-keys');
