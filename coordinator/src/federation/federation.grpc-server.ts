@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import {
   ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS,
@@ -24,6 +25,11 @@ import { quote } from '../common/text';
 import { MetricsService } from '../operations/metrics.service';
 import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 import { Leadership } from '../leadership';
+import { ConcurrencyLimit } from './concurrency-limit';
+
+/** See FederationGrpcServer.downloadSlots: 16 chunks of at most 4 MiB. */
+const DOWNLOAD_CHUNKS_IN_FLIGHT = 16;
+const SLOW_FLUSH_MS = 5_000;
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -77,6 +83,13 @@ function tolerantDefinition(definition: typeof ChunkCodecFederationService): grp
 export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Federation');
   private server?: grpc.Server;
+  /**
+   * Download chunks in memory at once, across all downloads (each: read from the file, encoded,
+   * framed by grpc-js, until HTTP/2 has taken it). Unbounded, every site downloading at a round's
+   * start held its chunk (three times over) at the same moment: at 100 sites that was most of the
+   * coordinator's ~6 MB of peak RSS per site (bench:scale).
+   */
+  private readonly downloadSlots = new ConcurrencyLimit(DOWNLOAD_CHUNKS_IN_FLIGHT);
   /** Ports actually bound (useful when the configured port is 0). */
   readonly ports: { federation?: number; enrollment?: number } = {};
 
@@ -225,13 +238,28 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     const sizeBytes = Number(row.sizeBytes);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > sizeBytes) throw invalid(`offset ${offset} is outside 0..${sizeBytes}`);
     const model = { versionId: row.id, kind: row.kind, sha256: row.sha256, sizeBytes };
-    await write(call, { header: { format: 'safetensors', totalBytes: sizeBytes, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
-    for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, offset, digests)) {
-      if (call.cancelled) return;
-      await write(call, { chunk });
-      this.metrics.bytesOut(chunk.data.length);
+    await writeFlushed(call, { header: { format: 'safetensors', totalBytes: sizeBytes, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
+    const chunks = chunkFile(path, DEFAULT_CHUNK_BYTES, offset, digests);
+    try {
+      // One chunk at a time: read, sent and flushed within a slot of downloadSlots. A site too slow
+      // to take its chunk within SLOW_FLUSH_MS gives its slot up and waits outside (its chunk is
+      // then held beyond the bound: slow sites must not stall everyone's downloads).
+      for (;;) {
+        const step = await this.downloadSlots.run(async () => {
+          const next = await chunks.next();
+          if (next.done || call.cancelled) return { done: true } as const;
+          this.metrics.bytesOut(next.value.data.length);
+          const flushed = writeFlushed(call, { chunk: next.value });
+          await Promise.race([flushed, delay(SLOW_FLUSH_MS, undefined, { ref: false })]);
+          return { done: false, flushed } as const; // (a promise in an object: returned as is, not awaited)
+        });
+        if (step.done) break;
+        await step.flushed;
+      }
+    } finally {
+      await chunks.return(undefined); // closes the file when the download stopped early
     }
-    call.end();
+    if (!call.cancelled) call.end();
   }
 
   private async upload(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>): Promise<UploadReceipt> {
@@ -261,19 +289,25 @@ function invitationTokenOf(metadata: grpc.Metadata): string | undefined {
   return values.length === 1 && typeof values[0] === 'string' && values[0].length <= 200 ? values[0] : undefined;
 }
 
-/** Writes one message, waiting for the stream to drain when its buffer is full (back-pressure). */
-function write<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
+/**
+ * Writes one message and waits until HTTP/2 has taken its bytes (or the call has ended): from then
+ * on they are no longer held by this process. (Waiting for 'drain' only would let every download
+ * queue its chunk in the call's buffer at once.)
+ */
+function writeFlushed<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (call.write(message)) return resolve();
-    const onDrain = () => {
-      call.off('error', onError);
-      resolve();
+    if (call.cancelled) return resolve(); // grpc-js drops writes to a cancelled call without answering
+    const settle = (e?: Error | null) => {
+      call.off('cancelled', ended);
+      call.off('close', ended);
+      call.off('error', settle);
+      if (e) reject(e);
+      else resolve();
     };
-    const onError = (e: Error) => {
-      call.off('drain', onDrain);
-      reject(e);
-    };
-    call.once('drain', onDrain);
-    call.once('error', onError);
+    const ended = () => settle();
+    call.once('cancelled', ended);
+    call.once('close', ended);
+    call.once('error', settle);
+    call.write(message, settle);
   });
 }
