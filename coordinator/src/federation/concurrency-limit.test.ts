@@ -23,3 +23,17 @@ test('at most `limit` tasks run at once, the others start in arrival order, fail
   assert.equal(await limit.run(async () => 'after'), 'after');
   assert.throws(() => new ConcurrencyLimit(0), /positive integer/);
 });
+
+test('a task holding its place longer than holdAtMostMs gives it up and runs on outside the limit', async () => {
+  const limit = new ConcurrencyLimit(1);
+  let finishSlow!: () => void;
+  const slow = limit.run(() => new Promise<string>((r) => (finishSlow = () => r('slow'))), 30);
+  const t0 = Date.now();
+  assert.equal(await limit.run(async () => 'next'), 'next', 'the next task got the place');
+  assert.ok(Date.now() - t0 >= 25, 'after the slow task had held it for holdAtMostMs');
+  finishSlow();
+  assert.equal(await slow, 'slow', 'the slow task still finished, with its result');
+  const failing = limit.run(async () => Promise.reject(new Error('boom')), 1000);
+  await assert.rejects(failing, /boom/);
+  assert.equal(await limit.run(async () => 'free'), 'free');
+});

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import {
   ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS,
@@ -27,9 +26,9 @@ import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 import { Leadership } from '../leadership';
 import { ConcurrencyLimit } from './concurrency-limit';
 
-/** See FederationGrpcServer.downloadSlots: 16 chunks of at most 4 MiB. */
-const DOWNLOAD_CHUNKS_IN_FLIGHT = 16;
-const SLOW_FLUSH_MS = 5_000;
+/** See FederationGrpcServer.transferSlots. */
+const TRANSFERS_AT_ONCE = 16;
+const SLOW_TRANSFER_MS = 5_000;
 
 const ENROLLMENT: Record<string, EnrollmentStatus> = {
   pending: EnrollmentStatus.ENROLLMENT_STATUS_PENDING,
@@ -84,12 +83,13 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
   private readonly log = new Logger('Federation');
   private server?: grpc.Server;
   /**
-   * Download chunks in memory at once, across all downloads (each: read from the file, encoded,
-   * framed by grpc-js, until HTTP/2 has taken it). Unbounded, every site downloading at a round's
-   * start held its chunk (three times over) at the same moment: at 100 sites that was most of the
-   * coordinator's ~6 MB of peak RSS per site (bench:scale).
+   * Transfers moving bytes at once: a download's chunk from its read to HTTP/2 taking it, an
+   * upload from its header to its last chunk. Unbounded, every site of a round moved its bytes at
+   * the same moment, each holding a chunk (several times over: frames, message, encoding) in the
+   * coordinator's memory. A slot is given up after SLOW_TRANSFER_MS (slow sites must not stall
+   * everyone), so the bound holds for transfers that are not slow.
    */
-  private readonly downloadSlots = new ConcurrencyLimit(DOWNLOAD_CHUNKS_IN_FLIGHT);
+  private readonly transferSlots = new ConcurrencyLimit(TRANSFERS_AT_ONCE);
   /** Ports actually bound (useful when the configured port is 0). */
   readonly ports: { federation?: number; enrollment?: number } = {};
 
@@ -241,20 +241,15 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     await writeFlushed(call, { header: { format: 'safetensors', totalBytes: sizeBytes, sha256: row.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model } });
     const chunks = chunkFile(path, DEFAULT_CHUNK_BYTES, offset, digests);
     try {
-      // One chunk at a time: read, sent and flushed within a slot of downloadSlots. A site too slow
-      // to take its chunk within SLOW_FLUSH_MS gives its slot up and waits outside (its chunk is
-      // then held beyond the bound: slow sites must not stall everyone's downloads).
-      for (;;) {
-        const step = await this.downloadSlots.run(async () => {
+      // One chunk at a time: read, sent and flushed within a slot of transferSlots.
+      for (let more = true; more; ) {
+        more = await this.transferSlots.run(async () => {
           const next = await chunks.next();
-          if (next.done || call.cancelled) return { done: true } as const;
+          if (next.done || call.cancelled) return false;
           this.metrics.bytesOut(next.value.data.length);
-          const flushed = writeFlushed(call, { chunk: next.value });
-          await Promise.race([flushed, delay(SLOW_FLUSH_MS, undefined, { ref: false })]);
-          return { done: false, flushed } as const; // (a promise in an object: returned as is, not awaited)
-        });
-        if (step.done) break;
-        await step.flushed;
+          await writeFlushed(call, { chunk: next.value });
+          return true;
+        }, SLOW_TRANSFER_MS);
       }
     } finally {
       await chunks.return(undefined); // closes the file when the download stopped early
@@ -264,22 +259,41 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
 
   private async upload(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>): Promise<UploadReceipt> {
     const siteId = await this.caller(call, 'upload');
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<UploadMessage>;
-    const first = await messages.next();
-    if (!first.done) {
-      const bad = malformed(first.value, 'upload');
-      if (bad) throw bad;
-    }
-    if (first.done || !first.value.header) throw serviceError(grpc.status.INVALID_ARGUMENT, 'the first message of an upload must carry the header');
-    async function* chunks(): AsyncGenerator<Chunk> {
-      for (let m = await messages.next(); !m.done; m = await messages.next()) {
-        const bad = malformed(m.value, 'upload');
+    // The upload's messages are read within a slot of transferSlots, held until the last one is read:
+    // grpc-js reads a stream only when asked, so an upload waiting for its slot holds no more than
+    // HTTP/2's window; checking and recording the update happen after the slot is given up.
+    let allRead!: () => void;
+    const reading = new Promise<void>((resolve) => (allRead = resolve));
+    await new Promise<void>((entered) => {
+      void this.transferSlots.run(async () => {
+        entered();
+        await reading;
+      }, SLOW_TRANSFER_MS);
+    });
+    try {
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<UploadMessage>;
+      const first = await messages.next();
+      if (!first.done) {
+        const bad = malformed(first.value, 'upload');
         if (bad) throw bad;
-        if (!m.value.chunk) throw serviceError(grpc.status.INVALID_ARGUMENT, 'only the first message of an upload may carry a header');
-        yield m.value.chunk;
       }
+      if (first.done || !first.value.header) throw serviceError(grpc.status.INVALID_ARGUMENT, 'the first message of an upload must carry the header');
+      async function* chunks(): AsyncGenerator<Chunk> {
+        try {
+          for (let m = await messages.next(); !m.done; m = await messages.next()) {
+            const bad = malformed(m.value, 'upload');
+            if (bad) throw bad;
+            if (!m.value.chunk) throw serviceError(grpc.status.INVALID_ARGUMENT, 'only the first message of an upload may carry a header');
+            yield m.value.chunk;
+          }
+        } finally {
+          allRead();
+        }
+      }
+      return await this.uploads.receive(siteId, first.value.header, chunks());
+    } finally {
+      allRead();
     }
-    return this.uploads.receive(siteId, first.value.header, chunks());
   }
 }
 
