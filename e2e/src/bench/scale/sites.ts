@@ -143,6 +143,8 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
       rows.push(row);
       roundMs.push(row.closedAt!.getTime() - row.openedAt.getTime());
       if (row.status !== 'completed') failures.push(`round ${r} ${row.status}: ${(row as unknown as { reason?: string }).reason ?? ''}`);
+      // Each round as it closes (a run stopped half-way keeps what it measured in its log).
+      process.stderr.write(`bench:scale sites ${o.sites}: round ${r} ${row.status} in ${roundMs.at(-1)} ms, coordinator ${cpuPerRound.at(-1)!.toFixed(1)} CPU s, peak RSS ${peakRss} B, ${failures.length} failures\n`);
     }
     const databaseBytes = Number((await db.$queryRaw<Array<{ size: bigint }>>`SELECT pg_database_size(current_database()) AS size`)[0].size);
     const model = await db.modelVersion.findFirst({ where: { kind: 'segmenter' }, orderBy: { createdAt: 'asc' } });
