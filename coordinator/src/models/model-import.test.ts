@@ -43,7 +43,7 @@ describe('coordinator models import', () => {
 
   test('refuses what it cannot check, before writing anything', async () => {
     const three = segFile('three.safetensors', 3);
-    await assert.rejects(importer.import(request(join(dir, 'model.pt'))), /only \.safetensors/);
+    await assert.rejects(importer.import(request(join(dir, 'model.pt'))), /only \.safetensors or \.onnx files/);
     await assert.rejects(importer.import(request(three)), /no roster yet: give the model's 2 class names/);
     await assert.rejects(importer.import(request(three, ['liver'])), /names 1 classes, the model predicts 2/);
     await assert.rejects(importer.import(request(three, ['liver', 'Liver!'])), /--classes\[1\] 'Liver!'/);
@@ -86,7 +86,7 @@ describe('coordinator models import', () => {
     const p = new Command('coordinator').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
     register(p, async (ctx) => {
       seen.push(ctx);
-      return { versionId: 'v', kind: 'segmenter', numClasses: 3, step: 0, createdStep0: true };
+      return { versionId: 'v', kind: 'segmenter', numClasses: 3, step: 0, createdStep0: true, fresh: [] };
     });
     p.commands.forEach((c) => c.exitOverride().commands.forEach((s) => s.exitOverride()));
     await p.parseAsync(['node', 'coordinator', 'models', 'import', '--file', 'm.safetensors', '--classes', 'liver, colon', '--data-dir', 'd']);
