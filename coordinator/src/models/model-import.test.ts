@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
+import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, replayGeneratorConfig, segmenterConfig, type NamedTensors } from '@fedciss/ml';
 import { openDatabase, type Database } from '../database/database';
 import { DatabaseService } from '../database/database.service';
 import { GlobalModels } from '../federation/global-models';
@@ -65,6 +65,7 @@ describe('coordinator models import', () => {
     const step = await db.prisma.step.findUniqueOrThrow({ where: { index: 0 } });
     assert.equal(step.status, 'completed');
     assert.deepEqual((step.config as { newClassIds: number[] }).newClassIds, [1, 2]);
+    assert.deepEqual((step.config as { generator: unknown }).generator, replayGeneratorConfig(seg.inputSize), "a fresh federation's generator for this segmenter");
     assert.equal(await new GlobalModels(new ServerStateRepository(db)).current('segmenter'), r.versionId);
 
     // A segmenter that does not predict the roster's classes is refused; one that does replaces the global model.

@@ -173,7 +173,9 @@ export class ModelImporter {
     const stepConfig: StepConfig = {
       training: r.training,
       segmenter: config,
-      generator: parseDiffusionConfig(r.training.generator ?? {}, 'training settings, generator'),
+      // As a fresh federation of this segmenter would get it (architecture-check.ts): the factory's
+      // generator for its input size, the training settings' overrides on top.
+      generator: parseDiffusionConfig({ ...this.factory.defaultGeneratorConfig(config), ...r.training.generator }, 'training settings, generator'),
       numClasses,
       newClassIds: names.map((_, i) => i + 1),
       segmenterRounds: r.rounds.segmenterRounds,
