@@ -87,11 +87,12 @@ function classNames(r: ImportRequest, m: ParsedModel): { names?: string[]; sourc
  * settings (--training-file) set a key to another value, so an explicit setting never goes unheard. */
 function checkAgainstTrainingSettings(r: ImportRequest, config: SegmenterConfig): void {
   const set = r.training.segmenter ?? {};
-  const differ = Object.entries(set).filter(([k, v]) => JSON.stringify((config as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v));
+  const file = config as unknown as Readonly<Record<string, unknown>>;
+  const differ = Object.entries(set).filter(([k, v]) => JSON.stringify(file[k]) !== JSON.stringify(v));
   if (differ.length) {
     throw new ModelImportError(
       `${r.file}: its architecture ${JSON.stringify(config)} differs from the training settings' segmenter ${JSON.stringify(set)} ` +
-        `(${differ.map(([k, v]) => `${k}: ${JSON.stringify((config as unknown as Record<string, unknown>)[k])} in the file, ${JSON.stringify(v)} configured`).join('; ')})`,
+        `(${differ.map(([k, v]) => `${k}: ${JSON.stringify(file[k])} in the file, ${JSON.stringify(v)} configured`).join('; ')})`,
     );
   }
 }
