@@ -151,8 +151,8 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
   assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
 });
 
-test('quick profile: at least 450 optimizer steps a site and step (at 90 no method, joint included, learned a step-1 class)', () => {
+test('quick profile: at least 1500 optimizer steps a site and step (at 450 joint stayed at 23 ± 4 all-class mIoU)', () => {
   const p = PROFILES.quick;
   const stepsPerEpoch = Math.ceil((p.imagesPerSurgery * p.trainSurgeriesPerStep) / p.batchSize);
-  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 450);
+  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 1500);
 });
