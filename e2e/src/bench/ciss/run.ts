@@ -14,7 +14,7 @@ import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
-import { finalFigures, stepFigures, type MethodResult, type ReportLike } from './table';
+import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 
 export interface SiteData {
   name: string;
@@ -106,6 +106,18 @@ async function waitForReport(fed: Federation, step: number, timeoutMs: number): 
   }
 }
 
+/** Each step's per-round series (GET /api/reports/steps/:step/rounds) and its rounds (GET /api/rounds). */
+async function readRounds(fed: Federation, steps: readonly number[]): Promise<{ series: RoundSeriesLike[]; rounds: RoundLike[] }> {
+  const get = async <T>(path: string): Promise<T> => {
+    const r = await fed.api<T>('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const series = await Promise.all(steps.map((t) => get<RoundSeriesLike>(`/api/reports/steps/${t}/rounds`)));
+  const rounds = (await Promise.all(steps.map((t) => get<RoundLike[]>(`/api/rounds?step=${t}`)))).flat();
+  return { series, rounds };
+}
+
 interface RunSpec {
   method: MethodSpec;
   /** Class names of each step this run opens. */
@@ -150,6 +162,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
   }
   const stepSeconds: Array<number | null> = [];
   let reports: ReportLike[] = [];
+  let trained: Awaited<ReturnType<typeof readRounds>> | undefined;
   let error: string | undefined;
   try {
     if (spec.step0) {
@@ -188,6 +201,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
       ctx.log(`  ${method.id} (seed ${ctx.seed}): step ${t} (${classes.length} classes) done in ${stepSeconds[t]!.toFixed(1)} s`);
     }
     reports = await waitForReport(fed, spec.steps.length - 1, 60_000);
+    trained = await readRounds(fed, spec.steps.map((_, t) => t).filter((t) => t >= first));
     await after?.(fed);
   } catch (e) {
     error = (e as Error).message.split('\n')[0];
@@ -206,6 +220,8 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
     recipe: method.recipe,
     ...finalFigures(error ? [] : reports, ctx.schedule),
     steps: stepFigures(reports, stepSeconds),
+    rounds: trained ? roundFigures(trained.series, reports, ctx.schedule) : [],
+    roundEvaluationSeconds: trained ? roundEvaluationSeconds(trained.rounds) : null,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     ...(error ? { error } : {}),
   };
