@@ -177,12 +177,14 @@ test('per-round summaries: mean and sd per step and round over the seeds (round 
     [2, 0, 12, 2.83, 22, 2.83, 2],
   ]);
   assert.equal(s.roundEvaluationSeconds, 2, 'mean of the three runs\' per-round evaluation seconds');
-  const md = toMarkdown({
+  const markdown = (ours: typeof s) => toMarkdown({
     setting: 'liver,stomach;ureter;colon', schedule: threeSteps.steps, profile: 'quick', sites: 2, seeds: [1, 2], step0: null,
-    methods: { ours: s }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: [], options: {},
+    methods: { ours }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: [], options: {},
   });
+  const md = markdown(s);
   assert.match(md, /\| Ours \| 1 \| 42\.0 ± 2\.8 → 44\.0 ± 2\.8 \| 1\.0 ± 1\.4 → 6\.0 ± 2\.8 \| .* \| 2 \|\n\|  \| 2 \| 12\.0 ± 2\.8 \| 22\.0 ± 2\.8 \| 17\.0 ± 2\.8 \|  \|/);
   assert.match(md, /over the same classes as above/);
+  assert.match(markdown(summarise([run(1, [{ ...at(1, 0, 40, 0), groups: 'step' }])])), /as the coordinator reports a step/, 'the Markdown names the groups it shows');
 });
 
 test('per-round evaluation seconds: the evaluation rounds of every segmenter round\'s result but each step\'s last', () => {
