@@ -1,7 +1,8 @@
 /**
  * Runs one method through the whole federated pipeline: a fresh coordinator and fresh site agents
  * (separate processes, real gRPC, embedded database), the schedule's steps opened one after the
- * other through the REST API, and the federated report read back from GET /api/reports.
+ * other through the REST API, and the federated report read back from GET /api/reports (with each
+ * step's per-round series, GET /api/reports/steps/:step/rounds).
  * The DSAD-layout data is generated once per seed (prepareData) and every method's sites read it in
  * place. Step 0 is trained once per seed (runStep0) and every incremental method imports its
  * segmenter and generator (`coordinator models import`), so methods differ only from step 1 on.

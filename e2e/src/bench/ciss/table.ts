@@ -2,7 +2,8 @@
  * Turns the coordinator's federated reports (GET /api/reports) of each method's run into the
  * field's table: per-class IoU after the last step and mIoU of old / new / all classes, in percent.
  * "Old" is background plus the first step's classes and "new" every class added later (as MiB and
- * PLOP report X-Y settings); "all" is every class including background. Pure functions.
+ * PLOP report X-Y settings); "all" is every class including background. The same figures after
+ * every segmenter round (roundFigures) where the run evaluated each round. Pure functions.
  */
 import { classGroups, type Schedule } from './settings';
 
