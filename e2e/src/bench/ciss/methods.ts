@@ -183,6 +183,8 @@ export function trainingSettings(method: MethodSpec, profile: Profile, step: num
     generatorTraining: profile.generatorTraining,
     serverDistillSteps: method.serverDistill ? profile.serverDistillSteps : 0,
     aggregation: { strategy: 'fedavg' },
+    // The sites score every segmenter round's aggregate: the JSON's old/new mIoU per round (table.ts roundFigures).
+    evaluateEveryRound: true,
     segmenter: profile.segmenter,
     generator: profile.generator,
     ...method.training,
