@@ -53,7 +53,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // 20 images per site and step, batch 8: 3 steps per epoch, 750 local steps per round, 1500 per
     // step (replay shares the batch, it adds no steps); joint: 3000. At 90 steps a step no method,
     // joint included, learned any step-1 class; at 450 joint reached 23 ± 4 all-class mIoU; at 1500,
-    // 36 on seed 3 (issue 18's notes). A central run of this network at 32x40 gains little past
+    // 29.5 ± 7.9 over seeds 1-3 (issue 18's notes). A central run of this network at 32x40 gains little past
     // ~1750 steps (41 mIoU), and the engine's step is as fast as PyTorch's on a quiet machine, so
     // 1500 is what the 45-minute budget for the gated methods x 3 seeds holds on 2 quiet cores.
     localEpochs: 250,
