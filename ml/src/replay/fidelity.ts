@@ -9,6 +9,7 @@
  *
  * This module joins the two halves of the platform (diffusion and segmentation) so that neither
  * has to know the other. */
+import { gaussianSource } from '../diffusion/images';
 import type { SegImage, SegSample } from '../incremental/samples';
 import { trainLocalSegmenter } from '../incremental/train';
 import { meanIoU, perClassIoU, type ConfusionCounts } from '../metrics/confusion';
@@ -36,8 +37,14 @@ export interface FidelityOptions {
   /** Real labelled images the student and the teacher are scored on (labels over the teacher's
    * classes; 255 = not annotated). */
   readonly test: readonly SegSample[];
-  /** Teacher pixels below this confidence are not taught (default 0.7, as in replay sets). */
+  /** Teacher pixels below this confidence are not taught (default 0.7, as in replay sets); only
+   * for 'hard' labels. */
   readonly confidenceThreshold?: number;
+  /** What the student learns from the teacher: 'hard' (default) cross-entropy on its confident
+   * argmax labels, or 'soft' distillation of its whole output distribution on every pixel (what a
+   * site's local training does with replay images: the kd term). Both are "labelled by the
+   * teacher"; soft also carries the teacher's doubt. */
+  readonly labels?: 'hard' | 'soft';
   readonly student?: Partial<StudentRecipe>;
   /** The student's architecture; default the teacher's. */
   readonly studentConfig?: SegmenterConfig;
@@ -70,6 +77,7 @@ export async function replayFidelity(o: FidelityOptions): Promise<FidelityResult
   const recipe = { ...DEFAULT_STUDENT, ...o.student };
   const K = o.teacher.numClasses;
   const config = o.studentConfig ?? o.teacher.config;
+  const soft = o.labels === 'soft';
   const labelled = await labelWithTeacher({ ...o.teacher, runtime: o.runtime }, o.images, { threshold: o.confidenceThreshold ?? 0.7 });
   let kept = 0;
   let total = 0;
@@ -82,13 +90,16 @@ export async function replayFidelity(o: FidelityOptions): Promise<FidelityResult
     config,
     weights: createSegmenterWeights(config, K, o.seed ?? 1),
     numClasses: K,
+    // Soft: the teacher runs on every (augmented) batch and the student matches its distribution.
+    teacher: soft ? { weights: o.teacher.weights, numClasses: K } : undefined,
     real: labelled,
     hyper: {
       epochs: 1,
       stepsPerEpoch: recipe.steps,
       batchSize: recipe.batchSize,
       learningRate: recipe.learningRate,
-      lossWeights: { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0 },
+      lossWeights: soft ? { ce: 0, unbiasedCe: 0, kd: 1, pod: 0, contrastive: 0 } : { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0 },
+      pseudoLabels: false,
     },
     seed: o.seed ?? 1,
     runtime: o.runtime,
@@ -107,7 +118,20 @@ export async function replayFidelity(o: FidelityOptions): Promise<FidelityResult
     foregroundFidelity: teacherFg > 0 ? (meanIoU(studentCm, foreground) ?? 0) / teacherFg : 0,
     teacherIou: perClassIoU(teacherCm),
     studentIou: perClassIoU(studentCm),
-    labelledFraction: total ? kept / total : 0,
+    labelledFraction: soft ? 1 : total ? kept / total : 0,
     studentSeconds,
   };
+}
+
+/** The floor of fidelity: `count` images of gaussian noise around mid-grey (0.5 + 0.25 N(0, 1),
+ * clipped to [0, 1]), each channels x height x width, from `seed`. A generator whose images teach
+ * the student no more than these (labelled by the same teacher) carries nothing of the old
+ * classes beyond their colours. */
+export function noiseImages(count: number, geo: { channels: number; height: number; width: number }, seed: number): SegImage[] {
+  const rand = gaussianSource(seed);
+  return Array.from({ length: count }, () => {
+    const image = new Float32Array(geo.channels * geo.height * geo.width);
+    for (let i = 0; i < image.length; i++) image[i] = Math.min(1, Math.max(0, 0.5 + 0.25 * rand()));
+    return { image, height: geo.height, width: geo.width };
+  });
 }

@@ -24,6 +24,16 @@ export interface ReplayBenchOptions {
   /** DDIM steps and eta of the sampler (default: the recipe's). */
   samplingSteps?: number;
   eta?: number;
+  /** Clip of the sampler's predicted x0 (default 1; 0 = off). */
+  clip?: number;
+  /** Save the trained generator (config and EMA weights, safetensors) to this file. */
+  saveGenerator?: string;
+  /** Score a saved generator instead of training one (sampling variants on one generator). */
+  loadGenerator?: string;
+  /** What the student learns from the teacher: hard confident labels (default) or its soft outputs. */
+  labels: 'hard' | 'soft';
+  /** Student seeds of the noise floor and the real ceiling (default 1; mean ± sd over them). */
+  floorSeeds: number;
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Generator architecture and training replaced from the command line (JSON objects). */
@@ -49,6 +59,12 @@ export const USAGE = `npm run bench:replay -- [options]
                         --generator-steps, the last point): a learning curve per seed
   --sampling-steps N    DDIM steps of the sampler (default: the recipe's)
   --eta E               DDIM eta in [0, 1] (default: the recipe's)
+  --clip C              clip of the sampler's predicted x0 (default 1, 0 = off)
+  --save-generator FILE save the trained generator (config + EMA weights) as safetensors
+  --load-generator FILE score a saved generator instead of training one (sampling variants)
+  --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
+                        distils its soft outputs on every pixel (soft, as sites' replay does)
+  --floor-seeds N       student seeds of the noise floor and real ceiling (default 1)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -71,7 +87,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [] };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'hard', floorSeeds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -104,6 +120,21 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         o.eta = v;
         break;
       }
+      case '--clip': {
+        const v = Number(take());
+        if (!(v >= 0)) throw new Error(`--clip must be >= 0, got '${argv[i]}'`);
+        o.clip = v;
+        break;
+      }
+      case '--save-generator': o.saveGenerator = take(); break;
+      case '--load-generator': o.loadGenerator = take(); break;
+      case '--labels': {
+        const v = take();
+        if (v !== 'hard' && v !== 'soft') throw new Error(`--labels must be 'hard' or 'soft', got '${v}'`);
+        o.labels = v;
+        break;
+      }
+      case '--floor-seeds': o.floorSeeds = positive(flag, take(), true); break;
       case '--images': o.images = positive(flag, take(), true); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
@@ -112,6 +143,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       default: throw new Error(`unknown option '${a}'\n${USAGE}`);
     }
   }
+  if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new Error('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
   if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
   if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
   return o;

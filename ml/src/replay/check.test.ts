@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seededRandom } from '../init/initializers';
+import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
+import { predictSegmentation } from '../segmentation/predict';
+import { noiseImages, replayFidelity } from './fidelity';
+import { replayCheck } from './check';
+
+const config = segmenterConfig({ width: 4, depth: 1, inputSize: [8, 8], embedDim: 4, groups: 2 });
+
+test('replay check: a generator of pure noise is skipped even when its raw fidelity clears the absolute threshold', async () => {
+  const r = seededRandom(4);
+  const teacher = { config, weights: createSegmenterWeights(config, 3, 2), numClasses: 3 };
+  const real = Array.from({ length: 4 }, () => ({ image: Float32Array.from({ length: 3 * 64 }, () => r()), height: 8, width: 8 }));
+  const truth = await predictSegmentation(teacher, real);
+  const test_ = real.map((s, i) => ({ ...s, label: truth[i].labels }));
+  // "Generated" images that are noise of another seed: they teach what the floor's noise teaches.
+  const images = noiseImages(6, { channels: 3, height: 8, width: 8 }, 77);
+  const c = await replayCheck({ teacher, images, test: test_, student: { steps: 20, batchSize: 2 }, confidenceThreshold: 0, threshold: 0.01, seed: 5 });
+  // The old rule (fidelity >= threshold) would have used this replay.
+  assert.ok(c.generator.fidelity >= 0.01, `raw fidelity ${c.generator.fidelity}`);
+  assert.equal(c.skip, true, c.reason);
+  assert.match(c.reason, /not above teacher-labelled noise/);
+  // The decision is the stated rule on the reported figures.
+  assert.equal(c.skip, c.generator.fidelity < c.noise.fidelity + c.margin);
+  assert.ok(c.noiseSeconds >= 0);
+  // The noise student was scored against the same teacher.
+  assert.equal(c.noise.teacherMiou, c.generator.teacherMiou);
+  // With the margin below minus any fidelity gap, the same images pass the floor; the absolute threshold still applies.
+  const lax = await replayCheck({ teacher, images, test: test_, student: { steps: 20, batchSize: 2 }, confidenceThreshold: 0, threshold: 0, margin: -1, seed: 5 });
+  assert.equal(lax.skip, false, lax.reason);
+  const strict = await replayCheck({ teacher, images, test: test_, student: { steps: 20, batchSize: 2 }, confidenceThreshold: 0, threshold: 1.5, margin: -1, seed: 5 });
+  assert.equal(strict.skip, true);
+  assert.match(strict.reason, /below the threshold 1.5/);
+  await assert.rejects(replayCheck({ teacher, images: [], test: test_, seed: 1 }), /no generated images/);
+});
+
+test('replay fidelity with soft labels: the student distils the teacher on every pixel', async () => {
+  const r = seededRandom(9);
+  // A confident teacher (a fresh one's outputs are near uniform: nothing to distil): head x 20.
+  const weights = createSegmenterWeights(config, 3, 2);
+  const head = weights.get('head.weight')!;
+  weights.set('head.weight', { shape: head.shape, data: head.data.map((v) => 20 * v) });
+  const teacher = { config, weights, numClasses: 3 };
+  const real = Array.from({ length: 3 }, () => ({ image: Float32Array.from({ length: 3 * 64 }, () => r()), height: 8, width: 8 }));
+  const truth = await predictSegmentation(teacher, real);
+  const test_ = real.map((s, i) => ({ ...s, label: truth[i].labels }));
+  const soft = await replayFidelity({ teacher, images: real, test: test_, labels: 'soft', student: { steps: 300, batchSize: 3, learningRate: 3e-2 }, seed: 3 });
+  const untrained = await replayFidelity({ teacher, images: real, test: test_, labels: 'soft', student: { steps: 1, batchSize: 3 }, seed: 3 });
+  assert.equal(soft.labelledFraction, 1);
+  // Distilling the teacher on the very images it is scored on: the student agrees with it on most pixels.
+  assert.ok(soft.studentMiou > untrained.studentMiou + 0.2, `student mIoU ${soft.studentMiou} after 300 steps, ${untrained.studentMiou} after 1`);
+});
