@@ -223,6 +223,7 @@ export class MlSiteWork implements SiteWork {
         batchSize: hp.batchSize,
         learningRate: hp.learningRate,
         lossWeighting: REPLAY_GENERATOR_TRAINING.lossWeighting,
+        minSnrGamma: REPLAY_GENERATOR_TRAINING.minSnrGamma,
         emaDecay: REPLAY_GENERATOR_TRAINING.emaDecay,
         seed,
         runtime: this.runtime,

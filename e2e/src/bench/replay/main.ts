@@ -150,7 +150,7 @@ async function main(): Promise<number> {
     const cpuSince = (c: NodeJS.CpuUsage) => (process.cpuUsage(c).user + process.cpuUsage(c).system) / 1e6;
     const trained = await trainDiffusion({
       config, images: realTrain, ...budget,
-      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, emaDecay: training.emaDecay, seed,
+      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, minSnrGamma: training.minSnrGamma, emaDecay: training.emaDecay, seed,
       onProgress: (q) => {
         losses.push(q.loss);
         if (q.step % 200 === 0) log(`  generator step ${q.step}, ${(q.elapsedMs / 1000).toFixed(0)} s, loss ${q.loss.toFixed(4)}`);
