@@ -26,6 +26,8 @@ export interface ReplayBenchOptions {
   eta?: number;
   /** Clip of the sampler's predicted x0 (default 1; 0 = off). */
   clip?: number;
+  /** DDIM timestep spacing (default the sampler's, 'leading'). */
+  spacing?: diffusion.DdimSpacing;
   /** Save the trained generator (config and EMA weights, safetensors) to this file. */
   saveGenerator?: string;
   /** Score a saved generator instead of training one (sampling variants on one generator). */
@@ -60,6 +62,7 @@ export const USAGE = `npm run bench:replay -- [options]
   --sampling-steps N    DDIM steps of the sampler (default: the recipe's)
   --eta E               DDIM eta in [0, 1] (default: the recipe's)
   --clip C              clip of the sampler's predicted x0 (default 1, 0 = off)
+  --spacing S           DDIM timesteps: leading (default) or trailing (starts at T - 1)
   --save-generator FILE save the trained generator (config + EMA weights) as safetensors
   --load-generator FILE score a saved generator instead of training one (sampling variants)
   --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
@@ -124,6 +127,12 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         const v = Number(take());
         if (!(v >= 0)) throw new Error(`--clip must be >= 0, got '${argv[i]}'`);
         o.clip = v;
+        break;
+      }
+      case '--spacing': {
+        const v = take();
+        if (v !== 'leading' && v !== 'trailing') throw new Error(`--spacing must be 'leading' or 'trailing', got '${v}'`);
+        o.spacing = v;
         break;
       }
       case '--save-generator': o.saveGenerator = take(); break;

@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   const asImages = (stack: Float32Array): SegImage[] => diffusion.imageList(stack, geo.channels * geo.height * geo.width).map((image) => ({ image, height: geo.height, width: geo.width }));
   const student = { steps: p.studentSteps, batchSize: 8, learningRate: 1e-2 };
 
-  const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0, clip: o.clip ?? 1 };
+  const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0, clip: o.clip ?? 1, spacing: o.spacing ?? 'leading' };
   const labels = o.labels;
   interface Run { seed: number; steps: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; cpuSeconds: number; imagesPerSecond: number; flagged: number; loss: number }
   const runs: Run[] = [];
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   /** Samples the generator, drops memorised samples, and scores what is left. */
   const score = async (seed: number, steps: number, emaWeights: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): Promise<void> => {
     const s0 = Date.now();
-    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, seed: 1000 + seed });
+    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, seed: 1000 + seed });
     const imagesPerSecond = count / ((Date.now() - s0) / 1000);
     diffusion.quantise8(samples);
     // The memorisation check of replay sets: samples too close to a training image are dropped.
@@ -251,7 +251,7 @@ async function main(): Promise<number> {
     teacherIou: final[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
     classes: ['background', ...CLASSES],
     site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count },
-    generator: { config, training, samplingSteps: sampling.steps, eta: sampling.eta, clip: sampling.clip, loadedFrom: o.loadGenerator },
+    generator: { config, training, samplingSteps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, loadedFrom: o.loadGenerator },
     labels,
     floorSeeds: o.baselines ? o.floorSeeds : 0,
     student,

@@ -27,6 +27,8 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--labels', 'fuzzy']), /--labels must be 'hard' or 'soft', got 'fuzzy'/);
   assert.throws(() => parseArgs(['--load-generator', 'g', '--generator-steps', '5']), /--load-generator scores a saved generator/);
   assert.throws(() => parseArgs(['--clip', '-1']), /--clip must be >= 0/);
+  assert.equal(parseArgs(['--spacing', 'trailing']).spacing, 'trailing');
+  assert.throws(() => parseArgs(['--spacing', 'middle']), /--spacing must be 'leading' or 'trailing'/);
 });
 
 test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {
