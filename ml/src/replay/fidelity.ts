@@ -3,8 +3,10 @@
  * and scored on real labelled images; fidelity = student mIoU / teacher mIoU on those images.
  * Read it against its floor and ceiling, never alone: where colour separates the classes (the
  * project's synthetic scenes), teacher-labelled gaussian noise already teaches a colour-to-class
- * map worth fidelity 0.47 (foreground 0.26), and teacher-labelled real images reach 0.86 (0.84),
- * measured by bench:replay, which reports both and the share of the gap a generator closes.
+ * map worth fidelity 0.47-0.52 (foreground 0.26-0.33), and teacher-labelled real images reach
+ * 0.65-0.86 depending on the teacher (bench:replay, which reports both, over student seeds with
+ * --floor-seeds, and the share of the gap a generator closes). Sites compare against the floor
+ * (check.ts).
  * Sites measure it on their validation patients; bench:replay on held-out scenes.
  *
  * This module joins the two halves of the platform (diffusion and segmentation) so that neither
