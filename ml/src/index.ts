@@ -21,6 +21,8 @@ export * from './nn/layers';
 export * from './nn/losses';
 export { emitModel, OPSET, BATCH_DIM } from './onnx/emit';
 export type { EmittedModel } from './onnx/emit';
+export { readOnnxModel, OnnxReadError, SEGMENTER_CONFIG_KEY } from './onnx/read';
+export type { OnnxModelFile } from './onnx/read';
 export { createSession, coreCount } from './runtime/session';
 export type { ExecutionProvider, RuntimeOptions, TensorValue, TensorData } from './runtime/session';
 export { CompiledGraph } from './runtime/compiled';
@@ -58,6 +60,7 @@ export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } fr
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics
 export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, parseSegmenterConfig, validateSegmenterConfig, segmenterForward, segmenterSpecs, segmenterParamNames, createSegmenterWeights, checkSegmenterWeights, classCountOf, featureNames, exportSegmenterOnnx, segmenterInputSpec, SegmenterWeightsError } from './segmentation/network';
+export { segmenterTrainingOnlyNames } from './segmentation/network';
 export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, SegmenterProvenance, ExportedSegmenter } from './segmentation/network';
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';

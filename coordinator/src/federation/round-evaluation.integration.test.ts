@@ -127,8 +127,14 @@ describe('evaluateEveryRound: each segmenter round\'s aggregate is evaluated', (
     assert.ok(Math.abs(p0.mIoU.new - (0.6 + 0.5) / 2) < 1e-9, `new ${p0.mIoU.new}`);
     assert.ok(Math.abs(p0.mIoU.all - (0.9 + 0.6 + 0.5) / 3) < 1e-9, `all ${p0.mIoU.all}`);
     assert.ok(Math.abs(p1.mIoU.new - (0.9 + 0.5) / 2) < 1e-9, `new ${p1.mIoU.new}`);
+    // Per class (0 background, 1 liver, 2 colon), so a reader can regroup the classes.
+    const near = (got: Record<string, number>, want: number[]) => assert.ok(want.every((v, id) => Math.abs(got[id] - v) < 1e-9), JSON.stringify(got));
+    near(p0.perClassIoU, [0.9, 0.6, 0.5]);
+    near(p1.perClassIoU, [0.9, 0.9, 0.5]);
     // The step's report is the last round's point.
-    assert.deepEqual((await api('GET', '/api/reports')).body.steps[0].mIoU, p1.mIoU);
+    const report = (await api('GET', '/api/reports')).body.steps[0];
+    assert.deepEqual(report.mIoU, p1.mIoU);
+    assert.deepEqual(report.perClassIoU, p1.perClassIoU);
   });
 
   test('the series of a step that does not exist is a 404 that names it; a step index that is no integer a 400', async () => {

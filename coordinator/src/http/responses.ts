@@ -264,6 +264,7 @@ export class RoundPointDto implements RoundPoint {
   @ApiProperty() images!: number;
   @ApiProperty({ description: 'sites that reported an evaluation' }) sites!: number;
   @ApiProperty({ type: MiouDto }) mIoU!: MiouDto;
+  @ApiProperty(iouByClass) perClassIoU!: Record<number, number | null>;
 }
 
 export class RoundSeriesDto {

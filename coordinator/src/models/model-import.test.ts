@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
+import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, replayGeneratorConfig, segmenterConfig, type NamedTensors } from '@fedciss/ml';
 import { openDatabase, type Database } from '../database/database';
 import { DatabaseService } from '../database/database.service';
 import { GlobalModels } from '../federation/global-models';
@@ -43,7 +43,7 @@ describe('coordinator models import', () => {
 
   test('refuses what it cannot check, before writing anything', async () => {
     const three = segFile('three.safetensors', 3);
-    await assert.rejects(importer.import(request(join(dir, 'model.pt'))), /only \.safetensors/);
+    await assert.rejects(importer.import(request(join(dir, 'model.pt'))), /only \.safetensors or \.onnx files/);
     await assert.rejects(importer.import(request(three)), /no roster yet: give the model's 2 class names/);
     await assert.rejects(importer.import(request(three, ['liver'])), /names 1 classes, the model predicts 2/);
     await assert.rejects(importer.import(request(three, ['liver', 'Liver!'])), /--classes\[1\] 'Liver!'/);
@@ -65,6 +65,7 @@ describe('coordinator models import', () => {
     const step = await db.prisma.step.findUniqueOrThrow({ where: { index: 0 } });
     assert.equal(step.status, 'completed');
     assert.deepEqual((step.config as { newClassIds: number[] }).newClassIds, [1, 2]);
+    assert.deepEqual((step.config as { generator: unknown }).generator, replayGeneratorConfig(seg.inputSize), "a fresh federation's generator for this segmenter");
     assert.equal(await new GlobalModels(new ServerStateRepository(db)).current('segmenter'), r.versionId);
 
     // A segmenter that does not predict the roster's classes is refused; one that does replaces the global model.
@@ -86,7 +87,7 @@ describe('coordinator models import', () => {
     const p = new Command('coordinator').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
     register(p, async (ctx) => {
       seen.push(ctx);
-      return { versionId: 'v', kind: 'segmenter', numClasses: 3, step: 0, createdStep0: true };
+      return { versionId: 'v', kind: 'segmenter', numClasses: 3, step: 0, createdStep0: true, fresh: [] };
     });
     p.commands.forEach((c) => c.exitOverride().commands.forEach((s) => s.exitOverride()));
     await p.parseAsync(['node', 'coordinator', 'models', 'import', '--file', 'm.safetensors', '--classes', 'liver, colon', '--data-dir', 'd']);

@@ -1,8 +1,9 @@
 /**
  * Importing a model trained elsewhere (a hospital's previous model, a pretrained network, the
  * shared step-0 model of a benchmark) as the federation's global model, so a federation can begin
- * from it. The file is checked before anything is written: its tensors against the architecture
- * stored with it, and its classes against the roster.
+ * from it. The file (.safetensors, or an .onnx exported by `coordinator models export`: see
+ * model-import-file.ts) is checked before anything is written: its tensors against the architecture
+ * stored with it, its classes and architecture against the roster and the federation's.
  *
  * - A segmenter into an empty federation needs the names of its classes (in channel order, without
  *   background): they become the roster and step 0, recorded as completed, with the imported model
@@ -12,12 +13,9 @@
  * - A generator (diffusion model) becomes the global generator; step 0's generator architecture is
  *   set to the imported one, so later steps keep training it.
  */
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
-  checkSegmenterWeights, classCountOf, createDiffusionWeights, decodeSafetensors, parseDiffusionConfig, parseSegmenterConfig,
-  type DiffusionConfig, type NamedTensors, type SegmenterConfig,
+  checkSegmenterWeights, classCountOf, createDiffusionWeights, parseDiffusionConfig, parseSegmenterConfig, type DiffusionConfig, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
@@ -30,17 +28,21 @@ import type { StepConfig } from '../federation/step-config';
 import type { TrainingSettings } from '../config/coordinator-config';
 import { ModelVersionsService, type ModelKind } from './model-versions.service';
 import { BACKGROUND, classColor, CLASS_NAME } from '../roster/roster.service';
+import { federationArchitecture } from '../config/architecture-check';
+import { ModelImportError, readModelFile, type ParsedModel } from './model-import-file';
+import type { ModelFactory } from './model-factory';
+import { MlModelFactory } from './ml-model-factory';
 
-export class ModelImportError extends Error {
-  override readonly name = 'ModelImportError';
-}
+export { ModelImportError } from './model-import-file';
 
 export interface ImportRequest {
-  /** Path of a .safetensors file (weights with the metadata the platform writes: kind, config). */
+  /** Path of a .safetensors file (weights with the metadata the platform writes: kind, config) or
+   * of an .onnx exported by `coordinator models export` (a segmenter; classes and architecture inside). */
   file: string;
   /** Expected kind; default: the file's own `kind` metadata, else segmenter. */
   kind?: ModelKind;
-  /** Class names in channel order without background; required for a segmenter into an empty federation. */
+  /** Class names in channel order without background; required for a .safetensors segmenter into an
+   * empty federation (an .onnx names its own: then they must agree). */
   classes?: string[];
   /** Round settings recorded with a step 0 created by the import. */
   rounds: { segmenterRounds: number; generatorRounds: number };
@@ -54,44 +56,8 @@ export interface ImportResult {
   /** The step the version belongs to (0 when the import created step 0). */
   step: number;
   createdStep0: boolean;
-}
-
-interface ParsedModel {
-  kind: ModelKind;
-  weights: NamedTensors;
-  /** The metadata's `config` as JSON, unchecked: checkSegmenter / checkGenerator parse it with ml's parsers. */
-  config: unknown;
-}
-
-/** Reads and decodes the file; the kind and architecture come from its metadata. */
-export function readModelFile(file: string, kind?: ModelKind): ParsedModel {
-  const ext = extname(file).toLowerCase();
-  if (ext !== '.safetensors') throw new ModelImportError(`${file}: only .safetensors files can be imported (got '${ext || 'no extension'}')`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new ModelImportError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let decoded: ReturnType<typeof decodeSafetensors>;
-  try {
-    decoded = decodeSafetensors(bytes);
-  } catch (e) {
-    throw new ModelImportError(`${file}: not a valid safetensors file (${(e as Error).message})`);
-  }
-  const { tensors, metadata } = decoded;
-  const own = metadata.kind;
-  if (own !== undefined && own !== 'segmenter' && own !== 'generator') throw new ModelImportError(`${file}: metadata kind '${own}' is neither segmenter nor generator`);
-  if (kind && own && own !== kind) throw new ModelImportError(`${file}: holds a ${own}, not a ${kind}`);
-  let config: unknown = {};
-  if (metadata.config) {
-    try {
-      config = JSON.parse(metadata.config);
-    } catch {
-      throw new ModelImportError(`${file}: metadata 'config' is not JSON`);
-    }
-  }
-  return { kind: kind ?? (own as ModelKind | undefined) ?? 'segmenter', weights: tensors, config };
+  /** Tensors the file did not carry, initialised fresh (an .onnx has no projection head). */
+  fresh: readonly string[];
 }
 
 /** The architecture the weights were built for, checked tensor by tensor. */
@@ -102,7 +68,32 @@ function checkSegmenter(file: string, m: ParsedModel): { config: SegmenterConfig
     checkSegmenterWeights(m.weights, config, numClasses);
     return { config, numClasses };
   } catch (e) {
-    throw new ModelImportError(`${file}: not a segmenter of the architecture stored with it: ${(e as Error).message}`);
+    throw new ModelImportError(`${file}: not a segmenter of ${m.configSource}: ${(e as Error).message}`);
+  }
+}
+
+/** The class names besides background in channel order: the file's own (.onnx), which --classes
+ * must then repeat if given, else --classes. */
+function classNames(r: ImportRequest, m: ParsedModel): { names?: string[]; source: string } {
+  if (!m.classes) return { names: r.classes, source: '--classes' };
+  const [first, ...rest] = m.classes;
+  if (first?.name !== BACKGROUND.name) throw new ModelImportError(`${r.file}: its channel 0 is '${first?.name ?? 'missing'}', not ${BACKGROUND.name}`);
+  const names = rest.map((c) => c.name);
+  if (r.classes && r.classes.join(',') !== names.join(',')) throw new ModelImportError(`--classes ${r.classes.join(',')} differ from the classes of ${r.file}: ${names.join(',')}`);
+  return { names, source: `the classes of ${r.file}` };
+}
+
+/** Into an empty federation the file's architecture becomes step 0's: refused where the training
+ * settings (--training-file) set a key to another value, so an explicit setting never goes unheard. */
+function checkAgainstTrainingSettings(r: ImportRequest, config: SegmenterConfig): void {
+  const set = r.training.segmenter ?? {};
+  const file = config as unknown as Readonly<Record<string, unknown>>;
+  const differ = Object.entries(set).filter(([k, v]) => JSON.stringify(file[k]) !== JSON.stringify(v));
+  if (differ.length) {
+    throw new ModelImportError(
+      `${r.file}: its architecture ${JSON.stringify(config)} differs from the training settings' segmenter ${JSON.stringify(set)} ` +
+        `(${differ.map(([k, v]) => `${k}: ${JSON.stringify(file[k])} in the file, ${JSON.stringify(v)} configured`).join('; ')})`,
+    );
   }
 }
 
@@ -129,73 +120,82 @@ export class ModelImporter {
     private readonly models: ModelVersionsService,
     private readonly globals: GlobalModels,
     private readonly audit: AuditService,
+    private readonly factory: ModelFactory,
   ) {}
 
   /** An importer over an open database and the model store in `modelsDir` (outside the Nest application). */
   static open(db: DatabaseService, modelsDir: string): ModelImporter {
-    return new ModelImporter(db, new StepsRepository(db), new RosterRepository(db), new ModelVersionsService(db, new LocalBlobStore(modelsDir)), new GlobalModels(new ServerStateRepository(db)), new AuditService(db));
+    return new ModelImporter(db, new StepsRepository(db), new RosterRepository(db), new ModelVersionsService(db, new LocalBlobStore(modelsDir)), new GlobalModels(new ServerStateRepository(db)), new AuditService(db), new MlModelFactory());
   }
 
   async import(r: ImportRequest, actor = 'cli'): Promise<ImportResult> {
-    const m = readModelFile(r.file, r.kind);
     const steps = await this.steps.all();
     const last = steps.at(-1);
+    // What an .onnx without a recorded architecture is checked against: the federation's, or the one a new federation would get.
+    const configured = steps.length ? (await this.steps.byIndex(0)).config.segmenter : federationArchitecture(r.training, this.factory).segmenter;
+    const m = readModelFile(r.file, r.kind, configured);
     if (last && last.status !== 'completed') throw new ModelImportError(`step ${last.index} is ${last.status}: import a model between steps, not during one`);
     return m.kind === 'generator' ? this.importGenerator(r, m, steps.length > 0, actor) : this.importSegmenter(r, m, last?.index, actor);
   }
 
   private async importSegmenter(r: ImportRequest, m: ParsedModel, lastStep: number | undefined, actor: string): Promise<ImportResult> {
     const { config, numClasses } = checkSegmenter(r.file, m);
+    const { names, source } = classNames(r, m);
     const roster = await this.roster.list(true);
-    const names = r.classes;
+    const note = `imported from ${r.file}${m.fresh.length ? ` (fresh: ${m.fresh.join(', ')})` : ''}`;
     if (roster.length) {
       if (numClasses !== roster.length) {
         throw new ModelImportError(`${r.file}: the model predicts ${numClasses} classes, the roster has ${roster.length} (${roster.map((c) => c.name).join(', ')})`);
       }
       const have = roster.slice(1).map((c) => c.name);
-      if (names && names.join(',') !== have.join(',')) throw new ModelImportError(`--classes ${names.join(',')} differ from the roster's ${have.join(',')}`);
+      if (names && names.join(',') !== have.join(',')) throw new ModelImportError(`${source} ${names.join(',')} differ from the roster's ${have.join(',')}`);
       const first = await this.steps.byIndex(0);
       const want = JSON.stringify(first.config.segmenter);
       if (JSON.stringify(config) !== want) throw new ModelImportError(`${r.file}: its architecture ${JSON.stringify(config)} differs from the federation's ${want}`);
       const step = lastStep ?? 0;
       const parent = await this.globals.current('segmenter');
       const v = await this.db.transaction(async (tx) => {
-        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config, note: `imported from ${r.file}` }, tx);
+        const created = await this.models.create({ kind: 'segmenter', weights: m.weights, parentId: parent, stepIndex: step, numClasses, config, note }, tx);
         await this.globals.set('segmenter', created.id, tx);
-        await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step, replaced: parent }, tx);
+        await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step, replaced: parent, fresh: [...m.fresh] }, tx);
         return created;
       });
-      return { versionId: v.id, kind: 'segmenter', numClasses, step, createdStep0: false };
+      return { versionId: v.id, kind: 'segmenter', numClasses, step, createdStep0: false, fresh: m.fresh };
     }
     if (!names) throw new ModelImportError(`the federation has no roster yet: give the model's ${numClasses - 1} class names in channel order (--classes a,b,...)`);
-    if (names.length !== numClasses - 1) throw new ModelImportError(`--classes names ${names.length} classes, the model predicts ${numClasses - 1} besides background`);
+    if (names.length !== numClasses - 1) throw new ModelImportError(`${source} names ${names.length} classes, the model predicts ${numClasses - 1} besides background`);
     const seen = new Set<string>();
     for (const [i, n] of names.entries()) {
-      if (!CLASS_NAME.test(n)) throw new ModelImportError(`--classes[${i}] '${n}' must be lower-case letters, digits and _ (starting with a letter)`);
-      if (n === BACKGROUND.name || seen.has(n)) throw new ModelImportError(`--classes[${i}] '${n}' is background or appears twice`);
+      if (!CLASS_NAME.test(n)) throw new ModelImportError(`${source}[${i}] '${n}' must be lower-case letters, digits and _ (starting with a letter)`);
+      if (n === BACKGROUND.name || seen.has(n)) throw new ModelImportError(`${source}[${i}] '${n}' is background or appears twice`);
       seen.add(n);
     }
+    checkAgainstTrainingSettings(r, config);
     const stepConfig: StepConfig = {
       training: r.training,
       segmenter: config,
-      generator: parseDiffusionConfig(r.training.generator ?? {}, 'training settings, generator'),
+      // As a fresh federation of this segmenter would get it (architecture-check.ts): the factory's
+      // generator for its input size, the training settings' overrides on top.
+      generator: parseDiffusionConfig({ ...this.factory.defaultGeneratorConfig(config), ...r.training.generator }, 'training settings, generator'),
       numClasses,
       newClassIds: names.map((_, i) => i + 1),
       segmenterRounds: r.rounds.segmenterRounds,
       generatorRounds: r.rounds.generatorRounds,
     };
+    // The file's colours where it has them (an .onnx export), so the console draws the classes as before.
+    const colorOf = (name: string, i: number) => m.classes?.[i + 1]?.color ?? (isDsadStructure(name) ? DSAD_COLORS[name] : classColor(name));
     const v = await this.db.transaction(async (tx) => {
       await this.roster.add(tx, { ...BACKGROUND, description: 'everything that is not an annotated structure', stepAdded: 0 });
       for (const [i, name] of names.entries()) {
-        await this.roster.add(tx, { id: i + 1, name, color: isDsadStructure(name) ? DSAD_COLORS[name] : classColor(name), description: '', stepAdded: 0 });
+        await this.roster.add(tx, { id: i + 1, name, color: colorOf(name, i), description: '', stepAdded: 0 });
       }
       await this.steps.create(tx, { index: 0, status: 'completed', teacherVersionId: null, config: stepConfig });
-      const created = await this.models.create({ kind: 'segmenter', weights: m.weights, stepIndex: 0, numClasses, config: stepConfig.segmenter, note: `imported from ${r.file}` }, tx);
+      const created = await this.models.create({ kind: 'segmenter', weights: m.weights, stepIndex: 0, numClasses, config: stepConfig.segmenter, note }, tx);
       await this.globals.set('segmenter', created.id, tx);
-      await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step: 0, classes: names }, tx);
+      await this.audit.record(actor, 'model.import', created.id, { kind: 'segmenter', file: r.file, step: 0, classes: names, fresh: [...m.fresh] }, tx);
       return created;
     });
-    return { versionId: v.id, kind: 'segmenter', numClasses, step: 0, createdStep0: true };
+    return { versionId: v.id, kind: 'segmenter', numClasses, step: 0, createdStep0: true, fresh: m.fresh };
   }
 
   private async importGenerator(r: ImportRequest, m: ParsedModel, hasSteps: boolean, actor: string): Promise<ImportResult> {
@@ -211,6 +211,6 @@ export class ModelImporter {
       await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: last.index, replaced: parent }, tx);
       return created;
     });
-    return { versionId: v.id, kind: 'generator', numClasses: 0, step: last.index, createdStep0: false };
+    return { versionId: v.id, kind: 'generator', numClasses: 0, step: last.index, createdStep0: false, fresh: [] };
   }
 }

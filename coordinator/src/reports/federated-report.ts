@@ -112,11 +112,14 @@ export interface RoundPoint {
   images: number;
   sites: number;
   mIoU: Miou;
+  /** Class id → IoU over the sites' pooled counts (the classes of the step). */
+  perClassIoU: Record<number, number | null>;
 }
 
-/** Old/new/all mIoU of one model version from its sites' pooled counts. */
-export function pooledMiou(sites: SiteCounts[], classes: ReportClass[], step: number): Miou {
-  return miouOf(perClassOf(poolCounts(sites.flatMap((x) => x.counts)), classes), classes, step);
+/** Per-class IoU and old/new/all mIoU of one model version from its sites' pooled counts. */
+export function pooledScores(sites: SiteCounts[], classes: ReportClass[], step: number): Pick<RoundPoint, 'mIoU' | 'perClassIoU'> {
+  const perClassIoU = perClassOf(poolCounts(sites.flatMap((x) => x.counts)), classes);
+  return { perClassIoU, mIoU: miouOf(perClassIoU, classes, step) };
 }
 
 /** One report per step, in step order; `roster` holds every class with the step it was added at. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { notFound } from '../common/errors';
-import { buildReports, pooledMiou, type RoundPoint, type StepEvaluations, type StepReport } from './federated-report';
+import { buildReports, pooledScores, type RoundPoint, type StepEvaluations, type StepReport } from './federated-report';
 import { crossSiteModels, isRoundEvaluation, RoundsRepository, type RoundRecord } from '../federation/repositories/rounds.repository';
 
 /**
@@ -42,7 +42,7 @@ export class ReportsService {
     for (const r of rounds) {
       const sites = await this.siteCounts(r.resultVersionId!, '');
       if (!sites.length) continue;
-      points.push({ round: r.index, roundId: r.id, modelVersionId: r.resultVersionId!, images: sites.reduce((n, x) => n + x.images, 0), sites: sites.length, mIoU: pooledMiou(sites, classes, step) });
+      points.push({ round: r.index, roundId: r.id, modelVersionId: r.resultVersionId!, images: sites.reduce((n, x) => n + x.images, 0), sites: sites.length, ...pooledScores(sites, classes, step) });
     }
     return points;
   }

@@ -13,6 +13,8 @@ import type { Tensor } from '../graph/tensor';
 import { initialise, seededRandom } from '../init/initializers';
 import { exportModel } from '../infer/inference';
 import { metadataProps, type ModelInputSpec, type ModelMetadata } from '../infer/model-metadata';
+import { topoSort } from '../autodiff/grad';
+import { SEGMENTER_CONFIG_KEY } from '../onnx/read';
 import { batchNorm, conv2dLayer, convTranspose2dLayer, groupNorm } from '../nn/layers';
 import type { NamedTensors } from '../weights/named-tensors';
 
@@ -189,6 +191,15 @@ export function checkSegmenterWeights(weights: NamedTensors, c: SegmenterConfig,
   }
 }
 
+/** Parameters and buffers the inference model (the logits) does not use, so the exported .onnx does
+ * not carry them: the projection head, which only the contrastive loss trains. */
+export function segmenterTrainingOnlyNames(c: SegmenterConfig, numClasses: number): string[] {
+  const g = new Graph({ training: false });
+  const { logits } = segmenterForward(g, g.input('image', [1, c.inChannels, c.inputSize[0], c.inputSize[1]]), c, numClasses);
+  const used = new Set(topoSort([logits]).filter((t) => t.op === 'param' || t.op === 'buffer').map((t) => t.attrs.name as string));
+  return segmenterSpecs(c, numClasses).map((s) => s.name).filter((n) => !used.has(n));
+}
+
 /** What the exported file's metadata needs besides what the export itself knows (input spec,
  * opset, batch). */
 export type SegmenterProvenance = Omit<ModelMetadata, 'input' | 'opset' | 'dynamicBatch'>;
@@ -234,6 +245,8 @@ export function exportSegmenterOnnx(weights: NamedTensors, c: SegmenterConfig, n
   const first = exportModel(spec, { opset: o.opset, dynamicBatch: true });
   if (!o.provenance) return first;
   const metadata: ModelMetadata = { ...o.provenance, input: segmenterInputSpec(c), opset: first.opset, dynamicBatch: true };
-  const bytes = exportModel(spec, { opset: first.opset, dynamicBatch: true, metadata: metadataProps(metadata), docString: `fedciss segmenter ${metadata.version}` }).bytes;
+  // The architecture too, so the file can be imported back as a federation's start (readOnnxModel).
+  const props: [string, string][] = [...metadataProps(metadata), [SEGMENTER_CONFIG_KEY, JSON.stringify(c)]];
+  const bytes = exportModel(spec, { opset: first.opset, dynamicBatch: true, metadata: props, docString: `fedciss segmenter ${metadata.version}` }).bytes;
   return { bytes, opset: first.opset, metadata };
 }

@@ -817,6 +817,10 @@ export interface components {
             /** @description sites that reported an evaluation */
             sites: number;
             mIoU: components["schemas"]["MiouDto"];
+            /** @description class id → IoU (null: neither present nor predicted) */
+            perClassIoU: {
+                [key: string]: number | null;
+            };
         };
         RoundSeriesDto: {
             step: number;

@@ -31,6 +31,7 @@ export const runImportModel: ImportModelAction = async (ctx) => {
     const importer = ModelImporter.open(db, join(config.dataDir, 'models'));
     const r = await importer.import({ file: ctx.file, kind: ctx.kind, classes: ctx.classes, rounds: config.rounds, training: config.training });
     process.stdout.write(`imported ${r.kind} ${r.versionId} (${r.kind === 'segmenter' ? `${r.numClasses} classes, ` : ''}step ${r.step}${r.createdStep0 ? ', created the roster and step 0' : ''})\n`);
+    if (r.fresh.length) process.stdout.write(`not in the file, initialised fresh: ${r.fresh.join(', ')} (the projection head: only the contrastive loss trains it)\n`);
     return r;
   } finally {
     await database.close();
@@ -42,10 +43,10 @@ export function register(program: Command, action: ImportModelAction = runImport
   const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('model versions');
   models
     .command('import')
-    .description('make a .safetensors model (segmenter or generator, with the metadata the platform writes) the global model; checked against its architecture and the roster')
-    .requiredOption('--file <file>', 'the .safetensors file')
+    .description('make a model the global model: a .safetensors (segmenter or generator, with the metadata the platform writes) or an .onnx exported by `models export` (a segmenter; classes and architecture inside); checked against its architecture, the roster and the training settings')
+    .requiredOption('--file <file>', 'the .safetensors or .onnx file')
     .option('--kind <kind>', 'segmenter or generator (default: from the file)')
-    .option('--classes <names>', 'class names in channel order without background, comma-separated (a segmenter into an empty federation)')
+    .option('--classes <names>', 'class names in channel order without background, comma-separated (a .safetensors segmenter into an empty federation; an .onnx names its own)')
     .option('--data-dir <dir>', 'coordinator data folder (env FEDCISS_DATA_DIR)')
     .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL); default: the embedded database')
     .option('--training-file <file>', 'training settings recorded with a step 0 the import creates (as for serve)')

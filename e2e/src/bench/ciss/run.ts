@@ -1,7 +1,8 @@
 /**
  * Runs one method through the whole federated pipeline: a fresh coordinator and fresh site agents
  * (separate processes, real gRPC, embedded database), the schedule's steps opened one after the
- * other through the REST API, and the federated report read back from GET /api/reports.
+ * other through the REST API, and the federated report read back from GET /api/reports (with each
+ * step's per-round series, GET /api/reports/steps/:step/rounds).
  * The DSAD-layout data is generated once per seed (prepareData) and every method's sites read it in
  * place. Step 0 is trained once per seed (runStep0) and every incremental method imports its
  * segmenter and generator (`coordinator models import`), so methods differ only from step 1 on.
@@ -14,7 +15,7 @@ import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
-import { finalFigures, stepFigures, type MethodResult, type ReportLike } from './table';
+import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 
 export interface SiteData {
   name: string;
@@ -106,6 +107,18 @@ async function waitForReport(fed: Federation, step: number, timeoutMs: number): 
   }
 }
 
+/** Each step's per-round series (GET /api/reports/steps/:step/rounds) and its rounds (GET /api/rounds). */
+async function readRounds(fed: Federation, steps: readonly number[]): Promise<{ series: RoundSeriesLike[]; rounds: RoundLike[] }> {
+  const get = async <T>(path: string): Promise<T> => {
+    const r = await fed.api<T>('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const series = await Promise.all(steps.map((t) => get<RoundSeriesLike>(`/api/reports/steps/${t}/rounds`)));
+  const rounds = (await Promise.all(steps.map((t) => get<RoundLike[]>(`/api/rounds?step=${t}`)))).flat();
+  return { series, rounds };
+}
+
 interface RunSpec {
   method: MethodSpec;
   /** Class names of each step this run opens. */
@@ -150,6 +163,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
   }
   const stepSeconds: Array<number | null> = [];
   let reports: ReportLike[] = [];
+  let trained: Awaited<ReturnType<typeof readRounds>> | undefined;
   let error: string | undefined;
   try {
     if (spec.step0) {
@@ -188,6 +202,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
       ctx.log(`  ${method.id} (seed ${ctx.seed}): step ${t} (${classes.length} classes) done in ${stepSeconds[t]!.toFixed(1)} s`);
     }
     reports = await waitForReport(fed, spec.steps.length - 1, 60_000);
+    trained = await readRounds(fed, spec.steps.map((_, t) => t).filter((t) => t >= first));
     await after?.(fed);
   } catch (e) {
     error = (e as Error).message.split('\n')[0];
@@ -206,6 +221,8 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
     recipe: method.recipe,
     ...finalFigures(error ? [] : reports, ctx.schedule),
     steps: stepFigures(reports, stepSeconds),
+    rounds: trained ? roundFigures(trained.series, reports, ctx.schedule) : [],
+    roundEvaluationSeconds: trained ? roundEvaluationSeconds(trained.rounds) : null,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     ...(error ? { error } : {}),
   };

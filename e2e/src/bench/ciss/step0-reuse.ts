@@ -13,5 +13,5 @@ export function reusedStep0(seedDir: string, generator: boolean): Step0 | undefi
   const segmenterFile = join(dir, 'step0-segmenter.safetensors');
   const generatorFile = join(dir, 'step0-generator.safetensors');
   for (const f of [segmenterFile, ...(generator ? [generatorFile] : [])]) if (!existsSync(f)) throw new Error(`--reuse-step0: ${f} does not exist`);
-  return { segmenterFile, generatorFile: generator ? generatorFile : undefined, result: { ...STEP0, label: `${STEP0.label}, reused from ${seedDir}`, old: null, new: null, all: null, perClass: {}, steps: [], seconds: 0 } };
+  return { segmenterFile, generatorFile: generator ? generatorFile : undefined, result: { ...STEP0, label: `${STEP0.label}, reused from ${seedDir}`, old: null, new: null, all: null, perClass: {}, steps: [], rounds: [], roundEvaluationSeconds: null, seconds: 0 } };
 }

@@ -2,7 +2,8 @@
  * Turns the coordinator's federated reports (GET /api/reports) of each method's run into the
  * field's table: per-class IoU after the last step and mIoU of old / new / all classes, in percent.
  * "Old" is background plus the first step's classes and "new" every class added later (as MiB and
- * PLOP report X-Y settings); "all" is every class including background. Pure functions.
+ * PLOP report X-Y settings); "all" is every class including background. The same figures after
+ * every segmenter round (roundFigures) where the run evaluated each round. Pure functions.
  */
 import { classGroups, type Schedule } from './settings';
 
@@ -14,6 +15,55 @@ export interface ReportLike {
   perClassIoU: Record<string, number | null>;
   mIoU: { old: number | null; new: number | null; all: number | null };
   perSite?: unknown[];
+}
+
+/** What the benchmark reads of GET /api/reports/steps/:step/rounds: one point per evaluated
+ * segmenter round of the step (training setting evaluateEveryRound), in round order. */
+export interface RoundSeriesLike {
+  step: number;
+  points: Array<{
+    round: number;
+    images: number;
+    /** The coordinator's figures, fractions, old = classes before the step (as ReportLike.mIoU). */
+    mIoU: { old: number | null; new: number | null; all: number | null };
+    /** Class id → IoU. Not in the coordinator's answer today; with it the point gets the final figures' groups. */
+    perClassIoU?: Record<string, number | null>;
+  }>;
+}
+
+/** What the benchmark reads of GET /api/rounds?step=N (RoundDto). */
+export interface RoundLike {
+  step: number;
+  kind: string;
+  index: number;
+  status: string;
+  baseVersionId: string | null;
+  resultVersionId: string | null;
+  openedAt: string;
+  closedAt: string | null;
+}
+
+/** The global model after one segmenter round, scored on every site's test patients, percent. */
+export interface RoundFigures {
+  step: number;
+  round: number;
+  images: number;
+  /** 'final': old / new as in the final figures (background + step-0 classes / every later class),
+   * from the point's per-class IoU; 'step': the coordinator's own (classes before the step / the
+   * step's classes), where the point has no per-class IoU. The same at step 1 of a two-step setting. */
+  groups: 'final' | 'step';
+  old: number | null;
+  new: number | null;
+  all: number | null;
+}
+
+/** A round's figures over the seeds: means (percent) with their sample standard deviations. */
+export interface RoundSummary extends Omit<RoundFigures, 'images'> {
+  oldSd: number | null;
+  newSd: number | null;
+  allSd: number | null;
+  /** Seeds with this round (failed runs left out). */
+  seeds: number;
 }
 
 export interface StepFigures {
@@ -38,6 +88,11 @@ export interface MethodResult {
   all: number | null;
   perClass: Record<string, number | null>;
   steps: StepFigures[];
+  /** Old / new / all after every segmenter round of every step the run trained, in step and round order. */
+  rounds: RoundFigures[];
+  /** Wall-clock seconds of the per-round evaluation rounds (training waits for them), from the
+   * coordinator's round timestamps; null where they could not be read. */
+  roundEvaluationSeconds: number | null;
   seconds: number;
   error?: string;
 }
@@ -65,8 +120,11 @@ export interface MethodSummary {
   perClassSd: Record<string, number | null>;
   /** Each seed's own figures (and its per-step figures). */
   perSeed: Array<MethodResult & { seed: number }>;
-  /** Mean wall-clock seconds of one run. */
+  /** Per step and segmenter round, over the seeds. */
+  rounds: RoundSummary[];
+  /** Mean wall-clock seconds of one run, and of its per-round evaluations. */
   seconds: number;
+  roundEvaluationSeconds: number | null;
   errors: string[];
 }
 
@@ -138,6 +196,39 @@ export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArr
   }));
 }
 
+/**
+ * Each step's per-round series as figures, in step and round order. A point with per-class IoU goes
+ * through finalFigures (the final figures' groups, by class name; a class the point has no IoU for,
+ * one added after its step, is left out of the means); one without keeps the coordinator's
+ * step-relative figures. Class names come from the run's last report (the roster).
+ */
+export function roundFigures(series: readonly RoundSeriesLike[], reports: readonly ReportLike[], schedule: Schedule): RoundFigures[] {
+  const classes = [...reports].sort((a, b) => a.step - b.step).at(-1)?.classes ?? [];
+  return [...series].sort((a, b) => a.step - b.step).flatMap((s) => [...s.points].sort((a, b) => a.round - b.round).map((p): RoundFigures => {
+    const at = { step: s.step, round: p.round, images: p.images };
+    if (!p.perClassIoU) return { ...at, groups: 'step', old: pct(p.mIoU.old), new: pct(p.mIoU.new), all: pct(p.mIoU.all) };
+    const f = finalFigures([{ step: s.step, classes, images: p.images, perClassIoU: p.perClassIoU, mIoU: p.mIoU }], schedule);
+    return { ...at, groups: 'final', old: f.old, new: f.new, all: f.all };
+  }));
+}
+
+/**
+ * Seconds the per-round evaluations took (opened to closed), from a run's rounds: the evaluation
+ * rounds whose model is the result of a segmenter round other than its step's last (that one is
+ * the step's own evaluation, run with or without evaluateEveryRound).
+ */
+export function roundEvaluationSeconds(rounds: readonly RoundLike[]): number {
+  let ms = 0;
+  for (const step of new Set(rounds.map((r) => r.step))) {
+    const trained = rounds.filter((r) => r.step === step && r.kind === 'segmenter' && r.status === 'completed' && r.resultVersionId).sort((a, b) => a.index - b.index);
+    const scored = new Set(trained.slice(0, -1).map((r) => r.resultVersionId));
+    for (const r of rounds) {
+      if (r.step === step && r.kind === 'evaluate' && r.closedAt && scored.has(r.baseVersionId)) ms += Date.parse(r.closedAt) - Date.parse(r.openedAt);
+    }
+  }
+  return Math.round(ms / 100) / 10;
+}
+
 function sd(values: readonly number[]): number | null {
   if (values.length < 2) return values.length ? 0 : null;
   const m = values.reduce((a, b) => a + b, 0) / values.length;
@@ -145,6 +236,22 @@ function sd(values: readonly number[]): number | null {
 }
 
 const numbers = (v: Array<number | null | undefined>): number[] => v.filter((x): x is number => typeof x === 'number');
+
+/** Per step and round, the mean and sd over the runs that have the round (in the first run's groups). */
+function summariseRounds(runs: readonly MethodResult[]): RoundSummary[] {
+  const first = new Map<string, RoundFigures>();
+  for (const f of runs.flatMap((r) => r.rounds)) if (!first.has(`${f.step}/${f.round}`)) first.set(`${f.step}/${f.round}`, f);
+  return [...first.values()].sort((a, b) => a.step - b.step || a.round - b.round).map((k) => {
+    const same = runs.flatMap((r) => r.rounds.filter((f) => f.step === k.step && f.round === k.round && f.groups === k.groups));
+    const of = (key: 'old' | 'new' | 'all') => same.map((f) => f[key]);
+    return {
+      step: k.step, round: k.round, groups: k.groups,
+      old: mean(of('old')), new: mean(of('new')), all: mean(of('all')),
+      oldSd: sd(numbers(of('old'))), newSd: sd(numbers(of('new'))), allSd: sd(numbers(of('all'))),
+      seeds: same.length,
+    };
+  });
+}
 
 /** Means and standard deviations of a method over its seeds' runs (failed runs are left out and listed). */
 export function summarise(runs: ReadonlyArray<MethodResult & { seed: number }>): MethodSummary {
@@ -165,7 +272,9 @@ export function summarise(runs: ReadonlyArray<MethodResult & { seed: number }>):
     perClass: Object.fromEntries(classes.map((c) => [c, mean(ok.map((r) => r.perClass[c]))])),
     perClassSd: Object.fromEntries(classes.map((c) => [c, sd(numbers(ok.map((r) => r.perClass[c])))])),
     perSeed: [...runs],
+    rounds: summariseRounds(ok),
     seconds: Math.round((runs.reduce((a, r) => a + r.seconds, 0) / Math.max(1, runs.length)) * 10) / 10,
+    roundEvaluationSeconds: mean(runs.map((r) => r.roundEvaluationSeconds)),
     errors: runs.filter((r) => r.error).map((r) => `seed ${r.seed}: ${r.error}`),
   };
 }
@@ -206,6 +315,26 @@ function row(cells: string[]): string {
 
 const pm = (v: number | null | undefined, d: number | null | undefined): string => (typeof v === 'number' ? `${v.toFixed(1)} ± ${num(d)}` : '–');
 
+/** The per-round series: one row per method and step, its rounds left to right. */
+function roundsMarkdown(summaries: readonly MethodSummary[]): string[] {
+  const shown = summaries.filter((m) => m.rounds.length);
+  if (!shown.length) return [];
+  const out = ['', '### mIoU after every segmenter round (%, mean ± sd; a step\'s rounds left to right)', ''];
+  out.push(row(['Method', 'step', 'old', 'new', 'all', 'per-round evaluations (s a run)']));
+  out.push(row(['---', '---:', '---', '---', '---', '---:']));
+  for (const m of shown) {
+    for (const [i, step] of [...new Set(m.rounds.map((x) => x.step))].entries()) {
+      const points = m.rounds.filter((x) => x.step === step);
+      const series = (k: 'old' | 'new' | 'all') => points.map((x) => pm(x[k], x[`${k}Sd`])).join(' → ');
+      out.push(row([i ? '' : m.label, String(step), series('old'), series('new'), series('all'), i ? '' : num(m.roundEvaluationSeconds, 0)]));
+    }
+  }
+  out.push('', shown.some((m) => m.rounds.some((x) => x.groups === 'step'))
+    ? 'Old / new as the coordinator reports a step (old = background + the classes before the step, new = the step\'s classes; the same groups as above at step 1 of a two-step setting): its per-round series carries no per-class IoU.'
+    : 'Old / new / all over the same classes as above, of the classes the model had at that step.');
+  return out;
+}
+
 /** The whole report as Markdown: means ± sample standard deviations over the seeds. */
 export function toMarkdown(r: BenchResult): string {
   const schedule: Schedule = { name: r.setting, steps: r.schedule };
@@ -228,6 +357,7 @@ export function toMarkdown(r: BenchResult): string {
   out.push(row(['---', ...names.map(() => '---:')]));
   for (const id of ids) out.push(row([r.methods[id].label, ...names.map((n) => pm(r.methods[id].perClass[n], r.methods[id].perClassSd[n]))]));
   out.push('', 'Ureter and vesicular glands (bold) are where the method\'s paper reports beating even joint training.');
+  out.push(...roundsMarkdown([...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])]));
   out.push('', '### Gates', '');
   out.push(row(['gate', 'rule', 'margin', 'spread (sum of sd)', 'met']));
   out.push(row(['---', '---', '---:', '---:', '---']));
