@@ -52,7 +52,7 @@ export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures
 export { diffusionGeometry } from './diffusion/unet';
 export { REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, replayGeneratorConfig } from './diffusion/recipe';
 export type { GeneratorTraining } from './diffusion/recipe';
-export { replayFidelity, noiseImages, DEFAULT_STUDENT } from './replay/fidelity';
+export { replayFidelity, noiseImages, paletteNoiseImages, DEFAULT_STUDENT } from './replay/fidelity';
 export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
 export { replayCheck, REPLAY_NOISE_MARGIN } from './replay/check';
 export type { ReplayCheck, ReplayCheckOptions } from './replay/check';

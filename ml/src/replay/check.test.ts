@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { seededRandom } from '../init/initializers';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
 import { predictSegmentation } from '../segmentation/predict';
-import { noiseImages, replayFidelity } from './fidelity';
+import { noiseImages, paletteNoiseImages, replayFidelity } from './fidelity';
 import { replayCheck } from './check';
 
 const config = segmenterConfig({ width: 4, depth: 1, inputSize: [8, 8], embedDim: 4, groups: 2 });
@@ -50,4 +50,28 @@ test('replay fidelity with soft labels: the student distils the teacher on every
   assert.equal(soft.labelledFraction, 1);
   // Distilling the teacher on the very images it is scored on: the student agrees with it on most pixels.
   assert.ok(soft.studentMiou > untrained.studentMiou + 0.2, `student mIoU ${soft.studentMiou} after 300 steps, ${untrained.studentMiou} after 1`);
+});
+
+test('palette noise: every pixel is the colour triple of some real pixel; no shape survives; clear errors', () => {
+  // Two 2x2 real images with distinct colours per pixel (channel-planar).
+  const real = [
+    { image: Float32Array.of(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.0, 0.15), height: 2, width: 2 },
+    { image: Float32Array.of(0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 0.05, 0.12, 0.22, 0.32), height: 2, width: 2 },
+  ];
+  const triples = new Set(real.flatMap((r) => [0, 1, 2, 3].map((p) => [0, 1, 2].map((c) => r.image[c * 4 + p]).join(','))));
+  const out = paletteNoiseImages(5, { channels: 3, height: 3, width: 4 }, 11, real);
+  assert.equal(out.length, 5);
+  const seen = new Set<string>();
+  for (const im of out) {
+    assert.deepEqual([im.height, im.width, im.image.length], [3, 4, 36]);
+    for (let p = 0; p < 12; p++) {
+      const t = [0, 1, 2].map((c) => im.image[c * 12 + p]).join(',');
+      assert.ok(triples.has(t), `pixel ${p}: ${t} is not a real pixel's colour`);
+      seen.add(t);
+    }
+  }
+  assert.ok(seen.size >= 6, `60 draws from 8 colours used ${seen.size}`);
+  assert.deepEqual(paletteNoiseImages(2, { channels: 3, height: 3, width: 4 }, 11, real), out.slice(0, 2), 'the same seed, the same images');
+  assert.throws(() => paletteNoiseImages(1, { channels: 3, height: 2, width: 2 }, 1, []), /no real images/);
+  assert.throws(() => paletteNoiseImages(1, { channels: 3, height: 2, width: 2 }, 1, [{ image: new Float32Array(5), height: 2, width: 2 }]), /has 5 values, expected 3 x 2 x 2/);
 });

@@ -4,12 +4,14 @@
  * scenes) a student taught on teacher-labelled gaussian noise already reaches fidelity ~0.5, above
  * any fixed threshold a generator is likely to clear. So the same student (same recipe, same seed)
  * is also trained on as many teacher-labelled noise images of the same size, and replay is used
- * only when the generator beats that floor by a margin (and clears the absolute threshold). */
+ * only when the generator beats that floor by a margin (and clears the absolute threshold). The
+ * noise is best "palette noise" of the site's own images (their colours, no shape): an untrained
+ * generator's saturated noise beats plain gaussian noise. */
 import type { SegImage, SegSample } from '../incremental/samples';
 import type { ConfusionCounts } from '../metrics/confusion';
 import type { RuntimeOptions } from '../runtime/session';
 import { evaluateSegmenter, type ModelRef } from '../segmentation/predict';
-import { noiseImages, replayFidelity, type FidelityResult, type StudentRecipe } from './fidelity';
+import { noiseImages, paletteNoiseImages, replayFidelity, type FidelityResult, type StudentRecipe } from './fidelity';
 
 /** How far above the noise floor (in fidelity) a generator must be for its replay to be used. The
  * two students share their seed and recipe, so their difference is less noisy than either alone;
@@ -20,6 +22,9 @@ export interface ReplayCheckOptions {
   readonly teacher: ModelRef;
   /** The generator's images (any size; the noise images get the same size). */
   readonly images: readonly SegImage[];
+  /** The site's real images: when given, the floor is palette noise of their colours (stronger
+   * than gaussian noise: colour alone, no shape); otherwise gaussian noise. */
+  readonly palette?: readonly SegImage[];
   /** Real labelled images of the teacher's classes the students are scored on. */
   readonly test: readonly SegSample[];
   readonly student?: Partial<StudentRecipe>;
@@ -55,7 +60,9 @@ export async function replayCheck(o: ReplayCheckOptions): Promise<ReplayCheck> {
   const common = { teacher: o.teacher, test: o.test, student: o.student, labels: o.labels, confidenceThreshold: o.confidenceThreshold, seed: o.seed, runtime: o.runtime, teacherCounts };
   const generator = await replayFidelity({ ...common, images: o.images });
   const t0 = Date.now();
-  const noise = await replayFidelity({ ...common, images: noiseImages(o.images.length, { channels, height, width }, o.seed ^ 0x6e6f) });
+  const geo = { channels, height, width };
+  const floorImages = o.palette ? paletteNoiseImages(o.images.length, geo, o.seed ^ 0x6e6f, o.palette) : noiseImages(o.images.length, geo, o.seed ^ 0x6e6f);
+  const noise = await replayFidelity({ ...common, images: floorImages });
   const noiseSeconds = (Date.now() - t0) / 1000;
   const margin = o.margin ?? REPLAY_NOISE_MARGIN;
   const threshold = o.threshold ?? 0;

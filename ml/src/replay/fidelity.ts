@@ -12,6 +12,7 @@
  * This module joins the two halves of the platform (diffusion and segmentation) so that neither
  * has to know the other. */
 import { gaussianSource } from '../diffusion/images';
+import { seededRandom } from '../init/initializers';
 import type { SegImage, SegSample } from '../incremental/samples';
 import { trainLocalSegmenter } from '../incremental/train';
 import { meanIoU, perClassIoU, type ConfusionCounts } from '../metrics/confusion';
@@ -134,6 +135,29 @@ export function noiseImages(count: number, geo: { channels: number; height: numb
   return Array.from({ length: count }, () => {
     const image = new Float32Array(geo.channels * geo.height * geo.width);
     for (let i = 0; i < image.length; i++) image[i] = Math.min(1, Math.max(0, 0.5 + 0.25 * rand()));
+    return { image, height: geo.height, width: geo.width };
+  });
+}
+
+/** A stronger floor than gaussian noise: "palette noise", every pixel the colour of a random pixel
+ * of a random one of `real` (the site's own images; they never leave it). It has exactly the real
+ * images' colours and no shape at all, so a student taught on it learns colour-to-class and nothing
+ * else: a generator that carries shapes must beat it. (An untrained generator's saturated noise
+ * beat gaussian noise by 0.07 in bench:replay with soft labels; see issue 17's note.) */
+export function paletteNoiseImages(count: number, geo: { channels: number; height: number; width: number }, seed: number, real: readonly SegImage[]): SegImage[] {
+  if (!real.length) throw new Error('paletteNoiseImages: no real images to take colours from');
+  const rand = seededRandom(seed);
+  const C = geo.channels;
+  return Array.from({ length: count }, () => {
+    const image = new Float32Array(C * geo.height * geo.width);
+    const hw = geo.height * geo.width;
+    for (let p = 0; p < hw; p++) {
+      const src = real[Math.floor(rand() * real.length)];
+      const shw = src.height * src.width;
+      if (src.image.length !== C * shw) throw new Error(`paletteNoiseImages: a real image has ${src.image.length} values, expected ${C} x ${src.height} x ${src.width}`);
+      const q = Math.floor(rand() * shw);
+      for (let c = 0; c < C; c++) image[c * hw + p] = src.image[c * shw + q];
+    }
     return { image, height: geo.height, width: geo.width };
   });
 }

@@ -36,6 +36,9 @@ export interface ReplayBenchOptions {
   labels: 'hard' | 'soft';
   /** Student seeds of the noise floor and the real ceiling (default 1; mean ± sd over them). */
   floorSeeds: number;
+  /** The floor's noise: gaussian around mid-grey, or palette (pixels of the real training images
+   * shuffled: their colours, no shape). */
+  floor: 'gaussian' | 'palette';
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Generator architecture and training replaced from the command line (JSON objects). */
@@ -68,6 +71,8 @@ export const USAGE = `npm run bench:replay -- [options]
   --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
                         distils its soft outputs on every pixel (soft, as sites' replay does)
   --floor-seeds N       student seeds of the noise floor and real ceiling (default 1)
+  --floor KIND          the floor's noise: gaussian (default) or palette (real pixels shuffled:
+                        the real colours, no shape; what sites compare against)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -90,7 +95,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'hard', floorSeeds: 1 };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'hard', floorSeeds: 1, floor: 'gaussian' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -144,6 +149,12 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         break;
       }
       case '--floor-seeds': o.floorSeeds = positive(flag, take(), true); break;
+      case '--floor': {
+        const v = take();
+        if (v !== 'gaussian' && v !== 'palette') throw new Error(`--floor must be 'gaussian' or 'palette', got '${v}'`);
+        o.floor = v;
+        break;
+      }
       case '--images': o.images = positive(flag, take(), true); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
