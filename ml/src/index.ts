@@ -54,7 +54,7 @@ export { REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, replayGeneratorConfig
 export type { GeneratorTraining } from './diffusion/recipe';
 export { replayFidelity, noiseImages, paletteNoiseImages, DEFAULT_STUDENT } from './replay/fidelity';
 export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
-export { replayCheck, REPLAY_NOISE_MARGIN } from './replay/check';
+export { replayCheck, untrainedSamples, REPLAY_NOISE_MARGIN } from './replay/check';
 export type { ReplayCheck, ReplayCheckOptions } from './replay/check';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 

@@ -4,7 +4,8 @@ import { seededRandom } from '../init/initializers';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
 import { predictSegmentation } from '../segmentation/predict';
 import { noiseImages, paletteNoiseImages, replayFidelity } from './fidelity';
-import { replayCheck } from './check';
+import { diffusionConfig } from '../diffusion/unet';
+import { replayCheck, untrainedSamples } from './check';
 
 const config = segmenterConfig({ width: 4, depth: 1, inputSize: [8, 8], embedDim: 4, groups: 2 });
 
@@ -74,4 +75,16 @@ test('palette noise: every pixel is the colour triple of some real pixel; no sha
   assert.deepEqual(paletteNoiseImages(2, { channels: 3, height: 3, width: 4 }, 11, real), out.slice(0, 2), 'the same seed, the same images');
   assert.throws(() => paletteNoiseImages(1, { channels: 3, height: 2, width: 2 }, 1, []), /no real images/);
   assert.throws(() => paletteNoiseImages(1, { channels: 3, height: 2, width: 2 }, 1, [{ image: new Float32Array(5), height: 2, width: 2 }]), /has 5 values, expected 3 x 2 x 2/);
+});
+
+test('untrained samples: the generator with fresh weights, drawn as replay draws them; same seed, same images', async () => {
+  const gen = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
+  const a = await untrainedSamples(gen, 3, 4, 7);
+  assert.equal(a.length, 3);
+  for (const im of a) {
+    assert.deepEqual([im.height, im.width, im.image.length], [8, 12, 3 * 8 * 12]);
+    assert.ok(im.image.every((v) => v >= 0 && v <= 1));
+  }
+  assert.deepEqual(await untrainedSamples(gen, 3, 4, 7), a);
+  assert.notDeepEqual((await untrainedSamples(gen, 1, 4, 8))[0].image, a[0].image);
 });

@@ -5,13 +5,18 @@
  * any fixed threshold a generator is likely to clear. So the same student (same recipe, same seed)
  * is also trained on as many teacher-labelled noise images of the same size, and replay is used
  * only when the generator beats that floor by a margin (and clears the absolute threshold). The
- * noise is best "palette noise" of the site's own images (their colours, no shape): an untrained
- * generator's saturated noise beats plain gaussian noise. */
+ * noise is best the same generator's samples with fresh weights (untrainedSamples): in
+ * bench:replay an untrained generator's saturated noise taught more than gaussian noise, and
+ * gaussian more than the real images' pixels shuffled; so "did training the generator help" is
+ * the question the floor asks. */
+import { imageList } from '../diffusion/images';
+import { sampleImages } from '../diffusion/sample';
+import { createDiffusionWeights, diffusionGeometry, type DiffusionConfig } from '../diffusion/unet';
 import type { SegImage, SegSample } from '../incremental/samples';
 import type { ConfusionCounts } from '../metrics/confusion';
 import type { RuntimeOptions } from '../runtime/session';
 import { evaluateSegmenter, type ModelRef } from '../segmentation/predict';
-import { noiseImages, paletteNoiseImages, replayFidelity, type FidelityResult, type StudentRecipe } from './fidelity';
+import { noiseImages, replayFidelity, type FidelityResult, type StudentRecipe } from './fidelity';
 
 /** How far above the noise floor (in fidelity) a generator must be for its replay to be used. The
  * two students share their seed and recipe, so their difference is less noisy than either alone;
@@ -22,9 +27,10 @@ export interface ReplayCheckOptions {
   readonly teacher: ModelRef;
   /** The generator's images (any size; the noise images get the same size). */
   readonly images: readonly SegImage[];
-  /** The site's real images: when given, the floor is palette noise of their colours (stronger
-   * than gaussian noise: colour alone, no shape); otherwise gaussian noise. */
-  readonly palette?: readonly SegImage[];
+  /** The floor's images, as many as `images` and of their size: best the samples of the same
+   * generator with fresh, untrained weights (untrainedSamples), the strongest noise measured;
+   * default gaussian noise. */
+  readonly floor?: readonly SegImage[];
   /** Real labelled images of the teacher's classes the students are scored on. */
   readonly test: readonly SegSample[];
   readonly student?: Partial<StudentRecipe>;
@@ -60,9 +66,8 @@ export async function replayCheck(o: ReplayCheckOptions): Promise<ReplayCheck> {
   const common = { teacher: o.teacher, test: o.test, student: o.student, labels: o.labels, confidenceThreshold: o.confidenceThreshold, seed: o.seed, runtime: o.runtime, teacherCounts };
   const generator = await replayFidelity({ ...common, images: o.images });
   const t0 = Date.now();
-  const geo = { channels, height, width };
-  const floorImages = o.palette ? paletteNoiseImages(o.images.length, geo, o.seed ^ 0x6e6f, o.palette) : noiseImages(o.images.length, geo, o.seed ^ 0x6e6f);
-  const noise = await replayFidelity({ ...common, images: floorImages });
+  const floor = o.floor ?? noiseImages(o.images.length, { channels, height, width }, o.seed ^ 0x6e6f);
+  const noise = await replayFidelity({ ...common, images: floor });
   const noiseSeconds = (Date.now() - t0) / 1000;
   const margin = o.margin ?? REPLAY_NOISE_MARGIN;
   const threshold = o.threshold ?? 0;
@@ -75,4 +80,12 @@ export async function replayCheck(o: ReplayCheckOptions): Promise<ReplayCheck> {
       ? `fidelity ${f(generator.fidelity)} is below the threshold ${threshold}`
       : `fidelity ${f(generator.fidelity)} beats teacher-labelled noise's ${f(noise.fidelity)} by ${f(generator.fidelity - noise.fidelity)}`;
   return { generator, noise, margin, skip: belowFloor || belowThreshold, reason, noiseSeconds };
+}
+
+/** `count` samples of a generator with fresh weights (seeded), drawn the way replay draws them
+ * (DDIM, `samplingSteps`, eta 0): what the generator makes before it has learnt anything. */
+export async function untrainedSamples(config: DiffusionConfig, count: number, samplingSteps: number, seed: number, runtime?: RuntimeOptions): Promise<SegImage[]> {
+  const { channels, height, width } = diffusionGeometry(config);
+  const stack = await sampleImages({ config, weights: createDiffusionWeights(config, seed), count, steps: samplingSteps, seed: seed + 1, runtime });
+  return imageList(stack, channels * height * width).map((image) => ({ image, height, width }));
 }

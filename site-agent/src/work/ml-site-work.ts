@@ -8,8 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayCheck, replayKey, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
-  type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
+  replayCheck, replayKey, untrainedSamples, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  type DiffusionConfig, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, ReplayCheck, Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
@@ -94,7 +94,7 @@ export class MlSiteWork implements SiteWork {
       const set = await this.replaySet(task, fetch, teacherRef, real);
       replay = set.samples;
       if (hp.replayFidelityThreshold > 0) {
-        check = await this.replayCheck(task, teacherRef, set, real, hp.replayFidelityThreshold);
+        check = await this.replayCheck(task, teacherRef, set, hp.replayFidelityThreshold);
         if (check.skipped) {
           this.log('warn', 'replay skipped: the generator does not teach the old classes better than noise', { fidelity: check.fidelity, noiseFidelity: check.noiseFidelity, margin: check.margin, threshold: hp.replayFidelityThreshold, step: task.step });
           replay = undefined;
@@ -130,15 +130,15 @@ export class MlSiteWork implements SiteWork {
   /**
    * Whether this step's replay set teaches the old classes better than noise, measured once per
    * set (kept next to it): a fresh segmenter trained only on the replay images, and the same one
-   * (recipe, seed) trained on as many teacher-labelled "palette noise" images (the pixels of this
-   * step's real images shuffled: their colours, no shape), are scored against the
+   * (recipe, seed) trained on as many teacher-labelled samples of the same generator with fresh,
+   * untrained weights (the noise it makes before learning anything), are scored against the
    * teacher on this site's held-out patients, with labels of the teacher's classes only (later
    * classes are background to it). The site's test patients serve, as sites have no separate
    * validation split. Costs two short students per site and step (ml replay/check.ts).
    */
-  private async replayCheck(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string }, real: readonly SegSample[], threshold: number): Promise<ReplayCheck> {
+  private async replayCheck(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string; config: DiffusionConfig }, threshold: number): Promise<ReplayCheck> {
     const file = join(set.dir, 'replay-check.json');
-    const key = `${set.key}:${threshold}:${REPLAY_NOISE_MARGIN}:${SITE_CHECK_LABELS}:palette`;
+    const key = `${set.key}:${threshold}:${REPLAY_NOISE_MARGIN}:${SITE_CHECK_LABELS}:untrained`;
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; check: ReplayCheck };
       if (saved.key === key) return saved.check;
@@ -147,7 +147,7 @@ export class MlSiteWork implements SiteWork {
     const heldOut = await this.data.test(oldRoster, this.size(teacher.config));
     const progress = progressOf('replay-check', this.log);
     progress.update(0);
-    const c = await replayCheck({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, palette: real, test: heldOut, student: SITE_STUDENT, labels: SITE_CHECK_LABELS, threshold, seed: this.seed(task), runtime: this.runtime });
+    const c = await replayCheck({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, floor: await untrainedSamples(set.config, set.samples.length, REPLAY_SAMPLING_STEPS, this.seed(task), this.runtime), test: heldOut, student: SITE_STUDENT, labels: SITE_CHECK_LABELS, threshold, seed: this.seed(task), runtime: this.runtime });
     progress.done();
     const check: ReplayCheck = {
       fidelity: c.generator.fidelity, noiseFidelity: c.noise.fidelity, foregroundFidelity: c.generator.foregroundFidelity, noiseForegroundFidelity: c.noise.foregroundFidelity,
@@ -159,7 +159,7 @@ export class MlSiteWork implements SiteWork {
   }
 
   /** Synthetic images from the previous step's generator, labelled by the teacher; kept on disk for the step's rounds. */
-  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<{ samples: SegSample[]; key: string; dir: string }> {
+  private async replaySet(task: Task, fetch: ModelFetcher, teacher: { config: SegmenterConfig; weights: NamedTensors; numClasses: number }, real: SegSample[]): Promise<{ samples: SegSample[]; key: string; dir: string; config: DiffusionConfig }> {
     const hp = task.hyperParameters!;
     const gen = await load(fetch, task.generator);
     const genConfig = parseDiffusionConfig(gen.config, gen.where);
@@ -192,7 +192,7 @@ export class MlSiteWork implements SiteWork {
         height: geo.height,
         width: geo.width,
       }));
-      return { samples, key, dir };
+      return { samples, key, dir, config: genConfig };
     } finally {
       progress.done();
       await labeller.release();

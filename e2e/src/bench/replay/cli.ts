@@ -36,9 +36,10 @@ export interface ReplayBenchOptions {
   labels: 'hard' | 'soft';
   /** Student seeds of the noise floor and the real ceiling (default 1; mean ± sd over them). */
   floorSeeds: number;
-  /** The floor's noise: gaussian around mid-grey, or palette (pixels of the real training images
-   * shuffled: their colours, no shape). */
-  floor: 'gaussian' | 'palette';
+  /** The floor's noise: gaussian around mid-grey, palette (pixels of the real training images
+   * shuffled: their colours, no shape), or untrained (the generator's samples with fresh weights:
+   * what sites compare against). */
+  floor: 'gaussian' | 'palette' | 'untrained';
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Generator architecture and training replaced from the command line (JSON objects). */
@@ -71,8 +72,9 @@ export const USAGE = `npm run bench:replay -- [options]
   --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
                         distils its soft outputs on every pixel (soft, as sites' replay does)
   --floor-seeds N       student seeds of the noise floor and real ceiling (default 1)
-  --floor KIND          the floor's noise: gaussian (default) or palette (real pixels shuffled:
-                        the real colours, no shape; what sites compare against)
+  --floor KIND          the floor's noise: gaussian (default), palette (real pixels shuffled: the
+                        real colours, no shape) or untrained (samples of the generator with fresh
+                        weights: what sites compare against)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -151,7 +153,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--floor-seeds': o.floorSeeds = positive(flag, take(), true); break;
       case '--floor': {
         const v = take();
-        if (v !== 'gaussian' && v !== 'palette') throw new Error(`--floor must be 'gaussian' or 'palette', got '${v}'`);
+        if (v !== 'gaussian' && v !== 'palette' && v !== 'untrained') throw new Error(`--floor must be 'gaussian', 'palette' or 'untrained', got '${v}'`);
         o.floor = v;
         break;
       }

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
-  noiseImages, paletteNoiseImages, parseDiffusionConfig, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
+  noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
   trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type NamedTensors, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
@@ -174,7 +174,8 @@ async function main(): Promise<number> {
   // Reading aids: the distances of noise and of real images, and the students of noise and real images.
   const noiseList = noiseImages(count, geo, 99);
   const noise = diffusion.stackImages(noiseList.map((n) => n.image));
-  const floorList = o.floor === 'palette' ? paletteNoiseImages(count, geo, 99, realTrain.map((image) => ({ image, height: geo.height, width: geo.width }))) : noiseList;
+  const floorList = o.floor === 'palette' ? paletteNoiseImages(count, geo, 99, realTrain.map((image) => ({ image, height: geo.height, width: geo.width })))
+    : o.floor === 'untrained' ? await untrainedSamples(config, count, sampling.steps, 99) : noiseList;
   const noiseDistance = realismReport(noise, realTest, geo).frechetDistance;
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
   let baselines: Record<string, number> | undefined;
@@ -183,7 +184,7 @@ async function main(): Promise<number> {
     // Student seeds 1..floorSeeds; each seed's pair is cached on its own, so more seeds add to fewer.
     const perSeed: Record<string, number>[] = [];
     for (let seed = 1; seed <= o.floorSeeds; seed++) {
-      const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v3-${count}-${student.steps}-${labels === 'soft' ? 'soft' : o.confidence}${o.floor === 'palette' ? '-palette' : ''}-seed${seed}.json`);
+      const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v3-${count}-${student.steps}-${labels === 'soft' ? 'soft' : o.confidence}${o.floor === 'gaussian' ? '' : `-${o.floor}`}-seed${seed}.json`);
       if (existsSync(cache)) perSeed.push(JSON.parse(readFileSync(cache, 'utf8')) as Record<string, number>);
       else {
         log(`student seed ${seed}: students of teacher-labelled noise and of teacher-labelled real training images (${labels} labels)`);

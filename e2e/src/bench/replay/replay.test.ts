@@ -28,8 +28,8 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--load-generator', 'g', '--generator-steps', '5']), /--load-generator scores a saved generator/);
   assert.throws(() => parseArgs(['--clip', '-1']), /--clip must be >= 0/);
   assert.equal(parseArgs(['--spacing', 'trailing']).spacing, 'trailing');
-  assert.deepEqual([d.floor, parseArgs(['--floor', 'palette']).floor], ['gaussian', 'palette']);
-  assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be 'gaussian' or 'palette'/);
+  assert.deepEqual([d.floor, parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'untrained']).floor], ['gaussian', 'palette', 'untrained']);
+  assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be 'gaussian', 'palette' or 'untrained'/);
   assert.throws(() => parseArgs(['--spacing', 'middle']), /--spacing must be 'leading' or 'trailing'/);
 });
 
