@@ -283,7 +283,7 @@ export class SiteFidelityDto implements ReplaySiteCheck {
   @ApiProperty() teacherMiou!: number;
   @ApiProperty() studentMiou!: number;
   @ApiProperty() skipped!: boolean;
-  @ApiProperty({ ...nullableNumber, description: 'fidelity of the same student taught on teacher-labelled noise (the floor); null: not measured' }) noiseFidelity!: number | null;
+  @ApiProperty({ ...nullableNumber, description: 'fidelity of the same student taught on the untrained generator\'s noise (the floor); null: not measured' }) noiseFidelity!: number | null;
   @ApiProperty(nullableNumber) foregroundFidelity!: number | null;
   @ApiProperty(nullableNumber) noiseForegroundFidelity!: number | null;
   @ApiProperty({ ...nullableNumber, description: 'replay is used only when fidelity > noiseFidelity + margin' }) margin!: number | null;

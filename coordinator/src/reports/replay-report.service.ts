@@ -8,7 +8,7 @@ export interface ReplayStepReport {
   /** Sites' replay fidelity (student mIoU / teacher mIoU on their held-out patients), from the
    * step's segmenter rounds; the mean over the sites that measured it (null: none did). */
   fidelity: number | null;
-  /** The same student taught on teacher-labelled noise (the floor a generator must beat); the
+  /** The same student taught on the untrained generator's noise (the floor a generator must beat); the
    * mean over the sites that measured it (null: none did, e.g. sites older than the noise check). */
   noiseFidelity: number | null;
   fidelityBySite: ReplaySiteCheck[];

@@ -5,8 +5,8 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 export const DEMO_GENERATOR_SECONDS = 120;
 /** Sites whose replay fidelity is below this skip replay. On these scenes teacher-labelled noise
  * already scores about 0.5 in bench:replay (colour maps to class), so the threshold alone would
- * pass noise: sites also skip replay unless the generator beats the same student taught on
- * teacher-labelled noise by a margin (ml replay/check.ts). */
+ * pass noise: sites also skip replay unless the generator beats the same student taught on its
+ * own untrained samples (noise) by a margin (ml replay/check.ts). */
 export const DEMO_FIDELITY_THRESHOLD = 0.3;
 
 /**

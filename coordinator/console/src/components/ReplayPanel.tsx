@@ -7,7 +7,7 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 /**
  * The generator's part of the report: per step, the replay fidelity the sites measured (a student
  * trained only on teacher-labelled generated images, scored against the teacher on the site's
- * held-out patients) next to the same student taught on teacher-labelled noise (the floor a
+ * held-out patients) next to the same student taught on an untrained generator's noise (the floor a
  * generator must beat: colour alone teaches a lot in these scenes), who skipped replay because of
  * it, and the realism of the samples.
  */
@@ -19,7 +19,7 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
   return (
     <Card
       title="Diffusion replay"
-      description="Replay fidelity: mIoU of a fresh model trained only on generated images labelled by the previous step's model, divided by that model's own mIoU, on each site's held-out patients (1 = the generator carries the old classes fully). Noise floor: the same student taught on as many teacher-labelled noise images; colour alone maps to class in many scenes, so noise scores well above 0 (about 0.5 in the synthetic scenes). A site uses replay only when its generator beats the floor by the margin. Realism: distance of the samples' image statistics to the site's images (lower is closer)."
+      description="Replay fidelity: mIoU of a fresh model trained only on generated images labelled by the previous step's model, divided by that model's own mIoU, on each site's held-out patients (1 = the generator carries the old classes fully). Noise floor: the same student taught on as many samples of the same generator with fresh, untrained weights, labelled the same way; colour alone maps to class in many scenes, so noise scores well above 0 (about 0.5-0.6 in the synthetic scenes). A site uses replay only when its generator beats the floor by the margin. Realism: distance of the samples' image statistics to the site's images (lower is closer)."
     >
       {report.error && <Notice tone="warn">Replay report unavailable: {report.error}</Notice>}
       {!report.error && steps.length === 0 && <Empty>No generator round or replay yet.</Empty>}

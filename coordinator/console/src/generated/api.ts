@@ -896,7 +896,7 @@ export interface components {
             teacherMiou: number;
             studentMiou: number;
             skipped: boolean;
-            /** @description fidelity of the same student taught on teacher-labelled noise (the floor); null: not measured */
+            /** @description fidelity of the same student taught on the untrained generator's noise (the floor); null: not measured */
             noiseFidelity: number | null;
             foregroundFidelity: number | null;
             noiseForegroundFidelity: number | null;

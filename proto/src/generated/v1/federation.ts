@@ -647,14 +647,15 @@ export interface SegmenterArchitecture {
 
 /**
  * A site's check of its replay set (ml's replay/check.ts): the same student (recipe, seed) taught
- * once on the teacher-labelled generated images and once on as many teacher-labelled noise images,
+ * once on the teacher-labelled generated images and once on as many teacher-labelled samples of the
+ * same generator with fresh, untrained weights (noise: what it makes before learning anything),
  * both scored against the teacher on the site's held-out patients. Replay is used only when the
  * generator beats the noise by `margin` (and clears the task's replay_fidelity_threshold).
  */
 export interface ReplayCheck {
   /** student mIoU / teacher mIoU, generated images */
   fidelity: number;
-  /** the same for teacher-labelled noise: the floor */
+  /** the same for the untrained generator's noise: the floor */
   noiseFidelity: number;
   /** over the teacher's classes without background */
   foregroundFidelity: number;
