@@ -26,18 +26,6 @@ test('PLOP pseudo-labels: confident teacher classes fill background pixels, unco
   assert.deepEqual([...teacherLabels(t, 1, 3, 4, { threshold: 0.7 })], [1, 255, 2, 0]);
 });
 
-test('pseudo-labels of unknown pixels: only a confident old foreground class fills them', () => {
-  const t = teacher([
-    [0, ln(8), 0], // confident class 1
-    [0, 0, 0], // unconfident
-    [ln(8), 0, 0], // confident background: may be a new class, stays unknown
-    [0, 0, ln(8)], // confident class 2, but the pixel is labelled
-  ]);
-  const labels = Uint8Array.of(255, 255, 255, 4);
-  assert.deepEqual([...pseudoLabelBackground(labels, t, 1, 3, 4, { threshold: 0.7 })], [255, 255, 255, 4], 'kept by default (PLOP)');
-  assert.deepEqual([...pseudoLabelBackground(labels, t, 1, 3, 4, { threshold: 0.7, unknownPixels: 'old-classes' })], [1, 255, 255, 4]);
-});
-
 test('contrastive sampling is balanced over the classes present, across images, with padding', () => {
   const labels = new Uint8Array(200);
   labels.fill(0, 0, 150);

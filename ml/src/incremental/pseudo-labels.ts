@@ -9,11 +9,6 @@ export interface PseudoLabelOptions {
   readonly threshold?: number;
   /** What an unconfident background pixel becomes: 'ignore' (255, PLOP) or 'background' (keep 0). */
   readonly unconfident?: 'ignore' | 'background';
-  /** Unknown pixels (255) of partially annotated images, such as DSAD's one-structure masks:
-   * 'keep' leaves them ignored (PLOP, whose labels are complete); 'old-classes' gives them the
-   * teacher's class where it is confident and not background. The teacher's background may be a
-   * new class, so an unknown pixel never becomes background. */
-  readonly unknownPixels?: 'keep' | 'old-classes';
 }
 
 /** Per-pixel teacher decision: argmax class and whether it is confident. logits [N, K, H, W]. */
@@ -49,17 +44,15 @@ export function teacherDecisions(logits: Float32Array, n: number, k: number, hw:
 }
 
 /** PLOP's pseudo-labelling: pixels labelled background (0) take the teacher's class where it is
- * confident, and become `unconfident` otherwise; with `unknownPixels: 'old-classes'`, unknown pixels
- * (255) take the teacher's confident old foreground class. Every other pixel keeps its label.
+ * confident, and become `unconfident` otherwise; every other pixel keeps its label.
  * labels [N*H*W] (not modified), teacher logits [N, K, H, W]. */
 export function pseudoLabelBackground(labels: Uint8Array, teacherLogits: Float32Array, n: number, k: number, hw: number, o: PseudoLabelOptions = {}): Uint8Array {
   const { cls, confident } = teacherDecisions(teacherLogits, n, k, hw, o);
   const out = labels.slice();
   const fallback = (o.unconfident ?? 'ignore') === 'ignore' ? IGNORE_LABEL : 0;
-  const fillUnknown = o.unknownPixels === 'old-classes';
   for (let i = 0; i < out.length; i++) {
-    if (out[i] === 0) out[i] = confident[i] ? cls[i] : fallback;
-    else if (out[i] === IGNORE_LABEL && fillUnknown && confident[i] && cls[i] !== 0) out[i] = cls[i];
+    if (out[i] !== 0) continue;
+    out[i] = confident[i] ? cls[i] : fallback;
   }
   return out;
 }

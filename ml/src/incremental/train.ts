@@ -35,9 +35,6 @@ export interface LocalTrainHyper {
   readonly pseudoLabelMode?: 'confidence' | 'entropy';
   /** Unconfident background pixels: 'ignore' (PLOP, default) or 'background'. */
   readonly pseudoLabelUnconfident?: 'ignore' | 'background';
-  /** Unknown pixels of partial annotations (DSAD's one-structure masks): 'old-classes' (default)
-   * gives them the teacher's confident old foreground class, 'keep' leaves them ignored. */
-  readonly pseudoLabelUnknown?: 'keep' | 'old-classes';
   readonly kdTemperature?: number;
   /** Features distilled by POD (default: the encoder levels enc0..enc{depth}). */
   readonly podFeatures?: readonly string[];
@@ -223,7 +220,6 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
               threshold: h.pseudoLabelThreshold,
               mode: h.pseudoLabelMode,
               unconfident: h.pseudoLabelUnconfident,
-              unknownPixels: h.pseudoLabelUnknown ?? 'old-classes',
             });
             labels = labels.slice();
             labels.set(realLabels, 0);
