@@ -52,8 +52,10 @@ export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures
 export { diffusionGeometry } from './diffusion/unet';
 export { REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, replayGeneratorConfig } from './diffusion/recipe';
 export type { GeneratorTraining } from './diffusion/recipe';
-export { replayFidelity, DEFAULT_STUDENT } from './replay/fidelity';
+export { replayFidelity, noiseImages, paletteNoiseImages, DEFAULT_STUDENT } from './replay/fidelity';
 export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
+export { replayCheck, untrainedSamples, REPLAY_NOISE_MARGIN } from './replay/check';
+export type { ReplayCheck, ReplayCheckOptions } from './replay/check';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
 // the class-incremental segmentation recipe: network, head growth, losses, training, metrics

@@ -15,6 +15,7 @@ import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpNormLimits, type PrivacySettings } from '../privacy/privacy-settings';
 import { indicatorMetric } from '../privacy/adaptive-clip.service';
+import { replayCheckMetrics } from '../reports/replay-check-metrics';
 import { maskedLayout } from '../privacy/secure-aggregation.service';
 import { appendCheckpointed, openPartialUpload, removePartialUpload } from './partial-upload';
 import { ConcurrencyLimit } from './concurrency-limit';
@@ -145,6 +146,7 @@ export class UploadsService {
     }
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(h.trainMetrics ?? {}).slice(0, 32)) if (Number.isFinite(v)) metrics[truncateCodePoints(k, 64)] = v;
+    Object.assign(metrics, replayCheckMetrics(h.replayCheck));
     const accepted = await this.updates.acceptedOf(round.id, siteId);
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
     const refused = this.events.admit(round, siteId, h.idempotencyKey);

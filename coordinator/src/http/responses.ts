@@ -6,7 +6,7 @@
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ReportClass, Miou, SiteBreakdown, CrossSiteCell, StepReport, RoundPoint } from '../reports/federated-report';
-import type { ReplayStepReport } from '../reports/replay-report.service';
+import type { ReplaySiteCheck, ReplayStepReport } from '../reports/replay-report.service';
 import type { Overlay } from '../reports/overlays.service';
 import type { DifferentialPrivacySettings, SecureAggregationSettings } from '../privacy/privacy-settings';
 import type { PrivacyView, SiteSpend } from '../privacy/privacy-ledger.service';
@@ -277,17 +277,23 @@ export class OverlayDto implements Overlay {
   @ApiProperty({ description: 'base64 PNG of the prediction drawn over it' }) overlayPng!: string;
 }
 
-export class SiteFidelityDto {
+export class SiteFidelityDto implements ReplaySiteCheck {
   @ApiProperty() siteId!: string;
   @ApiProperty() fidelity!: number;
   @ApiProperty() teacherMiou!: number;
   @ApiProperty() studentMiou!: number;
   @ApiProperty() skipped!: boolean;
+  @ApiProperty({ ...nullableNumber, description: 'fidelity of the same student taught on the untrained generator\'s noise (the floor); null: not measured' }) noiseFidelity!: number | null;
+  @ApiProperty(nullableNumber) foregroundFidelity!: number | null;
+  @ApiProperty(nullableNumber) noiseForegroundFidelity!: number | null;
+  @ApiProperty({ ...nullableNumber, description: 'replay is used only when fidelity > noiseFidelity + margin' }) margin!: number | null;
+  @ApiProperty({ ...nullableNumber, description: 'wall seconds the noise student cost the site' }) noiseSeconds!: number | null;
 }
 
 export class ReplayStepDto implements ReplayStepReport {
   @ApiProperty() step!: number;
   @ApiProperty(nullableNumber) fidelity!: number | null;
+  @ApiProperty({ ...nullableNumber, description: 'mean over sites of the noise floor of fidelity' }) noiseFidelity!: number | null;
   @ApiProperty({ type: [SiteFidelityDto] }) fidelityBySite!: SiteFidelityDto[];
   @ApiProperty({ type: [String] }) skippedSites!: string[];
   @ApiProperty(nullableNumber) realism!: number | null;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
+import { REPLAY_CHECK_KEYS } from './replay-check-metrics';
 
 /** What the federation knows, per step, about its diffusion replay. */
 export interface ReplayStepReport {
@@ -7,8 +8,12 @@ export interface ReplayStepReport {
   /** Sites' replay fidelity (student mIoU / teacher mIoU on their held-out patients), from the
    * step's segmenter rounds; the mean over the sites that measured it (null: none did). */
   fidelity: number | null;
-  fidelityBySite: { siteId: string; fidelity: number; teacherMiou: number; studentMiou: number; skipped: boolean }[];
-  /** Sites that skipped replay at this step because their fidelity was below the threshold. */
+  /** The same student taught on the untrained generator's noise (the floor a generator must beat); the
+   * mean over the sites that measured it (null: none did, e.g. sites older than the noise check). */
+  noiseFidelity: number | null;
+  fidelityBySite: ReplaySiteCheck[];
+  /** Sites that skipped replay at this step: fidelity not above the noise floor by the margin, or
+   * below the threshold. */
   skippedSites: string[];
   /** Realism distance of the generator's samples to the site's images after the step's generator
    * rounds (hand-feature Frechet distance; mean over sites, null: no generator round). */
@@ -19,16 +24,34 @@ export interface ReplayStepReport {
   generatorSteps: number;
 }
 
+/** One site's replay check at one step (ml replay/check.ts, sent as the upload's ReplayCheck). */
+export interface ReplaySiteCheck {
+  siteId: string;
+  fidelity: number;
+  teacherMiou: number;
+  studentMiou: number;
+  skipped: boolean;
+  /** Null when the site did not measure the noise floor. */
+  noiseFidelity: number | null;
+  foregroundFidelity: number | null;
+  noiseForegroundFidelity: number | null;
+  /** How far above noiseFidelity the fidelity had to be. */
+  margin: number | null;
+  /** Wall seconds the noise student cost the site. */
+  noiseSeconds: number | null;
+}
+
 const num = (m: unknown, key: string): number | undefined => {
   const v = (m as Record<string, unknown> | null)?.[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 };
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+const known = (v: (number | null)[]) => v.filter((x): x is number => x !== null);
 
 /**
  * The replay part of the federated report, from the metrics sites send with their updates:
- * `replayFidelity`, `replayTeacherMiou`, `replayStudentMiou`, `replaySkipped` with segmenter
- * updates (site-agent work/ml-site-work.ts), `realismFrechet`, `privacyFlagged`, `steps` with
+ * the replay check of segmenter updates (keys REPLAY_CHECK_KEYS and `replaySkipped`, stored from
+ * the upload's typed ReplayCheck; site-agent work/ml-site-work.ts), `realismFrechet`, `privacyFlagged`, `steps` with
  * generator updates. Only accepted updates count.
  */
 @Injectable()
@@ -42,7 +65,7 @@ export class ReplayReportService {
     const byStep = new Map<number, ReplayStepReport & { realisms: number[] }>();
     const entry = (step: number) => {
       let e = byStep.get(step);
-      if (!e) byStep.set(step, (e = { step, fidelity: null, fidelityBySite: [], skippedSites: [], realism: null, privacyFlagged: 0, generatorSteps: 0, realisms: [] }));
+      if (!e) byStep.set(step, (e = { step, fidelity: null, noiseFidelity: null, fidelityBySite: [], skippedSites: [], realism: null, privacyFlagged: 0, generatorSteps: 0, realisms: [] }));
       return e;
     };
     for (const u of updates) {
@@ -53,7 +76,12 @@ export class ReplayReportService {
         // The check runs once per step; every round repeats it, so the site's first report counts.
         if (fidelity === undefined || e.fidelityBySite.some((f) => f.siteId === u.siteId)) continue;
         const skipped = num(u.metrics, 'replaySkipped') === 1;
-        e.fidelityBySite.push({ siteId: u.siteId, fidelity, teacherMiou: num(u.metrics, 'replayTeacherMiou') ?? 0, studentMiou: num(u.metrics, 'replayStudentMiou') ?? 0, skipped });
+        const k = REPLAY_CHECK_KEYS;
+        e.fidelityBySite.push({
+          siteId: u.siteId, fidelity, teacherMiou: num(u.metrics, k.teacherMiou) ?? 0, studentMiou: num(u.metrics, k.studentMiou) ?? 0, skipped,
+          noiseFidelity: num(u.metrics, k.noiseFidelity) ?? null, foregroundFidelity: num(u.metrics, k.foregroundFidelity) ?? null,
+          noiseForegroundFidelity: num(u.metrics, k.noiseForegroundFidelity) ?? null, margin: num(u.metrics, k.margin) ?? null, noiseSeconds: num(u.metrics, k.noiseSeconds) ?? null,
+        });
         if (skipped) e.skippedSites.push(u.siteId);
       } else {
         const realism = num(u.metrics, 'realismFrechet');
@@ -64,6 +92,6 @@ export class ReplayReportService {
     }
     return [...byStep.values()]
       .sort((a, b) => a.step - b.step)
-      .map(({ realisms, ...e }) => ({ ...e, fidelity: mean(e.fidelityBySite.map((f) => f.fidelity)), realism: mean(realisms) }));
+      .map(({ realisms, ...e }) => ({ ...e, fidelity: mean(e.fidelityBySite.map((f) => f.fidelity)), noiseFidelity: mean(known(e.fidelityBySite.map((f) => f.noiseFidelity))), realism: mean(realisms) }));
   }
 }

@@ -225,6 +225,7 @@ describe('hardened inputs', () => {
       ['no samples', { samples: undefined }, grpc.status.INVALID_ARGUMENT],
       ['zero samples', { samples: { realImages: 0, replayImages: 0, labelledPixels: 0 } }, grpc.status.INVALID_ARGUMENT],
       ['negative samples', { samples: { realImages: -10, replayImages: 20, labelledPixels: 0 } }, grpc.status.INVALID_ARGUMENT],
+      ['replay check with a NaN floor', { replayCheck: { fidelity: 0.6, noiseFidelity: Number.NaN, foregroundFidelity: 0.4, noiseForegroundFidelity: 0.3, teacherMiou: 0.4, studentMiou: 0.24, noiseStudentMiou: 0.2, margin: 0.05, skipped: false, noiseSeconds: 30 } }, grpc.status.INVALID_ARGUMENT],
     ];
     for (const [what, over, expected] of bad) {
       const h1 = header({ idempotencyKey: 'key-a-bad-header', ...over });

@@ -40,6 +40,10 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
     console.log(`screenshots in ${ARTIFACTS}`);
   });
 
+  /** Replay checks as sites send them at steps > 0: A's generator beats teacher-labelled noise, B's does not. */
+  const REPLAY_USED = { fidelity: 0.71, noiseFidelity: 0.54, foregroundFidelity: 0.59, noiseForegroundFidelity: 0.39, teacherMiou: 0.45, studentMiou: 0.32, noiseStudentMiou: 0.24, margin: 0.05, skipped: false, noiseSeconds: 41 };
+  const REPLAY_NO_BETTER_THAN_NOISE = { ...REPLAY_USED, fidelity: 0.52, studentMiou: 0.23, skipped: true };
+
   /** Both sites train the open segmenter round (site B's first try optionally poisoned) and evaluate; returns the evaluated model. */
   async function playStep(step: number, page?: Page): Promise<string> {
     const [ta, tb] = await Promise.all([a.task(TaskKind.TASK_KIND_TRAIN_SEGMENTER, 'a training task for A'), b.task(TaskKind.TASK_KIND_TRAIN_SEGMENTER, 'a training task for B')]);
@@ -48,8 +52,8 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
       const rejected = await b.upload(tb, `b-${step}-nan`, { realImages: 30, poison: true });
       assert.equal(rejected.state, UploadState.UPLOAD_STATE_REJECTED);
     }
-    for (const [s, t, n] of [[a, ta, 40], [b, tb, 28]] as const) {
-      assert.equal((await s.upload(t, `${s.name}-${step}`, { realImages: n, replayImages: step ? 64 : 0, by: 0.05 })).state, UploadState.UPLOAD_STATE_ACCEPTED);
+    for (const [s, t, n, check] of [[a, ta, 40, REPLAY_USED], [b, tb, 28, REPLAY_NO_BETTER_THAN_NOISE]] as const) {
+      assert.equal((await s.upload(t, `${s.name}-${step}`, { realImages: n, replayImages: step ? 64 : 0, by: 0.05, replayCheck: step ? check : undefined })).state, UploadState.UPLOAD_STATE_ACCEPTED);
       await s.progress(t.roundId, 'upload', 1, {}, 'update uploaded');
     }
     return evaluate(step, page);
@@ -228,6 +232,10 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
     await matrix.getByRole('rowheader', { name: a.name }).waitFor();
     await admin.getByTestId('report-summary').waitFor();
     await admin.getByText(/No overlays for this model version: no generator has been trained yet/).waitFor();
+    // The replay check: fidelity next to the noise floor, and who skipped because of it.
+    const replay = admin.getByTestId('replay-report');
+    await replay.getByText(/replay skipped \(no better than noise\)/).first().waitFor();
+    await replay.getByText(/needs > 0\.59/).first().waitFor();
     await shot(admin, '09-reports-top');
     await shot(admin, '10-reports-full', true);
     // The detail step can be switched; the per-site matrix follows.

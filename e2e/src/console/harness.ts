@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
-import { TaskKind, type Task, type UploadReceipt } from '@fedciss/proto';
+import { TaskKind, type ReplayCheck, type Task, type UploadReceipt } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig, startCoordinator, type RunningCoordinator, CoordinatorModule, ConsoleModule, AdminAuthService } from '@fedciss/coordinator';
 import { TensorModelFactory, TestSiteClient, until, restClient, signIn as signInApi } from '@fedciss/coordinator/testing';
 
@@ -126,12 +126,12 @@ export class FakeSite {
   }
 
   /** Downloads the round's global model and uploads it shifted by `by` (or with a NaN, to be rejected). */
-  async upload(task: Task, key: string, opts: { by?: number; realImages: number; replayImages?: number; poison?: boolean }): Promise<UploadReceipt> {
+  async upload(task: Task, key: string, opts: { by?: number; realImages: number; replayImages?: number; poison?: boolean; replayCheck?: ReplayCheck }): Promise<UploadReceipt> {
     const base = decodeSafetensors(await this.client.download(task.globalModel!.versionId)).tensors;
     const weights = shifted(base, opts.by ?? 0.1);
     if (opts.poison) weights.get('body.weight')!.data[3] = NaN;
     return this.client.upload(
-      { idempotencyKey: `update-${this.id}-${key}`.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128), roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: opts.realImages, replayImages: opts.replayImages ?? 0, labelledPixels: 0 }, trainMetrics: { loss: 0.4 } },
+      { idempotencyKey: `update-${this.id}-${key}`.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128), roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: opts.realImages, replayImages: opts.replayImages ?? 0, labelledPixels: 0 }, trainMetrics: { loss: 0.4 }, replayCheck: opts.replayCheck },
       encodeSafetensors(weights),
     );
   }

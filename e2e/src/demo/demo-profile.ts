@@ -3,9 +3,10 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 /** Seconds of generator training per site in each step's generator round (the generator keeps
  * training across steps; at step 1 the sites replay what step 0's round made). */
 export const DEMO_GENERATOR_SECONDS = 120;
-/** Sites whose replay fidelity is below this skip replay. CAUTION: on these scenes teacher-labelled
- * noise already scores about 0.47 in bench:replay (colour maps to class), so 0.3 only catches a
- * generator worse than noise; see the issue-17 note. */
+/** Sites whose replay fidelity is below this skip replay. On these scenes teacher-labelled noise
+ * already scores about 0.5 in bench:replay (colour maps to class), so the threshold alone would
+ * pass noise: sites also skip replay unless the generator beats the same student taught on its
+ * own untrained samples (noise) by a margin (ml replay/check.ts). */
 export const DEMO_FIDELITY_THRESHOLD = 0.3;
 
 /**

@@ -104,9 +104,9 @@ async function main(): Promise<void> {
     }
     const report = (await fed.api<ReportSteps>('GET', '/api/reports')).body;
     process.stdout.write('\n' + formatReportTable(report) + '\n');
-    const replay = (await fed.api<{ steps: { step: number; fidelity: number | null; skippedSites: string[]; realism: number | null }[] }>('GET', '/api/reports/replay')).body;
+    const replay = (await fed.api<{ steps: { step: number; fidelity: number | null; noiseFidelity: number | null; skippedSites: string[]; realism: number | null }[] }>('GET', '/api/reports/replay')).body;
     for (const r of replay.steps) {
-      say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)}${r.skippedSites.length ? ` (replay skipped by ${r.skippedSites.length} site(s))` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
+      say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)} (untrained generator's noise ${r.noiseFidelity === null ? '-' : r.noiseFidelity.toFixed(2)})${r.skippedSites.length ? ` (replay skipped by ${r.skippedSites.length} site(s))` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
     }
     say(`done in ${clock()}. Report: ${fed.httpUrl}/reports (console), ${fed.httpUrl}/api/reports/report.html (HTML), logs in ${join(o.workDir)}`);
     if (o.exitAtEnd) await stop(0);

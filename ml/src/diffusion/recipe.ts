@@ -13,6 +13,8 @@ export interface GeneratorTraining {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly lossWeighting: 'uniform' | 'min-snr';
+  /** gamma of min-SNR weighting (lower: less weight on the nearly clean, detail-level steps). */
+  readonly minSnrGamma: number;
   readonly emaDecay: number;
 }
 
@@ -22,6 +24,7 @@ export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
   batchSize: 16,
   learningRate: 1e-3,
   lossWeighting: 'min-snr',
+  minSnrGamma: 5,
   emaDecay: 0.995,
 };
 

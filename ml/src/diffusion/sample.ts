@@ -5,7 +5,7 @@ import { exportInferenceModel, InferenceRunner, InferenceSpec } from '../infer/i
 import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { fillGaussian, gaussianSource, mixSeed } from './images';
-import { ddimStep, ddimTimesteps, noiseSchedule, NoiseSchedule } from './schedule';
+import { ddimStep, ddimTimesteps, noiseSchedule, type DdimSpacing, NoiseSchedule } from './schedule';
 import { checkDiffusionWeights, DiffusionConfig, denoiser, diffusionGeometry } from './unet';
 
 export interface SampleProgress {
@@ -28,6 +28,8 @@ export interface SampleOptions {
   readonly seed?: number;
   /** Clip predicted x0 to [-clip, clip]; default 1, 0 = off. */
   readonly clip?: number;
+  /** Which timesteps DDIM visits; default 'leading'. */
+  readonly spacing?: DdimSpacing;
   readonly onProgress?: (p: SampleProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -98,7 +100,7 @@ export class DiffusionSampler {
     const steps = o.steps ?? 50;
     const eta = o.eta ?? 0;
     const seed = o.seed ?? 1;
-    const ts = ddimTimesteps(schedule.timesteps, steps);
+    const ts = ddimTimesteps(schedule.timesteps, steps, o.spacing);
     const batches = Math.ceil(o.count / B);
     const result = new Float32Array(o.count * px);
     const start = Date.now();

@@ -34,6 +34,9 @@ test('DDIM timesteps are evenly spaced from the noisiest down to 0', () => {
   assert.deepEqual(ddimTimesteps(10, 3), [6, 3, 0]);
   assert.equal(ddimTimesteps(1000, 1000).length, 1000);
   assert.throws(() => ddimTimesteps(10, 11), /steps/);
+  assert.deepEqual(ddimTimesteps(1000, 4, 'trailing'), [999, 749, 499, 249]);
+  assert.deepEqual(ddimTimesteps(10, 3, 'trailing'), [9, 6, 2]);
+  assert.equal(ddimTimesteps(1000, 1000, 'trailing').at(-1), 0);
 });
 
 test('the DDIM update matches hand-computed values (eta 0, eta 1, eta 0.5, clipping)', () => {

@@ -55,15 +55,22 @@ export function addNoise(x0: Float32Array, eps: Float32Array, alphaBar: number, 
   return out;
 }
 
-/** The DDIM timesteps, from the noisiest down: `steps` evenly spaced values floor(i T / steps),
- * i = steps-1..0 (T = 1000, steps = 4 gives 750, 500, 250, 0). The step after the last goes to
- * abar = 1 (the clean image). */
-export function ddimTimesteps(timesteps: number, steps: number): number[] {
+/** How DDIM picks its timesteps: 'leading' (DDIM's own) starts below T - 1, where the images
+ * still hold some signal although sampling starts from pure noise; 'trailing' starts at T - 1
+ * (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed"). */
+export type DdimSpacing = 'leading' | 'trailing';
+
+/** The DDIM timesteps, from the noisiest down. 'leading': floor(i T / steps), i = steps-1..0
+ * (T = 1000, steps = 4 gives 750, 500, 250, 0); 'trailing': round(T - i T / steps) - 1,
+ * i = 0..steps-1 (999, 749, 499, 249). The step after the last goes to abar = 1 (the clean image). */
+export function ddimTimesteps(timesteps: number, steps: number, spacing: DdimSpacing = 'leading'): number[] {
   if (!Number.isInteger(steps) || steps < 1 || steps > timesteps) {
     throw new Error(`DDIM: steps must be an integer in 1..${timesteps}, got ${steps}`);
   }
   const out: number[] = [];
-  for (let i = steps - 1; i >= 0; i--) out.push(Math.floor((i * timesteps) / steps));
+  if (spacing === 'trailing') for (let i = 0; i < steps; i++) out.push(Math.round(timesteps - (i * timesteps) / steps) - 1);
+  else if (spacing === 'leading') for (let i = steps - 1; i >= 0; i--) out.push(Math.floor((i * timesteps) / steps));
+  else throw new Error(`DDIM: spacing must be 'leading' or 'trailing', got '${String(spacing)}'`);
   return out;
 }
 

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskKind, UploadState, type EvaluationReport, type SampleCounts, type Task } from '@fedciss/proto';
+import { TaskKind, UploadState, type EvaluationReport, type ReplayCheck, type SampleCounts, type Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { CoordinatorClient } from '../federation/coordinator-client';
 import { sleep } from '../federation/retry';
@@ -23,6 +23,8 @@ export interface TrainedUpdate {
   metrics: Record<string, number>;
   /** Adaptive clipping: the noisy bit "the delta was within the task's clip bound" (privacy/dp-update.ts). */
   unclippedIndicator?: number;
+  /** Segmenter updates that checked their replay set: whether it beat teacher-labelled noise. */
+  replayCheck?: ReplayCheck;
 }
 
 /** A trained update that must not leave the site (the memorisation gate), and why. */
@@ -152,13 +154,13 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
           update = { ...update, blob: secure.mask(task, update.blob, await fetchModel(task.globalModel), update.samples, update.unclippedIndicator) };
         } else {
           writeFileSync(saved, update.blob);
-          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics, unclippedIndicator: update.unclippedIndicator }));
+          writeFileSync(meta, JSON.stringify({ samples: update.samples, metrics: update.metrics, unclippedIndicator: update.unclippedIndicator, replayCheck: update.replayCheck }));
         }
       }
       state = 'uploading';
       const p = progressOf('upload', log, sink(task.roundId));
       const receipt = await client.upload(
-        { roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind, samples: update.samples, trainMetrics: update.metrics, unclippedIndicator: task.secureAggregation ? undefined : update.unclippedIndicator },
+        { roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind, samples: update.samples, trainMetrics: update.metrics, unclippedIndicator: task.secureAggregation ? undefined : update.unclippedIndicator, replayCheck: update.replayCheck },
         update.blob,
         siteId,
         (f) => p.update(f),

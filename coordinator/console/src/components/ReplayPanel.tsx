@@ -7,7 +7,9 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}`;
 /**
  * The generator's part of the report: per step, the replay fidelity the sites measured (a student
  * trained only on teacher-labelled generated images, scored against the teacher on the site's
- * held-out patients), who skipped replay because of it, and the realism of the samples.
+ * held-out patients) next to the same student taught on an untrained generator's noise (the floor a
+ * generator must beat: colour alone teaches a lot in these scenes), who skipped replay because of
+ * it, and the realism of the samples.
  */
 export function ReplayPanel({ sites }: { sites: Site[] }) {
   const report = useGet<ReplayReport>('/api/reports/replay');
@@ -17,7 +19,7 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
   return (
     <Card
       title="Diffusion replay"
-      description="Replay fidelity: mIoU of a fresh model trained only on generated images labelled by the previous step's model, divided by that model's own mIoU, on each site's held-out patients (1 = the generator carries the old classes fully; teacher-labelled noise gives about 0.1). Realism: distance of the samples' image statistics to the site's images (lower is closer)."
+      description="Replay fidelity: mIoU of a fresh model trained only on generated images labelled by the previous step's model, divided by that model's own mIoU, on each site's held-out patients (1 = the generator carries the old classes fully). Noise floor: the same student taught on as many samples of the same generator with fresh, untrained weights, labelled the same way; colour alone maps to class in many scenes, so noise scores well above 0 (about 0.5-0.6 in the synthetic scenes). A site uses replay only when its generator beats the floor by the margin. Realism: distance of the samples' image statistics to the site's images (lower is closer)."
     >
       {report.error && <Notice tone="warn">Replay report unavailable: {report.error}</Notice>}
       {!report.error && steps.length === 0 && <Empty>No generator round or replay yet.</Empty>}
@@ -25,18 +27,21 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
         <div className="table-wrap">
         <table data-testid="replay-report">
           <thead>
-            <tr><th>Step</th><th>Replay fidelity</th><th>Per site (student / teacher mIoU)</th><th>Generator realism</th><th>Generator steps</th><th>Memorisation flags</th></tr>
+            <tr><th>Step</th><th>Replay fidelity</th><th>Noise floor</th><th>Per site (student / teacher mIoU)</th><th>Generator realism</th><th>Generator steps</th><th>Memorisation flags</th></tr>
           </thead>
           <tbody>
             {steps.map((s) => (
               <tr key={s.step}>
                 <td>{s.step}</td>
                 <td className="mono">{s.fidelity === null ? '—' : s.fidelity.toFixed(2)}</td>
+                <td className="mono">{s.noiseFidelity === null ? '—' : s.noiseFidelity.toFixed(2)}</td>
                 <td>
                   {s.fidelityBySite.length === 0 ? '—' : s.fidelityBySite.map((f) => (
                     <div key={f.siteId}>
                       {name(f.siteId)}: <span className="mono">{f.fidelity.toFixed(2)}</span> ({pct(f.studentMiou)} / {pct(f.teacherMiou)})
-                      {f.skipped && <strong> · replay skipped (below threshold)</strong>}
+                      {f.noiseFidelity !== null && <> · noise <span className="mono">{f.noiseFidelity.toFixed(2)}</span>{f.margin !== null && <> (needs &gt; {(f.noiseFidelity + f.margin).toFixed(2)})</>}</>}
+                      {f.skipped && <strong> · replay skipped ({f.noiseFidelity !== null && f.fidelity < f.noiseFidelity + (f.margin ?? 0) ? 'no better than noise' : 'below threshold'})</strong>}
+                      {f.noiseSeconds !== null && <span className="muted"> · check +{f.noiseSeconds.toFixed(0)} s</span>}
                     </div>
                   ))}
                 </td>

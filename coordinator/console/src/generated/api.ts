@@ -896,10 +896,20 @@ export interface components {
             teacherMiou: number;
             studentMiou: number;
             skipped: boolean;
+            /** @description fidelity of the same student taught on the untrained generator's noise (the floor); null: not measured */
+            noiseFidelity: number | null;
+            foregroundFidelity: number | null;
+            noiseForegroundFidelity: number | null;
+            /** @description replay is used only when fidelity > noiseFidelity + margin */
+            margin: number | null;
+            /** @description wall seconds the noise student cost the site */
+            noiseSeconds: number | null;
         };
         ReplayStepDto: {
             step: number;
             fidelity: number | null;
+            /** @description mean over sites of the noise floor of fidelity */
+            noiseFidelity: number | null;
             fidelityBySite: components["schemas"]["SiteFidelityDto"][];
             skippedSites: string[];
             realism: number | null;

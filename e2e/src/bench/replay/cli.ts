@@ -24,6 +24,22 @@ export interface ReplayBenchOptions {
   /** DDIM steps and eta of the sampler (default: the recipe's). */
   samplingSteps?: number;
   eta?: number;
+  /** Clip of the sampler's predicted x0 (default 1; 0 = off). */
+  clip?: number;
+  /** DDIM timestep spacing (default the sampler's, 'leading'). */
+  spacing?: diffusion.DdimSpacing;
+  /** Save the trained generator (config and EMA weights, safetensors) to this file. */
+  saveGenerator?: string;
+  /** Score a saved generator instead of training one (sampling variants on one generator). */
+  loadGenerator?: string;
+  /** What the student learns from the teacher: hard confident labels (default) or its soft outputs. */
+  labels: 'hard' | 'soft';
+  /** Student seeds of the noise floor and the real ceiling (default 1; mean ± sd over them). */
+  floorSeeds: number;
+  /** The floor's noise: gaussian around mid-grey, palette (pixels of the real training images
+   * shuffled: their colours, no shape), or untrained (the generator's samples with fresh weights:
+   * what sites compare against). */
+  floor: 'gaussian' | 'palette' | 'untrained';
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Generator architecture and training replaced from the command line (JSON objects). */
@@ -49,6 +65,16 @@ export const USAGE = `npm run bench:replay -- [options]
                         --generator-steps, the last point): a learning curve per seed
   --sampling-steps N    DDIM steps of the sampler (default: the recipe's)
   --eta E               DDIM eta in [0, 1] (default: the recipe's)
+  --clip C              clip of the sampler's predicted x0 (default 1, 0 = off)
+  --spacing S           DDIM timesteps: leading (default) or trailing (starts at T - 1)
+  --save-generator FILE save the trained generator (config + EMA weights) as safetensors
+  --load-generator FILE score a saved generator instead of training one (sampling variants)
+  --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
+                        distils its soft outputs on every pixel (soft, as sites' replay does)
+  --floor-seeds N       student seeds of the noise floor and real ceiling (default 1)
+  --floor KIND          the floor's noise: gaussian (default), palette (real pixels shuffled: the
+                        real colours, no shape) or untrained (samples of the generator with fresh
+                        weights: what sites compare against)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -71,7 +97,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [] };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'hard', floorSeeds: 1, floor: 'gaussian' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -104,6 +130,33 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         o.eta = v;
         break;
       }
+      case '--clip': {
+        const v = Number(take());
+        if (!(v >= 0)) throw new Error(`--clip must be >= 0, got '${argv[i]}'`);
+        o.clip = v;
+        break;
+      }
+      case '--spacing': {
+        const v = take();
+        if (v !== 'leading' && v !== 'trailing') throw new Error(`--spacing must be 'leading' or 'trailing', got '${v}'`);
+        o.spacing = v;
+        break;
+      }
+      case '--save-generator': o.saveGenerator = take(); break;
+      case '--load-generator': o.loadGenerator = take(); break;
+      case '--labels': {
+        const v = take();
+        if (v !== 'hard' && v !== 'soft') throw new Error(`--labels must be 'hard' or 'soft', got '${v}'`);
+        o.labels = v;
+        break;
+      }
+      case '--floor-seeds': o.floorSeeds = positive(flag, take(), true); break;
+      case '--floor': {
+        const v = take();
+        if (v !== 'gaussian' && v !== 'palette' && v !== 'untrained') throw new Error(`--floor must be 'gaussian', 'palette' or 'untrained', got '${v}'`);
+        o.floor = v;
+        break;
+      }
       case '--images': o.images = positive(flag, take(), true); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
@@ -112,6 +165,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       default: throw new Error(`unknown option '${a}'\n${USAGE}`);
     }
   }
+  if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new Error('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
   if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
   if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
   return o;

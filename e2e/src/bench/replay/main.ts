@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
-  realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
+  noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
   trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type NamedTensors, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
@@ -78,7 +78,9 @@ async function main(): Promise<number> {
   const teacherCounts = await evaluateSegmenter(teacher, site.test);
   log(`teacher mIoU on the test patients: ${(100 * (meanIoU(teacherCounts) ?? 0)).toFixed(1)}`);
 
-  const config = replayGeneratorConfig(SEGMENTER.inputSize, o.generator);
+  // A saved generator brings its own config (sampling variants on one trained generator).
+  const saved = o.loadGenerator ? decodeSafetensors(readFileSync(o.loadGenerator)) : undefined;
+  const config = saved ? parseDiffusionConfig(JSON.parse(saved.metadata.config ?? '{}'), o.loadGenerator!) : replayGeneratorConfig(SEGMENTER.inputSize, o.generator);
   const geo = diffusionGeometry(config);
   const training = { ...REPLAY_GENERATOR_TRAINING, seconds: o.generatorSeconds ?? p.generatorSeconds, ...o.generatorTraining };
   const count = o.images ?? p.images;
@@ -88,7 +90,8 @@ async function main(): Promise<number> {
   const asImages = (stack: Float32Array): SegImage[] => diffusion.imageList(stack, geo.channels * geo.height * geo.width).map((image) => ({ image, height: geo.height, width: geo.width }));
   const student = { steps: p.studentSteps, batchSize: 8, learningRate: 1e-2 };
 
-  const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0 };
+  const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0, clip: o.clip ?? 1, spacing: o.spacing ?? 'leading' };
+  const labels = o.labels;
   interface Run { seed: number; steps: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; cpuSeconds: number; imagesPerSecond: number; flagged: number; loss: number }
   const runs: Run[] = [];
   let gridSamples: SegSample[] = [];
@@ -97,7 +100,7 @@ async function main(): Promise<number> {
   /** Samples the generator, drops memorised samples, and scores what is left. */
   const score = async (seed: number, steps: number, emaWeights: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): Promise<void> => {
     const s0 = Date.now();
-    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, seed: 1000 + seed });
+    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, seed: 1000 + seed });
     const imagesPerSecond = count / ((Date.now() - s0) / 1000);
     diffusion.quantise8(samples);
     // The memorisation check of replay sets: samples too close to a training image are dropped.
@@ -110,12 +113,32 @@ async function main(): Promise<number> {
       gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
       if (o.evalAt.includes(steps)) writeFileSync(gridFile.replace(/\.png$/, `-step${steps}.png`), labelledGrid(gridSamples));
     }
-    const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed, confidenceThreshold: o.confidence });
+    const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
     const loss = mean(losses.slice(-50));
     log(`seed ${seed}: ${steps} steps in ${trainSeconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} CPU s, loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}, foreground ${fidelity.foregroundFidelity.toFixed(3)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged`);
     runs.push({ seed, steps, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds, cpuSeconds, imagesPerSecond, flagged: flagged.size / count, loss });
   };
+  /** --save-generator: the EMA weights with the config and training figures (at every --eval-at
+   * point too: FILE-stepN), for sampling variants on one trained generator (--load-generator). */
+  const save = (seed: number, steps: number, ema: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): void => {
+    if (!o.saveGenerator) return;
+    const base = o.saveGenerator.replace(/\.safetensors$/, '');
+    const file = `${base}${o.seeds > 1 ? `-seed${seed}` : ''}${o.evalAt.includes(steps) ? `-step${steps}` : ''}.safetensors`;
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    writeFileSync(file, encodeSafetensors(ema, {
+      kind: 'generator', numClasses: '0', config: JSON.stringify(config), steps: String(steps),
+      finalLoss: String(mean(losses.slice(-50))), trainSeconds: String(trainSeconds), cpuSeconds: String(cpuSeconds),
+    }));
+    log(`seed ${seed}: generator after ${steps} steps saved to ${file}`);
+  };
   for (let seed = o.firstSeed; seed < o.firstSeed + o.seeds; seed++) {
+    if (saved) {
+      // The saved generator's training figures come with it; each seed samples and scores it anew.
+      const m = saved.metadata;
+      log(`seed ${seed}: scoring the saved generator ${o.loadGenerator} (${m.steps} steps)`);
+      await score(seed, Number(m.steps), saved.tensors, [Number(m.finalLoss)], Number(m.trainSeconds), Number(m.cpuSeconds));
+      continue;
+    }
     log(`seed ${seed}: training the generator ${geo.height}x${geo.width} for ${o.generatorSteps ? `${o.generatorSteps} steps` : `${training.seconds} s`}${o.evalAt.length ? `, scored after ${o.evalAt.join(', ')} steps too` : ''}`);
     const budget = o.generatorSteps ? { steps: o.generatorSteps } : training.seconds > 0 ? { maxSeconds: training.seconds } : { epochs: training.epochs };
     const losses: number[] = [];
@@ -127,7 +150,7 @@ async function main(): Promise<number> {
     const cpuSince = (c: NodeJS.CpuUsage) => (process.cpuUsage(c).user + process.cpuUsage(c).system) / 1e6;
     const trained = await trainDiffusion({
       config, images: realTrain, ...budget,
-      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, emaDecay: training.emaDecay, seed,
+      batchSize: training.batchSize, learningRate: training.learningRate, lossWeighting: training.lossWeighting, minSnrGamma: training.minSnrGamma, emaDecay: training.emaDecay, seed,
       onProgress: (q) => {
         losses.push(q.loss);
         if (q.step % 200 === 0) log(`  generator step ${q.step}, ${(q.elapsedMs / 1000).toFixed(0)} s, loss ${q.loss.toFixed(4)}`);
@@ -136,35 +159,44 @@ async function main(): Promise<number> {
       onCheckpoint: async (step, _weights, ema) => {
         const e0 = Date.now();
         const ec = process.cpuUsage();
+        save(seed, step, ema, losses, (e0 - w0 - scoringMs) / 1000, cpuSince(c0) - scoringCpu);
         await score(seed, step, ema, losses, (e0 - w0 - scoringMs) / 1000, cpuSince(c0) - scoringCpu);
         scoringMs += Date.now() - e0;
         scoringCpu += cpuSince(ec);
       },
     });
-    await score(seed, trained.steps, trained.emaWeights, losses, trained.seconds - scoringMs / 1000, cpuSince(c0) - scoringCpu);
+    const trainSeconds = trained.seconds - scoringMs / 1000;
+    const cpuSeconds = cpuSince(c0) - scoringCpu;
+    save(seed, trained.steps, trained.emaWeights, losses, trainSeconds, cpuSeconds);
+    await score(seed, trained.steps, trained.emaWeights, losses, trainSeconds, cpuSeconds);
   }
 
   // Reading aids: the distances of noise and of real images, and the students of noise and real images.
-  const noise = new Float32Array(count * geo.channels * geo.height * geo.width);
-  const rand = diffusion.gaussianSource(99);
-  for (let i = 0; i < noise.length; i++) noise[i] = Math.min(1, Math.max(0, 0.5 + 0.25 * rand()));
+  const noiseList = noiseImages(count, geo, 99);
+  const noise = diffusion.stackImages(noiseList.map((n) => n.image));
+  const floorList = o.floor === 'palette' ? paletteNoiseImages(count, geo, 99, realTrain.map((image) => ({ image, height: geo.height, width: geo.width })))
+    : o.floor === 'untrained' ? await untrainedSamples(config, count, sampling.steps, 99) : noiseList;
   const noiseDistance = realismReport(noise, realTest, geo).frechetDistance;
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
   let baselines: Record<string, number> | undefined;
   if (o.baselines) {
     // They depend only on the teacher, the images and the student's recipe: computed once, cached.
-    const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v2-${count}-${student.steps}-${o.confidence}.json`);
-    if (existsSync(cache)) baselines = JSON.parse(readFileSync(cache, 'utf8')) as typeof baselines;
-    else {
-      log('students of teacher-labelled noise and of teacher-labelled real training images');
-      const noiseF = await replayFidelity({ teacher, teacherCounts, images: asImages(noise), test: site.test, student, seed: 1, confidenceThreshold: o.confidence });
-      const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed: 1, confidenceThreshold: o.confidence });
-      baselines = {
-      noiseFidelity: round(noiseF.fidelity, 3), realFidelity: round(realF.fidelity, 3),
-      noiseForegroundFidelity: round(noiseF.foregroundFidelity, 3), realForegroundFidelity: round(realF.foregroundFidelity, 3),
-    };
-      writeFileSync(cache, JSON.stringify(baselines));
+    // Student seeds 1..floorSeeds; each seed's pair is cached on its own, so more seeds add to fewer.
+    const perSeed: Record<string, number>[] = [];
+    for (let seed = 1; seed <= o.floorSeeds; seed++) {
+      const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v3-${count}-${student.steps}-${labels === 'soft' ? 'soft' : o.confidence}${o.floor === 'gaussian' ? '' : `-${o.floor}`}-seed${seed}.json`);
+      if (existsSync(cache)) perSeed.push(JSON.parse(readFileSync(cache, 'utf8')) as Record<string, number>);
+      else {
+        log(`student seed ${seed}: students of teacher-labelled noise and of teacher-labelled real training images (${labels} labels)`);
+        const noiseF = await replayFidelity({ teacher, teacherCounts, images: floorList, test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
+        const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
+        const b = { noiseFidelity: noiseF.fidelity, realFidelity: realF.fidelity, noiseForegroundFidelity: noiseF.foregroundFidelity, realForegroundFidelity: realF.foregroundFidelity };
+        writeFileSync(cache, JSON.stringify(b));
+        perSeed.push(b);
+      }
     }
+    const of = (k: string) => perSeed.map((b) => b[k]);
+    baselines = Object.fromEntries(['noiseFidelity', 'realFidelity', 'noiseForegroundFidelity', 'realForegroundFidelity'].flatMap((k) => [[k, round(mean(of(k)), 3)], [`${k}Sd`, round(sd(of(k)), 3)]]));
   }
 
   writeFileSync(gridFile, labelledGrid(gridSamples));
@@ -204,7 +236,10 @@ async function main(): Promise<number> {
     generatorStepsInBudget: Object.fromEntries([15, 30, 60].map((m) => [`${m}min2cores`, Math.floor((m * 60 * cpus().length) / cpuPerStep)])),
     imagesPerSecond: round(mean(final.map((r) => r.imagesPerSecond)), 1),
     flaggedFraction: round(mean(final.map((r) => r.flagged)), 3),
-    goal: { fidelity: 0.6, fidelityMet: mean(fid) >= 0.6, realismMet: mean(final.map((r) => r.realism)) < noiseDistance / 4, aboveNoise: baselines ? mean(fid) > baselines.noiseFidelity : undefined },
+    goal: { fidelity: 0.6, fidelityMet: mean(fid) >= 0.6, realismMet: mean(final.map((r) => r.realism)) < noiseDistance / 4, aboveNoise: baselines ? mean(fid) > baselines.noiseFidelity : undefined,
+      // Above the floor by more than the floor's own spread over student seeds (needs --floor-seeds > 1).
+      aboveNoiseSpread: baselines && o.floorSeeds > 1 ? mean(fid) - baselines.noiseFidelity > baselines.noiseFidelitySd : undefined,
+      foregroundAboveNoise: baselines ? mean(final.map((r) => r.fidelity.foregroundFidelity)) > baselines.noiseForegroundFidelity : undefined },
     ...(baselines ?? {}),
     seeds: final.map(seedRow),
     curve: o.evalAt.length
@@ -218,7 +253,10 @@ async function main(): Promise<number> {
     teacherIou: final[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
     classes: ['background', ...CLASSES],
     site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count },
-    generator: { config, training, samplingSteps: sampling.steps, eta: sampling.eta },
+    generator: { config, training, samplingSteps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, loadedFrom: o.loadGenerator },
+    labels,
+    floor: o.floor,
+    floorSeeds: o.baselines ? o.floorSeeds : 0,
     student,
     confidenceThreshold: o.confidence,
     grid: gridFile,

@@ -20,6 +20,17 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--eval-at', '200']), /--eval-at needs --generator-steps/);
   assert.throws(() => parseArgs(['--generator-steps', '300', '--eval-at', '200,300']), /every point must be below --generator-steps 300/);
   assert.throws(() => parseArgs(['--eta', '2']), /--eta must be in \[0, 1\], got '2'/);
+  assert.deepEqual([d.labels, d.floorSeeds, d.clip], ['hard', 1, undefined]);
+  const l = parseArgs(['--load-generator', 'g.safetensors', '--labels', 'soft', '--floor-seeds', '3', '--clip', '0', '--sampling-steps', '10']);
+  assert.deepEqual([l.loadGenerator, l.labels, l.floorSeeds, l.clip, l.samplingSteps], ['g.safetensors', 'soft', 3, 0, 10]);
+  assert.equal(parseArgs(['--generator-steps', '600', '--save-generator', 'g.safetensors']).saveGenerator, 'g.safetensors');
+  assert.throws(() => parseArgs(['--labels', 'fuzzy']), /--labels must be 'hard' or 'soft', got 'fuzzy'/);
+  assert.throws(() => parseArgs(['--load-generator', 'g', '--generator-steps', '5']), /--load-generator scores a saved generator/);
+  assert.throws(() => parseArgs(['--clip', '-1']), /--clip must be >= 0/);
+  assert.equal(parseArgs(['--spacing', 'trailing']).spacing, 'trailing');
+  assert.deepEqual([d.floor, parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'untrained']).floor], ['gaussian', 'palette', 'untrained']);
+  assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be 'gaussian', 'palette' or 'untrained'/);
+  assert.throws(() => parseArgs(['--spacing', 'middle']), /--spacing must be 'leading' or 'trailing'/);
 });
 
 test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {

@@ -443,7 +443,11 @@ export interface UploadHeader {
    * Adaptive clipping without secure aggregation: the site's noisy bit (1 if its delta's norm was
    * within the task's clip_norm, else 0, plus its Gaussian noise). Unused otherwise.
    */
-  unclippedIndicator?: number | undefined;
+  unclippedIndicator?:
+    | number
+    | undefined;
+  /** Segmenter updates of steps > 0 that measured their replay set: the go/no-go and its figures. */
+  replayCheck?: ReplayCheck | undefined;
 }
 
 export interface UploadHeader_TrainMetricsEntry {
@@ -639,6 +643,33 @@ export interface SegmenterArchitecture {
   norm: string;
   /** GroupNorm groups */
   groups: number;
+}
+
+/**
+ * A site's check of its replay set (ml's replay/check.ts): the same student (recipe, seed) taught
+ * once on the teacher-labelled generated images and once on as many teacher-labelled samples of the
+ * same generator with fresh, untrained weights (noise: what it makes before learning anything),
+ * both scored against the teacher on the site's held-out patients. Replay is used only when the
+ * generator beats the noise by `margin` (and clears the task's replay_fidelity_threshold).
+ */
+export interface ReplayCheck {
+  /** student mIoU / teacher mIoU, generated images */
+  fidelity: number;
+  /** the same for the untrained generator's noise: the floor */
+  noiseFidelity: number;
+  /** over the teacher's classes without background */
+  foregroundFidelity: number;
+  noiseForegroundFidelity: number;
+  /** in [0, 1] */
+  teacherMiou: number;
+  studentMiou: number;
+  noiseStudentMiou: number;
+  /** fidelity must exceed noise_fidelity + margin */
+  margin: number;
+  /** replay was not used in this update */
+  skipped: boolean;
+  /** wall seconds the noise student added at the site */
+  noiseSeconds: number;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -2757,6 +2788,7 @@ function createBaseUploadHeader(): UploadHeader {
     trainMetrics: {},
     resumeOffset: 0,
     unclippedIndicator: undefined,
+    replayCheck: undefined,
   };
 }
 
@@ -2791,6 +2823,9 @@ export const UploadHeader: MessageFns<UploadHeader> = {
     }
     if (message.unclippedIndicator !== undefined) {
       writer.uint32(81).double(message.unclippedIndicator);
+    }
+    if (message.replayCheck !== undefined) {
+      ReplayCheck.encode(message.replayCheck, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2891,6 +2926,14 @@ export const UploadHeader: MessageFns<UploadHeader> = {
             message.unclippedIndicator = reader.double();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.replayCheck = ReplayCheck.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2965,6 +3008,11 @@ export const UploadHeader: MessageFns<UploadHeader> = {
         : isSet(object.unclipped_indicator)
         ? globalThis.Number(object.unclipped_indicator)
         : undefined,
+      replayCheck: isSet(object.replayCheck)
+        ? ReplayCheck.fromJSON(object.replayCheck)
+        : isSet(object.replay_check)
+        ? ReplayCheck.fromJSON(object.replay_check)
+        : undefined,
     };
   },
 
@@ -3006,6 +3054,9 @@ export const UploadHeader: MessageFns<UploadHeader> = {
     if (message.unclippedIndicator !== undefined) {
       obj.unclippedIndicator = floatToJson(message.unclippedIndicator);
     }
+    if (message.replayCheck !== undefined) {
+      obj.replayCheck = ReplayCheck.toJSON(message.replayCheck);
+    }
     return obj;
   },
 
@@ -3034,6 +3085,9 @@ export const UploadHeader: MessageFns<UploadHeader> = {
     );
     message.resumeOffset = object.resumeOffset ?? 0;
     message.unclippedIndicator = object.unclippedIndicator ?? undefined;
+    message.replayCheck = (object.replayCheck !== undefined && object.replayCheck !== null)
+      ? ReplayCheck.fromPartial(object.replayCheck)
+      : undefined;
     return message;
   },
 };
@@ -5721,6 +5775,258 @@ export const SegmenterArchitecture: MessageFns<SegmenterArchitecture> = {
     message.embedDim = object.embedDim ?? 0;
     message.norm = object.norm ?? "";
     message.groups = object.groups ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayCheck(): ReplayCheck {
+  return {
+    fidelity: 0,
+    noiseFidelity: 0,
+    foregroundFidelity: 0,
+    noiseForegroundFidelity: 0,
+    teacherMiou: 0,
+    studentMiou: 0,
+    noiseStudentMiou: 0,
+    margin: 0,
+    skipped: false,
+    noiseSeconds: 0,
+  };
+}
+
+export const ReplayCheck: MessageFns<ReplayCheck> = {
+  encode(message: ReplayCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fidelity !== 0) {
+      writer.uint32(9).double(message.fidelity);
+    }
+    if (message.noiseFidelity !== 0) {
+      writer.uint32(17).double(message.noiseFidelity);
+    }
+    if (message.foregroundFidelity !== 0) {
+      writer.uint32(25).double(message.foregroundFidelity);
+    }
+    if (message.noiseForegroundFidelity !== 0) {
+      writer.uint32(33).double(message.noiseForegroundFidelity);
+    }
+    if (message.teacherMiou !== 0) {
+      writer.uint32(41).double(message.teacherMiou);
+    }
+    if (message.studentMiou !== 0) {
+      writer.uint32(49).double(message.studentMiou);
+    }
+    if (message.noiseStudentMiou !== 0) {
+      writer.uint32(57).double(message.noiseStudentMiou);
+    }
+    if (message.margin !== 0) {
+      writer.uint32(65).double(message.margin);
+    }
+    if (message.skipped !== false) {
+      writer.uint32(72).bool(message.skipped);
+    }
+    if (message.noiseSeconds !== 0) {
+      writer.uint32(81).double(message.noiseSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.fidelity = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.noiseFidelity = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.foregroundFidelity = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.noiseForegroundFidelity = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.teacherMiou = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.studentMiou = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.noiseStudentMiou = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.margin = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.skipped = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.noiseSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayCheck {
+    return {
+      fidelity: isSet(object.fidelity) ? globalThis.Number(object.fidelity) : 0,
+      noiseFidelity: isSet(object.noiseFidelity)
+        ? globalThis.Number(object.noiseFidelity)
+        : isSet(object.noise_fidelity)
+        ? globalThis.Number(object.noise_fidelity)
+        : 0,
+      foregroundFidelity: isSet(object.foregroundFidelity)
+        ? globalThis.Number(object.foregroundFidelity)
+        : isSet(object.foreground_fidelity)
+        ? globalThis.Number(object.foreground_fidelity)
+        : 0,
+      noiseForegroundFidelity: isSet(object.noiseForegroundFidelity)
+        ? globalThis.Number(object.noiseForegroundFidelity)
+        : isSet(object.noise_foreground_fidelity)
+        ? globalThis.Number(object.noise_foreground_fidelity)
+        : 0,
+      teacherMiou: isSet(object.teacherMiou)
+        ? globalThis.Number(object.teacherMiou)
+        : isSet(object.teacher_miou)
+        ? globalThis.Number(object.teacher_miou)
+        : 0,
+      studentMiou: isSet(object.studentMiou)
+        ? globalThis.Number(object.studentMiou)
+        : isSet(object.student_miou)
+        ? globalThis.Number(object.student_miou)
+        : 0,
+      noiseStudentMiou: isSet(object.noiseStudentMiou)
+        ? globalThis.Number(object.noiseStudentMiou)
+        : isSet(object.noise_student_miou)
+        ? globalThis.Number(object.noise_student_miou)
+        : 0,
+      margin: isSet(object.margin) ? globalThis.Number(object.margin) : 0,
+      skipped: isSet(object.skipped) ? globalThis.Boolean(object.skipped) : false,
+      noiseSeconds: isSet(object.noiseSeconds)
+        ? globalThis.Number(object.noiseSeconds)
+        : isSet(object.noise_seconds)
+        ? globalThis.Number(object.noise_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReplayCheck): unknown {
+    const obj: any = {};
+    if (message.fidelity !== 0) {
+      obj.fidelity = floatToJson(message.fidelity);
+    }
+    if (message.noiseFidelity !== 0) {
+      obj.noiseFidelity = floatToJson(message.noiseFidelity);
+    }
+    if (message.foregroundFidelity !== 0) {
+      obj.foregroundFidelity = floatToJson(message.foregroundFidelity);
+    }
+    if (message.noiseForegroundFidelity !== 0) {
+      obj.noiseForegroundFidelity = floatToJson(message.noiseForegroundFidelity);
+    }
+    if (message.teacherMiou !== 0) {
+      obj.teacherMiou = floatToJson(message.teacherMiou);
+    }
+    if (message.studentMiou !== 0) {
+      obj.studentMiou = floatToJson(message.studentMiou);
+    }
+    if (message.noiseStudentMiou !== 0) {
+      obj.noiseStudentMiou = floatToJson(message.noiseStudentMiou);
+    }
+    if (message.margin !== 0) {
+      obj.margin = floatToJson(message.margin);
+    }
+    if (message.skipped !== false) {
+      obj.skipped = message.skipped;
+    }
+    if (message.noiseSeconds !== 0) {
+      obj.noiseSeconds = floatToJson(message.noiseSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplayCheck>, I>>(base?: I): ReplayCheck {
+    return ReplayCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplayCheck>, I>>(object: I): ReplayCheck {
+    const message = createBaseReplayCheck();
+    message.fidelity = object.fidelity ?? 0;
+    message.noiseFidelity = object.noiseFidelity ?? 0;
+    message.foregroundFidelity = object.foregroundFidelity ?? 0;
+    message.noiseForegroundFidelity = object.noiseForegroundFidelity ?? 0;
+    message.teacherMiou = object.teacherMiou ?? 0;
+    message.studentMiou = object.studentMiou ?? 0;
+    message.noiseStudentMiou = object.noiseStudentMiou ?? 0;
+    message.margin = object.margin ?? 0;
+    message.skipped = object.skipped ?? false;
+    message.noiseSeconds = object.noiseSeconds ?? 0;
     return message;
   },
 };

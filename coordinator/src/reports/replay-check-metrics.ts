@@ -1,0 +1,32 @@
+import type { ReplayCheck } from '@fedciss/proto';
+import { invalid } from '../common/errors';
+
+/** The stored metric key of each ReplayCheck field (what ReplayReportService reads back). */
+export const REPLAY_CHECK_KEYS = {
+  fidelity: 'replayFidelity',
+  noiseFidelity: 'replayNoiseFidelity',
+  foregroundFidelity: 'replayForegroundFidelity',
+  noiseForegroundFidelity: 'replayNoiseForegroundFidelity',
+  teacherMiou: 'replayTeacherMiou',
+  studentMiou: 'replayStudentMiou',
+  noiseStudentMiou: 'replayNoiseStudentMiou',
+  margin: 'replayMargin',
+  noiseSeconds: 'replayNoiseSeconds',
+} as const satisfies Record<Exclude<keyof ReplayCheck, 'skipped'>, string>;
+
+/**
+ * A segmenter update's replay check (the typed header field) as the update's stored metrics: one
+ * key per figure plus `replaySkipped` 0/1. The figures are ratios, mIoUs and seconds: a value that
+ * is not finite or is negative (the margin may be) is refused, naming the field.
+ */
+export function replayCheckMetrics(check: ReplayCheck | undefined): Record<string, number> {
+  if (!check) return {};
+  const out: Record<string, number> = {};
+  for (const [field, key] of Object.entries(REPLAY_CHECK_KEYS) as [keyof typeof REPLAY_CHECK_KEYS, string][]) {
+    const v = check[field];
+    if (!Number.isFinite(v) || (field !== 'margin' && v < 0)) throw invalid(`replay_check.${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} must be a finite${field === 'margin' ? '' : ', non-negative'} number, got ${v}`);
+    out[key] = v;
+  }
+  out.replaySkipped = check.skipped ? 1 : 0;
+  return out;
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
+import type { HyperParameters, Task } from '@fedciss/proto';
+import { loadAgentConfig } from '../config/agent-config';
+import { generateSynthetic } from '../synthetic/generate';
+import { MlSiteWork } from './ml-site-work';
+
+const SEG = segmenterConfig({ width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, groups: 2 });
+const GEN = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
+const HYPER: HyperParameters = {
+  localEpochs: 1, batchSize: 4, learningRate: 0.01, fedproxMu: 0, imageSize: 16, replayImages: 8, pseudoLabelThreshold: 0.7,
+  differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayFidelityThreshold: 1e-6,
+  lossWeights: { ce: 1, unbiasedCe: 0, kd: 1, pod: 0, contrastive: 0 }, pseudoLabels: undefined,
+  segmenterArchitecture: { inChannels: 3, width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, norm: 'group', groups: 2 },
+};
+
+test('a site skips replay from a generator of pure noise: the same student on teacher-labelled noise does as well; the check travels typed', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'replay-check-'));
+  try {
+    await generateSynthetic({ out: join(base, 'data'), surgeries: 2, surgeryIds: ['01', '02'], seed: 5, size: { width: 48, height: 32 }, imagesPerSurgery: 6, multilabelFraction: 1 });
+    const config = loadAgentConfig({ flags: { siteName: 'A', dataRoot: join(base, 'data'), workDir: join(base, 'work'), trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
+    const seg = (w: NamedTensors, k: number) => encodeSafetensors(w, { kind: 'segmenter', numClasses: String(k), config: JSON.stringify(SEG) });
+    // An untrained generator: its samples are noise.
+    const blobs: Record<string, Buffer> = {
+      teacher: seg(createSegmenterWeights(SEG, 2, 1), 2),
+      global: seg(createSegmenterWeights(SEG, 3, 1), 3),
+      gen: encodeSafetensors(createDiffusionWeights(GEN, 3), { kind: 'generator', numClasses: '0', config: JSON.stringify(GEN) }),
+    };
+    const ref = (versionId: string) => ({ versionId, kind: '', sha256: '', sizeBytes: 0 });
+    const task = {
+      roundId: 'r1', roundIndex: 0, step: 1, newClassIds: [2],
+      roster: [{ id: 0, name: 'background' }, { id: 1, name: 'liver' }, { id: 2, name: 'abdominal_wall' }],
+      globalModel: ref('global'), teacherModel: ref('teacher'), generator: ref('gen'), hyperParameters: HYPER,
+    } as unknown as Task;
+    const work = new MlSiteWork(config, () => undefined);
+    const update = await work.trainSegmenter(task, async (r) => blobs[r!.versionId], () => undefined);
+    const c = update.replayCheck;
+    assert.ok(c, 'the update carries its replay check');
+    assert.ok(c.fidelity >= HYPER.replayFidelityThreshold, `raw fidelity ${c.fidelity}: the absolute threshold alone would have used this replay`);
+    assert.equal(c.skipped, true, `fidelity ${c.fidelity}, noise ${c.noiseFidelity}, margin ${c.margin}`);
+    assert.ok(c.fidelity < c.noiseFidelity + c.margin);
+    assert.ok(c.noiseSeconds > 0);
+    assert.equal(update.samples.replayImages, 0, 'skipped: no replay image in the training');
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
