@@ -24,7 +24,8 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
       {report.error && <Notice tone="warn">Replay report unavailable: {report.error}</Notice>}
       {!report.error && steps.length === 0 && <Empty>No generator round or replay yet.</Empty>}
       {steps.length > 0 && (
-        <div className="table-wrap">
+        // The table is wider than the card on narrow screens: a keyboard user must be able to scroll it.
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Diffusion replay per step">
         <table data-testid="replay-report">
           <thead>
             <tr><th>Step</th><th>Replay fidelity</th><th>Noise floor</th><th>Per site (student / teacher mIoU)</th><th>Generator realism</th><th>Generator steps</th><th>Memorisation flags</th></tr>
