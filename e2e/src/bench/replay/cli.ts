@@ -8,7 +8,7 @@ export interface ReplayBenchOptions {
   grid?: string;
   /** Working folder: the generated dataset and the cached teacher. */
   out: string;
-  /** Generator seeds: each trains, samples and is scored on its own (mean ± sd reported). */
+  /** Generator seeds: each trains, samples and is scored on its own (mean ± sd reported; default 3). */
   seeds: number;
   /** The first generator seed (seeds run firstSeed .. firstSeed + seeds - 1); default 1. */
   firstSeed: number;
@@ -30,15 +30,18 @@ export interface ReplayBenchOptions {
   spacing?: diffusion.DdimSpacing;
   /** Save the trained generator (config and EMA weights, safetensors) to this file. */
   saveGenerator?: string;
-  /** Score a saved generator instead of training one (sampling variants on one generator). */
-  loadGenerator?: string;
-  /** What the student learns from the teacher: hard confident labels (default) or its soft outputs. */
+  /** Score saved generators instead of training them (sampling variants): one file for every
+   * seed, or one file per seed (seed firstSeed + i scores file i). */
+  loadGenerator?: string[];
+  /** What the student learns from the teacher: its soft outputs (default: what a site's replay
+   * training uses through its kd term) or hard confident labels. */
   labels: 'hard' | 'soft';
-  /** Student seeds of the noise floor and the real ceiling (default 1; mean ± sd over them). */
+  /** Seeds of the noise floor and the real ceiling (default 3; mean ± sd over them). With the
+   * untrained floor each seed is its own untrained generator and its own student. */
   floorSeeds: number;
   /** The floor's noise: gaussian around mid-grey, palette (pixels of the real training images
    * shuffled: their colours, no shape), or untrained (the generator's samples with fresh weights:
-   * what sites compare against). */
+   * what sites compare against; the default). */
   floor: 'gaussian' | 'palette' | 'untrained';
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
@@ -56,11 +59,12 @@ export const USAGE = `npm run bench:replay -- [options]
   --grid FILE           PNG grid of generated samples with the teacher's labels (default: next to
                         the JSON, else OUT/samples.png)
   --out DIR             working folder: dataset and cached teacher (default .data/bench-replay)
-  --seeds N             generator seeds, each trained and scored (default 1; figures: 3)
+  --seeds N             generator seeds, each trained, sampled and scored on its own (default 3)
   --first-seed K        start at seed K (to split seeds over runs; default 1)
   --confidence C        teacher pixels below this confidence teach nothing (default 0.7, as replay sets)
-  --generator-seconds S wall-clock budget of the generator's training
-  --generator-steps N   train the generator for N steps instead (comparable on a loaded machine)
+  --generator-seconds S wall-clock budget of the generator's training instead of a step count
+  --generator-steps N   generator training steps (default: the profile's, quick 3000: comparable
+                        on a loaded machine)
   --eval-at N,M,...     also score the generator after N, M, ... steps of the same run (with
                         --generator-steps, the last point): a learning curve per seed
   --sampling-steps N    DDIM steps of the sampler (default: the recipe's)
@@ -68,13 +72,14 @@ export const USAGE = `npm run bench:replay -- [options]
   --clip C              clip of the sampler's predicted x0 (default 1, 0 = off)
   --spacing S           DDIM timesteps: leading (default) or trailing (starts at T - 1)
   --save-generator FILE save the trained generator (config + EMA weights) as safetensors
-  --load-generator FILE score a saved generator instead of training one (sampling variants)
-  --labels hard|soft    the student learns the teacher's confident argmax (hard, default) or
-                        distils its soft outputs on every pixel (soft, as sites' replay does)
-  --floor-seeds N       student seeds of the noise floor and real ceiling (default 1)
-  --floor KIND          the floor's noise: gaussian (default), palette (real pixels shuffled: the
-                        real colours, no shape) or untrained (samples of the generator with fresh
-                        weights: what sites compare against)
+  --load-generator F[,F2,...]  score saved generators instead of training (sampling variants):
+                        one file for every seed, or one per seed (as --save-generator names them)
+  --labels soft|hard    the student distils the teacher's soft outputs on every pixel (soft, the
+                        default: as sites' replay does) or learns its confident argmax (hard)
+  --floor-seeds N       seeds of the floor and the real ceiling (default 3)
+  --floor KIND          the floor: untrained (default: samples of the generator with fresh weights,
+                        one generator per floor seed: what sites compare against), gaussian (noise
+                        around mid-grey) or palette (real pixels shuffled: the real colours, no shape)
   --images N            generated images the student learns from
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
@@ -97,7 +102,7 @@ function positive(flag: string, raw: string, integer: boolean): number {
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
-  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 1, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'hard', floorSeeds: 1, floor: 'gaussian' };
+  const o: ReplayBenchOptions = { quick: false, out: '.data/bench-replay', seeds: 3, firstSeed: 1, confidence: 0.7, generator: {}, generatorTraining: {}, baselines: true, help: false, evalAt: [], labels: 'soft', floorSeeds: 3, floor: 'untrained' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -143,7 +148,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         break;
       }
       case '--save-generator': o.saveGenerator = take(); break;
-      case '--load-generator': o.loadGenerator = take(); break;
+      case '--load-generator': o.loadGenerator = take().split(','); break;
       case '--labels': {
         const v = take();
         if (v !== 'hard' && v !== 'soft') throw new Error(`--labels must be 'hard' or 'soft', got '${v}'`);
@@ -166,6 +171,8 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
     }
   }
   if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new Error('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
+  if (o.loadGenerator && o.loadGenerator.length > 1 && o.loadGenerator.length !== o.seeds) throw new Error(`--load-generator: ${o.loadGenerator.length} files for --seeds ${o.seeds}; give one file or one per seed`);
+  if (o.generatorSteps && o.generatorSeconds) throw new Error('--generator-steps and --generator-seconds: give one budget');
   if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
   if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
   return o;

@@ -7,7 +7,7 @@ import { labelledGrid } from './grid';
 test('bench:replay options: defaults, values, JSON objects, clear errors', () => {
   const d = parseArgs([]);
   assert.equal(d.quick, false);
-  assert.equal(d.seeds, 1);
+  assert.equal(d.seeds, 3);
   assert.equal(d.baselines, true);
   const o = parseArgs(['--quick', '--seeds', '3', '--json=out/r.json', '--generator-steps', '1500', '--generator', '{"baseChannels":16}', '--no-baselines']);
   assert.deepEqual([o.quick, o.seeds, o.json, o.generatorSteps, o.generator, o.baselines], [true, 3, 'out/r.json', 1500, { baseChannels: 16 }, false]);
@@ -20,15 +20,20 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--eval-at', '200']), /--eval-at needs --generator-steps/);
   assert.throws(() => parseArgs(['--generator-steps', '300', '--eval-at', '200,300']), /every point must be below --generator-steps 300/);
   assert.throws(() => parseArgs(['--eta', '2']), /--eta must be in \[0, 1\], got '2'/);
-  assert.deepEqual([d.labels, d.floorSeeds, d.clip], ['hard', 1, undefined]);
+  // Defaults: what session 3 found meaningful (soft labels, the untrained generator's floor, 3 seeds).
+  assert.deepEqual([d.labels, d.floorSeeds, d.floor, d.clip], ['soft', 3, 'untrained', undefined]);
+  assert.equal(parseArgs(['--labels', 'hard']).labels, 'hard');
   const l = parseArgs(['--load-generator', 'g.safetensors', '--labels', 'soft', '--floor-seeds', '3', '--clip', '0', '--sampling-steps', '10']);
-  assert.deepEqual([l.loadGenerator, l.labels, l.floorSeeds, l.clip, l.samplingSteps], ['g.safetensors', 'soft', 3, 0, 10]);
+  assert.deepEqual([l.loadGenerator, l.labels, l.floorSeeds, l.clip, l.samplingSteps], [['g.safetensors'], 'soft', 3, 0, 10]);
+  assert.deepEqual(parseArgs(['--load-generator', 'a,b,c', '--seeds', '3']).loadGenerator, ['a', 'b', 'c']);
+  assert.throws(() => parseArgs(['--load-generator', 'a,b', '--seeds', '3']), /--load-generator: 2 files for --seeds 3/);
+  assert.throws(() => parseArgs(['--generator-steps', '5', '--generator-seconds', '5']), /give one budget/);
   assert.equal(parseArgs(['--generator-steps', '600', '--save-generator', 'g.safetensors']).saveGenerator, 'g.safetensors');
   assert.throws(() => parseArgs(['--labels', 'fuzzy']), /--labels must be 'hard' or 'soft', got 'fuzzy'/);
   assert.throws(() => parseArgs(['--load-generator', 'g', '--generator-steps', '5']), /--load-generator scores a saved generator/);
   assert.throws(() => parseArgs(['--clip', '-1']), /--clip must be >= 0/);
   assert.equal(parseArgs(['--spacing', 'trailing']).spacing, 'trailing');
-  assert.deepEqual([d.floor, parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'untrained']).floor], ['gaussian', 'palette', 'untrained']);
+  assert.deepEqual([parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'gaussian']).floor], ['palette', 'gaussian']);
   assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be 'gaussian', 'palette' or 'untrained'/);
   assert.throws(() => parseArgs(['--spacing', 'middle']), /--spacing must be 'leading' or 'trailing'/);
 });
