@@ -6,7 +6,8 @@
  * starting model of every run); the generator trains on the same images for a wall-clock budget;
  * a fresh student learns ONLY from generated images labelled by the teacher; both are scored on
  * held-out patients. fidelity = student mIoU / teacher mIoU. Next to it: the same student taught
- * on teacher-labelled noise (floor) and on teacher-labelled real training images (ceiling), and
+ * on teacher-labelled noise (the floor; by default the samples of untrained generators, one per
+ * floor seed) and, with --ceiling, on teacher-labelled real training images, and
  * the realism distance of the samples to real images with the distances of noise and of real
  * images (training vs test patients) to read it by. Writes a PNG grid of samples with the
  * teacher's labels.
@@ -195,20 +196,26 @@ async function main(): Promise<number> {
     const perSeed: Record<string, number>[] = [];
     // The untrained floor depends on the generator's config and the sampler too.
     const untrainedKey = o.floor === 'untrained' ? `-${createHash('sha256').update(JSON.stringify({ config, steps: sampling.steps })).digest('hex').slice(0, 8)}` : '';
+    const labelKey = labels === 'soft' ? 'soft' : o.confidence;
+    /** One student per seed on `images`, cached by `name` (floor and ceiling on their own). */
+    const cached = async (name: string, seed: number, images: () => Promise<readonly SegImage[]>, prefix: string): Promise<Record<string, number>> => {
+      const cache = teacherFile.replace(/\.safetensors$/, `-${name}-v4-${count}-${student.steps}-${labelKey}-seed${seed}.json`);
+      if (existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as Record<string, number>;
+      log(`student seed ${seed}: student of teacher-labelled ${name} (${labels} labels)`);
+      const f = await replayFidelity({ teacher, teacherCounts, images: [...(await images())], test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
+      const b = { [`${prefix}Fidelity`]: f.fidelity, [`${prefix}ForegroundFidelity`]: f.foregroundFidelity };
+      writeFileSync(cache, JSON.stringify(b));
+      return b;
+    };
     for (let seed = 1; seed <= o.floorSeeds; seed++) {
-      const cache = teacherFile.replace(/\.safetensors$/, `-baselines-v4-${count}-${student.steps}-${labels === 'soft' ? 'soft' : o.confidence}${o.floor === 'gaussian' ? '' : `-${o.floor}`}${untrainedKey}-seed${seed}.json`);
-      if (existsSync(cache)) perSeed.push(JSON.parse(readFileSync(cache, 'utf8')) as Record<string, number>);
-      else {
-        log(`student seed ${seed}: students of teacher-labelled noise and of teacher-labelled real training images (${labels} labels)`);
-        const noiseF = await replayFidelity({ teacher, teacherCounts, images: await floorImages(seed), test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
-        const realF = await replayFidelity({ teacher, teacherCounts, images: site.train, test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
-        const b = { noiseFidelity: noiseF.fidelity, realFidelity: realF.fidelity, noiseForegroundFidelity: noiseF.foregroundFidelity, realForegroundFidelity: realF.foregroundFidelity };
-        writeFileSync(cache, JSON.stringify(b));
-        perSeed.push(b);
-      }
+      perSeed.push({
+        ...(await cached(`floor${o.floor === 'gaussian' ? '' : `-${o.floor}`}${untrainedKey}`, seed, () => floorImages(seed), 'noise')),
+        ...(o.ceiling ? await cached('real', seed, async () => site.train, 'real') : {}),
+      });
     }
     const of = (k: string) => perSeed.map((b) => b[k]);
-    baselines = Object.fromEntries(['noiseFidelity', 'realFidelity', 'noiseForegroundFidelity', 'realForegroundFidelity'].flatMap((k) => [[k, round(mean(of(k)), 3)], [`${k}Sd`, round(sd(of(k)), 3)]]));
+    const keys = ['noiseFidelity', 'noiseForegroundFidelity', ...(o.ceiling ? ['realFidelity', 'realForegroundFidelity'] : [])];
+    baselines = Object.fromEntries(keys.flatMap((k) => [[k, round(mean(of(k)), 3)], [`${k}Sd`, round(sd(of(k)), 3)]]));
     floorSeedFidelities = of('noiseFidelity').map((v) => round(v, 3));
   }
 

@@ -23,6 +23,7 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   // Defaults: what session 3 found meaningful (soft labels, the untrained generator's floor, 3 seeds).
   assert.deepEqual([d.labels, d.floorSeeds, d.floor, d.clip], ['soft', 3, 'untrained', undefined]);
   assert.equal(parseArgs(['--labels', 'hard']).labels, 'hard');
+  assert.deepEqual([d.ceiling, parseArgs(['--ceiling']).ceiling], [false, true]);
   const l = parseArgs(['--load-generator', 'g.safetensors', '--labels', 'soft', '--floor-seeds', '3', '--clip', '0', '--sampling-steps', '10']);
   assert.deepEqual([l.loadGenerator, l.labels, l.floorSeeds, l.clip, l.samplingSteps], [['g.safetensors'], 'soft', 3, 0, 10]);
   assert.deepEqual(parseArgs(['--load-generator', 'a,b,c', '--seeds', '3']).loadGenerator, ['a', 'b', 'c']);
