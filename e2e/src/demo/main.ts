@@ -22,15 +22,17 @@ function parseArgs(argv: string[]): DemoOptions {
     if (a === '--sites') o.sites = Number(next());
     else if (a === '--scale') o.scale = Number(next());
     else if (a === '--work-dir') o.workDir = resolve(next());
+    else if (a === '--generator-seconds') o.generatorSeconds = Number(next());
     else if (a === '--exit') o.exitAtEnd = true;
     else if (a === '--stay') o.exitAtEnd = false;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~10 min)] [--work-dir DIR] [--exit | --stay]\n');
+      process.stdout.write('npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~12 min)] [--generator-seconds S (per site and generator round; default 120 x K)] [--work-dir DIR] [--exit | --stay]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
   if (!Number.isInteger(o.sites) || o.sites < 2 || o.sites > 6) throw new Error('--sites must be 2..6');
   if (!Number.isInteger(o.scale) || o.scale < 1 || o.scale > 10) throw new Error('--scale must be 1..10');
+  if (o.generatorSeconds !== undefined && !(o.generatorSeconds > 0 && o.generatorSeconds <= 3600)) throw new Error('--generator-seconds must be a number of seconds in (0, 3600]');
   return o;
 }
 
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
     imageSize: { width: 160, height: 128 },
     seed: 2025,
     coordinatorFlags: demoRounds(o.scale),
-    training: demoTraining(o.scale),
+    training: demoTraining(o.scale, o.generatorSeconds),
     echo: narrate,
   });
   let stopping = false;
