@@ -16,6 +16,7 @@ import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
 import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
+import { lastRoundResult } from './step-result';
 
 export interface SiteData {
   name: string;
@@ -235,8 +236,8 @@ export async function runStep0(data: SiteData[], ctx: RunContext, generator: boo
   const schedule: Schedule = { name: ctx.schedule.name, steps: [ctx.schedule.steps[0]] };
   const method = { ...STEP0, generator };
   const result = await runFederation({ method, steps: schedule.steps, workDir, generatorNeeded: generator }, data, { ...ctx, schedule }, async (fed) => {
-    const rounds = (await fed.api<Array<{ step: number; kind: string; status: string; resultVersionId: string | null }>>('GET', '/api/rounds')).body;
-    const last = (kind: string) => rounds.filter((r) => r.step === 0 && r.kind === kind && r.status === 'completed' && r.resultVersionId).at(-1)?.resultVersionId;
+    const rounds = (await fed.api<RoundLike[]>('GET', '/api/rounds?step=0')).body;
+    const last = (kind: string) => lastRoundResult(rounds, 0, kind);
     const seg = last('segmenter');
     if (!seg) throw new Error('step 0 produced no segmenter');
     out.segmenterFile = join(workDir, 'step0-segmenter.safetensors');
