@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { Database } from './database';
+import type { HeldConnection, PoolCounts } from './sql-driver';
 
 /** A transaction's client: repositories take one so that several writes commit together. */
 export type Tx = Prisma.TransactionClient;
@@ -19,6 +20,16 @@ export class DatabaseService implements OnApplicationShutdown {
 
   get kind(): 'pglite' | 'postgres' {
     return this.db.driver.kind;
+  }
+
+  /** The connection pool's counts (null on PGlite): a stall with idle = 0 and waiting > 0 means connections are held. */
+  poolCounts(): PoolCounts | null {
+    return this.db.driver.poolCounts();
+  }
+
+  /** What each connection checked out of the pool is doing (see SqlDriver.heldConnections). */
+  heldConnections(): HeldConnection[] {
+    return this.db.driver.heldConnections();
   }
 
   /** Runs `fn` in one transaction: every repository call given its `tx` commits, or none does. */

@@ -100,6 +100,9 @@ describe('embedded PGlite', () => {
     assert.deepEqual(second.migrations.applied, []);
     assert.equal(second.migrations.alreadyApplied.length, loadMigrations().length);
     assert.equal(await second.prisma.site.count(), 1);
+    // One in-process connection: no pool to count.
+    assert.equal(second.driver.poolCounts(), null);
+    assert.deepEqual(second.driver.heldConnections(), []);
     await second.close();
   });
 });
@@ -122,6 +125,31 @@ describe('PostgreSQL server', () => {
     assert.deepEqual(second.migrations.applied, []);
     assert.equal(await second.prisma.modelVersion.count(), 2);
     await second.close();
+  });
+
+  test('the pool counts show connections held by open transactions and the queries waiting for one', { timeout: 120_000 }, async () => {
+    const db = await openDatabase({ url: server.createDatabase('pool_counts'), dataDir: '' });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      // The pool has 10 connections: 10 open transactions hold them all, an 11th query waits.
+      const txs = Array.from({ length: 10 }, () => db.prisma.$transaction(async (tx) => {
+        await tx.site.count();
+        await held;
+      }, { timeout: 60_000, maxWait: 60_000 }).then(() => undefined));
+      while ((db.driver.poolCounts()?.idle ?? 1) > 0 || db.driver.heldConnections().length < 10 || db.driver.heldConnections().some((c) => c.activeQuery)) await new Promise((r) => setTimeout(r, 20));
+      const waiting = db.prisma.site.count().then((n) => n); // a Prisma query starts when awaited
+      while (db.driver.poolCounts()!.waiting === 0) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(db.driver.poolCounts(), { total: 10, idle: 0, waiting: 1 });
+      for (const c of db.driver.heldConnections()) assert.deepEqual(c, { activeQuery: null, queued: 0, readyForQuery: true, unreadBytes: 0, socketPaused: false });
+      release();
+      await Promise.all(txs);
+      assert.equal(await waiting, 0);
+      assert.deepEqual(db.driver.poolCounts(), { total: 10, idle: 10, waiting: 0 });
+      assert.deepEqual(db.driver.heldConnections(), []);
+    } finally {
+      await db.close();
+    }
   });
 
   test('two coordinators starting at once migrate exactly once', { timeout: 120_000 }, async () => {

@@ -19,7 +19,32 @@ export interface SqlDriver {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The Prisma driver adapter over this same connection (pool). */
   prismaAdapter(): PrismaAdapter;
+  /** The connection pool's counts now (PostgreSQL); null for PGlite, which is one in-process connection. */
+  poolCounts(): PoolCounts | null;
+  /**
+   * What each connection checked out of the pool is doing (node-postgres internals, best effort):
+   * the diagnosis of a stall where every connection is out and PostgreSQL sees them idle.
+   */
+  heldConnections(): HeldConnection[];
   close(): Promise<void>;
+}
+
+/** Connections open, those idle in the pool, and queries waiting for one (all checked out when idle < total). */
+export interface PoolCounts {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface HeldConnection {
+  /** The query sent and not answered yet (first 80 characters), or null. */
+  activeQuery: string | null;
+  /** Queries waiting behind it on this connection. */
+  queued: number;
+  readyForQuery: boolean;
+  /** Bytes received from the server and not read by the client yet; whether its socket is paused. */
+  unreadBytes: number;
+  socketPaused: boolean;
 }
 
 export interface DatabaseLocation {
@@ -51,6 +76,8 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
     // so there is nobody to race with.
     withMigrationLock: (fn) => fn(),
     prismaAdapter: () => new PrismaPGlite(db),
+    poolCounts: () => null,
+    heldConnections: () => [],
     close: async () => {
       if (!db.closed) await db.close();
     },
@@ -84,6 +111,34 @@ async function openPostgres(url: string): Promise<SqlDriver> {
       }
     },
     prismaAdapter: () => new PrismaPg(pool),
+    poolCounts: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    heldConnections: () => heldConnectionsOf(pool),
     close: () => pool.end(),
   };
+}
+
+/** node-postgres's private fields read by heldConnectionsOf (absent ones read as empty). */
+interface PgPoolInternals {
+  _clients?: PgClientInternals[];
+  _idle?: Array<{ client: PgClientInternals }>;
+}
+interface PgClientInternals {
+  _activeQuery?: { text?: string } | null;
+  _queryQueue?: unknown[];
+  readyForQuery?: boolean;
+  connection?: { stream?: { readableLength?: number; isPaused?: () => boolean } };
+}
+
+function heldConnectionsOf(pool: unknown): HeldConnection[] {
+  const p = pool as PgPoolInternals;
+  const idle = new Set((p._idle ?? []).map((i) => i.client));
+  return (p._clients ?? [])
+    .filter((c) => !idle.has(c))
+    .map((c) => ({
+      activeQuery: c._activeQuery ? (c._activeQuery.text ?? '(no text)').slice(0, 80) : null,
+      queued: c._queryQueue?.length ?? 0,
+      readyForQuery: c.readyForQuery === true,
+      unreadBytes: c.connection?.stream?.readableLength ?? 0,
+      socketPaused: c.connection?.stream?.isPaused?.() ?? false,
+    }));
 }

@@ -11,13 +11,15 @@ import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SitesService } from '../sites/sites.service';
 import { SiteIdentity } from '../sites/site-identity';
 import { ModelVersionsService } from '../models/model-versions.service';
-import { invalid } from '../common/errors';
+import { invalid, tooMany } from '../common/errors';
 import { SiteEvents } from './site-events.service';
 import { TaskBuilder } from './task-builder.service';
 import { UploadsService } from './uploads.service';
 import { EvaluationsService } from '../reports/evaluations.service';
 import { ProgressHub } from './progress-hub';
 import { RateLimiter } from './rate-limiter';
+import { overloadRefusal } from './load-shedding';
+import { DatabaseService } from '../database/database.service';
 import { serviceError, toServiceError } from './grpc-status';
 import { requestProblem } from './request-limits';
 import { quote } from '../common/text';
@@ -106,6 +108,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     private readonly leadership: Leadership,
+    private readonly db: DatabaseService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -140,6 +143,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     this.leadership.requireLeader();
     const siteId = this.identity.siteOf(call);
     this.limiter.take(siteId, method);
+    const overloaded = overloadRefusal(method, this.db.poolCounts());
+    if (overloaded) throw tooMany(overloaded);
     await this.sites.requireActive(siteId);
     return siteId;
   }

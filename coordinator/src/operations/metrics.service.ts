@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { UploadRejectionCode } from '../rounds/round-state';
 import { DatabaseService } from '../database/database.service';
 import { SitesService } from '../sites/sites.service';
+import { SerialQueue } from '../federation/serial-queue';
 
 /**
  * The coordinator's Prometheus metrics (served at /metrics). Counters and the aggregation histogram
@@ -36,8 +37,36 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(db: DatabaseService, sites: SitesService) {
+  constructor(db: DatabaseService, sites: SitesService, queue: SerialQueue) {
     collectDefaultMetrics({ register: this.registry });
+    // Read without touching the database, so they still answer when every connection is held.
+    new Gauge({
+      name: 'fedciss_db_pool_connections',
+      help: 'PostgreSQL connection pool: total open, idle in the pool, and queries waiting for a connection (absent on PGlite)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const c = db.poolCounts();
+        if (c) for (const state of ['total', 'idle', 'waiting'] as const) this.set({ state }, c[state]);
+      },
+    });
+    new Gauge({
+      name: 'fedciss_serial_queue_tasks',
+      help: 'Changes of the federation state queued or running (one runs at a time)',
+      registers: [this.registry],
+      collect() {
+        this.set(queue.load().length);
+      },
+    });
+    new Gauge({
+      name: 'fedciss_serial_queue_task_age_seconds',
+      help: 'How long the running change of the federation state has run (0 when none runs)',
+      registers: [this.registry],
+      collect() {
+        const since = queue.load().runningSince;
+        this.set(since === null ? 0 : (Date.now() - since) / 1000);
+      },
+    });
     new Gauge({
       name: 'fedciss_rounds',
       help: 'Rounds in the database, by kind (segmenter | generator | evaluate) and status (collecting | aggregating | completed | failed)',

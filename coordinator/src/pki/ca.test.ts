@@ -196,6 +196,27 @@ describe('certificate authority', () => {
     }
   });
 
+  test('a certificate accepted before (its checks remembered) is still refused once revoked, expired, not yet valid, or under another CA', () => {
+    const site = makeSiteKeyAndCsr();
+    const issued = ca.signSiteCsr(site.csrPem, { siteId: 'hospital-m', validDays: 1 });
+    const der = new X509Certificate(issued.certificatePem).raw;
+    for (let i = 0; i < 2; i++) {
+      assert.equal(ca.verifySiteCertificate(issued.certificatePem).siteId, 'hospital-m');
+      assert.equal(ca.verifySiteCertificate(der).siteId, 'hospital-m');
+    }
+    assert.throws(() => verifySiteCertificate(der, ca, ca, new Date(Date.now() + 2 * DAY)), CertificateExpiredError);
+    assert.throws(() => verifySiteCertificate(der, ca, ca, new Date(Date.now() - DAY)), CertificateNotYetValidError);
+    assert.throws(() => verifySiteCertificate(der, other, []), UnknownIssuerError);
+    assert.throws(() => verifySiteCertificate(der, other.certificatePem, []), UnknownIssuerError);
+    assert.equal(verifySiteCertificate(der, ca, []).siteId, 'hospital-m');
+    ca.revoke(issued.serial, 'key lost');
+    assert.throws(() => ca.verifySiteCertificate(der), CertificateRevokedError);
+    assert.throws(() => ca.verifySiteCertificate(issued.certificatePem), CertificateRevokedError);
+    // A refusal is not remembered either: a certificate of another CA stays refused after being tried.
+    const foreign = other.signSiteCsr(site.csrPem, { siteId: 'hospital-n' });
+    for (let i = 0; i < 2; i++) assert.throws(() => ca.verifySiteCertificate(foreign.certificatePem), UnknownIssuerError);
+  });
+
   test('a revocation by a serial written with colons and leading zeros names the certificate\'s subject', () => {
     const site = makeSiteKeyAndCsr();
     const issued = ca.signSiteCsr(site.csrPem, { siteId: 'hospital-i' });

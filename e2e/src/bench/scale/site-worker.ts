@@ -33,7 +33,8 @@ interface Site {
   client?: CoordinatorClient;
   done: Set<string>;
   dead: boolean;
-  busy: boolean;
+  /** The next GetTask, after the coordinator's retryAfterMs (or pollMs), as the agent's run loop waits. */
+  nextPoll?: NodeJS.Timeout;
 }
 
 const send = (m: FromWorker) => process.send!(m);
@@ -48,7 +49,7 @@ function init(m: Extract<ToWorker, { type: 'init' }>): void {
     if (existsSync(cached)) copyFileSync(cached, identityPaths(dir).key);
     const { csrPem, createdKey } = initSiteIdentity(dir);
     if (createdKey) copyFileSync(identityPaths(dir).key, cached); // for the next run
-    sites.set(index, { index, dir, done: new Set(), dead: false, busy: false });
+    sites.set(index, { index, dir, done: new Set(), dead: false });
     send({ type: 'csr', index, csrPem });
   }
 }
@@ -104,24 +105,23 @@ function start(m: Extract<ToWorker, { type: 'start' }>): void {
     const jitter = Math.random();
     const heartbeat = () => void (site.dead ? undefined : site.client!.heartbeat('idle').catch(fail));
     const poll = async () => {
-      if (site.dead || site.busy) return;
-      site.busy = true;
+      if (site.dead) return;
+      let waitMs = m.pollMs;
       try {
         const task = await site.client!.getTask();
         if (task.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && !site.done.has(task.roundId)) {
           site.done.add(task.roundId);
           const g = task.globalModel!;
           await train(site, task.roundId, task.roundIndex, g.versionId, g.sha256, g.sizeBytes, droppers.has(site.index) && task.roundIndex === m.dropRound);
-        }
+        } else if (task.retryAfterMs > 0) waitMs = task.retryAfterMs;
       } catch (e) {
         fail(e);
-      } finally {
-        site.busy = false;
       }
+      if (!site.dead) site.nextPoll = setTimeout(() => void poll(), waitMs);
     };
     heartbeat();
     timers.push(setTimeout(() => timers.push(setInterval(heartbeat, m.heartbeatMs)), jitter * m.heartbeatMs));
-    timers.push(setTimeout(() => timers.push(setInterval(() => void poll(), m.pollMs)), jitter * m.pollMs));
+    site.nextPoll = setTimeout(() => void poll(), jitter * m.pollMs);
   }
 }
 
@@ -132,7 +132,10 @@ process.on('message', (m: ToWorker) => {
     else if (m.type === 'start') start(m);
     else if (m.type === 'stop') {
       for (const t of timers) clearInterval(t);
-      for (const s of sites.values()) if (!s.dead) s.client?.close();
+      for (const s of sites.values()) {
+        clearTimeout(s.nextPoll);
+        if (!s.dead) s.client?.close();
+      }
       process.exit(0);
     }
   } catch (e) {

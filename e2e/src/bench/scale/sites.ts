@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminAuthService, DatabaseService, MlModelFactory, resolveConfig, SitesService, startCoordinator, type RunningCoordinator } from '@fedciss/coordinator';
+import { AdminAuthService, DatabaseService, MlModelFactory, resolveConfig, SerialQueue, SitesService, startCoordinator, type RunningCoordinator } from '@fedciss/coordinator';
 import { restClient, signIn, type PostgresServer } from '@fedciss/coordinator/testing';
 import { cpuSeconds, peakRssBytes, quantile, resetPeakRss } from './proc-stats';
 import type { FromWorker, ToWorker } from './site-worker';
@@ -76,6 +76,16 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
   const dropped: Array<Extract<FromWorker, { type: 'dropped' }>> = [];
   let stopping = false;
   let enrolments: Promise<void> = Promise.resolve();
+  // Every 30 s: the pool's and the serial queue's state (read without the database), so a stall shows what holds it.
+  const pool = coordinator.app.get(DatabaseService);
+  const queue = coordinator.app.get(SerialQueue);
+  const watch = setInterval(() => {
+    const c = pool.poolCounts();
+    const { length, runningSince } = queue.load();
+    const held = c && c.waiting > 0 ? ` held: ${JSON.stringify(pool.heldConnections())}` : '';
+    process.stderr.write(`bench:scale sites ${o.sites}: ${new Date().toISOString()} pool ${c ? `total ${c.total} idle ${c.idle} waiting ${c.waiting}` : '-'}, queue ${length} task(s), running one for ${runningSince === null ? '-' : `${((Date.now() - runningSince) / 1000).toFixed(1)} s`}, RSS ${process.memoryUsage.rss()} B${held}\n`);
+  }, 30_000);
+  watch.unref();
   try {
     const sitesService = coordinator.app.get(SitesService);
     const count = Math.ceil(o.sites / SITES_PER_WORKER);
@@ -184,6 +194,7 @@ export async function benchSites(o: SitesOptions): Promise<SitesFigures> {
       ...(drop ? { dropped: drop } : {}),
     };
   } finally {
+    clearInterval(watch);
     stopping = true;
     for (const w of workers) if (w.connected) w.send({ type: 'stop' } satisfies ToWorker);
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
