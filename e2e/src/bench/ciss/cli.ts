@@ -32,7 +32,7 @@ export interface BenchOptions {
 export const USAGE = `npm run bench:ciss -- [options]
   --setting S      X-Y (6-5, 6-1, 11-0: X classes of the DSAD order first, then Y per step) or
                    explicit steps "liver,stomach;ureter" (';' between steps). Default 6-5.
-  --quick          small profile (2 sites, 64x80 scenes; ~15 min a seed on 2 cores for 6-5 and
+  --quick          small profile (2 sites, 64x80 scenes; ~20 min a seed on 2 cores for 6-5 and
                    finetune, mib, ours, joint)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
   --sites K        number of sites (default: the profile's)
