@@ -9,3 +9,4 @@ export { STRATEGIES, createStrategy, resolveAggregationOptions, listStrategies, 
 export * from './validator';
 export { encodeServerState, decodeServerState } from './server-state';
 export { aggregateBySlices, slicedFromMemory, sliceValuesFor, SLICED_STRATEGIES, type SlicedTensors, type SlicedUpdate, type SliceSink, type SlicedResult, type SlicedStrategy } from './sliced';
+export { slicedModelReference, validateUpdateBySlices, VALIDATION_SLICE_VALUES, type SlicedModelReference, type SlicedUpdateToValidate } from './sliced-validator';

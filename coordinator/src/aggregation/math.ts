@@ -18,16 +18,14 @@ export function assertSameShape(tensor: string, expected: readonly number[], act
   if (!sameShape(expected, actual)) throw new TensorShapeMismatchError(tensor, expected, actual);
 }
 
-/** Σ x², accumulated in Float64. */
-export function sumOfSquares(x: Float32Array): number {
-  let s = 0;
+/** Σ x², accumulated in Float64 onto `s` (a running sum over slices adds in the same order as one pass). */
+export function sumOfSquares(x: Float32Array, s = 0): number {
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return s;
 }
 
-/** Σ (x - g)², the squared L2 norm of a full-weight update's delta from the global weights. */
-export function sumOfSquaredDifferences(x: Float32Array, g: Float32Array): number {
-  let s = 0;
+/** Σ (x - g)², the squared L2 norm of a full-weight update's delta from the global weights (onto `s`, as sumOfSquares). */
+export function sumOfSquaredDifferences(x: Float32Array, g: Float32Array, s = 0): number {
   for (let i = 0; i < x.length; i++) {
     const d = x[i] - g[i];
     s += d * d;

@@ -1,12 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodeSafetensors, type NamedTensors } from '@fedciss/ml';
 import { secagg } from '@fedciss/proto';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
-import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
-import { aggregateBySlices, DEFAULT_VALIDATION_LIMITS, modelReference, slicedFromMemory, validateUpdate, type AggregationStrategy, type ServerState } from '../aggregation';
-import { SafetensorsFileReader } from '../model-store/safetensors-file';
+import { ModelVersionsService, versionMetadata, type ModelContent, type ModelKind, type NewModelVersion } from '../models/model-versions.service';
+import { wholeModelRefusal } from '../models/whole-model-limit';
+import { aggregateBySlices, DEFAULT_VALIDATION_LIMITS, modelReference, SLICED_STRATEGIES, validateUpdate, type AggregationStrategy, type ServerState } from '../aggregation';
+import { SafetensorsFileReader, SafetensorsFileWriter } from '../model-store/safetensors-file';
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
 import { unclippedCount, type UnclippedCount } from '../privacy/adaptive-clip.service';
 import { dpNormLimits } from '../privacy/privacy-settings';
@@ -17,9 +21,18 @@ import type { RoundRecord } from './repositories/rounds.repository';
 import type { StepRecord } from './repositories/steps.repository';
 import { UpdatesRepository } from './repositories/updates.repository';
 
+/** Scratch of the aggregation by slices (every update's slice, the global's, the result's), whatever the model's size. */
+const SLICE_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** A version's class count and architecture, from its step's configuration by kind. */
+export function versionShape(kind: ModelKind, cfg: StepRecord['config']): Pick<NewModelVersion, 'kind' | 'numClasses' | 'config'> {
+  return { kind, numClasses: kind === 'segmenter' ? cfg.numClasses : 0, config: kind === 'segmenter' ? cfg.segmenter : cfg.generator };
+}
+
 /** A round's new model: its weights, the strategy's state to keep for the next round, and a note for the version. */
 export interface AggregatedModel {
-  weights: NamedTensors;
+  /** The new weights: in memory, or a file written by slices with the version's metadata (ModelVersionsService.create takes either). */
+  content: ModelContent;
   serverState: ServerState;
   note: string;
   /** Adaptive clipping: the noisy count of the sites' "within the bound" bits in this aggregate. */
@@ -30,9 +43,18 @@ export interface AggregatedModel {
  * Turns a training round's accepted updates into its new model: streamed through the step's
  * strategy (or unmasked as a sum in a secure round), then distilled on the server at steps > 0.
  * Computes only; the caller stores the result.
+ *
+ * Two paths. By slices (any size: the base, the updates and the result are files read and written
+ * slice by slice): the sliced strategies without clipping, not distilled. In memory: whatever needs
+ * whole models (secure aggregation, strategies with server state, clipping, distillation). Above
+ * WHOLE_MODEL_LIMIT_BYTES the in-memory path is refused (the round fails, saying why), except
+ * distillation, which is skipped (logged, and said in the version's note): the round still gives
+ * its aggregate.
  */
 @Injectable()
 export class RoundAggregator {
+  private readonly log = new Logger('Aggregation');
+
   constructor(
     private readonly updates: UpdatesRepository,
     private readonly models: ModelVersionsService,
@@ -46,15 +68,47 @@ export class RoundAggregator {
 
   /** Null while a secure round still waits for the shares that unmask its sum. */
   async aggregate(round: RoundRecord, kind: ModelKind, step: StepRecord, contributors: readonly string[]): Promise<AggregatedModel | null> {
+    const strategy = this.strategies.of(step.index, step.config);
+    const secure = !!round.state.secureAggregation;
+    const needs = [
+      ...(secure ? ['secure aggregation'] : []),
+      ...(!secure && !(SLICED_STRATEGIES as readonly string[]).includes(strategy.name) ? [`the ${strategy.name} strategy (server state)`] : []),
+      ...(!secure && strategy.options.clipNorm !== null ? ['clipping'] : []),
+    ];
+    const modelBytes = Number((await this.models.get(round.baseVersionId!)).sizeBytes);
+    const refused = wholeModelRefusal(modelBytes, needs);
+    if (refused) throw new Error(`${refused}: aggregate with fedavg, fedprox, median or trimmed-mean without clipping (by slices), or a smaller model`);
+    const distill = (await this.distillation.generatorFor(round, step)) !== null;
+    if (!needs.length) {
+      const sliced = await this.bySlices(round, kind, step, strategy, contributors);
+      const skipped = distill ? wholeModelRefusal(modelBytes, ['server-side distillation']) : null;
+      if (skipped) {
+        this.log.warn(`round ${round.id}: server-side distillation skipped: ${skipped}`);
+        return { ...sliced, note: `${sliced.note}; server-side distillation skipped: ${skipped}` };
+      }
+      return distill ? this.distilled(round, step, sliced) : sliced;
+    }
     const base = await this.models.weights(round.baseVersionId!);
-    const combined = round.state.secureAggregation ? await this.unmask(round, step, base) : await this.combine(round, kind, step, base, contributors);
+    const combined = secure ? await this.unmask(round, step, base) : await this.combine(round, kind, step, strategy, base, contributors);
     if (!combined) return null;
-    const distilled = await this.distillation.apply(round, step, combined.weights);
-    return distilled ? { ...combined, weights: distilled.weights, note: `${combined.note}; ${distilled.note}` } : combined;
+    const { weights, ...rest } = combined;
+    return this.distilled(round, step, { ...rest, content: { weights } });
+  }
+
+  /** The aggregate distilled on the server when the round asks for it (a model that fits in memory). */
+  private async distilled(round: RoundRecord, step: StepRecord, aggregate: AggregatedModel): Promise<AggregatedModel> {
+    const { content } = aggregate;
+    let weights: NamedTensors;
+    if (content.file !== undefined) {
+      weights = decodeSafetensors(await readFile(content.file)).tensors;
+      await rm(content.file);
+    } else weights = content.weights;
+    const distilled = await this.distillation.apply(round, step, weights);
+    return distilled ? { ...aggregate, content: { weights: distilled.weights }, note: `${aggregate.note}; ${distilled.note}` } : { ...aggregate, content: { weights } };
   }
 
   /** Only the sum can be unmasked: FedAvg, then the aggregate's own checks (finite, norm bound). */
-  private async unmask(round: RoundRecord, step: StepRecord, base: NamedTensors): Promise<AggregatedModel | null> {
+  private async unmask(round: RoundRecord, step: StepRecord, base: NamedTensors): Promise<InMemoryAggregate | null> {
     const secure = await this.secure.aggregate(round, round.state, base, step.config.training.privacy);
     if (!secure) return null;
     const limits = { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm, ...dpNormLimits(step.config.training.privacy, secagg.flatLength(base), round.config.clipping?.clipNorm) };
@@ -63,11 +117,7 @@ export class RoundAggregator {
     return { weights: secure.weights, serverState: null, note: secure.note, unclippedCount: secure.unclippedCount };
   }
 
-  private async combine(round: RoundRecord, kind: ModelKind, step: StepRecord, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
-    const strategy = this.strategies.of(step.index, step.config);
-    // Median and trimmed mean need every update at once: read by slices from the store's files
-    // (clipping needs each update's norm first, which only the in-memory path computes).
-    if ((strategy.name === 'median' || strategy.name === 'trimmed-mean') && strategy.options.clipNorm === null) return this.bySlices(round, strategy, base, contributors);
+  private async combine(round: RoundRecord, kind: ModelKind, step: StepRecord, strategy: AggregationStrategy, base: NamedTensors, contributors: readonly string[]): Promise<InMemoryAggregate> {
     const aggregation = strategy.begin(base, await this.states.load(step.index, kind));
     const updates = await this.updates.accepted(round.id, 'arrival', contributors);
     for (const u of updates) {
@@ -85,23 +135,43 @@ export class RoundAggregator {
   }
 
   /**
-   * A robust statistic over the accepted updates' files, slice by slice: memory of the global
-   * model, the result and one model's worth of scratch, whatever the number of sites (in memory,
-   * every update at once: N models).
+   * The strategy's statistic over the accepted updates' files, slice by slice, written into a new
+   * safetensors file: memory of SLICE_BUDGET_BYTES whatever the number of sites and the model's
+   * size (in memory, median and trimmed mean hold every update at once: N models). The arithmetic
+   * per coordinate is the in-memory strategies' (sliced.ts), so the weights are the same bits.
    */
-  private async bySlices(round: RoundRecord, strategy: AggregationStrategy, base: NamedTensors, contributors: readonly string[]): Promise<AggregatedModel> {
+  private async bySlices(round: RoundRecord, kind: ModelKind, step: StepRecord, strategy: AggregationStrategy, contributors: readonly string[]): Promise<AggregatedModel> {
     const accepted = await this.updates.accepted(round.id, 'arrival', contributors);
+    const dir = join(this.config.dataDir, 'new-versions');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${round.id}-${randomBytes(4).toString('hex')}.safetensors`);
     const readers: SafetensorsFileReader[] = [];
     try {
+      const base = await SafetensorsFileReader.open((await this.models.localFile(round.baseVersionId!)).path);
+      readers.push(base);
       for (const u of accepted) readers.push(await SafetensorsFileReader.open(await this.store.getFile(u.sha256)));
-      const weights: NamedTensors = new Map([...base].map(([name, t]) => [name, { shape: [...t.shape], data: new Float32Array(t.data.length) }]));
-      const sink = { write: async (name: string, from: number, values: Float32Array) => weights.get(name)!.data.set(values, from) };
-      const modelBytes = [...base.values()].reduce((n, t) => n + t.data.byteLength, 0);
-      const updates = accepted.map((u, k) => ({ siteId: u.siteId, sampleCount: u.realImages + u.replayImages, kind: 'weights' as const, tensors: readers[k] }));
-      const result = await aggregateBySlices(strategy.options, slicedFromMemory(base), updates, sink, Math.max(modelBytes, 1024 * 1024));
-      return { weights, serverState: null, note: `${strategy.name} of ${result.contributors} updates (${result.totalSamples} samples), by slices` };
+      const updates = accepted.map((u, k) => ({ siteId: u.siteId, sampleCount: u.realImages + u.replayImages, kind: 'weights' as const, tensors: readers[k + 1] }));
+      const writer = await SafetensorsFileWriter.create(file, base.shapes, versionMetadata(versionShape(kind, step.config)));
+      let result;
+      try {
+        result = await aggregateBySlices(strategy.options, base, updates, writer, SLICE_BUDGET_BYTES);
+      } finally {
+        await writer.close();
+      }
+      return {
+        content: { file },
+        serverState: null,
+        note: `${strategy.name} of ${result.contributors} updates (${result.totalSamples} samples), by slices`,
+        unclippedCount: round.config.clipping ? unclippedCount(accepted) : undefined,
+      };
+    } catch (e) {
+      await rm(file, { force: true });
+      throw e;
     } finally {
       await Promise.all(readers.map((r) => r.close()));
     }
   }
 }
+
+/** The in-memory path's result before distillation. */
+type InMemoryAggregate = Omit<AggregatedModel, 'content'> & { weights: NamedTensors };

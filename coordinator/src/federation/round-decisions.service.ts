@@ -8,7 +8,7 @@ import { MetricsService } from '../operations/metrics.service';
 import { AggregationStates } from './aggregation-states';
 import { GlobalModels } from './global-models';
 import { ProgressHub } from './progress-hub';
-import { RoundAggregator } from './round-aggregator.service';
+import { RoundAggregator, versionShape } from './round-aggregator.service';
 import { aggregatedClipping } from '../privacy/adaptive-clip.service';
 import { RoundOpener } from './round-opener.service';
 import { isRoundEvaluation, RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
@@ -86,13 +86,12 @@ export class RoundDecisions {
         return;
       }
       timed();
-      const { weights, serverState, note } = aggregated;
+      const { content, serverState, note } = aggregated;
       const cfg = step.config;
+      const fields = { ...versionShape(kind, cfg), parentId: round.baseVersionId, stepIndex: step.index, roundId: round.id, note };
+      const blob = await this.models.storeContent({ ...content, ...fields }); // outside the transaction: a large model takes seconds to hash
       await this.db.transaction(async (tx) => {
-        const version = await this.models.create(
-          { kind, weights, parentId: round.baseVersionId, stepIndex: step.index, roundId: round.id, numClasses: kind === 'segmenter' ? cfg.numClasses : 0, config: kind === 'segmenter' ? cfg.segmenter : cfg.generator, note },
-          tx,
-        );
+        const version = await this.models.record(blob, fields, tx);
         await this.globals.set(kind, version.id, tx);
         if (serverState) await this.aggregationStates.save(tx, step.index, kind, serverState);
         const clipping = aggregatedClipping(round, cfg.training.privacy, aggregated.unclippedCount);

@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decodeSafetensors } from '@fedciss/ml';
 import { DatabaseService, type Tx } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { CLOCK, BLOB_STORE, CONFIG, type Clock } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
-import type { BlobStore } from '../model-store/blob-store';
-import { ModelVersionsService } from '../models/model-versions.service';
+import type { BlobStore, StoredBlob } from '../model-store/blob-store';
+import { ModelVersionsService, versionMetadata, type ModelContent, type NewModelVersion } from '../models/model-versions.service';
+import { copySafetensorsWithMetadata } from '../model-store/safetensors-file';
 import { SitesService } from '../sites/sites.service';
 import { deadlineAt, openRound, secureRound, startCollecting } from '../rounds';
 import { PrivacyLedger } from '../privacy/privacy-ledger.service';
 import { openingClipping } from '../privacy/adaptive-clip.service';
 import { GlobalModels } from './global-models';
+import { versionShape } from './round-aggregator.service';
 import { ProgressHub } from './progress-hub';
 import type { StepConfig } from './step-config';
 import { RoundsRepository, type RoundKind } from './repositories/rounds.repository';
@@ -71,6 +74,9 @@ export class RoundOpener {
     if (!alive.length || !base) return;
     // A secure round needs at least `threshold` sites to unmask its sum: wait for them.
     if (sa && kind !== 'evaluate' && alive.length < sa.threshold) return;
+    // The sites' local models are stored before the transaction that records them: copying large models takes a while,
+    // and before the round's clock starts.
+    const localModels = kind === 'evaluate' && !roundEvaluation && cfg.training.crossSiteEvaluation ? await this.storeLocalModels(stepIndex, cfg) : undefined;
     const r = this.config.rounds;
     const quorum = kind === 'evaluate' ? 1 : Math.max(Math.min(r.quorum, alive.length), sa ? sa.threshold : 1);
     const now = this.clock.now();
@@ -88,7 +94,7 @@ export class RoundOpener {
     const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
     const adaptive = kind !== 'evaluate' ? openingClipping(cfg.training.privacy, await this.rounds.completed(kind)) : undefined;
     await this.db.transaction(async (tx) => {
-      const crossSite = kind === 'evaluate' && !roundEvaluation && cfg.training.crossSiteEvaluation ? await this.registerLocalModels(tx, stepIndex, cfg) : undefined;
+      const crossSite = localModels && (await this.registerLocalModels(tx, localModels));
       await this.rounds.create(tx, {
         id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),
         config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}), ...(roundEvaluation ? { evaluatesRound: roundEvaluation.id } : {}), ...adaptive }, state,
@@ -103,19 +109,41 @@ export class RoundOpener {
 
   /**
    * For a cross-site evaluation: each site's update in the step's last completed segmenter round
-   * becomes a model version of its own (its bytes are already in the store), so every site can
-   * download and evaluate it. Returns site id → version id.
+   * becomes a model version of its own, so every site can download and evaluate it. Its tensors are
+   * copied by slices under a version's header (a model of any size) into the store; the rows come
+   * in registerLocalModels.
    */
-  private async registerLocalModels(tx: Tx, stepIndex: number, cfg: StepConfig): Promise<Record<string, string>> {
-    const last = await this.rounds.lastCompleted(tx, stepIndex, 'segmenter');
-    if (!last) return {};
-    const updates = await this.updates.accepted(last.id, 'site', undefined, tx);
-    const out: Record<string, string> = {};
+  private async storeLocalModels(stepIndex: number, cfg: StepConfig): Promise<LocalModel[]> {
+    const last = await this.rounds.lastCompleted(this.db.prisma, stepIndex, 'segmenter');
+    if (!last) return [];
+    const updates = await this.updates.accepted(last.id, 'site');
+    const shape = versionShape('segmenter', cfg);
+    const dir = join(this.config.dataDir, 'new-versions');
+    await mkdir(dir, { recursive: true });
+    const out: LocalModel[] = [];
     for (const u of updates) {
-      const { tensors } = decodeSafetensors(await this.store.get(u.sha256));
-      const v = await this.models.create({ kind: 'segmenter', weights: tensors, parentId: last.baseVersionId, stepIndex, roundId: last.id, numClasses: cfg.numClasses, config: cfg.segmenter, note: `local model of ${u.siteId} (round ${last.id})` }, tx);
-      out[u.siteId] = v.id;
+      const file = join(dir, `local-${u.id}-${randomBytes(4).toString('hex')}.safetensors`);
+      try {
+        await copySafetensorsWithMetadata(await this.store.getFile(u.sha256), file, versionMetadata(shape));
+        const version = { ...shape, parentId: last.baseVersionId, stepIndex, roundId: last.id, note: `local model of ${u.siteId} (round ${last.id})` };
+        out.push({ siteId: u.siteId, blob: await this.models.storeContent({ file, ...version }), version });
+      } finally {
+        await rm(file, { force: true }); // moved into the store unless the copy failed
+      }
     }
     return out;
   }
+
+  /** The stored local models' versions: site id → version id. */
+  private async registerLocalModels(tx: Tx, models: readonly LocalModel[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const m of models) out[m.siteId] = (await this.models.record(m.blob, m.version, tx)).id;
+    return out;
+  }
+}
+
+interface LocalModel {
+  siteId: string;
+  blob: StoredBlob;
+  version: Omit<NewModelVersion, keyof ModelContent>;
 }

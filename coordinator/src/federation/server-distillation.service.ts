@@ -20,12 +20,18 @@ export class ServerDistillation {
     @Inject(MODEL_FACTORY) private readonly factory: ModelFactory,
   ) {}
 
+  /** The global generator's version when this round's aggregate is distilled, else null. */
+  async generatorFor(round: Pick<RoundRecord, 'kind'>, step: Pick<StepRecord, 'teacherVersionId' | 'config'>): Promise<string | null> {
+    if (round.kind !== 'segmenter' || !step.teacherVersionId || step.config.training.serverDistillSteps <= 0) return null;
+    return (await this.globals.current('generator')) ?? null;
+  }
+
   /** The distilled weights with a note for the model version, or null when this round is not distilled. */
   async apply(round: Pick<RoundRecord, 'kind' | 'index'>, step: Pick<StepRecord, 'index' | 'teacherVersionId' | 'config'>, student: NamedTensors): Promise<{ weights: NamedTensors; note: string } | null> {
     const cfg = step.config;
-    const generatorId = await this.globals.current('generator');
-    if (round.kind !== 'segmenter' || !step.teacherVersionId || !generatorId || cfg.training.serverDistillSteps <= 0) return null;
-    const teacher = await this.models.get(step.teacherVersionId);
+    const generatorId = await this.generatorFor(round, step);
+    if (!generatorId) return null;
+    const teacher = await this.models.get(step.teacherVersionId!);
     const distilled = await this.factory.distill({
       student,
       teacher: await this.models.weights(teacher.id),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decodeSafetensors, SafetensorsError } from '@fedciss/ml';
+import { elementCount, SafetensorsError } from '@fedciss/ml';
 import { secagg, TransferError, UploadState, type Chunk, type UploadHeader, type UploadReceipt, type UploadStatus } from '@fedciss/proto';
 import type { SiteUpdate } from '../generated/prisma/client';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
@@ -10,7 +10,9 @@ import { conflict, DomainError, forbidden, invalid, notFound } from '../common/e
 import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
-import { DEFAULT_VALIDATION_LIMITS, modelReference, validateUpdate, type ModelReference } from '../aggregation';
+import { DEFAULT_VALIDATION_LIMITS, slicedModelReference, validateUpdateBySlices } from '../aggregation';
+import { SafetensorsFileReader } from '../model-store/safetensors-file';
+import { wholeModelRefusal } from '../models/whole-model-limit';
 import type { ContentVerdict, UploadOutcome } from '../rounds';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { dpNormLimits, type PrivacySettings } from '../privacy/privacy-settings';
@@ -38,6 +40,13 @@ const stateOf: Record<string, UploadState> = {
   rejected: UploadState.UPLOAD_STATE_REJECTED,
 };
 
+/** The round's base model as validation reads it: its verified file, L2 norm and number of values. */
+interface BaseReference {
+  path: string;
+  norm: number;
+  values: number;
+}
+
 function receipt(u: SiteUpdate): UploadReceipt {
   return { updateId: u.id, state: stateOf[u.status], reason: u.rejectionReason ?? '', receivedBytes: Number(u.receivedBytes) };
 }
@@ -52,13 +61,14 @@ export class UploadsService {
   private readonly log = new Logger('Uploads');
   private readonly inFlight = new Set<string>();
   /**
-   * At most this many updates are checked at once. Checking is CPU-bound, and each check in
-   * progress holds its update in memory several times over (bytes, tensors, delta): at 100 sites
-   * all checking at once, the coordinator's peak RSS grew by ~12 MB per site (bench:scale).
+   * At most this many updates are checked at once. Checking is CPU- and disk-bound; each check in
+   * progress holds two slices (validateUpdateBySlices), whatever the model's size. (When checks
+   * decoded whole updates, at 100 sites all checking at once the coordinator's peak RSS grew by
+   * ~12 MB per site, bench:scale.)
    */
   private readonly checks = new ConcurrencyLimit(CONCURRENT_CHECKS);
-  /** The base model of the round being uploaded to, with its norm: computed once, not per upload. */
-  private reference?: { versionId: string; value: ModelReference };
+  /** The base model of the round being uploaded to: its verified file and norm, computed once, not per upload. */
+  private reference?: { versionId: string; value: Promise<BaseReference> };
 
   constructor(
     private readonly updates: UpdatesRepository,
@@ -166,38 +176,65 @@ export class UploadsService {
     });
   }
 
-  private async referenceFor(versionId: string): Promise<ModelReference> {
-    if (this.reference?.versionId !== versionId) this.reference = { versionId, value: modelReference(await this.models.weights(versionId)) };
+  private referenceFor(versionId: string): Promise<BaseReference> {
+    if (this.reference?.versionId !== versionId) {
+      const value = this.baseReference(versionId);
+      this.reference = { versionId, value };
+      value.catch(() => this.reference?.value === value && (this.reference = undefined)); // tried again by the next check
+    }
     return this.reference.value;
+  }
+
+  private async baseReference(versionId: string): Promise<BaseReference> {
+    const { path } = await this.models.localFile(versionId);
+    const base = await SafetensorsFileReader.open(path);
+    try {
+      const { norm } = await slicedModelReference(base);
+      return { path, norm, values: [...base.shapes.values()].reduce((n, shape) => n + elementCount(shape), 0) };
+    } finally {
+      await base.close();
+    }
   }
 
   private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
     return (await this.steps.find(stepIndex))?.config.training?.privacy;
   }
 
-  /** A plain update: decoded and validated against the base model (names, shapes, values, norm). */
-  private async plainVerdict(baseVersionId: string, row: SiteUpdate, bytes: Buffer, privacy: PrivacySettings | undefined, clipNorm: number | undefined): Promise<ContentVerdict> {
+  /**
+   * A plain update: validated against the base model (names, shapes, values, norm), both read from
+   * their files by slices, so an update of any size is checked in a few MiB.
+   */
+  private async plainVerdict(baseVersionId: string, row: SiteUpdate, path: string, privacy: PrivacySettings | undefined, clipNorm: number | undefined): Promise<ContentVerdict> {
+    const readers: SafetensorsFileReader[] = [];
     try {
-      const { tensors } = decodeSafetensors(bytes);
+      const update = await SafetensorsFileReader.open(path);
+      readers.push(update);
       const reference = await this.referenceFor(baseVersionId);
+      const base = await SafetensorsFileReader.open(reference.path);
+      readers.push(base);
       // Under differential privacy the norm bound is the clip bound plus the noise: it catches a site that did not clip.
-      const limits = { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm, ...dpNormLimits(privacy, secagg.flatLength(reference.tensors), clipNorm) };
-      const v = validateUpdate(reference, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors }, limits);
+      const limits = { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: this.config.training.maxUpdateNorm, ...dpNormLimits(privacy, reference.values, clipNorm) };
+      const v = await validateUpdateBySlices({ tensors: base, norm: reference.norm }, { sampleCount: row.realImages + row.replayImages, kind: 'weights', tensors: update }, limits);
       return v.ok ? { ok: true } : { ok: false, reason: v.rejection.reason };
     } catch (e) {
       if (e instanceof SafetensorsError) return { ok: false, reason: `not a valid safetensors file: ${e.message}` };
-      // Decoding and checking are pure functions of the site's bytes: whatever they throw was
+      // Reading and checking are pure functions of the site's bytes: whatever they throw was
       // provoked by those bytes. The update is settled as rejected (a retry with the same key gets
       // the same answer at once instead of failing again with its bytes held), and the bug is logged.
       this.log.error(`checking update ${row.id} from ${row.siteId} failed: ${(e as Error)?.stack ?? e}`);
       return { ok: false, reason: 'the coordinator failed while checking this update (a bug on its side, logged there); it was not counted' };
+    } finally {
+      await Promise.all(readers.map((r) => r.close()));
     }
   }
 
   /** A masked update (secure aggregation): only its length can be checked; its content is indistinguishable from noise. */
-  private async maskedVerdict(round: RoundRecord, bytes: Buffer, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+  private async maskedVerdict(round: RoundRecord, row: SiteUpdate, path: string, privacy: PrivacySettings | undefined): Promise<ContentVerdict> {
+    // Unmasking holds the masked updates whole: refused here, before they are stored, for a model too large for that.
+    const tooLarge = wholeModelRefusal(Number(row.totalBytes), ['secure aggregation']);
+    if (tooLarge) return { ok: false, reason: tooLarge };
     try {
-      secagg.decodeMasked(bytes, maskedLayout(round, privacy, secagg.flatLength((await this.referenceFor(round.baseVersionId!)).tensors)).words);
+      secagg.decodeMasked(await readFile(path), maskedLayout(round, privacy, (await this.referenceFor(round.baseVersionId!)).values).words);
       return { ok: true };
     } catch (e) {
       if (!(e instanceof secagg.SecAggError)) throw e;
@@ -231,14 +268,13 @@ export class UploadsService {
   }
 
   /**
-   * Reads, decodes and validates an update, and stores it when it is sound. Only the verdict leaves:
-   * the update's bytes are garbage once this returns, before the verdict waits its turn in the
+   * Validates an update from its file, and stores it when it is sound. Only the verdict leaves:
+   * nothing of the update is held once this returns, before the verdict waits its turn in the
    * round's queue.
    */
   private async check(round: RoundRecord, row: SiteUpdate, path: string): Promise<{ verdict: ContentVerdict; storageUri: string | null }> {
-    const bytes = await readFile(path);
     const privacy = await this.privacyOf(round.stepIndex);
-    const verdict = round.state.secureAggregation ? await this.maskedVerdict(round, bytes, privacy) : await this.plainVerdict(round.baseVersionId!, row, bytes, privacy, round.config.clipping?.clipNorm);
+    const verdict = round.state.secureAggregation ? await this.maskedVerdict(round, row, path, privacy) : await this.plainVerdict(round.baseVersionId!, row, path, privacy, round.config.clipping?.clipNorm);
     // Stored before it is recorded as accepted, so an accepted update always has its bytes.
     const storageUri = verdict.ok ? (await this.store.putFile(path, row.sha256)).uri : null;
     return { verdict, storageUri };

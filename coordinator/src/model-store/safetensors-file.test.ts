@@ -7,7 +7,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedcis
 import { sha256Hex } from '@fedciss/proto';
 import { aggregateBySlices, slicedFromMemory } from '../aggregation/sliced';
 import { createStrategy, resolveAggregationOptions } from '../aggregation';
-import { SafetensorsFileReader, SafetensorsFileWriter } from './safetensors-file';
+import { copySafetensorsWithMetadata, SafetensorsFileReader, SafetensorsFileWriter } from './safetensors-file';
 import { LocalBlobStore } from './local-blob-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'st-file-'));
@@ -64,6 +64,16 @@ test('the median of updates stored as files, by slices, into a file, equals the 
   const expected = round.finish().weights;
   const got = decodeSafetensors(readFileSync(out)).tensors;
   for (const [name, t] of expected) assert.deepEqual(got.get(name)!.data, t.data, name);
+});
+
+test('a file copied under new metadata by slices is the bytes encodeSafetensors gives its tensors with that metadata', async () => {
+  const m = model(4);
+  const from = join(dir, 'update.safetensors');
+  writeFileSync(from, encodeSafetensors(m, { written: 'by a site' }));
+  const to = join(dir, 'version.safetensors');
+  await copySafetensorsWithMetadata(from, to, { kind: 'segmenter', numClasses: '3' }, 5);
+  assert.ok(readFileSync(to).equals(encodeSafetensors(m, { kind: 'segmenter', numClasses: '3' })));
+  await assert.rejects(copySafetensorsWithMetadata(from, to, {}), /EEXIST/, 'never overwrites a file');
 });
 
 test('the blob store takes a file by moving it (hashed in slices) and hands back a verified path', async () => {

@@ -6,7 +6,7 @@
  * of the format takes.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { encodeSafetensorsHeader, readSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsEntry } from '@fedciss/ml';
+import { elementCount, encodeSafetensorsHeader, readSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsEntry } from '@fedciss/ml';
 import type { SlicedTensors, SliceSink } from '../aggregation/sliced';
 
 function bytesOf(values: Float32Array): Buffer {
@@ -95,5 +95,31 @@ export class SafetensorsFileWriter implements SliceSink {
     } finally {
       await this.file.close();
     }
+  }
+}
+
+/**
+ * Writes `from`'s tensors to a new file at `to` under new header metadata, slice by slice (memory:
+ * one slice). The result is byte for byte encodeSafetensors(decoded tensors, metadata).
+ */
+export async function copySafetensorsWithMetadata(from: string, to: string, metadata: Record<string, string>, sliceValues = 1 << 20): Promise<void> {
+  const reader = await SafetensorsFileReader.open(from);
+  try {
+    const writer = await SafetensorsFileWriter.create(to, reader.shapes, metadata);
+    try {
+      const scratch = new Float32Array(sliceValues);
+      for (const [name, shape] of reader.shapes) {
+        const count = elementCount(shape);
+        for (let at = 0; at < count; at += sliceValues) {
+          const slice = scratch.subarray(0, Math.min(sliceValues, count - at));
+          await reader.read(name, at, slice);
+          await writer.write(name, at, slice);
+        }
+      }
+    } finally {
+      await writer.close();
+    }
+  } finally {
+    await reader.close();
   }
 }

@@ -7,14 +7,16 @@ import { DatabaseService } from '../database/database.service';
 import { toJsonColumn } from '../database/json-column';
 import { BLOB_STORE } from '../common/tokens';
 import { notFound } from '../common/errors';
-import type { BlobStore } from '../model-store/blob-store';
+import type { BlobStore, StoredBlob } from '../model-store/blob-store';
 import { quote } from '../common/text';
 
 export type { ModelKind };
 
-export interface NewModelVersion {
+/** What a version holds: weights in memory, or a safetensors file already written with versionMetadata (consumed: moved into the store). */
+export type ModelContent = { weights: NamedTensors; file?: never } | { file: string; weights?: never };
+
+export type NewModelVersion = ModelContent & {
   kind: ModelKind;
-  weights: NamedTensors;
   parentId?: string | null;
   stepIndex: number;
   roundId?: string | null;
@@ -22,6 +24,11 @@ export interface NewModelVersion {
   /** A segmenter's architecture or a generator's configuration (ml's types), by `kind`. */
   config: SegmenterConfig | DiffusionConfig;
   note?: string;
+};
+
+/** The header metadata of a version's safetensors file: what a reader needs to rebuild the model. */
+export function versionMetadata(v: Pick<NewModelVersion, 'kind' | 'numClasses' | 'config'>): Record<string, string> {
+  return { kind: v.kind, numClasses: String(v.numClasses), config: JSON.stringify(v.config) };
 }
 
 /** A segmenter version's architecture, parsed from its JSON column; a malformed one is an error naming the version and the field. */
@@ -44,8 +51,20 @@ export class ModelVersionsService {
   constructor(private readonly db: DatabaseService, @Inject(BLOB_STORE) private readonly store: BlobStore) {}
 
   async create(v: NewModelVersion, tx: Pick<Prisma.TransactionClient, 'modelVersion'> = this.db.prisma): Promise<ModelVersion> {
-    const bytes = encodeSafetensors(v.weights, { kind: v.kind, numClasses: String(v.numClasses), config: JSON.stringify(v.config) });
-    const blob = await this.store.put(bytes);
+    return this.record(await this.storeContent(v), v, tx);
+  }
+
+  /**
+   * Stores a version's bytes ahead of its row (a file is hashed as it streams into the store: a
+   * model of any size is never whole in memory). Done before the transaction that records it when
+   * the model may be large: hashing gigabytes must not hold a transaction open.
+   */
+  async storeContent(v: NewModelVersion): Promise<StoredBlob> {
+    return v.file !== undefined ? this.store.putFile(v.file) : this.store.put(encodeSafetensors(v.weights, versionMetadata(v)));
+  }
+
+  /** The row of a version whose bytes `blob` are already in the store. */
+  async record(blob: StoredBlob, v: Omit<NewModelVersion, keyof ModelContent>, tx: Pick<Prisma.TransactionClient, 'modelVersion'> = this.db.prisma): Promise<ModelVersion> {
     const prefix = v.kind === 'segmenter' ? 'seg' : 'gen';
     return tx.modelVersion.create({
       data: {
@@ -75,7 +94,12 @@ export class ModelVersionsService {
     return { row, bytes: await this.store.get(row.sha256) };
   }
 
-  /** A local file holding the version's bytes (verified), for streaming them without holding them. */
+  /** A local file holding the version's bytes (verified against its hash), to read by slices: never written. */
+  async localFile(id: string): Promise<{ row: ModelVersion; path: string }> {
+    const row = await this.get(id);
+    return { row, path: await this.store.getFile(row.sha256) };
+  }
+
   /** The version's file for sending in chunks of `chunkBytes`, with the chunks' running hashes. */
   async file(id: string, chunkBytes: number): Promise<{ row: ModelVersion; path: string; digests: ChunkDigests }> {
     const row = await this.get(id);

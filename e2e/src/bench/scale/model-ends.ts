@@ -1,27 +1,29 @@
 /**
- * The two ends of bench:scale's models section, each its own process (so each has its own peak
- * RSS): `coordinator` serves DownloadModel, GetUploadStatus and UploadUpdate with the coordinator's
- * file-backed pieces (FileBlobAssembler into a partial file, resumable; LocalBlobStore.putFile;
- * streaming downloads from the store's file) and aggregates by slices (aggregateBySlices over
- * SafetensorsFileReader, into a SafetensorsFileWriter); `agent` is the site agent's
- * CoordinatorClient (downloadToFile, upload from a file). No database and no NestJS: the rounds
- * and validation of the coordinator service do not run here (see the README's note).
+ * The ends of bench:scale's models section, each its own process (so each has its own peak RSS):
+ * `coordinator` is the NestJS coordinator (startCoordinator, PostgreSQL, insecure gRPC) running one
+ * real training round of a model of the given size: the sites' updates validated by slices,
+ * aggregated by slices (median) into a new version, handed out by the step's evaluation round;
+ * `agent` is N sites with the site agent's CoordinatorClient (enrol, heartbeats, tasks,
+ * downloadToFile, upload from a file). `robust` aggregates many updates by slices, alone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { DiffusionConfig, NamedTensors, SegmenterConfig } from '@fedciss/ml';
+import { TaskKind, UploadState, type Task } from '@fedciss/proto';
 import {
-  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, FileBlobAssembler, TRANSFER_CHANNEL_OPTIONS, UploadState,
-  type FederationServer, type UploadMessage,
-} from '@fedciss/proto';
-import { aggregateBySlices, LocalBlobStore, resolveAggregationOptions, SafetensorsFileReader, SafetensorsFileWriter, type SlicedUpdate } from '@fedciss/coordinator';
+  AdminAuthService, aggregateBySlices, MlModelFactory, resolveAggregationOptions, resolveConfig, SafetensorsFileReader, SafetensorsFileWriter, startCoordinator,
+  type ModelFactory, type SlicedUpdate,
+} from '@fedciss/coordinator';
+import { restClient, signIn } from '@fedciss/coordinator/testing';
 import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
 
 export type ToEnd =
-  | { type: 'create'; megabytes: number }
-  | { type: 'aggregate'; budgetBytes: number }
-  | { type: 'round'; address: string; version: Version; sites: number }
-  | { type: 'fetch'; address: string; version: Version; expectShift: number };
+  | { type: 'create' }
+  | { type: 'aggregate' }
+  | { type: 'enroll'; address: string; sites: number }
+  | { type: 'round' }
+  | { type: 'fetch'; version: Version; expectShift: number };
 
 export interface Version {
   versionId: string;
@@ -31,9 +33,10 @@ export interface Version {
 
 export type FromEnd =
   | { type: 'listening'; port: number }
+  | { type: 'enrolled' }
   | { type: 'created'; version: Version; ms: number }
-  | { type: 'aggregated'; version: Version; ms: number; scratchBytes: number }
-  | { type: 'uploaded'; updates: number; downloadMs: number; uploadMs: number }
+  | { type: 'aggregated'; version: Version; ms: number; note: string }
+  | { type: 'uploaded'; updates: number; downloadMs: number; uploadMs: number[] }
   | { type: 'fetched'; ms: number; checkedValues: number }
   | { type: 'robust'; figures: Record<string, unknown> }
   | { type: 'failed'; message: string };
@@ -78,144 +81,193 @@ async function writeModel(path: string, shapes: Map<string, number[]>, shift: nu
   }
 }
 
-function coordinatorEnd(dir: string): void {
-  const store = new LocalBlobStore(join(dir, 'store'));
-  const versions = new Map<string, Version>();
-  const uploads = new Map<string, { state: UploadState; received: number; sha256: string }>();
-  mkdirSync(join(dir, 'uploads'), { recursive: true });
-  const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
-  const served = { getUploadStatus: ChunkCodecFederationService.getUploadStatus, downloadModel: ChunkCodecFederationService.downloadModel, uploadUpdate: ChunkCodecFederationService.uploadUpdate };
-  const handlers: Pick<FederationServer, keyof typeof served> = {
-    getUploadStatus(call, done) {
-      const u = uploads.get(call.request.idempotencyKey);
-      done(null, u ? { state: u.state, receivedBytes: u.received, reason: '' } : { state: UploadState.UPLOAD_STATE_UNSPECIFIED, receivedBytes: 0, reason: 'no upload with this key' });
-    },
-    downloadModel(call) {
-      void (async () => {
-        const v = versions.get(call.request.versionId);
-        if (!v) return call.emit('error', { code: grpc.status.NOT_FOUND, details: `no version ${call.request.versionId}` });
-        const { path, digests } = await store.getFileToSend(v.sha256, DEFAULT_CHUNK_BYTES);
-        call.write({ header: { format: 'safetensors', totalBytes: v.sizeBytes, sha256: v.sha256, chunkBytes: DEFAULT_CHUNK_BYTES, model: { ...v, kind: 'segmenter' } } });
-        for await (const chunk of chunkFile(path, DEFAULT_CHUNK_BYTES, call.request.offset, digests)) {
-          if (!call.write({ chunk })) await new Promise((r) => call.once('drain', r));
-        }
-        call.end();
-      })().catch((e) => call.emit('error', { code: grpc.status.INTERNAL, details: (e as Error).message }));
-    },
-    uploadUpdate(call, done) {
-      void (async () => {
-        let assembler: FileBlobAssembler | undefined;
-        let key = '';
-        for await (const m of call as AsyncIterable<UploadMessage>) {
-          if (m.header) {
-            key = m.header.idempotencyKey;
-            uploads.set(key, { state: UploadState.UPLOAD_STATE_PARTIAL, received: 0, sha256: m.header.sha256 });
-            assembler = await FileBlobAssembler.open(join(dir, 'uploads', `${m.header.sha256}.part`), m.header.totalBytes, m.header.sha256, m.header.totalBytes);
-          } else {
-            await assembler!.add(m.chunk!);
-            uploads.get(key)!.received = assembler!.received;
-          }
-        }
-        await assembler!.finish();
-        const stored = await store.putFile(assembler!.path, uploads.get(key)!.sha256);
-        uploads.set(key, { state: UploadState.UPLOAD_STATE_ACCEPTED, received: stored.sizeBytes, sha256: stored.sha256 });
-        done(null, { updateId: key, state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes: stored.sizeBytes });
-      })().catch((e) => done({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message }));
-    },
-  };
-  server.addService(served, handlers);
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? send({ type: 'failed', message: e.message }) : send({ type: 'listening', port })));
+/**
+ * A model factory whose segmenter is `megabytes` MiB of F32 tensors of modelShapes (values
+ * globalValue), the rest the platform's. The initial model is built in memory (what
+ * StepsService does for every factory): the one place a round's model is still whole in memory.
+ */
+class ShapesModelFactory implements ModelFactory {
+  private readonly platform = new MlModelFactory();
 
-  let shapes = new Map<string, number[]>();
+  constructor(private readonly megabytes: number) {}
+
+  defaultSegmenterConfig(): SegmenterConfig {
+    return this.platform.defaultSegmenterConfig();
+  }
+
+  defaultGeneratorConfig(segmenter?: SegmenterConfig): DiffusionConfig {
+    return this.platform.defaultGeneratorConfig(segmenter);
+  }
+
+  async createSegmenter(): Promise<NamedTensors> {
+    const tensors: NamedTensors = new Map();
+    for (const [name, shape] of modelShapes(this.megabytes)) {
+      const data = new Float32Array(shape[0] * shape[1]);
+      for (let k = 0; k < data.length; k++) data[k] = globalValue(k);
+      tensors.set(name, { shape, data });
+    }
+    return tensors;
+  }
+
+  async createGenerator(): Promise<NamedTensors> {
+    return new Map([['denoiser.weight', { shape: [4], data: new Float32Array(4) }]]);
+  }
+
+  growHead(): never {
+    throw new Error('bench:scale models trains one step: no head to grow');
+  }
+
+  distill(): never {
+    throw new Error('bench:scale models does not distill');
+  }
+
+  predictOnGenerated(): never {
+    throw new Error('bench:scale models draws no overlays');
+  }
+
+  exportOnnx(): never {
+    throw new Error('bench:scale models exports nothing');
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PASSWORD = 'bench scale models operator';
+
+/**
+ * The NestJS coordinator (PGlite in its data folder, insecure gRPC) with one training round of
+ * `sites` sites aggregated by the median, then the step's evaluation round: what a model of this
+ * size meets in a real round (validation, aggregation, storing the version, download).
+ */
+async function coordinatorEnd(dir: string, sites: number, megabytes: number, databaseUrl: string): Promise<void> {
+  const config = resolveConfig({
+    env: {},
+    flags: { dataDir: join(dir, 'data'), databaseUrl, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: String(sites), segmenterRounds: '1', generatorRounds: '0', deadline: '3600', tickMs: '500', heartbeatTimeout: '600' },
+  });
+  config.training = { ...config.training, aggregation: { strategy: 'median' }, crossSiteEvaluation: false };
+  const coordinator = await startCoordinator(config, new ShapesModelFactory(megabytes), { logLevels: ['error', 'warn'] });
+  await coordinator.app.get(AdminAuthService).createUser('bench', 'admin', PASSWORD, 'admin');
+  const token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
+  const api = restClient(() => coordinator.httpUrl, () => token);
+  send({ type: 'listening', port: coordinator.grpcPort });
   process.on('message', (m: ToEnd) => {
     void (async () => {
       const t0 = performance.now();
       if (m.type === 'create') {
-        shapes = modelShapes(m.megabytes);
-        const path = join(dir, 'global.tmp');
-        await writeModel(path, shapes, 0);
-        const stored = await store.putFile(path);
-        const version = { versionId: 'v0', sha256: stored.sha256, sizeBytes: stored.sizeBytes };
-        versions.set('v0', version);
-        send({ type: 'created', version, ms: performance.now() - t0 });
+        const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
+        if (opened.status !== 201) throw new Error(`opening the roster: ${JSON.stringify(opened.body)}`);
+        const initial = (await api('GET', '/api/models')).body.find((v: { kind: string }) => v.kind === 'segmenter');
+        send({ type: 'created', version: { versionId: initial.id, sha256: initial.sha256, sizeBytes: initial.sizeBytes }, ms: performance.now() - t0 });
       } else if (m.type === 'aggregate') {
-        const global = await SafetensorsFileReader.open(await store.getFile(versions.get('v0')!.sha256));
-        const accepted = [...uploads.entries()].filter(([, u]) => u.state === UploadState.UPLOAD_STATE_ACCEPTED);
-        const readers = await Promise.all(accepted.map(async ([, u]) => SafetensorsFileReader.open(await store.getFile(u.sha256))));
-        const path = join(dir, 'aggregate.tmp');
-        const sink = await SafetensorsFileWriter.create(path, global.shapes, global.metadata);
-        const updates: SlicedUpdate[] = readers.map((r, k) => ({ siteId: accepted[k][0], sampleCount: 10, kind: 'weights', tensors: r }));
-        const result = await aggregateBySlices(resolveAggregationOptions({ strategy: 'median' }), global, updates, sink, m.budgetBytes);
-        await sink.close();
-        await Promise.all([global, ...readers].map((r) => r.close()));
-        const stored = await store.putFile(path);
-        const version = { versionId: 'v1', sha256: stored.sha256, sizeBytes: stored.sizeBytes };
-        versions.set('v1', version);
-        send({ type: 'aggregated', version, ms: performance.now() - t0, scratchBytes: result.scratchBytes });
+        // Sent once every update is accepted: the round aggregates on its own; this waits for it.
+        for (;;) {
+          const round = (await api('GET', '/api/rounds?step=0')).body.find((r: { kind: string }) => r.kind === 'segmenter');
+          if (round?.status === 'failed') throw new Error(`the round failed: ${round.reason}`);
+          if (round?.status === 'completed') {
+            const v = (await api('GET', '/api/models')).body.find((x: { id: string }) => x.id === round.resultVersionId);
+            send({ type: 'aggregated', version: { versionId: v.id, sha256: v.sha256, sizeBytes: v.sizeBytes }, ms: performance.now() - t0, note: v.note });
+            return;
+          }
+          await sleep(250);
+        }
       }
     })().catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));
   });
 }
 
+/** A site of the agent end: the site agent's client, with its id as insecure gRPC's metadata. */
+async function enrolledSite(address: string, dir: string, name: string): Promise<{ client: CoordinatorClient; siteId: string }> {
+  const connection = { address, credentials: grpc.credentials.createInsecure(), transferDeadlineMs: 3_600_000 };
+  const backoff = { initialMs: 200, maxMs: 2_000 };
+  const enrolling = new CoordinatorClient(connection, new OutboundAudit(join(dir, `${name}.jsonl`)), backoff);
+  const { siteId } = await enrolling.enroll(name, '', ['cpu']);
+  enrolling.close();
+  return { client: new CoordinatorClient({ ...connection, insecureSiteId: siteId }, new OutboundAudit(join(dir, `${name}.jsonl`)), backoff), siteId };
+}
+
+/** Asks for tasks until one of `kind` comes. */
+async function taskOf(client: CoordinatorClient, kind: TaskKind): Promise<Task> {
+  for (;;) {
+    const t = await client.getTask();
+    if (t.kind === kind) return t;
+    await sleep(500);
+  }
+}
+
 function agentEnd(dir: string): void {
+  const sites: Array<{ client: CoordinatorClient; siteId: string }> = [];
+  // Alive for the whole run: a 2.5 GB upload takes longer than a heartbeat's timeout.
+  const beat = setInterval(() => sites.forEach((s) => void s.client.heartbeat('idle').catch(() => undefined)), 3_000);
+  process.on('disconnect', () => clearInterval(beat));
   process.on('message', (m: ToEnd) => {
     void (async () => {
-      if (m.type !== 'round' && m.type !== 'fetch') return;
-      const client = new CoordinatorClient({ address: m.address, credentials: grpc.credentials.createInsecure(), transferDeadlineMs: 3_600_000 }, new OutboundAudit(join(dir, 'outbound.jsonl')), { initialMs: 200, maxMs: 2_000 });
-      try {
-        const ref = { ...m.version, kind: 'segmenter' };
+      if (m.type === 'enroll') {
+        // Every site alive before the roster opens: the round is opened for the sites alive then.
+        for (let s = 0; s < m.sites; s++) sites.push(await enrolledSite(m.address, dir, `site-${s}`));
+        await Promise.all(sites.map((s) => s.client.heartbeat('idle')));
+        send({ type: 'enrolled' });
+      } else if (m.type === 'round') {
+        const tasks = await Promise.all(sites.map((s) => taskOf(s.client, TaskKind.TASK_KIND_TRAIN_SEGMENTER)));
+        const ref = tasks[0].globalModel!;
         const t0 = performance.now();
-        const global = await client.downloadToFile(ref, join(dir, 'cache'));
+        const global = await sites[0].client.downloadToFile(ref, join(dir, 'cache'));
         const downloadMs = performance.now() - t0;
-        if (m.type === 'fetch') {
-          // Spot-check the aggregate against the expected median shift, in slices.
-          const r = await SafetensorsFileReader.open(global);
-          let checked = 0;
-          try {
-            const probe = new Float32Array(4096);
-            for (const [name, shape] of r.shapes) {
-              const count = shape[0] * shape[1];
-              for (const at of [0, Math.floor(count / 2), count - probe.length].filter((a) => a >= 0)) {
-                const part = probe.subarray(0, Math.min(probe.length, count - at));
-                await r.read(name, at, part);
-                for (let k = 0; k < part.length; k++) {
-                  const want = Math.fround(globalValue(at + k) + m.expectShift);
-                  if (Math.abs(part[k] - want) > 1e-6) throw new Error(`aggregate ${name}[${at + k}] = ${part[k]}, expected ${want}`);
-                }
-                checked += part.length;
-              }
-            }
-          } finally {
-            await r.close();
-          }
-          rmSync(join(dir, 'cache'), { recursive: true, force: true });
-          send({ type: 'fetched', ms: downloadMs, checkedValues: checked });
-          return;
-        }
         const reader = await SafetensorsFileReader.open(global);
-        let uploaded = 0;
-        let uploadMs = 0;
+        const uploadMs: number[] = [];
         try {
-          for (let s = 0; s < m.sites; s++) {
+          for (const [s, site] of sites.entries()) {
             const path = join(dir, `update-${s}.safetensors`);
             await writeModel(path, reader.shapes as Map<string, number[]>, 1e-3 * (s + 1), reader);
             const t1 = performance.now();
-            const receipt = await client.upload({ roundId: 'r0', baseVersionId: m.version.versionId, kind: 'segmenter', samples: { realImages: 10, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} }, { path }, `site-${s}`);
-            uploadMs += performance.now() - t1;
+            const header = { roundId: tasks[s].roundId, baseVersionId: ref.versionId, kind: 'segmenter', samples: { realImages: 10, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} };
+            const receipt = await site.client.upload(header, { path }, site.siteId);
+            uploadMs.push(performance.now() - t1);
             if (receipt.state !== UploadState.UPLOAD_STATE_ACCEPTED) throw new Error(`update ${s} not accepted: ${receipt.reason}`);
-            uploaded++;
             rmSync(path);
           }
         } finally {
           await reader.close();
           rmSync(join(dir, 'cache'), { recursive: true, force: true });
         }
-        send({ type: 'uploaded', updates: uploaded, downloadMs, uploadMs });
-      } finally {
-        client.close();
+        send({ type: 'uploaded', updates: sites.length, downloadMs, uploadMs });
+      } else if (m.type === 'fetch') {
+        // The step's evaluation round hands the aggregate to every site: fetch it as a site does.
+        const ref = (await taskOf(sites[0].client, TaskKind.TASK_KIND_EVALUATE)).globalModel!;
+        if (ref.versionId !== m.version.versionId) throw new Error(`the evaluation round evaluates ${ref.versionId}, not the aggregate ${m.version.versionId}`);
+        const t0 = performance.now();
+        const path = await sites[0].client.downloadToFile(ref, join(dir, 'cache'));
+        const ms = performance.now() - t0;
+        const checkedValues = await spotCheck(path, m.expectShift);
+        rmSync(join(dir, 'cache'), { recursive: true, force: true });
+        send({ type: 'fetched', ms, checkedValues });
+        clearInterval(beat);
+        sites.forEach((s) => s.client.close());
       }
     })().catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));
   });
+}
+
+/** Spot-checks a model file against globalValue + `shift` (start, middle, end of each tensor); returns the values checked. */
+async function spotCheck(path: string, shift: number): Promise<number> {
+  const r = await SafetensorsFileReader.open(path);
+  let checked = 0;
+  try {
+    const probe = new Float32Array(4096);
+    for (const [name, shape] of r.shapes) {
+      const count = shape[0] * shape[1];
+      for (const at of [0, Math.floor(count / 2), count - probe.length].filter((a) => a >= 0)) {
+        const part = probe.subarray(0, Math.min(probe.length, count - at));
+        await r.read(name, at, part);
+        for (let k = 0; k < part.length; k++) {
+          const want = Math.fround(globalValue(at + k) + shift);
+          if (Math.abs(part[k] - want) > 1e-6) throw new Error(`aggregate ${name}[${at + k}] = ${part[k]}, expected ${want}`);
+        }
+        checked += part.length;
+      }
+    }
+  } finally {
+    await r.close();
+  }
+  return checked;
 }
 
 /**
@@ -258,7 +310,7 @@ async function robustEnd(dir: string, sites: number, megabytes: number, budgetBy
 if (require.main === module) {
   const [role, dir, ...rest] = process.argv.slice(2);
   mkdirSync(dir, { recursive: true });
-  if (role === 'coordinator') coordinatorEnd(dir);
+  if (role === 'coordinator') void coordinatorEnd(dir, Number(rest[0]), Number(rest[1]), rest[2]).catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));
   else if (role === 'agent') agentEnd(dir);
   else void robustEnd(dir, Number(rest[0]), Number(rest[1]), Number(rest[2])).catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));
 }

@@ -1,0 +1,135 @@
+// A real round (NestJS coordinator, PGlite, in-test gRPC sites) through the path a model of any
+// size takes: updates validated from their files by slices, aggregated by slices into a file, the
+// version stored from that file, the sites' local models copied by slices for cross-site
+// evaluation. Its results must be the in-memory path's to the bit: the aggregate against the
+// in-memory strategy over the same updates, a bad update's refusal against validateUpdate's words.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import { TaskKind, UploadState, type Task } from '@fedciss/proto';
+import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
+import { startCoordinator, type RunningCoordinator } from '../main';
+import { TensorModelFactory } from '../testing/tensor-model-factory';
+import { TestSiteClient } from '../testing/site-client';
+import { AdminAuthService } from '../auth/admin-auth.service';
+import { until } from '../testing/until';
+import { restClient, signIn } from '../testing/rest-client';
+import { createStrategy, DEFAULT_VALIDATION_LIMITS, modelReference, StreamingWeightedMean, validateUpdate, type SlicedStrategy } from '../aggregation';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** A site's trained weights: the base moved by a different irregular amount per value and site. */
+const trained = (base: NamedTensors, site: number): NamedTensors =>
+  new Map([...base].map(([name, t]) => [name, { shape: [...t.shape], data: t.data.map((v, i) => v + 0.01 * Math.sin(i * 1.7 + site) * (site + 1) + 1e-3 * site) }]));
+
+for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedStrategy[]) {
+  describe(`a round by slices (${strategy}) gives the in-memory path's results`, () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'coord-sliced-'));
+    let config: CoordinatorConfig;
+    let coordinator: RunningCoordinator;
+    let token = '';
+    const sites: TestSiteClient[] = [];
+    const api = restClient(() => coordinator.httpUrl, () => token);
+
+    before(async () => {
+      config = resolveConfig({
+        env: {},
+        flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '3', segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100' },
+      });
+      config.training = { ...config.training, crossSiteEvaluation: true, aggregation: { strategy } };
+      coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
+      await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
+      token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
+      for (const name of ['Hospital A', 'Hospital B', 'Hospital C']) {
+        const site = new TestSiteClient(`127.0.0.1:${coordinator.grpcPort}`);
+        await site.enroll(name);
+        await site.heartbeat();
+        sites.push(site);
+      }
+    });
+
+    after(async () => {
+      for (const s of sites) s.close();
+      await coordinator?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    test('validation, aggregation and local models, bit for bit', { timeout: 90_000 }, async () => {
+      const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'colon' }] });
+      assert.equal(opened.status, 201, JSON.stringify(opened.body));
+      const tasks: Task[] = [];
+      for (const site of sites) {
+        tasks.push(await until('a training task', async () => {
+          const t = await site.getTask();
+          return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
+        }));
+      }
+      const baseId = tasks[0].globalModel!.versionId;
+      const base = decodeSafetensors(await sites[0].download(baseId)).tensors;
+      const header = (task: Task, key: string, samples: number) => ({ idempotencyKey: key, roundId: task.roundId, baseVersionId: baseId, kind: 'segmenter', samples: { realImages: samples, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} });
+
+      // A bad tensor: refused with validateUpdate's own words, and the round goes on.
+      const bad = trained(base, 2);
+      bad.get('body.weight')!.data[9] = NaN;
+      const refused = await sites[2].upload(header(tasks[2], `bad-${strategy}-c`, 5), encodeSafetensors(bad));
+      assert.equal(refused.state, UploadState.UPLOAD_STATE_REJECTED);
+      const verdict = validateUpdate(modelReference(base), { sampleCount: 5, kind: 'weights', tensors: bad }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: config.training.maxUpdateNorm });
+      assert.equal(verdict.ok, false);
+      assert.equal(refused.reason, (verdict as Extract<typeof verdict, { ok: false }>).rejection.reason);
+      assert.equal(refused.reason, "tensor 'body.weight' has a non-finite value (NaN) at flat index 9");
+
+      // Three good updates in this order (the order of a running mean), with uneven sample counts.
+      const samples = [7, 13, 29];
+      const updates = sites.map((_, k) => trained(base, k));
+      for (const [k, site] of sites.entries()) {
+        const receipt = await site.upload(header(tasks[k], `good-${strategy}-${k}`, samples[k]), encodeSafetensors(updates[k]));
+        assert.equal(receipt.state, UploadState.UPLOAD_STATE_ACCEPTED, receipt.reason);
+      }
+      const round = await until('the round to complete', async () => {
+        const r = (await api('GET', '/api/rounds?step=0')).body.find((x: { kind: string }) => x.kind === 'segmenter');
+        return r?.status === 'completed' && r;
+      });
+      const resultBytes = await sites[0].download(round.resultVersionId);
+      const result = decodeSafetensors(resultBytes);
+
+      // The in-memory strategy over the same updates in the same order. FedAvg's runs a WebAssembly
+      // SIMD kernel whose steps round in Float32: within float rounding of the sliced path (which
+      // steps as its JavaScript kernel does, in Float64 rounded to Float32), and to the bit with
+      // that kernel (StreamingWeightedMean without SIMD). The median is the same arithmetic.
+      const aggregation = createStrategy({ strategy }).begin(base, null);
+      updates.forEach((tensors, k) => aggregation.add({ siteId: sites[k].siteId, sampleCount: samples[k], kind: 'weights', tensors }));
+      const inMemory = aggregation.finish().weights;
+      let exact = inMemory;
+      if (strategy === 'fedavg') {
+        const mean = new StreamingWeightedMean(base, 'weights', null, false);
+        updates.forEach((tensors, k) => mean.add({ siteId: sites[k].siteId, sampleCount: samples[k], kind: 'weights', tensors }));
+        exact = mean.result();
+      }
+      for (const [name, t] of exact) assert.deepEqual(result.tensors.get(name)!.data, t.data, `${name}: the in-memory ${strategy}'s values`);
+      assert.ok(resultBytes.equals(encodeSafetensors(exact, result.metadata)), 'the stored version is the bytes the in-memory path stores');
+      let largest = 0;
+      for (const [name, t] of inMemory) t.data.forEach((v, i) => (largest = Math.max(largest, Math.abs(v - result.tensors.get(name)!.data[i]))));
+      assert.ok(largest <= 2.5e-7, `the in-memory strategy differs by ${largest} (values below 1.1: two Float32 ulps at most)`);
+      const version = (await api('GET', '/api/models')).body.find((m: { id: string }) => m.id === round.resultVersionId);
+      assert.match(version.note, new RegExp(`^${strategy} of 3 updates \\(49 samples\\), by slices`));
+
+      // Cross-site evaluation: each site's local model is its update under a version's header.
+      const evalTask = await until('an evaluation task', async () => {
+        const t = await sites[0].getTask();
+        return t.kind === TaskKind.TASK_KIND_EVALUATE && t;
+      });
+      assert.equal(evalTask.crossSiteModels.length, 3);
+      const notes = new Map<string, string>(((await api('GET', '/api/models')).body as Array<{ id: string; note: string }>).map((m) => [m.id, m.note]));
+      for (const local of evalTask.crossSiteModels) {
+        const owner = sites.findIndex((s) => notes.get(local.versionId)?.startsWith(`local model of ${s.siteId} `));
+        assert.ok(owner >= 0, `whose is ${local.versionId}`);
+        const bytes = await sites[0].download(local.versionId);
+        assert.ok(bytes.equals(encodeSafetensors(updates[owner], decodeSafetensors(bytes).metadata)), `local model of site ${owner}`);
+        assert.deepEqual(decodeSafetensors(bytes).metadata, result.metadata, 'a version\'s header metadata');
+      }
+    });
+  });
+}
