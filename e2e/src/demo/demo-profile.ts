@@ -2,12 +2,11 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 
 /** Seconds of generator training per site in each step's generator round (the generator keeps
  * training across steps; at step 1 the sites replay what step 0's round made). 120 s keeps the
- * demo near twelve minutes but buys each of 3 sites on 2 cores at most ~330 steps of the replay
- * recipe (an estimate: 2/3 of a core each, 0.24 CPU s a step at 24x32 single-threaded in
- * bench:replay with both cores busy). bench:replay met its fidelity goal on each of three
- * generator seeds with generators of 3000 steps on 96 images (~715 CPU s each): about 1070 s per
- * site with 3 sites on 2 cores, i.e. `npm run demo -- --generator-seconds 1070` (an estimate, not
- * measured in the demo). */
+ * demo near twelve minutes but buys each of 3 sites on 2 cores at most ~840 steps (an estimate:
+ * 2/3 of a core each, 0.095 CPU s a step at 24x32 single-threaded in bench:replay). bench:replay
+ * met its fidelity goal with ONE generator of 3000 steps on 96 images (~285 CPU s): about 430 s
+ * per site with 3 sites on 2 cores, i.e.
+ * `npm run demo -- --generator-seconds 430` (about ten minutes longer; not measured in the demo). */
 export const DEMO_GENERATOR_SECONDS = 120;
 /** Sites whose replay fidelity is below this skip replay. On these scenes teacher-labelled noise
  * already scores about 0.5 in bench:replay (colour maps to class), so the threshold alone would

@@ -32,9 +32,6 @@ test('non-square generator: geometry, validation, crop to the target aspect rati
   const c = replayGeneratorConfig([48, 64]);
   assert.deepEqual(diffusionGeometry(c), { channels: 3, height: 24, width: 32 });
   assert.equal(c.prediction, 'v');
-  // Self-attention at the lowest level (4x downsampled) and in the middle, whatever the input size.
-  assert.deepEqual(c.attentionResolutions, [6]);
-  assert.deepEqual(replayGeneratorConfig([32, 40]).attentionResolutions, [4]);
   assert.throws(() => diffusionConfig({ imageSize: 24, imageWidth: 30 }), /imageWidth 30 must be a multiple of 4/);
   assert.throws(() => diffusionConfig({ prediction: 'x0' as 'v' }), /prediction must be 'eps' or 'v'/);
   // 1 channel 2x6 frame -> 1x2: the centred 2x4 region (values 1..4 in columns 1..4), block-averaged

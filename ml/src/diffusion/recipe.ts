@@ -32,20 +32,17 @@ export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
 export const REPLAY_SAMPLING_STEPS = 20;
 
 /** The generator for a segmenter of input size [height, width]: half of each side (rounded to a
- * multiple of the U-Net's 4x downsampling), widths 24-48-48 with self-attention at the lowest
- * level (6x8 for the demo) and in the middle, v-prediction. Widths 16-32-32 without attention
- * (session 4) fell below the untrained floor on one of three generator seeds in bench:replay;
- * this one costs about 1.8x as much a step (see the README's bench:replay figures). */
+ * multiple of the U-Net's 4x downsampling), widths 16-32-32, v-prediction. */
 export function replayGeneratorConfig(inputSize: readonly [number, number], overrides: Partial<DiffusionConfig> = {}): DiffusionConfig {
   const half = (n: number) => Math.max(4, Math.round(n / 2 / 4) * 4);
   return diffusionConfig({
     imageSize: half(inputSize[0]),
     imageWidth: half(inputSize[1]),
     channels: 3,
-    baseChannels: 24,
+    baseChannels: 16,
     channelMults: [1, 2, 2],
     resBlocks: 1,
-    attentionResolutions: [half(inputSize[0]) / 4],
+    attentionResolutions: [],
     groups: 8,
     prediction: 'v',
     schedule: { kind: 'cosine', timesteps: 1000 },
