@@ -44,16 +44,18 @@ function peer(bytes: number, uploadSha256: string): void {
       pump();
     },
     uploadUpdate(call, answer) {
-      let a: ChunkVerifier | undefined;
-      call.on('data', (m: UploadMessage) => (m.header ? (a = new ChunkVerifier(m.header.totalBytes, m.header.sha256, 1 << 30)) : a!.check(m.chunk!)));
-      call.on('end', () => {
-        try {
-          a!.finish();
-          answer(null, { updateId: 'u', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes: a!.received });
-        } catch (e) {
-          answer({ code: grpc.status.DATA_LOSS, details: (e as Error).message });
+      void (async () => {
+        let a: ChunkVerifier | undefined;
+        for await (const m of call as AsyncIterable<UploadMessage>) {
+          if (m.header) a = new ChunkVerifier(m.header.totalBytes, m.header.sha256, 1 << 30);
+          else await a!.check(m.chunk!);
         }
-      });
+        await a!.finish();
+        return a!.received;
+      })().then(
+        (receivedBytes) => answer(null, { updateId: 'u', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes }),
+        (e) => answer({ code: grpc.status.DATA_LOSS, details: (e as Error).message }),
+      );
     },
   };
   server.addService(served, handlers);
@@ -129,9 +131,9 @@ async function grpcDownload(client: FederationClient, expectedSha: string): Prom
   let a: ChunkVerifier | undefined;
   for await (const m of client.downloadModel({ versionId: 'v', offset: 0 }) as AsyncIterable<BlobChunk>) {
     if (m.header) a = new ChunkVerifier(m.header.totalBytes, expectedSha, 1 << 30);
-    else a!.check(m.chunk!);
+    else await a!.check(m.chunk!);
   }
-  a!.finish();
+  await a!.finish();
   return performance.now() - t0;
 }
 
