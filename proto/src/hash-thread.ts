@@ -78,6 +78,11 @@ class HashThread {
     return worker;
   }
 
+  /** Forgets a running hash, if the thread that holds it still runs (a new thread holds none). */
+  drop(id: number): void {
+    if (this.worker) void this.request({ op: 'drop', id }).catch(() => undefined);
+  }
+
   /** Sends one request; moved bytes come back in the reply's `data`. */
   request(r: HashOp, moving?: ArrayBuffer): Promise<HashReply> {
     const worker = this.started();
@@ -92,7 +97,7 @@ class HashThread {
 
 const thread = new HashThread();
 /** Drops the worker's state of a running hash its owner lost without finishing. */
-const forgotten = new FinalizationRegistry<number>((id) => void thread.request({ op: 'drop', id }).catch(() => undefined));
+const forgotten = new FinalizationRegistry<number>((id) => thread.drop(id));
 
 /** A running SHA-256 whose state lives in the hashing thread. */
 export class OffThreadSha256 {
