@@ -156,7 +156,7 @@ export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES,
  * as it was, so the sender can resume at `received`.
  */
 export class ChunkVerifier {
-  private readonly hash = new OffThreadSha256();
+  private readonly hash: OffThreadSha256;
   private checking = false;
   received = 0;
 
@@ -168,6 +168,7 @@ export class ChunkVerifier {
     if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) throw new TransferError(`announced size ${totalBytes} is not a byte count`);
     if (totalBytes > maxBytes) throw new TransferError(`announced size ${totalBytes} bytes exceeds the limit of ${maxBytes} bytes`);
     if (!/^[0-9a-f]{64}$/.test(expectedSha256)) throw new TransferError(`announced sha256 '${expectedSha256}' is not 64 hex digits`);
+    this.hash = new OffThreadSha256(); // after the checks: a refused announcement starts no hash
   }
 
   /** Counts bytes already held (a resumed transfer) into the running hash. */
