@@ -1,8 +1,9 @@
 /**
  * Running SHA-256 hashes kept in a worker thread, so that a receiver's event loop reads the next
  * chunk from the network while the previous one is hashed. On loopback the receiver's SHA-256
- * (about 0.8 CPU s per GiB with SHA-NI) costs as much as everything else a transfer does: on the
- * event loop it halves the receiving rate; beside it, on a second core, it costs no wall time.
+ * (0.8-0.9 CPU s per GiB with SHA-NI) costs about as much as the rest of the receiver's work: on
+ * the event loop it adds to every chunk's time; beside it, where a core is free, it runs meanwhile
+ * (the CPU per byte stays the same: this buys wall time, not CPU).
  *
  * One worker per process serves every transfer (requests run in order: one queue); it is started
  * on first use and does not keep the process alive when idle. Bytes a receiver hands over (see
