@@ -16,6 +16,7 @@
  */
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { BlobChunk, FederationService, UploadMessage, type Chunk, type FederationClient } from './generated/v1/federation';
+import { handOver } from './hash-thread';
 
 /** Tags (field number << 3 | wire type): LEN for field 2 and Chunk's bytes and strings, VARINT for its offset. */
 const TAG = { body: 0x12, offset: 0x08, data: 0x12, sha256: 0x1a, prefixSha256: 0x22 } as const;
@@ -142,13 +143,22 @@ export function decodeBlobChunk(bytes: Buffer): BlobChunk {
 }
 
 /**
+ * grpc-js decodes each received message from a buffer of its own and keeps none of it: the chunk's
+ * bytes may move to the hashing thread while they are checked (handOver).
+ */
+function received<T extends { chunk?: Chunk }>(message: T): T {
+  if (message.chunk) handOver(message.chunk.data);
+  return message;
+}
+
+/**
  * The generated service definition with the chunk codec on its two streamed transfer calls (serve
  * it with grpc.Server.addService; every other method is the generated one).
  */
 export const ChunkCodecFederationService: typeof FederationService = {
   ...FederationService,
-  downloadModel: { ...FederationService.downloadModel, responseSerialize: encodeBlobChunk, responseDeserialize: decodeBlobChunk },
-  uploadUpdate: { ...FederationService.uploadUpdate, requestSerialize: encodeUploadMessage, requestDeserialize: decodeUploadMessage },
+  downloadModel: { ...FederationService.downloadModel, responseSerialize: encodeBlobChunk, responseDeserialize: (bytes: Buffer) => received(decodeBlobChunk(bytes)) },
+  uploadUpdate: { ...FederationService.uploadUpdate, requestSerialize: encodeUploadMessage, requestDeserialize: (bytes: Buffer) => received(decodeUploadMessage(bytes)) },
 };
 
 /** The generated client's interface, built on ChunkCodecFederationService. */

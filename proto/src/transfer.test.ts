@@ -31,27 +31,24 @@ before(async () => {
     },
     uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, callback: grpc.sendUnaryData<UploadReceipt>) {
       let assembler: BlobAssembler | undefined;
-      let failed = false;
-      call.on('data', (msg: UploadMessage) => {
-        if (failed) return;
-        try {
-          if (msg.header) assembler = new BlobAssembler(msg.header.totalBytes, msg.header.sha256, 64 * MB);
-          else if (msg.chunk && assembler) assembler.add(msg.chunk);
-          else throw new TransferError('a chunk arrived before the header');
-        } catch (e) {
-          failed = true;
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+      void (async () => {
+        for await (const msg of call as AsyncIterable<UploadMessage>) {
+          try {
+            if (msg.header) assembler = await BlobAssembler.open(msg.header.totalBytes, msg.header.sha256, 64 * MB);
+            else if (msg.chunk && assembler) await assembler.add(msg.chunk);
+            else throw new TransferError('a chunk arrived before the header');
+          } catch (e) {
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+            return;
+          }
         }
-      });
-      call.on('end', () => {
-        if (failed) return;
         try {
-          uploaded = assembler!.finish();
+          uploaded = await assembler!.finish();
           callback(null, { updateId: 'u1', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes: uploaded.length });
         } catch (e) {
           callback({ code: grpc.status.DATA_LOSS, details: (e as Error).message });
         }
-      });
+      })();
     },
   } as unknown as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -85,24 +82,24 @@ test('a 50 MB model downloads in 1 MiB chunks and its hash verifies', { timeout:
   let assembler: BlobAssembler | undefined;
   let chunks = 0;
   for await (const msg of stream as AsyncIterable<BlobChunk>) {
-    if (msg.header) assembler = new BlobAssembler(msg.header.totalBytes, msg.header.sha256, 64 * MB);
+    if (msg.header) assembler = await BlobAssembler.open(msg.header.totalBytes, msg.header.sha256, 64 * MB);
     else if (msg.chunk) {
-      assembler!.add(msg.chunk);
+      await assembler!.add(msg.chunk);
       chunks++;
     }
   }
   assert.equal(chunks, 50);
-  assert.ok(assembler!.finish().equals(model));
+  assert.ok((await assembler!.finish()).equals(model));
 });
 
 test('a download resumed at an offset sends only the rest', { timeout: 120_000 }, async () => {
   const stream = client.downloadModel({ versionId: 'v1', offset: 48 * MB }, { deadline: Date.now() + 60_000 });
   let assembler: BlobAssembler | undefined;
   for await (const msg of stream as AsyncIterable<BlobChunk>) {
-    if (msg.header) assembler = new BlobAssembler(msg.header.totalBytes, msg.header.sha256, 64 * MB, model.subarray(0, 48 * MB));
-    else if (msg.chunk) assembler!.add(msg.chunk);
+    if (msg.header) assembler = await BlobAssembler.open(msg.header.totalBytes, msg.header.sha256, 64 * MB, model.subarray(0, 48 * MB));
+    else if (msg.chunk) await assembler!.add(msg.chunk);
   }
-  assert.ok(assembler!.finish().equals(model));
+  assert.ok((await assembler!.finish()).equals(model));
 });
 
 test('a 50 MB update uploads in chunks and the coordinator side verifies it', { timeout: 120_000 }, async () => {
@@ -122,14 +119,14 @@ test('a chunk whose bytes do not match its hash is refused with a clear error', 
     e.code === grpc.status.INVALID_ARGUMENT && /offset 1048576 failed its sha256 check/.test(e.details));
 });
 
-test('a blob whose whole hash differs from the announced one is refused', () => {
+test('a blob whose whole hash differs from the announced one is refused', async () => {
   const blob = randomBytes(1000);
-  const a = new BlobAssembler(blob.length, sha256Hex(randomBytes(10)), MB);
-  for (const chunk of chunkBlob(blob, 300)) a.add(chunk);
-  assert.throws(() => a.finish(), /does not match the announced/);
-  assert.throws(() => new BlobAssembler(10 * MB, sha256Hex(blob), MB), /exceeds the limit/);
-  const b = new BlobAssembler(blob.length, sha256Hex(blob), MB);
-  assert.throws(() => b.add({ offset: 300, data: blob.subarray(300, 600), sha256: sha256Hex(blob.subarray(300, 600)), prefixSha256: '' }), /expected offset 0/);
+  const a = await BlobAssembler.open(blob.length, sha256Hex(randomBytes(10)), MB);
+  for (const chunk of chunkBlob(blob, 300)) await a.add(chunk);
+  await assert.rejects(a.finish(), /does not match the announced/);
+  await assert.rejects(BlobAssembler.open(10 * MB, sha256Hex(blob), MB), /exceeds the limit/);
+  const b = await BlobAssembler.open(blob.length, sha256Hex(blob), MB);
+  await assert.rejects(b.add({ offset: 300, data: blob.subarray(300, 600), sha256: sha256Hex(blob.subarray(300, 600)), prefixSha256: '' }), /expected offset 0/);
 });
 
 test("each chunk carries the running hash of the blob up to its end, computed independently here", () => {
@@ -142,16 +139,16 @@ test("each chunk carries the running hash of the blob up to its end, computed in
   assert.deepEqual([...chunkBlob(blob, 1000, 1000)].map((c) => c.prefixSha256), chunks.slice(1).map((c) => c.prefixSha256));
 });
 
-test("chunks of an older sender (a sha256 per chunk, no running hash) are still checked and accepted", () => {
+test("chunks of an older sender (a sha256 per chunk, no running hash) are still checked and accepted", async () => {
   const blob = randomBytes(2500);
-  const a = new BlobAssembler(blob.length, sha256Hex(blob), MB);
+  const a = await BlobAssembler.open(blob.length, sha256Hex(blob), MB);
   for (let at = 0; at < blob.length; at += 1000) {
     const data = blob.subarray(at, at + 1000);
-    a.add({ offset: at, data, sha256: sha256Hex(data), prefixSha256: '' });
+    await a.add({ offset: at, data, sha256: sha256Hex(data), prefixSha256: '' });
   }
-  assert.ok(a.finish().equals(blob));
-  const b = new BlobAssembler(blob.length, sha256Hex(blob), MB);
-  assert.throws(() => b.add({ offset: 0, data: blob.subarray(0, 1000), sha256: sha256Hex(blob.subarray(1, 1001)), prefixSha256: '' }), /offset 0 failed its sha256 check/);
+  assert.ok((await a.finish()).equals(blob));
+  const b = await BlobAssembler.open(blob.length, sha256Hex(blob), MB);
+  await assert.rejects(b.add({ offset: 0, data: blob.subarray(0, 1000), sha256: sha256Hex(blob.subarray(1, 1001)), prefixSha256: '' }), /offset 0 failed its sha256 check/);
 });
 
 test("a file is sent in the same chunks as its bytes in memory, and received into a file that resumes after a torn write", async () => {

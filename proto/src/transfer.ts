@@ -3,7 +3,7 @@
  * and reassembling chunks with checks on every offset and hash, into memory or into a file. The
  * same code serves downloads (coordinator -> site) and uploads (site -> coordinator).
  *
- * Integrity costs one SHA-256 pass per side: each chunk carries the running hash of the blob up to
+ * Integrity costs one SHA-256 pass per side (the receiver's in a worker thread: hash-thread.ts): each chunk carries the running hash of the blob up to
  * its end (`prefixSha256`), so the receiver feeds the bytes once into the whole-blob hash and
  * compares a copy of its state's digest (64 bytes of padding to hash, not the chunk) with the
  * chunk's. A corrupted chunk is still refused at its own offset, and the last chunk's running hash
@@ -15,6 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Chunk } from './generated/v1/federation';
+import { OffThreadSha256 } from './hash-thread';
 
 /** One message must stay under gRPC's 4 MiB default limit with its envelope (offset, hashes). */
 export const MAX_CHUNK_BYTES = 4 * 1024 * 1024 - 64 * 1024;
@@ -150,10 +151,13 @@ export async function* chunkFile(path: string, chunkBytes = DEFAULT_CHUNK_BYTES,
 /**
  * The checks of a blob arriving in chunks whose total size and hash are announced up front: order,
  * sizes, each chunk's hash, and the whole blob's. Holds no bytes (the assemblers below store them).
- * A refused chunk leaves the state as it was, so the sender can resume at `received`.
+ * The hashing runs in a worker thread (hash-thread.ts), so the event loop goes on receiving while
+ * a chunk is hashed: each check must be awaited before the next. A refused chunk leaves the state
+ * as it was, so the sender can resume at `received`.
  */
 export class ChunkVerifier {
-  private hash: Hash = createHash('sha256');
+  private readonly hash: OffThreadSha256;
+  private checking = false;
   received = 0;
 
   constructor(
@@ -164,35 +168,45 @@ export class ChunkVerifier {
     if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) throw new TransferError(`announced size ${totalBytes} is not a byte count`);
     if (totalBytes > maxBytes) throw new TransferError(`announced size ${totalBytes} bytes exceeds the limit of ${maxBytes} bytes`);
     if (!/^[0-9a-f]{64}$/.test(expectedSha256)) throw new TransferError(`announced sha256 '${expectedSha256}' is not 64 hex digits`);
+    this.hash = new OffThreadSha256(); // after the checks: a refused announcement starts no hash
   }
 
   /** Counts bytes already held (a resumed transfer) into the running hash. */
-  resumeWith(prefix: Uint8Array): void {
+  async resumeWith(prefix: Uint8Array): Promise<void> {
     if (this.received + prefix.length > this.totalBytes) throw new TransferError(`resumed prefix of ${this.received + prefix.length} bytes exceeds the announced ${this.totalBytes}`);
-    this.hash.update(prefix);
+    await this.hash.update(prefix);
     this.received += prefix.length;
   }
 
-  /** The running hash, for feeding a resumed prefix read in slices. */
-  async resumeFromFile(file: FileHandle, bytes: number): Promise<void> {
+  /** Counts the first `bytes` of a file already held (a resumed transfer) into the running hash. */
+  async resumeFromFile(path: string, bytes: number): Promise<void> {
     if (bytes > this.totalBytes) throw new TransferError(`resumed prefix of ${bytes} bytes exceeds the announced ${this.totalBytes}`);
-    await hashFileRange(file, this.received, bytes, this.hash);
+    await this.hash.updateFromFile(path, this.received, bytes);
     this.received = bytes;
   }
 
-  /** Checks one chunk; throws a TransferError naming its offset when it is wrong. */
-  check(chunk: Chunk): void {
-    const data = chunk.data;
+  /**
+   * Checks one chunk; rejects with a TransferError naming its offset when it is wrong. Resolves with
+   * the chunk's bytes to keep: received bytes handed over (see handOver) move to the hashing thread
+   * and back, so `chunk.data` may be empty afterwards.
+   */
+  async check(chunk: Chunk): Promise<Buffer> {
+    if (this.checking) throw new TransferError(`chunk at offset ${chunk.offset} arrived while the previous one was being checked (await each check)`);
+    const data = asBuffer(chunk.data);
     if (chunk.offset !== this.received) throw new TransferError(`chunk at offset ${chunk.offset} arrived, expected offset ${this.received}`);
     if (data.length === 0 || data.length > MAX_CHUNK_BYTES) throw new TransferError(`chunk at offset ${chunk.offset} has ${data.length} bytes (allowed 1..${MAX_CHUNK_BYTES})`);
     if (this.received + data.length > this.totalBytes) {
       throw new TransferError(`chunk at offset ${chunk.offset} overruns the announced size of ${this.totalBytes} bytes`);
     }
-    const next = this.hash.copy().update(data);
-    const ok = chunk.prefixSha256 ? digestSoFar(next) === chunk.prefixSha256 : sha256Hex(data) === chunk.sha256;
-    if (!ok) throw new TransferError(`chunk at offset ${chunk.offset} failed its sha256 check (corrupted in transit)`);
-    this.hash = next;
-    this.received += data.length;
+    this.checking = true;
+    try {
+      const checked = await this.hash.updateIfMatches(data, chunk.prefixSha256, chunk.sha256);
+      if (!checked.ok) throw new TransferError(`chunk at offset ${chunk.offset} failed its sha256 check (corrupted in transit)`);
+      this.received += checked.data.length;
+      return checked.data;
+    } finally {
+      this.checking = false;
+    }
   }
 
   get complete(): boolean {
@@ -200,9 +214,9 @@ export class ChunkVerifier {
   }
 
   /** Checks that every byte arrived and that the whole blob has the announced hash. */
-  finish(): void {
+  async finish(): Promise<void> {
     if (!this.complete) throw new TransferError(`transfer ended after ${this.received} of ${this.totalBytes} bytes`);
-    const actual = this.hash.digest('hex');
+    const actual = await this.hash.digest();
     if (actual !== this.expectedSha256) throw new TransferError(`blob sha256 ${actual} does not match the announced ${this.expectedSha256}`);
   }
 }
@@ -226,22 +240,27 @@ abstract class VerifiedAssembly {
 
 /** Reassembles a blob in memory (up to a Buffer's limit; larger blobs go to a file: FileBlobAssembler). */
 export class BlobAssembler extends VerifiedAssembly {
-  private readonly buffer: Buffer;
-
-  constructor(totalBytes: number, expectedSha256: string, maxBytes: number, prefix?: Uint8Array) {
-    super(new ChunkVerifier(totalBytes, expectedSha256, maxBytes));
-    if (totalBytes > bufferConstants.MAX_LENGTH) throw new TransferError(`a blob of ${totalBytes} bytes does not fit in memory (at most ${bufferConstants.MAX_LENGTH}): receive it into a file`);
-    this.buffer = Buffer.allocUnsafe(totalBytes);
-    if (prefix?.length) {
-      this.verifier.resumeWith(prefix);
-      this.buffer.set(prefix, 0);
-    }
+  private constructor(
+    verifier: ChunkVerifier,
+    private readonly buffer: Buffer,
+  ) {
+    super(verifier);
   }
 
-  add(chunk: Chunk): void {
+  static async open(totalBytes: number, expectedSha256: string, maxBytes: number, prefix?: Uint8Array): Promise<BlobAssembler> {
+    const verifier = new ChunkVerifier(totalBytes, expectedSha256, maxBytes);
+    if (totalBytes > bufferConstants.MAX_LENGTH) throw new TransferError(`a blob of ${totalBytes} bytes does not fit in memory (at most ${bufferConstants.MAX_LENGTH}): receive it into a file`);
+    const buffer = Buffer.allocUnsafe(totalBytes);
+    if (prefix?.length) {
+      await verifier.resumeWith(prefix);
+      buffer.set(prefix, 0);
+    }
+    return new BlobAssembler(verifier, buffer);
+  }
+
+  async add(chunk: Chunk): Promise<void> {
     const at = this.verifier.received;
-    this.verifier.check(chunk);
-    this.buffer.set(chunk.data, at);
+    this.buffer.set(await this.verifier.check(chunk), at);
   }
 
   /** The bytes accepted so far (a view; for persisting a partial transfer). */
@@ -250,8 +269,8 @@ export class BlobAssembler extends VerifiedAssembly {
   }
 
   /** Verifies the whole-blob hash and returns the blob. */
-  finish(): Buffer {
-    this.verifier.finish();
+  async finish(): Promise<Buffer> {
+    await this.verifier.finish();
     return this.buffer;
   }
 }
@@ -277,7 +296,7 @@ export class FileBlobAssembler extends VerifiedAssembly {
       const size = (await file.stat()).size;
       const keep = Math.min(size, keepBytes, totalBytes);
       if (keep !== size) await file.truncate(keep);
-      await verifier.resumeFromFile(file, keep);
+      await verifier.resumeFromFile(path, keep);
       return new FileBlobAssembler(path, file, verifier);
     } catch (e) {
       await file.close();
@@ -287,9 +306,9 @@ export class FileBlobAssembler extends VerifiedAssembly {
 
   /** Checks and appends one chunk (not flushed: call sync() where durability matters). */
   async add(chunk: Chunk): Promise<void> {
-    this.verifier.check(chunk);
+    const data = await this.verifier.check(chunk);
     try {
-      await this.file.write(chunk.data);
+      await this.file.write(data);
     } catch (e) {
       // The hash counted bytes the file may not hold: this assembler is done; reopen to resume.
       await this.close();
@@ -305,7 +324,7 @@ export class FileBlobAssembler extends VerifiedAssembly {
   /** Verifies the whole-blob hash, flushes and closes the file. */
   async finish(): Promise<void> {
     try {
-      this.verifier.finish();
+      await this.verifier.finish();
       await this.file.sync();
     } finally {
       await this.close();

@@ -49,8 +49,9 @@ export async function appendCheckpointed(
   };
   try {
     for await (const chunk of chunks) {
+      const bytes = chunk.data.length; // the check may move the chunk's bytes (proto's handOver)
       await partial.add(chunk);
-      onChunk(chunk.data.length);
+      onChunk(bytes);
       if (partial.complete || partial.received - recorded >= CHECKPOINT.bytes || Date.now() - recordedAt >= CHECKPOINT.ms) await checkpoint();
     }
   } catch (e) {

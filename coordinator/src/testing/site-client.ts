@@ -64,8 +64,8 @@ export class TestSiteClient {
     const stream = this.client.downloadModel({ versionId, offset: 0 }, this.md(), { deadline: Date.now() + DEADLINE_MS });
     let assembler: BlobAssembler | undefined;
     for await (const m of stream as AsyncIterable<BlobChunk>) {
-      if (m.header) assembler = new BlobAssembler(m.header.totalBytes, m.header.sha256, 1 << 30);
-      else if (m.chunk) assembler!.add(m.chunk);
+      if (m.header) assembler = await BlobAssembler.open(m.header.totalBytes, m.header.sha256, 1 << 30);
+      else if (m.chunk) await assembler!.add(m.chunk);
     }
     return assembler!.finish();
   }
