@@ -11,18 +11,15 @@ import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '../main';
-import { AdminAuthService } from '../auth/admin-auth.service';
-import { shiftedModel, TensorModelFactory, TestSiteClient, until, restClient, signIn } from '../testing';
-
-const PASSWORD = 'correct horse battery staple';
+import type { RunningCoordinator } from '../main';
+import { shiftedModel, startTestFederation, type TestSiteClient, until, restClient } from '../testing';
 
 describe('evaluateEveryRound: each segmenter round\'s aggregate is evaluated', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'coord-round-eval-'));
   let config: CoordinatorConfig;
   let coordinator: RunningCoordinator;
   let token = '';
-  const sites: TestSiteClient[] = [];
+  let sites: TestSiteClient[] = [];
   const api = restClient(() => coordinator.httpUrl, () => token);
 
   const taskOf = (site: TestSiteClient, kind: TaskKind, what: string): Promise<Task> =>
@@ -71,15 +68,7 @@ describe('evaluateEveryRound: each segmenter round\'s aggregate is evaluated', (
       flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60', tickMs: '100' },
     });
     config.training = { ...config.training, evaluateEveryRound: true };
-    coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
-    await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-    token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-    for (const name of ['Hospital A', 'Hospital B']) {
-      const site = new TestSiteClient(`127.0.0.1:${coordinator.grpcPort}`);
-      await site.enroll(name);
-      await site.heartbeat();
-      sites.push(site);
-    }
+    ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B']));
   });
 
   after(async () => {

@@ -11,15 +11,9 @@ import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
-import { AdminAuthService } from '../auth/admin-auth.service';
-import { until } from '../testing/until';
-import { restClient, signIn } from '../testing/rest-client';
+import type { RunningCoordinator } from '../main';
+import { restClient, startTestFederation, type TestSiteClient, until } from '../testing';
 import { createStrategy, DEFAULT_VALIDATION_LIMITS, modelReference, StreamingWeightedMean, validateUpdate, type SlicedStrategy } from '../aggregation';
-
-const PASSWORD = 'correct horse battery staple';
 
 /** A site's trained weights: the base moved by a different irregular amount per value and site. */
 const trained = (base: NamedTensors, site: number): NamedTensors =>
@@ -31,7 +25,7 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
     let config: CoordinatorConfig;
     let coordinator: RunningCoordinator;
     let token = '';
-    const sites: TestSiteClient[] = [];
+    let sites: TestSiteClient[] = [];
     const api = restClient(() => coordinator.httpUrl, () => token);
 
     before(async () => {
@@ -40,15 +34,7 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
         flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '3', segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100' },
       });
       config.training = { ...config.training, crossSiteEvaluation: true, aggregation: { strategy } };
-      coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
-      await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-      token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-      for (const name of ['Hospital A', 'Hospital B', 'Hospital C']) {
-        const site = new TestSiteClient(`127.0.0.1:${coordinator.grpcPort}`);
-        await site.enroll(name);
-        await site.heartbeat();
-        sites.push(site);
-      }
+      ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B', 'Hospital C']));
     });
 
     after(async () => {
