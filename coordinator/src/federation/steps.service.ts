@@ -6,7 +6,7 @@ import { conflict } from '../common/errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { federationArchitecture } from '../config/architecture-check';
 import type { ModelFactory } from '../models/model-factory';
-import { ModelVersionsService } from '../models/model-versions.service';
+import { ModelVersionsService, type NewModelVersion } from '../models/model-versions.service';
 import { RosterRepository } from '../roster/roster.repository';
 import { GlobalModels } from './global-models';
 import { RoundOpener } from './round-opener.service';
@@ -63,17 +63,19 @@ export class StepsService {
         segmenterRounds: this.config.rounds.segmenterRounds,
         generatorRounds: this.config.rounds.generatorRounds,
       };
+      const startVersion: NewModelVersion = { kind: 'segmenter', weights, parentId: teacherId, stepIndex: index, numClasses, config: segmenter, note: teacherId ? `head grown from ${oldClasses} to ${numClasses} classes` : 'initial model' };
+      const generatorVersion: NewModelVersion | null = generatorWeights ? { kind: 'generator', weights: generatorWeights, stepIndex: index, numClasses: 0, config: generator, note: 'initial generator' } : null;
+      // The bytes go into the store before the transaction: hashing a large model must not hold it open.
+      const startBlob = await this.models.storeContent(startVersion);
+      const generatorBlob = generatorVersion && (await this.models.storeContent(generatorVersion));
       await this.db.transaction(async (tx) => {
         if (index === 0) await this.roster.add(tx, { id: 0, name: 'background', color: '#000000', description: 'everything that is not an annotated structure', stepAdded: 0 });
         for (const [i, c] of classes.entries()) await this.roster.add(tx, { id: newClassIds[i], ...c, stepAdded: index });
         await this.steps.create(tx, { index, status: 'training', teacherVersionId: teacherId, config });
-        const start = await this.models.create(
-          { kind: 'segmenter', weights, parentId: teacherId, stepIndex: index, numClasses, config: segmenter, note: teacherId ? `head grown from ${oldClasses} to ${numClasses} classes` : 'initial model' },
-          tx,
-        );
+        const start = await this.models.record(startBlob, startVersion, tx);
         await this.globals.set('segmenter', start.id, tx);
-        if (generatorWeights) {
-          const gen = await this.models.create({ kind: 'generator', weights: generatorWeights, stepIndex: index, numClasses: 0, config: generator, note: 'initial generator' }, tx);
+        if (generatorVersion && generatorBlob) {
+          const gen = await this.models.record(generatorBlob, generatorVersion, tx);
           await this.globals.set('generator', gen.id, tx);
         }
         await this.audit.record(actor, 'step.open', `step ${index}`, { classes: classes.map((c) => c.name), teacher: teacherId, startVersion: start.id }, tx);
