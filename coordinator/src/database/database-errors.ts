@@ -15,14 +15,18 @@ const TRANSIENT: Readonly<Record<string, string>> = {
   P1008: 'a database operation timed out',
   P1017: 'the database server closed the connection',
   P2024: 'no database connection was free in time',
-  // Interactive transaction could not start within maxWait, or ran past its timeout; it was rolled back.
+  // Only its timeouts (TIMED_OUT below): P2028 also names a transaction used after it closed, a bug.
   P2028: 'the database transaction did not complete in time (the coordinator or its database is overloaded); it was rolled back',
   P2034: 'the database transaction met a concurrent write (write conflict or deadlock); it was rolled back',
 };
 
+/** Prisma's P2028 messages for a transaction that could not start within maxWait or ran past its timeout. */
+const TIMED_OUT = /Unable to start a transaction in the given time|executed on an expired transaction/;
+
 /** An `unavailable` domain error for a transient database failure, or undefined for anything else. */
 export function transientDatabaseError(e: unknown): DomainError | undefined {
   if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
+  if (e.code === 'P2028' && !TIMED_OUT.test(e.message)) return undefined;
   const what = TRANSIENT[e.code];
   return what ? new DomainError('unavailable', `${what}; try again (Prisma ${e.code})`) : undefined;
 }

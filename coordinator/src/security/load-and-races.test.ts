@@ -1,8 +1,9 @@
-// Enrolment and approval on a loaded machine and under races, on PostgreSQL (as deployed and as the
-// faults e2e runs): nothing that load or a second caller can cause is a 500 / INTERNAL. A slow
-// signature still approves; a database too busy to finish is a 503 with Retry-After and changes
+// Writes on a loaded machine and under races, on PostgreSQL (as deployed and as the faults e2e
+// runs): nothing that load or a second caller can cause is a 500 / INTERNAL. A slow signature
+// still approves a site; a database too busy to finish is a 503 with Retry-After and changes
 // nothing; two approvals at once sign one certificate; an approval that loses to a rejection is a
-// 409 naming the site; two enrolments of one key at once make one site.
+// 409 naming the site; two enrolments of one key at once make one site; two creations of one user
+// are a 409; two identical evaluation reports at once keep one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
@@ -11,12 +12,15 @@ import { startPostgresServer, type PostgresServer } from '../testing/postgres-se
 import { TestSiteClient } from '../testing/site-client';
 import { makeSiteKeyAndCsr } from '../pki/testing';
 import { DatabaseService } from '../database/database.service';
-import { SiteCertificates } from './site-certificates';
+import { SiteCertificates } from '../sites/site-certificates';
+import { AdminAuthService } from '../auth/admin-auth.service';
+import { EvaluationsService } from '../reports/evaluations.service';
+import { DomainError } from '../common/errors';
 
 /** Prisma's default interactive-transaction timeout, which the approval once ran past. */
 const TRANSACTION_TIMEOUT_MS = 5000;
 
-describe('site approval under load and races (PostgreSQL)', { timeout: 240_000 }, () => {
+describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () => {
   let pg: PostgresServer;
   let h: Harness;
   let enrol: TestSiteClient;
@@ -136,5 +140,25 @@ describe('site approval under load and races (PostgreSQL)', { timeout: 240_000 }
       assert.equal(await prisma().site.count({ where: { id: answers[0].siteId } }), 1);
       assert.equal(await prisma().auditEntry.count({ where: { action: 'site.enroll', target: answers[0].siteId } }), 1);
     }
+  });
+
+  test('two creations of one user at once: one user, the other is a 409 naming it', async () => {
+    const auth = h.coordinator.app.get(AdminAuthService);
+    const results = await Promise.allSettled([0, 1].map(() => auth.createUser('test', 'twin', 'a long enough pass phrase 7', 'viewer')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as DomainError;
+    assert.ok(refused instanceof DomainError && refused.kind === 'conflict', String(refused));
+    assert.match(refused.message, /user "twin" already exists/);
+    assert.equal(await prisma().adminUser.count({ where: { username: 'twin' } }), 1);
+  });
+
+  test('one evaluation reported twice at once (a site retrying a slow call): one report kept', async () => {
+    const site = await pendingSite();
+    const sha = 'c'.repeat(64);
+    await prisma().modelVersion.create({ data: { id: 'm-eval', kind: 'segmenter', sha256: sha, sizeBytes: 1n, stepIndex: 0, storageUri: `sha256:${sha}`, numClasses: 2 } });
+    const report = { modelVersionId: 'm-eval', roundId: '', images: 3, split: 'test', evaluatedSiteModel: '', classes: [{ classId: 1, truePositive: 5, falsePositive: 1, falseNegative: 2 }] };
+    const evaluations = h.coordinator.app.get(EvaluationsService);
+    for (let i = 0; i < 3; i++) await Promise.all([evaluations.record(site.siteId, report), evaluations.record(site.siteId, report)]);
+    assert.equal(await prisma().evaluation.count({ where: { siteId: site.siteId } }), 1);
   });
 });
