@@ -1,8 +1,8 @@
 // Writes on a loaded machine and under races, on PostgreSQL (as deployed and as the faults e2e
 // runs): nothing that load or a second caller can cause is a 500 / INTERNAL. A slow signature
 // still approves a site; a database too busy to finish is a 503 with Retry-After and changes
-// nothing; two approvals at once sign one certificate; an approval that loses to a rejection is a
-// 409 naming the site; two enrolments of one key at once make one site; two creations of one user
+// nothing; two approvals at once sign one certificate; an approval or rejection that loses to the
+// other decision is a 409 naming the site; two enrolments of one key at once make one site; two creations of one user
 // are a 409; two identical evaluation reports at once keep one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,17 +120,21 @@ describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () =>
     assert.equal(await prisma().auditEntry.count({ where: { action: 'site.approve', target: site.siteId } }), 1);
   });
 
-  test('an approval that loses to a rejection made meanwhile: 409 naming the site, no certificate', async () => {
-    const site = await pendingSite();
-    const reject = await lockSiteRow(site.siteId);
-    const answer = h.api('POST', `/api/sites/${site.siteId}/approve`);
-    await someoneWaitsForLock();
-    await reject("UPDATE sites SET status = 'rejected' WHERE id = $1");
-    const lost = await answer;
-    assert.equal(lost.status, 409, JSON.stringify(lost.body));
-    assert.ok(lost.body.message.includes(site.siteId) && /rejected/.test(lost.body.message), lost.body.message);
-    assert.equal(await prisma().certificate.count({ where: { siteId: site.siteId } }), 0);
-  });
+  for (const [action, other] of [['approve', 'rejected'], ['reject', 'approved']] as const) {
+    test(`${action} losing to the site becoming ${other} meanwhile: 409 naming the site, the other decision stands`, async () => {
+      const site = await pendingSite();
+      const decideElsewhere = await lockSiteRow(site.siteId);
+      const answer = h.api('POST', `/api/sites/${site.siteId}/${action}`);
+      await someoneWaitsForLock();
+      await decideElsewhere(`UPDATE sites SET status = '${other}' WHERE id = $1`);
+      const lost = await answer;
+      assert.equal(lost.status, 409, JSON.stringify(lost.body));
+      assert.ok(lost.body.message.includes(site.siteId) && lost.body.message.includes(other), lost.body.message);
+      assert.equal((await prisma().site.findUniqueOrThrow({ where: { id: site.siteId } })).status, other);
+      assert.equal(await prisma().auditEntry.count({ where: { action: `site.${action}`, target: site.siteId } }), 0);
+      if (action === 'approve') assert.equal(await prisma().certificate.count({ where: { siteId: site.siteId } }), 0);
+    });
+  }
 
   test('two enrolments of one key at once (an agent retrying a slow call): one site, the same answer to both', async () => {
     for (let i = 0; i < 3; i++) {

@@ -181,11 +181,15 @@ export class SitesService {
   async reject(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
     if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be rejected`);
-    const updated = await this.db.prisma.$transaction(async (tx) => {
-      await this.audit.record(actor, 'site.reject', siteId, {}, tx);
-      return tx.site.update({ where: { id: siteId }, data: { status: 'rejected' } });
+    // Only if still pending: an approval that came first keeps its certificate valid and its site approved.
+    const rejected = await this.db.prisma.$transaction(async (tx) => {
+      const { count } = await tx.site.updateMany({ where: { id: siteId, status: 'pending' }, data: { status: 'rejected' } });
+      if (count === 1) await this.audit.record(actor, 'site.reject', siteId, {}, tx);
+      return count === 1;
     });
-    return this.view(updated);
+    const now = await this.get(siteId);
+    if (!rejected) throw conflict(`site ${quote(siteId)} became ${now.status} while it was being rejected; only a pending site can be rejected`);
+    return this.view(now);
   }
 
   /** Revokes every certificate of the site; its calls are refused from now on. */
