@@ -2,12 +2,16 @@
 // runs): nothing that load or a second caller can cause is a 500 / INTERNAL. A slow signature
 // still approves a site; a database too busy to finish is a 503 with Retry-After and changes
 // nothing; two approvals at once sign one certificate; an approval or rejection that loses to the
-// other decision is a 409 naming the site; two enrolments of one key at once make one site; two creations of one user
-// are a 409; two identical evaluation reports at once keep one.
+// other decision is a 409 naming the site; two enrolments of one key at once make one site; one
+// upload on two connections at once makes one update; two creations of one user are a 409; two
+// identical evaluation reports at once keep one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
-import { startHarness, enrolmentCredentials, until, type Harness } from '../testing/security-harness';
+import * as grpc from '@grpc/grpc-js';
+import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
+import { TaskKind } from '@fedciss/proto';
+import { startHarness, enrolTlsSite, enrolmentCredentials, until, type Harness } from '../testing/security-harness';
 import { startPostgresServer, type PostgresServer } from '../testing/postgres-server';
 import { TestSiteClient } from '../testing/site-client';
 import { makeSiteKeyAndCsr } from '../pki/testing';
@@ -143,6 +147,27 @@ describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () =>
       assert.equal(answers[0].siteId, answers[1].siteId);
       assert.equal(await prisma().site.count({ where: { id: answers[0].siteId } }), 1);
       assert.equal(await prisma().auditEntry.count({ where: { action: 'site.enroll', target: answers[0].siteId } }), 1);
+    }
+  });
+
+  test('one update uploaded on two connections at once (a retried upload): one row, no INTERNAL', { timeout: 120_000 }, async () => {
+    const site = await enrolTlsSite(h, 'Uploader', async (id) => assert.equal((await h.api('POST', `/api/sites/${id}/approve`)).status, 201));
+    try {
+      await site.client.heartbeat();
+      const opened = await h.api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
+      assert.equal(opened.status, 201, JSON.stringify(opened.body));
+      const task = await until('a training task', async () => {
+        const t = await site.client.getTask();
+        return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
+      }, 60_000);
+      const blob = encodeSafetensors(decodeSafetensors(await site.client.download(task.globalModel!.versionId)).tensors);
+      const header = { idempotencyKey: 'key-twice-0001', roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: 3, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} };
+      const answers = await Promise.allSettled([site.client.upload(header, blob), site.client.upload(header, blob)]);
+      for (const a of answers) if (a.status === 'rejected') assert.notEqual((a.reason as { code?: number }).code, grpc.status.INTERNAL, String(a.reason));
+      assert.ok(answers.some((a) => a.status === 'fulfilled'), 'one of them is received');
+      assert.equal(await prisma().siteUpdate.count({ where: { idempotencyKey: header.idempotencyKey } }), 1);
+    } finally {
+      site.client.close();
     }
   });
 
