@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
+import { isUniqueViolation } from '../database/database-errors';
 import { AuditService } from '../audit/audit.service';
 import { conflict, DomainError, invalid } from '../common/errors';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password';
@@ -33,6 +34,9 @@ export class AdminAuthService {
     await this.db.prisma.$transaction(async (tx) => {
       await tx.adminUser.create({ data: { id, username, passwordHash, role } });
       await this.audit.record(actor, 'user.create', username, { role }, tx);
+    }).catch((e: unknown) => {
+      // Created by another request while the password was being hashed.
+      throw isUniqueViolation(e) ? conflict(`user ${quote(username)} already exists`) : e;
     });
     return { userId: id, username, role };
   }

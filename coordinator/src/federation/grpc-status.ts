@@ -5,8 +5,9 @@
  */
 import { Logger } from '@nestjs/common';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { ERROR_STATUS, MAX_ERROR_MESSAGE_CHARS } from '../common/errors';
+import { DomainError, ERROR_STATUS, MAX_ERROR_MESSAGE_CHARS } from '../common/errors';
 import { asDomainError } from '../common/error-kinds';
+import { databaseFailureSummary } from '../database/database-errors';
 import { truncateCodePoints } from '../common/text';
 
 const log = new Logger('gRPC');
@@ -18,7 +19,11 @@ export function serviceError(code: status, details: string): ServiceError {
 
 export function toServiceError(e: unknown, method: string): ServiceError {
   const domain = asDomainError(e);
-  if (domain) return serviceError(ERROR_STATUS[domain.kind].grpc, domain.message);
+  if (domain) {
+    // A busy database answered as UNAVAILABLE (database-errors.ts): the operator still sees what it was.
+    if (domain.kind === 'unavailable' && !(e instanceof DomainError)) log.warn(`${method} answered UNAVAILABLE: ${databaseFailureSummary(e)}`);
+    return serviceError(ERROR_STATUS[domain.kind].grpc, domain.message);
+  }
   // The site went away in the middle of a stream (cancelled, disconnected): its fault, not ours.
   if ((e as { code?: unknown })?.code === 'ERR_STREAM_PREMATURE_CLOSE') return serviceError(status.CANCELLED, `${method}: the call ended before its stream was complete`);
   const grpcLike = e as Partial<ServiceError>;

@@ -8,6 +8,7 @@ import type { SiteUpdate } from '../generated/prisma/client';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors';
 import { quote, truncateCodePoints } from '../common/text';
+import { isUniqueViolation } from '../database/database-errors';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore } from '../model-store/blob-store';
 import { DEFAULT_VALIDATION_LIMITS, slicedModelReference, validateUpdateBySlices } from '../aggregation';
@@ -49,6 +50,15 @@ interface BaseReference {
 
 function receipt(u: SiteUpdate): UploadReceipt {
   return { updateId: u.id, state: stateOf[u.status], reason: u.rejectionReason ?? '', receivedBytes: Number(u.receivedBytes) };
+}
+
+/** The update already stored under a header's idempotency key, if the header is a retry of it. */
+function sameUpdate(existing: SiteUpdate, siteId: string, h: UploadHeader): SiteUpdate {
+  if (existing.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
+  if (existing.roundId !== h.roundId || existing.sha256 !== h.sha256 || Number(existing.totalBytes) !== h.totalBytes) {
+    throw conflict('idempotency key reused for a different update (round, size or hash differ)');
+  }
+  return existing;
 }
 
 /**
@@ -132,13 +142,7 @@ export class UploadsService {
     if (!KEY.test(h.idempotencyKey)) throw invalid('idempotency_key must be 8..128 characters of [A-Za-z0-9._:-]');
     if (!SHA.test(h.sha256)) throw invalid('sha256 must be 64 lower-case hex digits');
     const existing = await this.updates.byKey(h.idempotencyKey);
-    if (existing) {
-      if (existing.siteId !== siteId) throw forbidden('this idempotency key belongs to another site');
-      if (existing.roundId !== h.roundId || existing.sha256 !== h.sha256 || Number(existing.totalBytes) !== h.totalBytes) {
-        throw conflict('idempotency key reused for a different update (round, size or hash differ)');
-      }
-      return existing;
-    }
+    if (existing) return sameUpdate(existing, siteId, h);
     const round = await this.rounds.find(h.roundId);
     if (!round) throw notFound(`round ${quote(h.roundId)} does not exist`);
     if (round.kind !== h.kind) throw invalid(`round ${round.id} trains the ${round.kind}, not the ${h.kind ? quote(h.kind) : '(empty kind)'}`);
@@ -161,7 +165,7 @@ export class UploadsService {
     if (accepted) return accepted; // one counted update per site and round; a second key gets the first answer
     const refused = this.events.admit(round, siteId, h.idempotencyKey);
     if (refused) this.metrics.updateRejected(refused.code);
-    return this.updates.create({
+    const created = this.updates.create({
       id: `upd-${randomBytes(8).toString('hex')}`,
       roundId: round.id,
       siteId,
@@ -173,6 +177,13 @@ export class UploadsService {
       realImages: real,
       replayImages: replay,
       metrics: indicatorMetric(metrics, round, h.unclippedIndicator),
+    });
+    // The same key on two connections at once (a site retrying an upload that was slow to start):
+    // the first row wins and the second call is answered as a retry.
+    return created.catch(async (e: unknown) => {
+      const first = isUniqueViolation(e) ? await this.updates.byKey(h.idempotencyKey) : null;
+      if (!first) throw e;
+      return sameUpdate(first, siteId, h);
     });
   }
 

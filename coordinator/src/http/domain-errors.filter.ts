@@ -1,10 +1,17 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { ERROR_STATUS } from '../common/errors';
+import { DomainError, ERROR_STATUS } from '../common/errors';
 import { asDomainError } from '../common/error-kinds';
+import { databaseFailureSummary } from '../database/database-errors';
 import { truncateCodePoints } from '../common/text';
 
-/** Where errors become HTTP answers, `{statusCode, error, message}`: a domain error's status comes from its kind (common/errors.ts). */
+/** Seconds a client is asked to wait before trying again after a 503 (a busy database, a standby coordinator). */
+export const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Where errors become HTTP answers, `{statusCode, error, message}`: a domain error's status comes
+ * from its kind (common/errors.ts); a 503 says when to try again (Retry-After).
+ */
 @Catch()
 export class DomainErrorsFilter implements ExceptionFilter {
   private readonly log = new Logger('HTTP');
@@ -15,6 +22,11 @@ export class DomainErrorsFilter implements ExceptionFilter {
     const domain = asDomainError(e);
     if (domain) {
       const code = ERROR_STATUS[domain.kind].http;
+      if (domain.kind === 'unavailable') {
+        res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+        // A busy database answered as 503 (database-errors.ts): the operator still sees what it was.
+        if (!(e instanceof DomainError)) this.log.warn(`answered 503: ${databaseFailureSummary(e)}`);
+      }
       res.status(code).json({ statusCode: code, error: domain.kind, message: domain.message });
       return;
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EvaluationReport } from '@fedciss/proto';
 import { DatabaseService } from '../database/database.service';
+import { isUniqueViolation } from '../database/database-errors';
 import { invalid, notFound } from '../common/errors';
 import { quote } from '../common/text';
 
@@ -38,7 +39,7 @@ export class EvaluationsService {
       }
     }
     const key = { modelVersionId: version.id, siteId, split, evaluatedSiteModel: r.evaluatedSiteModel ?? '' };
-    await this.db.prisma.$transaction(async (tx) => {
+    const replace = () => this.db.prisma.$transaction(async (tx) => {
       await tx.evaluation.deleteMany({ where: key });
       await tx.evaluation.create({
         data: {
@@ -56,6 +57,12 @@ export class EvaluationsService {
           },
         },
       });
+    });
+    // A retry that overlaps its first attempt (the site stopped waiting for a slow answer) finds the
+    // key taken when it inserts; the first has committed by then, so replacing again succeeds.
+    await replace().catch((e: unknown) => {
+      if (isUniqueViolation(e)) return replace();
+      throw e;
     });
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Site } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
+import { isUniqueViolation } from '../database/database-errors';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { CLOCK, CONFIG, type Clock } from '../common/tokens';
 import { conflict, DomainError, forbidden, invalid, notFound, tooMany } from '../common/errors';
@@ -99,13 +100,24 @@ export class SitesService {
         });
         await this.audit.record(`site:${id}`, 'site.enroll', id, { displayName: name }, tx);
         return created;
-      });
+      }).catch((e: unknown) => this.enrolledMeanwhile(id, e));
       if (this.config.autoApprove) {
         await this.approve('system:auto-approve', id);
         site = await this.get(id);
       }
     }
     return this.enrollmentView(site);
+  }
+
+  /**
+   * The same key enrolling twice at once (an agent that retried a call the coordinator was slow to
+   * answer): the second finds the site id or the invitation taken by the first. Both get the site.
+   */
+  private async enrolledMeanwhile(id: string, e: unknown): Promise<Site> {
+    const raced = isUniqueViolation(e) || (e instanceof DomainError && e.kind === 'conflict');
+    const site = raced ? await this.db.prisma.site.findUnique({ where: { id } }) : null;
+    if (!site) throw e;
+    return site;
   }
 
   /** Removes enrolment requests nobody approved or rejected in time (a site may simply ask again). */
@@ -138,31 +150,46 @@ export class SitesService {
     };
   }
 
-  /** An admin approves a pending site: its CSR is signed with CN = site id. */
+  /**
+   * An admin approves a pending site: its CSR is signed with CN = site id. Approving an approved
+   * site answers its view again; a site rejected or revoked meanwhile is a conflict.
+   */
   async approve(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
     if (site.status === 'approved') return this.view(site);
     if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be approved`);
-    const updated = await this.db.prisma.$transaction(async (tx) => {
-      if (site.csrPem) {
-        const issued = this.certificates.issue(site.csrPem, siteId);
+    // Signing (pure-JS RSA) takes 0.1-0.2 s, and 3-5 s on a loaded machine: done before the
+    // transaction, whose timeout (5 s) it would otherwise run past.
+    const issued = site.csrPem ? this.certificates.issue(site.csrPem, siteId) : null;
+    const approved = await this.db.prisma.$transaction(async (tx) => {
+      // Only if still pending: of two approvals at once, one signs in the certificate and the other
+      // finds the site approved; a rejection or revocation in between wins.
+      const { count } = await tx.site.updateMany({ where: { id: siteId, status: 'pending' }, data: { status: 'approved' } });
+      if (count === 0) return false;
+      if (issued) {
         await tx.certificate.create({ data: { serial: issued.serial, siteId, pem: issued.certificatePem, notAfter: issued.notAfter } });
         await this.audit.record(actor, 'certificate.issue', siteId, { serial: issued.serial, notAfter: issued.notAfter.toISOString() }, tx);
       }
       await this.audit.record(actor, 'site.approve', siteId, {}, tx);
-      return tx.site.update({ where: { id: siteId }, data: { status: 'approved' } });
+      return true;
     });
-    return this.view(updated);
+    const now = await this.get(siteId);
+    if (!approved && now.status !== 'approved') throw conflict(`site ${quote(siteId)} became ${now.status} while it was being approved; only a pending site can be approved`);
+    return this.view(now);
   }
 
   async reject(actor: Actor, siteId: string): Promise<SiteView> {
     const site = await this.get(siteId);
     if (site.status !== 'pending') throw conflict(`site ${quote(siteId)} is ${site.status}; only a pending site can be rejected`);
-    const updated = await this.db.prisma.$transaction(async (tx) => {
-      await this.audit.record(actor, 'site.reject', siteId, {}, tx);
-      return tx.site.update({ where: { id: siteId }, data: { status: 'rejected' } });
+    // Only if still pending: an approval that came first keeps its certificate valid and its site approved.
+    const rejected = await this.db.prisma.$transaction(async (tx) => {
+      const { count } = await tx.site.updateMany({ where: { id: siteId, status: 'pending' }, data: { status: 'rejected' } });
+      if (count === 1) await this.audit.record(actor, 'site.reject', siteId, {}, tx);
+      return count === 1;
     });
-    return this.view(updated);
+    const now = await this.get(siteId);
+    if (!rejected) throw conflict(`site ${quote(siteId)} became ${now.status} while it was being rejected; only a pending site can be rejected`);
+    return this.view(now);
   }
 
   /** Revokes every certificate of the site; its calls are refused from now on. */

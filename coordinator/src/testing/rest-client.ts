@@ -2,6 +2,7 @@
 export interface RestResponse<T = any> {
   status: number;
   body: T;
+  headers: Headers;
 }
 
 /** `body` is sent as JSON, or as it is when it is a string (to send malformed JSON); `token` overrides the client's ('' sends none). */
@@ -30,6 +31,6 @@ export function restClient(baseUrl: () => string, token: () => string): RestCall
     } catch {
       /* not JSON: the text itself */
     }
-    return { status: res.status, body: parsed as any };
+    return { status: res.status, body: parsed as any, headers: res.headers };
   };
 }

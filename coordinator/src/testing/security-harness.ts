@@ -19,7 +19,7 @@ import { openDatabase } from '../database/database';
 import { initCertificateAuthority, type CertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr } from '../pki/testing';
 import { until } from './until';
-import { restClient } from './rest-client';
+import { restClient, type RestCall } from './rest-client';
 
 export { until };
 
@@ -35,7 +35,7 @@ export interface Harness {
   /** host:port of the enrolment port (server-side TLS only); mTLS mode only. */
   enrollAddress?: string;
   adminToken: string;
-  api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  api: RestCall;
   signIn(username: string, password: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -48,6 +48,10 @@ export interface HarnessOptions {
   logLevels?: LogLevel[];
   /** With TLS: only invited sites may enrol (the production default); otherwise enrolment is open. */
   invitations?: boolean;
+  /** A PostgreSQL database (an empty one: migrations are applied) instead of the embedded PGlite. */
+  databaseUrl?: string;
+  /** On PostgreSQL: how long the leader lease lasts unrenewed (a starved test process may renew late). */
+  leaseSeconds?: number;
 }
 
 let template: Promise<string> | undefined;
@@ -74,11 +78,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     env: {},
     flags: {
       dataDir, insecure: !tls, autoApprove: options.autoApprove ?? true, grpcAddress: '127.0.0.1:0', enrollAddress: '127.0.0.1:0', httpPort: '0',
-      openEnrollment: !options.invitations,
+      openEnrollment: !options.invitations, databaseUrl: options.databaseUrl, leaseSeconds: options.leaseSeconds?.toString(),
       quorum: String(options.quorum ?? 2), segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100',
     },
   });
-  cpSync(await migratedDatabaseTemplate(), join(dataDir, 'db'), { recursive: true });
+  if (!options.databaseUrl) cpSync(await migratedDatabaseTemplate(), join(dataDir, 'db'), { recursive: true });
   if (options.training) config.training = { ...DEFAULT_TRAINING, ...options.training };
   // 2048-bit keys keep the CA quick to make; the production default is 3072.
   const ca = tls ? initCertificateAuthority(config.pkiDir, { commonName: 'security test CA', keyBits: 2048 }) : undefined;

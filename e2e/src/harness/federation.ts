@@ -11,7 +11,7 @@ import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child
 import { FAULTS_VARIABLE, type Fault } from './faulty-site-agent';
 
 const FAULTY_SITE_AGENT = join(__dirname, 'faulty-site-agent.js');
-import { freePort, restClient, signIn } from '@fedciss/coordinator/testing';
+import { freePort, restClient, signIn, type RestResponse } from '@fedciss/coordinator/testing';
 
 export interface FederationOptions {
   workDir: string;
@@ -129,9 +129,18 @@ export class Federation {
     this.token = '';
   }
 
-  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<RestResponse<T>> {
     const token = await this.bearer();
     return restClient(() => this.httpUrl, () => token)<T>(method, path, body);
+  }
+
+  /** An idempotent call, tried again while the coordinator answers 503 (busy), as its Retry-After asks. */
+  async apiRetrying<T = unknown>(method: string, path: string, body?: unknown, attempts = 5): Promise<RestResponse<T>> {
+    for (let i = 1; ; i++) {
+      const r = await this.api<T>(method, path, body);
+      if (r.status !== 503 || i === attempts) return r;
+      await new Promise((done) => setTimeout(done, Number(r.headers.get('retry-after') ?? 2) * 1000));
+    }
   }
 
   /** The admin's session token (signed in on first use). */
@@ -170,7 +179,7 @@ export class Federation {
       site.siteId = /"siteId":"([^"]+)"/.exec(out)?.[1];
       if (!site.siteId) throw new Error(`could not read the site id from enroll output:\n${out}`);
       if (this.o.tls) {
-        const r = await this.api('POST', `/api/sites/${site.siteId}/approve`);
+        const r = await this.apiRetrying('POST', `/api/sites/${site.siteId}/approve`);
         if (r.status !== 201 && r.status !== 200) throw new Error(`approving ${site.siteId} failed: ${r.status} ${JSON.stringify(r.body)}`);
         await runToEnd({ name: `enroll ${site.name}`, args: [SITE_AGENT_BIN, 'enroll', ...this.siteArgs(site)], logFile: join(site.dir, 'enroll.log'), env: this.env });
       }

@@ -1,0 +1,43 @@
+/**
+ * Database failures that are not bugs. A busy or briefly unreachable database (a transaction that
+ * could not start or finish in time on a loaded machine, a write conflict, a lost connection)
+ * is worth retrying: it becomes an `unavailable` domain error (HTTP 503 with Retry-After, gRPC
+ * UNAVAILABLE) instead of a 500 / INTERNAL. A unique-key violation is a race between two callers
+ * that only the service that made the write can name; `isUniqueViolation` lets it say so.
+ */
+import { Prisma } from '../generated/prisma/client';
+import { DomainError } from '../common/errors';
+
+/** Prisma's codes for failures that pass by themselves (https://www.prisma.io/docs/orm/reference/error-reference). */
+const TRANSIENT: Readonly<Record<string, string>> = {
+  P1001: 'the database server cannot be reached',
+  P1002: 'the database server did not answer in time',
+  P1008: 'a database operation timed out',
+  P1017: 'the database server closed the connection',
+  P2024: 'no database connection was free in time',
+  // Only its timeouts (TIMED_OUT below): P2028 also names a transaction used after it closed, a bug.
+  P2028: 'the database transaction did not complete in time (the coordinator or its database is overloaded); it was rolled back',
+  P2034: 'the database transaction met a concurrent write (write conflict or deadlock); it was rolled back',
+};
+
+/** Prisma's P2028 messages for a transaction that could not start within maxWait or ran past its timeout. */
+const TIMED_OUT = /Unable to start a transaction in the given time|executed on an expired transaction/;
+
+/** An `unavailable` domain error for a transient database failure, or undefined for anything else. */
+export function transientDatabaseError(e: unknown): DomainError | undefined {
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
+  if (e.code === 'P2028' && !TIMED_OUT.test(e.message)) return undefined;
+  const what = TRANSIENT[e.code];
+  return what ? new DomainError('unavailable', `${what}; try again (Prisma ${e.code})`) : undefined;
+}
+
+/** Prisma's own words for a failure, for the log: its message ends with the driver's reason, after the call site. */
+export function databaseFailureSummary(e: unknown): string {
+  const code = (e as { code?: unknown })?.code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${String((e as Error)?.message ?? e).trim().split('\n').at(-1)}`;
+}
+
+/** Whether `e` is a unique-key violation (Prisma P2002): another caller wrote the same key first. */
+export function isUniqueViolation(e: unknown): boolean {
+  return e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002';
+}
