@@ -84,7 +84,8 @@ async function writeModel(path: string, shapes: Map<string, number[]>, shift: nu
 /**
  * A model factory whose segmenter is `megabytes` MiB of F32 tensors of modelShapes (values
  * globalValue), the rest the platform's. The initial model is built in memory (what
- * StepsService does for every factory): the one place a round's model is still whole in memory.
+ * StepsService does for every factory), once: the store writes it tensor by tensor to a file.
+ * The one place a round's model is still whole in memory.
  */
 class ShapesModelFactory implements ModelFactory {
   private readonly platform = new MlModelFactory();
@@ -134,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORD = 'bench scale models operator';
 
 /**
- * The NestJS coordinator (PGlite in its data folder, insecure gRPC) with one training round of
+ * The NestJS coordinator (PostgreSQL, insecure gRPC) with one training round of
  * `sites` sites aggregated by the median, then the step's evaluation round: what a model of this
  * size meets in a real round (validation, aggregation, storing the version, download).
  */

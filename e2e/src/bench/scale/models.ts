@@ -1,6 +1,6 @@
 /**
  * bench:scale's models section: for each model size, a real coordinator round (model-ends.ts: the
- * NestJS coordinator on PGlite): the initial global model, downloaded by the agent end, three
+ * NestJS coordinator on PostgreSQL): the initial global model, downloaded by the agent end, three
  * sites' updates (the global model shifted by 1e-3, 2e-3, 3e-3) written as files and uploaded,
  * validated and aggregated by the round (median, by slices) into a new version, which the step's
  * evaluation round hands out: downloaded and spot-checked (global + 2e-3). Wall time of each phase
@@ -93,7 +93,7 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     await agent.next('enrolled');
     coordinator.send({ type: 'create' });
     const created = await coordinator.next('created');
-    // The initial model is built whole in memory (the factory, then its bytes): its own figure.
+    // The initial model is built whole in memory (the factory's tensors): its own figure.
     // The round's peak starts after it.
     figures.createPeakRssBytes = coordinator.peakRss();
     resetPeakRss(coordinator.child.pid!);
