@@ -96,7 +96,7 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     coordinator.send({ type: 'create' });
     const created = await coordinator.next('created');
     // The initial model is built whole in memory (the factory's tensors): its own figure.
-    // The round's peak starts after it, once the coordinator end has collected those tensors (a
+    // The round's peak starts after it, once the coordinator end has released those tensors (a
     // 2.5 GB run without that reported the initial model's 2.9 GB, still resident, as the round's).
     figures.createPeakRssBytes = coordinator.peakRss();
     resetPeakRss(coordinator.child.pid!);
