@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Body, Controller, Get, Header, Param, ParseIntPipe, Patch, Post, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -206,9 +208,11 @@ export class ModelsController {
   @Header('Content-Type', 'application/octet-stream')
   @ApiOkResponse({ description: 'the version\'s weights in the safetensors format' })
   async weights(@Param('id') id: string, @Res() res: Response) {
-    const { row, bytes } = await this.models.bytes(id);
+    // Streamed from the store's (verified) file: a model past 2 GiB cannot be one Buffer.
+    const { row, path } = await this.models.localFile(id);
     res.setHeader('Content-Disposition', `attachment; filename="${row.id}.safetensors"`);
-    res.end(bytes);
+    res.setHeader('Content-Length', row.sizeBytes.toString());
+    await pipeline(createReadStream(path), res);
   }
 
   @Get(':id/model.onnx')

@@ -23,6 +23,11 @@ export interface BlobStore {
    * moved into the store, or removed when the store already holds its bytes.
    */
   putFile(path: string, expectedSha256?: string): Promise<StoredBlob>;
+  /**
+   * A fresh path, on the store's file system, for a file to write and then hand to putFile (moved,
+   * not copied). One left behind by a crash is removed when the store opens.
+   */
+  scratchPath(): string;
   /** A local file holding the blob, verified against its address (read it; never write it). */
   getFile(sha256: string): Promise<string>;
   /**

@@ -99,6 +99,10 @@ export class LocalBlobStore implements BlobStore {
     return stored;
   }
 
+  scratchPath(): string {
+    return join(this.tmpDir, `scratch-${randomBytes(8).toString('hex')}`);
+  }
+
   async getFile(sha256: string): Promise<string> {
     const path = this.pathOf(sha256);
     if (!(await this.has(sha256))) throw new BlobNotFoundError(sha256);

@@ -7,7 +7,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedcis
 import { sha256Hex } from '@fedciss/proto';
 import { aggregateBySlices, slicedFromMemory } from '../aggregation/sliced';
 import { createStrategy, resolveAggregationOptions } from '../aggregation';
-import { copySafetensorsWithMetadata, SafetensorsFileReader, SafetensorsFileWriter } from './safetensors-file';
+import { copySafetensorsWithMetadata, readSafetensorsFile, SafetensorsFileReader, SafetensorsFileWriter, writeSafetensorsFile } from './safetensors-file';
 import { LocalBlobStore } from './local-blob-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'st-file-'));
@@ -91,4 +91,15 @@ test('the blob store takes a file by moving it (hashed in slices) and hands back
   assert.equal(existsSync(src), false, 'bytes already held: the file is removed');
   writeFileSync(await store.getFile(stored.sha256), Buffer.from('damaged'));
   await assert.rejects(store.getFile(stored.sha256), /was damaged/);
+});
+
+test('whole tensors written to a file are the bytes encodeSafetensors gives, and read back as decodeSafetensors reads them', async () => {
+  const m = model(6);
+  const path = join(dir, 'whole.safetensors');
+  await writeSafetensorsFile(path, m, { kind: 'segmenter' });
+  assert.ok(readFileSync(path).equals(encodeSafetensors(m, { kind: 'segmenter' })));
+  assert.deepEqual(await readSafetensorsFile(path), decodeSafetensors(readFileSync(path)).tensors);
+  const bad: NamedTensors = new Map([['b', { shape: [4], data: new Float32Array(5) }]]);
+  await assert.rejects(writeSafetensorsFile(join(dir, 'bad-shape.safetensors'), bad), /tensor 'b': shape \[4\] does not match 5 values/);
+  assert.equal(existsSync(join(dir, 'bad-shape.safetensors')), false, 'refused before writing anything');
 });

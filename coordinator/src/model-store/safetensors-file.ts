@@ -6,8 +6,11 @@
  * of the format takes.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { elementCount, encodeSafetensorsHeader, readSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsEntry } from '@fedciss/ml';
+import { checkTensorShapes, elementCount, encodeSafetensorsHeader, readSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type NamedTensors, type SafetensorsEntry } from '@fedciss/ml';
 import type { SlicedTensors, SliceSink } from '../aggregation/sliced';
+
+/** Values per read or write call: 1 GiB, under the 2 GiB that one file system call moves. */
+const IO_VALUES = 1 << 28;
 
 function bytesOf(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
@@ -119,6 +122,42 @@ export async function copySafetensorsWithMetadata(from: string, to: string, meta
     } finally {
       await writer.close();
     }
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Writes whole tensors to a new safetensors file at `path`, tensor by tensor: the bytes
+ * encodeSafetensors(tensors, metadata) gives, without a second copy of the model in one Buffer
+ * (which also stops at 4 GiB in Node 20).
+ */
+export async function writeSafetensorsFile(path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): Promise<void> {
+  checkTensorShapes(tensors);
+  const writer = await SafetensorsFileWriter.create(path, new Map([...tensors].map(([name, t]) => [name, t.shape])), metadata);
+  try {
+    for (const [name, t] of tensors) {
+      for (let at = 0; at < t.data.length; at += IO_VALUES) await writer.write(name, at, t.data.subarray(at, at + IO_VALUES));
+    }
+  } finally {
+    await writer.close();
+  }
+}
+
+/**
+ * A safetensors file's tensors, whole, each read into its own array: what decodeSafetensors
+ * gives for the file's bytes, without the file in one Buffer first (readFile stops at 2 GiB).
+ */
+export async function readSafetensorsFile(path: string): Promise<NamedTensors> {
+  const reader = await SafetensorsFileReader.open(path);
+  try {
+    const tensors: NamedTensors = new Map();
+    for (const [name, shape] of reader.shapes) {
+      const data = new Float32Array(elementCount(shape));
+      for (let at = 0; at < data.length; at += IO_VALUES) await reader.read(name, at, data.subarray(at, at + IO_VALUES));
+      tensors.set(name, { shape, data });
+    }
+    return tensors;
   } finally {
     await reader.close();
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeSafetensors, encodeSafetensors, parseDiffusionConfig, parseSegmenterConfig, type DiffusionConfig, type NamedTensors, type SegmenterConfig } from '@fedciss/ml';
+import { parseDiffusionConfig, parseSegmenterConfig, type DiffusionConfig, type NamedTensors, type SegmenterConfig } from '@fedciss/ml';
 import type { ChunkDigests } from '@fedciss/proto';
 import type { ModelKind, ModelVersion, Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
@@ -8,6 +9,7 @@ import { toJsonColumn } from '../database/json-column';
 import { BLOB_STORE } from '../common/tokens';
 import { notFound } from '../common/errors';
 import type { BlobStore, StoredBlob } from '../model-store/blob-store';
+import { readSafetensorsFile, writeSafetensorsFile } from '../model-store/safetensors-file';
 import { quote } from '../common/text';
 
 export type { ModelKind };
@@ -57,10 +59,19 @@ export class ModelVersionsService {
   /**
    * Stores a version's bytes ahead of its row (a file is hashed as it streams into the store: a
    * model of any size is never whole in memory). Done before the transaction that records it when
-   * the model may be large: hashing gigabytes must not hold a transaction open.
+   * the model may be large: hashing gigabytes must not hold a transaction open. Weights are written
+   * to a file tensor by tensor first, so the model is held once (the caller's tensors), not a
+   * second time as one Buffer (a 2.5 GB initial model peaked at twice its size that way).
    */
   async storeContent(v: NewModelVersion): Promise<StoredBlob> {
-    return v.file !== undefined ? this.store.putFile(v.file) : this.store.put(encodeSafetensors(v.weights, versionMetadata(v)));
+    if (v.file !== undefined) return this.store.putFile(v.file);
+    const file = this.store.scratchPath();
+    try {
+      await writeSafetensorsFile(file, v.weights, versionMetadata(v));
+      return await this.store.putFile(file);
+    } finally {
+      await rm(file, { force: true }); // moved into the store unless writing it failed
+    }
   }
 
   /** The row of a version whose bytes `blob` are already in the store. */
@@ -106,8 +117,9 @@ export class ModelVersionsService {
     return { row, ...(await this.store.getFileToSend(row.sha256, chunkBytes)) };
   }
 
+  /** The version's tensors, read from its (verified) file tensor by tensor: a model past 2 GiB too, held once. */
   async weights(id: string): Promise<NamedTensors> {
-    return decodeSafetensors((await this.bytes(id)).bytes).tensors;
+    return readSafetensorsFile((await this.localFile(id)).path);
   }
 
   list(kind?: ModelKind) {

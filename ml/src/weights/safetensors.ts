@@ -94,12 +94,17 @@ export function encodeSafetensorsHeader(shapes: ReadonlyMap<string, readonly num
   return { header: out, layout: { dataStart: out.length, entries, metadata: { ...metadata } } };
 }
 
-export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
+/** Throws a SafetensorsError naming the first tensor whose shape does not hold its values. */
+export function checkTensorShapes(tensors: NamedTensors): void {
   for (const [name, t] of tensors) {
     if (elementCount(t.shape) !== t.data.length) {
       throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(', ')}] does not match ${t.data.length} values`);
     }
   }
+}
+
+export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Buffer {
+  checkTensorShapes(tensors);
   const { header, layout } = encodeSafetensorsHeader(new Map([...tensors].map(([name, t]) => [name, t.shape])), metadata);
   const out = Buffer.allocUnsafe(header.length + (layout.entries.at(-1)?.end ?? 0));
   header.copy(out, 0);

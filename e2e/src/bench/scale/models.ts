@@ -1,6 +1,6 @@
 /**
  * bench:scale's models section: for each model size, a real coordinator round (model-ends.ts: the
- * NestJS coordinator on PGlite): the initial global model, downloaded by the agent end, three
+ * NestJS coordinator on PostgreSQL): the initial global model, downloaded by the agent end, three
  * sites' updates (the global model shifted by 1e-3, 2e-3, 3e-3) written as files and uploaded,
  * validated and aggregated by the round (median, by slices) into a new version, which the step's
  * evaluation round hands out: downloaded and spot-checked (global + 2e-3). Wall time of each phase
@@ -40,7 +40,9 @@ class End {
   private wake?: () => void;
 
   constructor(role: 'coordinator' | 'agent' | 'robust', dir: string, args: string[] = []) {
-    this.child = fork(join(__dirname, 'model-ends.js'), [role, dir, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The coordinator end collects the initial model's garbage before its round's peak starts (gc()).
+    const execArgv = role === 'coordinator' ? [...process.execArgv, '--expose-gc'] : process.execArgv;
+    this.child = fork(join(__dirname, 'model-ends.js'), [role, dir, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     this.child.on('message', (m: FromEnd) => (this.inbox.push(m), this.wake?.()));
     this.child.on('exit', () => this.wake?.());
   }
@@ -93,8 +95,9 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     await agent.next('enrolled');
     coordinator.send({ type: 'create' });
     const created = await coordinator.next('created');
-    // The initial model is built whole in memory (the factory, then its bytes): its own figure.
-    // The round's peak starts after it.
+    // The initial model is built whole in memory (the factory's tensors): its own figure.
+    // The round's peak starts after it, once the coordinator end has released those tensors (a
+    // 2.5 GB run without that reported the initial model's 2.9 GB, still resident, as the round's).
     figures.createPeakRssBytes = coordinator.peakRss();
     resetPeakRss(coordinator.child.pid!);
     Object.assign(figures, { modelBytes: created.version.sizeBytes, createMs: Math.round(created.ms) });
