@@ -55,6 +55,8 @@ export type { GeneratorTraining } from './diffusion/recipe';
 export { replayFidelity, noiseImages, paletteNoiseImages, DEFAULT_STUDENT } from './replay/fidelity';
 export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
 export { replayCheck, untrainedSamples, REPLAY_NOISE_MARGIN } from './replay/check';
+export { balancedSubset, classShares, MIN_CLASS_SHARE } from './replay/balance';
+export type { BalanceOptions } from './replay/balance';
 export type { ReplayCheck, ReplayCheckOptions } from './replay/check';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 
