@@ -46,7 +46,8 @@ export interface ReplayBenchOptions {
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
   /** Sample this many images, let the teacher label them, and keep --images of them balanced over
-   * the classes the teacher sees (ml replay/balance.ts); default: no pool, the first --images. */
+   * the classes the teacher sees (ml replay/balance.ts); default --images x REPLAY_POOL_FACTOR, as
+   * sites' replay sets; --images itself: no choice. */
   pool?: number;
   /** Students per generator, by seed (each generator scored by each; the floor's students are
    * seeds 1..--floor-seeds, so 1,2,3 pairs each generator with the floor student by student);
@@ -93,7 +94,8 @@ export const USAGE = `npm run bench:replay -- [options]
                         around mid-grey) or palette (real pixels shuffled: the real colours, no shape)
   --images N            generated images the student learns from
   --pool N              sample N images, keep --images of them balanced over the classes the
-                        teacher labels in them (as sites' replay sets do)
+                        teacher labels in them (default 4 x --images, as sites' replay sets; the
+                        untrained floor is chosen the same way; N = --images: no choice)
   --student-seeds A,B   score each generator with students of these seeds (default: one student,
                         seeded as the generator)
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'

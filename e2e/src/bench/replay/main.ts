@@ -17,8 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
-  balancedSubset, classShares, createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
-  MIN_CLASS_SHARE, noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
+  balancedImages, createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
+  noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
   trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type NamedTensors, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
@@ -92,6 +92,8 @@ async function main(): Promise<number> {
   const generatorSteps = o.generatorSteps ?? (o.generatorSeconds ? 0 : p.generatorSteps);
   const training = { ...REPLAY_GENERATOR_TRAINING, seconds: o.generatorSeconds ?? p.generatorSeconds, ...o.generatorTraining };
   const count = o.images ?? p.images;
+  // Sites' replay sets are chosen from REPLAY_POOL_FACTOR x their size; --pool N sets it (N = --images: no choice).
+  const pool = o.pool ?? count * REPLAY_POOL_FACTOR;
   const segGeo = { channels: 3, height: SEGMENTER.inputSize[0], width: SEGMENTER.inputSize[1] };
   const realTrain = diffusion.fitImages(site.train.map((s) => s.image), segGeo, geo, 'squash');
   const realTest = diffusion.fitImages(site.test.map((s) => s.image), segGeo, geo, 'squash');
@@ -105,17 +107,16 @@ async function main(): Promise<number> {
   let gridSamples: SegSample[] = [];
   const gridFile = resolve(o.grid ?? (o.json ? o.json.replace(/\.json$/, '') + '-samples.png' : join(out, 'samples.png')));
   mkdirSync(dirname(gridFile), { recursive: true });
-  /** With --pool, the `count` images of `drawn` balanced over the classes the teacher sees in them
-   * (its confident labels); else all. And how many of those kept show each class. */
+  /** The `count` images of the pool `drawn`, balanced over the classes the teacher sees in them, as
+   * sites choose their replay sets; and how many of those kept show each class. */
   const pick = async (drawn: readonly SegImage[]): Promise<{ kept: SegImage[]; classImages: number[] }> => {
-    const shares = (await labelWithTeacher(teacher, drawn, { threshold: o.confidence })).map((s) => classShares(s.label, K));
-    const picked = o.pool ? balancedSubset(shares, Math.min(count, drawn.length)) : drawn.map((_, i) => i);
-    return { kept: picked.map((i) => drawn[i]), classImages: Array.from({ length: K }, (_, k) => picked.filter((i) => shares[i][k] >= MIN_CLASS_SHARE).length) };
+    const b = await balancedImages(teacher, drawn, count, { confidenceThreshold: o.confidence });
+    return { kept: b.images, classImages: b.classImages };
   };
   /** Samples the generator, drops memorised samples, and scores what is left. */
   const score = async (seed: number, steps: number, emaWeights: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): Promise<void> => {
     const s0 = Date.now();
-    const drawn = o.pool ?? count;
+    const drawn = pool;
     const samples = await sampleImages({ config, weights: emaWeights, count: drawn, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, seed: 1000 + seed });
     const imagesPerSecond = drawn / ((Date.now() - s0) / 1000);
     diffusion.quantise8(samples);
@@ -195,7 +196,7 @@ async function main(): Promise<number> {
   const noise = diffusion.stackImages(noiseList.map((n) => n.image));
   // The floor's images per floor seed; the untrained floor is its own fresh generator per seed (seed 1: weights 99).
   const floorImages = async (seed: number): Promise<SegImage[]> => (o.floor === 'palette' ? paletteNoiseImages(count, geo, 99, realTrain.map((image) => ({ image, height: geo.height, width: geo.width })))
-    : o.floor === 'untrained' ? (await pick(await untrainedSamples(config, o.pool ?? count, sampling.steps, 98 + seed))).kept : noiseList);
+    : o.floor === 'untrained' ? (await pick(await untrainedSamples(config, pool, sampling.steps, 98 + seed))).kept : noiseList);
   const noiseDistance = realismReport(noise, realTest, geo).frechetDistance;
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
   let baselines: Record<string, number> | undefined;
@@ -205,7 +206,7 @@ async function main(): Promise<number> {
     // Student seeds 1..floorSeeds; each seed's pair is cached on its own, so more seeds add to fewer.
     const perSeed: Record<string, number>[] = [];
     // The untrained floor depends on the generator's config and the sampler too.
-    const untrainedKey = o.floor === 'untrained' ? `-${createHash('sha256').update(JSON.stringify({ config, steps: sampling.steps })).digest('hex').slice(0, 8)}${o.pool ? `-pool${o.pool}` : ''}` : '';
+    const untrainedKey = o.floor === 'untrained' ? `-${createHash('sha256').update(JSON.stringify({ config, steps: sampling.steps })).digest('hex').slice(0, 8)}${pool > count ? `-pool${pool}` : ''}` : '';
     const labelKey = labels === 'soft' ? 'soft' : o.confidence;
     /** One student per seed on `images`, cached by `name` (floor and ceiling on their own). */
     const cached = async (name: string, seed: number, images: () => Promise<readonly SegImage[]>, prefix: string): Promise<Record<string, number>> => {
@@ -296,7 +297,7 @@ async function main(): Promise<number> {
       : undefined,
     teacherIou: final[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
     classes: ['background', ...CLASSES],
-    site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count, pool: o.pool },
+    site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count, pool },
     generator: { config, training, steps: savedList.length ? undefined : generatorSteps || undefined, samplingSteps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, loadedFrom: o.loadGenerator },
     labels,
     floor: o.floor,
