@@ -50,11 +50,15 @@ export { ensureReplaySet, generateReplaySet, loadReplaySet, replayKey, weightsDi
 export type { ReplaySet, ReplaySetOptions, ReplayManifest, ReplayLabeller, ReplayLabellerResult, ReplayProgress } from './diffusion/replay';
 export { checkGeneratedImages, realismReport, privacyReport, frechetFromFeatures } from './diffusion/checks';
 export { diffusionGeometry } from './diffusion/unet';
-export { REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, replayGeneratorConfig } from './diffusion/recipe';
+export { REPLAY_GENERATOR_TRAINING, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, replayGeneratorConfig } from './diffusion/recipe';
 export type { GeneratorTraining } from './diffusion/recipe';
 export { replayFidelity, noiseImages, paletteNoiseImages, DEFAULT_STUDENT } from './replay/fidelity';
 export type { FidelityOptions, FidelityResult, StudentRecipe } from './replay/fidelity';
 export { replayCheck, untrainedSamples, REPLAY_NOISE_MARGIN } from './replay/check';
+export { balancedSubset, classShares, MIN_CLASS_SHARE } from './replay/balance';
+export type { BalanceOptions } from './replay/balance';
+export { balancedImages } from './replay/balanced-images';
+export type { BalancedImages } from './replay/balanced-images';
 export type { ReplayCheck, ReplayCheckOptions } from './replay/check';
 export type { GeneratorChecks, RealismReport, PrivacyReport, PrivacyOptions } from './diffusion/checks';
 

@@ -31,6 +31,12 @@ export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
 /** DDIM steps for replay sets and server-side distillation with this recipe. */
 export const REPLAY_SAMPLING_STEPS = 20;
 
+/** A replay set of N images is chosen from N x this many samples, balanced over the classes the
+ * teacher labels in them (replay/balance.ts): sampling is cheap (DDIM 20 at the generator's size),
+ * a student that never sees a class in its replay images forgets it. Measured in bench:replay: see
+ * the README's bench:replay paragraph. */
+export const REPLAY_POOL_FACTOR = 4;
+
 /** The generator for a segmenter of input size [height, width]: half of each side (rounded to a
  * multiple of the U-Net's 4x downsampling), widths 16-32-32, v-prediction. */
 export function replayGeneratorConfig(inputSize: readonly [number, number], overrides: Partial<DiffusionConfig> = {}): DiffusionConfig {

@@ -144,3 +144,37 @@ test('a replay sample that copies a training image is left out and reported', as
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a replay set drawn from a pool keeps the images balanced over the classes the teacher labels', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'replay-'));
+  try {
+    const weights = createDiffusionWeights(config, 2);
+    // A fake teacher that labels the j-th image it is shown all class 2 when j = 4 (rare), else
+    // class j % 2: pool classes 0,1,0,1,2,1,0,1.
+    const teacher = (): ReplayLabeller => {
+      let seen = 0;
+      return async (_images, count, size) => {
+        const hw = size.height * size.width;
+        const labels = new Uint8Array(count * hw);
+        for (let n = 0; n < count; n++, seen++) labels.fill(seen === 4 ? 2 : seen % 2, n * hw, (n + 1) * hw);
+        return { labels };
+      };
+    };
+    const common = { step: 1, config, weights, samplingSteps: 3, batchSize: 8 };
+    const all = await ensureReplaySet({ ...common, dir: join(dir, 'all'), key: 'all', count: 8, labeller: teacher() });
+    const set = await ensureReplaySet({ ...common, dir: join(dir, 'pool'), key: 'pool', count: 3, pool: 8, labeller: teacher() });
+    // The rare class 2 first (image 4), then class 0 (fewer pool images than class 1: image 0), then class 1 (image 1).
+    const px = 3 * S * S;
+    assert.deepEqual([set.manifest.count, set.manifest.pool], [3, 8]);
+    assert.deepEqual(set.images, Float32Array.from([...all.images.subarray(0, 2 * px), ...all.images.subarray(4 * px, 5 * px)]));
+    assert.deepEqual([0, 1, 2].map((n) => set.labels[n * S * S]), [0, 1, 2]);
+    assert.equal(all.manifest.pool, undefined);
+    // A pool changes the key; no pool, or a pool of count, does not.
+    const parts = { step: 1, teacherId: 't', generatorWeights: 'g', count: 3 };
+    assert.notEqual(replayKey({ ...parts, pool: 8 }), replayKey(parts));
+    assert.equal(replayKey({ ...parts, pool: 3 }), replayKey(parts));
+    await assert.rejects(ensureReplaySet({ ...common, dir: join(dir, 'bad'), key: 'bad', count: 3, pool: 2, labeller: teacher() }), /pool must be an integer >= count 3, got 2/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { IGNORE_LABEL } from '../nn/losses';
+import { balancedSubset, classShares } from '../replay/balance';
 import { checkGeneratedImages, GeneratorChecks, PrivacyOptions } from './checks';
 import { ImageSet, imageList, quantise8 } from './images';
 import { decodePng, encodePng, planarToPng, pngToPlanar } from '../images/png';
@@ -49,6 +50,8 @@ export interface ReplayManifest {
   readonly ignoreIndex: number;
   readonly confidenceThreshold: number;
   readonly sampling: { readonly steps: number; readonly eta: number; readonly seed: number };
+  /** Images sampled before the class-balanced choice of `count` (absent: no choice). */
+  readonly pool?: number;
   /** Fraction of all pixels that kept a label. */
   readonly labelledFraction: number;
   /** Pixel count per label value that occurs (ignore included), keyed by the value. */
@@ -87,6 +90,9 @@ export interface ReplaySetOptions {
   /** Generator weights (normally the EMA weights). */
   readonly weights: NamedTensors;
   readonly count: number;
+  /** Sample this many images (>= count), let the labeller label them all, and keep `count` of
+   * them balanced over the classes it labels (replay/balance.ts); default count (no choice). */
+  readonly pool?: number;
   readonly labeller: ReplayLabeller;
   /** Pixels whose teacher confidence is below this get IGNORE_LABEL; default 0.7. */
   readonly confidenceThreshold?: number;
@@ -124,6 +130,7 @@ export function replayKey(parts: {
   readonly teacherId: string;
   readonly generatorWeights: NamedTensors | string;
   readonly count: number;
+  readonly pool?: number;
   readonly samplingSteps?: number;
   readonly eta?: number;
   readonly seed?: number;
@@ -133,6 +140,8 @@ export function replayKey(parts: {
   const canon = JSON.stringify([
     REPLAY_FORMAT, parts.step, parts.teacherId, gen, parts.count,
     parts.samplingSteps ?? 50, parts.eta ?? 0, parts.seed ?? 1, parts.confidenceThreshold ?? 0.7,
+    // Only a pool changes the key: sets drawn without one keep theirs.
+    ...(parts.pool !== undefined && parts.pool !== parts.count ? [parts.pool] : []),
   ]);
   return createHash('sha256').update(canon).digest('hex').slice(0, 32);
 }
@@ -216,12 +225,14 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
   const eta = o.eta ?? 0;
   const seed = o.seed ?? 1;
   if (!Number.isInteger(o.count) || o.count < 1) throw new Error(`replay set: count must be a positive integer, got ${o.count}`);
+  const drawn = o.pool ?? o.count;
+  if (!Number.isInteger(drawn) || drawn < o.count) throw new Error(`replay set: pool must be an integer >= count ${o.count}, got ${o.pool}`);
 
-  const sampler = await DiffusionSampler.create(c, o.weights, { batchSize: Math.min(B, o.count), runtime: o.runtime });
+  const sampler = await DiffusionSampler.create(c, o.weights, { batchSize: Math.min(B, drawn), runtime: o.runtime });
   let generated: Float32Array;
   try {
     generated = await sampler.sample({
-      count: o.count, steps, eta, seed,
+      count: drawn, steps, eta, seed,
       onProgress: (p) => o.onProgress?.({ phase: 'sampling', done: p.done, total: p.total }),
     });
   } finally {
@@ -230,7 +241,7 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
   quantise8(generated); // label exactly what is stored
 
   let checks: GeneratorChecks | null = null;
-  let keep = Array.from({ length: o.count }, (_, i) => i);
+  let keep = Array.from({ length: drawn }, (_, i) => i);
   const dropped: number[] = [];
   if (o.trainingImages) {
     o.onProgress?.({ phase: 'checking', done: 0, total: 1 });
@@ -242,17 +253,33 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
     }
     o.onProgress?.({ phase: 'checking', done: 1, total: 1 });
   }
-  const count = keep.length;
-  const images = new Float32Array(count * px);
+  let count = keep.length;
+  let images = new Float32Array(count * px);
   keep.forEach((src, i) => images.set(generated.subarray(src * px, (src + 1) * px), i * px));
 
-  const labels = new Uint8Array(count * hw);
+  let labels = new Uint8Array(count * hw);
+  let classes = 0;
   for (let first = 0; first < count; first += B) {
     const n = Math.min(B, count - first);
     const batch = images.subarray(first * px, (first + n) * px);
     const result = await o.labeller(batch, n, { channels: C, height: H, width: W });
+    if ('probabilities' in result) classes = result.classes;
     labels.set(pseudoLabels(result, n, H, W, threshold), first * hw);
     o.onProgress?.({ phase: 'labelling', done: first + n, total: count });
+  }
+  if (count > o.count) {
+    // The pool: keep `count` balanced over the classes the teacher labelled.
+    // Hard labels carry no class count: the highest label seen decides it.
+    let K = classes;
+    if (!K) for (const l of labels) if (l !== IGNORE_LABEL && l >= K) K = l + 1;
+    const picked = balancedSubset(Array.from({ length: count }, (_, i) => classShares(labels.subarray(i * hw, (i + 1) * hw), K)), o.count);
+    const pickedImages = new Float32Array(picked.length * px);
+    const pickedLabels = new Uint8Array(picked.length * hw);
+    picked.forEach((src, i) => {
+      pickedImages.set(images.subarray(src * px, (src + 1) * px), i * px);
+      pickedLabels.set(labels.subarray(src * hw, (src + 1) * hw), i * hw);
+    });
+    [images, labels, count, keep] = [pickedImages, pickedLabels, picked.length, picked.map((i) => keep[i])];
   }
   const histogram: Record<string, number> = {};
   let labelled = 0;
@@ -274,6 +301,7 @@ export async function generateReplaySet(o: ReplaySetOptions): Promise<ReplaySet>
     ignoreIndex: IGNORE_LABEL,
     confidenceThreshold: threshold,
     sampling: { steps, eta, seed },
+    ...(drawn > o.count ? { pool: drawn } : {}),
     labelledFraction: labels.length ? labelled / labels.length : 0,
     labelHistogram: histogram,
     dropped,

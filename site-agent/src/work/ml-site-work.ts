@@ -7,8 +7,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayCheck, replayKey, untrainedSamples, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  balancedImages, checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
+  replayCheck, replayKey, untrainedSamples, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
   type DiffusionConfig, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import type { EvaluationReport, ReplayCheck, Task } from '@fedciss/proto';
@@ -138,7 +138,7 @@ export class MlSiteWork implements SiteWork {
    */
   private async replayCheck(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string; config: DiffusionConfig }, threshold: number): Promise<ReplayCheck> {
     const file = join(set.dir, 'replay-check.json');
-    const key = `${set.key}:${threshold}:${REPLAY_NOISE_MARGIN}:${SITE_CHECK_LABELS}:untrained`;
+    const key = `${set.key}:${threshold}:${REPLAY_NOISE_MARGIN}:${SITE_CHECK_LABELS}:untrained-pool${REPLAY_POOL_FACTOR}`;
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; check: ReplayCheck };
       if (saved.key === key) return saved.check;
@@ -147,7 +147,10 @@ export class MlSiteWork implements SiteWork {
     const heldOut = await this.data.test(oldRoster, this.size(teacher.config));
     const progress = progressOf('replay-check', this.log);
     progress.update(0);
-    const c = await replayCheck({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, floor: await untrainedSamples(set.config, set.samples.length, REPLAY_SAMPLING_STEPS, this.seed(task), this.runtime), test: heldOut, student: SITE_STUDENT, labels: SITE_CHECK_LABELS, threshold, seed: this.seed(task), runtime: this.runtime });
+    // The floor's images are chosen as the replay set's were: balanced from a pool as large.
+    const untrained = await untrainedSamples(set.config, set.samples.length * REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, this.seed(task), this.runtime);
+    const floor = (await balancedImages(teacher, untrained, set.samples.length, { confidenceThreshold: task.hyperParameters!.pseudoLabelThreshold, runtime: this.runtime })).images;
+    const c = await replayCheck({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, floor, test: heldOut, student: SITE_STUDENT, labels: SITE_CHECK_LABELS, threshold, seed: this.seed(task), runtime: this.runtime });
     progress.done();
     const check: ReplayCheck = {
       fidelity: c.generator.fidelity, noiseFidelity: c.noise.fidelity, foregroundFidelity: c.generator.foregroundFidelity, noiseForegroundFidelity: c.noise.foregroundFidelity,
@@ -167,7 +170,9 @@ export class MlSiteWork implements SiteWork {
     const labeller = segmenterLabeller({ config: teacher.config, weights: teacher.weights, numClasses: teacher.numClasses, runtime: this.runtime });
     const progress = progressOf('replay', this.log);
     try {
-      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, samplingSteps: REPLAY_SAMPLING_STEPS, confidenceThreshold: hp.pseudoLabelThreshold });
+      // Chosen from a larger pool, balanced over the classes the teacher sees (ml replay/balance.ts).
+      const pool = hp.replayImages * REPLAY_POOL_FACTOR;
+      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, pool, samplingSteps: REPLAY_SAMPLING_STEPS, confidenceThreshold: hp.pseudoLabelThreshold });
       const dir = join(this.config.workDir, 'replay', `step-${task.step}`);
       const set = await ensureReplaySet({
         dir,
@@ -176,6 +181,7 @@ export class MlSiteWork implements SiteWork {
         config: genConfig,
         weights: gen.weights,
         count: hp.replayImages,
+        pool,
         labeller,
         confidenceThreshold: hp.pseudoLabelThreshold,
         samplingSteps: REPLAY_SAMPLING_STEPS,

@@ -45,6 +45,14 @@ export interface ReplayBenchOptions {
   floor: 'gaussian' | 'palette' | 'untrained';
   /** Generated images the student learns from (default: the mode's). */
   images?: number;
+  /** Sample this many images, let the teacher label them, and keep --images of them balanced over
+   * the classes the teacher sees (ml replay/balance.ts); default --images x REPLAY_POOL_FACTOR, as
+   * sites' replay sets; --images itself: no choice. */
+  pool?: number;
+  /** Students per generator, by seed (each generator scored by each; the floor's students are
+   * seeds 1..--floor-seeds, so 1,2,3 pairs each generator with the floor student by student);
+   * default: one student whose seed is the generator's. */
+  studentSeeds?: number[];
   /** Generator architecture and training replaced from the command line (JSON objects). */
   generator: Partial<DiffusionConfig>;
   generatorTraining: Partial<diffusion.GeneratorTraining>;
@@ -85,6 +93,11 @@ export const USAGE = `npm run bench:replay -- [options]
                         one generator per floor seed: what sites compare against), gaussian (noise
                         around mid-grey) or palette (real pixels shuffled: the real colours, no shape)
   --images N            generated images the student learns from
+  --pool N              sample N images, keep --images of them balanced over the classes the
+                        teacher labels in them (default 4 x --images, as sites' replay sets; the
+                        untrained floor is chosen the same way; N = --images: no choice)
+  --student-seeds A,B   score each generator with students of these seeds (default: one student,
+                        seeded as the generator)
   --generator JSON      generator config fields, e.g. '{"baseChannels":32}'
   --training JSON       generator training fields, e.g. '{"learningRate":1e-3,"lossWeighting":"uniform"}'
   --ceiling             also the student of teacher-labelled real training images (ceiling)
@@ -168,6 +181,8 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
         break;
       }
       case '--images': o.images = positive(flag, take(), true); break;
+      case '--pool': o.pool = positive(flag, take(), true); break;
+      case '--student-seeds': o.studentSeeds = take().split(',').map((v) => positive(flag, v, true)); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
       case '--no-baselines': o.baselines = false; break;
@@ -178,6 +193,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
   }
   if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new Error('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
   if (o.loadGenerator && o.loadGenerator.length > 1 && o.loadGenerator.length !== o.seeds) throw new Error(`--load-generator: ${o.loadGenerator.length} files for --seeds ${o.seeds}; give one file or one per seed`);
+  if (o.pool !== undefined && o.images !== undefined && o.pool < o.images) throw new Error(`--pool ${o.pool} is smaller than --images ${o.images}`);
   if (o.generatorSteps && o.generatorSeconds) throw new Error('--generator-steps and --generator-seconds: give one budget');
   if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
   if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);

@@ -17,8 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
-  createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
-  noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
+  balancedImages, createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
+  noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
   trainDiffusion, trainLocalSegmenter, privacyReport, type FidelityResult, type ModelRef, type NamedTensors, type SegImage, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
 import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
@@ -92,6 +92,8 @@ async function main(): Promise<number> {
   const generatorSteps = o.generatorSteps ?? (o.generatorSeconds ? 0 : p.generatorSteps);
   const training = { ...REPLAY_GENERATOR_TRAINING, seconds: o.generatorSeconds ?? p.generatorSeconds, ...o.generatorTraining };
   const count = o.images ?? p.images;
+  // Sites' replay sets are chosen from REPLAY_POOL_FACTOR x their size; --pool N sets it (N = --images: no choice).
+  const pool = o.pool ?? count * REPLAY_POOL_FACTOR;
   const segGeo = { channels: 3, height: SEGMENTER.inputSize[0], width: SEGMENTER.inputSize[1] };
   const realTrain = diffusion.fitImages(site.train.map((s) => s.image), segGeo, geo, 'squash');
   const realTest = diffusion.fitImages(site.test.map((s) => s.image), segGeo, geo, 'squash');
@@ -100,31 +102,40 @@ async function main(): Promise<number> {
 
   const sampling = { steps: o.samplingSteps ?? REPLAY_SAMPLING_STEPS, eta: o.eta ?? 0, clip: o.clip ?? 1, spacing: o.spacing ?? 'leading' };
   const labels = o.labels;
-  interface Run { seed: number; steps: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; cpuSeconds: number; imagesPerSecond: number; flagged: number; loss: number }
+  interface Run { seed: number; studentSeed: number; steps: number; fidelity: FidelityResult; realism: number; histogram: number; trainSeconds: number; cpuSeconds: number; imagesPerSecond: number; flagged: number; loss: number; classImages: number[] }
   const runs: Run[] = [];
   let gridSamples: SegSample[] = [];
   const gridFile = resolve(o.grid ?? (o.json ? o.json.replace(/\.json$/, '') + '-samples.png' : join(out, 'samples.png')));
   mkdirSync(dirname(gridFile), { recursive: true });
+  /** The `count` images of the pool `drawn`, balanced over the classes the teacher sees in them, as
+   * sites choose their replay sets; and how many of those kept show each class. */
+  const pick = async (drawn: readonly SegImage[]): Promise<{ kept: SegImage[]; classImages: number[] }> => {
+    const b = await balancedImages(teacher, drawn, count, { confidenceThreshold: o.confidence });
+    return { kept: b.images, classImages: b.classImages };
+  };
   /** Samples the generator, drops memorised samples, and scores what is left. */
   const score = async (seed: number, steps: number, emaWeights: NamedTensors, losses: readonly number[], trainSeconds: number, cpuSeconds: number): Promise<void> => {
     const s0 = Date.now();
-    const samples = await sampleImages({ config, weights: emaWeights, count, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, seed: 1000 + seed });
-    const imagesPerSecond = count / ((Date.now() - s0) / 1000);
+    const drawn = pool;
+    const samples = await sampleImages({ config, weights: emaWeights, count: drawn, steps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, seed: 1000 + seed });
+    const imagesPerSecond = drawn / ((Date.now() - s0) / 1000);
     diffusion.quantise8(samples);
     // The memorisation check of replay sets: samples too close to a training image are dropped.
     const privacy = privacyReport(samples, realTrain, geo);
     const flagged = new Set(privacy.flagged.map((f) => f.sample));
-    const kept = asImages(samples).filter((_, i) => !flagged.has(i));
+    const { kept, classImages } = await pick(asImages(samples).filter((_, i) => !flagged.has(i)));
     const realism = realismReport(samples, realTest, geo);
     // The first seed's samples with the teacher's labels: at each point of a curve, and at the end.
     if (seed === o.firstSeed) {
       gridSamples = await labelWithTeacher(teacher, kept.slice(0, 16));
       if (o.evalAt.includes(steps)) writeFileSync(gridFile.replace(/\.png$/, `-step${steps}.png`), labelledGrid(gridSamples));
     }
-    const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed, confidenceThreshold: o.confidence, labels });
     const loss = mean(losses.slice(-50));
-    log(`seed ${seed}: ${steps} steps in ${trainSeconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} CPU s, loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}, foreground ${fidelity.foregroundFidelity.toFixed(3)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged`);
-    runs.push({ seed, steps, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds, cpuSeconds, imagesPerSecond, flagged: flagged.size / count, loss });
+    for (const studentSeed of o.studentSeeds ?? [seed]) {
+      const fidelity = await replayFidelity({ teacher, teacherCounts, images: kept, test: site.test, student, seed: studentSeed, confidenceThreshold: o.confidence, labels });
+      log(`seed ${seed}, student seed ${studentSeed}: ${steps} steps in ${trainSeconds.toFixed(0)} s (${cpuSeconds.toFixed(0)} CPU s, loss ${loss.toFixed(4)}), fidelity ${fidelity.fidelity.toFixed(3)} (student ${(100 * fidelity.studentMiou).toFixed(1)}, foreground ${fidelity.foregroundFidelity.toFixed(3)}), realism ${realism.frechetDistance.toFixed(4)}, ${flagged.size} flagged, images showing each class ${classImages.join('/')}`);
+      runs.push({ seed, studentSeed, steps, fidelity, realism: realism.frechetDistance, histogram: realism.histogramDistance, trainSeconds, cpuSeconds, imagesPerSecond, flagged: flagged.size / drawn, loss, classImages });
+    }
   };
   /** --save-generator: the EMA weights with the config and training figures (at every --eval-at
    * point too: FILE-stepN), for sampling variants on one trained generator (--load-generator). */
@@ -185,7 +196,7 @@ async function main(): Promise<number> {
   const noise = diffusion.stackImages(noiseList.map((n) => n.image));
   // The floor's images per floor seed; the untrained floor is its own fresh generator per seed (seed 1: weights 99).
   const floorImages = async (seed: number): Promise<SegImage[]> => (o.floor === 'palette' ? paletteNoiseImages(count, geo, 99, realTrain.map((image) => ({ image, height: geo.height, width: geo.width })))
-    : o.floor === 'untrained' ? untrainedSamples(config, count, sampling.steps, 98 + seed) : noiseList);
+    : o.floor === 'untrained' ? (await pick(await untrainedSamples(config, pool, sampling.steps, 98 + seed))).kept : noiseList);
   const noiseDistance = realismReport(noise, realTest, geo).frechetDistance;
   const realDistance = realismReport(realTrain, realTest, geo).frechetDistance;
   let baselines: Record<string, number> | undefined;
@@ -195,7 +206,7 @@ async function main(): Promise<number> {
     // Student seeds 1..floorSeeds; each seed's pair is cached on its own, so more seeds add to fewer.
     const perSeed: Record<string, number>[] = [];
     // The untrained floor depends on the generator's config and the sampler too.
-    const untrainedKey = o.floor === 'untrained' ? `-${createHash('sha256').update(JSON.stringify({ config, steps: sampling.steps })).digest('hex').slice(0, 8)}` : '';
+    const untrainedKey = o.floor === 'untrained' ? `-${createHash('sha256').update(JSON.stringify({ config, steps: sampling.steps })).digest('hex').slice(0, 8)}${pool > count ? `-pool${pool}` : ''}` : '';
     const labelKey = labels === 'soft' ? 'soft' : o.confidence;
     /** One student per seed on `images`, cached by `name` (floor and ceiling on their own). */
     const cached = async (name: string, seed: number, images: () => Promise<readonly SegImage[]>, prefix: string): Promise<Record<string, number>> => {
@@ -228,8 +239,13 @@ async function main(): Promise<number> {
   // Reading the fidelity by its floor and ceiling: the share of the gap between teacher-labelled
   // noise and teacher-labelled real images that the samples close (0 = no better than noise).
   const aboveNoise = (f: number, floor?: number, ceiling?: number) => (floor !== undefined && ceiling !== undefined && ceiling > floor ? round((f - floor) / (ceiling - floor), 3) : undefined);
+  // Each generator's fidelity over its students (with --student-seeds), and each student against
+  // the floor's student of the same seed (the floor's students are seeds 1..--floor-seeds).
+  const generatorSeeds = [...new Set(final.map((r) => r.seed))];
+  const perGenerator = generatorSeeds.map((seed) => round(mean(final.filter((r) => r.seed === seed).map((r) => r.fidelity.fidelity)), 3));
+  const paired = final.filter((r) => r.studentSeed <= floorSeedFidelities.length).map((r) => r.fidelity.fidelity - floorSeedFidelities[r.studentSeed - 1]);
   const seedRow = (r: Run) => ({
-    seed: r.seed, generatorSteps: r.steps, fidelity: round(r.fidelity.fidelity, 3), foregroundFidelity: round(r.fidelity.foregroundFidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
+    seed: r.seed, studentSeed: r.studentSeed, classImages: r.classImages, generatorSteps: r.steps, fidelity: round(r.fidelity.fidelity, 3), foregroundFidelity: round(r.fidelity.foregroundFidelity, 3), studentMiou: round(100 * r.fidelity.studentMiou, 1), realismDistance: round(r.realism, 4),
     histogramDistance: round(r.histogram, 3), generatorTrainSeconds: round(r.trainSeconds, 0), generatorCpuSeconds: round(r.cpuSeconds, 0), finalLoss: round(r.loss, 4),
     labelledFraction: round(r.fidelity.labelledFraction, 3), flaggedFraction: round(r.flagged, 3),
     studentIou: r.fidelity.studentIou.map((v) => (v === null ? null : round(100 * v, 1))),
@@ -241,6 +257,11 @@ async function main(): Promise<number> {
     studentMiou: round(100 * mean(final.map((r) => r.fidelity.studentMiou)), 1),
     fidelity: round(mean(fid), 3),
     fidelitySd: round(sd(fid), 3),
+    // Over generator seeds, each the mean of its students (equal to the above with one student each).
+    fidelityPerGenerator: perGenerator,
+    fidelityPerGeneratorSd: round(sd(perGenerator), 3),
+    // Student by student against the floor's student of the same seed: mean, sd, lowest.
+    fidelityOverFloorPaired: paired.length ? { mean: round(mean(paired), 3), sd: round(sd(paired), 3), min: round(Math.min(...paired), 3), n: paired.length } : undefined,
     foregroundFidelity: round(mean(final.map((r) => r.fidelity.foregroundFidelity)), 3),
     foregroundFidelitySd: round(sd(final.map((r) => r.fidelity.foregroundFidelity)), 3),
     fidelityAboveNoise: aboveNoise(mean(fid), baselines?.noiseFidelity, baselines?.realFidelity),
@@ -276,7 +297,7 @@ async function main(): Promise<number> {
       : undefined,
     teacherIou: final[0].fidelity.teacherIou.map((v) => (v === null ? null : round(100 * v, 1))),
     classes: ['background', ...CLASSES],
-    site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count },
+    site: { trainImages: site.train.length, testImages: site.test.length, inputSize: SEGMENTER.inputSize, generatedImages: count, pool },
     generator: { config, training, steps: savedList.length ? undefined : generatorSteps || undefined, samplingSteps: sampling.steps, eta: sampling.eta, clip: sampling.clip, spacing: sampling.spacing, loadedFrom: o.loadGenerator },
     labels,
     floor: o.floor,

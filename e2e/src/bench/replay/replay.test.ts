@@ -37,6 +37,11 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.deepEqual([parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'gaussian']).floor], ['palette', 'gaussian']);
   assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be 'gaussian', 'palette' or 'untrained'/);
   assert.throws(() => parseArgs(['--spacing', 'middle']), /--spacing must be 'leading' or 'trailing'/);
+  const p = parseArgs(['--images', '96', '--pool', '384', '--student-seeds', '1,2,3']);
+  assert.deepEqual([p.images, p.pool, p.studentSeeds], [96, 384, [1, 2, 3]]);
+  assert.deepEqual([d.pool, d.studentSeeds], [undefined, undefined]);
+  assert.throws(() => parseArgs(['--images', '96', '--pool', '48']), /--pool 48 is smaller than --images 96/);
+  assert.throws(() => parseArgs(['--student-seeds', '1,x']), /--student-seeds must be a positive integer, got 'x'/);
 });
 
 test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {
