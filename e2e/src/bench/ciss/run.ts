@@ -15,7 +15,7 @@ import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
-import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
+import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReplayLike, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 import { lastRoundResult } from './step-result';
 
 export interface SiteData {
@@ -120,6 +120,13 @@ async function readRounds(fed: Federation, steps: readonly number[]): Promise<{ 
   return { series, rounds };
 }
 
+/** Each step's replay check and generator figures (GET /api/reports/replay). */
+async function readReplay(fed: Federation): Promise<ReplayLike[]> {
+  const r = await fed.api<{ steps: ReplayLike[] }>('GET', '/api/reports/replay');
+  if (r.status !== 200) throw new Error(`GET /api/reports/replay: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.steps;
+}
+
 interface RunSpec {
   method: MethodSpec;
   /** Class names of each step this run opens. */
@@ -164,6 +171,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
   }
   const stepSeconds: Array<number | null> = [];
   let reports: ReportLike[] = [];
+  let replay: ReplayLike[] = [];
   let trained: Awaited<ReturnType<typeof readRounds>> | undefined;
   let error: string | undefined;
   try {
@@ -204,6 +212,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
     }
     reports = await waitForReport(fed, spec.steps.length - 1, 60_000);
     trained = await readRounds(fed, spec.steps.map((_, t) => t).filter((t) => t >= first));
+    replay = await readReplay(fed);
     await after?.(fed);
   } catch (e) {
     error = (e as Error).message.split('\n')[0];
@@ -221,7 +230,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
     label: method.label,
     recipe: method.recipe,
     ...finalFigures(error ? [] : reports, ctx.schedule),
-    steps: stepFigures(reports, stepSeconds),
+    steps: stepFigures(reports, stepSeconds, replay),
     rounds: trained ? roundFigures(trained.series, reports, ctx.schedule) : [],
     roundEvaluationSeconds: trained ? roundEvaluationSeconds(trained.rounds) : null,
     seconds: Math.round((Date.now() - t0) / 100) / 10,

@@ -5,6 +5,7 @@
  * PLOP report X-Y settings); "all" is every class including background. The same figures after
  * every segmenter round (roundFigures) where the run evaluated each round. Pure functions.
  */
+import type { ReplayStepReport } from '@fedciss/coordinator';
 import { classGroups, type Schedule } from './settings';
 
 /** What the benchmark reads of a coordinator StepReport. */
@@ -15,6 +16,20 @@ export interface ReportLike {
   perClassIoU: Record<string, number | null>;
   mIoU: { old: number | null; new: number | null; all: number | null };
   perSite?: unknown[];
+}
+
+/** What the benchmark reads of GET /api/reports/replay: each step's generator and the sites' replay check. */
+export type ReplayLike = Pick<ReplayStepReport, 'step' | 'fidelity' | 'noiseFidelity' | 'skippedSites' | 'realism' | 'generatorSteps'>;
+
+/** A step's replay, as the sites measured it: fidelity of a student taught only by the step's replay
+ * images (and of one taught by the untrained generator's noise), how many sites skipped replay for it,
+ * and the generator's realism and training steps in the step's generator rounds. */
+export interface StepReplayFigures {
+  fidelity: number | null;
+  noiseFidelity: number | null;
+  sitesSkipping: number;
+  realism: number | null;
+  generatorSteps: number;
 }
 
 /** What the benchmark reads of GET /api/reports/steps/:step/rounds: one point per evaluated
@@ -77,6 +92,8 @@ export interface StepFigures {
   perClass: Record<string, number | null>;
   /** Wall-clock seconds from opening the step to its completion. */
   seconds: number | null;
+  /** Null where the step neither replayed nor trained the generator. */
+  replay: StepReplayFigures | null;
 }
 
 export interface MethodResult {
@@ -183,7 +200,12 @@ export function finalFigures(reports: readonly ReportLike[], schedule: Schedule)
   };
 }
 
-export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArray<number | null> = []): StepFigures[] {
+export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArray<number | null> = [], replay: readonly ReplayLike[] = []): StepFigures[] {
+  const replayOf = (step: number): StepReplayFigures | null => {
+    const x = replay.find((y) => y.step === step);
+    if (!x || (x.fidelity === null && x.generatorSteps === 0)) return null;
+    return { fidelity: x.fidelity, noiseFidelity: x.noiseFidelity, sitesSkipping: x.skippedSites.length, realism: x.realism, generatorSteps: x.generatorSteps };
+  };
   return [...reports].sort((a, b) => a.step - b.step).map((r) => ({
     step: r.step,
     classesAdded: r.classes.filter((c) => c.stepAdded === r.step && c.id !== 0).map((c) => c.name),
@@ -193,6 +215,7 @@ export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArr
     all: pct(r.mIoU.all),
     perClass: perClassByName(r),
     seconds: seconds[r.step] ?? null,
+    replay: replayOf(r.step),
   }));
 }
 
@@ -229,10 +252,10 @@ export function roundEvaluationSeconds(rounds: readonly RoundLike[]): number {
   return Math.round(ms / 100) / 10;
 }
 
-function sd(values: readonly number[]): number | null {
+function sd(values: readonly number[], digits = 2): number | null {
   if (values.length < 2) return values.length ? 0 : null;
   const m = values.reduce((a, b) => a + b, 0) / values.length;
-  return Math.round(Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1)) * 100) / 100;
+  return Math.round(Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1)) * 10 ** digits) / 10 ** digits;
 }
 
 const numbers = (v: Array<number | null | undefined>): number[] => v.filter((x): x is number => typeof x === 'number');
@@ -315,6 +338,28 @@ function row(cells: string[]): string {
 
 const pm = (v: number | null | undefined, d: number | null | undefined): string => (typeof v === 'number' ? `${v.toFixed(1)} ± ${num(d)}` : '–');
 
+/** The sites' replay check and the generator, per method and step, over the seeds (fidelity as a
+ * fraction of the teacher's mIoU, realism as a distance: lower is closer to the sites' images). */
+function replayMarkdown(summaries: readonly MethodSummary[]): string[] {
+  const rows: string[] = [];
+  for (const m of summaries) {
+    const steps = [...new Set(m.perSeed.flatMap((r) => r.steps.filter((s) => s.replay).map((s) => s.step)))].sort((a, b) => a - b);
+    for (const [i, step] of steps.entries()) {
+      const seen = m.perSeed.map((r) => r.steps.find((s) => s.step === step)?.replay).filter((x): x is StepReplayFigures => !!x);
+      const f = (k: 'fidelity' | 'noiseFidelity' | 'realism' | 'generatorSteps', digits: number) => {
+        const v = numbers(seen.map((x) => x[k]));
+        return v.length ? `${mean(v)!.toFixed(digits)} ± ${(sd(v, digits) ?? 0).toFixed(digits)}` : '–';
+      };
+      rows.push(row([i ? '' : m.label, String(step), f('fidelity', 3), f('noiseFidelity', 3), String(seen.reduce((a, x) => a + x.sitesSkipping, 0)), f('realism', 4), f('generatorSteps', 0)]));
+    }
+  }
+  if (!rows.length) return [];
+  return ['', '### Replay: the sites\' own check and the generator (mean ± sd over the seeds)', '',
+    row(['Method', 'step', 'fidelity', 'noise fidelity', 'sites skipping replay (all seeds)', 'realism', 'generator steps (all sites)']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']), ...rows,
+    '', 'Fidelity: a student taught only by the step\'s replay images, scored on the site\'s labelled held-out images, over the teacher\'s mIoU there; noise fidelity: the same student taught by the untrained generator\'s samples. A site skips replay unless its fidelity clears both. Step 0 shows the generator its generator rounds trained.'];
+}
+
 /** The per-round series: one row per method and step, its rounds left to right. */
 function roundsMarkdown(summaries: readonly MethodSummary[]): string[] {
   const shown = summaries.filter((m) => m.rounds.length);
@@ -358,6 +403,7 @@ export function toMarkdown(r: BenchResult): string {
   for (const id of ids) out.push(row([r.methods[id].label, ...names.map((n) => pm(r.methods[id].perClass[n], r.methods[id].perClassSd[n]))]));
   out.push('', 'Ureter and vesicular glands (bold) are where the method\'s paper reports beating even joint training.');
   out.push(...roundsMarkdown([...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])]));
+  out.push(...replayMarkdown([...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])]));
   out.push('', '### Gates', '');
   out.push(row(['gate', 'rule', 'margin', 'spread (sum of sd)', 'met']));
   out.push(row(['---', '---', '---:', '---:', '---']));
