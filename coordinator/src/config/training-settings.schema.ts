@@ -85,6 +85,9 @@ export const trainingSettingsSchema = z.strictObject({
   /** A site whose replay fidelity (measured on its labelled held-out images) is below this skips
    * replay for the step (0: replay always, never measured). */
   replayFidelityThreshold: z.number().min(0).default(0.3),
+  /** Share of each local batch taken from the replay set when a site replays (the rest are the
+   * step's real images; the optimizer steps stay the same, so more replay is fewer real images). */
+  replayFraction: z.number().gt(0).lt(1).default(0.5),
   /** Steps of server-side distillation on generated images after each aggregation (0: off). */
   serverDistillSteps: count.default(10),
   /** Images generated for it, their DDIM steps, and the optimizer's batch size and learning rate. */

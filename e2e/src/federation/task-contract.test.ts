@@ -37,6 +37,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
       lossWeights: { ce: 1, unbiasedCe: 0.5, kd: 3, pod: 0.25, contrastive: 0.2, pseudoLabels: 0 },
       aggregation: { strategy: 'fedprox', proximalMu: MU },
       serverDistillSteps: 0,
+      replayFraction: 0.3,
       segmenter: SEGMENTER,
     }), 'task-contract.json');
     coordinator = await startCoordinator(config, new MlModelFactory(), { logLevels: ['error'] });
@@ -66,6 +67,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     assert.equal(hp.pseudoLabels, false);
     assert.deepEqual(hp.segmenterArchitecture, SEGMENTER);
     assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep], [3, 4, 0.02, 0.8, 2]);
+    assert.equal(hp.replayFraction, 0, 'step 0 has nothing to replay: the share is not sent');
   });
 
   test("the site reads it into ml's types, and mu and the weights reach the loss", async () => {

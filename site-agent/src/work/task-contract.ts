@@ -42,6 +42,8 @@ export function localTrainHyperOf(task: Task): LocalTrainHyper {
     fedproxMu: hp.fedproxMu,
     pseudoLabels: hp.pseudoLabels,
     pseudoLabelThreshold: hp.pseudoLabelThreshold,
+    // 0 (unset: step 0, or a coordinator older than the field): ml's default share.
+    ...(hp.replayFraction > 0 ? { replayFraction: hp.replayFraction } : {}),
     // A round retried after a failure keeps the last slot of the step's schedule.
     schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
   };

@@ -155,6 +155,12 @@ export const METHODS: readonly MethodSpec[] = [
     losses: () => OURS, replay: false, serverDistill: true, generator: true,
   },
   { id: 'ours-plus-replay', label: 'Ours + replay', recipe: 'ours with diffusion replay (half of each batch)', losses: () => OURS, replay: true, serverDistill: true, generator: true },
+  // Replay takes its share of the batch from the step's real images (equal optimizer steps): a
+  // quarter instead of half tells whether replay's cost to the new classes is that share.
+  {
+    id: 'ours-plus-light-replay', label: 'Ours + replay (¼ batch)', recipe: 'ours with diffusion replay (a quarter of each batch)',
+    losses: () => OURS, replay: true, serverDistill: true, generator: true, training: { replayFraction: 0.25 },
+  },
   { id: 'ours-plus-contrastive', label: 'Ours + contrastive', recipe: 'ours with the pixel contrastive loss (x0.1)', losses: () => ({ ...OURS, contrastive: 0.1 }), replay: false, serverDistill: true, generator: true },
   { id: 'ours-plus-pod', label: 'Ours + POD', recipe: 'ours with POD feature distillation (x0.5)', losses: () => ({ ...OURS, pod: 0.5 }), replay: false, serverDistill: true, generator: true },
   {

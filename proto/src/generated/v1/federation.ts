@@ -344,7 +344,14 @@ export interface HyperParameters {
     | boolean
     | undefined;
   /** TRAIN_SEGMENTER, EVALUATE: the global model's architecture */
-  segmenterArchitecture: SegmenterArchitecture | undefined;
+  segmenterArchitecture:
+    | SegmenterArchitecture
+    | undefined;
+  /**
+   * TRAIN_SEGMENTER, steps > 0 with replay: share of each batch taken from the replay set (replay
+   * takes a share of the batch, not extra steps). 0: the site's default (0.5).
+   */
+  replayFraction: number;
 }
 
 export interface Task {
@@ -1511,6 +1518,7 @@ function createBaseHyperParameters(): HyperParameters {
     lossWeights: undefined,
     pseudoLabels: undefined,
     segmenterArchitecture: undefined,
+    replayFraction: 0,
   };
 }
 
@@ -1557,6 +1565,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.segmenterArchitecture !== undefined) {
       SegmenterArchitecture.encode(message.segmenterArchitecture, writer.uint32(130).fork()).join();
+    }
+    if (message.replayFraction !== 0) {
+      writer.uint32(137).double(message.replayFraction);
     }
     return writer;
   },
@@ -1686,6 +1697,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.segmenterArchitecture = SegmenterArchitecture.decode(reader, reader.uint32());
             continue;
           }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.replayFraction = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1770,6 +1789,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.segmenter_architecture)
         ? SegmenterArchitecture.fromJSON(object.segmenter_architecture)
         : undefined,
+      replayFraction: isSet(object.replayFraction)
+        ? globalThis.Number(object.replayFraction)
+        : isSet(object.replay_fraction)
+        ? globalThis.Number(object.replay_fraction)
+        : 0,
     };
   },
 
@@ -1817,6 +1841,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.segmenterArchitecture !== undefined) {
       obj.segmenterArchitecture = SegmenterArchitecture.toJSON(message.segmenterArchitecture);
     }
+    if (message.replayFraction !== 0) {
+      obj.replayFraction = floatToJson(message.replayFraction);
+    }
     return obj;
   },
 
@@ -1846,6 +1873,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
       (object.segmenterArchitecture !== undefined && object.segmenterArchitecture !== null)
         ? SegmenterArchitecture.fromPartial(object.segmenterArchitecture)
         : undefined;
+    message.replayFraction = object.replayFraction ?? 0;
     return message;
   },
 };
