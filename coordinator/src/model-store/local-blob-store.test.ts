@@ -2,13 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync, closeSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBlobStore } from './local-blob-store';
 import { BlobIntegrityError, BlobNotFoundError } from './blob-store';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Bytes this process has read so far (files and sockets: Linux's rchar). */
+const bytesRead = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+/** Past the file system's timestamp granularity (a few ms), so that a write moves a file's times. */
+const tick = () => new Promise((r) => setTimeout(r, 20));
 
 test('stores blobs by content hash, once, and verifies them on read', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'store-'));
@@ -73,12 +77,77 @@ test('a blob to send comes with its chunks running hashes, checked against its a
     assert.equal(path, join(dir, 'sha256', sha256.slice(0, 2), sha256));
     assert.deepEqual(digests, { chunkBytes: 1000, sizeBytes: 2500, sha256, prefixSha256: [1000, 2000, 2500].map((end) => sha(bytes.subarray(0, end))) });
     await assert.rejects(store.getFileToSend(sha(randomBytes(5)), 1000), BlobNotFoundError);
-    // Damaged before its first sending: refused. Once checked, remembered (receivers check every chunk).
+    // Damaged before its first sending, or after it: refused.
     const other = await store.put(randomBytes(100));
     writeFileSync(join(dir, 'sha256', other.sha256.slice(0, 2), other.sha256), randomBytes(100));
     await assert.rejects(store.getFileToSend(other.sha256, 1000), /was damaged/);
-    writeFileSync(path, randomBytes(2500));
     assert.deepEqual((await store.getFileToSend(sha256, 1000)).digests, digests);
+    await tick();
+    writeFileSync(path, randomBytes(2500));
+    await assert.rejects(store.getFileToSend(sha256, 1000), /was damaged/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stored blob is hashed once, not at every open; a change to its file is still caught before it is used', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'store-'));
+  try {
+    const store = new LocalBlobStore(dir);
+    const size = 16 * 1024 * 1024;
+    const source = join(dir, 'upload');
+    writeFileSync(source, randomBytes(size));
+    const { sha256 } = await store.putFile(source); // hashed as it is stored
+    const path = join(dir, 'sha256', sha256.slice(0, 2), sha256);
+    const before = bytesRead();
+    for (let i = 0; i < 5; i++) assert.equal(await store.getFile(sha256), path);
+    await store.getFileToSend(sha256, 1024 * 1024); // its chunks' hashes: one read
+    const read = bytesRead() - before;
+    assert.ok(read >= size && read < 1.5 * size, `5 opens and 1 sending read ${read} bytes: the blob once (${size}), not at every open`);
+
+    // One byte changed in place, same size, and the modification time set back: still caught.
+    await tick();
+    const { atime, mtime } = statSync(path);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.from([0x5a ^ readFileSync(path)[1000]!]), 0, 1, 1000);
+    closeSync(fd);
+    utimesSync(path, atime, mtime);
+    await assert.rejects(store.getFile(sha256), /was damaged/);
+    await assert.rejects(store.getFileToSend(sha256, 1024 * 1024), /was damaged/);
+
+    // Replaced by a copy of other bytes: caught too; a new store (a restart) hashes at its first open.
+    const good = randomBytes(1000);
+    const other = await store.put(good);
+    const otherPath = join(dir, 'sha256', other.sha256.slice(0, 2), other.sha256);
+    await tick();
+    writeFileSync(join(dir, 'bad'), randomBytes(1000));
+    copyFileSync(join(dir, 'bad'), otherPath);
+    await assert.rejects(new LocalBlobStore(dir).getFile(other.sha256), /was damaged/);
+    await assert.rejects(store.getFile(other.sha256), /was damaged/);
+    await assert.rejects(store.getFile(sha(randomBytes(5))), BlobNotFoundError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file hashed by its writer (an upload) is moved in unread; a wrong hash shows at the next start\'s first open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'store-'));
+  try {
+    const store = new LocalBlobStore(dir);
+    const size = 16 * 1024 * 1024;
+    const bytes = randomBytes(size);
+    writeFileSync(join(dir, 'upload'), bytes);
+    const before = bytesRead();
+    const stored = await store.putHashedFile(join(dir, 'upload'), sha(bytes));
+    await store.getFile(stored.sha256);
+    const read = bytesRead() - before;
+    assert.ok(read < size / 2, `stored and opened reading ${read} bytes, not the ${size} of the file`);
+    assert.deepEqual(stored, { sha256: sha(bytes), sizeBytes: size, uri: `sha256:${sha(bytes)}` });
+
+    const lie = sha(randomBytes(8));
+    writeFileSync(join(dir, 'lying'), randomBytes(100));
+    await store.putHashedFile(join(dir, 'lying'), lie);
+    await assert.rejects(new LocalBlobStore(dir).getFile(lie), /was damaged/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
