@@ -31,6 +31,16 @@ export function transientDatabaseError(e: unknown): DomainError | undefined {
   return what ? new DomainError('unavailable', `${what}; try again (Prisma ${e.code})`) : undefined;
 }
 
+/**
+ * Whether `e` is a transient failure after which the transaction surely did not commit: it could
+ * not start in time (P2028, P2024), ran past its timeout (P2028: Prisma rolls it back), or met a
+ * concurrent write (P2034: the database rolled it back). Running it again cannot apply it twice.
+ * (A lost connection, P1017, may come after the commit: not among them.)
+ */
+export function isTransientRollback(e: unknown): boolean {
+  return e instanceof Prisma.PrismaClientKnownRequestError && ['P2024', 'P2028', 'P2034'].includes(e.code) && transientDatabaseError(e) !== undefined;
+}
+
 /** Prisma's own words for a failure, for the log: its message ends with the driver's reason, after the call site. */
 export function databaseFailureSummary(e: unknown): string {
   const code = (e as { code?: unknown })?.code;

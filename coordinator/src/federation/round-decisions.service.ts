@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DatabaseService, LONG_TRANSACTION, type Tx } from '../database/database.service';
+import { DatabaseService, type Tx } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { CLOCK, type Clock } from '../common/tokens';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
@@ -45,7 +45,7 @@ export class RoundDecisions {
   /** Persists a round's new state (with `alongside` in the same transaction), then carries out the machine's decision. */
   async persist(round: RoundRecord, state: RoundState, decision: RoundDecision, alongside?: (tx: Tx) => Promise<void>): Promise<void> {
     if (decision.action === 'fail') {
-      await this.db.transaction(async (tx) => {
+      await this.db.roundTransaction(async (tx) => {
         await alongside?.(tx);
         await this.rounds.fail(tx, round.id, state, decision.reason, new Date(this.clock.now()));
         await this.audit.record('system', 'round.fail', round.id, { reason: decision.reason }, tx);
@@ -55,7 +55,7 @@ export class RoundDecisions {
       await this.opener.openNext(round.stepIndex);
       return;
     }
-    await this.db.transaction(async (tx) => {
+    await this.db.roundTransaction(async (tx) => {
       await alongside?.(tx);
       await this.rounds.saveState(round.id, state, state.phase === 'aggregating' ? 'aggregating' : round.status, tx);
     });
@@ -72,7 +72,8 @@ export class RoundDecisions {
       }
       if (round.kind === 'evaluate') {
         // One segmenter round's aggregate scored (evaluateEveryRound): training goes on.
-        await this.db.transaction((tx) => this.complete(tx, round, round.baseVersionId!, decision.reason));
+        await this.db.roundTransaction((tx) => this.complete(tx, round, round.baseVersionId!, decision.reason));
+        this.completed(round, decision.reason);
         await this.opener.openNext(step.index);
         return;
       }
@@ -90,14 +91,15 @@ export class RoundDecisions {
       const cfg = step.config;
       const fields = { ...versionShape(kind, cfg), parentId: round.baseVersionId, stepIndex: step.index, roundId: round.id, note };
       const blob = await this.models.storeContent({ ...content, ...fields }); // outside the transaction: a large model takes seconds to hash
-      await this.db.transaction(async (tx) => {
+      await this.db.roundTransaction(async (tx) => {
         const version = await this.models.record(blob, fields, tx);
         await this.globals.set(kind, version.id, tx);
         if (serverState) await this.aggregationStates.save(tx, step.index, kind, serverState);
         const clipping = aggregatedClipping(round, cfg.training.privacy, aggregated.unclippedCount);
         if (clipping) await this.rounds.saveConfig(tx, round.id, { ...round.config, clipping });
         await this.complete(tx, round, version.id, decision.reason);
-      }, LONG_TRANSACTION);
+      });
+      this.completed(round, decision.reason);
       this.log.log(`round ${round.id} completed with ${decision.contributors.length} updates (${decision.reason})`);
     } catch (e) {
       this.log.error(`aggregation of round ${round.id} failed: ${(e as Error).stack ?? e}`);
@@ -111,11 +113,12 @@ export class RoundDecisions {
   /** The step's evaluation round is in: the round and the step complete together. */
   private async completeStep(round: RoundRecord, step: StepRecord, decision: Aggregate): Promise<void> {
     const resultId = round.baseVersionId!;
-    await this.db.transaction(async (tx) => {
+    await this.db.roundTransaction(async (tx) => {
       await this.complete(tx, round, resultId, decision.reason);
       await this.steps.setStatus(tx, step.index, 'completed', new Date(this.clock.now()));
       await this.audit.record('system', 'step.complete', `step ${step.index}`, { model: resultId }, tx);
-    }, LONG_TRANSACTION);
+    });
+    this.completed(round, decision.reason);
     this.progress.publish({ type: 'step', step: step.index, status: 'completed' });
     this.log.log(`step ${step.index} completed`);
   }
@@ -124,6 +127,10 @@ export class RoundDecisions {
     const done = completeRound(round.state, resultId, this.clock.now());
     await this.rounds.complete(tx, round.id, done, reason, round.kind === 'evaluate' ? null : resultId, new Date(this.clock.now()));
     await this.audit.record('system', 'round.complete', round.id, { result: resultId, contributors: round.state.contributors, reason }, tx);
+  }
+
+  /** Said once the round's completion is committed (its transaction may run more than once). */
+  private completed(round: RoundRecord, reason: string): void {
     this.progress.publish({ type: 'round', roundId: round.id, status: 'completed', reason });
   }
 }

@@ -93,7 +93,7 @@ export class RoundOpener {
     const collecting = startCollecting(opened, now).state;
     const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
     const adaptive = kind !== 'evaluate' ? openingClipping(cfg.training.privacy, await this.rounds.completed(kind)) : undefined;
-    await this.db.transaction(async (tx) => {
+    await this.db.roundTransaction(async (tx) => {
       const crossSite = localModels && (await this.registerLocalModels(tx, localModels));
       await this.rounds.create(tx, {
         id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),

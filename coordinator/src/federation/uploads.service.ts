@@ -286,8 +286,9 @@ export class UploadsService {
   private async check(round: RoundRecord, row: SiteUpdate, path: string): Promise<{ verdict: ContentVerdict; storageUri: string | null }> {
     const privacy = await this.privacyOf(round.stepIndex);
     const verdict = round.state.secureAggregation ? await this.maskedVerdict(round, row, path, privacy) : await this.plainVerdict(round.baseVersionId!, row, path, privacy, round.config.clipping?.clipNorm);
-    // Stored before it is recorded as accepted, so an accepted update always has its bytes.
-    const storageUri = verdict.ok ? (await this.store.putFile(path, row.sha256)).uri : null;
+    // Stored before it is recorded as accepted, so an accepted update always has its bytes. Not
+    // hashed again: the upload's assembler checked these bytes against row.sha256 as it wrote them.
+    const storageUri = verdict.ok ? (await this.store.putHashedFile(path, row.sha256)).uri : null;
     return { verdict, storageUri };
   }
 }

@@ -24,16 +24,26 @@ export interface BlobStore {
    */
   putFile(path: string, expectedSha256?: string): Promise<StoredBlob>;
   /**
+   * putFile for a file whose bytes the caller hashed, to `sha256`, as it wrote them (an upload,
+   * checked chunk by chunk and whole as it arrived): moved in without reading it again. The caller
+   * answers for the hash until the store is opened again (a restart hashes the blob at its first open).
+   */
+  putHashedFile(path: string, sha256: string): Promise<StoredBlob>;
+  /**
    * A fresh path, on the store's file system, for a file to write and then hand to putFile (moved,
    * not copied). One left behind by a crash is removed when the store opens.
    */
   scratchPath(): string;
-  /** A local file holding the blob, verified against its address (read it; never write it). */
+  /**
+   * A local file holding the blob, verified against its address (read it; never write it). May be
+   * verified once and trusted while the file is unchanged: hashing a large blob at every open made
+   * a round read it many times over.
+   */
   getFile(sha256: string): Promise<string>;
   /**
    * getFile for sending the blob in chunks of `chunkBytes`, with the running hash at each chunk's
-   * end (for chunkFile). May be verified once and remembered: blobs never change under their
-   * address, and a receiver checks every chunk against these hashes anyway.
+   * end (for chunkFile). Verified as getFile is, and the hashes remembered with the verification: a
+   * receiver checks every chunk against them anyway.
    */
   getFileToSend(sha256: string, chunkBytes: number): Promise<{ path: string; digests: ChunkDigests }>;
   has(sha256: string): Promise<boolean>;

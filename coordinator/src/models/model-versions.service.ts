@@ -100,11 +100,6 @@ export class ModelVersionsService {
     return row;
   }
 
-  async bytes(id: string): Promise<{ row: ModelVersion; bytes: Buffer }> {
-    const row = await this.get(id);
-    return { row, bytes: await this.store.get(row.sha256) };
-  }
-
   /** A local file holding the version's bytes (verified against its hash), to read by slices: never written. */
   async localFile(id: string): Promise<{ row: ModelVersion; path: string }> {
     const row = await this.get(id);

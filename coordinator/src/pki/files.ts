@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** File mode for private keys. */
@@ -13,23 +13,43 @@ export const PUBLIC_FILE_MODE = 0o644;
  * new content, never a partial one; a private key is never readable by others, even briefly.
  */
 export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
+  replaceAtomically(path, mode, (tmp) => {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/**
+ * Copies a file of any size to `path` as writeFileAtomic writes one: the kernel copies it, so it is
+ * never whole in memory (a Buffer, and so readFile, stops at 2 GiB).
+ */
+export function copyFileAtomic(from: string, path: string, mode: number): void {
+  replaceAtomically(path, mode, (tmp) => {
+    copyFileSync(from, tmp, constants.COPYFILE_EXCL); // with the source's mode until replaceAtomically sets `mode`
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** Has `fill` write a temporary file next to `path` (durably), then renames it over `path`. */
+function replaceAtomically(path: string, mode: number, fill: (tmp: string) => void): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    chmodSync(tmp, mode); // the umask may have narrowed or (for odd umasks) the mode may differ
+    fill(tmp);
+    chmodSync(tmp, mode); // the umask may have narrowed it, or a copy have the source's
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -4,7 +4,8 @@
 // nothing; two approvals at once sign one certificate; an approval or rejection that loses to the
 // other decision is a 409 naming the site; two enrolments of one key at once make one site; one
 // upload on two connections at once makes one update; two creations of one user are a 409; two
-// identical evaluation reports at once keep one.
+// identical evaluation reports at once keep one; a round's state written while the database is slow
+// is recorded, not failed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
@@ -20,6 +21,9 @@ import { SiteCertificates } from '../sites/site-certificates';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { EvaluationsService } from '../reports/evaluations.service';
 import { DomainError } from '../common/errors';
+import { RoundDecisions } from '../federation/round-decisions.service';
+import { RoundsRepository } from '../federation/repositories/rounds.repository';
+import { AuditService } from '../audit/audit.service';
 
 /** Prisma's default interactive-transaction timeout, which the approval once ran past. */
 const TRANSACTION_TIMEOUT_MS = 5000;
@@ -39,15 +43,16 @@ describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () =>
     assert.equal(answer.certificatePem, '', 'pending');
     return { siteId: answer.siteId, name, csrPem };
   };
-  /** Holds the site's row locked (as a long transaction elsewhere would) until the returned function runs its SQL and commits. */
-  const lockSiteRow = async (siteId: string) => {
+  /** Holds the row locked (as a long transaction elsewhere would) until the returned function runs its SQL and commits. */
+  const lockRow = async (table: 'sites' | 'rounds', id: string) => {
     await sql.query('BEGIN');
-    await sql.query('SELECT id FROM sites WHERE id = $1 FOR UPDATE', [siteId]);
+    await sql.query(`SELECT id FROM ${table} WHERE id = $1 FOR UPDATE`, [id]);
     return async (statement?: string) => {
-      if (statement) await sql.query(statement, [siteId]);
+      if (statement) await sql.query(statement, [id]);
       await sql.query('COMMIT');
     };
   };
+  const lockSiteRow = (siteId: string) => lockRow('sites', siteId);
 
   /** Resolves once some statement waits for a row lock (the approval reached its update). */
   const someoneWaitsForLock = () => until('a statement waiting for the row lock', async () => {
@@ -169,6 +174,21 @@ describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () =>
     } finally {
       site.client.close();
     }
+  });
+
+  test('a round\'s new state while the database is slow (its row locked past Prisma\'s 5 s default): recorded (it was a P2028 that failed the round\'s aggregation)', { timeout: 120_000 }, async () => {
+    // The round of the upload test above, still collecting.
+    const { id } = await prisma().round.findFirstOrThrow({ where: { status: 'collecting' }, orderBy: { openedAt: 'desc' } });
+    const round = await h.coordinator.app.get(RoundsRepository).get(id);
+    const release = await lockRow('rounds', id);
+    const started = Date.now();
+    const persisted = h.coordinator.app.get(RoundDecisions).persist(round, round.state, { action: 'none', nextCheckAt: null }, (tx) => h.coordinator.app.get(AuditService).record('system', 'test.slow-round', id, {}, tx));
+    await someoneWaitsForLock();
+    await new Promise((r) => setTimeout(r, TRANSACTION_TIMEOUT_MS + 1500));
+    await release();
+    await persisted;
+    assert.ok(Date.now() - started > TRANSACTION_TIMEOUT_MS, 'it waited past the default timeout');
+    assert.equal(await prisma().auditEntry.count({ where: { action: 'test.slow-round', target: id } }), 1, 'written once, with the round\'s state');
   });
 
   test('two creations of one user at once: one user, the other is a 409 naming it', async () => {

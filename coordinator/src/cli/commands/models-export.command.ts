@@ -12,7 +12,7 @@ import { LocalBlobStore } from '../../model-store/local-blob-store';
 import { MlModelFactory } from '../../models/ml-model-factory';
 import { ModelExportService } from '../../models/model-export.service';
 import { ModelVersionsService } from '../../models/model-versions.service';
-import { PUBLIC_FILE_MODE, writeFileAtomic } from '../../pki/files';
+import { copyFileAtomic, PUBLIC_FILE_MODE, writeFileAtomic } from '../../pki/files';
 
 export interface ModelsExportContext {
   dataDir?: string;
@@ -39,7 +39,8 @@ export const runModelsExport: ModelsExportAction = async (ctx) => {
     const versions = new ModelVersionsService(db, new LocalBlobStore(join(config.dataDir, 'models')));
     const exporter = new ModelExportService(versions, db, new MlModelFactory(), config, systemClock);
     const exported = await exporter.export(ctx.version, ctx.opset);
-    const { bytes: weights } = await versions.bytes(ctx.version);
+    // Copied from the store by the kernel: bytes() held the model once more, and stopped at 2 GiB (readFile).
+    const { path: weights } = await versions.localFile(ctx.version);
     const files = {
       onnx: join(ctx.outDir, `${ctx.version}.onnx`),
       weights: join(ctx.outDir, `${ctx.version}.safetensors`),
@@ -47,7 +48,7 @@ export const runModelsExport: ModelsExportAction = async (ctx) => {
     };
     mkdirSync(ctx.outDir, { recursive: true }); // with the umask's mode (writeFileAtomic would make it private)
     writeFileAtomic(files.onnx, exported.onnx, PUBLIC_FILE_MODE);
-    writeFileAtomic(files.weights, weights, PUBLIC_FILE_MODE);
+    copyFileAtomic(weights, files.weights, PUBLIC_FILE_MODE);
     writeFileAtomic(files.card, exported.card, PUBLIC_FILE_MODE);
     return { files, opset: exported.metadata.opset, classes: exported.metadata.classes.length };
   } finally {

@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
-import { peakRssBytes, resetPeakRss } from './proc-stats';
+import { bytesRead, peakRssBytes, resetPeakRss } from './proc-stats';
 import type { FromEnd, ToEnd } from './model-ends';
 
 export interface ModelFigures {
@@ -32,6 +32,12 @@ export interface ModelFigures {
   resultDownloadMs?: number;
   checkedValues?: number;
   peakRssBytes: { coordinator: number; agent: number };
+  /**
+   * What the coordinator read from after the initial model to the result's download (bytesRead):
+   * the sites' uploads through their sockets (sites x the model) and its model files; once each
+   * stored blob was hashed at every open, ~19x the model at 2.5 GB.
+   */
+  coordinatorReadBytes?: { chars: number; disk: number };
 }
 
 class End {
@@ -100,6 +106,7 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     // 2.5 GB run without that reported the initial model's 2.9 GB, still resident, as the round's).
     figures.createPeakRssBytes = coordinator.peakRss();
     resetPeakRss(coordinator.child.pid!);
+    const readBefore = bytesRead(coordinator.child.pid!);
     Object.assign(figures, { modelBytes: created.version.sizeBytes, createMs: Math.round(created.ms) });
     agent.send({ type: 'round' });
     const uploaded = await agent.next('uploaded');
@@ -113,6 +120,8 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     // The median of shifts 1e-3, 2e-3, 3e-3.
     agent.send({ type: 'fetch', version: aggregated.version, expectShift: 2e-3 });
     const fetched = await agent.next('fetched');
+    const readAfter = bytesRead(coordinator.child.pid!);
+    figures.coordinatorReadBytes = { chars: readAfter.chars - readBefore.chars, disk: readAfter.disk - readBefore.disk };
     Object.assign(figures, { resultDownloadMs: Math.round(fetched.ms), checkedValues: fetched.checkedValues, ok: true });
   } catch (e) {
     figures.error = (e as Error).message.slice(0, 500);

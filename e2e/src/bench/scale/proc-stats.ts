@@ -26,6 +26,16 @@ export function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
+/**
+ * Bytes the process has read so far: `chars` through any read call (files, sockets and pipes alike:
+ * Linux's rchar), `disk` from the block device (read_bytes: what the page cache did not hold).
+ */
+export function bytesRead(pid: number): { chars: number; disk: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)![1]);
+  return { chars: field('rchar'), disk: field('read_bytes') };
+}
+
 /** Least-squares slope of y over x (cost per unit of x). */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
   const n = xs.length;
