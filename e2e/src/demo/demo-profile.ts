@@ -1,13 +1,17 @@
 import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 
-/** Seconds of generator training per site in each step's generator round (the generator keeps
- * training across steps; at step 1 the sites replay what step 0's round made). 120 s keeps the
- * demo near twelve minutes but buys each of 3 sites on 2 cores at most ~840 steps (an estimate:
- * 2/3 of a core each, 0.095 CPU s a step at 24x32 single-threaded in bench:replay). bench:replay
- * met its fidelity goal with ONE generator of 3000 steps on 96 images (~285 CPU s): about 430 s
- * per site with 3 sites on 2 cores, i.e.
- * `npm run demo -- --generator-seconds 430` (about ten minutes longer; not measured in the demo). */
-export const DEMO_GENERATOR_SECONDS = 120;
+/** Optimizer steps of generator training per site in each step's generator round (the generator
+ * keeps training across steps; at step 1 the sites replay what step 0's round made). Steps, not
+ * seconds: a wall-clock budget of 120 s bought each site 32-34 steps on a loaded machine (session
+ * 7, load 14, 3.5 s a step) and an untrained generator's noise on the reports page, while the
+ * demo's other work is sized by steps and only slows down. 1600 steps cost about 230-300 s a round
+ * with 3 sites on 2 idle cores (0.095-0.123 CPU s a step in bench:replay), about 3.5-6 minutes
+ * over the old 2 x 120 s; bench:replay's ONE generator of 3000 steps met the fidelity goal.
+ * `npm run demo -- --generator-seconds S` gives a wall-clock budget instead. */
+export const DEMO_GENERATOR_STEPS = 1600;
+/** Surgeries in a site's training data at each step, and frames per surgery (x scale). */
+export const DEMO_TRAIN_SURGERIES_PER_STEP = 2;
+export const DEMO_IMAGES_PER_SURGERY = 12;
 /** Sites whose replay fidelity is below this skip replay. On these scenes teacher-labelled noise
  * already scores about 0.5 in bench:replay (colour maps to class), so the threshold alone would
  * pass noise: sites also skip replay unless the generator beats the same student taught on its
@@ -23,8 +27,9 @@ export interface DemoOptions {
   sites: number;
   /** Multiplies images per surgery, epochs and rounds. */
   scale: number;
-  /** Generator training per site and round, seconds (default DEMO_GENERATOR_SECONDS x scale). */
-  generatorSeconds?: number;
+  /** Generator training per site and round: optimizer steps (default DEMO_GENERATOR_STEPS x scale),
+   * or a wall-clock budget in seconds. */
+  generatorBudget?: GeneratorBudget;
   workDir: string;
   /** Stop everything at the end instead of keeping the console up until Ctrl-C. */
   exitAtEnd: boolean;
@@ -39,7 +44,18 @@ export const DEMO_SCHEDULE: string[][] = [
 /** The demo's segmenter input size [height, width]; the generator works at half of each side. */
 const DEMO_INPUT: [number, number] = [48, 64];
 
-export function demoTraining(scale: number, generatorSeconds = DEMO_GENERATOR_SECONDS * scale) {
+export type GeneratorBudget = { steps: number } | { seconds: number };
+
+/** The coordinator's generatorTraining for a budget. Without a time budget sites train by passes
+ * over their step's images (ml trainDiffusion: steps = ceil(epochs x images / batch)), so a step
+ * budget is the passes that make at least that many batches of the demo's images. */
+export function demoGeneratorTraining(budget: GeneratorBudget, imagesPerSite: number) {
+  const { batchSize, learningRate } = REPLAY_GENERATOR_TRAINING;
+  if ('seconds' in budget) return { epochs: 1, seconds: budget.seconds, batchSize, learningRate };
+  return { epochs: Math.ceil((budget.steps * batchSize) / imagesPerSite), seconds: 0, batchSize, learningRate };
+}
+
+export function demoTraining(scale: number, generatorBudget: GeneratorBudget = { steps: DEMO_GENERATOR_STEPS * scale }) {
   return {
     localEpochs: 12 * scale,
     batchSize: 8,
@@ -49,14 +65,16 @@ export function demoTraining(scale: number, generatorSeconds = DEMO_GENERATOR_SE
     // kd 10: MiB's weight for its KD averaged over the old classes (ml's unbiasedDistillation).
     lossWeights: { ce: 1, kd: 10, pod: 0.5, contrastive: 0 }, // contrastive off: no measurable effect in bench:ciss
     segmenter: { width: 16, depth: 2, inputSize: DEMO_INPUT, embedDim: 16, groups: 4 },
-    // The replay recipe measured by bench:replay (ml/src/diffusion/recipe.ts), trained for a
-    // wall-clock budget per generator round; it keeps training across rounds and steps.
+    // The replay recipe measured by bench:replay (ml/src/diffusion/recipe.ts), trained for a step
+    // budget per generator round; it keeps training across rounds and steps.
     generator: { ...replayGeneratorConfig(DEMO_INPUT) },
-    generatorTraining: { epochs: 1, seconds: generatorSeconds, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
+    generatorTraining: demoGeneratorTraining(generatorBudget, DEMO_TRAIN_SURGERIES_PER_STEP * DEMO_IMAGES_PER_SURGERY * scale),
     replayFidelityThreshold: DEMO_FIDELITY_THRESHOLD,
   };
 }
 
+/** The round deadline is long because rounds are sized by steps, and a loaded machine takes longer
+ * for them (a site that dies is dropped by the heartbeat timeout, not by the deadline). */
 export function demoRounds(scale: number): string[] {
-  return ['--quorum', '2', '--segmenter-rounds', String(6 * scale), '--generator-rounds', '1', '--deadline', '600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
+  return ['--quorum', '2', '--segmenter-rounds', String(6 * scale), '--generator-rounds', '1', '--deadline', '3600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
 }

@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Federation } from '../harness/federation';
-import { demoRounds, demoTraining, DEMO_SCHEDULE, type DemoOptions } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_IMAGES_PER_SURGERY, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
 import { formatReportTable, type ReportSteps } from './report-table';
 
 function parseArgs(argv: string[]): DemoOptions {
@@ -22,17 +22,20 @@ function parseArgs(argv: string[]): DemoOptions {
     if (a === '--sites') o.sites = Number(next());
     else if (a === '--scale') o.scale = Number(next());
     else if (a === '--work-dir') o.workDir = resolve(next());
-    else if (a === '--generator-seconds') o.generatorSeconds = Number(next());
+    else if (a === '--generator-steps') o.generatorBudget = { steps: Number(next()) };
+    else if (a === '--generator-seconds') o.generatorBudget = { seconds: Number(next()) };
     else if (a === '--exit') o.exitAtEnd = true;
     else if (a === '--stay') o.exitAtEnd = false;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~12 min)] [--generator-seconds S (per site and generator round; default 120 x K)] [--work-dir DIR] [--exit | --stay]\n');
+      process.stdout.write('npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~12 min)] [--generator-steps N (per site and generator round; default 1600 x K) | --generator-seconds S (a wall-clock budget instead)] [--work-dir DIR] [--exit | --stay]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
   if (!Number.isInteger(o.sites) || o.sites < 2 || o.sites > 6) throw new Error('--sites must be 2..6');
   if (!Number.isInteger(o.scale) || o.scale < 1 || o.scale > 10) throw new Error('--scale must be 1..10');
-  if (o.generatorSeconds !== undefined && !(o.generatorSeconds > 0 && o.generatorSeconds <= 3600)) throw new Error('--generator-seconds must be a number of seconds in (0, 3600]');
+  const g = o.generatorBudget;
+  if (g && 'steps' in g && !(Number.isInteger(g.steps) && g.steps >= 1 && g.steps <= 100_000)) throw new Error('--generator-steps must be a whole number of steps in [1, 100000]');
+  if (g && 'seconds' in g && !(g.seconds > 0 && g.seconds <= 3600)) throw new Error('--generator-seconds must be a number of seconds in (0, 3600]');
   return o;
 }
 
@@ -68,14 +71,14 @@ async function main(): Promise<void> {
     workDir: o.workDir,
     sites: o.sites,
     tls: true,
-    trainSurgeriesPerStep: 2,
+    trainSurgeriesPerStep: DEMO_TRAIN_SURGERIES_PER_STEP,
     steps: DEMO_SCHEDULE.length,
     testSurgeries: 1,
-    imagesPerSurgery: 12 * o.scale,
+    imagesPerSurgery: DEMO_IMAGES_PER_SURGERY * o.scale,
     imageSize: { width: 160, height: 128 },
     seed: 2025,
     coordinatorFlags: demoRounds(o.scale),
-    training: demoTraining(o.scale, o.generatorSeconds),
+    training: demoTraining(o.scale, o.generatorBudget),
     echo: narrate,
   });
   let stopping = false;

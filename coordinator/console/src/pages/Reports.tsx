@@ -214,11 +214,17 @@ function Overlays({ step }: { step: ReportStep }) {
         {items.map((o, i) => (
           <li key={i}>
             <figure>
-              <div className="overlay-stack">
-                <img src={`data:image/png;base64,${o.imagePng}`} alt={`Generated laparoscopic-style frame ${i + 1}`} />
-                <img src={`data:image/png;base64,${o.overlayPng}`} alt={`The model's predicted segmentation of frame ${i + 1}`} className="overlay-top" style={{ opacity }} />
+              {/* The sample on its own beside the labelled copy: at 60% the labels hide what the generator drew. */}
+              <div className="overlay-pair">
+                <div className="overlay-stack">
+                  <img src={`data:image/png;base64,${o.imagePng}`} alt={`Generated laparoscopic-style frame ${i + 1}`} />
+                </div>
+                <div className="overlay-stack">
+                  <img src={`data:image/png;base64,${o.imagePng}`} alt="" />
+                  <img src={`data:image/png;base64,${o.overlayPng}`} alt={`The model's predicted segmentation of frame ${i + 1}`} className="overlay-top" style={{ opacity }} />
+                </div>
               </div>
-              <figcaption>Sample {i + 1} · synthetic</figcaption>
+              <figcaption>Sample {i + 1} · synthetic · left as generated, right with the model's labels</figcaption>
             </figure>
           </li>
         ))}
