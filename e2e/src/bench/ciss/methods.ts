@@ -58,8 +58,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // The generator trains by steps, not seconds, so a loaded machine trains the same generator: 500
     // passes over a site's 40 images (about 1000 steps) a round, 4 rounds, so FedAvg averages two
     // sites' generators 1000 steps apart rather than one 4000 steps apart. 60 s (one round, the
-    // earlier budget) left it near noise; 4 x 250 passes reached site fidelity 0.45 / 0.57 against
-    // noise's 0.31 / 0.32 (seed 1, seventh session's notes).
+    // earlier budget) left it near noise. Sites' replay check (seventh session's notes): 4 x 250
+    // passes 0.45 / 0.57 against noise's 0.31 / 0.32 (seed 1); 4 x 500 0.43 ± 0.04 against 0.32 ± 0.09
+    // over seeds 1-3: more steps do not lift it; a 32x40 generator did (0.63, seed 1, 2.4x step 0's time).
     generatorRounds: 4,
     // 40 images per site and step, batch 8: 5 steps per epoch, 250 local steps per round, 1500 per
     // step (replay shares the batch, it adds no steps); joint (80 images) 3000. At 90 steps a step no
