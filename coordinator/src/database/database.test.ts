@@ -129,15 +129,20 @@ describe('PostgreSQL server', () => {
 
   test('the pool counts show connections held by open transactions and the queries waiting for one', { timeout: 120_000 }, async () => {
     const db = await openDatabase({ url: server.createDatabase('pool_counts'), dataDir: '' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // The pool has 10 connections: 10 open transactions hold them all, an 11th query waits.
+    // Each transaction says when its query has answered: a connection counts as held as soon as it is
+    // checked out, before BEGIN, so the pool's counts alone do not say every transaction has started
+    // (CI once failed here: an assertion closed the client under a transaction still starting).
+    let inside = 0;
+    const txs = Array.from({ length: 10 }, () => db.prisma.$transaction(async (tx) => {
+      await tx.site.count();
+      inside += 1;
+      await held;
+    }, { timeout: 60_000, maxWait: 60_000 }).then(() => undefined));
     try {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      // The pool has 10 connections: 10 open transactions hold them all, an 11th query waits.
-      const txs = Array.from({ length: 10 }, () => db.prisma.$transaction(async (tx) => {
-        await tx.site.count();
-        await held;
-      }, { timeout: 60_000, maxWait: 60_000 }).then(() => undefined));
-      while ((db.driver.poolCounts()?.idle ?? 1) > 0 || db.driver.heldConnections().length < 10 || db.driver.heldConnections().some((c) => c.activeQuery)) await new Promise((r) => setTimeout(r, 20));
+      while (inside < 10 || db.driver.heldConnections().some((c) => c.activeQuery)) await new Promise((r) => setTimeout(r, 20));
       const waiting = db.prisma.site.count().then((n) => n); // a Prisma query starts when awaited
       while (db.driver.poolCounts()!.waiting === 0) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(db.driver.poolCounts(), { total: 10, idle: 0, waiting: 1 });
@@ -148,6 +153,9 @@ describe('PostgreSQL server', () => {
       assert.deepEqual(db.driver.poolCounts(), { total: 10, idle: 10, waiting: 0 });
       assert.deepEqual(db.driver.heldConnections(), []);
     } finally {
+      // Whatever failed, the transactions end before the client closes, so the failure reported is the first one.
+      release();
+      await Promise.allSettled(txs);
       await db.close();
     }
   });
