@@ -402,8 +402,9 @@ export function toMarkdown(r: BenchResult): string {
   out.push(row(['---', ...names.map(() => '---:')]));
   for (const id of ids) out.push(row([r.methods[id].label, ...names.map((n) => pm(r.methods[id].perClass[n], r.methods[id].perClassSd[n]))]));
   out.push('', 'Ureter and vesicular glands (bold) are where the method\'s paper reports beating even joint training.');
-  out.push(...roundsMarkdown([...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])]));
-  out.push(...replayMarkdown([...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])]));
+  const withStep0 = [...(r.step0 ? [r.step0] : []), ...ids.map((id) => r.methods[id])];
+  out.push(...roundsMarkdown(withStep0));
+  out.push(...replayMarkdown(withStep0));
   out.push('', '### Gates', '');
   out.push(row(['gate', 'rule', 'margin', 'spread (sum of sd)', 'met']));
   out.push(row(['---', '---', '---:', '---:', '---']));
