@@ -25,6 +25,16 @@ export class AuditService {
     await tx.auditEntry.create({ data: { actor, action, target, details: details as Prisma.InputJsonValue } });
   }
 
+  /**
+   * Records an entry unless one with the same action and target exists (a decision the clock meets
+   * again at every tick, said once); true when it recorded.
+   */
+  async recordOnce(actor: Actor, action: string, target: string, details: Record<string, unknown> = {}): Promise<boolean> {
+    if (await this.db.prisma.auditEntry.findFirst({ where: { action, target } })) return false;
+    await this.record(actor, action, target, details);
+    return true;
+  }
+
   async recent(limit = 100) {
     return this.search({ limit });
   }

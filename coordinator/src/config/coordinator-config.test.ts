@@ -9,6 +9,8 @@ test('flags win over variables, variables over the defaults; text is coerced', (
   assert.equal(c.rounds.stragglers, 'wait');
   assert.equal(c.enrollAddress, '0.0.0.0:7001');
   assert.equal(c.rounds.deadlineSeconds, 600);
+  assert.equal(c.rounds.generatorFailuresPerStep, 3);
+  assert.equal(resolveConfig({ env: { FEDCISS_GENERATOR_FAILURES: '5' } }).rounds.generatorFailuresPerStep, 5);
   assert.deepEqual(c.enrollment, { mode: 'invitation', maxPendingPerAddress: 10, maxPending: 200, pendingExpirySeconds: 604800 });
   assert.deepEqual(c.training, DEFAULT_TRAINING);
 });
@@ -22,10 +24,11 @@ test('enrolment needs an invitation under mutual TLS unless opened by flag or va
 
 test('every bad setting is reported at once with its flag and variable', () => {
   assert.throws(
-    () => resolveConfig({ env: { FEDCISS_QUORUM: 'two' }, flags: { stragglers: 'never', httpPort: '70000', tickMs: '5' } }),
+    () => resolveConfig({ env: { FEDCISS_QUORUM: 'two' }, flags: { stragglers: 'never', httpPort: '70000', tickMs: '5', generatorFailures: '0' } }),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /^4 problems with the settings/);
+      assert.match(e.message, /^5 problems with the settings/);
+      assert.match(e.message, /rounds\.generatorFailuresPerStep \(--generator-failures or FEDCISS_GENERATOR_FAILURES\): Too small/);
       assert.match(e.message, /rounds\.quorum \(--quorum or FEDCISS_QUORUM\): Invalid input: expected number/);
       assert.match(e.message, /rounds\.stragglers \(--stragglers or FEDCISS_STRAGGLERS\): Invalid option/);
       assert.match(e.message, /httpPort \(--http-port or FEDCISS_HTTP_PORT\): Too big/);

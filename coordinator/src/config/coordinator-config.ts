@@ -42,6 +42,7 @@ const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
   ['rounds.heartbeatTimeoutSeconds', 'heartbeatTimeout', 'FEDCISS_HEARTBEAT_TIMEOUT_S'],
   ['rounds.segmenterRounds', 'segmenterRounds', 'FEDCISS_SEGMENTER_ROUNDS'],
   ['rounds.generatorRounds', 'generatorRounds', 'FEDCISS_GENERATOR_ROUNDS'],
+  ['rounds.generatorFailuresPerStep', 'generatorFailures', 'FEDCISS_GENERATOR_FAILURES'],
   ['enrollment.maxPendingPerAddress', 'maxPendingPerAddress', 'FEDCISS_MAX_PENDING_PER_ADDRESS'],
   ['enrollment.maxPending', 'maxPending', 'FEDCISS_MAX_PENDING'],
   ['enrollment.pendingExpirySeconds', 'pendingExpiry', 'FEDCISS_PENDING_EXPIRY_S'],
@@ -89,6 +90,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
       quorum: text['rounds.quorum'], deadlineSeconds: text['rounds.deadlineSeconds'], hardLimitSeconds: text['rounds.hardLimitSeconds'],
       stragglers: text['rounds.stragglers'] as StragglerPolicy | undefined, heartbeatTimeoutSeconds: text['rounds.heartbeatTimeoutSeconds'],
       segmenterRounds: text['rounds.segmenterRounds'], generatorRounds: text['rounds.generatorRounds'],
+      generatorFailuresPerStep: text['rounds.generatorFailuresPerStep'],
     },
     enrollment: {
       mode: insecure || flags.openEnrollment === true || env.FEDCISS_OPEN_ENROLLMENT === '1' ? 'open' : 'invitation',

@@ -28,6 +28,12 @@ export const roundSettingsSchema = z.strictObject({
   segmenterRounds: integer(1).default(2),
   /** Generator rounds per step (0: no diffusion replay). */
   generatorRounds: integer(0).default(1),
+  /**
+   * Failed generator rounds a step tries before it goes on with the generator it has (e.g. every
+   * site withheld its generator at the memorisation gate, which a retrained generator can pass).
+   * The generator only serves replay: a step must not stall on it.
+   */
+  generatorFailuresPerStep: integer(1).default(3),
 });
 
 /** Who may enrol, and the bounds of enrolment, the one call that needs no certificate. */

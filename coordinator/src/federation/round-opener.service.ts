@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DatabaseService, type Tx } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
+import { SKIPPED_ROUND_ACTIONS, skippedRoundTarget } from '../audit/skipped-rounds';
 import { CLOCK, BLOB_STORE, CONFIG, type Clock } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import type { BlobStore, StoredBlob } from '../model-store/blob-store';
@@ -17,15 +18,16 @@ import { GlobalModels } from './global-models';
 import { versionShape } from './round-aggregator.service';
 import { ProgressHub } from './progress-hub';
 import type { StepConfig } from './step-config';
-import { RoundsRepository, type RoundKind } from './repositories/rounds.repository';
+import { RoundsRepository, type RoundKind, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
 import { UpdatesRepository } from './repositories/updates.repository';
 
 /**
  * Opens a step's next round: segmenter rounds (each but the last followed by an evaluation of its
  * aggregate when `evaluateEveryRound` is on), then generator rounds, then the step's evaluation
- * round; a failed training round is followed by another of the same kind. Called inside the SerialQueue only (by the
- * clock, by a round's end, by a new step).
+ * round; a failed training round is followed by another of the same kind (a failed generator round
+ * only up to rounds.generatorFailuresPerStep). Called inside the SerialQueue only (by the clock, by a
+ * round's end, by a new step).
  */
 @Injectable()
 export class RoundOpener {
@@ -62,10 +64,11 @@ export class RoundOpener {
     const roundEvaluation = cfg.training.evaluateEveryRound && lastSegmenter?.resultVersionId && completed('segmenter') < cfg.segmenterRounds
       && !rounds.some((r) => r.config.evaluatesRound === lastSegmenter.id) ? lastSegmenter : undefined;
     // Training rounds first; a kind whose next round would cross the privacy budget is refused (and
-    // said so, once), and the step moves on.
+    // said so, once), and the step moves on. So does a step whose generator rounds failed too often.
     let kind: RoundKind = 'evaluate';
     for (const k of roundEvaluation ? [] : (['segmenter', 'generator'] as const)) {
       if (completed(k) >= (k === 'segmenter' ? cfg.segmenterRounds : cfg.generatorRounds)) continue;
+      if (k === 'generator' && (await this.generatorGivenUp(stepIndex, rounds))) continue;
       if (alive.length && (await this.privacy.refuse(stepIndex, k, cfg.training.privacy, alive))) continue;
       kind = k;
       break;
@@ -105,6 +108,23 @@ export class RoundOpener {
     });
     this.progress.publish({ type: 'round', roundId: id, status: 'collecting', reason: null });
     this.log.log(`opened ${kind} round ${id} of step ${stepIndex} for ${alive.length} sites (quorum ${quorum})`);
+  }
+
+  /**
+   * True once the step's generator rounds have failed `rounds.generatorFailuresPerStep` times (said
+   * so once, in the audit log the replay report reads): the step goes on with the generator it has.
+   * Segmenter rounds are retried without limit: they are what a step is for, and they fail when sites
+   * are gone, which the clock waits out.
+   */
+  private async generatorGivenUp(stepIndex: number, rounds: readonly RoundRecord[]): Promise<boolean> {
+    const failed = rounds.filter((r) => r.kind === 'generator' && r.status === 'failed').sort((a, b) => a.index - b.index);
+    const limit = this.config.rounds.generatorFailuresPerStep;
+    if (failed.length < limit) return false;
+    const generator = await this.globals.current('generator');
+    const reason = `${failed.length} generator rounds of step ${stepIndex} failed (the last: ${failed.at(-1)!.reason ?? 'no reason recorded'}); `
+      + `the step goes on with ${generator ? `generator version ${generator}` : 'no generator'} (rounds.generatorFailuresPerStep ${limit})`;
+    if (await this.audit.recordOnce('system', SKIPPED_ROUND_ACTIONS.givenUp, skippedRoundTarget(stepIndex, 'generator'), { reason, kind: 'generator', failedRounds: failed.map((r) => r.id) })) this.log.warn(reason);
+    return true;
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ReportClass, Miou, SiteBreakdown, CrossSiteCell, StepReport, RoundPoint } from '../reports/federated-report';
-import type { ReplaySiteCheck, ReplayStepReport } from '../reports/replay-report.service';
+import type { ReplaySiteCheck, ReplayStepReport, WithheldGenerator } from '../reports/replay-report.service';
 import type { Overlay } from '../reports/overlays.service';
 import type { DifferentialPrivacySettings, SecureAggregationSettings } from '../privacy/privacy-settings';
 import type { PrivacyView, SiteSpend } from '../privacy/privacy-ledger.service';
@@ -290,6 +290,12 @@ export class SiteFidelityDto implements ReplaySiteCheck {
   @ApiProperty({ ...nullableNumber, description: 'wall seconds the noise student cost the site' }) noiseSeconds!: number | null;
 }
 
+export class WithheldGeneratorDto implements WithheldGenerator {
+  @ApiProperty() siteId!: string;
+  @ApiProperty() roundId!: string;
+  @ApiProperty({ description: 'why the site kept its generator back (the memorisation gate\'s figures)' }) reason!: string;
+}
+
 export class ReplayStepDto implements ReplayStepReport {
   @ApiProperty() step!: number;
   @ApiProperty(nullableNumber) fidelity!: number | null;
@@ -299,6 +305,9 @@ export class ReplayStepDto implements ReplayStepReport {
   @ApiProperty(nullableNumber) realism!: number | null;
   @ApiProperty() privacyFlagged!: number;
   @ApiProperty() generatorSteps!: number;
+  @ApiProperty({ description: 'the step\'s generator rounds that failed' }) generatorRoundsFailed!: number;
+  @ApiProperty({ type: [WithheldGeneratorDto] }) withheldGenerators!: WithheldGeneratorDto[];
+  @ApiProperty({ ...nullableString, description: 'why the step went on without its planned generator rounds (failed too often, or the privacy budget); null: it did not' }) generatorGivenUp!: string | null;
 }
 
 export class ReplayReportDto {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
 import { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
+import { SKIPPED_ROUND_ACTIONS, skippedRoundTarget } from '../audit/skipped-rounds';
 import { CONFIG } from '../common/tokens';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { epsilonOfReleases, type Release } from './rdp';
@@ -91,12 +92,9 @@ export class PrivacyLedger {
       if (eps > budget) over.push(`${siteId} would reach ε ${eps.toFixed(3)} after ${rel.length + 1} ${kind} rounds`);
     }
     if (!over.length) return false;
-    const target = `step ${stepIndex} ${kind}`;
+    const target = skippedRoundTarget(stepIndex, kind);
     const reason = `privacy budget: a ${kind} round would cross the budget ε ${budget} (δ ${dp.delta}): ${over.join('; ')}; no further ${kind} round opens`;
-    if (!(await this.db.prisma.auditEntry.findFirst({ where: { action: 'round.refused', target } }))) {
-      await this.audit.record('system', 'round.refused', target, { reason, kind, budget, delta: dp.delta });
-      this.log.warn(reason);
-    }
+    if (await this.audit.recordOnce('system', SKIPPED_ROUND_ACTIONS.refused, target, { reason, kind, budget, delta: dp.delta })) this.log.warn(reason);
     return true;
   }
 

@@ -1,7 +1,7 @@
 // The coordinator with in-test gRPC clients as sites, for what protects a site's data: the
 // memorisation gate (a site withholds its generator; the round goes on without it, the console is
-// told) and differential privacy (the spend per site is recorded and a round that would cross the
-// budget is refused).
+// told; when every site withholds, the step goes on with the generator it has) and differential
+// privacy (the spend per site is recorded and a round that would cross the budget is refused).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -147,5 +147,52 @@ describe('privacy of what leaves a site', () => {
     }
     const html = await (await fetch(`${coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${token}` } })).text();
     assert.match(html, /<h2>Privacy<\/h2>[\s\S]*<td>segmenter<\/td><td>3<\/td><td>4\.011<\/td>/);
+  });
+
+  test('memorisation gate at every site: after rounds.generatorFailuresPerStep failed generator rounds the step goes on with the generator it has, and says so', { timeout: 90_000 }, async () => {
+    // Finish step 1 (the test above) by its evaluation; step 2 without differential privacy: this test is about the gate.
+    for (const site of [a, b]) {
+      const t = await taskOf(site, TaskKind.TASK_KIND_EVALUATE);
+      await site.reportEvaluation({ modelVersionId: t.globalModel!.versionId, roundId: t.roundId, images: 1, split: 'test', evaluatedSiteModel: '', classes: [{ classId: 1, truePositive: 1, falsePositive: 0, falseNegative: 0 }] });
+    }
+    await until('step 1 to complete', async () => (await api('GET', '/api/steps')).body[1]?.status === 'completed');
+    const generator = (await api('GET', '/api/rounds?step=0')).body.find((r: { kind: string }) => r.kind === 'generator').resultVersionId;
+    config.training = { ...config.training, privacy: { differentialPrivacy: null } };
+    Object.assign(config.rounds, { segmenterRounds: 1, generatorRounds: 1, generatorFailuresPerStep: 2 });
+    const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'stomach' }] });
+    assert.equal(opened.status, 201, JSON.stringify(opened.body));
+    for (const site of [a, b]) await uploadShifted(site, await taskOf(site, TaskKind.TASK_KIND_TRAIN_SEGMENTER), 'segmenter', 0.1);
+
+    // Both sites keep their generator back, twice: each round fails at once ("every site has answered").
+    const reason = (site: TestSiteClient, attempt: number) => `memorisation gate: ${attempt + 1} of 8 generated samples lie within the threshold at ${site.siteId}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const tasks = [await taskOf(a, TaskKind.TASK_KIND_TRAIN_GENERATOR), await taskOf(b, TaskKind.TASK_KIND_TRAIN_GENERATOR)];
+      assert.equal(tasks[0].roundId, tasks[1].roundId);
+      assert.equal(tasks[0].globalModel!.versionId, generator, 'every try starts from the generator the federation has');
+      for (const [i, site] of [a, b].entries()) {
+        const ack = await site.reportWithheld({ roundId: tasks[i].roundId, kind: 'generator', reason: reason(site, attempt), metrics: { privacyFlagged: attempt + 1 } });
+        assert.equal(ack.ok, true, ack.message);
+      }
+      await until(`generator round ${attempt} of step 2 to fail`, async () => (await api('GET', '/api/rounds?step=2')).body.some((r: { id: string; status: string }) => r.id === tasks[0].roundId && r.status === 'failed'));
+    }
+
+    // No third generator round: the step evaluates the segmenter with the generator it had.
+    const evalTask = await taskOf(a, TaskKind.TASK_KIND_EVALUATE);
+    assert.equal(evalTask.step, 2);
+    const rounds = (await api('GET', '/api/rounds?step=2')).body as Array<{ kind: string; status: string; reason: string }>;
+    assert.deepEqual(rounds.map((r) => `${r.kind} ${r.status}`).sort(), ['evaluate collecting', 'generator failed', 'generator failed', 'segmenter completed']);
+    assert.match(rounds.find((r) => r.kind === 'generator')!.reason, /every site has answered but the quorum cannot be reached: 0 of 2 sites uploaded \(quorum 1\), 2 withheld/);
+    const givenUp = (await api('GET', '/api/audit?action=round.given-up')).body as Array<{ actor: string; target: string; details: { reason: string } }>;
+    assert.equal(givenUp.length, 1, 'said once, though the clock meets the decision at every tick');
+    assert.deepEqual([givenUp[0].actor, givenUp[0].target], ['system', 'step 2 generator']);
+    assert.match(givenUp[0].details.reason, new RegExp(`^2 generator rounds of step 2 failed \\(the last: every site has answered .*\\); the step goes on with generator version ${generator} \\(rounds.generatorFailuresPerStep 2\\)$`));
+
+    // The replay report (the console's Diffusion replay card) names the failures, who withheld and why, and the decision.
+    const step2 = (await api('GET', '/api/reports/replay')).body.steps.find((s: { step: number }) => s.step === 2);
+    assert.equal(step2.generatorRoundsFailed, 2);
+    assert.deepEqual(new Set(step2.withheldGenerators.map((w: { siteId: string; reason: string }) => `${w.siteId}: ${w.reason}`)),
+      new Set([0, 1].flatMap((attempt) => [a, b].map((site) => `${site.siteId}: ${reason(site, attempt)}`))));
+    assert.equal(step2.generatorGivenUp, givenUp[0].details.reason);
+    assert.equal(step2.privacyFlagged, 0, 'withheld generators are not accepted updates');
   });
 });

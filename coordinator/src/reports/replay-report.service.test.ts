@@ -4,12 +4,16 @@ import type { DatabaseService } from '../database/database.service';
 import { ReplayReportService } from './replay-report.service';
 import { replayCheckMetrics } from './replay-check-metrics';
 
-/** The two queries the service makes, answered from arrays (the filter on status is the caller's). */
-function fakeDb(rounds: { id: string; kind: string; stepIndex: number }[], updates: { roundId: string; siteId: string; metrics: unknown }[]): DatabaseService {
+interface FakeRound { id: string; kind: string; stepIndex: number; status?: string; state?: unknown }
+interface FakeAudit { action: string; target: string; details: unknown }
+
+/** The three queries the service makes, answered from arrays (the filters on status and action are the caller's). */
+function fakeDb(rounds: FakeRound[], updates: { roundId: string; siteId: string; metrics: unknown }[], audit: FakeAudit[] = []): DatabaseService {
   return {
     prisma: {
-      round: { findMany: async () => rounds },
+      round: { findMany: async () => rounds.map((r) => ({ status: 'completed', state: {}, ...r })) },
       siteUpdate: { findMany: async () => updates },
+      auditEntry: { findMany: async () => audit },
     },
   } as unknown as DatabaseService;
 }
@@ -44,6 +48,38 @@ test('replay report: per step, the first fidelity each site reported, who skippe
   assert.deepEqual([s1.fidelityBySite[0].noiseFidelity, s1.fidelityBySite[0].margin, s1.fidelityBySite[0].noiseSeconds, s1.fidelityBySite[0].noiseForegroundFidelity], [0.5, 0.05, 12, 0.3]);
   assert.deepEqual([s1.fidelityBySite[1].noiseFidelity, s1.fidelityBySite[1].margin], [null, null]);
   assert.equal(s1.noiseFidelity, 0.5);
+});
+
+test('replay report: failed generator rounds, the generators withheld in them, and why the step went on without them', async () => {
+  const gate = (n: number) => `memorisation gate: ${n} of 8 generated samples lie within the threshold`;
+  const rounds = [
+    { id: 'g1a', kind: 'generator', stepIndex: 1, status: 'failed', state: { withheld: { B: { at: 1, reason: gate(2) }, A: { at: 2, reason: gate(1) } } } },
+    { id: 'g1b', kind: 'generator', stepIndex: 1, status: 'failed', state: { withheld: { A: { at: 3, reason: gate(3) } } } },
+    { id: 'g2a', kind: 'generator', stepIndex: 2, status: 'completed', state: { withheld: { B: { at: 4, reason: gate(1) } } } },
+    { id: 's3a', kind: 'segmenter', stepIndex: 3, status: 'failed', state: { withheld: { A: { at: 5, reason: 'not a generator' } } } },
+  ];
+  const audit = [
+    { action: 'round.given-up', target: 'step 1 generator', details: { reason: '2 generator rounds of step 1 failed' } },
+    { action: 'round.refused', target: 'step 3 generator', details: { reason: 'privacy budget' } },
+    { action: 'round.refused', target: 'step 3 segmenter', details: { reason: 'a segmenter refusal is not the generator\'s' } },
+    { action: 'round.given-up', target: 'step 4 generator', details: { no: 'reason' } },
+  ];
+  const steps = await new ReplayReportService(fakeDb(rounds, [], audit)).steps();
+  const byStep = new Map(steps.map((s) => [s.step, s]));
+  // Step 4's entry has no reason: it is not read as one, and adds no step.
+  assert.deepEqual([...byStep.keys()], [1, 2, 3]);
+  const s1 = byStep.get(1)!;
+  assert.equal(s1.generatorRoundsFailed, 2);
+  assert.deepEqual(s1.withheldGenerators, [
+    { siteId: 'A', roundId: 'g1a', reason: gate(1) },
+    { siteId: 'B', roundId: 'g1a', reason: gate(2) },
+    { siteId: 'A', roundId: 'g1b', reason: gate(3) },
+  ]);
+  assert.equal(s1.generatorGivenUp, '2 generator rounds of step 1 failed');
+  const s2 = byStep.get(2)!;
+  assert.deepEqual([s2.generatorRoundsFailed, s2.withheldGenerators.length, s2.generatorGivenUp], [0, 1, null]);
+  // A segmenter round's state is not the generator's; the privacy refusal of the generator counts.
+  assert.deepEqual([byStep.get(3)!.generatorRoundsFailed, byStep.get(3)!.withheldGenerators, byStep.get(3)!.generatorGivenUp], [0, [], 'privacy budget']);
 });
 
 test('replay check metrics: every figure under its key, skipped as 0/1, bad figures refused by field name', () => {

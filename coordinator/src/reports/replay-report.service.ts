@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { REPLAY_CHECK_KEYS } from './replay-check-metrics';
+import { SKIPPED_ROUND_ACTIONS, stepOfSkippedRound } from '../audit/skipped-rounds';
 
 /** What the federation knows, per step, about its diffusion replay. */
 export interface ReplayStepReport {
@@ -22,6 +23,20 @@ export interface ReplayStepReport {
   privacyFlagged: number;
   /** Generator training steps the sites ran in the step (sum over sites and rounds). */
   generatorSteps: number;
+  /** The step's generator rounds that failed (e.g. every site withheld its generator). */
+  generatorRoundsFailed: number;
+  /** Generator updates sites kept back at the memorisation gate, per round, with why. */
+  withheldGenerators: WithheldGenerator[];
+  /** Why the step went on without its planned generator rounds (too many failed, or the privacy
+   * budget): its replay, and the next step's, uses the generator it had. Null: it did not. */
+  generatorGivenUp: string | null;
+}
+
+/** A generator a site trained and kept back (round-state `withheld`). */
+export interface WithheldGenerator {
+  siteId: string;
+  roundId: string;
+  reason: string;
 }
 
 /** One site's replay check at one step (ml replay/check.ts, sent as the upload's ReplayCheck). */
@@ -52,7 +67,9 @@ const known = (v: (number | null)[]) => v.filter((x): x is number => x !== null)
  * The replay part of the federated report, from the metrics sites send with their updates:
  * the replay check of segmenter updates (keys REPLAY_CHECK_KEYS and `replaySkipped`, stored from
  * the upload's typed ReplayCheck; site-agent work/ml-site-work.ts), `realismFrechet`, `privacyFlagged`, `steps` with
- * generator updates. Only accepted updates count.
+ * generator updates. Only accepted updates count. Next to them, what became of the step's generator
+ * rounds: failed ones, generators withheld at the memorisation gate, and the coordinator's decision
+ * to go on without them (audit entries round.given-up and round.refused).
  */
 @Injectable()
 export class ReplayReportService {
@@ -61,13 +78,31 @@ export class ReplayReportService {
   async steps(): Promise<ReplayStepReport[]> {
     const rounds = await this.db.prisma.round.findMany({ where: { kind: { in: ['segmenter', 'generator'] } }, orderBy: { openedAt: 'asc' } });
     const updates = await this.db.prisma.siteUpdate.findMany({ where: { roundId: { in: rounds.map((r) => r.id) }, status: 'accepted' }, orderBy: { siteId: 'asc' } });
+    // The opener's decisions to go on without generator rounds (round-opener.service.ts, privacy-ledger.service.ts).
+    const givenUp = await this.db.prisma.auditEntry.findMany({ where: { action: { in: Object.values(SKIPPED_ROUND_ACTIONS) } }, orderBy: { id: 'asc' } });
     const kindOf = new Map(rounds.map((r) => [r.id, { kind: r.kind, step: r.stepIndex }]));
     const byStep = new Map<number, ReplayStepReport & { realisms: number[] }>();
     const entry = (step: number) => {
       let e = byStep.get(step);
-      if (!e) byStep.set(step, (e = { step, fidelity: null, noiseFidelity: null, fidelityBySite: [], skippedSites: [], realism: null, privacyFlagged: 0, generatorSteps: 0, realisms: [] }));
+      if (!e) {
+        byStep.set(step, (e = {
+          step, fidelity: null, noiseFidelity: null, fidelityBySite: [], skippedSites: [], realism: null, privacyFlagged: 0, generatorSteps: 0,
+          generatorRoundsFailed: 0, withheldGenerators: [], generatorGivenUp: null, realisms: [],
+        }));
+      }
       return e;
     };
+    for (const r of rounds.filter((x) => x.kind === 'generator')) {
+      const e = entry(r.stepIndex);
+      if (r.status === 'failed') e.generatorRoundsFailed++;
+      const withheld = (r.state as { withheld?: Record<string, { reason: string }> } | null)?.withheld ?? {};
+      for (const [siteId, w] of Object.entries(withheld).sort(([a], [b]) => a.localeCompare(b))) e.withheldGenerators.push({ siteId, roundId: r.id, reason: w.reason });
+    }
+    for (const a of givenUp) {
+      const step = stepOfSkippedRound(a.target, 'generator');
+      const reason = (a.details as { reason?: unknown } | null)?.reason;
+      if (step !== null && typeof reason === 'string') entry(step).generatorGivenUp ??= reason;
+    }
     for (const u of updates) {
       const r = kindOf.get(u.roundId)!;
       const e = entry(r.step);

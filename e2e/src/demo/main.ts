@@ -6,6 +6,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { ReplayStepReport } from '@fedciss/coordinator';
 import { Federation } from '../harness/federation';
 import { demoRounds, demoTraining, DEMO_IMAGES_PER_SURGERY, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
 import { formatReportTable, type ReportSteps } from './report-table';
@@ -109,9 +110,10 @@ async function main(): Promise<void> {
     }
     const report = (await fed.api<ReportSteps>('GET', '/api/reports')).body;
     process.stdout.write('\n' + formatReportTable(report) + '\n');
-    const replay = (await fed.api<{ steps: { step: number; fidelity: number | null; noiseFidelity: number | null; skippedSites: string[]; realism: number | null }[] }>('GET', '/api/reports/replay')).body;
+    const replay = (await fed.api<{ steps: ReplayStepReport[] }>('GET', '/api/reports/replay')).body;
     for (const r of replay.steps) {
       say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)} (untrained generator's noise ${r.noiseFidelity === null ? '-' : r.noiseFidelity.toFixed(2)})${r.skippedSites.length ? ` (replay skipped by ${r.skippedSites.length} site(s))` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
+      if (r.generatorGivenUp) say(`step ${r.step}: ${r.generatorGivenUp}`);
     }
     say(`done in ${clock()}. Report: ${fed.httpUrl}/reports (console), ${fed.httpUrl}/api/reports/report.html (HTML), logs in ${join(o.workDir)}`);
     if (o.exitAtEnd) await stop(0);

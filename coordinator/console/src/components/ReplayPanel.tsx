@@ -9,7 +9,8 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}`;
  * trained only on teacher-labelled generated images, scored against the teacher on the site's
  * held-out patients) next to the same student taught on an untrained generator's noise (the floor a
  * generator must beat: colour alone teaches a lot in these scenes), who skipped replay because of
- * it, and the realism of the samples.
+ * it, the realism of the samples, and what the memorisation gate did: flagged samples, generators
+ * withheld, and a step that went on with the generator it had once its generator rounds kept failing.
  */
 export function ReplayPanel({ sites }: { sites: Site[] }) {
   const report = useGet<ReplayReport>('/api/reports/replay');
@@ -28,7 +29,7 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
         <div className="table-wrap" tabIndex={0} role="region" aria-label="Diffusion replay per step">
         <table data-testid="replay-report">
           <thead>
-            <tr><th>Step</th><th>Replay fidelity</th><th>Noise floor</th><th>Per site (student / teacher mIoU)</th><th>Generator realism</th><th>Generator steps</th><th>Memorisation flags</th></tr>
+            <tr><th>Step</th><th>Replay fidelity</th><th>Noise floor</th><th>Per site (student / teacher mIoU)</th><th>Generator realism</th><th>Generator steps</th><th>Memorisation gate</th></tr>
           </thead>
           <tbody>
             {steps.map((s) => (
@@ -48,7 +49,14 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
                 </td>
                 <td className="mono">{s.realism === null ? '—' : s.realism.toFixed(4)}</td>
                 <td className="mono">{s.generatorSteps || '—'}</td>
-                <td className="mono">{s.privacyFlagged}</td>
+                <td>
+                  <span className="mono">{s.privacyFlagged}</span>
+                  {s.withheldGenerators.map((w) => (
+                    <div key={`${w.roundId}/${w.siteId}`} className="muted">{name(w.siteId)} withheld its generator ({w.roundId}): {w.reason}</div>
+                  ))}
+                  {s.generatorRoundsFailed > 0 && <div>{s.generatorRoundsFailed} generator round{s.generatorRoundsFailed === 1 ? '' : 's'} failed</div>}
+                  {s.generatorGivenUp && <div data-testid="generator-given-up"><strong>Went on with the generator it had:</strong> {s.generatorGivenUp}</div>}
+                </td>
               </tr>
             ))}
           </tbody>

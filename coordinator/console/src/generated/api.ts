@@ -905,6 +905,12 @@ export interface components {
             /** @description wall seconds the noise student cost the site */
             noiseSeconds: number | null;
         };
+        WithheldGeneratorDto: {
+            siteId: string;
+            roundId: string;
+            /** @description why the site kept its generator back (the memorisation gate's figures) */
+            reason: string;
+        };
         ReplayStepDto: {
             step: number;
             fidelity: number | null;
@@ -915,6 +921,11 @@ export interface components {
             realism: number | null;
             privacyFlagged: number;
             generatorSteps: number;
+            /** @description the step's generator rounds that failed */
+            generatorRoundsFailed: number;
+            withheldGenerators: components["schemas"]["WithheldGeneratorDto"][];
+            /** @description why the step went on without its planned generator rounds (failed too often, or the privacy budget); null: it did not */
+            generatorGivenUp: string | null;
         };
         ReplayReportDto: {
             steps: components["schemas"]["ReplayStepDto"][];

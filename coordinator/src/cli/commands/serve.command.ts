@@ -77,6 +77,7 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--heartbeat-timeout <seconds>', 'a site silent this long counts as dead', intFlag('--heartbeat-timeout'))
     .option('--segmenter-rounds <n>', 'segmenter rounds per step', intFlag('--segmenter-rounds'))
     .option('--generator-rounds <n>', 'generator rounds per step (0: no diffusion replay)', intFlag('--generator-rounds'))
+    .option('--generator-failures <n>', 'failed generator rounds a step tries before it goes on with the generator it has (default 3)', intFlag('--generator-failures'))
     .option('--max-pending-per-address <n>', 'pending enrolment requests allowed from one address (default 10)', intFlag('--max-pending-per-address'))
     .option('--max-pending <n>', 'pending enrolment requests allowed in total (default 200)', intFlag('--max-pending'))
     .option('--pending-expiry <seconds>', 'an enrolment request not approved or rejected within this time is removed (default 7 days)', intFlag('--pending-expiry'))
@@ -93,7 +94,7 @@ export function register(program: Command, action: ServeAction = runServe): void
           httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
           heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
-          trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, leaseSeconds: o.leaseSeconds as string, leaseRenewSeconds: o.leaseRenewSeconds as string,
+          generatorFailures: o.generatorFailures as string, trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, leaseSeconds: o.leaseSeconds as string, leaseRenewSeconds: o.leaseRenewSeconds as string,
           maxPendingPerAddress: o.maxPendingPerAddress as string, maxPending: o.maxPending as string, pendingExpiry: o.pendingExpiry as string, tlsHostnames: o.tlsHostname?.join(','),
         },
       });

@@ -107,19 +107,21 @@ test('final figures: percent, by class name, old = background + step-0 classes, 
 });
 
 test("the sites' replay check per step: taken from GET /api/reports/replay, summarised over the seeds in the Markdown", () => {
-  const check = (step: number, fidelity: number | null, skipped: string[], generatorSteps: number) => ({ step, fidelity, noiseFidelity: fidelity === null ? null : 0.5, skippedSites: skipped, realism: 0.1, generatorSteps });
-  const seed1 = stepFigures(reports, [], [check(0, null, [], 600), check(1, 0.8, [], 0)]);
+  const check = (step: number, fidelity: number | null, skipped: string[], generatorSteps: number, failed = 0, givenUp: string | null = null) =>
+    ({ step, fidelity, noiseFidelity: fidelity === null ? null : 0.5, skippedSites: skipped, realism: 0.1, generatorSteps, generatorRoundsFailed: failed, generatorGivenUp: givenUp });
+  const seed1 = stepFigures(reports, [], [check(0, null, [], 600), check(1, 0.8, [], 0, 1)]);
   assert.deepEqual(seed1.map((s) => s.replay), [
-    { fidelity: null, noiseFidelity: null, sitesSkipping: 0, realism: 0.1, generatorSteps: 600 },
-    { fidelity: 0.8, noiseFidelity: 0.5, sitesSkipping: 0, realism: 0.1, generatorSteps: 0 },
+    { fidelity: null, noiseFidelity: null, sitesSkipping: 0, realism: 0.1, generatorSteps: 600, generatorRoundsFailed: 0, generatorGivenUp: false },
+    { fidelity: 0.8, noiseFidelity: 0.5, sitesSkipping: 0, realism: 0.1, generatorSteps: 0, generatorRoundsFailed: 1, generatorGivenUp: false },
   ]);
   assert.deepEqual(stepFigures(reports, [], [check(1, null, [], 0)]).map((s) => s.replay), [null, null], 'a step that neither replayed nor trained the generator has no replay figures');
-  const seed2 = stepFigures(reports, [], [check(1, 0.6, ['site-b'], 0)]);
+  assert.equal(stepFigures(reports, [], [check(1, null, [], 0, 3, 'gave up')])[1].replay?.generatorGivenUp, true, 'a step whose generator rounds all failed has figures');
+  const seed2 = stepFigures(reports, [], [check(1, 0.6, ['site-b'], 0, 3, '3 generator rounds of step 1 failed')]);
   const run = (seed: number, steps: typeof seed1) => ({ id: 'ours-plus-replay', label: 'Ours + replay', recipe: 'r', old: 1, new: 1, all: 1, perClass: {}, steps, rounds: [], roundEvaluationSeconds: null, seconds: 1, seed });
   const bench: BenchResult = { setting: 'x', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2], machine: { cpus: 2, cpuModel: 'c', memoryGiB: 1, node: 'v', platform: 'p' }, startedAt: 't', seconds: 1, methods: { 'ours-plus-replay': summarise([run(1, seed1), run(2, seed2)]) }, step0: null, gates: [], options: {} };
   const md = toMarkdown(bench);
-  assert.match(md, /\| Ours \+ replay \| 0 \| – \| – \| 0 \| 0\.1000 ± 0\.0000 \| 600 ± 0 \|/);
-  assert.match(md, /\|  \| 1 \| 0\.700 ± 0\.141 \| 0\.500 ± 0\.000 \| 1 \|/, 'step 1: mean ± sd of 0.8 and 0.6, one site skipping over the seeds');
+  assert.match(md, /\| Ours \+ replay \| 0 \| – \| – \| 0 \| 0\.1000 ± 0\.0000 \| 600 ± 0 \| 0 \(0\) \|/);
+  assert.match(md, /\|  \| 1 \| 0\.700 ± 0\.141 \| 0\.500 ± 0\.000 \| 1 \| 0\.1000 ± 0\.0000 \| 0 ± 0 \| 4 \(1\) \|/, 'step 1: mean ± sd of 0.8 and 0.6, one site skipping, 1 + 3 failed generator rounds and one seed that gave up');
 });
 
 test('summaries over seeds: mean and sample sd; gates with margins against the spread; Markdown', () => {

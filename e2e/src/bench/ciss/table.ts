@@ -19,7 +19,7 @@ export interface ReportLike {
 }
 
 /** What the benchmark reads of GET /api/reports/replay: each step's generator and the sites' replay check. */
-export type ReplayLike = Pick<ReplayStepReport, 'step' | 'fidelity' | 'noiseFidelity' | 'skippedSites' | 'realism' | 'generatorSteps'>;
+export type ReplayLike = Pick<ReplayStepReport, 'step' | 'fidelity' | 'noiseFidelity' | 'skippedSites' | 'realism' | 'generatorSteps' | 'generatorRoundsFailed' | 'generatorGivenUp'>;
 
 /** A step's replay, as the sites measured it: fidelity of a student taught only by the step's replay
  * images (and of one taught by the untrained generator's noise), how many sites skipped replay for it,
@@ -30,6 +30,10 @@ export interface StepReplayFigures {
   sitesSkipping: number;
   realism: number | null;
   generatorSteps: number;
+  /** The step's generator rounds that failed (e.g. every site withheld its generator at the memorisation gate). */
+  generatorRoundsFailed: number;
+  /** The step went on without its planned generator rounds (they failed too often, or the privacy budget). */
+  generatorGivenUp: boolean;
 }
 
 /** What the benchmark reads of GET /api/reports/steps/:step/rounds: one point per evaluated
@@ -203,8 +207,11 @@ export function finalFigures(reports: readonly ReportLike[], schedule: Schedule)
 export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArray<number | null> = [], replay: readonly ReplayLike[] = []): StepFigures[] {
   const replayOf = (step: number): StepReplayFigures | null => {
     const x = replay.find((y) => y.step === step);
-    if (!x || (x.fidelity === null && x.generatorSteps === 0)) return null;
-    return { fidelity: x.fidelity, noiseFidelity: x.noiseFidelity, sitesSkipping: x.skippedSites.length, realism: x.realism, generatorSteps: x.generatorSteps };
+    if (!x || (x.fidelity === null && x.generatorSteps === 0 && x.generatorRoundsFailed === 0)) return null;
+    return {
+      fidelity: x.fidelity, noiseFidelity: x.noiseFidelity, sitesSkipping: x.skippedSites.length, realism: x.realism, generatorSteps: x.generatorSteps,
+      generatorRoundsFailed: x.generatorRoundsFailed, generatorGivenUp: x.generatorGivenUp !== null,
+    };
   };
   return [...reports].sort((a, b) => a.step - b.step).map((r) => ({
     step: r.step,
@@ -350,14 +357,15 @@ function replayMarkdown(summaries: readonly MethodSummary[]): string[] {
         const v = numbers(seen.map((x) => x[k]));
         return v.length ? `${mean(v)!.toFixed(digits)} ± ${(sd(v, digits) ?? 0).toFixed(digits)}` : '–';
       };
-      rows.push(row([i ? '' : m.label, String(step), f('fidelity', 3), f('noiseFidelity', 3), String(seen.reduce((a, x) => a + x.sitesSkipping, 0)), f('realism', 4), f('generatorSteps', 0)]));
+      const failed = `${seen.reduce((a, x) => a + x.generatorRoundsFailed, 0)} (${seen.filter((x) => x.generatorGivenUp).length})`;
+      rows.push(row([i ? '' : m.label, String(step), f('fidelity', 3), f('noiseFidelity', 3), String(seen.reduce((a, x) => a + x.sitesSkipping, 0)), f('realism', 4), f('generatorSteps', 0), failed]));
     }
   }
   if (!rows.length) return [];
   return ['', '### Replay: the sites\' own check and the generator (mean ± sd over the seeds)', '',
-    row(['Method', 'step', 'fidelity', 'noise fidelity', 'sites skipping replay (all seeds)', 'realism', 'generator steps (all sites)']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']), ...rows,
-    '', 'Fidelity: a student taught only by the step\'s replay images, scored on the site\'s labelled held-out images, over the teacher\'s mIoU there; noise fidelity: the same student taught by the untrained generator\'s samples. A site skips replay unless its fidelity clears both. Step 0 shows the generator its generator rounds trained.'];
+    row(['Method', 'step', 'fidelity', 'noise fidelity', 'sites skipping replay (all seeds)', 'realism', 'generator steps (all sites)', 'failed generator rounds (seeds that gave up)']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']), ...rows,
+    '', 'Fidelity: a student taught only by the step\'s replay images, scored on the site\'s labelled held-out images, over the teacher\'s mIoU there; noise fidelity: the same student taught by the untrained generator\'s samples. A site skips replay unless its fidelity clears both. Step 0 shows the generator its generator rounds trained. Failed generator rounds: summed over the seeds (mostly every site withholding its generator at the memorisation gate); in brackets, the seeds whose step went on with the generator it had.'];
 }
 
 /** The per-round series: one row per method and step, its rounds left to right. */
