@@ -121,7 +121,7 @@ export class RoundOpener {
     const limit = this.config.rounds.generatorFailuresPerStep;
     if (failed.length < limit) return false;
     const generator = await this.globals.current('generator');
-    const reason = `${failed.length} generator rounds of step ${stepIndex} failed (the last: ${failed.at(-1)!.reason ?? 'no reason recorded'}); `
+    const reason = `${failed.length} generator round${failed.length === 1 ? '' : 's'} of step ${stepIndex} failed (the last: ${failed.at(-1)!.reason ?? 'no reason recorded'}); `
       + `the step goes on with ${generator ? `generator version ${generator}` : 'no generator'} (rounds.generatorFailuresPerStep ${limit})`;
     if (await this.audit.recordOnce('system', SKIPPED_ROUND_ACTIONS.givenUp, skippedRoundTarget(stepIndex, 'generator'), { reason, kind: 'generator', failedRounds: failed.map((r) => r.id) })) this.log.warn(reason);
     return true;

@@ -49,13 +49,10 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
                 </td>
                 <td className="mono">{s.realism === null ? '—' : s.realism.toFixed(4)}</td>
                 <td className="mono">{s.generatorSteps || '—'}</td>
-                <td>
-                  <span className="mono">{s.privacyFlagged}</span>
-                  {s.withheldGenerators.map((w) => (
-                    <div key={`${w.roundId}/${w.siteId}`} className="muted">{name(w.siteId)} withheld its generator ({w.roundId}): {w.reason}</div>
-                  ))}
-                  {s.generatorRoundsFailed > 0 && <div>{s.generatorRoundsFailed} generator round{s.generatorRoundsFailed === 1 ? '' : 's'} failed</div>}
-                  {s.generatorGivenUp && <div data-testid="generator-given-up"><strong>Went on with the generator it had:</strong> {s.generatorGivenUp}</div>}
+                <td className="mono">
+                  {s.privacyFlagged}
+                  {s.withheldGenerators.length > 0 && <> · {s.withheldGenerators.length} withheld</>}
+                  {s.generatorRoundsFailed > 0 && <> · {s.generatorRoundsFailed} round{s.generatorRoundsFailed === 1 ? '' : 's'} failed</>}
                 </td>
               </tr>
             ))}
@@ -63,6 +60,18 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
         </table>
         </div>
       )}
+      {/* The gate's reasons are long sentences: listed under the table, not squeezed into a cell. */}
+      {steps.filter((s) => s.withheldGenerators.length > 0 || s.generatorGivenUp).map((s) => (
+        <div key={s.step} className="replay-gate" data-testid={`replay-gate-step-${s.step}`}>
+          <h3>Step {s.step}: the memorisation gate</h3>
+          {s.generatorGivenUp && <Notice tone="warn"><span data-testid="generator-given-up"><strong>Went on with the generator it had:</strong> {s.generatorGivenUp}</span></Notice>}
+          <ul>
+            {s.withheldGenerators.map((w) => (
+              <li key={`${w.roundId}/${w.siteId}`}>{name(w.siteId)} withheld its generator in round <span className="mono">{w.roundId}</span>: {w.reason}</li>
+            ))}
+          </ul>
+        </div>
+      ))}
     </Card>
   );
 }
