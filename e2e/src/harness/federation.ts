@@ -30,6 +30,8 @@ export interface FederationOptions {
   echo?: (source: string, line: string) => void;
   /** How the generated scenes are annotated (default: every scene fully, in multilabel). */
   annotations?: { multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder' };
+  /** Per step, structures that step's training surgeries never show (synthetic scenes; test surgeries show all). */
+  absentByStep?: readonly (readonly string[])[];
   /** Extra settings of individual sites' config files, by site index. */
   siteSettings?: Record<number, Record<string, unknown>>;
   /** Faults injected into individual sites' agents (see faulty-site-agent.ts), by site index. */
@@ -95,7 +97,8 @@ export class Federation {
         name: `generate ${name}`,
         args: [SITE_AGENT_BIN, 'generate-synthetic', '--out', join(dir, 'data'), '--surgery-ids', [...steps.flat(), ...test].join(','),
           '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery),
-          '--multilabel-fraction', String(this.o.annotations?.multilabelFraction ?? 1), '--structure-folders', this.o.annotations?.structureFolders ?? 'every-folder'],
+          '--multilabel-fraction', String(this.o.annotations?.multilabelFraction ?? 1), '--structure-folders', this.o.annotations?.structureFolders ?? 'every-folder',
+          ...steps.flatMap((surgeries, t) => (this.o.absentByStep?.[t]?.length ? ['--absent', `${surgeries.join(',')}:${this.o.absentByStep[t].join(',')}`] : []))],
         logFile: join(dir, 'generate.log'),
       });
       const configFile = join(dir, 'site.json');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
 import { generateSynthetic } from './generate';
 import { renderScene, sampleAppearance } from './scene';
@@ -65,6 +66,41 @@ test('generator: one-folder annotations put each scene outside multilabel in exa
     const { samples } = await scanDsad(join(base, 'one'), { roster: defaultDsadRoster() });
     assert.equal(samples.length, one.images);
     assert.ok(samples.filter((s) => !s.complete).every((s) => s.masks.length === 1), 'one annotated structure per incomplete scene');
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('scenes: pinned, so a benchmark may reuse a step-0 model trained on scenes of an earlier build', () => {
+  const h = createHash('sha256');
+  for (let k = 0; k < 40; k++) {
+    const s = renderScene(64, 36, 500 + k, sampleAppearance(mulberry32(k >> 2)));
+    h.update(s.rgb);
+    h.update(s.owner);
+  }
+  // The digest of these 40 scenes before absent structures existed (fedciss 59b136f).
+  assert.equal(h.digest('hex'), 'f7bbfd688fb96419601944181d225ca956401d04256bcfcf202a7f1481823de0');
+});
+
+test('generator: structures absent from a surgery never appear in its scenes; the other surgeries are unchanged', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'synth-absent-'));
+  try {
+    const opts = { surgeries: 2, seed: 7, size: { width: 64, height: 36 }, imagesPerSurgery: 12, multilabelFraction: 1 };
+    const gone = ['abdominal_wall', 'colon', 'inferior_mesenteric_artery', 'intestinal_veins', 'liver', 'pancreas'] as const;
+    const all = await generateSynthetic({ ...opts, out: join(base, 'all') });
+    const some = await generateSynthetic({ ...opts, out: join(base, 'some'), absent: { '02': gone } });
+    const ta = await tree(join(base, 'all'));
+    const ts = await tree(join(base, 'some'));
+    const of = (t: Map<string, Buffer>, sid: string) => [...t].filter(([k]) => k.startsWith(`/multilabel/${sid}/`));
+    assert.deepEqual(of(ts, '01').map(([k, v]) => [k, v.toString('base64')]), of(ta, '01').map(([k, v]) => [k, v.toString('base64')]), 'surgery 01 is byte for byte the same');
+    const { samples } = await scanDsad(join(base, 'some'), { roster: defaultDsadRoster() });
+    // weak_labels.csv says which structures each scene shows (its masks of the others are empty).
+    const shown = (sid: string) => new Set(samples.filter((x) => x.surgery === sid).flatMap((x) => Object.entries(x.weakLabels!).filter(([, on]) => on).map(([k]) => k)));
+    for (const g of gone) assert.ok(!shown('02').has(g), `${g} appears in surgery 02`);
+    assert.ok(shown('02').size >= 2, `surgery 02 still shows the other structures: ${[...shown('02')]}`);
+    assert.ok(gone.some((g) => shown('01').has(g)), 'surgery 01 shows some of them');
+    assert.ok(all.perStructure.liver! > some.perStructure.liver!);
+    await assert.rejects(generateSynthetic({ ...opts, out: join(base, 'x'), absent: { '05': ['liver'] } }), /absent structures are given for surgery 05, which is not generated \(01, 02\)/);
   } finally {
     await rm(base, { recursive: true, force: true });
   }

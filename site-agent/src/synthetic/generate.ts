@@ -9,7 +9,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
+import { DSAD_STRUCTURES, type DsadStructure } from '@fedciss/ml/dsad';
 import { mapPool } from '../data/pool';
 import type { Size } from '../data/types';
 import { hashSeed, mulberry32 } from './prng';
@@ -29,6 +29,9 @@ export interface GenerateOptions {
    * merges all its masks. 'one-folder': a scene outside `multilabel` goes into the folder of ONE of its
    * structures (picked at random), annotated for that structure only, as most DSAD frames are. */
   structureFolders?: 'every-folder' | 'one-folder';
+  /** Per surgery id, structures its scenes never show (e.g. a later step's surgeries without the
+   * earlier steps' organs, where only replay can remind a model of them). Others render as ever. */
+  absent?: Readonly<Record<string, readonly DsadStructure[]>>;
   /** Smallest visible area (pixels) for a structure to count as present (default max(3, 0.2 % of the image)). */
   minArea?: number;
   onProgress?: (done: number, total: number) => void;
@@ -68,6 +71,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
   const minArea = options.minArea ?? Math.max(3, Math.round(n * 0.002));
   const fraction = options.multilabelFraction ?? 0.5;
   const surgeries = surgeryIdsFor(options);
+  for (const sid of Object.keys(options.absent ?? {})) if (!surgeries.includes(sid)) throw new Error(`absent structures are given for surgery ${sid}, which is not generated (${surgeries.join(', ')})`);
   const empty = await png(new Uint8Array(n), size, 1);
   const perStructure: Record<string, number> = Object.fromEntries(DSAD_STRUCTURES.map((s) => [s, 0]));
   let files = 0;
@@ -80,11 +84,12 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
     const app: Appearance = sampleAppearance(mulberry32(hashSeed(options.seed, sNum, 0xa77)));
     const pick = mulberry32(hashSeed(options.seed, sNum, 0x3117));
     const pickFolder = mulberry32(hashSeed(options.seed, sNum, 0xf01d));
+    const absent = new Set(options.absent?.[sid] ?? []);
     const counters = new Map<string, number>();
     const weak = new Map<string, string[]>(); // folder -> csv rows
     const writes: Array<[string, Buffer]> = [];
     for (let j = 0; j < options.imagesPerSurgery; j++) {
-      const scene = renderScene(size.width, size.height, hashSeed(options.seed, sNum, j, 0x5ce9e), app);
+      const scene = renderScene(size.width, size.height, hashSeed(options.seed, sNum, j, 0x5ce9e), app, absent);
       // Masks per structure; too small a visible area counts as absent (and is cleared).
       const masks = DSAD_STRUCTURES.map(() => new Uint8Array(n));
       const areas = new Array<number>(DSAD_STRUCTURES.length).fill(0);

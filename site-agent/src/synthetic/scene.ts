@@ -501,8 +501,12 @@ const ORDER: DsadStructure[] = [
   'abdominal_wall',
 ];
 
-/** Renders one scene. `appearance` is the surgery's; `seed` the image's. */
-export function renderScene(width: number, height: number, seed: number, app: Appearance): Scene {
+/**
+ * Renders one scene. `appearance` is the surgery's; `seed` the image's. Structures in `absent` are
+ * never painted (a surgery that does not show them, e.g. a later step's images without the earlier
+ * steps' organs); with none absent the scene is the same as ever for the same seed.
+ */
+export function renderScene(width: number, height: number, seed: number, app: Appearance, absent: ReadonlySet<DsadStructure> = new Set()): Scene {
   const rng = mulberry32(seed);
   const c = new Canvas(width, height);
   const noise = new ValueNoise(seed ^ 0x9e3779b9);
@@ -518,10 +522,16 @@ export function renderScene(width: number, height: number, seed: number, app: Ap
   };
   paintBackground(ctx);
   paintDistractors(ctx);
-  const group = rng() < 0.45 ? UPPER : LOWER;
+  // The random draws are the same whatever is absent, except where a whole region is left out.
+  const shown = (g: typeof UPPER) => g.filter(([s]) => !absent.has(s));
+  const upper = rng() < 0.45;
+  let group = shown(upper ? UPPER : LOWER);
+  if (group.length === 0) group = shown(upper ? LOWER : UPPER);
   const chosen = new Set<DsadStructure>();
   for (const [s, p] of group) if (rng() < p) chosen.add(s);
-  if (chosen.size === 0) chosen.add(group[1 + intIn(rng, 0, group.length - 2)]![0]);
+  // Never the abdominal wall alone: a scene shows at least one organ or vessel when it can.
+  const fallback = group.filter(([s]) => s !== 'abdominal_wall');
+  if (chosen.size === 0 && fallback.length) chosen.add(fallback[intIn(rng, 0, fallback.length - 1)]![0]);
   for (const s of ORDER) if (chosen.has(s)) PAINTERS[s](ctx, STRUCT_INDEX.get(s)!);
   const instruments = rng() < 0.75 ? intIn(rng, 1, 2) : 0;
   for (let k = 0; k < instruments; k++) paintInstrument(ctx);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { parseArgs } from './cli';
 import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
-import { classGroups, parseSetting } from './settings';
+import { absentByStep, classGroups, parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { lastRoundResult } from './step-result';
 import { finalFigures, gates, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
@@ -51,6 +51,15 @@ test('command line', () => {
   assert.throws(() => parseArgs(['--sites', '0']), /positive/);
   assert.throws(() => parseArgs(['--json']), /needs a value/);
   assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
+  assert.equal(parseArgs([]).scenes, 'overlapped');
+  assert.equal(parseArgs(['--scenes', 'disjoint']).scenes, 'disjoint');
+  assert.throws(() => parseArgs(['--scenes', 'apart']), /--scenes must be one of overlapped, disjoint, got 'apart'/);
+});
+
+test('disjoint scenes: a step\'s training surgeries never show the earlier steps\' structures; overlapped leaves every step whole', () => {
+  const schedule = parseSetting('liver,stomach;ureter;colon,spleen');
+  assert.deepEqual(absentByStep(schedule, 'disjoint'), [[], ['liver', 'stomach'], ['liver', 'stomach', 'ureter']]);
+  assert.deepEqual(absentByStep(schedule, 'overlapped'), [[], [], []]);
 });
 
 test('method recipes: what each method turns on', () => {
@@ -118,7 +127,7 @@ test("the sites' replay check per step: taken from GET /api/reports/replay, summ
   assert.equal(stepFigures(reports, [], [check(1, null, [], 0, 3, 'gave up')])[1].replay?.generatorGivenUp, true, 'a step whose generator rounds all failed has figures');
   const seed2 = stepFigures(reports, [], [check(1, 0.6, ['site-b'], 0, 3, '3 generator rounds of step 1 failed')]);
   const run = (seed: number, steps: typeof seed1) => ({ id: 'ours-plus-replay', label: 'Ours + replay', recipe: 'r', old: 1, new: 1, all: 1, perClass: {}, steps, rounds: [], roundEvaluationSeconds: null, seconds: 1, seed });
-  const bench: BenchResult = { setting: 'x', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2], machine: { cpus: 2, cpuModel: 'c', memoryGiB: 1, node: 'v', platform: 'p' }, startedAt: 't', seconds: 1, methods: { 'ours-plus-replay': summarise([run(1, seed1), run(2, seed2)]) }, step0: null, gates: [], options: {} };
+  const bench: BenchResult = { setting: 'x', scenes: 'overlapped', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2], machine: { cpus: 2, cpuModel: 'c', memoryGiB: 1, node: 'v', platform: 'p' }, startedAt: 't', seconds: 1, methods: { 'ours-plus-replay': summarise([run(1, seed1), run(2, seed2)]) }, step0: null, gates: [], options: {} };
   const md = toMarkdown(bench);
   assert.match(md, /\| Ours \+ replay \| 0 \| – \| – \| 0 \| 0\.1000 ± 0\.0000 \| 600 ± 0 \| 0 \(0\) \|/);
   assert.match(md, /\|  \| 1 \| 0\.700 ± 0\.141 \| 0\.500 ± 0\.000 \| 1 \| 0\.1000 ± 0\.0000 \| 0 ± 0 \| 4 \(1\) \|/, 'step 1: mean ± sd of 0.8 and 0.6, one site skipping, 1 + 3 failed generator rounds and one seed that gave up');
@@ -144,7 +153,7 @@ test('summaries over seeds: mean and sample sd; gates with margins against the s
   const nothingNew = gates({ joint: f(60, 0, 45, 0), finetune: f(5, 0, 12, 0), mib: f(40, 0, 30, 0), ours: f(52, 0, 42, 0) }, f(50, 0, 45), 40);
   for (const name of ['fine-tuning learns the new classes', 'ours learns the new classes']) assert.equal(nothingNew.find((x) => x.name === name)!.met, false, `${name}: 0 >= 0 is not learning`);
   const r: BenchResult = {
-    setting: 'liver,stomach;ureter', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2, 3, 4], step0: null,
+    setting: 'liver,stomach;ureter', scenes: 'overlapped', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2, 3, 4], step0: null,
     methods: { ours }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: g, options: {},
   };
   const md = toMarkdown(r);
@@ -197,12 +206,13 @@ test('per-round summaries: mean and sd per step and round over the seeds (round 
   ]);
   assert.equal(s.roundEvaluationSeconds, 2, 'mean of the three runs\' per-round evaluation seconds');
   const markdown = (ours: typeof s) => toMarkdown({
-    setting: 'liver,stomach;ureter;colon', schedule: threeSteps.steps, profile: 'quick', sites: 2, seeds: [1, 2], step0: null,
+    setting: 'liver,stomach;ureter;colon', scenes: 'disjoint', schedule: threeSteps.steps, profile: 'quick', sites: 2, seeds: [1, 2], step0: null,
     methods: { ours }, machine: { cpus: 2, cpuModel: 'x', memoryGiB: 8, node: 'v20', platform: 'linux x64' }, startedAt: 'now', seconds: 50, gates: [], options: {},
   });
   const md = markdown(s);
   assert.match(md, /\| Ours \| 1 \| 42\.0 ± 2\.8 → 44\.0 ± 2\.8 \| 1\.0 ± 1\.4 → 6\.0 ± 2\.8 \| .* \| 2 \|\n\|  \| 2 \| 12\.0 ± 2\.8 \| 22\.0 ± 2\.8 \| 17\.0 ± 2\.8 \|  \|/);
   assert.match(md, /over the same classes as above/);
+  assert.match(md, /Scenes: disjoint \(a step's training images never show an earlier step's structures\)/);
   assert.match(markdown(summarise([run(1, [{ ...at(1, 0, 40, 0), groups: 'step' }])])), /as the coordinator reports a step/, 'the Markdown names the groups it shows');
 });
 

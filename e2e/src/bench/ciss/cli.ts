@@ -1,9 +1,12 @@
 /** Command-line options of `npm run bench:ciss`. Pure functions. */
 import { METHODS } from './methods';
 import { parseEpsilons } from './dp';
+import { SCENES, type Scenes } from './settings';
 
 export interface BenchOptions {
   setting: string;
+  /** Whether a step's training images show the earlier steps' structures (settings.ts SCENES). */
+  scenes: Scenes;
   quick: boolean;
   methods: string[];
   sites?: number;
@@ -32,6 +35,9 @@ export interface BenchOptions {
 export const USAGE = `npm run bench:ciss -- [options]
   --setting S      X-Y (6-5, 6-1, 11-0: X classes of the DSAD order first, then Y per step) or
                    explicit steps "liver,stomach;ureter" (';' between steps). Default 6-5.
+  --scenes K       overlapped (default): a step's training images may show the earlier steps'
+                   structures, unlabelled (as in DSAD); disjoint: they never do, so only replay
+                   shows the model its old classes again (test images show everything)
   --quick          small profile (2 sites, 64x80 scenes; ~20 min a seed on 2 cores for 6-5 and
                    finetune, mib, ours, joint)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
@@ -54,7 +60,7 @@ export const USAGE = `npm run bench:ciss -- [options]
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
+  const o: BenchOptions = { setting: '6-5', scenes: 'overlapped', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -69,6 +75,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     };
     switch (flag) {
       case '--setting': o.setting = take(); break;
+      case '--scenes': {
+        const v = take();
+        if (!(SCENES as readonly string[]).includes(v)) throw new Error(`--scenes must be one of ${SCENES.join(', ')}, got '${v}'`);
+        o.scenes = v as Scenes;
+        break;
+      }
       case '--quick': o.quick = true; break;
       case '--methods': {
         const list = take().split(',').map((s) => s.trim()).filter(Boolean);

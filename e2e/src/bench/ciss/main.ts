@@ -47,12 +47,12 @@ async function main(): Promise<number> {
 
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
-  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes), ${profile.name} profile, ${sites} sites, seeds ${o.seeds.join(', ')}, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
+  log(`bench:ciss setting ${schedule.name} (${schedule.steps.map((s) => s.length).join('+')} classes, ${o.scenes} scenes), ${profile.name} profile, ${sites} sites, seeds ${o.seeds.join(', ')}, methods ${methods.map((m) => m.id).join(', ')}; working folder ${outDir}`);
   const runs: Record<string, Array<MethodResult & { seed: number }>> = {};
   const step0Runs: Array<MethodResult & { seed: number }> = [];
   const incremental = methods.some((m) => !m.joint) && schedule.steps.length > 1;
   for (const seed of o.seeds) {
-    const ctx: RunContext = { profile, schedule, sites, seed, outDir: join(outDir, `seed-${seed}`), log, verbose: o.verbose, pin: o.pin };
+    const ctx: RunContext = { profile, schedule, scenes: o.scenes, sites, seed, outDir: join(outDir, `seed-${seed}`), log, verbose: o.verbose, pin: o.pin };
     const td = Date.now();
     const data = await prepareData(ctx);
     log(`seed ${seed}: data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
@@ -79,6 +79,7 @@ async function main(): Promise<number> {
     const cpu = cpus();
     return {
       setting: schedule.name,
+      scenes: o.scenes,
       schedule: schedule.steps,
       profile: profile.name,
       sites,

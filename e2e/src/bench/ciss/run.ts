@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
-import type { Schedule } from './settings';
+import { absentByStep, type Scenes, type Schedule } from './settings';
 import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReplayLike, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 import { lastRoundResult } from './step-result';
 
@@ -29,6 +29,7 @@ export interface SiteData {
 export interface RunContext {
   profile: Profile;
   schedule: Schedule;
+  scenes: Scenes;
   sites: number;
   /** Seeds the data and every site's training. */
   seed: number;
@@ -58,6 +59,7 @@ function federationOptions(ctx: RunContext, workDir: string, steps: number) {
   return {
     workDir, sites: ctx.sites, tls: false, trainSurgeriesPerStep: p.trainSurgeriesPerStep, steps, testSurgeries: p.testSurgeries,
     imagesPerSurgery: p.imagesPerSurgery, imageSize: p.imageSize, seed: ctx.seed, annotations: p.annotations,
+    absentByStep: absentByStep(ctx.schedule, ctx.scenes),
   };
 }
 

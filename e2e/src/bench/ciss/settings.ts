@@ -47,3 +47,17 @@ export function parseSetting(spec: string, order: readonly string[] = DSAD_STRUC
 export function classGroups(schedule: Schedule): { old: string[]; new: string[] } {
   return { old: ['background', ...schedule.steps[0]], new: schedule.steps.slice(1).flat() };
 }
+
+/**
+ * How a step's training images relate to the earlier steps' structures. 'overlapped' (the field's
+ * usual setting, and DSAD's): any structure may appear, the old ones unlabelled. 'disjoint': a step's
+ * training surgeries never show an earlier step's structures, so nothing but replay reminds the
+ * model of them (test surgeries show everything either way).
+ */
+export const SCENES = ['overlapped', 'disjoint'] as const;
+export type Scenes = (typeof SCENES)[number];
+
+/** Per step, the structures its training surgeries never show. */
+export function absentByStep(schedule: Schedule, scenes: Scenes): string[][] {
+  return schedule.steps.map((_, t) => (scenes === 'disjoint' ? schedule.steps.slice(0, t).flat() : []));
+}

@@ -6,7 +6,7 @@
  * every segmenter round (roundFigures) where the run evaluated each round. Pure functions.
  */
 import type { ReplayStepReport } from '@fedciss/coordinator';
-import { classGroups, type Schedule } from './settings';
+import { classGroups, type Scenes, type Schedule } from './settings';
 
 /** What the benchmark reads of a coordinator StepReport. */
 export interface ReportLike {
@@ -151,6 +151,8 @@ export interface MethodSummary {
 
 export interface BenchResult {
   setting: string;
+  /** Whether a step's training images showed the earlier steps' structures (settings.ts SCENES). */
+  scenes: Scenes;
   schedule: string[][];
   profile: string;
   sites: number;
@@ -395,7 +397,7 @@ export function toMarkdown(r: BenchResult): string {
   const ids = Object.keys(r.methods);
   const out: string[] = [];
   out.push(`# Class-incremental segmentation, setting ${r.setting} (${r.profile} profile, ${r.sites} sites, seeds ${r.seeds.join(', ')})`, '');
-  out.push(`Steps: ${r.schedule.map((s, i) => `step ${i}: ${s.join(', ')}`).join('; ')}.`);
+  out.push(`Steps: ${r.schedule.map((s, i) => `step ${i}: ${s.join(', ')}`).join('; ')}. Scenes: ${r.scenes === 'disjoint' ? 'disjoint (a step\'s training images never show an earlier step\'s structures)' : 'overlapped (a step\'s training images may show the earlier steps\' structures, unlabelled)'}.`);
   out.push(`Every incremental method starts step 1 from the same step-0 model of its seed (imported); joint trains every class at once with as many optimizer steps. Old = background + the ${r.schedule[0].length} classes of step 0; new = the ${groups.new.length} classes added later; all = every class incl. background. mIoU in percent (mean ± sd over ${r.seeds.length} seeds), pooled over the sites' test patients at label resolution, after the last step.`, '');
   out.push(row(['Method', 'old', 'new', 'all', 'time per run (s)']));
   out.push(row(['---', '---:', '---:', '---:', '---:']));

@@ -21,12 +21,17 @@ test('generate-synthetic parses flags into a typed context', async () => {
   await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04,07'], { from: 'node' });
   assert.deepEqual(seen[1]!.surgeryIds, ['01', '04', '07']);
   assert.equal(seen[1]!.surgeries, 3);
+  // --absent repeats and merges per surgery.
+  await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04,07', '--absent', '04,07:liver,colon', '--absent', '07:ureter'], { from: 'node' });
+  assert.deepEqual(seen[2]!.absent, { '04': ['liver', 'colon'], '07': ['liver', 'colon', 'ureter'] });
   // Each bad flag is refused with a message naming the flag and the value; the action never runs.
   const cases: [string[], RegExp][] = [
     [['--size', '12'], /'--size <WxH>' argument '12' is invalid\. size '12' is not WIDTHxHEIGHT/],
     [['--surgeries', '0'], /'--surgeries <n>' argument '0' is invalid\. --surgeries must be in 1\.\.999, got 0/],
     [['--seed', 'x'], /'--seed <n>' argument 'x' is invalid\. --seed must be an integer/],
     [['--multilabel-fraction', '2'], /'--multilabel-fraction <f>' argument '2' is invalid\. must be a number in 0\.\.1/],
+    [['--absent', 'liver'], /'--absent <surgeries:structures>' argument 'liver' is invalid\. expected SURGERIES:STRUCTURES like 04,05:liver,colon/],
+    [['--absent', '04:liver,gall_bladder'], /unknown structure 'gall_bladder' in '04:liver,gall_bladder' \(known: abdominal_wall, /],
     [['--structure-folders', 'some'], /'--structure-folders <mode>' argument 'some' is invalid\. Allowed choices are every-folder, one-folder/],
   ];
   let actionRuns = 0;

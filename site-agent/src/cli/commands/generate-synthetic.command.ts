@@ -1,5 +1,6 @@
 /** `site-agent generate-synthetic`: parses flags into a GenerateSyntheticContext; the work is in synthetic/generate.ts. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DSAD_STRUCTURES, type DsadStructure } from '@fedciss/ml/dsad';
 import { parseSize, type Size } from '../../data/types';
 import { generateSynthetic } from '../../synthetic/generate';
 
@@ -12,6 +13,8 @@ export interface GenerateSyntheticContext {
   imagesPerSurgery: number;
   multilabelFraction: number;
   structureFolders: 'every-folder' | 'one-folder';
+  /** Per surgery id, structures its scenes never show (--absent, repeatable). */
+  absent?: Record<string, DsadStructure[]>;
   json: boolean;
 }
 
@@ -47,6 +50,18 @@ function ids(v: string): string[] {
   return list;
 }
 
+/** One --absent value, SURGERIES:STRUCTURES (e.g. 04,05:liver,colon), merged into those before it. */
+function absentEntry(v: string, before: Record<string, DsadStructure[]> = {}): Record<string, DsadStructure[]> {
+  const m = /^([^:]+):(.+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected SURGERIES:STRUCTURES like 04,05:liver,colon, got '${v}'`);
+  const structures = m[2]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = structures.filter((s) => !(DSAD_STRUCTURES as readonly string[]).includes(s));
+  if (unknown.length) throw new InvalidArgumentError(`unknown structure ${unknown.map((u) => `'${u}'`).join(', ')} in '${v}' (known: ${DSAD_STRUCTURES.join(', ')})`);
+  const out = { ...before };
+  for (const sid of ids(m[1]!)) out[sid] = [...new Set([...(out[sid] ?? []), ...(structures as DsadStructure[])])];
+  return out;
+}
+
 export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
   const summary = await generateSynthetic({
     out: ctx.out,
@@ -57,6 +72,7 @@ export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
     imagesPerSurgery: ctx.imagesPerSurgery,
     multilabelFraction: ctx.multilabelFraction,
     structureFolders: ctx.structureFolders,
+    ...(ctx.absent ? { absent: ctx.absent } : {}),
   });
   if (ctx.json) {
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -81,8 +97,9 @@ export function register(program: Command, action: GenerateSyntheticAction = run
     .option('--images-per-surgery <n>', 'scenes per surgery', int('--images-per-surgery', 1, 100000), 4)
     .option('--multilabel-fraction <f>', 'fraction of scenes also written to multilabel with all 11 masks', fraction, 0.5)
     .addOption(new Option('--structure-folders <mode>', 'every-folder: a scene in the folder of each structure it shows (all its masks); one-folder: outside multilabel, in one structure\'s folder only (DSAD-like dispersed annotations)').choices(['every-folder', 'one-folder']).default('every-folder'))
+    .option('--absent <surgeries:structures>', 'structures the scenes of those surgeries never show, e.g. 04,05:liver,colon (repeatable): a later step without the earlier steps\' organs', absentEntry)
     .option('--json', 'print the summary as JSON', false)
-    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder'; json: boolean }) => {
+    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder'; absent?: Record<string, DsadStructure[]>; json: boolean }) => {
       const surgeryIds = opts.surgeryIds !== undefined ? ids(opts.surgeryIds) : undefined;
       await action({
         out: opts.out,
@@ -93,6 +110,7 @@ export function register(program: Command, action: GenerateSyntheticAction = run
         imagesPerSurgery: opts.imagesPerSurgery,
         multilabelFraction: opts.multilabelFraction,
         structureFolders: opts.structureFolders,
+        ...(opts.absent ? { absent: opts.absent } : {}),
         json: opts.json,
       });
     });
