@@ -25,14 +25,15 @@ export interface ReplayStepReport {
   generatorSteps: number;
   /** The step's generator rounds that failed (e.g. every site withheld its generator). */
   generatorRoundsFailed: number;
-  /** Generator updates sites kept back at the memorisation gate, per round, with why. */
+  /** Generator updates sites kept back, per round, with why: the memorisation gate, or (secure
+   * aggregation) a key exchange the site did not complete in time. */
   withheldGenerators: WithheldGenerator[];
   /** Why the step went on without its planned generator rounds (too many failed, or the privacy
    * budget): its replay, and the next step's, uses the generator it had. Null: it did not. */
   generatorGivenUp: string | null;
 }
 
-/** A generator a site trained and kept back (round-state `withheld`). */
+/** A generator update a round did not get from a site that was invited (round-state `withheld`). */
 export interface WithheldGenerator {
   siteId: string;
   roundId: string;
