@@ -63,7 +63,7 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
       {/* The gate's reasons are long sentences: listed under the table, not squeezed into a cell. */}
       {steps.filter((s) => s.withheldGenerators.length > 0 || s.generatorGivenUp).map((s) => (
         <div key={s.step} className="replay-gate" data-testid={`replay-gate-step-${s.step}`}>
-          <h3>Step {s.step}: the memorisation gate</h3>
+          <h3>Step {s.step}: generator rounds</h3>
           {s.generatorGivenUp && <Notice tone="warn"><span data-testid="generator-given-up"><strong>Went on with the generator it had:</strong> {s.generatorGivenUp}</span></Notice>}
           <ul>
             {s.withheldGenerators.map((w) => (
