@@ -1,5 +1,6 @@
 // What the console's browser tests share: a coordinator started in-process with the console mounted,
 // in-test gRPC clients playing hospital sites, and Debian's Chromium driven by playwright-core.
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -147,6 +148,15 @@ export class FakeSite {
     clearInterval(this.beat);
     this.client.close();
   }
+}
+
+/** A hospital enrolled, approved by the admin over the API, and sending heartbeats. */
+export async function approvedSite(fed: Federation, name: string): Promise<FakeSite> {
+  const s = new FakeSite(fed.config.grpcAddress, name);
+  await s.enroll();
+  assert.equal((await fed.api('POST', `/api/sites/${s.id}/approve`)).status, 201, `approving ${name}`);
+  await s.startHeartbeat();
+  return s;
 }
 
 /** Confusion counts with exactly the given IoU: TP / (TP + FP + FN). */

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { TaskKind, UploadState } from '@fedciss/proto';
-import { FakeSite, launchBrowser, newPage, shot, signIn, startFederation, until, ADMIN, type Federation } from './harness';
+import { approvedSite, FakeSite, launchBrowser, newPage, shot, signIn, startFederation, until, ADMIN, type Federation } from './harness';
 import { PLAN, siteIoU } from './fixture';
 
 const GATE = 'memorisation gate: 3 of 8 generated samples lie within the threshold 0.0332 (RMS) of this site\'s training images';
@@ -20,13 +20,7 @@ describe('reports page: a step whose generators were all withheld', { timeout: 1
   before(async () => {
     [fed, browser] = await Promise.all([startFederation(), launchBrowser()]);
     Object.assign(fed.config.rounds, { generatorRounds: 1, generatorFailuresPerStep: 1 });
-    for (const name of ['Dresden University Hospital', 'Heidelberg University Hospital']) {
-      const s = new FakeSite(fed.config.grpcAddress, name);
-      await s.enroll();
-      assert.equal((await fed.api('POST', `/api/sites/${s.id}/approve`)).status, 201);
-      await s.startHeartbeat();
-      sites.push(s);
-    }
+    for (const name of ['Dresden University Hospital', 'Heidelberg University Hospital']) sites.push(await approvedSite(fed, name));
     assert.equal((await fed.api('POST', '/api/roster/classes', { classes: PLAN[0].classes })).body.step, 0);
     for (const s of sites) {
       const t = await s.task(TaskKind.TASK_KIND_TRAIN_SEGMENTER, `the segmenter round for ${s.name}`);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { TaskKind, UploadState } from '@fedciss/proto';
-import { FakeSite, launchBrowser, newPage, shot, signIn, startFederation, until, ADMIN, type Federation } from './harness';
+import { approvedSite, FakeSite, launchBrowser, newPage, shot, signIn, startFederation, until, ADMIN, type Federation } from './harness';
 import { PLAN, siteIoU } from './fixture';
 import { axeViolations } from './axe';
 
@@ -35,13 +35,7 @@ describe('reports page: mIoU after every round', { timeout: 120_000, skip: proce
 
   before(async () => {
     [fed, browser] = await Promise.all([startFederation({ segmenterRounds: 2, training: { evaluateEveryRound: true } }), launchBrowser()]);
-    for (const name of ['Dresden University Hospital', 'Heidelberg University Hospital']) {
-      const s = new FakeSite(fed.config.grpcAddress, name);
-      await s.enroll();
-      assert.equal((await fed.api('POST', `/api/sites/${s.id}/approve`)).status, 201);
-      await s.startHeartbeat();
-      sites.push(s);
-    }
+    for (const name of ['Dresden University Hospital', 'Heidelberg University Hospital']) sites.push(await approvedSite(fed, name));
     for (const step of [0, 1]) {
       assert.equal((await fed.api('POST', '/api/roster/classes', { classes: PLAN[step].classes })).body.step, step);
       await playRound(step, 0, 0.6);

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type RosterEntry } from '@fedciss/ml';
-import { DSAD_SPLIT, DSAD_STRUCTURES } from '@fedciss/ml/dsad';
+import { DSAD_SPLIT, DSAD_STRUCTURES, isDsadStructure } from '@fedciss/ml/dsad';
 import { decodeMaskFull, firstNonBinaryValue, readImageSize } from './png';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';
@@ -137,7 +137,7 @@ export async function scanDsad(root: string, options: ScanOptions): Promise<Scan
       report.skip(path, 'unknown-file', `unexpected file ${path} at the dataset root (expected structure folders)`);
       continue;
     }
-    const isStructure = (DSAD_STRUCTURES as readonly string[]).includes(e.name);
+    const isStructure = isDsadStructure(e.name);
     if (!isStructure && e.name !== MULTILABEL_FOLDER) {
       report.skip(path, 'unknown-folder', `unknown folder ${path}: not a DSAD structure (${DSAD_STRUCTURES.join(', ')}) nor '${MULTILABEL_FOLDER}'`);
       continue;
@@ -202,7 +202,7 @@ async function scanSurgeryFolder(
     m = multilabel ? /^mask(\d+)_(.+)\.png$/i.exec(e.name) : /^mask(\d+)\.png$/i.exec(e.name);
     if (m) {
       const structure = multilabel ? normaliseName(m[2]!) : folder;
-      if (multilabel && !(DSAD_STRUCTURES as readonly string[]).includes(structure)) {
+      if (multilabel && !isDsadStructure(structure)) {
         report.skip(path, 'unknown-file', `${path}: '${m[2]}' is not a DSAD structure`);
         continue;
       }

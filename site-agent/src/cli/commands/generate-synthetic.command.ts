@@ -1,6 +1,6 @@
 /** `site-agent generate-synthetic`: parses flags into a GenerateSyntheticContext; the work is in synthetic/generate.ts. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DSAD_STRUCTURES, type DsadStructure } from '@fedciss/ml/dsad';
+import { DSAD_STRUCTURES, isDsadStructure, type DsadStructure } from '@fedciss/ml/dsad';
 import { parseSize, type Size } from '../../data/types';
 import { generateSynthetic } from '../../synthetic/generate';
 
@@ -54,11 +54,12 @@ function ids(v: string): string[] {
 function absentEntry(v: string, before: Record<string, DsadStructure[]> = {}): Record<string, DsadStructure[]> {
   const m = /^([^:]+):(.+)$/.exec(v);
   if (!m) throw new InvalidArgumentError(`expected SURGERIES:STRUCTURES like 04,05:liver,colon, got '${v}'`);
-  const structures = m[2]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const unknown = structures.filter((s) => !(DSAD_STRUCTURES as readonly string[]).includes(s));
+  const names = m[2]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = names.filter((s) => !isDsadStructure(s));
   if (unknown.length) throw new InvalidArgumentError(`unknown structure ${unknown.map((u) => `'${u}'`).join(', ')} in '${v}' (known: ${DSAD_STRUCTURES.join(', ')})`);
+  const structures = names.filter(isDsadStructure);
   const out = { ...before };
-  for (const sid of ids(m[1]!)) out[sid] = [...new Set([...(out[sid] ?? []), ...(structures as DsadStructure[])])];
+  for (const sid of ids(m[1]!)) out[sid] = [...new Set([...(out[sid] ?? []), ...structures])];
   return out;
 }
 
