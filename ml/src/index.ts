@@ -69,7 +69,7 @@ export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, Segment
 export { growHead } from './segmentation/head';
 export { SegmenterRunner } from './segmentation/runner';
 export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
-export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller } from './segmentation/predict';
+export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller, oldClassShare } from './segmentation/predict';
 export type { ModelRef, Prediction } from './segmentation/predict';
 export { logSumExp, unbiasedCrossEntropy, replayCrossEntropy, incrementalCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
 export type { ContrastiveInputs } from './incremental/losses';

@@ -43,7 +43,7 @@ test('training settings: nested defaults merged, unknown keys and bad aggregatio
   // a generatorTraining without `seconds` trains by epochs; batch and rate default to the replay recipe's
   assert.deepEqual(t.generatorTraining, { epochs: 5, batchSize: 16, learningRate: 1e-3, seconds: 0 });
   assert.deepEqual(t.lossWeights, { ce: 1, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0 });
-  assert.equal(t.replayImages, 0, 'replay is off unless a file asks for it (bench:ciss: it did not earn its place)');
+  assert.equal(t.replayImages, 16, 'replay is on: each site decides whether it pays (replay check)');
   assert.equal(t.aggregation.proximalMu, 0.01);
   assert.equal(t.serverDistillation.images, DEFAULT_TRAINING.serverDistillation.images);
   const refused = (json: unknown, pattern: RegExp) => assert.throws(() => parseTrainingSettings(JSON.stringify(json), 't.json'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));

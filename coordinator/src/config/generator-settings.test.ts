@@ -14,7 +14,10 @@ test('generator rounds: a time budget by default, epochs when a file sets them w
   assert.equal(parseTrainingSettings('{"replayFidelityThreshold":0.5}', 'f.json').replayFidelityThreshold, 0.5);
   assert.equal(DEFAULT_TRAINING.replayFidelityThreshold, 0.3);
   assert.throws(() => parseTrainingSettings('{"replayFidelityThreshold":-1}', 'f.json'), /replayFidelityThreshold/);
-  assert.equal(DEFAULT_TRAINING.replayFraction, 0.5);
+  assert.equal(DEFAULT_TRAINING.replayFraction, 0.25);
   assert.equal(parseTrainingSettings('{"replayFraction":0.25}', 'f.json').replayFraction, 0.25);
   for (const bad of [0, 1, 1.5]) assert.throws(() => parseTrainingSettings(`{"replayFraction":${bad}}`, 'f.json'), /replayFraction/, `share ${bad}`);
+  assert.equal(DEFAULT_TRAINING.replayBelowOldClassShare, 0.04);
+  assert.equal(parseTrainingSettings('{"replayBelowOldClassShare":0}', 'f.json').replayBelowOldClassShare, 0);
+  for (const bad of [-0.1, 1.5]) assert.throws(() => parseTrainingSettings(`{"replayBelowOldClassShare":${bad}}`, 'f.json'), /replayBelowOldClassShare/, `share ${bad}`);
 });

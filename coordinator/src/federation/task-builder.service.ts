@@ -119,6 +119,7 @@ export class TaskBuilder {
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
       replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
       replayFraction: step.index > 0 && !generator ? t.replayFraction ?? 0 : 0,
+      replayBelowOldClassShare: step.index > 0 && !generator ? t.replayBelowOldClassShare ?? 0 : 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),
       roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
     };

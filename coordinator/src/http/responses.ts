@@ -6,7 +6,7 @@
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ReportClass, Miou, SiteBreakdown, CrossSiteCell, StepReport, RoundPoint } from '../reports/federated-report';
-import type { ReplaySiteCheck, ReplayStepReport, WithheldGenerator } from '../reports/replay-report.service';
+import type { ReplaySiteCheck, ReplaySkipReasonName, ReplayStepReport, WithheldGenerator } from '../reports/replay-report.service';
 import type { Overlay } from '../reports/overlays.service';
 import type { DifferentialPrivacySettings, SecureAggregationSettings } from '../privacy/privacy-settings';
 import type { PrivacyView, SiteSpend } from '../privacy/privacy-ledger.service';
@@ -288,6 +288,8 @@ export class SiteFidelityDto implements ReplaySiteCheck {
   @ApiProperty(nullableNumber) noiseForegroundFidelity!: number | null;
   @ApiProperty({ ...nullableNumber, description: 'replay is used only when fidelity > noiseFidelity + margin' }) margin!: number | null;
   @ApiProperty({ ...nullableNumber, description: 'wall seconds the noise student cost the site' }) noiseSeconds!: number | null;
+  @ApiProperty({ ...nullableNumber, description: 'share of the step\'s own image pixels the teacher\'s pseudo-labels give to old classes; null: not measured' }) oldClassShare!: number | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['low-fidelity', 'old-classes-shown'], description: 'why the site did not replay; null: it replayed' }) skipReason!: ReplaySkipReasonName | null;
 }
 
 export class WithheldGeneratorDto implements WithheldGenerator {

@@ -1,4 +1,4 @@
-import type { ReplayCheck } from '@fedciss/proto';
+import { ReplaySkipReason, type ReplayCheck } from '@fedciss/proto';
 import { invalid } from '../common/errors';
 
 /** The stored metric key of each ReplayCheck field (what ReplayReportService reads back). */
@@ -12,12 +12,14 @@ export const REPLAY_CHECK_KEYS = {
   noiseStudentMiou: 'replayNoiseStudentMiou',
   margin: 'replayMargin',
   noiseSeconds: 'replayNoiseSeconds',
-} as const satisfies Record<Exclude<keyof ReplayCheck, 'skipped'>, string>;
+  oldClassShare: 'replayOldClassShare',
+} as const satisfies Record<Exclude<keyof ReplayCheck, 'skipped' | 'skipReason'>, string>;
 
 /**
  * A segmenter update's replay check (the typed header field) as the update's stored metrics: one
- * key per figure plus `replaySkipped` 0/1. The figures are ratios, mIoUs and seconds: a value that
- * is not finite or is negative (the margin may be) is refused, naming the field.
+ * key per figure plus `replaySkipped` 0/1 and `replaySkipReason` (the ReplaySkipReason number). The
+ * figures are ratios, mIoUs and seconds: a value that is not finite or is negative (the margin may
+ * be) is refused, naming the field, as is a skip reason this coordinator does not know.
  */
 export function replayCheckMetrics(check: ReplayCheck | undefined): Record<string, number> {
   if (!check) return {};
@@ -27,6 +29,10 @@ export function replayCheckMetrics(check: ReplayCheck | undefined): Record<strin
     if (!Number.isFinite(v) || (field !== 'margin' && v < 0)) throw invalid(`replay_check.${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} must be a finite${field === 'margin' ? '' : ', non-negative'} number, got ${v}`);
     out[key] = v;
   }
+  if (!Object.values(ReplaySkipReason).includes(check.skipReason) || check.skipReason === ReplaySkipReason.UNRECOGNIZED) {
+    throw invalid(`replay_check.skip_reason ${check.skipReason} is not a known ReplaySkipReason`);
+  }
   out.replaySkipped = check.skipped ? 1 : 0;
+  out.replaySkipReason = check.skipReason;
   return out;
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DatabaseService } from '../database/database.service';
 import { ReplayReportService } from './replay-report.service';
+import { ReplaySkipReason } from '@fedciss/proto';
 import { replayCheckMetrics } from './replay-check-metrics';
 
 interface FakeRound { id: string; kind: string; stepIndex: number; status?: string; state?: unknown }
@@ -28,8 +29,9 @@ test('replay report: per step, the first fidelity each site reported, who skippe
   const updates = [
     { roundId: 'g0', siteId: 'A', metrics: { realismFrechet: 0.2, privacyFlagged: 1, steps: 100 } },
     { roundId: 'g0', siteId: 'B', metrics: { realismFrechet: 0.4, privacyFlagged: 0, steps: 120 } },
-    { roundId: 's1a', siteId: 'A', metrics: { ...replayCheckMetrics({ fidelity: 0.7, noiseFidelity: 0.5, foregroundFidelity: 0.6, noiseForegroundFidelity: 0.3, teacherMiou: 0.5, studentMiou: 0.35, noiseStudentMiou: 0.25, margin: 0.05, skipped: false, noiseSeconds: 12 }) } },
+    { roundId: 's1a', siteId: 'A', metrics: { ...replayCheckMetrics({ fidelity: 0.7, noiseFidelity: 0.5, foregroundFidelity: 0.6, noiseForegroundFidelity: 0.3, teacherMiou: 0.5, studentMiou: 0.35, noiseStudentMiou: 0.25, margin: 0.05, skipped: false, noiseSeconds: 12, oldClassShare: 0.01, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED }) } },
     { roundId: 's1a', siteId: 'B', metrics: { replayFidelity: 0.1, replayTeacherMiou: 0.5, replayStudentMiou: 0.05, replaySkipped: 1 } },
+    { roundId: 's1a', siteId: 'C', metrics: { ...replayCheckMetrics({ fidelity: 0.7, noiseFidelity: 0.5, foregroundFidelity: 0.6, noiseForegroundFidelity: 0.3, teacherMiou: 0.5, studentMiou: 0.35, noiseStudentMiou: 0.25, margin: 0.05, skipped: true, noiseSeconds: 12, oldClassShare: 0.15, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN }) } },
     // the second round repeats the once-per-step check: not counted again
     { roundId: 's1b', siteId: 'A', metrics: { replayFidelity: 0.9, replaySkipped: 0 } },
     { roundId: 'g1', siteId: 'A', metrics: { realismFrechet: 'n/a' } },
@@ -40,9 +42,11 @@ test('replay report: per step, the first fidelity each site reported, who skippe
   assert.deepEqual([s0.step, s0.fidelity, s0.generatorSteps, s0.privacyFlagged], [0, null, 220, 1]);
   assert.ok(Math.abs(s0.realism! - 0.3) < 1e-12);
   assert.equal(s1.step, 1);
-  assert.ok(Math.abs(s1.fidelity! - 0.4) < 1e-12);
-  assert.deepEqual(s1.skippedSites, ['B']);
-  assert.deepEqual(s1.fidelityBySite.map((f) => [f.siteId, f.fidelity, f.skipped]), [['A', 0.7, false], ['B', 0.1, true]]);
+  assert.ok(Math.abs(s1.fidelity! - 0.5) < 1e-12);
+  assert.deepEqual(s1.skippedSites, ['B', 'C']);
+  assert.deepEqual(s1.fidelityBySite.map((f) => [f.siteId, f.fidelity, f.skipped]), [['A', 0.7, false], ['B', 0.1, true], ['C', 0.7, true]]);
+  // Why each site did not replay: B (an older site) sent no reason, so its skip was for fidelity.
+  assert.deepEqual(s1.fidelityBySite.map((f) => [f.skipReason, f.oldClassShare]), [[null, 0.01], ['low-fidelity', null], ['old-classes-shown', 0.15]]);
   assert.equal(s1.realism, null); // a non-numeric metric is ignored
   // The noise floor travels with the check; a site that sent none (B, an older site) has nulls.
   assert.deepEqual([s1.fidelityBySite[0].noiseFidelity, s1.fidelityBySite[0].margin, s1.fidelityBySite[0].noiseSeconds, s1.fidelityBySite[0].noiseForegroundFidelity], [0.5, 0.05, 12, 0.3]);
@@ -83,9 +87,11 @@ test('replay report: failed generator rounds, the generators withheld in them, a
 });
 
 test('replay check metrics: every figure under its key, skipped as 0/1, bad figures refused by field name', () => {
-  const check = { fidelity: 0.55, noiseFidelity: 0.52, foregroundFidelity: 0.3, noiseForegroundFidelity: 0.33, teacherMiou: 0.45, studentMiou: 0.25, noiseStudentMiou: 0.23, margin: 0.05, skipped: true, noiseSeconds: 40 };
+  const check = { fidelity: 0.55, noiseFidelity: 0.52, foregroundFidelity: 0.3, noiseForegroundFidelity: 0.33, teacherMiou: 0.45, studentMiou: 0.25, noiseStudentMiou: 0.23, margin: 0.05, skipped: true, noiseSeconds: 40, oldClassShare: 0.12, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN };
   const m = replayCheckMetrics(check);
-  assert.deepEqual(m, { replayFidelity: 0.55, replayNoiseFidelity: 0.52, replayForegroundFidelity: 0.3, replayNoiseForegroundFidelity: 0.33, replayTeacherMiou: 0.45, replayStudentMiou: 0.25, replayNoiseStudentMiou: 0.23, replayMargin: 0.05, replayNoiseSeconds: 40, replaySkipped: 1 });
+  assert.deepEqual(m, { replayFidelity: 0.55, replayNoiseFidelity: 0.52, replayForegroundFidelity: 0.3, replayNoiseForegroundFidelity: 0.33, replayTeacherMiou: 0.45, replayStudentMiou: 0.25, replayNoiseStudentMiou: 0.23, replayMargin: 0.05, replayNoiseSeconds: 40, replayOldClassShare: 0.12, replaySkipped: 1, replaySkipReason: 2 });
+  assert.throws(() => replayCheckMetrics({ ...check, skipReason: 7 as ReplaySkipReason }), /replay_check.skip_reason 7 is not a known ReplaySkipReason/);
+  assert.throws(() => replayCheckMetrics({ ...check, oldClassShare: -0.5 }), /replay_check.old_class_share/);
   assert.deepEqual(replayCheckMetrics(undefined), {});
   assert.equal(replayCheckMetrics({ ...check, margin: -0.1 }).replayMargin, -0.1);
   assert.throws(() => replayCheckMetrics({ ...check, noiseFidelity: Number.NaN }), /replay_check.noise_fidelity must be a finite, non-negative number, got NaN/);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReplaySkipReason } from '@fedciss/proto';
 import { DatabaseService } from '../database/database.service';
 import { REPLAY_CHECK_KEYS } from './replay-check-metrics';
 import { SKIPPED_ROUND_ACTIONS, stepOfSkippedRound } from '../audit/skipped-rounds';
@@ -13,8 +14,7 @@ export interface ReplayStepReport {
    * mean over the sites that measured it (null: none did, e.g. sites older than the noise check). */
   noiseFidelity: number | null;
   fidelityBySite: ReplaySiteCheck[];
-  /** Sites that skipped replay at this step: fidelity not above the noise floor by the margin, or
-   * below the threshold. */
+  /** Sites that skipped replay at this step (why: each site's `skipReason`). */
   skippedSites: string[];
   /** Realism distance of the generator's samples to the site's images after the step's generator
    * rounds (hand-feature Frechet distance; mean over sites, null: no generator round). */
@@ -55,6 +55,21 @@ export interface ReplaySiteCheck {
   margin: number | null;
   /** Wall seconds the noise student cost the site. */
   noiseSeconds: number | null;
+  /** Share of the step's own image pixels the teacher's pseudo-labels give to old classes (null: the
+   * site did not measure it). */
+  oldClassShare: number | null;
+  /** Why the site did not replay: its generator's fidelity, or the step's images already show the
+   * old classes. Null when it replayed. */
+  skipReason: ReplaySkipReasonName | null;
+}
+
+export type ReplaySkipReasonName = 'low-fidelity' | 'old-classes-shown';
+
+/** The stored `replaySkipReason` of a skipped update as a name; sites older than the reason skipped
+ * only for fidelity. */
+function skipReasonName(skipped: boolean, code: number | undefined): ReplaySkipReasonName | null {
+  if (!skipped) return null;
+  return code === ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN ? 'old-classes-shown' : 'low-fidelity';
 }
 
 const num = (m: unknown, key: string): number | undefined => {
@@ -117,6 +132,7 @@ export class ReplayReportService {
           siteId: u.siteId, fidelity, teacherMiou: num(u.metrics, k.teacherMiou) ?? 0, studentMiou: num(u.metrics, k.studentMiou) ?? 0, skipped,
           noiseFidelity: num(u.metrics, k.noiseFidelity) ?? null, foregroundFidelity: num(u.metrics, k.foregroundFidelity) ?? null,
           noiseForegroundFidelity: num(u.metrics, k.noiseForegroundFidelity) ?? null, margin: num(u.metrics, k.margin) ?? null, noiseSeconds: num(u.metrics, k.noiseSeconds) ?? null,
+          oldClassShare: num(u.metrics, k.oldClassShare) ?? null, skipReason: skipReasonName(skipped, num(u.metrics, 'replaySkipReason')),
         });
         if (skipped) e.skippedSites.push(u.siteId);
       } else {

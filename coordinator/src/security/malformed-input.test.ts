@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { DownloadRequest, MAX_CHUNK_BYTES, sha256Hex, TaskKind, UploadHeader, UploadMessage, UploadState, type Task } from '@fedciss/proto';
+import { DownloadRequest, MAX_CHUNK_BYTES, sha256Hex, TaskKind, UploadHeader, UploadMessage, UploadState, type ReplaySkipReason, type Task } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
 import { DatabaseService } from '../database/database.service';
 import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
@@ -225,7 +225,8 @@ describe('hardened inputs', () => {
       ['no samples', { samples: undefined }, grpc.status.INVALID_ARGUMENT],
       ['zero samples', { samples: { realImages: 0, replayImages: 0, labelledPixels: 0 } }, grpc.status.INVALID_ARGUMENT],
       ['negative samples', { samples: { realImages: -10, replayImages: 20, labelledPixels: 0 } }, grpc.status.INVALID_ARGUMENT],
-      ['replay check with a NaN floor', { replayCheck: { fidelity: 0.6, noiseFidelity: Number.NaN, foregroundFidelity: 0.4, noiseForegroundFidelity: 0.3, teacherMiou: 0.4, studentMiou: 0.24, noiseStudentMiou: 0.2, margin: 0.05, skipped: false, noiseSeconds: 30 } }, grpc.status.INVALID_ARGUMENT],
+      ['replay check with a NaN floor', { replayCheck: { fidelity: 0.6, noiseFidelity: Number.NaN, foregroundFidelity: 0.4, noiseForegroundFidelity: 0.3, teacherMiou: 0.4, studentMiou: 0.24, noiseStudentMiou: 0.2, margin: 0.05, skipped: false, noiseSeconds: 30, oldClassShare: 0, skipReason: 0 } }, grpc.status.INVALID_ARGUMENT],
+      ['replay check with an unknown skip reason', { replayCheck: { fidelity: 0.6, noiseFidelity: 0.5, foregroundFidelity: 0.4, noiseForegroundFidelity: 0.3, teacherMiou: 0.4, studentMiou: 0.24, noiseStudentMiou: 0.2, margin: 0.05, skipped: true, noiseSeconds: 30, oldClassShare: 0.1, skipReason: 9 as ReplaySkipReason } }, grpc.status.INVALID_ARGUMENT],
     ];
     for (const [what, over, expected] of bad) {
       const h1 = header({ idempotencyKey: 'key-a-bad-header', ...over });

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { TaskKind, UploadState, type Task } from '@fedciss/proto';
+import { ReplaySkipReason, TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { ADMIN, ARTIFACTS, FakeSite, launchBrowser, newPage, shot, signIn, startFederation, until, VIEWER, type Federation } from './harness';
 import { PLAN, siteIoU } from './fixture';
 
@@ -40,9 +40,11 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
     console.log(`screenshots in ${ARTIFACTS}`);
   });
 
-  /** Replay checks as sites send them at steps > 0: A's generator beats teacher-labelled noise, B's does not. */
-  const REPLAY_USED = { fidelity: 0.71, noiseFidelity: 0.54, foregroundFidelity: 0.59, noiseForegroundFidelity: 0.39, teacherMiou: 0.45, studentMiou: 0.32, noiseStudentMiou: 0.24, margin: 0.05, skipped: false, noiseSeconds: 41 };
-  const REPLAY_NO_BETTER_THAN_NOISE = { ...REPLAY_USED, fidelity: 0.52, studentMiou: 0.23, skipped: true };
+  /** Replay checks as sites send them at steps > 0: A's generator beats teacher-labelled noise and A
+   * replays; at step 1 B's does not, at step 2 B's step images already show the old classes. */
+  const REPLAY_USED = { fidelity: 0.71, noiseFidelity: 0.54, foregroundFidelity: 0.59, noiseForegroundFidelity: 0.39, teacherMiou: 0.45, studentMiou: 0.32, noiseStudentMiou: 0.24, margin: 0.05, skipped: false, noiseSeconds: 41, oldClassShare: 0.006, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED };
+  const REPLAY_NO_BETTER_THAN_NOISE = { ...REPLAY_USED, fidelity: 0.52, studentMiou: 0.23, skipped: true, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY };
+  const REPLAY_OLD_CLASSES_SHOWN = { ...REPLAY_USED, skipped: true, oldClassShare: 0.172, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN };
 
   /** Both sites train the open segmenter round (site B's first try optionally poisoned) and evaluate; returns the evaluated model. */
   async function playStep(step: number, page?: Page): Promise<string> {
@@ -52,7 +54,7 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
       const rejected = await b.upload(tb, `b-${step}-nan`, { realImages: 30, poison: true });
       assert.equal(rejected.state, UploadState.UPLOAD_STATE_REJECTED);
     }
-    for (const [s, t, n, check] of [[a, ta, 40, REPLAY_USED], [b, tb, 28, REPLAY_NO_BETTER_THAN_NOISE]] as const) {
+    for (const [s, t, n, check] of [[a, ta, 40, REPLAY_USED], [b, tb, 28, step === 1 ? REPLAY_NO_BETTER_THAN_NOISE : REPLAY_OLD_CLASSES_SHOWN]] as const) {
       assert.equal((await s.upload(t, `${s.name}-${step}`, { realImages: n, replayImages: step ? 64 : 0, by: 0.05, replayCheck: step ? check : undefined })).state, UploadState.UPLOAD_STATE_ACCEPTED);
       await s.progress(t.roundId, 'upload', 1, {}, 'update uploaded');
     }
@@ -232,9 +234,10 @@ describe('admin console in Chromium', { timeout: 120_000, skip: process.env.FEDC
     await matrix.getByRole('rowheader', { name: a.name }).waitFor();
     await admin.getByTestId('report-summary').waitFor();
     await admin.getByText(/No overlays for this model version: no generator has been trained yet/).waitFor();
-    // The replay check: fidelity next to the noise floor, and who skipped because of it.
+    // The replay check: fidelity next to the noise floor, and who skipped replay and why.
     const replay = admin.getByTestId('replay-report');
     await replay.getByText(/replay skipped \(no better than noise\)/).first().waitFor();
+    await replay.getByText(/replay skipped \(its step images show the old classes: 17\.2% of pixels\)/).waitFor();
     await replay.getByText(/needs > 0\.59/).first().waitFor();
     await shot(admin, '09-reports-top');
     await shot(admin, '10-reports-full', true);

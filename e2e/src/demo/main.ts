@@ -46,6 +46,15 @@ const clock = () => `${String(Math.floor((Date.now() - started) / 60000)).padSta
 const say = (line: string) => process.stdout.write(`[${clock()}] ${line}\n`);
 
 /** Only the lines a person watching wants: rounds, steps, contributions, problems. */
+/** "2 site(s): 1 for its generator's fidelity, 1 whose step images show the old classes". */
+function skipSummary(r: ReplayStepReport): string {
+  const sites = r.fidelityBySite.filter((f) => f.skipped);
+  const fidelity = sites.filter((f) => f.skipReason !== 'old-classes-shown').length;
+  const shown = sites.length - fidelity;
+  const why = [fidelity ? `${fidelity} for its generator's fidelity` : '', shown ? `${shown} whose step images show the old classes` : ''].filter(Boolean);
+  return `${r.skippedSites.length} site(s): ${why.join(', ')}`;
+}
+
 function narrate(source: string, raw: string): void {
   const line = raw.replace(ANSI, '');
   if (source === 'coordinator') {
@@ -112,7 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write('\n' + formatReportTable(report) + '\n');
     const replay = (await fed.api<{ steps: ReplayStepReport[] }>('GET', '/api/reports/replay')).body;
     for (const r of replay.steps) {
-      say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)} (untrained generator's noise ${r.noiseFidelity === null ? '-' : r.noiseFidelity.toFixed(2)})${r.skippedSites.length ? ` (replay skipped by ${r.skippedSites.length} site(s))` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
+      say(`step ${r.step}: replay fidelity ${r.fidelity === null ? '-' : r.fidelity.toFixed(2)} (untrained generator's noise ${r.noiseFidelity === null ? '-' : r.noiseFidelity.toFixed(2)})${r.skippedSites.length ? ` (replay skipped by ${skipSummary(r)})` : ''}, generator realism ${r.realism === null ? '-' : r.realism.toFixed(4)}`);
       if (r.generatorGivenUp) say(`step ${r.step}: ${r.generatorGivenUp}`);
     }
     say(`done in ${clock()}. Report: ${fed.httpUrl}/reports (console), ${fed.httpUrl}/api/reports/report.html (HTML), logs in ${join(o.workDir)}`);

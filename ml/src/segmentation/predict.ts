@@ -2,8 +2,9 @@
 import type { RuntimeOptions } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { resizeImage, resizeLabel } from '../images/resize';
-import { PseudoLabelOptions, teacherLabels } from '../incremental/pseudo-labels';
-import type { SegImage, SegSample } from '../incremental/samples';
+import { PseudoLabelOptions, pseudoLabelBackground, teacherLabels } from '../incremental/pseudo-labels';
+import { IGNORE_LABEL } from '../nn/losses';
+import { toInputSize, type SegImage, type SegSample } from '../incremental/samples';
 import { accumulateConfusion, argmaxLabels, ConfusionCounts, emptyConfusion } from '../metrics/confusion';
 import type { SegmenterConfig } from './network';
 import { SegmenterRunner } from './runner';
@@ -99,6 +100,29 @@ export async function labelWithTeacher(
     );
   });
   return out;
+}
+
+/**
+ * How much of the old classes a step's own images show: the share of their pixels (at the network's
+ * input size; ignored pixels count in the total) that the step's labels leave as background and
+ * the teacher confidently gives to an old class, which is what pseudo-labelling turns into
+ * old-class labels (pseudoLabelBackground). Where it is high, pseudo-labels keep the old classes
+ * and replay only takes batch share from the new ones; near zero (the step's patients do not show
+ * the old structures), replay is what keeps them. In [0, 1]; 0 for no samples.
+ */
+export async function oldClassShare(teacher: ModelRef, samples: readonly SegSample[], o: Omit<PseudoLabelOptions, 'unconfident'> = {}): Promise<number> {
+  const [H, W] = teacher.config.inputSize;
+  const hw = H * W;
+  let old = 0;
+  let total = 0;
+  await forEachBatch(teacher, samples.map((s) => toInputSize(s, teacher.config)), (batch, logits) => {
+    const labels = new Uint8Array(batch.length * hw);
+    batch.forEach((s, b) => labels.set(s.label, b * hw));
+    const pseudo = pseudoLabelBackground(labels, logits, batch.length, teacher.numClasses, hw, { ...o, unconfident: 'ignore' });
+    for (let i = 0; i < labels.length; i++) if (labels[i] === 0 && pseudo[i] !== 0 && pseudo[i] !== IGNORE_LABEL) old++;
+    total += labels.length;
+  });
+  return total ? old / total : 0;
 }
 
 /** Confusion counts of the model on labelled samples, at each label map's own size

@@ -6,7 +6,7 @@ import { growHead } from './head';
 import { createSegmenterWeights, featureNames, segmenterConfig, segmenterParamNames } from './network';
 import { exportSegmenterOnnx } from './network';
 import { SegmenterRunner } from './runner';
-import { predictSegmentation, segmenterLabeller } from './predict';
+import { oldClassShare, predictSegmentation, segmenterLabeller } from './predict';
 import { argmaxLabels } from '../metrics/confusion';
 
 const config = segmenterConfig({ width: 8, depth: 2, inputSize: [16, 16], embedDim: 4, groups: 2 });
@@ -102,4 +102,29 @@ test('the replay labeller gives per-pixel probabilities whose argmax is the pred
   const preds = await predictSegmentation(m, [0, 1].map((b) => ({ image: x.subarray(b * 3 * HW, (b + 1) * 3 * HW), height: 16, width: 16 })));
   assert.deepEqual(argmaxLabels(r.probabilities, 2, 3, HW), Uint8Array.from([...preds[0].labels, ...preds[1].labels]));
   await labeller.release();
+});
+
+test('old-class share: background-labelled pixels the teacher confidently calls an old class, counted against a separate prediction path', async () => {
+  // A 3-class teacher (background + 2 old classes). Labels: the first 64 pixels a new class (3),
+  // the next 32 ignored (255), the rest background.
+  const w = createSegmenterWeights(config, 3, 6);
+  const teacher = { config, weights: w, numClasses: 3, batchSize: 2 };
+  const x = images(3, 11);
+  const label = Uint8Array.from({ length: HW }, (_, p) => (p < 64 ? 3 : p < 96 ? 255 : 0));
+  const samples = [0, 1, 2].map((b) => ({ image: x.subarray(b * 3 * HW, (b + 1) * 3 * HW), label, height: 16, width: 16 }));
+  // The reference: predictSegmentation's argmax and top-class probability, counted by hand.
+  const preds = await predictSegmentation(teacher, samples);
+  const expected = (threshold: number) => {
+    let n = 0;
+    for (const pr of preds) for (let p = 0; p < HW; p++) if (label[p] === 0 && pr.labels[p] !== 0 && pr.confidence[p] >= threshold) n++;
+    return n / (3 * HW);
+  };
+  // An untrained 3-class net is unsure: a low threshold makes the count non-trivial.
+  const threshold = 0.34;
+  assert.ok(expected(threshold) > 0 && expected(threshold) < (HW - 96) / HW, `reference share ${expected(threshold)} is not a useful case`);
+  assert.ok(Math.abs((await oldClassShare(teacher, samples, { threshold })) - expected(threshold)) < 1e-9);
+  // Nothing is confident at a threshold of 1, and images labelled only with new classes have no background to keep.
+  assert.equal(await oldClassShare(teacher, samples, { threshold: 1 }), 0);
+  assert.equal(await oldClassShare(teacher, samples.map((s) => ({ ...s, label: new Uint8Array(HW).fill(3) })), { threshold }), 0);
+  assert.equal(await oldClassShare(teacher, []), 0);
 });

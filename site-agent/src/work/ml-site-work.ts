@@ -8,10 +8,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   balancedImages, checkGeneratedImages, classCountOf, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, ensureReplaySet, evaluateSegmenter, classCounts,
-  replayCheck, replayKey, untrainedSamples, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
+  oldClassShare, replayCheck, replayKey, untrainedSamples, REPLAY_GENERATOR_TRAINING, REPLAY_NOISE_MARGIN, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, parseDiffusionConfig, parseSegmenterConfig, segmenterLabeller, trainDiffusion, trainLocalSegmenter,
   type DiffusionConfig, type ModelRef, type NamedTensors, type RosterEntry, type RuntimeOptions, type SegSample, type SegmenterConfig,
 } from '@fedciss/ml';
-import type { EvaluationReport, ReplayCheck, Task } from '@fedciss/proto';
+import { ReplaySkipReason, type EvaluationReport, type ReplayCheck, type Task } from '@fedciss/proto';
 import type { AgentConfig } from '../config/agent-config';
 import type { AgentLog } from '../agent/log';
 import type { ModelFetcher, SiteWork, TrainedUpdate, WithheldUpdate } from '../agent/run-loop';
@@ -19,9 +19,13 @@ import { MEMORISATION_RETRAINS, memorisationGate } from '../privacy/memorisation
 import { privatiseUpdate } from '../privacy/dp-update';
 import type { ProgressSink } from '../agent/progress';
 import { progressOf } from '../agent/progress';
+import { replaySkipReason } from './replay-decision';
 import { SiteData } from './site-data';
 import { localTrainHyperOf, segmenterArchitectureOf } from './task-contract';
 import { textSeed } from '../synthetic/prng';
+
+/** The replay check's figures about the generator (the rest of ReplayCheck is about the step's own images). */
+type FidelityCheck = Omit<ReplayCheck, 'oldClassShare' | 'skipReason'>;
 
 interface Loaded {
   weights: NamedTensors;
@@ -94,11 +98,17 @@ export class MlSiteWork implements SiteWork {
       const set = await this.replaySet(task, fetch, teacherRef, real);
       replay = set.samples;
       if (hp.replayFidelityThreshold > 0) {
-        check = await this.replayCheck(task, teacherRef, set, hp.replayFidelityThreshold);
-        if (check.skipped) {
+        const measured = await this.replayCheck(task, teacherRef, set, hp.replayFidelityThreshold);
+        // One teacher pass over the step's images (what pseudo-labels will keep of the old classes).
+        const share = await oldClassShare({ ...teacherRef, runtime: this.runtime }, real, { threshold: hp.pseudoLabelThreshold });
+        const skipReason = replaySkipReason(measured.skipped, share, hp.replayBelowOldClassShare);
+        check = { ...measured, oldClassShare: share, skipReason, skipped: skipReason !== ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED };
+        if (skipReason === ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY) {
           this.log('warn', 'replay skipped: the generator does not teach the old classes better than noise', { fidelity: check.fidelity, noiseFidelity: check.noiseFidelity, margin: check.margin, threshold: hp.replayFidelityThreshold, step: task.step });
-          replay = undefined;
+        } else if (skipReason === ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN) {
+          this.log('info', 'replay skipped: this step\'s images already show the old classes', { oldClassShare: share, threshold: hp.replayBelowOldClassShare, step: task.step });
         }
+        if (check.skipped) replay = undefined;
       }
     }
     const progress = progressOf('train', this.log, sink);
@@ -136,11 +146,11 @@ export class MlSiteWork implements SiteWork {
    * classes are background to it). The site's test patients serve, as sites have no separate
    * validation split. Costs two short students per site and step (ml replay/check.ts).
    */
-  private async replayCheck(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string; config: DiffusionConfig }, threshold: number): Promise<ReplayCheck> {
+  private async replayCheck(task: Task, teacher: ModelRef, set: { samples: SegSample[]; key: string; dir: string; config: DiffusionConfig }, threshold: number): Promise<FidelityCheck> {
     const file = join(set.dir, 'replay-check.json');
     const key = `${set.key}:${threshold}:${REPLAY_NOISE_MARGIN}:${SITE_CHECK_LABELS}:untrained-pool${REPLAY_POOL_FACTOR}`;
     if (existsSync(file)) {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; check: ReplayCheck };
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; check: FidelityCheck };
       if (saved.key === key) return saved.check;
     }
     const oldRoster = rosterOf(task).filter((c) => c.id < teacher.numClasses);
@@ -152,7 +162,7 @@ export class MlSiteWork implements SiteWork {
     const floor = (await balancedImages(teacher, untrained, set.samples.length, { confidenceThreshold: task.hyperParameters!.pseudoLabelThreshold, runtime: this.runtime })).images;
     const c = await replayCheck({ teacher: { ...teacher, runtime: this.runtime }, images: set.samples, floor, test: heldOut, student: SITE_STUDENT, labels: SITE_CHECK_LABELS, threshold, seed: this.seed(task), runtime: this.runtime });
     progress.done();
-    const check: ReplayCheck = {
+    const check: FidelityCheck = {
       fidelity: c.generator.fidelity, noiseFidelity: c.noise.fidelity, foregroundFidelity: c.generator.foregroundFidelity, noiseForegroundFidelity: c.noise.foregroundFidelity,
       teacherMiou: c.generator.teacherMiou, studentMiou: c.generator.studentMiou, noiseStudentMiou: c.noise.studentMiou, margin: c.margin, skipped: c.skip, noiseSeconds: c.noiseSeconds,
     };

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
-import type { HyperParameters, Task } from '@fedciss/proto';
+import { ReplaySkipReason, type HyperParameters, type Task } from '@fedciss/proto';
 import { loadAgentConfig } from '../config/agent-config';
 import { generateSynthetic } from '../synthetic/generate';
 import { MlSiteWork } from './ml-site-work';
@@ -13,7 +13,7 @@ const SEG = segmenterConfig({ width: 4, depth: 1, inputSize: [16, 24], embedDim:
 const GEN = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
 const HYPER: HyperParameters = {
   localEpochs: 1, batchSize: 4, learningRate: 0.01, fedproxMu: 0, imageSize: 16, replayImages: 8, pseudoLabelThreshold: 0.7,
-  differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayFidelityThreshold: 1e-6, replayFraction: 0,
+  differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayFidelityThreshold: 1e-6, replayFraction: 0, replayBelowOldClassShare: 0.04,
   lossWeights: { ce: 1, unbiasedCe: 0, kd: 1, pod: 0, contrastive: 0 }, pseudoLabels: undefined,
   segmenterArchitecture: { inChannels: 3, width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, norm: 'group', groups: 2 },
 };
@@ -42,6 +42,8 @@ test('a site skips replay from a generator of pure noise: the same student on te
     assert.ok(c, 'the update carries its replay check');
     assert.ok(c.fidelity >= HYPER.replayFidelityThreshold, `raw fidelity ${c.fidelity}: the absolute threshold alone would have used this replay`);
     assert.equal(c.skipped, true, `fidelity ${c.fidelity}, noise ${c.noiseFidelity}, margin ${c.margin}`);
+    assert.equal(c.skipReason, ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY);
+    assert.ok(c.oldClassShare >= 0 && c.oldClassShare <= 1, `old-class share ${c.oldClassShare}`);
     assert.ok(c.fidelity < c.noiseFidelity + c.margin);
     assert.ok(c.noiseSeconds > 0);
     assert.equal(update.samples.replayImages, 0, 'skipped: no replay image in the training');

@@ -904,6 +904,13 @@ export interface components {
             margin: number | null;
             /** @description wall seconds the noise student cost the site */
             noiseSeconds: number | null;
+            /** @description share of the step's own image pixels the teacher's pseudo-labels give to old classes; null: not measured */
+            oldClassShare: number | null;
+            /**
+             * @description why the site did not replay; null: it replayed
+             * @enum {string|null}
+             */
+            skipReason: "low-fidelity" | "old-classes-shown" | null;
         };
         WithheldGeneratorDto: {
             siteId: string;

@@ -75,7 +75,10 @@ test('method recipes: what each method turns on', () => {
   assert.equal(plop.pseudoLabels, 1);
   assert.ok(plop.pod > 0 && plop.kd === 0);
   const ours = trainingSettings(methodById('ours'), p, 1);
-  assert.equal(ours.replayImages, 0, 'replay is an ablation, not the default recipe');
+  assert.ok((ours.replayImages as number) > 0, 'replay where needed is part of the default recipe');
+  assert.equal(ours.replayBelowOldClassShare, undefined, "ours takes the coordinator's default share at which sites skip replay");
+  assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
+  for (const id of ['ours-plus-replay', 'ours-plus-light-replay']) assert.equal(trainingSettings(methodById(id), p, 1).replayBelowOldClassShare, 0, `${id} replays whatever the step's images show`);
   assert.ok((ours.serverDistillSteps as number) > 0);
   assert.equal((ours.lossWeights as { contrastive: number }).contrastive, 0);
   assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);
@@ -116,12 +119,16 @@ test('final figures: percent, by class name, old = background + step-0 classes, 
 });
 
 test("the sites' replay check per step: taken from GET /api/reports/replay, summarised over the seeds in the Markdown", () => {
-  const check = (step: number, fidelity: number | null, skipped: string[], generatorSteps: number, failed = 0, givenUp: string | null = null) =>
-    ({ step, fidelity, noiseFidelity: fidelity === null ? null : 0.5, skippedSites: skipped, realism: 0.1, generatorSteps, generatorRoundsFailed: failed, generatorGivenUp: givenUp });
-  const seed1 = stepFigures(reports, [], [check(0, null, [], 600), check(1, 0.8, [], 0, 1)]);
+  // Each skipped site is skipped for its generator's fidelity unless it says its step images show the old classes.
+  const check = (step: number, fidelity: number | null, skipped: string[], generatorSteps: number, failed = 0, givenUp: string | null = null, shown: string[] = []) =>
+    ({
+      step, fidelity, noiseFidelity: fidelity === null ? null : 0.5, skippedSites: skipped, realism: 0.1, generatorSteps, generatorRoundsFailed: failed, generatorGivenUp: givenUp,
+      fidelityBySite: fidelity === null ? [] : ['site-a', 'site-b'].map((id, i) => ({ skipReason: shown.includes(id) ? 'old-classes-shown' as const : skipped.includes(id) ? 'low-fidelity' as const : null, oldClassShare: i ? 0.004 : 0.126 })),
+    });
+  const seed1 = stepFigures(reports, [], [check(0, null, [], 600), check(1, 0.8, ['site-a'], 0, 1, null, ['site-a'])]);
   assert.deepEqual(seed1.map((s) => s.replay), [
-    { fidelity: null, noiseFidelity: null, sitesSkipping: 0, realism: 0.1, generatorSteps: 600, generatorRoundsFailed: 0, generatorGivenUp: false },
-    { fidelity: 0.8, noiseFidelity: 0.5, sitesSkipping: 0, realism: 0.1, generatorSteps: 0, generatorRoundsFailed: 1, generatorGivenUp: false },
+    { fidelity: null, noiseFidelity: null, sitesSkipping: 0, sitesSkippingOldClassesShown: 0, oldClassSharePercent: null, realism: 0.1, generatorSteps: 600, generatorRoundsFailed: 0, generatorGivenUp: false },
+    { fidelity: 0.8, noiseFidelity: 0.5, sitesSkipping: 1, sitesSkippingOldClassesShown: 1, oldClassSharePercent: 6.5, realism: 0.1, generatorSteps: 0, generatorRoundsFailed: 1, generatorGivenUp: false },
   ]);
   assert.deepEqual(stepFigures(reports, [], [check(1, null, [], 0)]).map((s) => s.replay), [null, null], 'a step that neither replayed nor trained the generator has no replay figures');
   assert.equal(stepFigures(reports, [], [check(1, null, [], 0, 3, 'gave up')])[1].replay?.generatorGivenUp, true, 'a step whose generator rounds all failed has figures');
@@ -129,8 +136,8 @@ test("the sites' replay check per step: taken from GET /api/reports/replay, summ
   const run = (seed: number, steps: typeof seed1) => ({ id: 'ours-plus-replay', label: 'Ours + replay', recipe: 'r', old: 1, new: 1, all: 1, perClass: {}, steps, rounds: [], roundEvaluationSeconds: null, seconds: 1, seed });
   const bench: BenchResult = { setting: 'x', scenes: 'overlapped', schedule: [['liver', 'stomach'], ['ureter']], profile: 'quick', sites: 2, seeds: [1, 2], machine: { cpus: 2, cpuModel: 'c', memoryGiB: 1, node: 'v', platform: 'p' }, startedAt: 't', seconds: 1, methods: { 'ours-plus-replay': summarise([run(1, seed1), run(2, seed2)]) }, step0: null, gates: [], options: {} };
   const md = toMarkdown(bench);
-  assert.match(md, /\| Ours \+ replay \| 0 \| – \| – \| 0 \| 0\.1000 ± 0\.0000 \| 600 ± 0 \| 0 \(0\) \|/);
-  assert.match(md, /\|  \| 1 \| 0\.700 ± 0\.141 \| 0\.500 ± 0\.000 \| 1 \| 0\.1000 ± 0\.0000 \| 0 ± 0 \| 4 \(1\) \|/, 'step 1: mean ± sd of 0.8 and 0.6, one site skipping, 1 + 3 failed generator rounds and one seed that gave up');
+  assert.match(md, /\| Ours \+ replay \| 0 \| – \| – \| – \| 0 \/ 0 \| 0\.1000 ± 0\.0000 \| 600 ± 0 \| 0 \(0\) \|/);
+  assert.match(md, /\|  \| 1 \| 0\.700 ± 0\.141 \| 0\.500 ± 0\.000 \| 6\.5 ± 0\.0 \| 1 \/ 1 \| 0\.1000 ± 0\.0000 \| 0 ± 0 \| 4 \(1\) \|/, 'step 1: mean ± sd of 0.8 and 0.6, the old-class share, one site skipping for fidelity and one for old classes shown, 1 + 3 failed generator rounds and one seed that gave up');
 });
 
 test('summaries over seeds: mean and sample sd; gates with margins against the spread; Markdown', () => {

@@ -19,15 +19,22 @@ export interface ReportLike {
 }
 
 /** What the benchmark reads of GET /api/reports/replay: each step's generator and the sites' replay check. */
-export type ReplayLike = Pick<ReplayStepReport, 'step' | 'fidelity' | 'noiseFidelity' | 'skippedSites' | 'realism' | 'generatorSteps' | 'generatorRoundsFailed' | 'generatorGivenUp'>;
+export type ReplayLike = Pick<ReplayStepReport, 'step' | 'fidelity' | 'noiseFidelity' | 'skippedSites' | 'realism' | 'generatorSteps' | 'generatorRoundsFailed' | 'generatorGivenUp'> & {
+  fidelityBySite: ReadonlyArray<Pick<ReplayStepReport['fidelityBySite'][number], 'skipReason' | 'oldClassShare'>>;
+};
 
 /** A step's replay, as the sites measured it: fidelity of a student taught only by the step's replay
- * images (and of one taught by the untrained generator's noise), how many sites skipped replay for it,
- * and the generator's realism and training steps in the step's generator rounds. */
+ * images (and of one taught by the untrained generator's noise), how many sites skipped replay and
+ * why, how much of the old classes the step's own images show, and the generator's realism and
+ * training steps in the step's generator rounds. */
 export interface StepReplayFigures {
   fidelity: number | null;
   noiseFidelity: number | null;
   sitesSkipping: number;
+  /** Of sitesSkipping, the sites whose step images already showed the old classes (the rest: fidelity). */
+  sitesSkippingOldClassesShown: number;
+  /** Share of the step images' pixels the teacher's pseudo-labels give to old classes, in percent, mean over the sites that measured it. */
+  oldClassSharePercent: number | null;
   realism: number | null;
   generatorSteps: number;
   /** The step's generator rounds that failed (e.g. every site withheld its generator at the memorisation gate). */
@@ -211,7 +218,10 @@ export function stepFigures(reports: readonly ReportLike[], seconds: ReadonlyArr
     const x = replay.find((y) => y.step === step);
     if (!x || (x.fidelity === null && x.generatorSteps === 0 && x.generatorRoundsFailed === 0)) return null;
     return {
-      fidelity: x.fidelity, noiseFidelity: x.noiseFidelity, sitesSkipping: x.skippedSites.length, realism: x.realism, generatorSteps: x.generatorSteps,
+      fidelity: x.fidelity, noiseFidelity: x.noiseFidelity, sitesSkipping: x.skippedSites.length,
+      sitesSkippingOldClassesShown: x.fidelityBySite.filter((f) => f.skipReason === 'old-classes-shown').length,
+      oldClassSharePercent: mean(numbers(x.fidelityBySite.map((f) => f.oldClassShare)).map((v) => v * 100)),
+      realism: x.realism, generatorSteps: x.generatorSteps,
       generatorRoundsFailed: x.generatorRoundsFailed, generatorGivenUp: x.generatorGivenUp !== null,
     };
   };
@@ -355,19 +365,21 @@ function replayMarkdown(summaries: readonly MethodSummary[]): string[] {
     const steps = [...new Set(m.perSeed.flatMap((r) => r.steps.filter((s) => s.replay).map((s) => s.step)))].sort((a, b) => a - b);
     for (const [i, step] of steps.entries()) {
       const seen = m.perSeed.map((r) => r.steps.find((s) => s.step === step)?.replay).filter((x): x is StepReplayFigures => !!x);
-      const f = (k: 'fidelity' | 'noiseFidelity' | 'realism' | 'generatorSteps', digits: number) => {
+      const f = (k: 'fidelity' | 'noiseFidelity' | 'oldClassSharePercent' | 'realism' | 'generatorSteps', digits: number) => {
         const v = numbers(seen.map((x) => x[k]));
         return v.length ? `${mean(v)!.toFixed(digits)} ± ${(sd(v, digits) ?? 0).toFixed(digits)}` : '–';
       };
       const failed = `${seen.reduce((a, x) => a + x.generatorRoundsFailed, 0)} (${seen.filter((x) => x.generatorGivenUp).length})`;
-      rows.push(row([i ? '' : m.label, String(step), f('fidelity', 3), f('noiseFidelity', 3), String(seen.reduce((a, x) => a + x.sitesSkipping, 0)), f('realism', 4), f('generatorSteps', 0), failed]));
+      const shown = seen.reduce((a, x) => a + x.sitesSkippingOldClassesShown, 0);
+      const skipping = `${seen.reduce((a, x) => a + x.sitesSkipping, 0) - shown} / ${shown}`;
+      rows.push(row([i ? '' : m.label, String(step), f('fidelity', 3), f('noiseFidelity', 3), f('oldClassSharePercent', 1), skipping, f('realism', 4), f('generatorSteps', 0), failed]));
     }
   }
   if (!rows.length) return [];
   return ['', '### Replay: the sites\' own check and the generator (mean ± sd over the seeds)', '',
-    row(['Method', 'step', 'fidelity', 'noise fidelity', 'sites skipping replay (all seeds)', 'realism', 'generator steps (all sites)', 'failed generator rounds (seeds that gave up)']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']), ...rows,
-    '', 'Fidelity: a student taught only by the step\'s replay images, scored on the site\'s labelled held-out images, over the teacher\'s mIoU there; noise fidelity: the same student taught by the untrained generator\'s samples. A site skips replay unless its fidelity clears both. Step 0 shows the generator its generator rounds trained. Failed generator rounds: summed over the seeds (mostly every site withholding its generator at the memorisation gate); in brackets, the seeds whose step went on with the generator it had.'];
+    row(['Method', 'step', 'fidelity', 'noise fidelity', 'old-class share %', 'sites skipping replay: fidelity / old classes shown (all seeds)', 'realism', 'generator steps (all sites)', 'failed generator rounds (seeds that gave up)']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']), ...rows,
+    '', 'Fidelity: a student taught only by the step\'s replay images, scored on the site\'s labelled held-out images, over the teacher\'s mIoU there; noise fidelity: the same student taught by the untrained generator\'s samples. A site skips replay unless its fidelity clears both. Old-class share: of the step images\' pixels, those the teacher\'s confident pseudo-labels give to old classes; a site whose share reaches replayBelowOldClassShare skips replay (old classes shown). Step 0 shows the generator its generator rounds trained. Failed generator rounds: summed over the seeds (mostly every site withholding its generator at the memorisation gate); in brackets, the seeds whose step went on with the generator it had.'];
 }
 
 /** The per-round series: one row per method and step, its rounds left to right. */

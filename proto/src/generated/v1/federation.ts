@@ -254,6 +254,53 @@ export function secAggStageToJSON(object: SecAggStage): string {
   }
 }
 
+export enum ReplaySkipReason {
+  REPLAY_SKIP_REASON_UNSPECIFIED = 0,
+  /**
+   * REPLAY_SKIP_REASON_LOW_FIDELITY - The generator does not teach the old classes better than noise by the margin, or is below the
+   * task's replay_fidelity_threshold.
+   */
+  REPLAY_SKIP_REASON_LOW_FIDELITY = 1,
+  /**
+   * REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN - The step's images already show the old classes (old_class_share >= the task's
+   * replay_below_old_class_share): replay would take batch share from the new classes for nothing.
+   */
+  REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function replaySkipReasonFromJSON(object: any): ReplaySkipReason {
+  switch (object) {
+    case 0:
+    case "REPLAY_SKIP_REASON_UNSPECIFIED":
+      return ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED;
+    case 1:
+    case "REPLAY_SKIP_REASON_LOW_FIDELITY":
+      return ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY;
+    case 2:
+    case "REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN":
+      return ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReplaySkipReason.UNRECOGNIZED;
+  }
+}
+
+export function replaySkipReasonToJSON(object: ReplaySkipReason): string {
+  switch (object) {
+    case ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED:
+      return "REPLAY_SKIP_REASON_UNSPECIFIED";
+    case ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY:
+      return "REPLAY_SKIP_REASON_LOW_FIDELITY";
+    case ReplaySkipReason.REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN:
+      return "REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN";
+    case ReplaySkipReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface EnrollRequest {
   /** human-readable hospital name, shown to admins */
   displayName: string;
@@ -352,6 +399,12 @@ export interface HyperParameters {
    * takes a share of the batch, not extra steps). 0: the site's default (0.5).
    */
   replayFraction: number;
+  /**
+   * TRAIN_SEGMENTER, steps > 0 with replay and a replay check (replay_fidelity_threshold > 0): a site
+   * whose step images already show the old classes (ReplayCheck.old_class_share at least this) skips
+   * replay, as pseudo-labels keep those classes there. 0: never skips for this.
+   */
+  replayBelowOldClassShare: number;
 }
 
 export interface Task {
@@ -677,6 +730,13 @@ export interface ReplayCheck {
   skipped: boolean;
   /** wall seconds the noise student added at the site */
   noiseSeconds: number;
+  /**
+   * Share of the step's own image pixels (labelled background) that the teacher confidently gives to
+   * an old class: what pseudo-labels keep of the old classes without replay. In [0, 1].
+   */
+  oldClassShare: number;
+  /** why replay was not used (skipped); UNSPECIFIED when it was */
+  skipReason: ReplaySkipReason;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -1519,6 +1579,7 @@ function createBaseHyperParameters(): HyperParameters {
     pseudoLabels: undefined,
     segmenterArchitecture: undefined,
     replayFraction: 0,
+    replayBelowOldClassShare: 0,
   };
 }
 
@@ -1568,6 +1629,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.replayFraction !== 0) {
       writer.uint32(137).double(message.replayFraction);
+    }
+    if (message.replayBelowOldClassShare !== 0) {
+      writer.uint32(145).double(message.replayBelowOldClassShare);
     }
     return writer;
   },
@@ -1705,6 +1769,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.replayFraction = reader.double();
             continue;
           }
+          case 18: {
+            if (tag !== 145) {
+              break;
+            }
+
+            message.replayBelowOldClassShare = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1794,6 +1866,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.replay_fraction)
         ? globalThis.Number(object.replay_fraction)
         : 0,
+      replayBelowOldClassShare: isSet(object.replayBelowOldClassShare)
+        ? globalThis.Number(object.replayBelowOldClassShare)
+        : isSet(object.replay_below_old_class_share)
+        ? globalThis.Number(object.replay_below_old_class_share)
+        : 0,
     };
   },
 
@@ -1844,6 +1921,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.replayFraction !== 0) {
       obj.replayFraction = floatToJson(message.replayFraction);
     }
+    if (message.replayBelowOldClassShare !== 0) {
+      obj.replayBelowOldClassShare = floatToJson(message.replayBelowOldClassShare);
+    }
     return obj;
   },
 
@@ -1874,6 +1954,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         ? SegmenterArchitecture.fromPartial(object.segmenterArchitecture)
         : undefined;
     message.replayFraction = object.replayFraction ?? 0;
+    message.replayBelowOldClassShare = object.replayBelowOldClassShare ?? 0;
     return message;
   },
 };
@@ -5819,6 +5900,8 @@ function createBaseReplayCheck(): ReplayCheck {
     margin: 0,
     skipped: false,
     noiseSeconds: 0,
+    oldClassShare: 0,
+    skipReason: 0,
   };
 }
 
@@ -5853,6 +5936,12 @@ export const ReplayCheck: MessageFns<ReplayCheck> = {
     }
     if (message.noiseSeconds !== 0) {
       writer.uint32(81).double(message.noiseSeconds);
+    }
+    if (message.oldClassShare !== 0) {
+      writer.uint32(89).double(message.oldClassShare);
+    }
+    if (message.skipReason !== 0) {
+      writer.uint32(96).int32(message.skipReason);
     }
     return writer;
   },
@@ -5950,6 +6039,22 @@ export const ReplayCheck: MessageFns<ReplayCheck> = {
             message.noiseSeconds = reader.double();
             continue;
           }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.oldClassShare = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.skipReason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6002,6 +6107,16 @@ export const ReplayCheck: MessageFns<ReplayCheck> = {
         : isSet(object.noise_seconds)
         ? globalThis.Number(object.noise_seconds)
         : 0,
+      oldClassShare: isSet(object.oldClassShare)
+        ? globalThis.Number(object.oldClassShare)
+        : isSet(object.old_class_share)
+        ? globalThis.Number(object.old_class_share)
+        : 0,
+      skipReason: isSet(object.skipReason)
+        ? replaySkipReasonFromJSON(object.skipReason)
+        : isSet(object.skip_reason)
+        ? replaySkipReasonFromJSON(object.skip_reason)
+        : 0,
     };
   },
 
@@ -6037,6 +6152,12 @@ export const ReplayCheck: MessageFns<ReplayCheck> = {
     if (message.noiseSeconds !== 0) {
       obj.noiseSeconds = floatToJson(message.noiseSeconds);
     }
+    if (message.oldClassShare !== 0) {
+      obj.oldClassShare = floatToJson(message.oldClassShare);
+    }
+    if (message.skipReason !== 0) {
+      obj.skipReason = replaySkipReasonToJSON(message.skipReason);
+    }
     return obj;
   },
 
@@ -6055,6 +6176,8 @@ export const ReplayCheck: MessageFns<ReplayCheck> = {
     message.margin = object.margin ?? 0;
     message.skipped = object.skipped ?? false;
     message.noiseSeconds = object.noiseSeconds ?? 0;
+    message.oldClassShare = object.oldClassShare ?? 0;
+    message.skipReason = object.skipReason ?? 0;
     return message;
   },
 };
