@@ -12,11 +12,6 @@ export const DEMO_GENERATOR_STEPS = 1600;
 /** Surgeries in a site's training data at each step, and frames per surgery (x scale). */
 export const DEMO_TRAIN_SURGERIES_PER_STEP = 2;
 export const DEMO_IMAGES_PER_SURGERY = 12;
-/** Sites whose replay fidelity is below this skip replay. On these scenes teacher-labelled noise
- * already scores about 0.5 in bench:replay (colour maps to class), so the threshold alone would
- * pass noise: sites also skip replay unless the generator beats the same student taught on its
- * own untrained samples (noise) by a margin (ml replay/check.ts). */
-export const DEMO_FIDELITY_THRESHOLD = 0.3;
 
 /**
  * What `npm run demo` runs: sized to finish in about ten minutes on two cores, and scalable with
@@ -69,7 +64,6 @@ export function demoTraining(scale: number, generatorBudget: GeneratorBudget = {
     // budget per generator round; it keeps training across rounds and steps.
     generator: { ...replayGeneratorConfig(DEMO_INPUT) },
     generatorTraining: demoGeneratorTraining(generatorBudget, DEMO_TRAIN_SURGERIES_PER_STEP * DEMO_IMAGES_PER_SURGERY * scale),
-    replayFidelityThreshold: DEMO_FIDELITY_THRESHOLD,
   };
 }
 

@@ -46,7 +46,8 @@ export function ReplayPanel({ sites }: { sites: Site[] }) {
                 <td>{s.step}</td>
                 <td className="mono">{s.fidelity === null ? '—' : s.fidelity.toFixed(2)}</td>
                 <td className="mono">{s.noiseFidelity === null ? '—' : s.noiseFidelity.toFixed(2)}</td>
-                <td>
+                {/* One line per site with its figures and, when it skipped replay, why: wraps rather than scrolls. */}
+                <td className="wrap">
                   {s.fidelityBySite.length === 0 ? '—' : s.fidelityBySite.map((f) => (
                     <div key={f.siteId}>
                       {name(f.siteId)}: <span className="mono">{f.fidelity.toFixed(2)}</span> ({pct(f.studentMiou)} / {pct(f.teacherMiou)})
