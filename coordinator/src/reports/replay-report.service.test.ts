@@ -92,6 +92,9 @@ test('replay check metrics: every figure under its key, skipped as 0/1, bad figu
   assert.deepEqual(m, { replayFidelity: 0.55, replayNoiseFidelity: 0.52, replayForegroundFidelity: 0.3, replayNoiseForegroundFidelity: 0.33, replayTeacherMiou: 0.45, replayStudentMiou: 0.25, replayNoiseStudentMiou: 0.23, replayMargin: 0.05, replayNoiseSeconds: 40, replayOldClassShare: 0.12, replaySkipped: 1, replaySkipReason: 2 });
   assert.throws(() => replayCheckMetrics({ ...check, skipReason: 7 as ReplaySkipReason }), /replay_check.skip_reason 7 is not a known ReplaySkipReason/);
   assert.throws(() => replayCheckMetrics({ ...check, oldClassShare: -0.5 }), /replay_check.old_class_share/);
+  assert.throws(() => replayCheckMetrics({ ...check, oldClassShare: 1.5 }), /replay_check.old_class_share is a share of pixels, at most 1, got 1.5/);
+  assert.throws(() => replayCheckMetrics({ ...check, skipped: false }), /replay_check.skip_reason REPLAY_SKIP_REASON_OLD_CLASSES_SHOWN is given but replay_check.skipped is false/);
+  assert.equal(replayCheckMetrics({ ...check, skipReason: ReplaySkipReason.REPLAY_SKIP_REASON_UNSPECIFIED }).replaySkipReason, 0, 'a skip without a reason: an older site');
   assert.deepEqual(replayCheckMetrics(undefined), {});
   assert.equal(replayCheckMetrics({ ...check, margin: -0.1 }).replayMargin, -0.1);
   assert.throws(() => replayCheckMetrics({ ...check, noiseFidelity: Number.NaN }), /replay_check.noise_fidelity must be a finite, non-negative number, got NaN/);
