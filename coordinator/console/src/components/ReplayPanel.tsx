@@ -18,8 +18,9 @@ function skipWhy(f: SiteCheck): string {
  * trained only on teacher-labelled generated images, scored against the teacher on the site's
  * held-out patients) next to the same student taught on an untrained generator's noise (the floor a
  * generator must beat: colour alone teaches a lot in these scenes), who skipped replay and why (that,
- * or step images that already show the old classes), the realism of the samples, and what the memorisation gate did: flagged samples, generators
- * withheld, and a step that went on with the generator it had once its generator rounds kept failing.
+ * or step images that already show the old classes), the realism of the samples, and what the
+ * memorisation gate did: flagged samples, generators withheld, and a step that went on with the
+ * generator it had once its generator rounds kept failing.
  */
 export function ReplayPanel({ sites }: { sites: Site[] }) {
   const report = useGet<ReplayReport>('/api/reports/replay');
