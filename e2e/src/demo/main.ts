@@ -45,16 +45,16 @@ const started = Date.now();
 const clock = () => `${String(Math.floor((Date.now() - started) / 60000)).padStart(2, '0')}:${String(Math.floor(((Date.now() - started) / 1000) % 60)).padStart(2, '0')}`;
 const say = (line: string) => process.stdout.write(`[${clock()}] ${line}\n`);
 
-/** Only the lines a person watching wants: rounds, steps, contributions, problems. */
 /** "2 site(s): 1 for its generator's fidelity, 1 whose step images show the old classes". */
 function skipSummary(r: ReplayStepReport): string {
   const sites = r.fidelityBySite.filter((f) => f.skipped);
   const fidelity = sites.filter((f) => f.skipReason !== 'old-classes-shown').length;
   const shown = sites.length - fidelity;
   const why = [fidelity ? `${fidelity} for its generator's fidelity` : '', shown ? `${shown} whose step images show the old classes` : ''].filter(Boolean);
-  return `${r.skippedSites.length} site(s): ${why.join(', ')}`;
+  return `${sites.length} site(s): ${why.join(', ')}`;
 }
 
+/** Only the lines a person watching wants: rounds, steps, contributions, problems. */
 function narrate(source: string, raw: string): void {
   const line = raw.replace(ANSI, '');
   if (source === 'coordinator') {

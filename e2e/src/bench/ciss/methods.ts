@@ -174,7 +174,7 @@ export const METHODS: readonly MethodSpec[] = [
   },
   {
     id: 'ours-plus-light-replay', label: 'Ours, replay always (¼ batch)', recipe: 'ours, replaying a quarter of each batch at every site and step',
-    losses: () => OURS, ...OURS_PARTS, training: { replayBelowOldClassShare: 0 },
+    losses: () => OURS, ...OURS_PARTS, training: { replayFraction: 0.25, replayBelowOldClassShare: 0 },
   },
   { id: 'ours-plus-contrastive', label: 'Ours + contrastive', recipe: 'ours with the pixel contrastive loss (x0.1)', losses: () => ({ ...OURS, contrastive: 0.1 }), ...OURS_PARTS },
   { id: 'ours-plus-pod', label: 'Ours + POD', recipe: 'ours with POD feature distillation (x0.5)', losses: () => ({ ...OURS, pod: 0.5 }), ...OURS_PARTS },
