@@ -54,3 +54,30 @@ test('training settings: nested defaults merged, unknown keys and bad aggregatio
   refused({ aggregation: { strategy: 'trimmed-mean', trimFraction: 0.7 } }, /aggregation: trimFraction must be a finite number in \[0, 0\.5\)/);
   refused([1, 2], /\(top level\): Invalid input: expected object/);
 });
+
+test("a generator round that cannot hold the sites' training time is refused at start-up, naming both settings", async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'round-fit-'));
+  const file = join(dir, 'training.json');
+  writeFileSync(file, JSON.stringify({ generatorTraining: { seconds: 600 } }));
+  // The defaults fit: four rounds of 150 s of training in a 600 s deadline.
+  const defaults = resolveConfig({});
+  assert.equal(defaults.rounds.generatorRounds, 4);
+  assert.ok(defaults.training.generatorTraining.seconds + 60 <= defaults.rounds.deadlineSeconds);
+  // 600 s of training in a round that stops collecting at 600 s: every generator round would fail.
+  assert.throws(
+    () => resolveConfig({ flags: { trainingFile: file } }),
+    (e: unknown) => e instanceof ConfigError
+      && e.message.startsWith(`${file}: generatorTraining.seconds is 600, but a generator round stops collecting after rounds.deadlineSeconds = 600 s`)
+      && /raise rounds\.deadlineSeconds \(--deadline or FEDCISS_ROUND_DEADLINE_S\) to at least 660/.test(e.message),
+  );
+  assert.equal(resolveConfig({ flags: { trainingFile: file, deadline: '660' } }).training.generatorTraining.seconds, 600);
+  // Under `wait` a round collects until its hard limit.
+  assert.equal(resolveConfig({ flags: { trainingFile: file, stragglers: 'wait' } }).rounds.hardLimitSeconds, 1800);
+  assert.throws(() => resolveConfig({ flags: { trainingFile: file, stragglers: 'wait', hardLimit: '620' } }), /rounds\.hardLimitSeconds = 620 s \(straggler policy wait\).*--hard-limit or FEDCISS_ROUND_HARD_LIMIT_S/);
+  // No generator rounds, nothing to fit; the defaults' own budget in a short deadline is named too.
+  assert.equal(resolveConfig({ flags: { trainingFile: file, generatorRounds: '0' } }).rounds.generatorRounds, 0);
+  assert.throws(() => resolveConfig({ flags: { deadline: '120' } }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('the default training settings: generatorTraining.seconds is 150'));
+});

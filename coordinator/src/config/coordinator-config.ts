@@ -117,7 +117,28 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     }
     config.training = parseTrainingSettings(json, trainingFile);
   }
+  checkGeneratorRoundFits(config, trainingFile ?? 'the default training settings');
   return config;
+}
+
+/** What a site does in a generator round besides training, within the round's time: fetch the
+ * task and the global generator, sample for the memorisation check, upload. */
+const GENERATOR_ROUND_OVERHEAD_SECONDS = 60;
+
+/** A site trains its generator for `generatorTraining.seconds` after the round opens; a round that
+ * stops collecting before that fails every time, and the step goes on without a generator. */
+function checkGeneratorRoundFits(config: CoordinatorConfig, trainingSource: string): void {
+  const seconds = config.training.generatorTraining.seconds;
+  const r = config.rounds;
+  if (r.generatorRounds === 0 || seconds === 0) return;
+  const [path, limit] = r.stragglers === 'wait' ? ['rounds.hardLimitSeconds', r.hardLimitSeconds] : ['rounds.deadlineSeconds', r.deadlineSeconds];
+  if (seconds + GENERATOR_ROUND_OVERHEAD_SECONDS <= limit) return;
+  const [, flag, env] = SOURCES.find(([p]) => p === path)!;
+  throw new ConfigError(
+    `${trainingSource}: generatorTraining.seconds is ${seconds}, but a generator round stops collecting after ${path} = ${limit} s ` +
+      `(straggler policy ${r.stragglers}); sites need the training time and about ${GENERATOR_ROUND_OVERHEAD_SECONDS} s more. ` +
+      `Shorten generatorTraining.seconds to at most ${Math.max(0, limit - GENERATOR_ROUND_OVERHEAD_SECONDS)} or raise ${path} (${kebab(flag)} or ${env}) to at least ${seconds + GENERATOR_ROUND_OVERHEAD_SECONDS}.`,
+  );
 }
 
 /** Reads training settings from a JSON file's text (any subset of keys), over the defaults; see training-settings.schema.ts. */

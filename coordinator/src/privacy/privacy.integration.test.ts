@@ -50,7 +50,7 @@ describe('privacy of what leaves a site', () => {
   before(async () => {
     config = resolveConfig({
       env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '1', segmenterRounds: '1', generatorRounds: '1', deadline: '60', tickMs: '100' },
+      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '1', segmenterRounds: '1', generatorRounds: '1', deadline: '240', tickMs: '100' },
     });
     // Differential privacy from the start: σ 2, so a site's segmenter ε is 2.17, 3.19, 4.01, 4.73 after
     // 1, 2, 3, 4 rounds at δ 1e-5 (rdp.ts); the budget 4.5 allows three segmenter rounds, not four.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffusionGeometry, parseDiffusionConfig, trainDiffusion } from '@fedciss/ml';
 import { parseTrainingSettings } from '@fedciss/coordinator';
-import { demoTraining, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
 
 /** How many optimizer steps a site's generator round runs under these settings: ml's own count,
  * read from the first progress report (then the run is stopped). */
@@ -38,4 +38,14 @@ test("the demo's generator rounds are sized by steps: each site trains DEMO_GENE
   }
   const timed = parseTrainingSettings(JSON.stringify(demoTraining(1, { seconds: 430 })), 'demo');
   assert.equal(timed.generatorTraining.seconds, 430);
+});
+
+test("the demo averages the sites' generators every DEMO_GENERATOR_STEPS steps: several generator rounds a step, 1600 steps in all", () => {
+  for (const scale of [1, 2]) {
+    const flags = demoRounds(scale);
+    const rounds = Number(flags[flags.indexOf('--generator-rounds') + 1]);
+    assert.equal(rounds, DEMO_GENERATOR_ROUNDS);
+    assert.ok(rounds > 1, 'one long round averages generators trained far apart into a blur');
+    assert.equal(rounds * DEMO_GENERATOR_STEPS, 1600, 'the step budget the demo\'s time was measured with');
+  }
 });

@@ -1,14 +1,19 @@
 import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 
-/** Optimizer steps of generator training per site in each step's generator round (the generator
- * keeps training across steps; at step 1 the sites replay what step 0's round made). Steps, not
- * seconds: a wall-clock budget of 120 s bought each site 32-34 steps on a loaded machine (session
- * 7, load 14, 3.5 s a step) and an untrained generator's noise on the reports page, while the
- * demo's other work is sized by steps and only slows down. 1600 steps cost about 230-300 s a round
- * with 3 sites on 2 idle cores (0.095-0.123 CPU s a step in bench:replay), about 3.5-6 minutes
- * over the old 2 x 120 s; bench:replay's ONE generator of 3000 steps met the fidelity goal.
- * `npm run demo -- --generator-seconds S` gives a wall-clock budget instead. */
-export const DEMO_GENERATOR_STEPS = 1600;
+/** Generator rounds in each step, and optimizer steps of generator training per site in each
+ * round (the generator keeps training across rounds and steps; at step 1 the sites replay what
+ * step 0's rounds made). Four rounds of 400 steps rather than one of 1600: the coordinator averages
+ * the sites' generators, and three generators trained 1600 steps apart from the same fresh weights
+ * average into a purple-pink blur (the eleventh session's samples, in-process FedAvg of three
+ * demo-sized sites); averaged every 400 steps, the same 1600 steps keep the scenes' colours and
+ * blotches of organs and shafts (200 and 100 steps a round look the same as 400).
+ * Steps, not seconds: a wall-clock budget of 120 s bought each site 32-34 steps on a loaded
+ * machine (session 7, load 14, 3.5 s a step) and an untrained generator's noise on the reports
+ * page, while the demo's other work is sized by steps and only slows down. 1600 steps a step cost
+ * about 230-300 s with 3 sites on 2 idle cores (0.095-0.123 CPU s a step in bench:replay).
+ * `npm run demo -- --generator-seconds S` gives a wall-clock budget a round instead. */
+export const DEMO_GENERATOR_ROUNDS = 4;
+export const DEMO_GENERATOR_STEPS = 400;
 /** Surgeries in a site's training data at each step, and frames per surgery (x scale). */
 export const DEMO_TRAIN_SURGERIES_PER_STEP = 2;
 export const DEMO_IMAGES_PER_SURGERY = 12;
@@ -70,5 +75,5 @@ export function demoTraining(scale: number, generatorBudget: GeneratorBudget = {
 /** The round deadline is long because rounds are sized by steps, and a loaded machine takes longer
  * for them (a site that dies is dropped by the heartbeat timeout, not by the deadline). */
 export function demoRounds(scale: number): string[] {
-  return ['--quorum', '2', '--segmenter-rounds', String(6 * scale), '--generator-rounds', '1', '--deadline', '3600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
+  return ['--quorum', '2', '--segmenter-rounds', String(6 * scale), '--generator-rounds', String(DEMO_GENERATOR_ROUNDS), '--deadline', '3600', '--tick-ms', '250', '--heartbeat-timeout', '20'];
 }

@@ -94,7 +94,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     imageSize: { width: 160, height: 128 },
     annotations: { multilabelFraction: 0.5, structureFolders: 'one-folder' },
     segmenterRounds: 4,
-    generatorRounds: 1,
+    // The coordinator's default: four rounds of 150 s (a single 600 s one averages generators
+    // trained far apart into a blur; ml's REPLAY_GENERATOR_TRAINING).
+    generatorRounds: 4,
     // 32 images per site and step, batch 8: 4 steps per epoch, 160 local steps per round.
     localEpochs: 40,
     batchSize: 8,
@@ -104,7 +106,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     pseudoLabelThreshold: 0.7,
     segmenter: { width: 16, depth: 3, inputSize: [64, 80], embedDim: 16, groups: 4 },
     generator: { ...replayGeneratorConfig([64, 80]) },
-    generatorTraining: { epochs: 1, seconds: 600, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
+    generatorTraining: { epochs: 1, seconds: REPLAY_GENERATOR_TRAINING.seconds, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 2_400_000,
   },
 };
