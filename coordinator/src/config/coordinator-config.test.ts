@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, DEFAULT_TRAINING, parseTrainingSettings, resolveConfig } from './coordinator-config';
 
 test('flags win over variables, variables over the defaults; text is coerced', () => {
@@ -55,11 +58,9 @@ test('training settings: nested defaults merged, unknown keys and bad aggregatio
   refused([1, 2], /\(top level\): Invalid input: expected object/);
 });
 
-test("a generator round that cannot hold the sites' training time is refused at start-up, naming both settings", async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
+test("a generator round that cannot hold the sites' training time is refused at start-up, naming both settings", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'round-fit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'training.json');
   writeFileSync(file, JSON.stringify({ generatorTraining: { seconds: 600 } }));
   // The defaults fit: four rounds of 150 s of training in a 600 s deadline.

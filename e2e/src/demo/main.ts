@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ReplayStepReport } from '@fedciss/coordinator';
 import { Federation } from '../harness/federation';
-import { demoRounds, demoTraining, DEMO_IMAGES_PER_SURGERY, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
 import { formatReportTable, type ReportSteps } from './report-table';
 
 function parseArgs(argv: string[]): DemoOptions {
@@ -28,7 +28,7 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (a === '--exit') o.exitAtEnd = true;
     else if (a === '--stay') o.exitAtEnd = false;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~19 min on 2 idle cores)] [--generator-steps N (per site and generator round, 4 rounds a step; default 400 x K) | --generator-seconds S (a wall-clock budget a round instead)] [--work-dir DIR] [--exit | --stay]\n');
+      process.stdout.write(`npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~19 min on 2 idle cores)] [--generator-steps N (per site and generator round, ${DEMO_GENERATOR_ROUNDS} rounds a step; default ${DEMO_GENERATOR_STEPS} x K) | --generator-seconds S (a wall-clock budget a round instead)] [--work-dir DIR] [--exit | --stay]\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }

@@ -19,9 +19,9 @@ export interface GeneratorTraining {
 }
 
 /** A round's budget is a quarter of the former 600 s: the coordinator averages the sites'
- * generators after every round, and generators trained far apart average into a blur (three
- * demo-sized sites, 1600 steps from fresh weights: a uniform purple-pink field, replay fidelity 0.39
- * against an untrained generator's 0.57; averaged every 400 steps, 0.53 and the scenes' colours;
+ * generators after every round, and generators trained far apart from fresh weights average into
+ * one flat colour (three demo-sized sites, 1600 steps each: a purple or a blue-grey field on two
+ * seeds; averaged every 400 steps, the scenes' colours with blotches of organs and shafts;
  * eleventh session). The coordinator's default is four generator rounds a step, 600 s in all. */
 export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
   seconds: 150,
