@@ -27,8 +27,8 @@ export const roundSettingsSchema = z.strictObject({
   /** Segmenter rounds per incremental step. */
   segmenterRounds: integer(1).default(2),
   /** Generator rounds per step (0: no diffusion replay). Several short ones rather than one long:
-   * each round averages the sites' generators, and generators trained far apart average into one
-   * flat colour (ml's REPLAY_GENERATOR_TRAINING: four rounds of 150 s). */
+   * each round averages the sites' generators, and generators trained far apart average into a
+   * field of one colour (ml's REPLAY_GENERATOR_TRAINING: four rounds of 150 s). */
   generatorRounds: integer(0).default(4),
   /**
    * Failed generator rounds a step tries before it goes on with the generator it has (e.g. every

@@ -20,9 +20,9 @@ export interface GeneratorTraining {
 
 /** A round's budget is a quarter of the former 600 s: the coordinator averages the sites'
  * generators after every round, and generators trained far apart from fresh weights average into
- * one flat colour (three demo-sized sites, 1600 steps each: a purple or a blue-grey field on two
- * seeds; averaged every 400 steps, the scenes' colours with blotches of organs and shafts;
- * eleventh session). The coordinator's default is four generator rounds a step, 600 s in all. */
+ * a field of one colour (three demo-sized sites, 1600 steps each: purple, blue-grey and mauve
+ * fields on three seeds; averaged every 400 steps, the scenes' colours with blotches of organs and
+ * shafts; eleventh session). The coordinator's default is four generator rounds a step, 600 s in all. */
 export const REPLAY_GENERATOR_TRAINING: GeneratorTraining = {
   seconds: 150,
   epochs: 0,

@@ -95,7 +95,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     annotations: { multilabelFraction: 0.5, structureFolders: 'one-folder' },
     segmenterRounds: 4,
     // The coordinator's default: four rounds of 150 s (a single 600 s one averages generators
-    // trained far apart into one flat colour; ml's REPLAY_GENERATOR_TRAINING).
+    // trained far apart into a field of one colour; ml's REPLAY_GENERATOR_TRAINING).
     generatorRounds: 4,
     // 32 images per site and step, batch 8: 4 steps per epoch, 160 local steps per round.
     localEpochs: 40,
