@@ -64,6 +64,11 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
+  /** A query outside the shared pool, for the leader lease alone (SqlDriver.leaseQuery). */
+  leaseQuery<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.db.driver.leaseQuery<T>(sql, params);
+  }
+
   /** Resolves when the database answers a trivial query (readiness). */
   async ping(): Promise<void> {
     await this.db.prisma.$queryRawUnsafe('SELECT 1');

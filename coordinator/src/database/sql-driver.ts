@@ -15,6 +15,13 @@ export interface SqlDriver {
   /** Runs one or more statements without parameters (the simple query protocol). */
   exec(sql: string): Promise<void>;
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * query() on a connection of its own, outside the pool that the federation's queries share: the
+   * leader lease's renewal must not wait behind them. At 500 sites the pool had thousands of
+   * queries waiting, the renewal came too late, and the only coordinator stepped down and refused
+   * every call as a standby.
+   */
+  leaseQuery<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs `fn` while holding a database-wide lock, so two coordinators never migrate at once. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The Prisma driver adapter over this same connection (pool). */
@@ -72,6 +79,8 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
     kind: 'pglite',
     exec: async (sql) => void (await db.exec(sql)),
     query: async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows,
+    // One in-process connection: nothing queues in front of it in a pool.
+    leaseQuery: async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows,
     // PGlite is one connection inside this process: opening the same folder twice is not supported,
     // so there is nobody to race with.
     withMigrationLock: (fn) => fn(),
@@ -91,15 +100,18 @@ async function openPostgres(url: string): Promise<SqlDriver> {
   const pg = await import('pg');
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const leasePool = new pg.Pool({ connectionString: url, max: 1 });
   // Fail fast with a clear message when the server is not there.
   await pool.query('SELECT 1').catch((e: Error) => {
     void pool.end();
+    void leasePool.end();
     throw new Error(`cannot reach PostgreSQL at DATABASE_URL: ${e.message}`);
   });
   return {
     kind: 'postgres',
     exec: async (sql) => void (await pool.query(sql)),
     query: async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as T[],
+    leaseQuery: async <T>(sql: string, params: unknown[] = []) => (await leasePool.query(sql, params)).rows as T[],
     withMigrationLock: async (fn) => {
       const client = await pool.connect();
       try {
@@ -113,7 +125,9 @@ async function openPostgres(url: string): Promise<SqlDriver> {
     prismaAdapter: () => new PrismaPg(pool),
     poolCounts: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     heldConnections: () => heldConnectionsOf(pool),
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), leasePool.end()]);
+    },
   };
 }
 

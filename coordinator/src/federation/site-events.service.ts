@@ -10,6 +10,7 @@ import { SecureAggregationService } from '../privacy/secure-aggregation.service'
 import { ProgressHub } from './progress-hub';
 import { RoundDecisions } from './round-decisions.service';
 import { SerialQueue } from './serial-queue';
+import { WriteBatch } from '../common/write-batch';
 import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';
 
@@ -23,9 +24,8 @@ export class SiteEvents {
   private readonly log = new Logger('Rounds');
   /** When each site's heartbeat was last written into the open round's state (this process's clock). */
   private readonly beatsWritten = new Map<string, number>();
-  /** Heartbeats waiting for the next write of the round's state, and that write (queued, not yet started). */
-  private readonly pendingBeats = new Map<string, number>();
-  private beatsBatch?: Promise<void>;
+  /** Heartbeats waiting for the next write of the round's state, which runs in the serial queue. */
+  private readonly beats = new WriteBatch<string, number>((beats) => this.writeBeats(beats), (run) => this.queue.run(run));
 
   constructor(
     private readonly queue: SerialQueue,
@@ -52,18 +52,16 @@ export class SiteEvents {
     const now = this.clock.now();
     const written = this.beatsWritten.get(siteId);
     if (written !== undefined && now - written < (this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4) return Promise.resolve();
-    this.pendingBeats.set(siteId, now);
-    return (this.beatsBatch ??= this.queue.run(async () => {
-      this.beatsBatch = undefined; // later heartbeats go to the next write
-      const beats = [...this.pendingBeats];
-      this.pendingBeats.clear();
-      const round = await this.openRound();
-      if (!round) return;
-      let next = round.state;
-      for (const [site] of beats) next = recordHeartbeat(next, site, this.clock.now());
-      if (next !== round.state) await this.rounds.saveState(round.id, next);
-      for (const [site, at] of beats) this.beatsWritten.set(site, at);
-    }));
+    return this.beats.add(siteId, now);
+  }
+
+  private async writeBeats(beats: Array<[string, number]>): Promise<void> {
+    const round = await this.openRound();
+    if (!round) return;
+    let next = round.state;
+    for (const [site] of beats) next = recordHeartbeat(next, site, this.clock.now());
+    if (next !== round.state) await this.rounds.saveState(round.id, next);
+    for (const [site, at] of beats) this.beatsWritten.set(site, at);
   }
 
   /** Whether a new upload to this round may proceed; a rejection (with its reason) if not. */

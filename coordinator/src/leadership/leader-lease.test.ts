@@ -65,4 +65,25 @@ describe('leader lease', () => {
       await two.close();
     }
   });
+
+  test('on PostgreSQL, a renewal does not wait behind a pool full of slow queries', { timeout: 60_000 }, async () => {
+    pg ??= await startPostgresServer();
+    const db = await openDatabase({ url: pg.createDatabase('lease_busy'), dataDir: '/nonexistent' });
+    try {
+      const lease = new LeaderLease(new DatabaseService(db));
+      assert.equal(await lease.tryAcquire('a', 60_000), true);
+      // Every pooled connection busy for 3 s, and as many queries again waiting for one (6 s in all).
+      // (A Prisma query starts only once something awaits it.)
+      const busy = Array.from({ length: 20 }, () => db.prisma.$queryRawUnsafe('SELECT 1 AS done FROM pg_sleep(3)').then(() => undefined));
+      await sleep(300);
+      assert.ok(db.driver.poolCounts()!.waiting > 0, 'the pool is saturated');
+      const t0 = performance.now();
+      assert.equal(await lease.tryAcquire('a', 60_000), true);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 1500, `renewed in ${ms.toFixed(0)} ms (the slow queries hold the pool for 6 s)`);
+      await Promise.all(busy);
+    } finally {
+      await db.close();
+    }
+  });
 });
