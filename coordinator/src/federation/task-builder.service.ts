@@ -11,6 +11,7 @@ import { StepStrategies } from './step-strategies';
 import type { StepConfig } from './step-config';
 import { crossSiteModels, RoundsRepository, type RoundKind, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository, type StepRecord } from './repositories/steps.repository';
+import { SitesService } from '../sites/sites.service';
 
 const TASK_KIND: Record<RoundKind, TaskKind> = {
   segmenter: TaskKind.TASK_KIND_TRAIN_SEGMENTER,
@@ -23,22 +24,29 @@ function segmenterArchitecture(c: SegmenterConfig): SegmenterArchitecture {
   return { inChannels: c.inChannels, width: c.width, depth: c.depth, inputSize: [...c.inputSize], embedDim: c.embedDim, norm: c.norm, groups: c.groups };
 }
 
-function wait(message: string, step = 0): Task {
+function wait(message: string, step: number, retryAfterMs: number): Task {
   return {
     kind: TaskKind.TASK_KIND_WAIT, step, roundId: '', roundIndex: 0, roster: [], newClassIds: [], globalModel: undefined, teacherModel: undefined,
-    generator: undefined, hyperParameters: undefined, deadlineMs: 0, retryAfterMs: 2000, message, crossSiteModels: [], secureAggregation: undefined,
+    generator: undefined, hyperParameters: undefined, deadlineMs: 0, retryAfterMs, message, crossSiteModels: [], secureAggregation: undefined,
   };
 }
 
 /**
- * How long a site whose update is in waits before asking again: 20 ms per site of the round, between
- * 2 s and 15 s. The sites that are done then ask ~50 times a second in all, however many they are
- * (at 500 sites a fixed 2 s meant 250 reads of the round's state a second, for nothing new); the
- * price is that such a site learns of the next round up to that much later.
+ * How long a waiting site waits before asking again: 20 ms per site of the federation (of the
+ * round, once one is open), between 2 s and 15 s. Waiting sites then ask ~50 times a second in
+ * all, however many they are (at 500 sites a fixed 2 s meant 250 calls a second, each reading the
+ * step and often the round's state, for nothing new); the price is that a site learns of the next
+ * round up to that much later.
  */
-export function retryAfterDoneMs(sitesInRound: number): number {
-  return Math.min(15_000, Math.max(2_000, 20 * sitesInRound));
+export function pollAfterMs(sites: number): number {
+  return Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, 20 * sites));
 }
+
+const MIN_POLL_MS = 2_000;
+const MAX_POLL_MS = 15_000;
+
+/** A federation with no step to work on is polled at most every 5 s. */
+const IDLE_POLL_MS = 5_000;
 
 /**
  * What a site should do now (its answer to GetTask): wait, or train / evaluate in the open round with
@@ -54,27 +62,32 @@ export class TaskBuilder {
     private readonly globals: GlobalModels,
     private readonly strategies: StepStrategies,
     private readonly secure: SecureAggregationService,
+    private readonly sites: SitesService,
   ) {}
 
   async taskFor(siteId: string): Promise<Task> {
+    const federationPoll = pollAfterMs(this.sites.activeSites());
     const step = await this.steps.active();
     if (!step) {
       const last = await this.steps.latest();
-      return { ...wait(last ? `step ${last.index} is complete; waiting for an administrator to add classes` : 'no step yet; waiting for an administrator to add classes', last?.index ?? 0), kind: TaskKind.TASK_KIND_DONE, retryAfterMs: 5000 };
+      const message = last ? `step ${last.index} is complete; waiting for an administrator to add classes` : 'no step yet; waiting for an administrator to add classes';
+      return { ...wait(message, last?.index ?? 0, Math.max(IDLE_POLL_MS, federationPoll)), kind: TaskKind.TASK_KIND_DONE };
     }
     const round = await this.rounds.openOf(step.index);
     const state = round?.state;
     // A secure round still needs its contributors after collection closed: to unmask the sum.
     const unmasking = round?.status === 'aggregating' && state?.secureAggregation?.stage === 'unmask';
-    if (!round || !state || (round.status !== 'collecting' && !unmasking)) return wait(`step ${step.index}: the next round is being prepared`, step.index);
-    if (!state.sites[siteId]) return wait(`round ${round.id} opened before this site was active; it joins the next round`, step.index);
+    if (!round || !state || (round.status !== 'collecting' && !unmasking)) return wait(`step ${step.index}: the next round is being prepared`, step.index, federationPoll);
+    if (!state.sites[siteId]) return wait(`round ${round.id} opened before this site was active; it joins the next round`, step.index, federationPoll);
     const done = Object.values(state.uploads).some((u) => u.siteId === siteId && u.outcome.status === 'accepted');
-    if (done && !unmasking) return { ...wait(`round ${round.id}: this site's contribution is in; waiting for the others`, step.index), retryAfterMs: retryAfterDoneMs(Object.keys(state.sites).length) };
-    if (state.withheld?.[siteId]) return wait(`round ${round.id}: this site withheld its update; waiting for the next round`, step.index);
+    const roundPoll = pollAfterMs(Object.keys(state.sites).length);
+    if (done && !unmasking) return wait(`round ${round.id}: this site's contribution is in; waiting for the others`, step.index, roundPoll);
+    if (state.withheld?.[siteId]) return wait(`round ${round.id}: this site withheld its update; waiting for the next round`, step.index, roundPoll);
     let secure: SecureAggregation | undefined;
     if (state.secureAggregation) {
       const s = await this.secure.taskFor(round, state, siteId, step.config.training.privacy);
-      if (typeof s === 'string') return wait(`round ${round.id}: ${s}`, step.index);
+      // Secure aggregation's stages move on as soon as the others have sent: ask again soon.
+      if (typeof s === 'string') return wait(`round ${round.id}: ${s}`, step.index, MIN_POLL_MS);
       secure = s;
     }
     const roster = await this.roster.upToStep(step.index);

@@ -35,4 +35,5 @@ test('an approval read once is not trusted after this coordinator revokes the si
   await assert.rejects(sites().requireActive('s2'), /s2.*is revoked/);
   await sites().requireActive('s1');
   await assert.rejects(sites().requireActive('nobody'), /not enrolled/);
+  assert.equal(sites().activeSites(), 1, 'the sites seen approved and not revoked since: s1');
 });

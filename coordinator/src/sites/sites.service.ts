@@ -13,7 +13,7 @@ import { InvitationsService } from './invitations.service';
 import { WriteBatch } from '../common/write-batch';
 
 /** How long requireActive trusts an approval it read. */
-const ACTIVE_FOR_MS = 5_000;
+const ACTIVE_FOR_MS = 30_000;
 
 export type SiteStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
 
@@ -225,8 +225,9 @@ export class SitesService {
   /**
    * The site behind a call must exist and be approved; anything else is refused. Every RPC of every
    * site asks, so an approval is remembered for ACTIVE_FOR_MS (at 500 sites this read was a third
-   * of the coordinator's queries). Revoking here forgets it at once, and the revoked certificate is
-   * refused before this check; another coordinator's revocation reaches this one within that time.
+   * of the coordinator's queries). Revoking here forgets it at once. Revocation does not rest on
+   * this check alone: a revoked site's certificate is refused before it, on every call, including
+   * one revoked by another coordinator or the CLI (the shared revocation list, pki/ca.ts).
    */
   async requireActive(siteId: string): Promise<void> {
     const seen = this.approvedAt.get(siteId);
@@ -237,6 +238,11 @@ export class SitesService {
     if (site.status !== 'approved') throw forbidden(`site ${quote(siteId)} is ${site.status}`);
     // A read that raced a revocation may predate it: used once, not remembered.
     if (revocations === this.revocations) this.approvedAt.set(siteId, this.clock.now());
+  }
+
+  /** Sites that have called as approved sites since this process started, less those it revoked: the federation's size, read without the database (task-builder paces polling by it). */
+  activeSites(): number {
+    return this.approvedAt.size;
   }
 
   /** Records a heartbeat; those arriving together are written in one statement (heartbeatWrites). */
