@@ -43,6 +43,23 @@ describe('model versions', () => {
     assert.deepEqual(readdirSync(join(dir, 'models', 'tmp')), [], 'no scratch file left behind');
   });
 
+  test('a row is read from the database once and then kept (rows never change); an unknown id is still refused', async () => {
+    const row = await models.create({ ...version, weights: new Map([['w', { shape: [1], data: Float32Array.of(1) }]]) });
+    // The same database, with its reads of version rows counted.
+    let reads = 0;
+    const versions = database.prisma.modelVersion;
+    const countedVersions = new Proxy(versions, { get: (m, f) => (f === 'findUnique' ? (...a: Parameters<typeof versions.findUnique>) => (reads++, versions.findUnique(...a)) : Reflect.get(m, f)) });
+    const prisma = new Proxy(database.prisma, { get: (t, k) => (k === 'modelVersion' ? countedVersions : Reflect.get(t, k)) });
+    const counting = new DatabaseService({ ...database, prisma });
+    const cached = new ModelVersionsService(counting, store);
+    assert.deepEqual(await cached.get(row.id), row);
+    assert.deepEqual(await cached.get(row.id), row);
+    assert.equal(reads, 1);
+    await assert.rejects(cached.get('no-such-version'), /does not exist/);
+    await assert.rejects(cached.get('no-such-version'), /does not exist/);
+    assert.equal(reads, 3, 'a miss is not remembered');
+  });
+
   test('weights past 2 GiB are stored from memory and read back whole', { timeout: 600_000 }, async () => {
     // One Buffer of them failed at the hash ("data is too long": one update() takes 2 GiB at most),
     // and readFile refuses files past 2 GiB. Zeros but for the first and last few values.

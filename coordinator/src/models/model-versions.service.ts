@@ -48,8 +48,13 @@ export function generatorConfigOf(row: Pick<ModelVersion, 'id' | 'config'>): Dif
  * database. The blob is written (durably) before the row, so a row never points at missing bytes;
  * a crash between the two leaves only an unreferenced blob.
  */
+/** How many version rows ModelVersionsService.get keeps (a few KB each: a step reads a handful). */
+const READ_ROWS_KEPT = 256;
+
 @Injectable()
 export class ModelVersionsService {
+  private readonly rowsRead = new Map<string, ModelVersion>();
+
   constructor(private readonly db: DatabaseService, @Inject(BLOB_STORE) private readonly store: BlobStore) {}
 
   async create(v: NewModelVersion, tx: Pick<Prisma.TransactionClient, 'modelVersion'> = this.db.prisma): Promise<ModelVersion> {
@@ -94,9 +99,18 @@ export class ModelVersionsService {
     });
   }
 
+  /**
+   * A version's row. Rows are never changed once written, so the latest ones read are kept
+   * (READ_ROWS_KEPT): every site's task names three versions and every download reads one, and at
+   * 500 sites these reads held most of the database's connections while a round opened.
+   */
   async get(id: string): Promise<ModelVersion> {
+    const kept = this.rowsRead.get(id);
+    if (kept) return kept;
     const row = await this.db.prisma.modelVersion.findUnique({ where: { id } });
     if (!row) throw notFound(`model version ${quote(id)} does not exist`);
+    this.rowsRead.set(id, row);
+    if (this.rowsRead.size > READ_ROWS_KEPT) this.rowsRead.delete(this.rowsRead.keys().next().value!);
     return row;
   }
 
