@@ -43,14 +43,14 @@ export function generatorConfigOf(row: Pick<ModelVersion, 'id' | 'config'>): Dif
   return parseDiffusionConfig(row.config, `model version ${row.id}'s config`);
 }
 
+/** How many version rows ModelVersionsService.get keeps (a few KB each: a step reads a handful). */
+const READ_ROWS_KEPT = 256;
+
 /**
  * Immutable model and generator versions: bytes in the content-addressed store, a row in the
  * database. The blob is written (durably) before the row, so a row never points at missing bytes;
  * a crash between the two leaves only an unreferenced blob.
  */
-/** How many version rows ModelVersionsService.get keeps (a few KB each: a step reads a handful). */
-const READ_ROWS_KEPT = 256;
-
 @Injectable()
 export class ModelVersionsService {
   private readonly rowsRead = new Map<string, ModelVersion>();

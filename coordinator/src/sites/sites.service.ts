@@ -224,8 +224,8 @@ export class SitesService {
 
   /**
    * The site behind a call must exist and be approved; anything else is refused. Every RPC of every
-   * site asks, so an approval is remembered for ACTIVE_FOR_MS (at 500 sites this read was a third
-   * of the coordinator's queries). Revoking here forgets it at once. Revocation does not rest on
+   * site asks (at 500 sites, hundreds of reads a second), so an approval is remembered for
+   * ACTIVE_FOR_MS. Revoking here forgets it at once. Revocation does not rest on
    * this check alone: a revoked site's certificate is refused before it, on every call, including
    * one revoked by another coordinator or the CLI (the shared revocation list, pki/ca.ts).
    */
@@ -240,12 +240,15 @@ export class SitesService {
     if (revocations === this.revocations) this.approvedAt.set(siteId, this.clock.now());
   }
 
-  /** Sites that have called as approved sites since this process started, less those it revoked: the federation's size, read without the database (task-builder paces polling by it). */
+  /**
+   * Sites that have called as approved sites since this process started, less those it revoked:
+   * the federation's size, read without the database (task-builder paces polling by it).
+   */
   activeSites(): number {
     return this.approvedAt.size;
   }
 
-  /** Records a heartbeat; those arriving together are written in one statement (heartbeatWrites). */
+  /** Records a heartbeat; those arriving together are written in one statement (writeHeartbeats). */
   heartbeat(siteId: string, state: string): Promise<void> {
     return this.heartbeats.add(siteId, { at: this.clock.now(), state: truncateCodePoints(state, 200) });
   }
