@@ -141,9 +141,9 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
   /** Resolves and checks the calling site; every handler starts here. */
   private async caller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Promise<string> {
     this.leadership.requireLeader();
-    // Before the caller's certificate is read and checked: a refused call should cost next to nothing
-    // (at 500 sites reading the peer certificate was about a tenth of the coordinator's CPU profile). The TLS
-    // handshake has already required a certificate signed by the federation's CA.
+    // Before the caller's certificate is read and checked: a refused call should cost next to
+    // nothing (at 500 sites reading the peer certificate was about a tenth of the coordinator's CPU
+    // profile). The TLS handshake has already required a certificate signed by the federation's CA.
     const overloaded = overloadRefusal(method, this.db.poolCounts());
     if (overloaded) throw tooMany(overloaded);
     const siteId = this.identity.siteOf(call);
