@@ -19,7 +19,7 @@ import { SiteIdentity } from './sites/site-identity';
 import { InvitationsService } from './sites/invitations.service';
 import { GlobalModels } from './federation/global-models';
 import { StepsService } from './federation/steps.service';
-import { SerialQueue } from './federation/serial-queue';
+import { SerialQueue } from './common/serial-queue';
 import { TaskBuilder } from './federation/task-builder.service';
 import { SiteEvents } from './federation/site-events.service';
 import { RoundClock } from './federation/round-clock.service';

@@ -14,7 +14,7 @@ export { DatabaseService } from './database/database.service';
 /** The federated report's replay part (GET /api/reports/replay): bench:ciss reads it. */
 export type { ReplayStepReport, ReplaySiteCheck } from './reports/replay-report.service';
 /** The federation's one-at-a-time queue: its load() (tasks, running task's start) for a stall diagnosis. */
-export { SerialQueue } from './federation/serial-queue';
+export { SerialQueue } from './common/serial-queue';
 /** Models and updates of any size on files (the model store, safetensors by slices) and aggregation by slices. */
 export { LocalBlobStore } from './model-store/local-blob-store';
 export { SafetensorsFileReader, SafetensorsFileWriter } from './model-store/safetensors-file';

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SerialQueue } from './serial-queue';
 import { WriteBatch } from './write-batch';
 
 /** A write that records its entries and waits until released. */
@@ -20,7 +21,8 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 test('entries added while a batch waits join it (the latest value of a key wins); those added during a write go to the next', async () => {
   const w = gatedWrites();
-  const batch = new WriteBatch(w.write);
+  const queue = new SerialQueue();
+  const batch = new WriteBatch(w.write, (run) => queue.run(run));
   const first = [batch.add('a', 1), batch.add('b', 1), batch.add('a', 2)];
   await tick();
   assert.deepEqual(w.batches, [[['a', 2], ['b', 1]]], 'one write for the three adds');
@@ -42,7 +44,8 @@ test('entries added while a batch waits join it (the latest value of a key wins)
 
 test('a failed write fails every caller of its batch, and the next batch is still written', async () => {
   const w = gatedWrites();
-  const batch = new WriteBatch(w.write);
+  const queue = new SerialQueue();
+  const batch = new WriteBatch(w.write, (run) => queue.run(run));
   w.failNextWrite();
   const failing = [batch.add('a', 1), batch.add('b', 1)];
   await tick();

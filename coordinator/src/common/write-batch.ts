@@ -10,12 +10,12 @@ export class WriteBatch<K, V> {
 
   /**
    * @param write writes one batch (never empty).
-   * @param schedule runs a batch in its turn: after the batch before it (the default chain), or on
-   *   the coordinator's serial queue. It must not start the batch synchronously.
+   * @param schedule runs a batch in its turn, e.g. a SerialQueue's run. It must not start the batch
+   *   synchronously.
    */
   constructor(
     private readonly write: (entries: Array<[K, V]>) => Promise<void>,
-    private readonly schedule: (run: () => Promise<void>) => Promise<void> = chained(),
+    private readonly schedule: (run: () => Promise<void>) => Promise<void>,
   ) {}
 
   add(key: K, value: V): Promise<void> {
@@ -28,14 +28,4 @@ export class WriteBatch<K, V> {
       return this.write(entries);
     }));
   }
-}
-
-/** One batch after another, each starting once the one before it has settled. */
-function chained(): (run: () => Promise<void>) => Promise<void> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (run) => {
-    const result = tail.then(run, run);
-    tail = result.catch(() => undefined);
-    return result;
-  };
 }

@@ -75,12 +75,13 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
   const db = await PGlite.create(dataDir);
+  const query = async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows;
   return {
     kind: 'pglite',
     exec: async (sql) => void (await db.exec(sql)),
-    query: async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows,
+    query,
     // One in-process connection: nothing queues in front of it in a pool.
-    leaseQuery: async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows,
+    leaseQuery: query,
     // PGlite is one connection inside this process: opening the same folder twice is not supported,
     // so there is nobody to race with.
     withMigrationLock: (fn) => fn(),

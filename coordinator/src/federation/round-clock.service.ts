@@ -4,7 +4,7 @@ import type { CoordinatorConfig } from '../config/coordinator-config';
 import { advance, advanceSecAgg, coordinatorRestarted } from '../rounds';
 import { RoundDecisions } from './round-decisions.service';
 import { RoundOpener } from './round-opener.service';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 import { RoundsRepository } from './repositories/rounds.repository';
 import { Leadership } from '../leadership';
 import { StepsRepository } from './repositories/steps.repository';

@@ -9,7 +9,7 @@ import { advance, advanceSecAgg, checkUpload, recordHeartbeat, recordSecAgg, rec
 import { SecureAggregationService } from '../privacy/secure-aggregation.service';
 import { ProgressHub } from './progress-hub';
 import { RoundDecisions } from './round-decisions.service';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 import { WriteBatch } from '../common/write-batch';
 import { RoundsRepository, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository } from './repositories/steps.repository';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openRound, startCollecting, type RoundState } from '../rounds';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 import { SiteEvents } from './site-events.service';
 
 test('heartbeats arriving while the queue is busy are written together, each site at most every quarter timeout', async () => {

@@ -10,7 +10,7 @@ import { ModelVersionsService, type NewModelVersion } from '../models/model-vers
 import { RosterRepository } from '../roster/roster.repository';
 import { GlobalModels } from './global-models';
 import { RoundOpener } from './round-opener.service';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 import type { StepConfig } from './step-config';
 import { StepsRepository } from './repositories/steps.repository';
 

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { UploadRejectionCode } from '../rounds/round-state';
 import { DatabaseService } from '../database/database.service';
 import { SitesService } from '../sites/sites.service';
-import { SerialQueue } from '../federation/serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 
 /**
  * The coordinator's Prometheus metrics (served at /metrics). Counters and the aggregation histogram

@@ -10,6 +10,7 @@ import { quote, truncateCodePoints } from '../common/text';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { SiteCertificates } from './site-certificates';
 import { InvitationsService } from './invitations.service';
+import { SerialQueue } from '../common/serial-queue';
 import { WriteBatch } from '../common/write-batch';
 
 /** How long requireActive trusts an approval it read. */
@@ -65,8 +66,12 @@ export class SitesService {
   private readonly approvedAt = new Map<string, number>();
   /** Revocations made by this process so far. */
   private revocations = 0;
-  /** Heartbeats waiting for the next write: one UPDATE for all of them, one such write at a time. */
-  private readonly heartbeats = new WriteBatch<string, { at: number; state: string }>((beats) => this.writeHeartbeats(beats));
+  /**
+   * Heartbeats waiting for the next write: one UPDATE for all of them, one such write at a time
+   * (in a queue of its own, not the federation's).
+   */
+  private readonly heartbeatWrites = new SerialQueue();
+  private readonly heartbeats = new WriteBatch<string, { at: number; state: string }>((beats) => this.writeHeartbeats(beats), (run) => this.heartbeatWrites.run(run));
 
   /**
    * A site asks to join. The site id is derived from the request's public key, so an agent polling

@@ -5,10 +5,10 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
  * step 0's rounds made). Four rounds of 400 steps rather than one of 1600: the coordinator averages
  * the sites' generators, and three generators trained 1600 steps apart from the same fresh weights
  * average into a field of one colour (purple, blue-grey, mauve: in-process FedAvg of three
- * demo-sized sites, three seeds); averaged every 400 steps, the same 1600 steps keep the scenes' colours and blotches of
- * organs and shafts (200 and 100 steps a round look the same as 400). In the demo itself every
- * site's generator then beat noise at step 1 (replay fidelity 0.75-0.81 against 0.46-0.50; one of
- * three did not with one round; eleventh session).
+ * demo-sized sites, three seeds); averaged every 400 steps, the same 1600 steps keep the scenes'
+ * colours and blotches of organs and shafts (200 and 100 steps a round look the same as 400). In
+ * the demo itself every site's generator then beat noise at step 1 (replay fidelity 0.75-0.81
+ * against 0.46-0.50; one of three did not with one round; eleventh session).
  * Steps, not seconds: a wall-clock budget of 120 s bought each site 32-34 steps on a loaded
  * machine (session 7, load 14, 3.5 s a step) and an untrained generator's noise on the reports
  * page, while the demo's other work is sized by steps and only slows down. 1600 steps a step cost

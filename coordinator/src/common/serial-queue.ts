@@ -10,7 +10,9 @@ export interface SerialQueueLoad {
 /**
  * The federation's changes of state, one at a time: a site event, a clock tick, opening a step. Each
  * reads the database, decides, and writes; run one after another they never decide on a state
- * another is about to change (this process is the only coordinator of its database).
+ * another is about to change (this process is the only coordinator of its database). That one is
+ * the Nest provider; other work that must run one at a time makes its own (SitesService's
+ * heartbeat writes).
  */
 @Injectable()
 export class SerialQueue {
