@@ -337,9 +337,10 @@ export class FileBlobAssembler extends VerifiedAssembly {
 }
 
 /**
- * Channel options of both ends of a transfer: an 8 MiB HTTP/2 flow-control window (grpc-js keeps
- * the 64 KiB default otherwise, so a 4 MiB chunk waits for window updates many times over) and
- * messages of one chunk plus its envelope.
+ * Channel options of both ends of a transfer: messages of one chunk plus its envelope, and an 8 MiB
+ * HTTP/2 flow-control window (otherwise 64 KiB, so a 4 MiB chunk waits for window updates many
+ * times over). grpc-js applies the window to a client's connections only: a server needs
+ * widenServerFlowControl (server-flow-control.ts) as well.
  */
 export const TRANSFER_CHANNEL_OPTIONS = {
   'grpc-node.flow_control_window': 8 * 1024 * 1024,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -119,6 +119,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     });
     this.server.addService(tolerantDefinition(ChunkCodecFederationService), this.handlers());
     const { federation, enrollment } = await this.identity.bind(this.server, this.config);
+    widenServerFlowControl(this.server);
     Object.assign(this.ports, { federation, enrollment });
     this.log.log(`federation gRPC on port ${federation}${this.config.insecure ? ' (PLAINTEXT, loopback only)' : ' (mutual TLS)'}${enrollment ? `, enrolment on port ${enrollment}` : ''}`);
   }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { withMallocTunables } from '@fedciss/proto';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const COORDINATOR_BIN = join(REPO_ROOT, 'coordinator', 'bin', 'coordinator.js');
@@ -29,7 +30,8 @@ export class ChildProgram {
   constructor(readonly options: ChildOptions) {
     mkdirSync(dirname(options.logFile), { recursive: true });
     this.log = createWriteStream(options.logFile, { flags: 'a' });
-    this.process = spawn(process.execPath, options.args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the allocator settings the container images and the systemd unit give the programs.
+    this.process = spawn(process.execPath, options.args, { env: withMallocTunables({ ...process.env, ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (chunk: Buffer) => {
       this.log.write(chunk);
       for (const line of chunk.toString().split('\n')) {

@@ -5,6 +5,7 @@ import { architectureProblems } from '../../config/architecture-check';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
 import { Logger } from '@nestjs/common';
+import { mallocTuningWarning } from '@fedciss/proto';
 import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
@@ -30,6 +31,8 @@ export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnl
   const running = await startCoordinator(config, factory);
   // Through the coordinator's logger: one JSON line each when the output goes to a log collector.
   const log = new Logger('Coordinator');
+  const allocator = mallocTuningWarning();
+  if (allocator) log.warn(allocator);
   try {
     const auth = running.app.get(AdminAuthService);
     if ((await auth.userCount()) === 0) {

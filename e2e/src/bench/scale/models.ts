@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { withMallocTunables } from '@fedciss/proto';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
 import { bytesRead, peakRssBytes, resetPeakRss } from './proc-stats';
 import type { FromEnd, ToEnd } from './model-ends';
@@ -48,7 +49,7 @@ class End {
   constructor(role: 'coordinator' | 'agent' | 'robust', dir: string, args: string[] = []) {
     // The coordinator end collects the initial model's garbage before its round's peak starts (gc()).
     const execArgv = role === 'coordinator' ? [...process.execArgv, '--expose-gc'] : process.execArgv;
-    this.child = fork(join(__dirname, 'model-ends.js'), [role, dir, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+    this.child = fork(join(__dirname, 'model-ends.js'), [role, dir, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: withMallocTunables() });
     this.child.on('message', (m: FromEnd) => (this.inbox.push(m), this.wake?.()));
     this.child.on('exit', () => this.wake?.());
   }

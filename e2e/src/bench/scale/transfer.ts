@@ -10,7 +10,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, UploadState, widenServerFlowControl, withMallocTunables,
   type BlobChunk, type ChunkDigests, type FederationClient, type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { quantile } from './proc-stats';
@@ -87,6 +87,7 @@ function peer(bytes: number, uploadSha256: string): void {
   raw.listen(0, '127.0.0.1', () =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, grpcPort) => {
       if (e) throw e;
+      widenServerFlowControl(server);
       process.send!({ grpcPort, rawPort: (raw.address() as AddressInfo).port, sha256 } satisfies PeerReady);
     }),
   );
@@ -194,7 +195,7 @@ export interface TransferFigures {
  */
 export function benchTransfer(sizeMb = 64, repeats = 5): Promise<TransferFigures> {
   return new Promise((resolve, reject) => {
-    const site = fork(__filename, ['--site', String(sizeMb), String(repeats)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const site = fork(__filename, ['--site', String(sizeMb), String(repeats)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: withMallocTunables() });
     site.once('message', (m) => resolve(m as TransferFigures));
     site.once('exit', (code) => reject(new Error(`the transfer bench's site end exited with ${code} before reporting`)));
   });
@@ -206,7 +207,7 @@ async function measureTransfer(sizeMb: number, repeats: number): Promise<Transfe
   const blob = randomBytes(bytes);
   // Hashed once before the runs, as the site agent hashes an update before announcing it.
   const digests = chunkDigestsOf(blob);
-  const child: ChildProcess = fork(__filename, ['--peer', String(bytes), digests.sha256], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(__filename, ['--peer', String(bytes), digests.sha256], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: withMallocTunables() });
   try {
     const ready = await new Promise<PeerReady>((resolve, reject) => {
       child.once('message', (m) => resolve(m as PeerReady));

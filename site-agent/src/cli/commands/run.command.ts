@@ -5,6 +5,7 @@ import { siteClient } from '../../agent/connection';
 import { createLog } from '../../agent/log';
 import { COORDINATOR_FAULT_ADVICE } from '../../federation/retry';
 import type * as grpc from '@grpc/grpc-js';
+import { mallocTuningWarning } from '@fedciss/proto';
 import { runAgent, type SiteWork } from '../../agent/run-loop';
 import { AgentMetrics } from '../../agent/metrics';
 import { MlSiteWork } from '../../work/ml-site-work';
@@ -44,6 +45,8 @@ export const runRun = async (ctx: RunContext, seams: RunSeams = {}): Promise<voi
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   log('info', 'agent started', { coordinator: ctx.config.coordinator, data: ctx.config.dataRoot, executionProvider: ctx.config.executionProvider });
+  const allocator = mallocTuningWarning();
+  if (allocator) log('warn', 'allocator settings missing', { advice: allocator });
   const metrics = ctx.metrics ? new AgentMetrics() : undefined;
   const served = ctx.metrics ? await metrics!.serve(ctx.metrics.host, ctx.metrics.port) : undefined;
   if (served) log('info', 'metrics served', { url: served.url });
