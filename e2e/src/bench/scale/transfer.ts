@@ -190,8 +190,9 @@ export interface TransferFigures {
 
 /**
  * The transfer figures, measured by two fresh processes (forked from this file: the site end, which
- * forks the coordinator end): not by the caller's process, whose heap (bench:scale loads the whole
- * coordinator) made every garbage collection, and so every transfer, cost about twice the CPU.
+ * forks the coordinator end; both with the allocator settings the platform's programs start with):
+ * not by the caller's process, whose heap (bench:scale loads the whole coordinator) made every
+ * garbage collection, and so every transfer, cost about twice the CPU.
  */
 export function benchTransfer(sizeMb = 64, repeats = 5): Promise<TransferFigures> {
   return new Promise((resolve, reject) => {
@@ -271,7 +272,8 @@ async function measureTransfer(sizeMb: number, repeats: number): Promise<Transfe
       uploadRatioToHashedRaw: ratio(rate.up, rate.rawUpHashed),
       cpuSecondsPerGiB: Object.fromEntries(KINDS.map((k) => [k, { site: perGiB(cpu[k].site), coordinator: perGiB(cpu[k].coordinator), both: perGiB(cpu[k].both) }])) as TransferFigures['cpuSecondsPerGiB'],
       note:
-        'two processes on loopback, plaintext both (mutual TLS would cost both the same cipher). gRPC: the platform transfer code (hand-written chunk codec), ' +
+        'two processes on loopback, plaintext both (mutual TLS would cost both the same cipher), started with the platform\'s allocator settings (GLIBC_TUNABLES), ' +
+        'the gRPC server with its widened HTTP/2 windows. gRPC: the platform transfer code (hand-written chunk codec), ' +
         'the receiver checking every chunk\'s running SHA-256 and the whole-blob hash, the sender taking the running hashes from the pass that hashed the blob ' +
         'before the runs (as the store and the agent do before announcing a blob). raw: bytes only; rawHashed: the receiver also hashes and checks. MB = MiB',
     };
