@@ -6,13 +6,13 @@
  * one on the receiving side. With glibc's defaults, memory freed in bulk by a garbage collection
  * goes back to the kernel, so the next buffers are fresh pages again: the kernel zeroes and maps
  * every 4 KiB page on first touch. Allocating and filling a 4 MiB buffer then cost 0.6 s per GiB
- * against 0.04 s for filling one reused (this machine); gRPC transfers spent most of their CPU there.
+ * against 0.04 s for filling one reused (this machine); gRPC transfers spent about half their CPU there.
  *
  * With these settings a freed buffer of up to 32 MiB stays in the process (up to 64 MiB of free
  * memory is kept rather than handed back) and the next chunk reuses it. glibc reads GLIBC_TUNABLES
  * once, when a process starts: it has to be in the environment a coordinator or site agent is
  * started with (the container images and the systemd unit set it; the test harness and benchmarks
- * start their processes with it; the scale benchmark's in-process coordinator does not). Other C libraries (musl) ignore it.
+ * start their processes with it). Other C libraries (musl) ignore it.
  */
 
 /** glibc tunables, in GLIBC_TUNABLES syntax. */

@@ -6,11 +6,13 @@
  * mid-upload at N = 100), models (2 MB .. 2.5 GB through upload, aggregation and download, peak RSS
  * of both ends). Prints one JSON document (and writes it to FILE).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initCertificateAuthority } from '@fedciss/coordinator';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
+import { missingMallocTunables, withMallocTunables } from '@fedciss/proto';
 import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const workDir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
-  const machineAtStart = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
+  const machineAtStart = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, glibcTunables: process.env.GLIBC_TUNABLES, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
   const log = (s: string) => process.stderr.write(`bench:scale ${new Date().toISOString().slice(11, 19)} ${s}\n`);
   const pg = await startPostgresServer();
   // Each section's figures, or its error: one failing section leaves the others' figures, and the
@@ -131,6 +133,13 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  if (missingMallocTunables().length) {
+    // The sites section runs its coordinator in this process: with the allocator settings a
+    // deployed coordinator starts with. glibc reads them only when a process starts, so the bench
+    // starts itself again with them.
+    const again = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit', env: withMallocTunables() });
+    process.exit(again.status ?? 1);
+  }
   main().catch((e) => {
     process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
     process.exit(1);
