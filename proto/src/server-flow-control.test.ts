@@ -52,10 +52,10 @@ async function windowsOfAnUpload(widen: boolean): Promise<SessionWindows> {
   }
 }
 
-test('a widened server announces a 256 KiB stream window and keeps an 8 MiB connection window', async () => {
+test('a widened server announces a 1 MiB stream window and keeps an 8 MiB connection window', async () => {
   const w = await windowsOfAnUpload(true);
   assert.equal(w.streamWindow, SERVER_STREAM_WINDOW_BYTES);
-  assert.equal(SERVER_STREAM_WINDOW_BYTES, 256 * 1024);
+  assert.equal(SERVER_STREAM_WINDOW_BYTES, 1024 * 1024);
   assert.equal(SERVER_CONNECTION_WINDOW_BYTES, 8 * 1024 * 1024);
   // What is left of it: the 8 MiB less what arrived since the last window update (nghttp2 tops
   // a window up once half of it is used), at most the 3 MiB uploaded and its framing.

@@ -15,11 +15,12 @@ import { TRANSFER_CHANNEL_OPTIONS } from './transfer';
 /**
  * What one stream may send ahead of what the server has read. It bounds what an upload waiting for
  * its turn holds in the server's memory (the coordinator reads a bounded number of uploads at once
- * and leaves the others paused): 500 waiting sites hold at most 125 MiB. In the transfer bench
- * (2026-12-02) uploads ran at 476-567 MB/s with 256 KiB against 506-644 MB/s with 1 MiB: within
- * the runs' spread, for a quarter of the memory.
+ * and leaves the others paused): 500 waiting sites hold at most 500 MiB. In the transfer bench
+ * over TLS (2026-12-02, three runs each), uploads ran at 375-493 MB/s with 1 MiB against 317-395
+ * MB/s with 256 KiB (0.63-0.70x against 0.49-0.56x the raw TLS socket); plaintext, the two were
+ * within the spread.
  */
-export const SERVER_STREAM_WINDOW_BYTES = 256 * 1024;
+export const SERVER_STREAM_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * The whole connection's window: the same as a client's. Node takes a connection's window back as

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { initCertificateAuthority } from '@fedciss/coordinator';
+import { initCertificateAuthority, issueServerCertificate } from '@fedciss/coordinator';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
 import { missingMallocTunables, withMallocTunables } from '@fedciss/proto';
 import { benchTransfer } from './transfer';
@@ -89,7 +89,16 @@ async function main(): Promise<void> {
   };
   try {
     const on = (s: Section) => args.sections.includes(s);
-    if (on('transfer')) await section('transfer', () => benchTransfer(args.quick ? 32 : 64, args.quick ? 3 : 5));
+    if (on('transfer')) {
+      const [sizeMb, repeats] = args.quick ? [32, 3] : [64, 5];
+      await section('transfer', () => benchTransfer(sizeMb, repeats));
+      // Again over TLS, as a deployment moves models: a certificate for 127.0.0.1 from a CA of its own.
+      await section('transferTls', async () => {
+        const ca = initCertificateAuthority(join(workDir, 'transfer-ca'), { commonName: 'bench:scale transfer CA', keyBits: 2048 });
+        const server = issueServerCertificate(ca);
+        return benchTransfer(sizeMb, repeats, { caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.keyPem });
+      });
+    }
     // The models (2.5 GB) before the many sites: the largest site count is the longest part.
     if (on('models')) await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
     const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
