@@ -5,7 +5,7 @@ import { architectureProblems } from '../../config/architecture-check';
 import { startCoordinator } from '../../main';
 import { MlModelFactory } from '../../models/ml-model-factory';
 import { Logger } from '@nestjs/common';
-import { mallocTuningWarning } from '@fedciss/proto';
+import { growHeapForTransfers, mallocTuningWarning } from '@fedciss/proto';
 import { AdminAuthService } from '../../auth/admin-auth.service';
 
 export interface ServeContext {
@@ -28,6 +28,7 @@ export const runServe: ServeAction = async ({ config, adminPasswordEnv, checkOnl
     process.stdout.write(`configuration valid; effective training settings:\n${JSON.stringify(config.training, null, 2)}\n`);
     return;
   }
+  growHeapForTransfers();
   const running = await startCoordinator(config, factory);
   // Through the coordinator's logger: one JSON line each when the output goes to a log collector.
   const log = new Logger('Coordinator');

@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initCertificateAuthority, issueServerCertificate } from '@fedciss/coordinator';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
-import { missingMallocTunables, withMallocTunables } from '@fedciss/proto';
+import { growHeapForTransfers, missingMallocTunables, withMallocTunables } from '@fedciss/proto';
 import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
@@ -149,6 +149,7 @@ if (require.main === module) {
     const again = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit', env: withMallocTunables() });
     process.exit(again.status ?? 1);
   }
+  growHeapForTransfers(); // as a deployed coordinator does when it starts
   main().catch((e) => {
     process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
     process.exit(1);

@@ -7,10 +7,11 @@
  * downloadToFile, upload from a file). `robust` aggregates many updates by slices, alone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { DiffusionConfig, NamedTensors, SegmenterConfig } from '@fedciss/ml';
-import { TaskKind, UploadState, type Task } from '@fedciss/proto';
+import { growHeapForTransfers, TaskKind, UploadState, type Task } from '@fedciss/proto';
 import {
   AdminAuthService, aggregateBySlices, MlModelFactory, resolveAggregationOptions, resolveConfig, SafetensorsFileReader, SafetensorsFileWriter, startCoordinator,
   type ModelFactory, type SlicedUpdate,
@@ -23,7 +24,8 @@ export type ToEnd =
   | { type: 'aggregate' }
   | { type: 'enroll'; address: string; sites: number }
   | { type: 'round' }
-  | { type: 'fetch'; version: Version; expectShift: number };
+  | { type: 'fetch'; version: Version; expectShift: number }
+  | { type: 'gcs' };
 
 export interface Version {
   versionId: string;
@@ -39,6 +41,7 @@ export type FromEnd =
   | { type: 'uploaded'; updates: number; downloadMs: number; uploadMs: number[] }
   | { type: 'fetched'; ms: number; checkedValues: number }
   | { type: 'robust'; figures: Record<string, unknown> }
+  | { type: 'gcs'; majors: number; pauseMs: number }
   | { type: 'failed'; message: string };
 
 const send = (m: FromEnd) => process.send!(m);
@@ -323,9 +326,31 @@ async function robustEnd(dir: string, sites: number, megabytes: number, budgetBy
   send({ type: 'robust', figures: { ...figures, baselineRssBytes: baseline, peakRssBytes: peak, peakAboveBaselineOverModel: Number(((peak - baseline) / modelBytes).toFixed(2)) } });
 }
 
+/**
+ * Counts this process's full (mark-compact) collections and their final pauses since it started,
+ * and answers the parent's 'gcs' query with them (incremental marking steps are not in the pauses).
+ */
+function answerGcQueries(): void {
+  let majors = 0;
+  let pauseMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      majors++;
+      pauseMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m: ToEnd) => {
+    if (m.type === 'gcs') send({ type: 'gcs', majors, pauseMs: Math.round(pauseMs) });
+  });
+}
+
 if (require.main === module) {
   const [role, dir, ...rest] = process.argv.slice(2);
   mkdirSync(dir, { recursive: true });
+  // As the coordinator and the site agent do when they start.
+  growHeapForTransfers();
+  answerGcQueries();
   if (role === 'coordinator') void coordinatorEnd(dir, Number(rest[0]), Number(rest[1]), rest[2]).catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));
   else if (role === 'agent') agentEnd(dir);
   else void robustEnd(dir, Number(rest[0]), Number(rest[1]), Number(rest[2])).catch((e) => send({ type: 'failed', message: (e as Error)?.stack ?? String(e) }));

@@ -39,6 +39,12 @@ export interface ModelFigures {
    * stored blob was hashed at every open, ~19x the model at 2.5 GB.
    */
   coordinatorReadBytes?: { chars: number; disk: number };
+  /**
+   * Each end's full garbage collections over its whole life (each marks the whole heap; see
+   * heap-tuning.ts in @fedciss/proto) and their final pauses (incremental marking's steps, most of
+   * a collection's cost, run before the pause and are not in it).
+   */
+  majorGcs?: Record<'coordinator' | 'agent', { majors: number; pauseMs: number }>;
 }
 
 class End {
@@ -71,6 +77,13 @@ class End {
 
   peakRss(): number {
     return this.child.exitCode === null ? peakRssBytes(this.child.pid!) : 0;
+  }
+
+  /** The end's full garbage collections so far (see model-ends.ts answerGcQueries). */
+  async majorGcs(): Promise<{ majors: number; pauseMs: number }> {
+    this.send({ type: 'gcs' });
+    const { majors, pauseMs } = await this.next('gcs');
+    return { majors, pauseMs };
   }
 
   stop(): void {
@@ -124,6 +137,7 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
     const readAfter = bytesRead(coordinator.child.pid!);
     figures.coordinatorReadBytes = { chars: readAfter.chars - readBefore.chars, disk: readAfter.disk - readBefore.disk };
     Object.assign(figures, { resultDownloadMs: Math.round(fetched.ms), checkedValues: fetched.checkedValues, ok: true });
+    figures.majorGcs = { coordinator: await coordinator.majorGcs(), agent: await agent.majorGcs() };
   } catch (e) {
     figures.error = (e as Error).message.slice(0, 500);
   } finally {

@@ -12,7 +12,7 @@ import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, UploadState, widenServerFlowControl, withMallocTunables,
+  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, growHeapForTransfers, TRANSFER_CHANNEL_OPTIONS, UploadState, widenServerFlowControl, withMallocTunables,
   type BlobChunk, type Chunk, type ChunkDigests, type FederationClient, type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { quantile } from './proc-stats';
@@ -327,6 +327,7 @@ async function measureTransfer(sizeMb: number, repeats: number): Promise<Transfe
 }
 
 if (require.main === module) {
+  growHeapForTransfers(); // as the coordinator and the site agent do when they start
   if (process.argv[2] === '--peer') peer(Number(process.argv[3]), process.argv[4]!);
   else if (process.argv[2] === '--site') {
     measureTransfer(Number(process.argv[3]), Number(process.argv[4])).then(

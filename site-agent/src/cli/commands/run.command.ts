@@ -5,7 +5,7 @@ import { siteClient } from '../../agent/connection';
 import { createLog } from '../../agent/log';
 import { COORDINATOR_FAULT_ADVICE } from '../../federation/retry';
 import type * as grpc from '@grpc/grpc-js';
-import { mallocTuningWarning } from '@fedciss/proto';
+import { growHeapForTransfers, mallocTuningWarning } from '@fedciss/proto';
 import { runAgent, type SiteWork } from '../../agent/run-loop';
 import { AgentMetrics } from '../../agent/metrics';
 import { MlSiteWork } from '../../work/ml-site-work';
@@ -31,6 +31,7 @@ export interface RunSeams {
 }
 
 export const runRun = async (ctx: RunContext, seams: RunSeams = {}): Promise<void> => {
+  growHeapForTransfers();
   const log = createLog(ctx.logFormat, ctx.config.siteName);
   const { client, siteId } = siteClient(ctx.config, {
     onRetry: (attempt, delayMs, e) => log('warn', 'call failed; retrying', { attempt, delayMs, error: (e as { details?: string }).details ?? (e as Error).message }),
