@@ -8,7 +8,7 @@ export { resolveConfig, parseTrainingSettings, ConfigError, DEFAULT_TRAINING, ty
 export { AdminAuthService } from './auth/admin-auth.service';
 export type { ModelFactory } from './models/model-factory';
 export { MlModelFactory } from './models/ml-model-factory';
-export { initCertificateAuthority, issueServerCertificate } from './pki';
+export { CA_CERT_FILE, initCertificateAuthority, issueServerCertificate } from './pki';
 export { SitesService } from './sites/sites.service';
 export { DatabaseService } from './database/database.service';
 /** The federated report's replay part (GET /api/reports/replay): bench:ciss reads it. */

@@ -1,28 +1,27 @@
 /**
  * The ends of bench:scale's models section, each its own process (so each has its own peak RSS):
- * `coordinator` is the NestJS coordinator (startCoordinator, PostgreSQL, insecure gRPC) running one
+ * `coordinator` is the NestJS coordinator (startCoordinator, PostgreSQL, mutual TLS) running one
  * real training round of a model of the given size: the sites' updates validated by slices,
  * aggregated by slices (median) into a new version, handed out by the step's evaluation round;
- * `agent` is N sites with the site agent's CoordinatorClient (enrol, heartbeats, tasks,
+ * `agent` is N sites with the site agent's identity and CoordinatorClient (enrol, heartbeats, tasks,
  * downloadToFile, upload from a file). `robust` aggregates many updates by slices, alone.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { DiffusionConfig, NamedTensors, SegmenterConfig } from '@fedciss/ml';
 import { growHeapForTransfers, TaskKind, UploadState, type Task } from '@fedciss/proto';
 import {
-  AdminAuthService, aggregateBySlices, MlModelFactory, resolveAggregationOptions, resolveConfig, SafetensorsFileReader, SafetensorsFileWriter, startCoordinator,
+  AdminAuthService, aggregateBySlices, CA_CERT_FILE, initCertificateAuthority, MlModelFactory, resolveAggregationOptions, resolveConfig, SafetensorsFileReader, SafetensorsFileWriter, startCoordinator,
   type ModelFactory, type SlicedUpdate,
 } from '@fedciss/coordinator';
 import { restClient, signIn } from '@fedciss/coordinator/testing';
-import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
+import { CoordinatorClient, enrollmentChannelCredentials, grpcChannelCredentials, initSiteIdentity, OutboundAudit, storeSiteCertificate, trustCaCertificate } from '@fedciss/site-agent';
 
 export type ToEnd =
   | { type: 'create' }
   | { type: 'aggregate' }
-  | { type: 'enroll'; address: string; sites: number }
+  | { type: 'enroll'; address: string; enrollAddress: string; caCertificatePem: string; sites: number }
   | { type: 'round' }
   | { type: 'fetch'; version: Version; expectShift: number }
   | { type: 'gcs' };
@@ -34,7 +33,7 @@ export interface Version {
 }
 
 export type FromEnd =
-  | { type: 'listening'; port: number }
+  | { type: 'listening'; port: number; enrollPort: number; caCertificatePem: string }
   | { type: 'enrolled' }
   | { type: 'created'; version: Version; ms: number }
   | { type: 'aggregated'; version: Version; ms: number; note: string }
@@ -138,21 +137,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORD = 'bench scale models operator';
 
 /**
- * The NestJS coordinator (PostgreSQL, insecure gRPC) with one training round of
+ * The NestJS coordinator (PostgreSQL, mutual TLS as deployed) with one training round of
  * `sites` sites aggregated by the median, then the step's evaluation round: what a model of this
  * size meets in a real round (validation, aggregation, storing the version, download).
  */
 async function coordinatorEnd(dir: string, sites: number, megabytes: number, databaseUrl: string): Promise<void> {
   const config = resolveConfig({
     env: {},
-    flags: { dataDir: join(dir, 'data'), databaseUrl, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: String(sites), segmenterRounds: '1', generatorRounds: '0', deadline: '3600', tickMs: '500', heartbeatTimeout: '600' },
+    flags: { dataDir: join(dir, 'data'), databaseUrl, autoApprove: true, openEnrollment: true, grpcAddress: '127.0.0.1:0', enrollAddress: '127.0.0.1:0', httpPort: '0', quorum: String(sites), segmenterRounds: '1', generatorRounds: '0', deadline: '3600', tickMs: '500', heartbeatTimeout: '600' },
   });
   config.training = { ...config.training, aggregation: { strategy: 'median' }, crossSiteEvaluation: false };
+  initCertificateAuthority(config.pkiDir, { commonName: 'bench:scale models CA', keyBits: 2048 });
   const coordinator = await startCoordinator(config, new ShapesModelFactory(megabytes), { logLevels: ['error', 'warn'] });
   await coordinator.app.get(AdminAuthService).createUser('bench', 'admin', PASSWORD, 'admin');
   const token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
   const api = restClient(() => coordinator.httpUrl, () => token);
-  send({ type: 'listening', port: coordinator.grpcPort });
+  send({ type: 'listening', port: coordinator.grpcPort, enrollPort: coordinator.enrollPort!, caCertificatePem: readFileSync(join(config.pkiDir, CA_CERT_FILE), 'utf8') });
   process.on('message', (m: ToEnd) => {
     void (async () => {
       const t0 = performance.now();
@@ -193,14 +193,25 @@ async function releaseModelMemory(megabytes: number): Promise<void> {
   } while (process.memoryUsage().arrayBuffers > (megabytes * 1024 * 1024) / 2 && performance.now() < until);
 }
 
-/** A site of the agent end: the site agent's client, with its id as insecure gRPC's metadata. */
-async function enrolledSite(address: string, dir: string, name: string): Promise<{ client: CoordinatorClient; siteId: string }> {
-  const connection = { address, credentials: grpc.credentials.createInsecure(), transferDeadlineMs: 3_600_000 };
+/**
+ * A site of the agent end, enrolled as a site agent enrols (its own key and CSR, the Enroll call on
+ * the enrolment port over TLS that verifies the coordinator; the coordinator approves every site),
+ * then the site agent's client over mutual TLS with the certificate it got.
+ */
+async function enrolledSite(m: Extract<ToEnd, { type: 'enroll' }>, dir: string, name: string): Promise<{ client: CoordinatorClient; siteId: string }> {
+  const identity = join(dir, name);
+  const audit = new OutboundAudit(join(dir, `${name}.jsonl`));
   const backoff = { initialMs: 200, maxMs: 2_000 };
-  const enrolling = new CoordinatorClient(connection, new OutboundAudit(join(dir, `${name}.jsonl`)), backoff);
-  const { siteId } = await enrolling.enroll(name, '', ['cpu']);
-  enrolling.close();
-  return { client: new CoordinatorClient({ ...connection, insecureSiteId: siteId }, new OutboundAudit(join(dir, `${name}.jsonl`)), backoff), siteId };
+  trustCaCertificate(identity, m.caCertificatePem);
+  const { csrPem } = initSiteIdentity(identity);
+  const enrolling = new CoordinatorClient({ address: m.enrollAddress, credentials: enrollmentChannelCredentials(identity) }, audit, backoff);
+  try {
+    const r = await enrolling.enroll(name, csrPem, ['cpu']);
+    storeSiteCertificate(identity, r.certificatePem, r.caCertificatePem);
+    return { client: new CoordinatorClient({ address: m.address, credentials: grpcChannelCredentials(identity), transferDeadlineMs: 3_600_000 }, audit, backoff), siteId: r.siteId };
+  } finally {
+    enrolling.close();
+  }
 }
 
 /** Asks for tasks until one of `kind` comes. */
@@ -221,7 +232,7 @@ function agentEnd(dir: string): void {
     void (async () => {
       if (m.type === 'enroll') {
         // Every site alive before the roster opens: the round is opened for the sites alive then.
-        for (let s = 0; s < m.sites; s++) sites.push(await enrolledSite(m.address, dir, `site-${s}`));
+        for (let s = 0; s < m.sites; s++) sites.push(await enrolledSite(m, dir, `site-${s}`));
         await Promise.all(sites.map((s) => s.client.heartbeat('idle')));
         send({ type: 'enrolled' });
       } else if (m.type === 'round') {

@@ -110,8 +110,8 @@ async function benchModel(mb: number, o: { workDir: string; sites: number }, dat
   const agent = new End('agent', join(dir, 'agent'));
   const figures: ModelFigures = { modelBytes: 0, ok: false, sites: o.sites, peakRssBytes: { coordinator: 0, agent: 0 } };
   try {
-    const address = `127.0.0.1:${(await coordinator.next('listening')).port}`;
-    agent.send({ type: 'enroll', address, sites: o.sites });
+    const listening = await coordinator.next('listening');
+    agent.send({ type: 'enroll', address: `127.0.0.1:${listening.port}`, enrollAddress: `127.0.0.1:${listening.enrollPort}`, caCertificatePem: listening.caCertificatePem, sites: o.sites });
     await agent.next('enrolled');
     coordinator.send({ type: 'create' });
     const created = await coordinator.next('created');
