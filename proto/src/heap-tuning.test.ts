@@ -12,7 +12,8 @@ test('this V8 knows --heap-growing-percent', () => {
 
 // The setting's effect is measured where it shows, in a real round: bench:scale's models section
 // counts each end's full collections (majorGcs).
-test('an operator\'s own --heap-growing-percent wins', () => {
+test('an operator\'s own --heap-growing-percent wins; without one the setting is made', () => {
   assert.equal(growHeapForTransfers(['--heap-growing-percent=50']), false);
   assert.equal(growHeapForTransfers(['--heap_growing_percent', '50']), false);
+  assert.equal(growHeapForTransfers(['--max-old-space-size=4096']), true);
 });

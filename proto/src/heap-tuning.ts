@@ -16,7 +16,7 @@
  * a growth of 5 measured the same as 3, a growth of 2 was in between (77 collections).
  *
  * The cost is memory: up to twice the live heap of garbage before a full collection (measured:
- * 20-40 MB more peak RSS at each end). The flag is read whenever V8 recomputes its limits, so
+ * up to 35 MB more peak RSS at an end). The flag is read whenever V8 recomputes its limits, so
  * setting it at start-up, before the first transfer, is enough.
  */
 import { setFlagsFromString } from 'node:v8';
