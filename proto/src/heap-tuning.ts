@@ -25,13 +25,15 @@ import { setFlagsFromString } from 'node:v8';
 export const HEAP_GROWING_PERCENT = 200;
 
 const FLAG = '--heap-growing-percent';
+/** The flag as V8 takes it on a command line: dashes or underscores, its value after `=` or as the next argument. */
+const GIVEN = /^--heap[-_]growing[-_]percent(=|$)/;
 
 /**
  * Sets V8's heap growing factor for this process, unless the process was started with its own
  * `--heap-growing-percent` (an operator's choice wins). Returns whether it set it.
  */
 export function growHeapForTransfers(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((a) => a === FLAG || a.startsWith(`${FLAG}=`) || a === '--heap_growing_percent' || a.startsWith('--heap_growing_percent='))) return false;
+  if (execArgv.some((a) => GIVEN.test(a))) return false;
   setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
   return true;
 }
