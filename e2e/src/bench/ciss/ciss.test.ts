@@ -79,10 +79,10 @@ test('method recipes: what each method turns on', () => {
   assert.equal(ours.replayBelowOldClassShare, undefined, "ours takes the coordinator's default share at which sites skip replay");
   assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
   for (const id of ['ours-plus-replay', 'ours-plus-light-replay']) assert.equal(trainingSettings(methodById(id), p, 1).replayBelowOldClassShare, 0, `${id} replays whatever the step's images show`);
-  assert.ok((ours.serverDistillSteps as number) > 0);
+  assert.equal(ours.serverDistillSteps, 0, 'server-side distillation is out of the default recipe');
   assert.equal((ours.lossWeights as { contrastive: number }).contrastive, 0);
   assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);
-  assert.equal(trainingSettings(methodById('ours-no-server-distill'), p, 1).serverDistillSteps, 0);
+  assert.ok((trainingSettings(methodById('ours-plus-server-distill'), p, 1).serverDistillSteps as number) > 0);
   assert.ok((trainingSettings(methodById('ours-plus-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive > 0);
   const plusPod = trainingSettings(methodById('ours-plus-pod'), p, 1).lossWeights as Record<string, number>;
   assert.deepEqual({ ...plusPod, pod: 0 }, ours.lossWeights, 'ours-plus-pod changes POD only');
