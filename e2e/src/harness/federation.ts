@@ -5,6 +5,7 @@
  * mode). Used by the end-to-end tests and by `npm run demo`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
@@ -49,6 +50,18 @@ export interface SiteHandle {
 }
 
 const ADMIN_PASSWORD = 'federation-operator-pass-1';
+const siteName = (i: number) => `Hospital ${String.fromCharCode(65 + i)}`;
+
+/**
+ * ONNX Runtime threads of each of `sites` agents sharing this machine's cores. An agent alone on a
+ * hospital's machine takes every core (its default); several on one machine, each spinning a pool
+ * over every core, train about half as fast as with the cores shared out: three generator
+ * trainings of the demo's recipe on 2 cores took 175-180 ms a step with 2 threads each, 87 ms with
+ * one (fifteenth session's notes).
+ */
+export function threadsPerSite(sites: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / sites));
+}
 
 export class Federation {
   coordinator!: ChildProgram;
@@ -89,7 +102,7 @@ export class Federation {
 
   async prepareSites(): Promise<void> {
     for (let i = 0; i < this.o.sites; i++) {
-      const name = `Hospital ${String.fromCharCode(65 + i)}`;
+      const name = siteName(i);
       const dir = join(this.o.workDir, `site-${i}`);
       mkdirSync(dir, { recursive: true });
       const { steps, test } = this.surgeriesOf(i);
@@ -102,12 +115,18 @@ export class Federation {
         logFile: join(dir, 'generate.log'),
       });
       const configFile = join(dir, 'site.json');
-      writeFileSync(configFile, JSON.stringify({
-        siteName: name, identityDir: 'identity', dataRoot: 'data', workDir: 'work', insecure: !this.o.tls,
-        stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2, ...this.o.siteSettings?.[i],
-      }, null, 2));
+      writeFileSync(configFile, JSON.stringify(this.siteConfig(i), null, 2));
       this.sites.push({ name, dir, configFile, faults: this.o.faults?.[i] ?? [] });
     }
+  }
+
+  /** The config file of site `i` (paths relative to its folder). */
+  siteConfig(i: number): Record<string, unknown> {
+    const { steps, test } = this.surgeriesOf(i);
+    return {
+      siteName: siteName(i), identityDir: 'identity', dataRoot: 'data', workDir: 'work', insecure: !this.o.tls,
+      stepSurgeries: steps, testSurgeries: test, heartbeatSeconds: 2, threads: threadsPerSite(this.o.sites), ...this.o.siteSettings?.[i],
+    };
   }
 
   async startCoordinator(): Promise<void> {
