@@ -12,7 +12,10 @@ import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
  * Steps, not seconds: a wall-clock budget of 120 s bought each site 32-34 steps on a loaded
  * machine (session 7, load 14, 3.5 s a step) and an untrained generator's noise on the reports
  * page, while the demo's other work is sized by steps and only slows down. 1600 steps a step cost
- * about 230-300 s with 3 sites on 2 idle cores (0.095-0.123 CPU s a step in bench:replay).
+ * about 170 s with 3 sites on 2 idle cores, each site on one thread (the harness's threadsPerSite;
+ * 230-300 s when each spun ONNX Runtime over both cores). More did not make the samples readable
+ * (fifteenth session: 4 rounds of 1000 steps, or a 32-64-64 generator, still blurred fields with
+ * an instrument shaft in one sample of eight).
  * `npm run demo -- --generator-seconds S` gives a wall-clock budget a round instead. */
 export const DEMO_GENERATOR_ROUNDS = 4;
 export const DEMO_GENERATOR_STEPS = 400;
