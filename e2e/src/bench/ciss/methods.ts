@@ -138,8 +138,9 @@ export interface MethodSpec {
 }
 
 const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 };
-// Ours as the default recipe: pseudo-labels, KD, and diffusion replay at a quarter of each batch at the sites whose step images do not show the old classes (the
-// coordinator's defaults replayFraction and replayBelowOldClassShare). Replay where needed: on
+// Ours as the default recipe: pseudo-labels, KD, and diffusion replay at a quarter of each batch at
+// the sites whose step images do not show the old classes (the coordinator's defaults replayFraction
+// and replayBelowOldClassShare). Replay where needed: on
 // overlapped scenes every site skips it and the result is ours without replay's (29.75, 24.50, 29.83
 // all by seed against 29.75, 24.64, 29.98); on disjoint scenes every site replays, and a quarter of
 // each batch from the 32x40 generator gave +1.9 ± 0.7 all over 3 seeds (README, bench:ciss). Replaying
