@@ -1,6 +1,6 @@
 // The fifteenth session's single-generator experiment (not part of the build): trains the replay
 // recipe with config / training overrides on bench:replay's quick site (96 images) and writes a
-// 16-sample grid. After `npm run build`: node single-generator.js NAME STEPS '{config}' '{training}'
+// 16-sample grid. After `npm run build`: [LIMIT=N] node single-generator.js NAME STEPS '{config}' '{training}'
 const root = require('node:path').resolve(__dirname, '../../..');
 const ml = require(`${root}/ml/dist/index.js`);
 const { siteData } = require(`${root}/e2e/dist/bench/replay/data.js`);
@@ -12,7 +12,9 @@ const fs = require('fs');
   const config = ml.replayGeneratorConfig([48, 64], JSON.parse(cfgS || '{}'));
   const geo = ml.diffusionGeometry(config);
   const segGeo = { channels: 3, height: 48, width: 64 };
-  const train = ml.diffusion.fitImages(site.train.map((s) => s.image), segGeo, geo, 'squash');
+  // LIMIT=N: the first N training images only (a site of the demo's size has 24).
+  const imgs = site.train.map((s) => s.image);
+  const train = ml.diffusion.fitImages(process.env.LIMIT ? imgs.slice(0, Number(process.env.LIMIT)) : imgs, segGeo, geo, 'squash');
   const test = ml.diffusion.fitImages(site.test.map((s) => s.image), segGeo, geo, 'squash');
   const T = { ...ml.REPLAY_GENERATOR_TRAINING, ...JSON.parse(trS || '{}') };
   const t0 = Date.now(); const c0 = process.cpuUsage();
