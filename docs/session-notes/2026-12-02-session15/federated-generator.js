@@ -30,7 +30,10 @@ const fs = require('fs');
       const res = await ml.trainDiffusion({ config, weights: mode === 'ema' ? ema : raw, ...(mode === 'both' && r > 0 ? { emaWeights: ema } : {}), images: sites[k].train, steps: S, batchSize: T.batchSize, learningRate: T.learningRate, lossWeighting: T.lossWeighting, minSnrGamma: T.minSnrGamma, emaDecay: T.emaDecay, seed: 100 * r + k + 1, runtime: { threads: 1 } });
       raws.push(res.weights); emas.push(res.emaWeights);
     }
-    raw = avg(raws); ema = avg(emas);
+    // SERVER_LR=eta: the global moves eta times the averaged update (1: plain FedAvg).
+    const eta = Number(process.env.SERVER_LR || 1);
+    const step = (prev, next) => { if (eta === 1) return next; const out = new Map(); for (const [n, t] of next) { const p = prev.get(n).data, d = new Float32Array(t.data.length); for (let i = 0; i < d.length; i++) d[i] = p[i] + eta * (t.data[i] - p[i]); out.set(n, { shape: t.shape, data: d }); } return out; };
+    raw = step(raw, avg(raws)); ema = step(ema, avg(emas));
   }
   const secs = Math.round((Date.now() - t0) / 1000);
   const samples = await ml.sampleImages({ config, weights: mode === 'raw' ? raw : ema, count: 64, steps: ml.REPLAY_SAMPLING_STEPS, seed: 7, runtime: { threads: 1 } });
