@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAgentConfig } from '@fedciss/site-agent';
-import { Federation, threadsPerSite } from './federation';
+import { threadsPerSite } from './core-share';
+import { Federation } from './federation';
 
 test('agents sharing a machine share its cores: at least one thread each', () => {
   assert.equal(threadsPerSite(3, 2), 1);

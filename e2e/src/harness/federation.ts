@@ -5,10 +5,10 @@
  * mode). Used by the end-to-end tests and by `npm run demo`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { ChildProgram, COORDINATOR_BIN, runToEnd, SITE_AGENT_BIN } from './child';
+import { threadsPerSite } from './core-share';
 import { FAULTS_VARIABLE, type Fault } from './faulty-site-agent';
 
 const FAULTY_SITE_AGENT = join(__dirname, 'faulty-site-agent.js');
@@ -51,17 +51,6 @@ export interface SiteHandle {
 
 const ADMIN_PASSWORD = 'federation-operator-pass-1';
 const siteName = (i: number) => `Hospital ${String.fromCharCode(65 + i)}`;
-
-/**
- * ONNX Runtime threads of each of `sites` agents sharing this machine's cores. An agent alone on a
- * hospital's machine takes every core (its default); several on one machine, each spinning a pool
- * over every core, train about half as fast as with the cores shared out: three generator
- * trainings of the demo's recipe on 2 cores took 175-180 ms a step with 2 threads each, 87 ms with
- * one (fifteenth session's notes).
- */
-export function threadsPerSite(sites: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / sites));
-}
 
 export class Federation {
   coordinator!: ChildProgram;

@@ -42,10 +42,10 @@ export interface RunContext {
 }
 
 /**
- * Pins a site agent (all its threads) to a share of the cores before it creates any ONNX Runtime
- * session: ORT sizes its thread pool by the cores the process may use, and K agents each spinning
- * a pool over every core on a small machine train several times slower than K agents on their own
- * cores (measured on 2 cores: ~150 ms against ~25-35 ms per step of the quick profile). Best effort.
+ * Pins a site agent (all its threads) to its share of the cores (the same share as the harness's
+ * threads, threadsPerSite) before it creates any ONNX Runtime session: K agents each spinning a pool
+ * over every core on a small machine train several times slower than K agents on their own cores
+ * (measured on 2 cores: ~150 ms against ~25-35 ms per step of the quick profile). Best effort.
  */
 export function pinToCores(pid: number, index: number, sites: number, cores = availableParallelism()): string | undefined {
   const list = coreListFor(index, sites, cores);
