@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { parseDiffusionConfig, type DiffusionConfig, type SegmenterConfig } from '@fedciss/ml';
 import { DatabaseService, LONG_TRANSACTION } from '../database/database.service';
 import { AuditService, type Actor } from '../audit/audit.service';
 import { CONFIG, MODEL_FACTORY } from '../common/tokens';
@@ -16,7 +17,7 @@ import { StepsRepository } from './repositories/steps.repository';
 
 /**
  * Incremental steps. Opening step t adds its classes to the roster, makes the step's starting
- * model (fresh at step 0; at later steps the previous global model with its head grown, MiB-style),
+ * model (fresh at step 0, and a fresh generator unless one was imported; at later steps the previous global model with its head grown, MiB-style),
  * freezes the previous global model as the teacher, and opens the first round.
  */
 @Injectable()
@@ -34,6 +35,17 @@ export class StepsService {
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
+  /** Step 0's architecture: the training settings', with the generator's of a generator imported
+   * before the first step (models import checked that they agree; its stored architecture is what
+   * its weights were built for, should the settings have changed since). */
+  private async startingArchitecture(): Promise<{ segmenter: SegmenterConfig; generator: DiffusionConfig }> {
+    const fromSettings = federationArchitecture(this.config.training, this.factory);
+    const imported = await this.globals.current('generator');
+    if (!imported) return fromSettings;
+    const row = await this.models.get(imported);
+    return { ...fromSettings, generator: parseDiffusionConfig(row.config, `generator ${imported}'s stored architecture`) };
+  }
+
   async openStep(actor: Actor, classes: Array<{ name: string; color: string; description: string }>): Promise<number> {
     return this.queue.run(async () => {
       const last = await this.steps.latest();
@@ -43,7 +55,7 @@ export class StepsService {
       const index = last ? last.index + 1 : 0;
       const first = last ? (await this.steps.byIndex(0)).config : null;
       // The architecture is fixed by step 0: later steps only grow the head.
-      const { segmenter, generator } = first ?? federationArchitecture(this.config.training, this.factory);
+      const { segmenter, generator } = first ?? (await this.startingArchitecture());
       const maxId = await this.roster.maxId();
       const newClassIds = classes.map((_, i) => maxId + 1 + i);
       const numClasses = maxId + 1 + classes.length;

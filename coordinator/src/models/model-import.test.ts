@@ -52,7 +52,8 @@ describe('coordinator models import', () => {
     await assert.rejects(importer.import(request(wrong, ['liver', 'colon'])), /not a segmenter of the architecture stored with it: .*'enc0/);
     const generator = file('gen.safetensors', createDiffusionWeights(gen), { kind: 'generator', config: JSON.stringify(gen) });
     await assert.rejects(importer.import({ ...request(generator), kind: 'segmenter' }), /holds a generator, not a segmenter/);
-    await assert.rejects(importer.import(request(generator)), /no step yet: import a segmenter first/);
+    // Into an empty federation a generator must have the architecture the training settings give one.
+    await assert.rejects(importer.import(request(generator)), /differs from the generator the training settings give a new federation \(imageSize: 8 in the file/);
     assert.equal(await db.prisma.rosterClass.count(), 0);
     assert.equal(await db.prisma.modelVersion.count(), 0);
   });

@@ -11,7 +11,8 @@
  * - A segmenter into a federation that has a roster must predict exactly the roster's classes; it
  *   becomes the global model between steps (never while a step is running).
  * - A generator (diffusion model) becomes the global generator; step 0's generator architecture is
- *   set to the imported one, so later steps keep training it.
+ *   set to the imported one, so later steps keep training it. Into a federation without steps (a
+ *   generator pretrained elsewhere), step 0 trains on from it instead of from fresh weights.
  */
 import { DSAD_COLORS, isDsadStructure } from '@fedciss/ml/dsad';
 import {
@@ -85,15 +86,18 @@ function classNames(r: ImportRequest, m: ParsedModel): { names?: string[]; sourc
 
 /** Into an empty federation the file's architecture becomes step 0's: refused where the training
  * settings (--training-file) set a key to another value, so an explicit setting never goes unheard. */
+/** "key: file's value in the file, configured value configured" for each of `keys` whose values differ. */
+function differences(file: object, configured: object, keys: Iterable<string>): string[] {
+  const f = file as Readonly<Record<string, unknown>>;
+  const c = configured as Readonly<Record<string, unknown>>;
+  return [...keys].filter((k) => JSON.stringify(f[k]) !== JSON.stringify(c[k])).map((k) => `${k}: ${JSON.stringify(f[k])} in the file, ${JSON.stringify(c[k])} configured`);
+}
+
 function checkAgainstTrainingSettings(r: ImportRequest, config: SegmenterConfig): void {
   const set = r.training.segmenter ?? {};
-  const file = config as unknown as Readonly<Record<string, unknown>>;
-  const differ = Object.entries(set).filter(([k, v]) => JSON.stringify(file[k]) !== JSON.stringify(v));
+  const differ = differences(config, set, Object.keys(set));
   if (differ.length) {
-    throw new ModelImportError(
-      `${r.file}: its architecture ${JSON.stringify(config)} differs from the training settings' segmenter ${JSON.stringify(set)} ` +
-        `(${differ.map(([k, v]) => `${k}: ${JSON.stringify(file[k])} in the file, ${JSON.stringify(v)} configured`).join('; ')})`,
-    );
+    throw new ModelImportError(`${r.file}: its architecture ${JSON.stringify(config)} differs from the training settings' segmenter ${JSON.stringify(set)} (${differ.join('; ')})`);
   }
 }
 
@@ -200,7 +204,7 @@ export class ModelImporter {
 
   private async importGenerator(r: ImportRequest, m: ParsedModel, hasSteps: boolean, actor: string): Promise<ImportResult> {
     const config = checkGenerator(r.file, m);
-    if (!hasSteps) throw new ModelImportError('the federation has no step yet: import a segmenter first (with --classes), then the generator');
+    if (!hasSteps) return this.importStartingGenerator(r, m, config, actor);
     const first = await this.steps.byIndex(0);
     const last = (await this.steps.latest())!;
     const parent = await this.globals.current('generator');
@@ -212,5 +216,24 @@ export class ModelImporter {
       return created;
     });
     return { versionId: v.id, kind: 'generator', numClasses: 0, step: last.index, createdStep0: false, fresh: [] };
+  }
+
+  /** A generator into a federation without steps (a generator pretrained elsewhere, e.g. on public
+   * data): it becomes the global generator that step 0 trains on from, instead of fresh weights.
+   * Its architecture must be the one the training settings give a new federation, so step 0's
+   * configuration and its weights agree. */
+  private async importStartingGenerator(r: ImportRequest, m: ParsedModel, config: DiffusionConfig, actor: string): Promise<ImportResult> {
+    const expected = federationArchitecture(r.training, this.factory).generator;
+    const differ = differences(config, expected, new Set([...Object.keys(config), ...Object.keys(expected)]));
+    if (differ.length) {
+      throw new ModelImportError(`${r.file}: its architecture differs from the generator the training settings give a new federation (${differ.join('; ')}); set training.generator to the file's architecture`);
+    }
+    const v = await this.db.transaction(async (tx) => {
+      const created = await this.models.create({ kind: 'generator', weights: m.weights, stepIndex: 0, numClasses: 0, config, note: `imported from ${r.file} (step 0 trains on from it)` }, tx);
+      await this.globals.set('generator', created.id, tx);
+      await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: 0, starting: true }, tx);
+      return created;
+    });
+    return { versionId: v.id, kind: 'generator', numClasses: 0, step: 0, createdStep0: false, fresh: [] };
   }
 }

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffusionGeometry, parseDiffusionConfig, trainDiffusion } from '@fedciss/ml';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeSafetensors, diffusionGeometry, parseDiffusionConfig, trainDiffusion } from '@fedciss/ml';
 import { parseTrainingSettings } from '@fedciss/coordinator';
-import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
+import { Federation } from '../harness/federation';
+import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
 
 /** How many optimizer steps a site's generator round runs under these settings: ml's own count,
  * read from the first progress report (then the run is stopped). */
@@ -47,5 +51,21 @@ test("the demo averages the sites' generators every DEMO_GENERATOR_STEPS steps: 
     assert.equal(rounds, DEMO_GENERATOR_ROUNDS);
     assert.ok(rounds > 1, 'one long round averages generators trained far apart into a blur');
     assert.equal(rounds * DEMO_GENERATOR_STEPS, 1600, 'the step budget the demo\'s time was measured with');
+  }
+});
+
+test("the committed pretrained generator is the demo's architecture, and the coordinator's models import takes it into a new federation", { timeout: 60_000 }, async () => {
+  const { metadata } = decodeSafetensors(readFileSync(DEMO_PRETRAINED_GENERATOR));
+  assert.deepEqual(JSON.parse(metadata.config), demoTraining(1).generator, 'npm run pretrain:generator again after changing the demo\'s generator');
+  const made = JSON.parse(metadata.pretraining) as { steps: number; corpus: { images: number } };
+  assert.ok(made.steps > 0 && made.corpus.images > 0, 'how it was made travels with it');
+  const workDir = mkdtempSync(join(tmpdir(), 'demo-pretrained-'));
+  try {
+    // What the demo runs before its coordinator starts, with the demo's training settings.
+    const fed = new Federation({ workDir, sites: 1, tls: false, trainSurgeriesPerStep: DEMO_TRAIN_SURGERIES_PER_STEP, steps: 2, testSurgeries: 1, imagesPerSurgery: DEMO_IMAGES_PER_SURGERY, imageSize: { width: 160, height: 128 }, seed: 1, coordinatorFlags: demoRounds(1), training: demoTraining(1) });
+    const out = await fed.runCoordinatorCommand(['models', 'import', '--file', DEMO_PRETRAINED_GENERATOR, '--kind', 'generator']);
+    assert.match(out, /imported generator \S+ \(step 0\)/);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
 });

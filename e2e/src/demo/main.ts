@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: a coordinator and three hospitals' site agents, each its own process, on
- * generated DSAD-layout data, over mutual TLS, with the embedded database. Runs the base step and
+ * generated DSAD-layout data, over mutual TLS, with the embedded database. Imports a diffusion
+ * generator pretrained on public scenes for the sites to train on. Runs the base step and
  * an incremental step with diffusion replay, prints progress, then the federated evaluation table
  * and the console address. Ctrl-C stops every process it started.
  */
@@ -8,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ReplayStepReport } from '@fedciss/coordinator';
 import { Federation } from '../harness/federation';
-import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
 import { formatReportTable, type ReportSteps } from './report-table';
 
 function parseArgs(argv: string[]): DemoOptions {
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
   try {
     say(`generating DSAD-layout data for ${o.sites} hospitals (disjoint patients; new patients at each step) in ${o.workDir}`);
     await fed.prepareSites();
+    say(`importing the diffusion generator the federation starts from, pretrained on public scenes (no hospital's patients): ${DEMO_PRETRAINED_GENERATOR}`);
+    await fed.runCoordinatorCommand(['models', 'import', '--file', DEMO_PRETRAINED_GENERATOR, '--kind', 'generator']);
     say('creating the federation\'s certificate authority and starting the coordinator (embedded PostgreSQL)');
     await fed.startCoordinator();
     say(`console: ${fed.httpUrl}  (user admin, password ${fed.adminPassword})`);
