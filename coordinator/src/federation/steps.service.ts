@@ -17,8 +17,9 @@ import { StepsRepository } from './repositories/steps.repository';
 
 /**
  * Incremental steps. Opening step t adds its classes to the roster, makes the step's starting
- * model (fresh at step 0, and a fresh generator unless one was imported; at later steps the previous global model with its head grown, MiB-style),
- * freezes the previous global model as the teacher, and opens the first round.
+ * model (fresh at step 0, and a fresh generator unless one was imported; at later steps the
+ * previous global model with its head grown, MiB-style), freezes the previous global model as the
+ * teacher, and opens the first round.
  */
 @Injectable()
 export class StepsService {

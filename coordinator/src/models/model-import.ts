@@ -84,8 +84,6 @@ function classNames(r: ImportRequest, m: ParsedModel): { names?: string[]; sourc
   return { names, source: `the classes of ${r.file}` };
 }
 
-/** Into an empty federation the file's architecture becomes step 0's: refused where the training
- * settings (--training-file) set a key to another value, so an explicit setting never goes unheard. */
 /** "key: file's value in the file, configured value configured" for each of `keys` whose values differ. */
 function differences(file: object, configured: object, keys: Iterable<string>): string[] {
   const f = file as Readonly<Record<string, unknown>>;
@@ -93,6 +91,8 @@ function differences(file: object, configured: object, keys: Iterable<string>): 
   return [...keys].filter((k) => JSON.stringify(f[k]) !== JSON.stringify(c[k])).map((k) => `${k}: ${JSON.stringify(f[k])} in the file, ${JSON.stringify(c[k])} configured`);
 }
 
+/** Into an empty federation the file's architecture becomes step 0's: refused where the training
+ * settings (--training-file) set a key to another value, so an explicit setting never goes unheard. */
 function checkAgainstTrainingSettings(r: ImportRequest, config: SegmenterConfig): void {
   const set = r.training.segmenter ?? {};
   const differ = differences(config, set, Object.keys(set));

@@ -58,15 +58,15 @@ export const DEMO_PRETRAINED_GENERATOR = join(__dirname, '../../models/demo-gene
 
 export type GeneratorBudget = { steps: number } | { seconds: number };
 
-/** The coordinator's generatorTraining for a budget. Without a time budget sites train by passes
- * over their step's images (ml trainDiffusion: steps = ceil(epochs x images / batch)), so a step
- * budget is the passes that make at least that many batches of the demo's images. */
 /** The sites fine-tune the pretrained generator (DEMO_PRETRAINED_GENERATOR) at a fifth of the rate it
  * was trained with: at the recipe's 1e-3, four averaged rounds of 400 steps on three demo sites
  * washed its instrument shafts and organ edges back into pink fields (realism 0.0482); at 2e-4 they
  * kept them (0.0422; sixteenth session, in-process FedAvg from its 9000-step state). */
 export const DEMO_GENERATOR_FINE_TUNE_RATE = 2e-4;
 
+/** The coordinator's generatorTraining for a budget. Without a time budget sites train by passes
+ * over their step's images (ml trainDiffusion: steps = ceil(epochs x images / batch)), so a step
+ * budget is the passes that make at least that many batches of the demo's images. */
 export function demoGeneratorTraining(budget: GeneratorBudget, imagesPerSite: number) {
   const { batchSize } = REPLAY_GENERATOR_TRAINING;
   const learningRate = DEMO_GENERATOR_FINE_TUNE_RATE;
