@@ -39,12 +39,11 @@ export class StepsService {
   /** Step 0's architecture: the training settings', with the generator's of a generator imported
    * before the first step (models import checked that they agree; its stored architecture is what
    * its weights were built for, should the settings have changed since). */
-  private async startingArchitecture(): Promise<{ segmenter: SegmenterConfig; generator: DiffusionConfig }> {
+  private async startingArchitecture(importedGenerator: string | null): Promise<{ segmenter: SegmenterConfig; generator: DiffusionConfig }> {
     const fromSettings = federationArchitecture(this.config.training, this.factory);
-    const imported = await this.globals.current('generator');
-    if (!imported) return fromSettings;
-    const row = await this.models.get(imported);
-    return { ...fromSettings, generator: parseDiffusionConfig(row.config, `generator ${imported}'s stored architecture`) };
+    if (!importedGenerator) return fromSettings;
+    const row = await this.models.get(importedGenerator);
+    return { ...fromSettings, generator: parseDiffusionConfig(row.config, `generator ${importedGenerator}'s stored architecture`) };
   }
 
   async openStep(actor: Actor, classes: Array<{ name: string; color: string; description: string }>): Promise<number> {
@@ -55,8 +54,9 @@ export class StepsService {
       }
       const index = last ? last.index + 1 : 0;
       const first = last ? (await this.steps.byIndex(0)).config : null;
+      const currentGenerator = await this.globals.current('generator');
       // The architecture is fixed by step 0: later steps only grow the head.
-      const { segmenter, generator } = first ?? (await this.startingArchitecture());
+      const { segmenter, generator } = first ?? (await this.startingArchitecture(currentGenerator));
       const maxId = await this.roster.maxId();
       const newClassIds = classes.map((_, i) => maxId + 1 + i);
       const numClasses = maxId + 1 + classes.length;
@@ -65,7 +65,7 @@ export class StepsService {
       const weights = teacherId
         ? await this.factory.growHead(await this.models.weights(teacherId), oldClasses, numClasses, segmenter)
         : await this.factory.createSegmenter({ numClasses, config: segmenter }, 1000 + index);
-      const needGenerator = this.config.rounds.generatorRounds > 0 && !(await this.globals.current('generator'));
+      const needGenerator = this.config.rounds.generatorRounds > 0 && !currentGenerator;
       const generatorWeights = needGenerator ? await this.factory.createGenerator(generator, 2000) : null;
       const config: StepConfig = {
         training: this.config.training,

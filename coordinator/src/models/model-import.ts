@@ -101,6 +101,14 @@ function checkAgainstTrainingSettings(r: ImportRequest, config: SegmenterConfig)
   }
 }
 
+/** A generator into a federation without steps must be the generator a new federation gets from the training settings. */
+function checkStartingGenerator(r: ImportRequest, config: DiffusionConfig, expected: DiffusionConfig): void {
+  const differ = differences(config, expected, new Set([...Object.keys(config), ...Object.keys(expected)]));
+  if (differ.length) {
+    throw new ModelImportError(`${r.file}: its architecture differs from the generator the training settings give a new federation (${differ.join('; ')}); set training.generator to the file's architecture`);
+  }
+}
+
 function checkGenerator(file: string, m: ParsedModel): DiffusionConfig {
   let config: DiffusionConfig;
   try {
@@ -202,38 +210,24 @@ export class ModelImporter {
     return { versionId: v.id, kind: 'segmenter', numClasses, step: 0, createdStep0: true, fresh: m.fresh };
   }
 
+  /** With steps, the generator replaces the global one and becomes step 0's architecture. Without
+   * (a generator pretrained elsewhere, e.g. on public data), it becomes the global generator that
+   * step 0 trains on from instead of fresh weights; its architecture must be the one the training
+   * settings give a new federation, so step 0's configuration and its weights agree. */
   private async importGenerator(r: ImportRequest, m: ParsedModel, hasSteps: boolean, actor: string): Promise<ImportResult> {
     const config = checkGenerator(r.file, m);
-    if (!hasSteps) return this.importStartingGenerator(r, m, config, actor);
-    const first = await this.steps.byIndex(0);
-    const last = (await this.steps.latest())!;
+    if (!hasSteps) checkStartingGenerator(r, config, federationArchitecture(r.training, this.factory).generator);
+    const first = hasSteps ? await this.steps.byIndex(0) : null;
+    const step = hasSteps ? (await this.steps.latest())!.index : 0;
     const parent = await this.globals.current('generator');
     const v = await this.db.transaction(async (tx) => {
-      await this.steps.setConfig(tx, 0, { ...first.config, generator: config });
-      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: last.index, numClasses: 0, config, note: `imported from ${r.file}` }, tx);
+      if (first) await this.steps.setConfig(tx, 0, { ...first.config, generator: config });
+      const note = `imported from ${r.file}${first ? '' : ' (step 0 trains on from it)'}`;
+      const created = await this.models.create({ kind: 'generator', weights: m.weights, parentId: parent, stepIndex: step, numClasses: 0, config, note }, tx);
       await this.globals.set('generator', created.id, tx);
-      await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: last.index, replaced: parent }, tx);
+      await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step, replaced: parent, ...(first ? {} : { starting: true }) }, tx);
       return created;
     });
-    return { versionId: v.id, kind: 'generator', numClasses: 0, step: last.index, createdStep0: false, fresh: [] };
-  }
-
-  /** A generator into a federation without steps (a generator pretrained elsewhere, e.g. on public
-   * data): it becomes the global generator that step 0 trains on from, instead of fresh weights.
-   * Its architecture must be the one the training settings give a new federation, so step 0's
-   * configuration and its weights agree. */
-  private async importStartingGenerator(r: ImportRequest, m: ParsedModel, config: DiffusionConfig, actor: string): Promise<ImportResult> {
-    const expected = federationArchitecture(r.training, this.factory).generator;
-    const differ = differences(config, expected, new Set([...Object.keys(config), ...Object.keys(expected)]));
-    if (differ.length) {
-      throw new ModelImportError(`${r.file}: its architecture differs from the generator the training settings give a new federation (${differ.join('; ')}); set training.generator to the file's architecture`);
-    }
-    const v = await this.db.transaction(async (tx) => {
-      const created = await this.models.create({ kind: 'generator', weights: m.weights, stepIndex: 0, numClasses: 0, config, note: `imported from ${r.file} (step 0 trains on from it)` }, tx);
-      await this.globals.set('generator', created.id, tx);
-      await this.audit.record(actor, 'model.import', created.id, { kind: 'generator', file: r.file, step: 0, starting: true }, tx);
-      return created;
-    });
-    return { versionId: v.id, kind: 'generator', numClasses: 0, step: 0, createdStep0: false, fresh: [] };
+    return { versionId: v.id, kind: 'generator', numClasses: 0, step, createdStep0: false, fresh: [] };
   }
 }

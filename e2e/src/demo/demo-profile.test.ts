@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeSafetensors, diffusionGeometry, parseDiffusionConfig, trainDiffusion } from '@fedciss/ml';
 import { parseTrainingSettings } from '@fedciss/coordinator';
 import { Federation } from '../harness/federation';
-import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_FRAME, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_TRAIN_SURGERIES_PER_STEP } from './demo-profile';
 
 /** How many optimizer steps a site's generator round runs under these settings: ml's own count,
  * read from the first progress report (then the run is stopped). */
@@ -62,7 +62,7 @@ test("the committed pretrained generator is the demo's architecture, and the coo
   const workDir = mkdtempSync(join(tmpdir(), 'demo-pretrained-'));
   try {
     // What the demo runs before its coordinator starts, with the demo's training settings.
-    const fed = new Federation({ workDir, sites: 1, tls: false, trainSurgeriesPerStep: DEMO_TRAIN_SURGERIES_PER_STEP, steps: 2, testSurgeries: 1, imagesPerSurgery: DEMO_IMAGES_PER_SURGERY, imageSize: { width: 160, height: 128 }, seed: 1, coordinatorFlags: demoRounds(1), training: demoTraining(1) });
+    const fed = new Federation({ workDir, sites: 1, tls: false, trainSurgeriesPerStep: DEMO_TRAIN_SURGERIES_PER_STEP, steps: 2, testSurgeries: 1, imagesPerSurgery: DEMO_IMAGES_PER_SURGERY, imageSize: DEMO_FRAME, seed: 1, coordinatorFlags: demoRounds(1), training: demoTraining(1) });
     const out = await fed.runCoordinatorCommand(['models', 'import', '--file', DEMO_PRETRAINED_GENERATOR, '--kind', 'generator']);
     assert.match(out, /imported generator \S+ \(step 0\)/);
   } finally {

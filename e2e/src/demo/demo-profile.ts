@@ -49,6 +49,9 @@ export const DEMO_SCHEDULE: string[][] = [
   ['colon', 'ureter'],
 ];
 
+/** The frames the demo's hospitals (and the pretrained generator's public corpus) are generated at. */
+export const DEMO_FRAME = { width: 160, height: 128 } as const;
+
 /** The demo's segmenter input size [height, width]; the generator works at half of each side. */
 export const DEMO_INPUT: [number, number] = [48, 64];
 

@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ReplayStepReport } from '@fedciss/coordinator';
 import { Federation } from '../harness/federation';
-import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
+import { demoRounds, demoTraining, DEMO_GENERATOR_ROUNDS, DEMO_GENERATOR_STEPS, DEMO_FRAME, DEMO_IMAGES_PER_SURGERY, DEMO_PRETRAINED_GENERATOR, DEMO_SCHEDULE, DEMO_TRAIN_SURGERIES_PER_STEP, type DemoOptions } from './demo-profile';
 import { formatReportTable, type ReportSteps } from './report-table';
 
 function parseArgs(argv: string[]): DemoOptions {
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     steps: DEMO_SCHEDULE.length,
     testSurgeries: 1,
     imagesPerSurgery: DEMO_IMAGES_PER_SURGERY * o.scale,
-    imageSize: { width: 160, height: 128 },
+    imageSize: DEMO_FRAME,
     seed: 2025,
     coordinatorFlags: demoRounds(o.scale),
     training: demoTraining(o.scale, o.generatorBudget),

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { diffusion, diffusionGeometry, encodeSafetensors, noiseImages, realismReport, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, trainDiffusion, type DiffusionConfig, type NamedTensors } from '@fedciss/ml';
 import { planarToPng, resizeImage } from '@fedciss/ml/images';
 import { siteData } from '../bench/replay/data';
-import { demoTraining, DEMO_INPUT, DEMO_PRETRAINED_GENERATOR } from '../demo/demo-profile';
+import { demoTraining, DEMO_FRAME, DEMO_INPUT, DEMO_PRETRAINED_GENERATOR } from '../demo/demo-profile';
 
 /** The public corpus: surgeries of the scene generator under a seed no demo hospital uses (the demo's is 2025). */
 export const PUBLIC_CORPUS = { seed: 4242, surgeries: 20, imagesPerSurgery: 24, testSurgeries: 2 } as const;
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const corpus = await siteData({
     dir: join(tmpdir(), `fedciss-public-scenes-${PUBLIC_CORPUS.seed}`),
     seed: PUBLIC_CORPUS.seed,
-    frame: { width: 160, height: 128 },
+    frame: DEMO_FRAME,
     trainSurgeries: PUBLIC_CORPUS.surgeries,
     testSurgeries: PUBLIC_CORPUS.testSurgeries,
     imagesPerSurgery: PUBLIC_CORPUS.imagesPerSurgery,
