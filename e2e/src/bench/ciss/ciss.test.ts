@@ -51,8 +51,8 @@ test('command line', () => {
   assert.throws(() => parseArgs(['--sites', '0']), /positive/);
   assert.throws(() => parseArgs(['--json']), /needs a value/);
   assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
-  assert.equal(parseArgs([]).scenes, 'overlapped');
-  assert.equal(parseArgs(['--scenes', 'disjoint']).scenes, 'disjoint');
+  assert.equal(parseArgs([]).scenes, 'disjoint');
+  assert.equal(parseArgs(['--scenes', 'overlapped']).scenes, 'overlapped');
   assert.throws(() => parseArgs(['--scenes', 'apart']), /--scenes must be one of overlapped, disjoint, got 'apart'/);
 });
 

@@ -35,9 +35,10 @@ export interface BenchOptions {
 export const USAGE = `npm run bench:ciss -- [options]
   --setting S      X-Y (6-5, 6-1, 11-0: X classes of the DSAD order first, then Y per step) or
                    explicit steps "liver,stomach;ureter" (';' between steps). Default 6-5.
-  --scenes K       overlapped (default): a step's training images may show the earlier steps'
-                   structures, unlabelled (as in DSAD); disjoint: they never do, so only replay
-                   shows the model its old classes again (test images show everything)
+  --scenes K       disjoint (default): a step's training images never show the earlier steps'
+                   structures, so only distillation and replay keep the old classes (test images
+                   show everything); overlapped: they may, unlabelled (as in DSAD), and every
+                   distillation method keeps the old classes within the seeds' spread
   --quick          small profile (2 sites, 64x80 scenes; ~20 min a seed on 2 cores for 6-5 and
                    finetune, mib, ours, joint)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
@@ -60,7 +61,7 @@ export const USAGE = `npm run bench:ciss -- [options]
   --verbose        echo the coordinator's and sites' output`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { setting: '6-5', scenes: 'overlapped', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
+  const o: BenchOptions = { setting: '6-5', scenes: 'disjoint', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
