@@ -27,6 +27,7 @@ const lossWeightsSchema = z.strictObject({
   kd: weight.default(10), // MiB's weight for ml's KD averaged over the old classes
   pod: weight.default(0), // off: it cost new-class mIoU on every seed of bench:ciss (issue 18 note)
   contrastive: weight.default(0), // off: no measurable effect in bench:ciss (issue 18 note)
+  dice: weight.default(0), // off: it traded old-class mIoU for new in bench:ciss, all +0.3 ± 1.5 (issue 18 note)
   pseudoLabels: weight.optional(),
 });
 

@@ -13,6 +13,7 @@ import {
   podDistillation,
   proximalTerm,
   replayCrossEntropy,
+  softDice,
   unbiasedCrossEntropy,
   unbiasedDistillation,
 } from './losses';
@@ -129,6 +130,15 @@ test('cross-image pixel contrastive loss: ln(1 + 1/e) without prototypes, hand v
   close(padded, ln(1 + 1 / E));
 });
 
+test('soft Dice: ignored pixels and absent classes take no part, 1 - (2/3)/(5/3) = 3/5; with eps 1, 1 - 5/8', async () => {
+  // class 1 on pixel 0 (p = 1/3); pixel 1 ignored (255); pixel 2 background (p_1 = 1/3); class 2 absent
+  const rows = [[0, 0, 0], [0, 0, ln(2)], [0, 0, 0]];
+  close(await value((g) => softDice(logits(g, rows), labels(g, [1, 255, 0]), { eps: 1e-9 })), 3 / 5);
+  close(await value((g) => softDice(logits(g, rows), labels(g, [1, 255, 0]))), 3 / 8);
+  // only background labelled: no class present, 0
+  close(await value((g) => softDice(logits(g, rows), labels(g, [0, 255, 0]))), 0);
+});
+
 test('FedProx proximal term: 1/2 ||w - w_global||^2 = 2.5', async () => {
   const v = await value((g) => proximalTerm([g.constant([1, 2], [2]), g.constant([3], [1])], [g.constant([0, 0], [2]), g.constant([3], [1])]));
   close(v, 2.5);
@@ -139,6 +149,7 @@ test('the losses have correct gradients (dot-product test)', async () => {
   const checks = [
     await gradCheck((_g, [x, l]) => unbiasedCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((_g, [x, l]) => incrementalCrossEntropy(x, l, { realImages: 1, oldClasses: 2, unbiased: true }), [{ shape: [2, 3, 3, 3] }, lab]),
+        await gradCheck((_g, [x, l]) => softDice(x, l, { eps: 0.5 }), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((g, [x]) => unbiasedDistillation(x, g.constant(Array.from({ length: 36 }, (_, i) => Math.sin(i)), [2, 2, 3, 3]), { temperature: 2 }), [{ shape: [2, 3, 3, 3] }]),
     await gradCheck((g, [x]) => podDistillation([x], [g.constant(Array.from({ length: 64 }, (_, i) => Math.cos(i)), [2, 2, 4, 4])], [1, 2]), [{ shape: [2, 2, 4, 4] }]),
     await gradCheck(

@@ -62,6 +62,29 @@ export function incrementalCrossEntropy(logits: Tensor, labels: Tensor, o: { rea
   return meanOf([realPart(cut(logits, 0, n), cut(labels, 0, n)), replayPart(cut(logits, n, N), cut(labels, n, N))]);
 }
 
+/** Soft Dice loss over a batch (nnU-Net's "batch Dice", the standard companion of cross-entropy in
+ * medical segmentation: it weighs a thin structure's pixels as much as a large organ's). For each
+ * foreground class c present among the labels: Dice_c = (2 sum p_c g_c + eps) / (sum p_c + sum g_c
+ * + eps) over the batch's labelled pixels (p softmax, g one-hot; 255-labelled pixels take no part);
+ * the loss is 1 - the mean Dice over the classes present (0 when none is). Background is left out. */
+export function softDice(logits: Tensor, labels: Tensor, o: { eps?: number } = {}): Tensor {
+  const C = logits.shape[1];
+  if (C < 2) throw new Error('softDice: needs at least one foreground class');
+  const eps = o.eps ?? 1;
+  const fg = (x: Tensor) => F.slice(x, [1], [1], [C]);
+  const hot = oneHot(labels, C, IGNORE_LABEL);
+  const labelled = F.reduceSum(hot, [1], true); // [N, 1, H, W]: 1 where the pixel has a label
+  const prob = fg(F.mul(F.softmax(logits, 1), labelled));
+  const target = fg(hot);
+  const axes = [0, 2, 3];
+  const overlap = F.reduceSum(F.mul(prob, target), axes);
+  const size = F.reduceSum(target, axes);
+  const dice = F.div(F.add(F.mul(overlap, 2), eps), F.add(F.add(F.reduceSum(prob, axes), size), eps));
+  const present = F.cast(F.greater(size, 0), 'float32');
+  const count = F.reduceSum(present);
+  return F.div(F.reduceSum(F.mul(F.sub(1, dice), present)), F.where(F.equal(count, 0), 1, count));
+}
+
 /** MiB's unbiased output distillation, as a KL divergence (0 when the student matches):
  * the teacher's distribution over its K classes against the student's, in which the
  * probabilities of background and of every new class are summed into background.

@@ -5,7 +5,8 @@
  * with the teacher's confident old classes, then one compiled train step minimising the weighted
  * sum of the loss terms of LOCAL_LOSS_TERMS (local-loss-terms.ts):
  *   ce (or unbiasedCe) + kd (MiB unbiased output distillation) + pod (feature distillation)
- *   + contrastive (cross-image pixel SupCon with a prototype memory) + mu * prox (FedProx).
+ *   + contrastive (cross-image pixel SupCon with a prototype memory) + dice (soft Dice on the real
+ *   images) + mu * prox (FedProx).
  * The learning rate follows a poly schedule over all rounds of the step (hyper.schedule).
  * The server's distillation is distill.ts; samples and the schedule are samples.ts, schedule.ts. */
 import { seededRandom } from '../init/initializers';

@@ -9,7 +9,7 @@ import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } fro
 import { absentByStep, classGroups, parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { lastRoundResult } from './step-result';
-import { finalFigures, gates, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
+import { finalFigures, gates, pairedDifference, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
 
 const ORDER = ['a', 'b', 'c', 'd', 'e'];
 
@@ -65,12 +65,12 @@ test('disjoint scenes: a step\'s training surgeries never show the earlier steps
 test('method recipes: what each method turns on', () => {
   const p = PROFILES.quick;
   const ft = trainingSettings(methodById('finetune'), p, 1);
-  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 });
+  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   assert.equal(ft.replayImages, 0);
   assert.equal(ft.serverDistillSteps, 0);
   const mib = methodById('mib');
   assert.equal((trainingSettings(mib, p, 0).lossWeights as { ce: number }).ce, 1, 'plain CE at step 0 (no teacher yet)');
-  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, pseudoLabels: 0 });
+  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   const plop = trainingSettings(methodById('plop'), p, 1).lossWeights as Record<string, number>;
   assert.equal(plop.pseudoLabels, 1);
   assert.ok(plop.pod > 0 && plop.kd === 0);
@@ -157,6 +157,12 @@ test('summaries over seeds: mean and sample sd; gates with margins against the s
   assert.deepEqual([by['ours keeps the old classes'].margin, by['ours keeps the old classes'].spread, by['ours keeps the old classes'].met], [7, 2, true]);
   assert.deepEqual([by['ours near joint'].margin, by['ours near joint'].met], [2, false], 'within 5 of joint but by less than the spread (2 < 2 fails)');
   assert.equal(gates({ ours: f(52, 22, 42) }, null, 40).find((x) => x.name === 'ours keeps the old classes')!.met, null);
+  // Paired by seed: a seed that is hard for every method moves both sides; the spread is the sd of
+  // the per-seed differences (ours − MiB old: 8, 10, 12 → sd 2), not the sum of the sds (~20.8).
+  const seeds = (olds: number[]) => ({ ...f(olds.reduce((a, b) => a + b) / 3, 20, 30, 10.4), perSeed: olds.map((old, i) => ({ seed: i + 1, old, new: 20, all: 30 })) });
+  const paired = gates({ mib: seeds([20, 40, 30]), ours: seeds([28, 50, 42]) }, null, 40).find((x) => x.name === 'ours keeps the old classes')!;
+  assert.deepEqual([paired.margin, paired.spread, paired.met], [5, 2, true]);
+  assert.deepEqual(pairedDifference(seeds([28, 50, 42]), { ...seeds([20, 40, 30]), perSeed: [{ seed: 1, old: 20, new: 0, all: 0 }] }, 'old'), null, 'one shared seed is no spread');
   const nothingNew = gates({ joint: f(60, 0, 45, 0), finetune: f(5, 0, 12, 0), mib: f(40, 0, 30, 0), ours: f(52, 0, 42, 0) }, f(50, 0, 45), 40);
   for (const name of ['fine-tuning learns the new classes', 'ours learns the new classes']) assert.equal(nothingNew.find((x) => x.name === name)!.met, false, `${name}: 0 >= 0 is not learning`);
   const r: BenchResult = {

@@ -120,6 +120,7 @@ export interface LossSet {
   kd: number;
   pod: number;
   contrastive: number;
+  dice: number;
   pseudoLabels: 0 | 1;
 }
 
@@ -140,7 +141,7 @@ export interface MethodSpec {
   training?: Record<string, unknown>;
 }
 
-const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, pseudoLabels: 0 };
+const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 };
 // Ours as the default recipe: pseudo-labels, KD, and diffusion replay at a quarter of each batch at
 // the sites whose step images do not show the old classes (the coordinator's defaults replayFraction
 // and replayBelowOldClassShare). Replay where needed: on
@@ -152,7 +153,7 @@ const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, ps
 // was new -2.0 ± 1.6, old -0.4 ± 0.2 over 3 seeds), nor server-side distillation (ours with it − without,
 // all: -0.3 ± 0.3 and +0.2 ± 1.7 overlapped, +0.9 ± 1.2 disjoint): all three stay measurable as
 // ablations (ours-plus-*).
-const OURS: LossSet = { ce: 1, unbiasedCe: 0, kd: 10, pod: 0, contrastive: 0, pseudoLabels: 1 };
+const OURS: LossSet = { ce: 1, unbiasedCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 1 };
 const OURS_PARTS = { replay: true, serverDistill: false, generator: true } as const;
 
 export const METHODS: readonly MethodSpec[] = [
@@ -160,7 +161,7 @@ export const METHODS: readonly MethodSpec[] = [
   {
     id: 'mib', label: 'MiB', recipe: 'step 0: CE; then unbiased CE + unbiased KD (x10), background-initialised new heads',
     // MiB's unbiased CE needs the old model; at step 0 it is plain CE (the agent has no fallback, see run.ts).
-    losses: (t) => (t === 0 ? PLAIN : { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, pseudoLabels: 0 }),
+    losses: (t) => (t === 0 ? PLAIN : { ...PLAIN, ce: 0, unbiasedCe: 1, kd: 10 }),
     replay: false, serverDistill: false, generator: false,
   },
   {
@@ -184,6 +185,7 @@ export const METHODS: readonly MethodSpec[] = [
     losses: () => OURS, ...OURS_PARTS, training: { replayFraction: 0.25, replayBelowOldClassShare: 0 },
   },
   { id: 'ours-plus-contrastive', label: 'Ours + contrastive', recipe: 'ours with the pixel contrastive loss (x0.1)', losses: () => ({ ...OURS, contrastive: 0.1 }), ...OURS_PARTS },
+  { id: 'ours-plus-dice', label: 'Ours + Dice', recipe: 'ours with soft Dice (x1) beside the cross-entropy on the step\'s own images (its labels and the teacher\'s pseudo-labels)', losses: () => ({ ...OURS, dice: 1 }), ...OURS_PARTS },
   { id: 'ours-plus-pod', label: 'Ours + POD', recipe: 'ours with POD feature distillation (x0.5)', losses: () => ({ ...OURS, pod: 0.5 }), ...OURS_PARTS },
   {
     id: 'ours-mib-ce', label: 'Ours with MiB\'s CE', recipe: 'ours with MiB\'s unbiased CE on every labelled pixel instead of CE on teacher pseudo-labels',

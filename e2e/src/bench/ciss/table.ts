@@ -180,7 +180,9 @@ export interface Gate {
   /** What is compared, in words. */
   rule: string;
   margin: number | null;
-  /** Sum of the two standard deviations involved (0 where one side is a constant). */
+  /** The seeds' spread of the compared difference: the sd over seeds of the per-seed difference
+   * (the methods of a seed share its data and step-0 model), or, where the two sides do not share
+   * two seeds, the sum of their standard deviations (0 where one side is a constant). */
   spread: number | null;
   met: boolean | null;
 }
@@ -321,7 +323,26 @@ export function summarise(runs: ReadonlyArray<MethodResult & { seed: number }>):
   };
 }
 
-type Figures = Pick<MethodSummary, 'old' | 'new' | 'all' | 'oldSd' | 'newSd' | 'allSd'>;
+type Figures = Pick<MethodSummary, 'old' | 'new' | 'all' | 'oldSd' | 'newSd' | 'allSd'> & {
+  perSeed?: ReadonlyArray<{ seed: number; old: number | null; new: number | null; all: number | null }>;
+};
+type FigureKey = 'old' | 'new' | 'all';
+
+/** a − b paired by seed: the mean and sd over the seeds both sides measured (null below two). */
+export function pairedDifference(a: Figures | undefined, b: Figures | undefined, key: FigureKey): { mean: number; sd: number } | null {
+  const theirs = new Map((b?.perSeed ?? []).map((r) => [r.seed, r[key]]));
+  const diffs = numbers((a?.perSeed ?? []).map((r) => { const v = theirs.get(r.seed); return typeof r[key] === 'number' && typeof v === 'number' ? r[key]! - v : null; }));
+  return diffs.length >= 2 ? { mean: diffs.reduce((x, y) => x + y, 0) / diffs.length, sd: sd(diffs)! } : null;
+}
+
+/** The spread a difference a − b must exceed: the paired sd, else the sum of the two sds. */
+function spreadOf(a: Figures | null | undefined, b: Figures | null | undefined, key: FigureKey): number | null {
+  const paired = pairedDifference(a ?? undefined, b ?? undefined, key);
+  if (paired) return paired.sd;
+  const sa = a?.[`${key}Sd`];
+  const sb = b?.[`${key}Sd`];
+  return typeof sa === 'number' || typeof sb === 'number' ? (sa ?? 0) + (sb ?? 0) : null;
+}
 
 /** The issue's gates on the summaries (missing methods give null verdicts). `jointFloor`: 40 quick, 50 default. */
 export function gates(m: Record<string, Figures | undefined>, step0: Figures | null, jointFloor: number): Gate[] {
@@ -332,14 +353,13 @@ export function gates(m: Record<string, Figures | undefined>, step0: Figures | n
     out.push({ name, rule, margin: r(margin), spread: r(spread), met: margin === null ? null : learned && margin >= 0 && (!needSpread || spread === null || margin > spread) });
   };
   const diff = (a: number | null | undefined, b: number | null | undefined, by = 0) => (typeof a === 'number' && typeof b === 'number' ? a - b - by : null);
-  const spread = (a: number | null | undefined, b: number | null | undefined) => (typeof a === 'number' || typeof b === 'number' ? (a ?? 0) + (b ?? 0) : null);
   const { joint, finetune, mib, ours } = m;
   add('joint learns', `joint all >= ${jointFloor}`, diff(joint?.all, jointFloor), joint?.allSd ?? null, false);
-  add('fine-tuning learns the new classes', "finetune new >= 0.5 x joint's new (and > 0)", typeof joint?.new === 'number' ? diff(finetune?.new, 0.5 * joint.new) : null, spread(finetune?.newSd, joint?.newSd), false, (finetune?.new ?? 0) > 0);
-  add('fine-tuning forgets', 'finetune old <= step-0 old - 10', diff(step0?.old, finetune?.old, 10), spread(step0?.oldSd, finetune?.oldSd), false);
-  add('ours keeps the old classes', "ours old >= MiB's old + 5, margin above the spread", diff(ours?.old, mib?.old, 5), spread(ours?.oldSd, mib?.oldSd), true);
-  add('ours learns the new classes', "ours new >= MiB's new (and > 0), margin above the spread", diff(ours?.new, mib?.new), spread(ours?.newSd, mib?.newSd), true, (ours?.new ?? 0) > 0);
-  add('ours near joint', "ours all >= joint's all - 5", diff(ours?.all, joint?.all, -5), spread(ours?.allSd, joint?.allSd), true);
+  add('fine-tuning learns the new classes', "finetune new >= 0.5 x joint's new (and > 0)", typeof joint?.new === 'number' ? diff(finetune?.new, 0.5 * joint.new) : null, spreadOf(finetune, joint, 'new'), false, (finetune?.new ?? 0) > 0);
+  add('fine-tuning forgets', 'finetune old <= step-0 old - 10', diff(step0?.old, finetune?.old, 10), spreadOf(step0, finetune, 'old'), false);
+  add('ours keeps the old classes', "ours old >= MiB's old + 5, margin above the spread", diff(ours?.old, mib?.old, 5), spreadOf(ours, mib, 'old'), true);
+  add('ours learns the new classes', "ours new >= MiB's new (and > 0), margin above the spread", diff(ours?.new, mib?.new), spreadOf(ours, mib, 'new'), true, (ours?.new ?? 0) > 0);
+  add('ours near joint', "ours all >= joint's all - 5", diff(ours?.all, joint?.all, -5), spreadOf(ours, joint, 'all'), true);
   return out;
 }
 
@@ -428,20 +448,20 @@ export function toMarkdown(r: BenchResult): string {
   out.push(...roundsMarkdown(withStep0));
   out.push(...replayMarkdown(withStep0));
   out.push('', '### Gates', '');
-  out.push(row(['gate', 'rule', 'margin', 'spread (sum of sd)', 'met']));
+  out.push(row(['gate', 'rule', 'margin', 'spread (sd of the per-seed difference)', 'met']));
   out.push(row(['---', '---', '---:', '---:', '---']));
   for (const g of r.gates) out.push(row([g.name, g.rule, num(g.margin), num(g.spread), g.met === null ? 'not measured' : g.met ? 'yes' : 'NO']));
   const abl = ids.filter((id) => id.startsWith('ours-'));
   const ours = r.methods.ours;
   if (abl.length && ours) {
-    out.push('', '### Ablations against ours (ours − ablation; spread = sum of sd)', '');
+    out.push('', '### Ablations against ours (ours − ablation, mean ± sd of the per-seed difference)', '');
     out.push(row(['ablation', 'old', 'new', 'all']));
     out.push(row(['---', '---:', '---:', '---:']));
-    const d = (a: number | null, b: number | null, sa: number | null, sb: number | null) => (a === null || b === null ? '–' : `${(a - b).toFixed(1)} (± ${((sa ?? 0) + (sb ?? 0)).toFixed(1)})`);
-    for (const id of abl) {
-      const m = r.methods[id];
-      out.push(row([m.label, d(ours.old, m.old, ours.oldSd, m.oldSd), d(ours.new, m.new, ours.newSd, m.newSd), d(ours.all, m.all, ours.allSd, m.allSd)]));
-    }
+    const d = (m: MethodSummary, key: FigureKey) => {
+      const p = pairedDifference(ours, m, key);
+      return p ? `${p.mean.toFixed(1)} ± ${p.sd.toFixed(1)}` : '–';
+    };
+    for (const id of abl) out.push(row([r.methods[id].label, d(r.methods[id], 'old'), d(r.methods[id], 'new'), d(r.methods[id], 'all')]));
   }
   out.push('', '### Methods', '');
   for (const id of ids) out.push(`- **${r.methods[id].label}** (\`${id}\`): ${r.methods[id].recipe}${r.methods[id].errors.length ? ` — FAILED: ${r.methods[id].errors.join('; ')}` : ''}`);

@@ -686,6 +686,8 @@ export interface LossWeights {
   pod: number;
   /** cross-image pixel contrastive loss */
   contrastive: number;
+  /** soft Dice on the step's own images, beside the cross-entropy */
+  dice: number;
 }
 
 /** The segmenter's architecture (ml's SegmenterConfig). */
@@ -5561,7 +5563,7 @@ export const SecAggRevealedShares: MessageFns<SecAggRevealedShares> = {
 };
 
 function createBaseLossWeights(): LossWeights {
-  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0 };
+  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0 };
 }
 
 export const LossWeights: MessageFns<LossWeights> = {
@@ -5580,6 +5582,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     }
     if (message.contrastive !== 0) {
       writer.uint32(41).double(message.contrastive);
+    }
+    if (message.dice !== 0) {
+      writer.uint32(49).double(message.dice);
     }
     return writer;
   },
@@ -5637,6 +5642,14 @@ export const LossWeights: MessageFns<LossWeights> = {
             message.contrastive = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.dice = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5660,6 +5673,7 @@ export const LossWeights: MessageFns<LossWeights> = {
       kd: isSet(object.kd) ? globalThis.Number(object.kd) : 0,
       pod: isSet(object.pod) ? globalThis.Number(object.pod) : 0,
       contrastive: isSet(object.contrastive) ? globalThis.Number(object.contrastive) : 0,
+      dice: isSet(object.dice) ? globalThis.Number(object.dice) : 0,
     };
   },
 
@@ -5680,6 +5694,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     if (message.contrastive !== 0) {
       obj.contrastive = floatToJson(message.contrastive);
     }
+    if (message.dice !== 0) {
+      obj.dice = floatToJson(message.dice);
+    }
     return obj;
   },
 
@@ -5693,6 +5710,7 @@ export const LossWeights: MessageFns<LossWeights> = {
     message.kd = object.kd ?? 0;
     message.pod = object.pod ?? 0;
     message.contrastive = object.contrastive ?? 0;
+    message.dice = object.dice ?? 0;
     return message;
   },
 };
