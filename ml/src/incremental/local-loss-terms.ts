@@ -84,7 +84,8 @@ export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossS
   // Every foreground class (the step's labels and the teacher's pseudo-labels) on the real images
   // only: a replay pixel labelled background may be a new class, which Dice's sums over the batch
   // cannot leave open. Dice on the new classes alone cost the old classes more in bench:ciss (old
-  // 32.7 / 33.4 against 34.8 / 34.8 on seeds 1 / 2; issue 18's notes, seventeenth session).
+  // 35.0 ± 3.4 against 36.5 ± 3.1, new 27.2 against 27.0, seeds 1-3; issue 18's notes, seventeenth
+  // session).
   dice: lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
     weight: (s) => s.weights.dice,
     applies: (s) => s.realImages > 0,
