@@ -149,7 +149,7 @@ test('the losses have correct gradients (dot-product test)', async () => {
   const checks = [
     await gradCheck((_g, [x, l]) => unbiasedCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((_g, [x, l]) => incrementalCrossEntropy(x, l, { realImages: 1, oldClasses: 2, unbiased: true }), [{ shape: [2, 3, 3, 3] }, lab]),
-        await gradCheck((_g, [x, l]) => softDice(x, l, { eps: 0.5 }), [{ shape: [2, 3, 3, 3] }, lab]),
+    await gradCheck((_g, [x, l]) => softDice(x, l, { eps: 0.5 }), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((g, [x]) => unbiasedDistillation(x, g.constant(Array.from({ length: 36 }, (_, i) => Math.sin(i)), [2, 2, 3, 3]), { temperature: 2 }), [{ shape: [2, 3, 3, 3] }]),
     await gradCheck((g, [x]) => podDistillation([x], [g.constant(Array.from({ length: 64 }, (_, i) => Math.cos(i)), [2, 2, 4, 4])], [1, 2]), [{ shape: [2, 2, 4, 4] }]),
     await gradCheck(
