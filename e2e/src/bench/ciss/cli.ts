@@ -39,7 +39,7 @@ export const USAGE = `npm run bench:ciss -- [options]
                    structures, so only distillation and replay keep the old classes (test images
                    show everything); overlapped: they may, unlabelled (as in DSAD), and every
                    distillation method keeps the old classes within the seeds' spread
-  --quick          small profile (2 sites, 64x80 scenes; ~18 min a seed on 2 idle cores for 6-5 and
+  --quick          small profile (2 sites, 64x80 scenes; ~13 min a seed on 2 idle cores for 6-5 and
                    finetune, mib, ours, joint)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
   --sites K        number of sites (default: the profile's)
