@@ -73,8 +73,19 @@ export class MlSiteWork implements SiteWork {
 
   /** The same seed for the same step, round and site, so a rerun trains the same way. */
   private seed(task: Task): number {
-    const base = `${task.step}:${task.roundIndex}:${this.config.siteName}`;
-    return textSeed(this.config.trainingSeed === undefined ? base : `${base}:${this.config.trainingSeed}`);
+    return this.siteSeed(`${task.step}:${task.roundIndex}`);
+  }
+
+  /** The replay set's sampling seed: one set a step (kept for its rounds), each site its own. With
+   * one seed for every site, the sites of a federation drew the same images from the same global
+   * generator, and the federation replayed one site's worth of images. */
+  private replaySeed(task: Task): number {
+    return this.siteSeed(`replay:${task.step}`);
+  }
+
+  private siteSeed(base: string): number {
+    const named = `${base}:${this.config.siteName}`;
+    return textSeed(this.config.trainingSeed === undefined ? named : `${named}:${this.config.trainingSeed}`);
   }
 
   private size(c: SegmenterConfig) {
@@ -182,7 +193,8 @@ export class MlSiteWork implements SiteWork {
     try {
       // Chosen from a larger pool, balanced over the classes the teacher sees (ml replay/balance.ts).
       const pool = hp.replayImages * REPLAY_POOL_FACTOR;
-      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, pool, samplingSteps: REPLAY_SAMPLING_STEPS, confidenceThreshold: hp.pseudoLabelThreshold });
+      const seed = this.replaySeed(task);
+      const key = replayKey({ step: task.step, teacherId: task.teacherModel!.versionId, generatorWeights: gen.weights, count: hp.replayImages, pool, samplingSteps: REPLAY_SAMPLING_STEPS, seed, confidenceThreshold: hp.pseudoLabelThreshold });
       const dir = join(this.config.workDir, 'replay', `step-${task.step}`);
       const set = await ensureReplaySet({
         dir,
@@ -195,6 +207,7 @@ export class MlSiteWork implements SiteWork {
         labeller,
         confidenceThreshold: hp.pseudoLabelThreshold,
         samplingSteps: REPLAY_SAMPLING_STEPS,
+        seed,
         trainingImages: diffusion.fitImages(real.map((s) => s.image), { channels: 3, height: real[0].height, width: real[0].width }, geo, 'squash'),
         runtime: this.runtime,
         onProgress: (p) => progress.update(p.done / Math.max(1, p.total)),

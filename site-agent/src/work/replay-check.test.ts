@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, segmenterConfig, type NamedTensors } from '@fedciss/ml';
+import { createDiffusionWeights, createSegmenterWeights, diffusionConfig, encodeSafetensors, loadReplaySet, segmenterConfig, type NamedTensors } from '@fedciss/ml';
 import { ReplaySkipReason, type HyperParameters, type Task } from '@fedciss/proto';
 import { loadAgentConfig } from '../config/agent-config';
 import { generateSynthetic } from '../synthetic/generate';
+import type { ModelFetcher } from '../agent/run-loop';
 import { MlSiteWork } from './ml-site-work';
 
 const SEG = segmenterConfig({ width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, groups: 2 });
@@ -18,26 +19,36 @@ const HYPER: HyperParameters = {
   segmenterArchitecture: { inChannels: 3, width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, norm: 'group', groups: 2 },
 };
 
+/** A step-1 task with an untrained generator (its samples are noise), and the blobs it names. */
+function noiseGeneratorTask(): { task: Task; fetch: ModelFetcher } {
+  const seg = (w: NamedTensors, k: number) => encodeSafetensors(w, { kind: 'segmenter', numClasses: String(k), config: JSON.stringify(SEG) });
+  const blobs: Record<string, Buffer> = {
+    teacher: seg(createSegmenterWeights(SEG, 2, 1), 2),
+    global: seg(createSegmenterWeights(SEG, 3, 1), 3),
+    gen: encodeSafetensors(createDiffusionWeights(GEN, 3), { kind: 'generator', numClasses: '0', config: JSON.stringify(GEN) }),
+  };
+  const ref = (versionId: string) => ({ versionId, kind: '', sha256: '', sizeBytes: 0 });
+  const task = {
+    roundId: 'r1', roundIndex: 0, step: 1, newClassIds: [2],
+    roster: [{ id: 0, name: 'background' }, { id: 1, name: 'liver' }, { id: 2, name: 'abdominal_wall' }],
+    globalModel: ref('global'), teacherModel: ref('teacher'), generator: ref('gen'), hyperParameters: HYPER,
+  } as unknown as Task;
+  return { task, fetch: async (r) => blobs[r!.versionId] };
+}
+
+async function siteData(base: string): Promise<string> {
+  const data = join(base, 'data');
+  await generateSynthetic({ out: data, surgeries: 2, surgeryIds: ['01', '02'], seed: 5, size: { width: 48, height: 32 }, imagesPerSurgery: 6, multilabelFraction: 1 });
+  return data;
+}
+
 test('a site skips replay from a generator of pure noise: the same student on teacher-labelled noise does as well; the check travels typed', async () => {
   const base = await mkdtemp(join(tmpdir(), 'replay-check-'));
   try {
-    await generateSynthetic({ out: join(base, 'data'), surgeries: 2, surgeryIds: ['01', '02'], seed: 5, size: { width: 48, height: 32 }, imagesPerSurgery: 6, multilabelFraction: 1 });
-    const config = loadAgentConfig({ flags: { siteName: 'A', dataRoot: join(base, 'data'), workDir: join(base, 'work'), trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
-    const seg = (w: NamedTensors, k: number) => encodeSafetensors(w, { kind: 'segmenter', numClasses: String(k), config: JSON.stringify(SEG) });
-    // An untrained generator: its samples are noise.
-    const blobs: Record<string, Buffer> = {
-      teacher: seg(createSegmenterWeights(SEG, 2, 1), 2),
-      global: seg(createSegmenterWeights(SEG, 3, 1), 3),
-      gen: encodeSafetensors(createDiffusionWeights(GEN, 3), { kind: 'generator', numClasses: '0', config: JSON.stringify(GEN) }),
-    };
-    const ref = (versionId: string) => ({ versionId, kind: '', sha256: '', sizeBytes: 0 });
-    const task = {
-      roundId: 'r1', roundIndex: 0, step: 1, newClassIds: [2],
-      roster: [{ id: 0, name: 'background' }, { id: 1, name: 'liver' }, { id: 2, name: 'abdominal_wall' }],
-      globalModel: ref('global'), teacherModel: ref('teacher'), generator: ref('gen'), hyperParameters: HYPER,
-    } as unknown as Task;
+    const config = loadAgentConfig({ flags: { siteName: 'A', dataRoot: await siteData(base), workDir: join(base, 'work'), trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
+    const { task, fetch } = noiseGeneratorTask();
     const work = new MlSiteWork(config, () => undefined);
-    const update = await work.trainSegmenter(task, async (r) => blobs[r!.versionId], () => undefined);
+    const update = await work.trainSegmenter(task, fetch, () => undefined);
     const c = update.replayCheck;
     assert.ok(c, 'the update carries its replay check');
     assert.ok(c.fidelity >= HYPER.replayFidelityThreshold, `raw fidelity ${c.fidelity}: the absolute threshold alone would have used this replay`);
@@ -47,6 +58,28 @@ test('a site skips replay from a generator of pure noise: the same student on te
     assert.ok(c.fidelity < c.noiseFidelity + c.margin);
     assert.ok(c.noiseSeconds > 0);
     assert.equal(update.samples.replayImages, 0, 'skipped: no replay image in the training');
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('each site draws its own replay images from the same global generator', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'replay-sites-'));
+  try {
+    const data = await siteData(base);
+    const { task, fetch } = noiseGeneratorTask();
+    const images: Float32Array[] = [];
+    for (const site of ['A', 'B']) {
+      const workDir = join(base, `work-${site}`);
+      const config = loadAgentConfig({ flags: { siteName: site, dataRoot: data, workDir, trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
+      await new MlSiteWork(config, () => undefined).trainSegmenter(task, fetch, () => undefined);
+      const set = await loadReplaySet(join(workDir, 'replay', 'step-1'));
+      assert.ok(set, `site ${site} kept its replay set`);
+      images.push(set.images);
+    }
+    assert.equal(images[0].length, images[1].length);
+    // With one sampling seed for every site, both drew these images exactly alike.
+    assert.notDeepEqual(images[0], images[1]);
   } finally {
     await rm(base, { recursive: true, force: true });
   }

@@ -40,7 +40,8 @@ export const USAGE = `npm run bench:ciss -- [options]
                    show everything); overlapped: they may, unlabelled (as in DSAD), and every
                    distillation method keeps the old classes within the seeds' spread
   --quick          small profile (2 sites, 64x80 scenes; ~13 min a seed on 2 idle cores for 6-5 and
-                   finetune, mib, ours, joint)
+                   finetune, mib, ours, joint). Without it, the default profile (2 sites, 160x128
+                   scenes, the network at 64x80; ~37 min a seed for the same)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
   --sites K        number of sites (default: the profile's)
   --json FILE      write the results as JSON
