@@ -277,3 +277,11 @@ test('the shared step 0 is the result of the step\'s last round, not of the firs
   assert.equal(lastRoundResult(newestFirst, 0, 'generator'), 'generator-0-0');
   assert.equal(lastRoundResult(newestFirst, 2, 'segmenter'), undefined);
 });
+
+test("each profile's generator draws its replay images at its network's input size (at half of it, most sites measured replay fidelity under the threshold)", () => {
+  for (const p of Object.values(PROFILES)) {
+    const g = p.generator as { imageSize: number; imageWidth: number };
+    const [height, width] = p.segmenter.inputSize as [number, number];
+    assert.deepEqual([g.imageSize, g.imageWidth], [height, width], `${p.name}: generator ${g.imageSize}x${g.imageWidth}, network ${height}x${width}`);
+  }
+});
