@@ -41,7 +41,7 @@ export const USAGE = `npm run bench:ciss -- [options]
                    distillation method keeps the old classes within the seeds' spread
   --quick          small profile (2 sites, 64x80 scenes; ~13 min a seed on 2 idle cores for 6-5 and
                    finetune, mib, ours, joint). Without it, the default profile (2 sites, 160x128
-                   scenes, the network at 64x80; ~35 min a seed for the same)
+                   scenes, the network and its generator at 64x80; ~40 min a seed for the same)
   --methods a,b    subset of: ${METHODS.map((m) => m.id).join(', ')} (default all)
   --sites K        number of sites (default: the profile's)
   --json FILE      write the results as JSON
