@@ -120,7 +120,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // 0.46 ± 0.05, under the 0.5 threshold, and skipped replay (issue 18's notes, nineteenth
     // session). A step at 64x80 costs about 4x one at 32x40: in four rounds of 150 s it made a
     // quarter as many steps, and both sites of seed 1 measured 0.43-0.44 (twentieth session). By
-    // steps, as the quick profile: 150 passes over a site's 80 images, 750 steps a round.
+    // steps, as the quick profile: 150 passes over a site's images a round (5180 steps over both
+    // sites' four rounds on seed 1, about 650 a site and round).
     generator: { ...replayGeneratorConfig([128, 160]) },
     generatorTraining: { epochs: 150, seconds: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 2_400_000,
