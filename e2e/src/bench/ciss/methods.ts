@@ -102,12 +102,12 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     imageSize: { width: 160, height: 128 },
     annotations: { multilabelFraction: 0.5, structureFolders: 'one-folder' },
     segmenterRounds: 4,
-    // The coordinator's default: four rounds of 150 s (a single 600 s one averages generators
-    // trained far apart into a field of one colour; ml's REPLAY_GENERATOR_TRAINING).
+    // The coordinator's default count: four rounds (a single long one averages generators trained
+    // far apart into a field of one colour; ml's REPLAY_GENERATOR_TRAINING).
     generatorRounds: 4,
     // 80 images per site and step, batch 8: 10 steps per epoch, 400 local steps per round, 1600 a step
     // (the quick profile's 1500). A step at 64x80 takes about 120 ms on one core, so step 0's four
-    // generator rounds of 150 s still take most of a seed's time.
+    // generator rounds (about 218 s each at 64x80) still take most of a seed's time.
     localEpochs: 40,
     batchSize: 8,
     learningRate: 2e-3,
