@@ -12,7 +12,10 @@ test('generator rounds: a time budget by default, epochs when a file sets them w
   assert.equal(parseTrainingSettings('{"generatorTraining":{"seconds":90}}', 'f.json').generatorTraining.seconds, 90);
   assert.throws(() => parseTrainingSettings('{"generatorTraining":{"seconds":-1}}', 'f.json'), /seconds/);
   assert.equal(parseTrainingSettings('{"replayFidelityThreshold":0.5}', 'f.json').replayFidelityThreshold, 0.5);
-  assert.equal(DEFAULT_TRAINING.replayFidelityThreshold, 0.5);
+  assert.equal(DEFAULT_TRAINING.replayFidelityThreshold, 0, 'the noise floor alone decides');
+  assert.equal(DEFAULT_TRAINING.replayCheck, true, 'each site checks its replay set');
+  assert.throws(() => parseTrainingSettings('{"replayCheck":false,"replayFidelityThreshold":0.5}', 'f.json'), /replayFidelityThreshold: needs the replay check/);
+  assert.equal(parseTrainingSettings('{"replayCheck":false}', 'f.json').replayCheck, false);
   assert.throws(() => parseTrainingSettings('{"replayFidelityThreshold":-1}', 'f.json'), /replayFidelityThreshold/);
   assert.equal(DEFAULT_TRAINING.replayFraction, 0.25);
   assert.equal(parseTrainingSettings('{"replayFraction":0.25}', 'f.json').replayFraction, 0.25);

@@ -172,6 +172,8 @@ describe('coordinator federation over gRPC', () => {
     });
     assert.equal(task.hyperParameters!.replayFraction, 0.25, "a step after the first carries the settings' replay share (the default)");
     assert.equal(task.hyperParameters!.replayBelowOldClassShare, 0.04, "and the old-class share at which a site skips replay (the default)");
+    assert.equal(task.hyperParameters!.replayCheck, true, 'and the replay check (the default)');
+    assert.equal(task.hyperParameters!.replayFidelityThreshold, 0, 'with no absolute fidelity threshold (the default): the noise floor decides');
     const base = decodeSafetensors(await a.download(task.globalModel!.versionId)).tensors;
     assert.deepEqual(base.get('head.weight')!.shape, [4, 4], 'the head grew to 4 classes');
     const blob = encodeSafetensors(shifted(base, 0.2));

@@ -131,6 +131,8 @@ export class TaskBuilder {
       segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter),
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
       replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
+      // A step opened before replayCheck existed measured only with a fidelity threshold.
+      replayCheck: step.index > 0 && !generator ? t.replayCheck ?? (t.replayFidelityThreshold ?? 0) > 0 : false,
       replayFraction: step.index > 0 && !generator ? t.replayFraction ?? 0 : 0,
       replayBelowOldClassShare: step.index > 0 && !generator ? t.replayBelowOldClassShare ?? 0 : 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),

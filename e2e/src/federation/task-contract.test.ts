@@ -69,6 +69,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep], [3, 4, 0.02, 0.8, 2]);
     assert.equal(hp.replayFraction, 0, 'step 0 has nothing to replay: the share is not sent');
     assert.equal(hp.replayBelowOldClassShare, 0, 'nor the old-class share at which a site skips replay');
+    assert.equal(hp.replayCheck, false, 'nor the replay check');
   });
 
   test("the site reads it into ml's types, and mu and the weights reach the loss", async () => {

@@ -108,7 +108,7 @@ export class MlSiteWork implements SiteWork {
       const teacherRef = { config, weights: teacher.weights, numClasses: teacherClasses };
       const set = await this.replaySet(task, fetch, teacherRef, real);
       replay = set.samples;
-      if (hp.replayFidelityThreshold > 0) {
+      if (hp.replayCheck) {
         const measured = await this.replayCheck(task, teacherRef, set, hp.replayFidelityThreshold);
         // One teacher pass over the step's images (what pseudo-labels will keep of the old classes).
         const share = await oldClassShare({ ...teacherRef, runtime: this.runtime }, real, { threshold: hp.pseudoLabelThreshold });

@@ -14,13 +14,13 @@ const SEG = segmenterConfig({ width: 4, depth: 1, inputSize: [16, 24], embedDim:
 const GEN = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4, prediction: 'v' });
 const HYPER: HyperParameters = {
   localEpochs: 1, batchSize: 4, learningRate: 0.01, fedproxMu: 0, imageSize: 16, replayImages: 8, pseudoLabelThreshold: 0.7,
-  differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayFidelityThreshold: 1e-6, replayFraction: 0, replayBelowOldClassShare: 0.04,
+  differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayCheck: true, replayFidelityThreshold: 0, replayFraction: 0, replayBelowOldClassShare: 0.04,
   lossWeights: { ce: 1, unbiasedCe: 0, kd: 1, pod: 0, contrastive: 0, dice: 0 }, pseudoLabels: undefined,
   segmenterArchitecture: { inChannels: 3, width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, norm: 'group', groups: 2 },
 };
 
 /** A step-1 task with an untrained generator (its samples are noise), and the blobs it names. */
-function noiseGeneratorTask(): { task: Task; fetch: ModelFetcher } {
+function noiseGeneratorTask(hyper: HyperParameters = HYPER): { task: Task; fetch: ModelFetcher } {
   const seg = (w: NamedTensors, k: number) => encodeSafetensors(w, { kind: 'segmenter', numClasses: String(k), config: JSON.stringify(SEG) });
   const blobs: Record<string, Buffer> = {
     teacher: seg(createSegmenterWeights(SEG, 2, 1), 2),
@@ -31,7 +31,7 @@ function noiseGeneratorTask(): { task: Task; fetch: ModelFetcher } {
   const task = {
     roundId: 'r1', roundIndex: 0, step: 1, newClassIds: [2],
     roster: [{ id: 0, name: 'background' }, { id: 1, name: 'liver' }, { id: 2, name: 'abdominal_wall' }],
-    globalModel: ref('global'), teacherModel: ref('teacher'), generator: ref('gen'), hyperParameters: HYPER,
+    globalModel: ref('global'), teacherModel: ref('teacher'), generator: ref('gen'), hyperParameters: hyper,
   } as unknown as Task;
   return { task, fetch: async (r) => blobs[r!.versionId] };
 }
@@ -42,7 +42,7 @@ async function siteData(base: string): Promise<string> {
   return data;
 }
 
-test('a site skips replay from a generator of pure noise: the same student on teacher-labelled noise does as well; the check travels typed', async () => {
+test('a site skips replay from a generator of pure noise without any absolute threshold: the same student on teacher-labelled noise does as well; the check travels typed', async () => {
   const base = await mkdtemp(join(tmpdir(), 'replay-check-'));
   try {
     const config = loadAgentConfig({ flags: { siteName: 'A', dataRoot: await siteData(base), workDir: join(base, 'work'), trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
@@ -51,13 +51,25 @@ test('a site skips replay from a generator of pure noise: the same student on te
     const update = await work.trainSegmenter(task, fetch, () => undefined);
     const c = update.replayCheck;
     assert.ok(c, 'the update carries its replay check');
-    assert.ok(c.fidelity >= HYPER.replayFidelityThreshold, `raw fidelity ${c.fidelity}: the absolute threshold alone would have used this replay`);
     assert.equal(c.skipped, true, `fidelity ${c.fidelity}, noise ${c.noiseFidelity}, margin ${c.margin}`);
     assert.equal(c.skipReason, ReplaySkipReason.REPLAY_SKIP_REASON_LOW_FIDELITY);
     assert.ok(c.oldClassShare >= 0 && c.oldClassShare <= 1, `old-class share ${c.oldClassShare}`);
     assert.ok(c.fidelity < c.noiseFidelity + c.margin);
     assert.ok(c.noiseSeconds > 0);
     assert.equal(update.samples.replayImages, 0, 'skipped: no replay image in the training');
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('with the replay check off a site replays from the same noise generator, unmeasured', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'replay-unchecked-'));
+  try {
+    const config = loadAgentConfig({ flags: { siteName: 'A', dataRoot: await siteData(base), workDir: join(base, 'work'), trainSurgeries: ['01'], testSurgeries: ['02'], threads: 1 } });
+    const { task, fetch } = noiseGeneratorTask({ ...HYPER, replayCheck: false });
+    const update = await new MlSiteWork(config, () => undefined).trainSegmenter(task, fetch, () => undefined);
+    assert.equal(update.replayCheck, undefined, 'no check, no figures');
+    assert.ok(update.samples.replayImages > 0, 'replay images in the training');
   } finally {
     await rm(base, { recursive: true, force: true });
   }

@@ -79,8 +79,10 @@ test('method recipes: what each method turns on', () => {
   assert.equal(ours.replayBelowOldClassShare, undefined, "ours takes the coordinator's default share at which sites skip replay");
   assert.equal(trainingSettings(methodById('ours-no-replay'), p, 1).replayImages, 0);
   for (const id of ['ours-plus-replay', 'ours-plus-light-replay']) assert.equal(trainingSettings(methodById(id), p, 1).replayBelowOldClassShare, 0, `${id} replays whatever the step's images show`);
-  assert.equal(ours.replayFidelityThreshold, undefined, "ours takes the coordinator's default fidelity gate");
-  assert.equal(trainingSettings(methodById('ours-no-replay-check'), p, 1).replayFidelityThreshold, 0, 'the replay check off: every site replays');
+  assert.equal(ours.replayFidelityThreshold, undefined, "ours takes the coordinator's default: the noise floor alone gates replay");
+  assert.equal(ours.replayCheck, undefined, "ours takes the coordinator's default replay check");
+  assert.equal(trainingSettings(methodById('ours-no-replay-check'), p, 1).replayCheck, false, 'the replay check off: every site replays');
+  assert.equal(trainingSettings(methodById('ours-fidelity-gate'), p, 1).replayFidelityThreshold, 0.5, 'the former absolute fidelity gate');
   assert.equal(ours.serverDistillSteps, 0, 'server-side distillation is out of the default recipe');
   assert.equal((ours.lossWeights as { contrastive: number }).contrastive, 0);
   assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);

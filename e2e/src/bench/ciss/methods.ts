@@ -198,11 +198,17 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'ours-plus-light-replay', label: 'Ours, replay always (¼ batch)', recipe: 'ours, replaying a quarter of each batch at every site and step',
     losses: () => OURS, ...OURS_PARTS, training: { replayFraction: 0.25, replayBelowOldClassShare: 0 },
   },
-  // The replay check off (replayFidelityThreshold 0: it does not run, so neither the fidelity gate
-  // nor the old-class share decides): every site replays. Measures whether the gate earns its place.
+  // The replay check off (replayCheck false: neither the noise floor nor the old-class share
+  // decides): every site replays. Measures whether the check earns its place.
   {
     id: 'ours-no-replay-check', label: 'Ours, replay check off', recipe: 'ours with the replay check off: every site replays (a quarter of each batch), whatever its generator\'s fidelity',
-    losses: () => OURS, ...OURS_PARTS, training: { replayFidelityThreshold: 0 },
+    losses: () => OURS, ...OURS_PARTS, training: { replayCheck: false },
+  },
+  // The absolute fidelity gate that ours had until the twenty-first session: a site below fidelity
+  // 0.5 skips replay, as one not above its noise floor by 0.05 does.
+  {
+    id: 'ours-fidelity-gate', label: 'Ours + fidelity gate', recipe: 'ours where a site whose replay fidelity is below 0.5 skips replay, as one not above its noise floor by 0.05 does',
+    losses: () => OURS, ...OURS_PARTS, training: { replayFidelityThreshold: 0.5 },
   },
   { id: 'ours-plus-contrastive', label: 'Ours + contrastive', recipe: 'ours with the pixel contrastive loss (x0.1)', losses: () => ({ ...OURS, contrastive: 0.1 }), ...OURS_PARTS },
   { id: 'ours-plus-dice', label: 'Ours + Dice', recipe: 'ours with soft Dice (x1) beside the cross-entropy on the step\'s own images (its labels and the teacher\'s pseudo-labels)', losses: () => ({ ...OURS, dice: 1 }), ...OURS_PARTS },

@@ -377,7 +377,11 @@ export interface HyperParameters {
   roundsInStep: number;
   /** TRAIN_GENERATOR: wall-clock training budget of the round (0: local_epochs passes) */
   generatorSeconds: number;
-  /** TRAIN_SEGMENTER, steps > 0: a site whose measured replay fidelity is below this skips replay (0: never skips) */
+  /**
+   * TRAIN_SEGMENTER, steps > 0 with a replay check (replay_check): a site whose measured replay
+   * fidelity is below this skips replay, as one not above its noise floor by the check's margin
+   * does. 0: the noise floor alone decides.
+   */
   replayFidelityThreshold: number;
   /** TRAIN_SEGMENTER: weight of each local loss term */
   lossWeights:
@@ -400,11 +404,18 @@ export interface HyperParameters {
    */
   replayFraction: number;
   /**
-   * TRAIN_SEGMENTER, steps > 0 with replay and a replay check (replay_fidelity_threshold > 0): a site
+   * TRAIN_SEGMENTER, steps > 0 with replay and a replay check (replay_check): a site
    * whose step images already show the old classes (ReplayCheck.old_class_share at least this) skips
    * replay, as pseudo-labels keep those classes there. 0: never skips for this.
    */
   replayBelowOldClassShare: number;
+  /**
+   * TRAIN_SEGMENTER, steps > 0 with replay: check the replay set (its fidelity against its noise
+   * floor: two short students) and the step images' old-class share, reported in the update's
+   * ReplayCheck; a site whose generator does not beat its noise floor by the check's margin skips
+   * replay. The two thresholds above need it. false: replay, unmeasured.
+   */
+  replayCheck: boolean;
 }
 
 export interface Task {
@@ -712,7 +723,7 @@ export interface SegmenterArchitecture {
  * once on the teacher-labelled generated images and once on as many teacher-labelled samples of the
  * same generator with fresh, untrained weights (noise: what it makes before learning anything),
  * both scored against the teacher on the site's held-out patients. Replay is used only when the
- * generator beats the noise by `margin` (and clears the task's replay_fidelity_threshold).
+ * generator beats the noise by `margin` (and clears the task's replay_fidelity_threshold, if any).
  */
 export interface ReplayCheck {
   /** student mIoU / teacher mIoU, generated images */
@@ -1582,6 +1593,7 @@ function createBaseHyperParameters(): HyperParameters {
     segmenterArchitecture: undefined,
     replayFraction: 0,
     replayBelowOldClassShare: 0,
+    replayCheck: false,
   };
 }
 
@@ -1634,6 +1646,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.replayBelowOldClassShare !== 0) {
       writer.uint32(145).double(message.replayBelowOldClassShare);
+    }
+    if (message.replayCheck !== false) {
+      writer.uint32(152).bool(message.replayCheck);
     }
     return writer;
   },
@@ -1779,6 +1794,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.replayBelowOldClassShare = reader.double();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.replayCheck = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1873,6 +1896,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.replay_below_old_class_share)
         ? globalThis.Number(object.replay_below_old_class_share)
         : 0,
+      replayCheck: isSet(object.replayCheck)
+        ? globalThis.Boolean(object.replayCheck)
+        : isSet(object.replay_check)
+        ? globalThis.Boolean(object.replay_check)
+        : false,
     };
   },
 
@@ -1926,6 +1954,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.replayBelowOldClassShare !== 0) {
       obj.replayBelowOldClassShare = floatToJson(message.replayBelowOldClassShare);
     }
+    if (message.replayCheck !== false) {
+      obj.replayCheck = message.replayCheck;
+    }
     return obj;
   },
 
@@ -1957,6 +1988,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : undefined;
     message.replayFraction = object.replayFraction ?? 0;
     message.replayBelowOldClassShare = object.replayBelowOldClassShare ?? 0;
+    message.replayCheck = object.replayCheck ?? false;
     return message;
   },
 };
