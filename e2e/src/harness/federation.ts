@@ -33,6 +33,8 @@ export interface FederationOptions {
   annotations?: { multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder' };
   /** Per step, structures that step's training surgeries never show (synthetic scenes; test surgeries show all). */
   absentByStep?: readonly (readonly string[])[];
+  /** Per step, structures that step's training surgeries show but nobody annotated (test surgeries are annotated in full). */
+  unannotatedByStep?: readonly (readonly string[])[];
   /** Extra settings of individual sites' config files, by site index. */
   siteSettings?: Record<number, Record<string, unknown>>;
   /** Faults injected into individual sites' agents (see faulty-site-agent.ts), by site index. */
@@ -50,6 +52,11 @@ export interface SiteHandle {
 }
 
 const ADMIN_PASSWORD = 'federation-operator-pass-1';
+
+/** generate-synthetic's SURGERIES:STRUCTURES flags for each step's surgeries and its structures. */
+function stepStructureFlags(flag: string, steps: readonly string[][], byStep: readonly (readonly string[])[] | undefined): string[] {
+  return steps.flatMap((surgeries, t) => (byStep?.[t]?.length ? [flag, `${surgeries.join(',')}:${byStep[t].join(',')}`] : []));
+}
 const siteName = (i: number) => `Hospital ${String.fromCharCode(65 + i)}`;
 
 export class Federation {
@@ -100,7 +107,7 @@ export class Federation {
         args: [SITE_AGENT_BIN, 'generate-synthetic', '--out', join(dir, 'data'), '--surgery-ids', [...steps.flat(), ...test].join(','),
           '--seed', String(this.o.seed + i), '--size', `${this.o.imageSize.width}x${this.o.imageSize.height}`, '--images-per-surgery', String(this.o.imagesPerSurgery),
           '--multilabel-fraction', String(this.o.annotations?.multilabelFraction ?? 1), '--structure-folders', this.o.annotations?.structureFolders ?? 'every-folder',
-          ...steps.flatMap((surgeries, t) => (this.o.absentByStep?.[t]?.length ? ['--absent', `${surgeries.join(',')}:${this.o.absentByStep[t].join(',')}`] : []))],
+          ...stepStructureFlags('--absent', steps, this.o.absentByStep), ...stepStructureFlags('--unannotated', steps, this.o.unannotatedByStep)],
         logFile: join(dir, 'generate.log'),
       });
       const configFile = join(dir, 'site.json');

@@ -106,6 +106,49 @@ test('generator: structures absent from a surgery never appear in its scenes; th
   }
 });
 
+test('generator: unannotated structures are drawn but carry no mask or folder; every other file is unchanged', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'synth-unannotated-'));
+  try {
+    const opts = { surgeries: 2, seed: 9, size: { width: 64, height: 36 }, imagesPerSurgery: 16, multilabelFraction: 0.5, structureFolders: 'one-folder' as const };
+    const hidden = ['small_intestine', 'stomach', 'ureter'] as const;
+    const all = await generateSynthetic({ ...opts, out: join(base, 'all') });
+    const some = await generateSynthetic({ ...opts, out: join(base, 'some'), unannotated: { '01': hidden } });
+    const ta = await tree(join(base, 'all'));
+    const ts = await tree(join(base, 'some'));
+    const hides = (k: string) => hidden.some((h) => k.includes(`/${h}/`) || k.endsWith(`_${h}.png`));
+    // Surgery 02 is untouched; in 01 only the hidden structures' masks, folders and weak labels change.
+    const emptyMasks = new Set<string>();
+    let shownBefore = 0;
+    for (const [k, v] of ta) {
+      if (k.startsWith('/multilabel/01/') && hides(k)) {
+        emptyMasks.add(ts.get(k)!.toString('base64')); // multilabel keeps every structure's mask file, empty
+        if (!ts.get(k)!.equals(v)) shownBefore++;
+      } else if (k.includes('/01/') && hides(k)) assert.ok(!ts.has(k), `${k} is written although its structure is unannotated`);
+      else if (!k.endsWith('weak_labels.csv')) assert.ok(ts.get(k)?.equals(v), `${k} changed`);
+    }
+    assert.equal(emptyMasks.size, 1, 'every hidden mask in multilabel is the same (empty) image');
+    assert.ok(shownBefore > 0, 'the hidden structures were shown, and masked, in the annotated data');
+    const { samples } = await scanDsad(join(base, 'some'), { roster: defaultDsadRoster() });
+    const ids = new Set(hidden.map((h) => defaultDsadRoster().find((r) => r.name === h)!.id));
+    const inOne = samples.filter((x) => x.surgery === '01');
+    assert.ok(inOne.every((x) => !x.annotated.some((c) => ids.has(c) && !x.complete)), 'no scene of 01 is annotated for a hidden structure alone');
+    assert.ok(inOne.every((x) => Object.entries(x.weakLabels!).every(([k, on]) => !on || !(hidden as readonly string[]).includes(k))), 'weak labels mark the hidden structures 0');
+    const ds = new SegmentationDataset(inOne, { size: opts.size });
+    const { samples: before } = await scanDsad(join(base, 'all'), { roster: defaultDsadRoster() });
+    const dsAll = new SegmentationDataset(before.filter((x) => x.surgery === '01'), { size: opts.size });
+    const pixels = async (d: SegmentationDataset) => {
+      const counts = new Map<number, number>();
+      for await (const s of d.epoch()) for (const v of s.label) counts.set(v, (counts.get(v) ?? 0) + 1);
+      return counts;
+    };
+    const [after, full] = [await pixels(ds), await pixels(dsAll)];
+    for (const c of ids) assert.ok((full.get(c) ?? 0) > 0 && !after.has(c), `class ${c}: ${full.get(c)} labelled pixels before, ${after.get(c)} after`);
+    assert.ok(some.images === all.images && Object.entries(some.perStructure).every(([k, n]) => (hidden as readonly string[]).includes(k) ? n < all.perStructure[k]! : true));
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('scenes: thin structures are much smaller than large organs', () => {
   const area = new Map<string, number[]>();
   for (let k = 0; k < 60; k++) {

@@ -32,6 +32,10 @@ export interface GenerateOptions {
   /** Per surgery id, structures its scenes never show (e.g. a later step's surgeries without the
    * earlier steps' organs, where only replay can remind a model of them). Others render as ever. */
   absent?: Readonly<Record<string, readonly DsadStructure[]>>;
+  /** Per surgery id, structures its scenes show but nobody annotated: no mask, no structure folder,
+   * 0 in weak_labels.csv (a scene whose one folder would be such a structure is not written). The
+   * annotations an incremental federation had: step 0's patients labelled for step 0's classes. */
+  unannotated?: Readonly<Record<string, readonly DsadStructure[]>>;
   /** Smallest visible area (pixels) for a structure to count as present (default max(3, 0.2 % of the image)). */
   minArea?: number;
   onProgress?: (done: number, total: number) => void;
@@ -71,7 +75,9 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
   const minArea = options.minArea ?? Math.max(3, Math.round(n * 0.002));
   const fraction = options.multilabelFraction ?? 0.5;
   const surgeries = surgeryIdsFor(options);
-  for (const sid of Object.keys(options.absent ?? {})) if (!surgeries.includes(sid)) throw new Error(`absent structures are given for surgery ${sid}, which is not generated (${surgeries.join(', ')})`);
+  for (const [what, bySurgery] of [['absent', options.absent], ['unannotated', options.unannotated]] as const) {
+    for (const sid of Object.keys(bySurgery ?? {})) if (!surgeries.includes(sid)) throw new Error(`${what} structures are given for surgery ${sid}, which is not generated (${surgeries.join(', ')})`);
+  }
   const empty = await png(new Uint8Array(n), size, 1);
   const perStructure: Record<string, number> = Object.fromEntries(DSAD_STRUCTURES.map((s) => [s, 0]));
   let files = 0;
@@ -85,6 +91,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
     const pick = mulberry32(hashSeed(options.seed, sNum, 0x3117));
     const pickFolder = mulberry32(hashSeed(options.seed, sNum, 0xf01d));
     const absent = new Set(options.absent?.[sid] ?? []);
+    const unannotated = new Set(options.unannotated?.[sid] ?? []);
     const counters = new Map<string, number>();
     const weak = new Map<string, string[]>(); // folder -> csv rows
     const writes: Array<[string, Buffer]> = [];
@@ -101,9 +108,11 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
         }
       }
       const present = areas.map((a) => a >= minArea);
+      // What the masks and folders say: drawn, large enough, and annotated.
+      const marked = present.map((p, k) => p && !unannotated.has(DSAD_STRUCTURES[k]!));
       const imagePng = await png(scene.rgb, size, 3);
       const maskPngs = await Promise.all(masks.map((m, k) => (present[k] ? png(m, size, 1) : Promise.resolve(empty))));
-      const row = (name: string): string => [name, ...present.map((p) => (p ? '1' : '0'))].join(',');
+      const row = (name: string): string => [name, ...marked.map((p) => (p ? '1' : '0'))].join(',');
       const place = (folder: string): string => {
         const nn = counters.get(folder) ?? 0;
         counters.set(folder, nn + 1);
@@ -114,14 +123,16 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
         const nn = place('multilabel');
         const dir = join(options.out, 'multilabel', sid);
         writes.push([join(dir, `image${nn}.png`), imagePng]);
-        DSAD_STRUCTURES.forEach((s, k) => writes.push([join(dir, `mask${nn}_${s}.png`), present[k] ? maskPngs[k]! : empty]));
+        DSAD_STRUCTURES.forEach((s, k) => writes.push([join(dir, `mask${nn}_${s}.png`), marked[k] ? maskPngs[k]! : empty]));
         weak.set('multilabel', [...(weak.get('multilabel') ?? []), row(`image${nn}.png`)]);
         multilabelImages++;
       }
+      // The folder is picked among the structures shown, annotated or not, so that the other scenes
+      // land where they would without `unannotated`.
       const shown = DSAD_STRUCTURES.map((_, k) => k).filter((k) => present[k]);
       const only = options.structureFolders === 'one-folder' && !inMultilabel ? shown[Math.floor(pickFolder() * shown.length)] : undefined;
       DSAD_STRUCTURES.forEach((s, k) => {
-        if (!present[k] || (only !== undefined && k !== only)) return;
+        if (!marked[k] || (only !== undefined && k !== only)) return;
         const nn = place(s);
         const dir = join(options.out, s, sid);
         writes.push([join(dir, `image${nn}.png`), imagePng]);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { parseArgs } from './cli';
 import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
-import { absentByStep, classGroups, parseSetting } from './settings';
+import { absentByStep, classGroups, othersByStep, parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { lastRoundResult } from './step-result';
 import { finalFigures, gates, pairedDifference, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
@@ -60,6 +60,14 @@ test('disjoint scenes: a step\'s training surgeries never show the earlier steps
   const schedule = parseSetting('liver,stomach;ureter;colon,spleen');
   assert.deepEqual(absentByStep(schedule, 'disjoint'), [[], ['liver', 'stomach'], ['liver', 'stomach', 'ureter']]);
   assert.deepEqual(absentByStep(schedule, 'overlapped'), [[], [], []]);
+});
+
+test("joint on the steps' labels: every class at once, each step's patients annotated for that step's classes only", () => {
+  const schedule = parseSetting('liver,stomach;ureter;colon,spleen');
+  assert.deepEqual(othersByStep(schedule), [['ureter', 'colon', 'spleen'], ['liver', 'stomach', 'colon', 'spleen'], ['liver', 'stomach', 'ureter']]);
+  const bound = methodById('joint-own-step-labels');
+  assert.deepEqual([bound.joint, bound.ownStepLabels, bound.losses(0)], [true, true, methodById('joint').losses(0)]);
+  assert.ok(METHODS.filter((m) => m.ownStepLabels).every((m) => m.joint), 'own-step labels only change what a joint run learns from');
 });
 
 test('method recipes: what each method turns on', () => {
@@ -177,6 +185,14 @@ test('summaries over seeds: mean and sample sd; gates with margins against the s
   assert.match(md, /\| Ours \(1 failed\) \| 52\.0 ± 2\.0 \| 22\.0 ± 2\.0 \| 42\.0 ± 2\.0 \| 25 \|/);
   assert.match(md, /\| Method \| bg \| liver \| stomach \| \*\*ureter\*\* \|/);
   assert.match(md, /\| ours near joint \| .* \| 2\.0 \| 2\.0 \| NO \|/);
+  assert.doesNotMatch(md, /offline bounds/, 'no bound measured, no section');
+  // Against both offline bounds, paired by seed: ours − joint all 40-45, 42-47, 44-49 → -5.0 ± 0.0.
+  const joint = summarise([1, 2, 3].map((sd) => ({ ...run(sd, 56, 30, 40 + 2 * sd + 3), id: 'joint', label: 'Joint (offline)' })));
+  const bound = summarise([1, 2, 3].map((sd) => ({ ...run(sd, 52, 20 + sd, 40 + 2 * sd), id: 'joint-own-step-labels', label: 'Joint on the steps\' labels' })));
+  const withBounds = toMarkdown({ ...r, seeds: [1, 2, 3], methods: { ours: summarise([1, 2, 3].map((sd) => run(sd, 50 + 2 * (sd - 1), 20 + 2 * (sd - 1), 40 + 2 * (sd - 1)))), joint, 'joint-own-step-labels': bound } });
+  assert.match(withBounds, /### Ours against the offline bounds \(ours − bound/);
+  assert.match(withBounds, /\| Joint \(offline\) \| -4\.0 ± 2\.0 \| -8\.0 ± 2\.0 \| -5\.0 ± 0\.0 \|/);
+  assert.match(withBounds, /\| Joint on the steps' labels \| 0\.0 ± 2\.0 \| 0\.0 ± 1\.0 \| -2\.0 ± 0\.0 \|/);
 });
 
 // Three steps: liver, stomach (step 0); ureter (step 1); colon (step 2). Old = bg + liver + stomach.

@@ -56,6 +56,7 @@ async function main(): Promise<number> {
     const td = Date.now();
     const data = await prepareData(ctx);
     log(`seed ${seed}: data generated in ${((Date.now() - td) / 1000).toFixed(1)} s: ${data.map((d) => `${d.name}: steps ${d.stepSurgeries.map((s) => s.join('+')).join(' | ')}, test ${d.testSurgeries.join('+')}`).join('; ')}`);
+    const ownStepData = methods.some((m) => m.ownStepLabels) ? await prepareData(ctx, 'own-step') : undefined;
     const needGenerator = methods.some((m) => !m.joint && (m.replay || m.serverDistill));
     const reused = incremental && o.reuseStep0 ? reusedStep0(resolve(o.reuseStep0, `seed-${seed}`), needGenerator) : undefined;
     if (incremental && o.reuseStep0 && !reused) log(`seed ${seed}: ${o.reuseStep0} has no step 0 of this seed: training it`);
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
       log(`seed ${seed}: shared step 0: all ${step0.result.all ?? '–'} (${step0.result.seconds} s)`);
     }
     for (const m of methods) {
-      const r = await runMethod(m, data, ctx, step0);
+      const r = await runMethod(m, m.ownStepLabels ? ownStepData! : data, ctx, step0);
       (runs[m.id] ??= []).push({ ...r, seed });
       log(`seed ${seed}: ${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
     }

@@ -145,6 +145,9 @@ export interface MethodSpec {
   recipe: string;
   /** One step with every class on every training patient (the offline upper bound). */
   joint?: boolean;
+  /** Each training patient annotated for its own step's classes only (run.ts TrainingLabels): with
+   * `joint`, offline training on exactly the labels the incremental methods are given. */
+  ownStepLabels?: boolean;
   /** Loss weights at step t (t = 0 has no teacher). */
   losses(step: number): LossSet;
   replay: boolean;
@@ -224,6 +227,12 @@ export const METHODS: readonly MethodSpec[] = [
     losses: () => ({ ...OURS, kd: 0, pod: 0 }), ...OURS_PARTS,
   },
   { id: 'joint', label: 'Joint (offline)', recipe: 'one step, all classes, all training patients, CE (upper bound)', joint: true, losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
+  // The incremental methods' own upper bound: their labels, all at once. A step-0 patient shows the
+  // later steps' structures labelled background, as step 0 saw them; joint has them labelled.
+  {
+    id: 'joint-own-step-labels', label: 'Joint on the steps\' labels', recipe: 'one step, all classes, all training patients, CE, each patient annotated for its own step\'s classes only (the labels the incremental methods get, offline)',
+    joint: true, ownStepLabels: true, losses: () => PLAIN, replay: false, serverDistill: false, generator: false,
+  },
 ];
 
 /** The shared step 0 every incremental method starts from (imported, so all start from the same model):

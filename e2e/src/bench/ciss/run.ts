@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { Federation } from '../../harness/federation';
 import { coreListFor } from './cores';
 import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
-import { absentByStep, type Scenes, type Schedule } from './settings';
+import { absentByStep, othersByStep, type Scenes, type Schedule } from './settings';
 import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReplayLike, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 import { lastRoundResult } from './step-result';
 
@@ -54,12 +54,17 @@ export function pinToCores(pid: number, index: number, sites: number, cores = av
   return r.status === 0 ? list : undefined;
 }
 
-function federationOptions(ctx: RunContext, workDir: string, steps: number) {
+/** Which annotations the generated training patients carry: every structure they show, or only
+ * their own step's classes (what the incremental methods are given; MethodSpec.ownStepLabels). */
+export type TrainingLabels = 'all' | 'own-step';
+
+function federationOptions(ctx: RunContext, workDir: string, steps: number, labels: TrainingLabels = 'all') {
   const p = ctx.profile;
   return {
     workDir, sites: ctx.sites, tls: false, trainSurgeriesPerStep: p.trainSurgeriesPerStep, steps, testSurgeries: p.testSurgeries,
     imagesPerSurgery: p.imagesPerSurgery, imageSize: p.imageSize, seed: ctx.seed, annotations: p.annotations,
     absentByStep: absentByStep(ctx.schedule, ctx.scenes),
+    ...(labels === 'own-step' ? { unannotatedByStep: othersByStep(ctx.schedule) } : {}),
   };
 }
 
@@ -70,9 +75,12 @@ export interface Step0 {
   result: MethodResult;
 }
 
-/** Generates each site's data once (disjoint surgeries per step and site, own test surgeries). */
-export async function prepareData(ctx: RunContext): Promise<SiteData[]> {
-  const fed = new Federation({ ...federationOptions(ctx, join(ctx.outDir, 'data'), ctx.schedule.steps.length), coordinatorFlags: [], training: {} });
+/** Generates each site's data once (disjoint surgeries per step and site, own test surgeries); with
+ * `labels` 'own-step', the same scenes with each training patient annotated for its own step's
+ * classes only (in a folder of their own). */
+export async function prepareData(ctx: RunContext, labels: TrainingLabels = 'all'): Promise<SiteData[]> {
+  const dir = join(ctx.outDir, labels === 'all' ? 'data' : 'data-own-step-labels');
+  const fed = new Federation({ ...federationOptions(ctx, dir, ctx.schedule.steps.length, labels), coordinatorFlags: [], training: {} });
   await fed.prepareSites();
   return fed.sites.map((s) => {
     const cfg = JSON.parse(readFileSync(s.configFile, 'utf8')) as { stepSurgeries: string[][]; testSurgeries: string[] };

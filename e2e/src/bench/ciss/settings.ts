@@ -57,6 +57,12 @@ export function classGroups(schedule: Schedule): { old: string[]; new: string[] 
 export const SCENES = ['overlapped', 'disjoint'] as const;
 export type Scenes = (typeof SCENES)[number];
 
+/** Per step, the structures its training surgeries show unannotated when each patient is labelled for
+ * its own step's classes only (what the incremental methods learn from): every other step's. */
+export function othersByStep(schedule: Schedule): string[][] {
+  return schedule.steps.map((_, t) => schedule.steps.filter((__, u) => u !== t).flat());
+}
+
 /** Per step, the structures its training surgeries never show. */
 export function absentByStep(schedule: Schedule, scenes: Scenes): string[][] {
   return schedule.steps.map((_, t) => (scenes === 'disjoint' ? schedule.steps.slice(0, t).flat() : []));

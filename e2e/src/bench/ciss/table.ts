@@ -451,18 +451,22 @@ export function toMarkdown(r: BenchResult): string {
   out.push(row(['gate', 'rule', 'margin', 'spread (sd of the per-seed difference)', 'met']));
   out.push(row(['---', '---', '---:', '---:', '---']));
   for (const g of r.gates) out.push(row([g.name, g.rule, num(g.margin), num(g.spread), g.met === null ? 'not measured' : g.met ? 'yes' : 'NO']));
-  const abl = ids.filter((id) => id.startsWith('ours-'));
   const ours = r.methods.ours;
-  if (abl.length && ours) {
-    out.push('', '### Ablations against ours (ours − ablation, mean ± sd of the per-seed difference)', '');
-    out.push(row(['ablation', 'old', 'new', 'all']));
+  // Ours against others, paired by seed: its ablations, and the offline bounds (joint on every label,
+  // and on the labels the incremental methods get).
+  const againstOurs = (title: string, what: string, others: string[]) => {
+    if (!ours || !others.length) return;
+    out.push('', `### ${title} (ours − ${what}, mean ± sd of the per-seed difference)`, '');
+    out.push(row([what, 'old', 'new', 'all']));
     out.push(row(['---', '---:', '---:', '---:']));
     const d = (m: MethodSummary, key: FigureKey) => {
       const p = pairedDifference(ours, m, key);
       return p ? `${p.mean.toFixed(1)} ± ${p.sd.toFixed(1)}` : '–';
     };
-    for (const id of abl) out.push(row([r.methods[id].label, d(r.methods[id], 'old'), d(r.methods[id], 'new'), d(r.methods[id], 'all')]));
-  }
+    for (const id of others) out.push(row([r.methods[id].label, d(r.methods[id], 'old'), d(r.methods[id], 'new'), d(r.methods[id], 'all')]));
+  };
+  againstOurs('Ablations against ours', 'ablation', ids.filter((id) => id.startsWith('ours-')));
+  againstOurs('Ours against the offline bounds', 'bound', ids.filter((id) => id.startsWith('joint')));
   out.push('', '### Methods', '');
   for (const id of ids) out.push(`- **${r.methods[id].label}** (\`${id}\`): ${r.methods[id].recipe}${r.methods[id].errors.length ? ` — FAILED: ${r.methods[id].errors.join('; ')}` : ''}`);
   out.push('', `Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}. Started ${r.startedAt}, ${num(r.seconds, 0)} s in all.`);

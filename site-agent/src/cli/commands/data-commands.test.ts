@@ -24,6 +24,9 @@ test('generate-synthetic parses flags into a typed context', async () => {
   // --absent repeats and merges per surgery.
   await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04,07', '--absent', '04,07:liver,colon', '--absent', '07:ureter'], { from: 'node' });
   assert.deepEqual(seen[2]!.absent, { '04': ['liver', 'colon'], '07': ['liver', 'colon', 'ureter'] });
+  // --unannotated takes the same form, apart from --absent.
+  await p.parseAsync(['node', 'x', 'generate-synthetic', '--out', 'o', '--surgery-ids', '01,04', '--unannotated', '01:ureter', '--absent', '04:liver'], { from: 'node' });
+  assert.deepEqual([seen[3]!.unannotated, seen[3]!.absent], [{ '01': ['ureter'] }, { '04': ['liver'] }]);
   // Each bad flag is refused with a message naming the flag and the value; the action never runs.
   const cases: [string[], RegExp][] = [
     [['--size', '12'], /'--size <WxH>' argument '12' is invalid\. size '12' is not WIDTHxHEIGHT/],
@@ -32,6 +35,7 @@ test('generate-synthetic parses flags into a typed context', async () => {
     [['--multilabel-fraction', '2'], /'--multilabel-fraction <f>' argument '2' is invalid\. must be a number in 0\.\.1/],
     [['--absent', 'liver'], /'--absent <surgeries:structures>' argument 'liver' is invalid\. expected SURGERIES:STRUCTURES like 04,05:liver,colon/],
     [['--absent', '04:liver,gall_bladder'], /unknown structure 'gall_bladder' in '04:liver,gall_bladder' \(known: abdominal_wall, /],
+    [['--unannotated', 'ureter'], /'--unannotated <surgeries:structures>' argument 'ureter' is invalid\. expected SURGERIES:STRUCTURES/],
     [['--structure-folders', 'some'], /'--structure-folders <mode>' argument 'some' is invalid\. Allowed choices are every-folder, one-folder/],
   ];
   let actionRuns = 0;

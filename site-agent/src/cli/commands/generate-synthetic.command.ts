@@ -15,6 +15,8 @@ export interface GenerateSyntheticContext {
   structureFolders: 'every-folder' | 'one-folder';
   /** Per surgery id, structures its scenes never show (--absent, repeatable). */
   absent?: Record<string, DsadStructure[]>;
+  /** Per surgery id, structures its scenes show unannotated (--unannotated, repeatable). */
+  unannotated?: Record<string, DsadStructure[]>;
   json: boolean;
 }
 
@@ -50,8 +52,8 @@ function ids(v: string): string[] {
   return list;
 }
 
-/** One --absent value, SURGERIES:STRUCTURES (e.g. 04,05:liver,colon), merged into those before it. */
-function absentEntry(v: string, before: Record<string, DsadStructure[]> = {}): Record<string, DsadStructure[]> {
+/** One --absent or --unannotated value, SURGERIES:STRUCTURES (e.g. 04,05:liver,colon), merged into those before it. */
+function surgeryStructures(v: string, before: Record<string, DsadStructure[]> = {}): Record<string, DsadStructure[]> {
   const m = /^([^:]+):(.+)$/.exec(v);
   if (!m) throw new InvalidArgumentError(`expected SURGERIES:STRUCTURES like 04,05:liver,colon, got '${v}'`);
   const names = m[2]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -74,6 +76,7 @@ export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
     multilabelFraction: ctx.multilabelFraction,
     structureFolders: ctx.structureFolders,
     ...(ctx.absent ? { absent: ctx.absent } : {}),
+    ...(ctx.unannotated ? { unannotated: ctx.unannotated } : {}),
   });
   if (ctx.json) {
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -98,9 +101,10 @@ export function register(program: Command, action: GenerateSyntheticAction = run
     .option('--images-per-surgery <n>', 'scenes per surgery', int('--images-per-surgery', 1, 100000), 4)
     .option('--multilabel-fraction <f>', 'fraction of scenes also written to multilabel with all 11 masks', fraction, 0.5)
     .addOption(new Option('--structure-folders <mode>', 'every-folder: a scene in the folder of each structure it shows (all its masks); one-folder: outside multilabel, in one structure\'s folder only (DSAD-like dispersed annotations)').choices(['every-folder', 'one-folder']).default('every-folder'))
-    .option('--absent <surgeries:structures>', 'structures the scenes of those surgeries never show, e.g. 04,05:liver,colon (repeatable): a later step without the earlier steps\' organs', absentEntry)
+    .option('--absent <surgeries:structures>', 'structures the scenes of those surgeries never show, e.g. 04,05:liver,colon (repeatable): a later step without the earlier steps\' organs', surgeryStructures)
+    .option('--unannotated <surgeries:structures>', 'structures the scenes of those surgeries show but nobody annotated (no mask, no folder), e.g. 01,04:ureter,colon (repeatable): patients labelled for their own step\'s classes only', surgeryStructures)
     .option('--json', 'print the summary as JSON', false)
-    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder'; absent?: Record<string, DsadStructure[]>; json: boolean }) => {
+    .action(async (opts: { out: string; surgeries: number; surgeryIds?: string; seed: number; size: Size; imagesPerSurgery: number; multilabelFraction: number; structureFolders: 'every-folder' | 'one-folder'; absent?: Record<string, DsadStructure[]>; unannotated?: Record<string, DsadStructure[]>; json: boolean }) => {
       const surgeryIds = opts.surgeryIds !== undefined ? ids(opts.surgeryIds) : undefined;
       await action({
         out: opts.out,
@@ -112,6 +116,7 @@ export function register(program: Command, action: GenerateSyntheticAction = run
         multilabelFraction: opts.multilabelFraction,
         structureFolders: opts.structureFolders,
         ...(opts.absent ? { absent: opts.absent } : {}),
+        ...(opts.unannotated ? { unannotated: opts.unannotated } : {}),
         json: opts.json,
       });
     });
