@@ -143,7 +143,10 @@ test('generator: unannotated structures are drawn but carry no mask or folder; e
     };
     const [after, full] = [await pixels(ds), await pixels(dsAll)];
     for (const c of ids) assert.ok((full.get(c) ?? 0) > 0 && !after.has(c), `class ${c}: ${full.get(c)} labelled pixels before, ${after.get(c)} after`);
-    assert.ok(some.images === all.images && Object.entries(some.perStructure).every(([k, n]) => (hidden as readonly string[]).includes(k) ? n < all.perStructure[k]! : true));
+    assert.equal(all.unwrittenImages, 0);
+    assert.ok(some.unwrittenImages > 0 && some.images + some.unwrittenImages === all.images, 'scenes whose one folder was a hidden structure are left out, and counted');
+    assert.equal(samples.length, some.images, 'every written scene is one sample');
+    assert.ok(Object.entries(some.perStructure).every(([k, n]) => (hidden as readonly string[]).includes(k) ? n < all.perStructure[k]! : true));
   } finally {
     await rm(base, { recursive: true, force: true });
   }

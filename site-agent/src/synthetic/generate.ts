@@ -44,7 +44,10 @@ export interface GenerateOptions {
 export interface GenerateSummary {
   out: string;
   surgeries: string[];
+  /** Scenes written (in multilabel or in a structure's folder). */
   images: number;
+  /** Scenes rendered but not written: annotated for no structure (see `unannotated`). */
+  unwrittenImages: number;
   multilabelImages: number;
   /** Images per structure folder. */
   perStructure: Record<string, number>;
@@ -82,6 +85,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
   const perStructure: Record<string, number> = Object.fromEntries(DSAD_STRUCTURES.map((s) => [s, 0]));
   let files = 0;
   let multilabelImages = 0;
+  let unwrittenImages = 0;
   let done = 0;
   const total = surgeries.length * options.imagesPerSurgery;
 
@@ -131,8 +135,10 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
       // land where they would without `unannotated`.
       const shown = DSAD_STRUCTURES.map((_, k) => k).filter((k) => present[k]);
       const only = options.structureFolders === 'one-folder' && !inMultilabel ? shown[Math.floor(pickFolder() * shown.length)] : undefined;
+      let written = inMultilabel;
       DSAD_STRUCTURES.forEach((s, k) => {
         if (!marked[k] || (only !== undefined && k !== only)) return;
+        written = true;
         const nn = place(s);
         const dir = join(options.out, s, sid);
         writes.push([join(dir, `image${nn}.png`), imagePng]);
@@ -140,6 +146,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
         weak.set(s, [...(weak.get(s) ?? []), row(`image${nn}.png`)]);
         perStructure[s]!++;
       });
+      if (!written) unwrittenImages++;
       done++;
       options.onProgress?.(done, total);
     }
@@ -153,7 +160,8 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
   return {
     out: options.out,
     surgeries,
-    images: total,
+    images: total - unwrittenImages,
+    unwrittenImages,
     multilabelImages,
     perStructure,
     files,

@@ -84,6 +84,7 @@ export const runGenerateSynthetic: GenerateSyntheticAction = async (ctx) => {
   }
   process.stdout.write(
     `Wrote ${summary.images} scenes (${summary.multilabelImages} also in multilabel) for surgeries ${summary.surgeries.join(' ')} ` +
+      (summary.unwrittenImages ? `(${summary.unwrittenImages} more annotated for no structure, not written) ` : '') +
       `to ${summary.out}: ${summary.files} files in ${summary.seconds.toFixed(1)} s\n` +
       Object.entries(summary.perStructure).map(([k, v]) => `  ${k.padEnd(28)} ${v}`).join('\n') + '\n',
   );
