@@ -115,7 +115,7 @@ export async function generateSynthetic(options: GenerateOptions): Promise<Gener
       // What the masks and folders say: drawn, large enough, and annotated.
       const marked = present.map((p, k) => p && !unannotated.has(DSAD_STRUCTURES[k]!));
       const imagePng = await png(scene.rgb, size, 3);
-      const maskPngs = await Promise.all(masks.map((m, k) => (present[k] ? png(m, size, 1) : Promise.resolve(empty))));
+      const maskPngs = await Promise.all(masks.map((m, k) => (marked[k] ? png(m, size, 1) : Promise.resolve(empty))));
       const row = (name: string): string => [name, ...marked.map((p) => (p ? '1' : '0'))].join(',');
       const place = (folder: string): string => {
         const nn = counters.get(folder) ?? 0;
