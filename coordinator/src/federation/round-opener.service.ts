@@ -136,7 +136,7 @@ export class RoundOpener {
   private async storeLocalModels(stepIndex: number, cfg: StepConfig): Promise<LocalModel[]> {
     const last = await this.rounds.lastCompleted(this.db.prisma, stepIndex, 'segmenter');
     if (!last) return [];
-    const updates = await this.updates.accepted(last.id, 'site');
+    const updates = await this.updates.accepted(last.id);
     const shape = versionShape('segmenter', cfg);
     const dir = join(this.config.dataDir, 'new-versions');
     await mkdir(dir, { recursive: true });

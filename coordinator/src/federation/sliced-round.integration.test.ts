@@ -67,10 +67,13 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
       assert.equal(refused.reason, (verdict as Extract<typeof verdict, { ok: false }>).rejection.reason);
       assert.equal(refused.reason, "tensor 'body.weight' has a non-finite value (NaN) at flat index 9");
 
-      // Three good updates in this order (the order of a running mean), with uneven sample counts.
+      // Three good updates with uneven sample counts, arriving in the reverse of the sites' order:
+      // the coordinator aggregates by site (a running mean's result depends on the order of its
+      // terms; in arrival order about a quarter of these values differ).
       const samples = [7, 13, 29];
       const updates = sites.map((_, k) => trained(base, k));
-      for (const [k, site] of sites.entries()) {
+      assert.deepEqual(sites.map((s) => s.siteId), sites.map((s) => s.siteId).sort(), 'the sites\' ids sort in their order');
+      for (const [k, site] of [...sites.entries()].reverse()) {
         const receipt = await site.upload(header(tasks[k], `good-${strategy}-${k}`, samples[k]), encodeSafetensors(updates[k]));
         assert.equal(receipt.state, UploadState.UPLOAD_STATE_ACCEPTED, receipt.reason);
       }
@@ -81,7 +84,7 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
       const resultBytes = await sites[0].download(round.resultVersionId);
       const result = decodeSafetensors(resultBytes);
 
-      // The in-memory strategy over the same updates in the same order. FedAvg's runs a WebAssembly
+      // The in-memory strategy over the same updates in the sites' order. FedAvg's runs a WebAssembly
       // SIMD kernel whose steps round in Float32: within float rounding of the sliced path (which
       // steps as its JavaScript kernel does, in Float64 rounded to Float32), and to the bit with
       // that kernel (StreamingWeightedMean without SIMD). The median is the same arithmetic.

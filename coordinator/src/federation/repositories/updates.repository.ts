@@ -24,11 +24,12 @@ export class UpdatesRepository {
     return this.db.prisma.siteUpdate.findFirst({ where: { roundId, siteId, status: 'accepted' } });
   }
 
-  /** The round's accepted updates, from `siteIds` only when given, in `order`. */
-  accepted(roundId: string, order: 'arrival' | 'site', siteIds?: readonly string[], tx: Tx = this.db.prisma): Promise<SiteUpdate[]> {
+  /** The round's accepted updates, from `siteIds` only when given, by site (an order that does not
+   * depend on which upload finished first: RoundAggregator's results repeat). */
+  accepted(roundId: string, siteIds?: readonly string[], tx: Tx = this.db.prisma): Promise<SiteUpdate[]> {
     return tx.siteUpdate.findMany({
       where: { roundId, status: 'accepted', ...(siteIds ? { siteId: { in: [...siteIds] } } : {}) },
-      orderBy: order === 'arrival' ? { createdAt: 'asc' } : { siteId: 'asc' },
+      orderBy: { siteId: 'asc' },
     });
   }
 
