@@ -6,3 +6,4 @@ export * from './heap-tuning';
 export * from './chunk-codec';
 export * as secagg from './secagg';
 export * from './settings-issues';
+export * from './task-hold';

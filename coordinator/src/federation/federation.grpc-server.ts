@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TASK_HOLD_METADATA_KEY, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -27,6 +27,7 @@ import { MetricsService } from '../operations/metrics.service';
 import { INVITATION_METADATA_KEY } from '../sites/invitation-token';
 import { Leadership } from '../leadership';
 import { ConcurrencyLimit } from './concurrency-limit';
+import { holdBudgetMs } from './task-hold';
 
 /** See FederationGrpcServer.transferSlots. */
 const TRANSFERS_AT_ONCE = 16;
@@ -92,6 +93,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
    * everyone), so the bound holds for transfers that are not slow.
    */
   private readonly transferSlots = new ConcurrencyLimit(TRANSFERS_AT_ONCE);
+  /** Ends every held GetTask when the coordinator stops (task-hold.ts). */
+  private readonly stopping = new AbortController();
   /** Ports actually bound (useful when the configured port is 0). */
   readonly ports: { federation?: number; enrollment?: number } = {};
 
@@ -125,6 +128,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {
@@ -153,12 +157,12 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     return siteId;
   }
 
-  private unary<Req, Res>(method: string, fn: (siteId: string, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  private unary<Req, Res>(method: string, fn: (siteId: string, req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const bad = malformed(call.request, method);
       if (bad) return callback(bad);
       this.caller(call, method)
-        .then((siteId) => fn(siteId, call.request))
+        .then((siteId) => fn(siteId, call.request, call))
         .then((res) => callback(null, res), (e) => callback(toServiceError(e, method)));
     };
   }
@@ -188,7 +192,19 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         return { serverTimeMs: Date.now(), heartbeatIntervalMs: Math.max(1000, Math.floor((this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4)) };
       }),
 
-      getTask: this.unary<GetTaskRequest, Task>('getTask', (siteId) => this.tasks.taskFor(siteId)),
+      getTask: this.unary<GetTaskRequest, Task>('getTask', (siteId, _req, call) => {
+        // A long poll when the site asks for one (TASK_HOLD_METADATA_KEY), until its call's deadline.
+        const budget = holdBudgetMs(Number(call.metadata.get(TASK_HOLD_METADATA_KEY)[0] ?? 0), Number(call.getDeadline()), Date.now());
+        if (budget <= 0) return this.tasks.taskFor(siteId);
+        const held = new AbortController();
+        const release = () => held.abort();
+        call.once('cancelled', release);
+        this.stopping.signal.addEventListener('abort', release, { once: true });
+        return this.tasks.heldTaskFor(siteId, budget, held.signal).finally(() => {
+          call.off('cancelled', release);
+          this.stopping.signal.removeEventListener('abort', release);
+        });
+      }),
 
       getUploadStatus: this.unary<UploadStatusRequest, UploadStatus>('getUploadStatus', (siteId, req) => this.uploads.status(siteId, req.idempotencyKey)),
 

@@ -12,7 +12,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedcis
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
 import type { RunningCoordinator } from '../main';
-import { restClient, startTestFederation, type TestSiteClient, until } from '../testing';
+import { openStepTasks, restClient, startTestFederation, type TestSiteClient, until } from '../testing';
 import { createStrategy, DEFAULT_VALIDATION_LIMITS, modelReference, StreamingWeightedMean, validateUpdate, type SlicedStrategy } from '../aggregation';
 
 /** A site's trained weights: the base moved by a different irregular amount per value and site. */
@@ -44,15 +44,7 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
     });
 
     test('validation, aggregation and local models, bit for bit', { timeout: 90_000 }, async () => {
-      const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'colon' }] });
-      assert.equal(opened.status, 201, JSON.stringify(opened.body));
-      const tasks: Task[] = [];
-      for (const site of sites) {
-        tasks.push(await until('a training task', async () => {
-          const t = await site.getTask();
-          return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-        }));
-      }
+      const tasks = await openStepTasks(api, sites, ['liver', 'colon']);
       const baseId = tasks[0].globalModel!.versionId;
       const base = decodeSafetensors(await sites[0].download(baseId)).tensors;
       const header = (task: Task, key: string, samples: number) => ({ idempotencyKey: key, roundId: task.roundId, baseVersionId: baseId, kind: 'segmenter', samples: { realImages: samples, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} });

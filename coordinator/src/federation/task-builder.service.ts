@@ -12,6 +12,8 @@ import type { StepConfig } from './step-config';
 import { crossSiteModels, RoundsRepository, type RoundKind, type RoundRecord } from './repositories/rounds.repository';
 import { StepsRepository, type StepRecord } from './repositories/steps.repository';
 import { SitesService } from '../sites/sites.service';
+import { ProgressHub } from './progress-hub';
+import { holdWhileWaiting, type TaskDecision } from './task-hold';
 
 const TASK_KIND: Record<RoundKind, TaskKind> = {
   segmenter: TaskKind.TASK_KIND_TRAIN_SEGMENTER,
@@ -63,35 +65,47 @@ export class TaskBuilder {
     private readonly strategies: StepStrategies,
     private readonly secure: SecureAggregationService,
     private readonly sites: SitesService,
+    private readonly progress: ProgressHub,
   ) {}
 
+  /** The site's task now. */
   async taskFor(siteId: string): Promise<Task> {
+    return (await this.decide(siteId)).task;
+  }
+
+  /** The site's task, held while it waits between rounds (GetTask's long poll, task-hold.ts). */
+  heldTaskFor(siteId: string, budgetMs: number, signal: AbortSignal): Promise<Task> {
+    return holdWhileWaiting(() => this.decide(siteId), this.progress.stream(), budgetMs, signal);
+  }
+
+  private async decide(siteId: string): Promise<TaskDecision> {
+    const answer = (task: Task, wakesOnRounds = true): TaskDecision => ({ task, wakesOnRounds });
     const federationPoll = pollAfterMs(this.sites.activeSites());
     const step = await this.steps.active();
     if (!step) {
       const last = await this.steps.latest();
       const message = last ? `step ${last.index} is complete; waiting for an administrator to add classes` : 'no step yet; waiting for an administrator to add classes';
-      return { ...wait(message, last?.index ?? 0, Math.max(IDLE_POLL_MS, federationPoll)), kind: TaskKind.TASK_KIND_DONE };
+      return answer({ ...wait(message, last?.index ?? 0, Math.max(IDLE_POLL_MS, federationPoll)), kind: TaskKind.TASK_KIND_DONE });
     }
     const round = await this.rounds.openOf(step.index);
     const state = round?.state;
     // A secure round still needs its contributors after collection closed: to unmask the sum.
     const unmasking = round?.status === 'aggregating' && state?.secureAggregation?.stage === 'unmask';
-    if (!round || !state || (round.status !== 'collecting' && !unmasking)) return wait(`step ${step.index}: the next round is being prepared`, step.index, federationPoll);
-    if (!state.sites[siteId]) return wait(`round ${round.id} opened before this site was active; it joins the next round`, step.index, federationPoll);
+    if (!round || !state || (round.status !== 'collecting' && !unmasking)) return answer(wait(`step ${step.index}: the next round is being prepared`, step.index, federationPoll));
+    if (!state.sites[siteId]) return answer(wait(`round ${round.id} opened before this site was active; it joins the next round`, step.index, federationPoll));
     const done = Object.values(state.uploads).some((u) => u.siteId === siteId && u.outcome.status === 'accepted');
     const roundPoll = pollAfterMs(Object.keys(state.sites).length);
-    if (done && !unmasking) return wait(`round ${round.id}: this site's contribution is in; waiting for the others`, step.index, roundPoll);
-    if (state.withheld?.[siteId]) return wait(`round ${round.id}: this site withheld its update; waiting for the next round`, step.index, roundPoll);
+    if (done && !unmasking) return answer(wait(`round ${round.id}: this site's contribution is in; waiting for the others`, step.index, roundPoll));
+    if (state.withheld?.[siteId]) return answer(wait(`round ${round.id}: this site withheld its update; waiting for the next round`, step.index, roundPoll));
     let secure: SecureAggregation | undefined;
     if (state.secureAggregation) {
       const s = await this.secure.taskFor(round, state, siteId, step.config.training.privacy);
       // Secure aggregation's stages move on as soon as the others have sent: ask again soon.
-      if (typeof s === 'string') return wait(`round ${round.id}: ${s}`, step.index, MIN_POLL_MS);
+      if (typeof s === 'string') return answer(wait(`round ${round.id}: ${s}`, step.index, MIN_POLL_MS), false);
       secure = s;
     }
     const roster = await this.roster.upToStep(step.index);
-    return {
+    return answer({
       kind: TASK_KIND[round.kind],
       step: step.index,
       roundId: round.id,
@@ -107,7 +121,7 @@ export class TaskBuilder {
       message: `step ${step.index}, ${round.kind} round ${round.index}`,
       crossSiteModels: round.kind === 'evaluate' ? await this.crossSiteRefs(round) : [],
       secureAggregation: secure,
-    };
+    });
   }
 
   /** The step's frozen training settings as a round carries them to a site (with the round's clip bound). */

@@ -1,8 +1,11 @@
 import { AdminAuthService } from '../auth/admin-auth.service';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { startCoordinator, type RunningCoordinator } from '../main';
-import { signIn } from './rest-client';
+import assert from 'node:assert/strict';
+import { TaskKind, type Task } from '@fedciss/proto';
+import { signIn, type RestCall } from './rest-client';
 import { TestSiteClient } from './site-client';
+import { until } from './until';
 import { TensorModelFactory } from './tensor-model-factory';
 
 export const TEST_ADMIN_PASSWORD = 'correct horse battery staple';
@@ -31,4 +34,18 @@ export async function startTestFederation(config: CoordinatorConfig, siteNames: 
     sites.push(site);
   }
   return { coordinator, token, sites };
+}
+
+/** Adds `classes` to the roster (opening a step) and waits for each site's task of its first segmenter round, in the sites' order. */
+export async function openStepTasks(api: RestCall, sites: readonly TestSiteClient[], classes: readonly string[]): Promise<Task[]> {
+  const opened = await api('POST', '/api/roster/classes', { classes: classes.map((name) => ({ name })) });
+  assert.equal(opened.status, 201, JSON.stringify(opened.body));
+  const tasks: Task[] = [];
+  for (const site of sites) {
+    tasks.push(await until('a training task', async () => {
+      const t = await site.getTask();
+      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
+    }));
+  }
+  return tasks;
 }

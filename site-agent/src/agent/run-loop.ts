@@ -92,7 +92,12 @@ export async function runAgent(config: AgentConfig, client: CoordinatorClient, s
   let lastStepSeen = -1;
   try {
     while (!o.signal?.aborted) {
-      const task = await client.getTask();
+      // Held by the coordinator between rounds; given up at once when the agent is asked to stop.
+      const task = await client.getTask(o.signal).catch((e) => {
+        if (o.signal?.aborted) return undefined;
+        throw e;
+      });
+      if (!task) break;
       if (task.kind === TaskKind.TASK_KIND_DONE) {
         state = 'idle';
         if (o.untilStep !== undefined && task.step >= o.untilStep && lastStepSeen >= o.untilStep) {

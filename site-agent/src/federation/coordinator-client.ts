@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationClient, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, DEFAULT_CHUNK_BYTES, type FederationClient, FileBlobAssembler, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  ChunkCodecFederationClient, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, DEFAULT_CHUNK_BYTES, type FederationClient, FileBlobAssembler, sha256OfFile, TASK_HOLD_METADATA_KEY, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type Chunk,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
@@ -131,13 +131,25 @@ export class CoordinatorClient {
     call: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<Res>) => unknown,
     req: Req,
     encodedBytes: number,
+    /** More metadata; `signal` cancels the call and its retries (a held GetTask when the agent stops). */
+    extra: { metadata?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Res> {
+    const { signal } = extra;
     return this.retrying(() => {
       this.audit.record(type, encodedBytes, content);
-      return new Promise<Res>((resolve, reject) =>
-        call.call(this.client, req, this.metadata(), { deadline: Date.now() + this.deadlineMs }, (e, r) => (e ? reject(e) : resolve(r!))),
-      );
-    }, this.backoff);
+      const md = this.metadata();
+      for (const [k, v] of Object.entries(extra.metadata ?? {})) md.set(k, v);
+      return new Promise<Res>((resolve, reject) => {
+        const cancel = () => pending.cancel();
+        const pending = call.call(this.client, req, md, { deadline: Date.now() + this.deadlineMs }, (e, r) => {
+          signal?.removeEventListener('abort', cancel);
+          if (e) reject(e);
+          else resolve(r!);
+        }) as grpc.ClientUnaryCall;
+        if (signal?.aborted) cancel();
+        else signal?.addEventListener('abort', cancel, { once: true });
+      });
+    }, signal ? { ...this.backoff, signal } : this.backoff);
   }
 
   enroll(displayName: string, csrPem: string, executionProviders: string[]): Promise<EnrollResponse> {
@@ -150,8 +162,11 @@ export class CoordinatorClient {
     return this.unary('Heartbeat', 'agent state word', this.client.heartbeat, { state }, state.length);
   }
 
-  getTask(): Promise<Task> {
-    return this.unary('GetTask', 'empty request', this.client.getTask, {}, 0);
+  /** The site's task; while it waits between rounds the coordinator holds the call (a long poll)
+   * and answers when a round opens or closes, a little before this call's deadline at the latest.
+   * `signal` gives up the call (the agent is stopping): the promise rejects with CANCELLED. */
+  getTask(signal?: AbortSignal): Promise<Task> {
+    return this.unary('GetTask', 'empty request (and how long the coordinator may hold it)', this.client.getTask, {}, 0, { metadata: { [TASK_HOLD_METADATA_KEY]: String(this.deadlineMs) }, signal });
   }
 
   reportProgress(report: ProgressReport): Promise<unknown> {

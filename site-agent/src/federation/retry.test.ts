@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { CoordinatorFaultError, withBackoff } from './retry';
+import { CoordinatorFaultError, sleep, withBackoff } from './retry';
 
 const grpcError = (code: number, details = '') => Object.assign(new Error(details), { code, details });
 
@@ -60,4 +61,15 @@ test('INTERNAL is not retried blindly: slower, capped waits, reported, then a cl
     if (++n < 3) throw grpcError(status.INTERNAL, 'Received RST_STREAM with code 2 triggered by internal client error');
     return 'ok';
   }, { initialMs: 1, faultInitialMs: 60_000 }), 'ok');
+});
+
+test('sleep: ends early on abort, and a wait that runs out leaves no listener on the signal', async () => {
+  const stop = new AbortController();
+  for (let i = 0; i < 20; i++) await sleep(1, stop.signal);
+  assert.equal(getEventListeners(stop.signal, 'abort').length, 0, 'one listener per wait was left behind (an agent polls for days)');
+  const started = Date.now();
+  const long = sleep(60_000, stop.signal);
+  stop.abort();
+  await long;
+  assert.ok(Date.now() - started < 1_000);
 });

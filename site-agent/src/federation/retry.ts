@@ -53,13 +53,17 @@ export interface BackoffOptions {
   onCoordinatorFault?: (attempt: number, delayMs: number, error: unknown) => void;
 }
 
+/** Waits `ms`, or less when `signal` aborts. Leaves no listener on `signal` behind: an agent's stop
+ * signal outlives thousands of these waits (it gathered one listener per poll). */
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
