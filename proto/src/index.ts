@@ -6,4 +6,3 @@ export * from './heap-tuning';
 export * from './chunk-codec';
 export * as secagg from './secagg';
 export * from './settings-issues';
-export * from './task-hold';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TASK_HOLD_METADATA_KEY, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -192,9 +192,9 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         return { serverTimeMs: Date.now(), heartbeatIntervalMs: Math.max(1000, Math.floor((this.config.rounds.heartbeatTimeoutSeconds * 1000) / 4)) };
       }),
 
-      getTask: this.unary<GetTaskRequest, Task>('getTask', (siteId, _req, call) => {
-        // A long poll when the site asks for one (TASK_HOLD_METADATA_KEY), until its call's deadline.
-        const budget = holdBudgetMs(Number(call.metadata.get(TASK_HOLD_METADATA_KEY)[0] ?? 0), Number(call.getDeadline()), Date.now());
+      getTask: this.unary<GetTaskRequest, Task>('getTask', (siteId, req, call) => {
+        // A long poll when the site asks for one (hold_ms), until a little before its call's deadline.
+        const budget = holdBudgetMs(req.holdMs, Number(call.getDeadline()), Date.now());
         if (budget <= 0) return this.tasks.taskFor(siteId);
         const held = new AbortController();
         const release = () => held.abort();

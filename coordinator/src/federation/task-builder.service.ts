@@ -14,6 +14,7 @@ import { StepsRepository, type StepRecord } from './repositories/steps.repositor
 import { SitesService } from '../sites/sites.service';
 import { ProgressHub } from './progress-hub';
 import { holdWhileWaiting, type TaskDecision } from './task-hold';
+import { ConcurrencyLimit } from './concurrency-limit';
 
 const TASK_KIND: Record<RoundKind, TaskKind> = {
   segmenter: TaskKind.TASK_KIND_TRAIN_SEGMENTER,
@@ -47,6 +48,9 @@ export function pollAfterMs(sites: number): number {
 const MIN_POLL_MS = 2_000;
 const MAX_POLL_MS = 15_000;
 
+/** Held GetTasks woken by one event decide again this many at a time (a few of the pool's connections). */
+const WOKEN_DECISIONS_AT_ONCE = 4;
+
 /** A federation with no step to work on is polled at most every 5 s. */
 const IDLE_POLL_MS = 5_000;
 
@@ -68,14 +72,18 @@ export class TaskBuilder {
     private readonly progress: ProgressHub,
   ) {}
 
+  private readonly wokenDecisions = new ConcurrencyLimit(WOKEN_DECISIONS_AT_ONCE);
+
   /** The site's task now. */
   async taskFor(siteId: string): Promise<Task> {
     return (await this.decide(siteId)).task;
   }
 
-  /** The site's task, held while it waits between rounds (GetTask's long poll, task-hold.ts). */
+  /** The site's task, held while it waits between rounds (GetTask's long poll, task-hold.ts). Held
+   * calls woken by a round's event decide again a few at a time: at 500 sites each event would
+   * otherwise send every site's queries to the database pool at the same moment. */
   heldTaskFor(siteId: string, budgetMs: number, signal: AbortSignal): Promise<Task> {
-    return holdWhileWaiting(() => this.decide(siteId), this.progress.stream(), budgetMs, signal);
+    return holdWhileWaiting(() => this.decide(siteId), this.progress.stream(), budgetMs, signal, () => this.wokenDecisions.run(() => this.decide(siteId)));
   }
 
   private async decide(siteId: string): Promise<TaskDecision> {

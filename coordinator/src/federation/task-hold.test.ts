@@ -77,3 +77,14 @@ test('the hold budget: what the site asks, the cap, and the deadline less the ma
   assert.equal(holdBudgetMs(15_000, now + 15_000, now), 15_000 - TASK_HOLD_DEADLINE_MARGIN_MS);
   assert.equal(holdBudgetMs(15_000, now + 500, now), 0, 'a deadline inside the margin: answered at once');
 });
+
+test('a woken call decides again through decideAgain (the coordinator queues those), the first decision directly', async () => {
+  const events = new Subject<FederationEvent>();
+  const first = decisions({ task: WAIT, wakesOnRounds: true });
+  const again = decisions({ task: TRAIN, wakesOnRounds: true });
+  const held = holdWhileWaiting(first.decide, events, 10_000, new AbortController().signal, again.decide);
+  await tick();
+  events.next(ROUND_OPENED);
+  assert.equal(await held, TRAIN);
+  assert.deepEqual([first.calls(), again.calls()], [1, 1]);
+});

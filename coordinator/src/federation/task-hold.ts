@@ -30,7 +30,14 @@ export function holdBudgetMs(askedMs: number, deadline: number, now: number): nu
  * first decides, so a change between the decision and the wait is not missed. A WAIT that used the
  * whole hold says to ask again at once.
  */
-export async function holdWhileWaiting(decide: () => Promise<TaskDecision>, events: Observable<FederationEvent>, budgetMs: number, signal: AbortSignal): Promise<Task> {
+export async function holdWhileWaiting(
+  decide: () => Promise<TaskDecision>,
+  events: Observable<FederationEvent>,
+  budgetMs: number,
+  signal: AbortSignal,
+  /** How a woken call decides again (default `decide`): one event wakes every held site at once. */
+  decideAgain: () => Promise<TaskDecision> = decide,
+): Promise<Task> {
   if (budgetMs <= 0) return (await decide()).task;
   let changed = false;
   let wake: (() => void) | null = null;
@@ -41,9 +48,9 @@ export async function holdWhileWaiting(decide: () => Promise<TaskDecision>, even
   });
   const end = Date.now() + budgetMs;
   try {
-    for (;;) {
+    for (let first = true; ; first = false) {
       changed = false;
-      const { task, wakesOnRounds } = await decide();
+      const { task, wakesOnRounds } = await (first ? decide() : decideAgain());
       if (task.kind !== TaskKind.TASK_KIND_WAIT || !wakesOnRounds || signal.aborted) return task;
       if (changed) continue;
       const left = end - Date.now();

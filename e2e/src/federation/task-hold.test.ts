@@ -1,5 +1,5 @@
 // GetTask as a long poll across the seam: the site agent's CoordinatorClient asks the coordinator to
-// hold its call (TASK_HOLD_METADATA_KEY), and a real coordinator answers with the next round's task
+// hold its call (GetTaskRequest.hold_ms), and a real coordinator answers with the next round's task
 // the moment the round opens, where a site polling every 2 s began every round up to 2 s late. A
 // caller that does not ask (the in-test client) still gets its WAIT at once.
 import { after, before, describe, test } from 'node:test';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationClient, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, DEFAULT_CHUNK_BYTES, type FederationClient, FileBlobAssembler, sha256OfFile, TASK_HOLD_METADATA_KEY, TRANSFER_CHANNEL_OPTIONS, UploadState,
+  ChunkCodecFederationClient, chunkBlob, chunkDigestsOf, chunkDigestsOfFile, chunkFile, DEFAULT_CHUNK_BYTES, type FederationClient, FileBlobAssembler, sha256OfFile, TRANSFER_CHANNEL_OPTIONS, UploadState,
   type Chunk,
   type BlobChunk, type EnrollResponse, type EvaluationReport, type HeartbeatResponse, type ModelRef, type ProgressReport, type Task,
   type Ack, type UploadHeader, type UploadReceipt, type UploadStatus, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares,
@@ -131,17 +131,14 @@ export class CoordinatorClient {
     call: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<Res>) => unknown,
     req: Req,
     encodedBytes: number,
-    /** More metadata; `signal` cancels the call and its retries (a held GetTask when the agent stops). */
-    extra: { metadata?: Record<string, string>; signal?: AbortSignal } = {},
+    /** Cancels the call and its retries (a held GetTask when the agent stops). */
+    { signal }: { signal?: AbortSignal } = {},
   ): Promise<Res> {
-    const { signal } = extra;
     return this.retrying(() => {
       this.audit.record(type, encodedBytes, content);
-      const md = this.metadata();
-      for (const [k, v] of Object.entries(extra.metadata ?? {})) md.set(k, v);
       return new Promise<Res>((resolve, reject) => {
         const cancel = () => pending.cancel();
-        const pending = call.call(this.client, req, md, { deadline: Date.now() + this.deadlineMs }, (e, r) => {
+        const pending = call.call(this.client, req, this.metadata(), { deadline: Date.now() + this.deadlineMs }, (e, r) => {
           signal?.removeEventListener('abort', cancel);
           if (e) reject(e);
           else resolve(r!);
@@ -166,7 +163,7 @@ export class CoordinatorClient {
    * and answers when a round opens or closes, a little before this call's deadline at the latest.
    * `signal` gives up the call (the agent is stopping): the promise rejects with CANCELLED. */
   getTask(signal?: AbortSignal): Promise<Task> {
-    return this.unary('GetTask', 'empty request (and how long the coordinator may hold it)', this.client.getTask, {}, 0, { metadata: { [TASK_HOLD_METADATA_KEY]: String(this.deadlineMs) }, signal });
+    return this.unary('GetTask', 'how long the coordinator may hold the call', this.client.getTask, { holdMs: this.deadlineMs }, 4, { signal });
   }
 
   reportProgress(report: ProgressReport): Promise<unknown> {

@@ -334,7 +334,14 @@ export interface HeartbeatResponse {
   heartbeatIntervalMs: number;
 }
 
+/**
+ * hold_ms: how long the coordinator may hold the call while this site has nothing to do (a WAIT
+ * between rounds), answering as soon as a round opens or closes: a long poll. 0 (a site that does
+ * not ask): answered at once, and the site polls every retry_after_ms. The coordinator caps it and
+ * answers a little before the call's deadline at the latest.
+ */
 export interface GetTaskRequest {
+  holdMs: number;
 }
 
 /** A class of the roster. Ids are stable: 0 is background, then classes in the order they were added. */
@@ -1262,11 +1269,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
 };
 
 function createBaseGetTaskRequest(): GetTaskRequest {
-  return {};
+  return { holdMs: 0 };
 }
 
 export const GetTaskRequest: MessageFns<GetTaskRequest> = {
-  encode(_: GetTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: GetTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdMs !== 0) {
+      writer.uint32(8).int32(message.holdMs);
+    }
     return writer;
   },
 
@@ -1283,6 +1293,14 @@ export const GetTaskRequest: MessageFns<GetTaskRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.holdMs = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1295,20 +1313,30 @@ export const GetTaskRequest: MessageFns<GetTaskRequest> = {
     }
   },
 
-  fromJSON(_: any): GetTaskRequest {
-    return {};
+  fromJSON(object: any): GetTaskRequest {
+    return {
+      holdMs: isSet(object.holdMs)
+        ? globalThis.Number(object.holdMs)
+        : isSet(object.hold_ms)
+        ? globalThis.Number(object.hold_ms)
+        : 0,
+    };
   },
 
-  toJSON(_: GetTaskRequest): unknown {
+  toJSON(message: GetTaskRequest): unknown {
     const obj: any = {};
+    if (message.holdMs !== 0) {
+      obj.holdMs = Math.round(message.holdMs);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<GetTaskRequest>, I>>(base?: I): GetTaskRequest {
     return GetTaskRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GetTaskRequest>, I>>(_: I): GetTaskRequest {
+  fromPartial<I extends Exact<DeepPartial<GetTaskRequest>, I>>(object: I): GetTaskRequest {
     const message = createBaseGetTaskRequest();
+    message.holdMs = object.holdMs ?? 0;
     return message;
   },
 };
