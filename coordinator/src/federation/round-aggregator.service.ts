@@ -95,17 +95,6 @@ export class RoundAggregator {
     return this.distilled(round, step, { ...rest, content: { weights } });
   }
 
-  /**
-   * The round's accepted updates in the order they are aggregated: by site, not by arrival. A
-   * running mean rounds at every step, so its result depends on the order of its terms (three
-   * sites' FedAvg in two orders differs in about a quarter of the values); in arrival order the
-   * same updates gave a model that depended on which upload finished first, and a rerun of a
-   * federation did not repeat.
-   */
-  private contributions(round: RoundRecord, contributors: readonly string[]) {
-    return this.updates.accepted(round.id, contributors);
-  }
-
   /** The aggregate distilled on the server when the round asks for it (a model that fits in memory). */
   private async distilled(round: RoundRecord, step: StepRecord, aggregate: AggregatedModel): Promise<AggregatedModel> {
     const { content } = aggregate;
@@ -130,7 +119,7 @@ export class RoundAggregator {
 
   private async combine(round: RoundRecord, kind: ModelKind, step: StepRecord, strategy: AggregationStrategy, base: NamedTensors, contributors: readonly string[]): Promise<InMemoryAggregate> {
     const aggregation = strategy.begin(base, await this.states.load(step.index, kind));
-    const updates = await this.contributions(round, contributors);
+    const updates = await this.updates.accepted(round.id, contributors);
     for (const u of updates) {
       // One update in memory at a time: decoded, added, dropped.
       const { tensors } = decodeSafetensors(await this.store.get(u.sha256));
@@ -152,7 +141,7 @@ export class RoundAggregator {
    * per coordinate is the in-memory strategies' (sliced.ts), so the weights are the same bits.
    */
   private async bySlices(round: RoundRecord, kind: ModelKind, step: StepRecord, strategy: AggregationStrategy, contributors: readonly string[]): Promise<AggregatedModel> {
-    const accepted = await this.contributions(round, contributors);
+    const accepted = await this.updates.accepted(round.id, contributors);
     const dir = join(this.config.dataDir, 'new-versions');
     await mkdir(dir, { recursive: true });
     const file = join(dir, `${round.id}-${randomBytes(4).toString('hex')}.safetensors`);

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { Client } from 'pg';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
-import { TaskKind } from '@fedciss/proto';
 import { startHarness, enrolTlsSite, enrolmentCredentials, until, type Harness } from '../testing/security-harness';
 import { startPostgresServer, type PostgresServer } from '../testing/postgres-server';
 import { TestSiteClient } from '../testing/site-client';
+import { openStepTasks } from '../testing/test-federation';
 import { makeSiteKeyAndCsr } from '../pki/testing';
 import { DatabaseService } from '../database/database.service';
 import { SiteCertificates } from '../sites/site-certificates';
@@ -159,12 +159,7 @@ describe('writes under load and races (PostgreSQL)', { timeout: 240_000 }, () =>
     const site = await enrolTlsSite(h, 'Uploader', async (id) => assert.equal((await h.api('POST', `/api/sites/${id}/approve`)).status, 201));
     try {
       await site.client.heartbeat();
-      const opened = await h.api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
-      assert.equal(opened.status, 201, JSON.stringify(opened.body));
-      const task = await until('a training task', async () => {
-        const t = await site.client.getTask();
-        return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-      }, 60_000);
+      const [task] = await openStepTasks(h.api, [site.client], ['liver'], 60_000);
       const blob = encodeSafetensors(decodeSafetensors(await site.client.download(task.globalModel!.versionId)).tensors);
       const header = { idempotencyKey: 'key-twice-0001', roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: 3, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} };
       const answers = await Promise.allSettled([site.client.upload(header, blob), site.client.upload(header, blob)]);

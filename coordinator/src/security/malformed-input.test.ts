@@ -6,10 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { DownloadRequest, MAX_CHUNK_BYTES, sha256Hex, TaskKind, UploadHeader, UploadMessage, UploadState, type ReplaySkipReason, type Task } from '@fedciss/proto';
+import { DownloadRequest, MAX_CHUNK_BYTES, sha256Hex, UploadHeader, UploadMessage, UploadState, type ReplaySkipReason, type Task } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
+import { openStepTasks } from '../testing/test-federation';
 import { DatabaseService } from '../database/database.service';
-import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, until, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
+import { assertSameSnapshot, randomBytesFrom, snapshot, startHarness, VIEWER_PASSWORD, type Harness } from '../testing/security-harness';
 
 const SERVICE = '/fedciss.v1.Federation/';
 const UNARY = ['Enroll', 'Heartbeat', 'GetTask', 'GetUploadStatus', 'ReportEvaluation', 'ReportProgress', 'ReportWithheld', 'SecAggAdvertise', 'SecAggShareKeys', 'SecAggReveal'];
@@ -78,12 +79,7 @@ describe('hardened inputs', () => {
     const created = await h.api('POST', '/api/auth/users', { username: 'viewer', password: VIEWER_PASSWORD, role: 'viewer' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     viewerToken = await h.signIn('viewer', VIEWER_PASSWORD);
-    const opened = await h.api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'colon' }] });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    task = await until('a training task', async () => {
-      const t = await a.getTask();
-      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-    });
+    [task] = await openStepTasks(h.api, [a], ['liver', 'colon']);
     model = await a.download(task.globalModel!.versionId);
   });
 

@@ -8,13 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
-import { EnrollmentStatus, TaskKind, UploadState, type Task } from '@fedciss/proto';
+import { EnrollmentStatus, UploadState, type Task } from '@fedciss/proto';
 import { TestSiteClient } from '../testing/site-client';
+import { openStepTasks } from '../testing/test-federation';
 import { SitesService } from '../sites/sites.service';
 import { DatabaseService } from '../database/database.service';
 import { initCertificateAuthority } from '../pki';
 import { makeSiteKeyAndCsr, tempDir } from '../pki/testing';
-import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, siteCredentials, snapshot, startHarness, until, type Harness, type TlsSite } from '../testing/security-harness';
+import { assertSameSnapshot, enrolmentCredentials, enrolTlsSite, siteCredentials, snapshot, startHarness, type Harness, type TlsSite } from '../testing/security-harness';
 
 const code = (expected: grpc.status) => (e: grpc.ServiceError) => {
   assert.equal(e.code, expected, `expected ${grpc.status[expected]}, got ${grpc.status[e.code]}: ${e.details}`);
@@ -103,12 +104,7 @@ describe('site identity over mutual TLS', () => {
   });
 
   test('a site cannot read, resume or take over another site\'s upload, nor report as another', { timeout: 30_000 }, async () => {
-    const opened = await h.api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    task = await until('a training task', async () => {
-      const t = await a.client.getTask();
-      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-    });
+    [task] = await openStepTasks(h.api, [a.client], ['liver']);
     const base = decodeSafetensors(await a.client.download(task.globalModel!.versionId)).tensors;
     const blob = encodeSafetensors(base);
     const header = { idempotencyKey: 'key-a-secret-0001', roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter', samples: { realImages: 3, replayImages: 0, labelledPixels: 0 }, trainMetrics: {} };

@@ -7,9 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
-import { TaskKind, UploadState } from '@fedciss/proto';
+import { UploadState } from '@fedciss/proto';
 import type { TrainingSettings } from '../config/coordinator-config';
 import { TestSiteClient } from '../testing/site-client';
+import { openStepTasks } from '../testing/test-federation';
 import { createStrategy } from '../aggregation';
 import { startHarness, until, type Harness } from '../testing/security-harness';
 
@@ -56,12 +57,7 @@ async function poisonedRound(aggregation: TrainingSettings['aggregation'], sites
       await c.heartbeat();
       clients.push(c);
     }
-    const opened = await h.api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    const task = await until('a training task', async () => {
-      const t = await clients[0]!.getTask();
-      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-    });
+    const [task] = await openStepTasks(h.api, [clients[0]!], ['liver']);
     const base = decodeSafetensors(await clients[0]!.download(task.globalModel!.versionId)).tensors;
     const header = (key: string, samples = 10) => ({
       idempotencyKey: key, roundId: task.roundId, baseVersionId: task.globalModel!.versionId, kind: 'segmenter',

@@ -36,8 +36,8 @@ export async function startTestFederation(config: CoordinatorConfig, siteNames: 
   return { coordinator, token, sites };
 }
 
-/** Adds `classes` to the roster (opening a step) and waits for each site's task of its first segmenter round, in the sites' order. */
-export async function openStepTasks(api: RestCall, sites: readonly TestSiteClient[], classes: readonly string[]): Promise<Task[]> {
+/** Adds `classes` to the roster (opening a step) and waits (each site up to `timeoutMs`) for each site's task of its first segmenter round, in the sites' order. */
+export async function openStepTasks(api: RestCall, sites: readonly TestSiteClient[], classes: readonly string[], timeoutMs?: number): Promise<Task[]> {
   const opened = await api('POST', '/api/roster/classes', { classes: classes.map((name) => ({ name })) });
   assert.equal(opened.status, 201, JSON.stringify(opened.body));
   const tasks: Task[] = [];
@@ -45,7 +45,7 @@ export async function openStepTasks(api: RestCall, sites: readonly TestSiteClien
     tasks.push(await until('a training task', async () => {
       const t = await site.getTask();
       return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-    }));
+    }, timeoutMs));
   }
   return tasks;
 }

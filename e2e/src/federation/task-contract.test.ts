@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classCountOf, decodeSafetensors, trainLocalSegmenter } from '@fedciss/ml';
 import { shapeScenes } from '@fedciss/ml/testing';
-import { TaskKind, type Task } from '@fedciss/proto';
+import type { Task } from '@fedciss/proto';
 import { AdminAuthService, MlModelFactory, parseTrainingSettings, resolveConfig, startCoordinator, type RunningCoordinator } from '@fedciss/coordinator';
-import { restClient, signIn, TestSiteClient, until } from '@fedciss/coordinator/testing';
+import { openStepTasks, restClient, signIn, TestSiteClient } from '@fedciss/coordinator/testing';
 import { localTrainHyperOf, segmenterArchitectureOf } from '@fedciss/site-agent';
 
 const PASSWORD = 'correct horse battery staple';
@@ -46,12 +46,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     site = new TestSiteClient(`127.0.0.1:${coordinator.grpcPort}`);
     await site.enroll('Hospital A');
     await site.heartbeat();
-    const opened = await restClient(() => coordinator.httpUrl, () => token)('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'stomach' }] });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    task = await until('a segmenter task', async () => {
-      const t = await site.getTask();
-      return t.kind === TaskKind.TASK_KIND_TRAIN_SEGMENTER && t;
-    });
+    [task] = await openStepTasks(restClient(() => coordinator.httpUrl, () => token), [site], ['liver', 'stomach']);
   });
 
   after(async () => {

@@ -24,8 +24,13 @@ export class UpdatesRepository {
     return this.db.prisma.siteUpdate.findFirst({ where: { roundId, siteId, status: 'accepted' } });
   }
 
-  /** The round's accepted updates, from `siteIds` only when given, by site (an order that does not
-   * depend on which upload finished first: RoundAggregator's results repeat). */
+  /**
+   * The round's accepted updates, from `siteIds` only when given, by site: the order
+   * RoundAggregator adds them in. A running mean rounds at every step, so its result depends on
+   * the order of its terms (three sites' FedAvg in two orders differs in about a quarter of the
+   * values); in arrival order the same updates gave a model that depended on which upload
+   * finished first, and a rerun of a federation did not repeat.
+   */
   accepted(roundId: string, siteIds?: readonly string[], tx: Tx = this.db.prisma): Promise<SiteUpdate[]> {
     return tx.siteUpdate.findMany({
       where: { roundId, status: 'accepted', ...(siteIds ? { siteId: { in: [...siteIds] } } : {}) },
