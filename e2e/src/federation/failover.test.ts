@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState } from '@fedciss/proto';
@@ -131,6 +132,35 @@ describe('a standby coordinator takes over a round', { timeout: 170_000 }, () =>
     const models = (await api<Array<{ id: string; roundId: string | null }>>(standby.http, 'GET', '/api/models')).body;
     assert.ok(models.some((m) => m.roundId === roundId), 'the round produced its model version on the new leader');
     for (const s of sites) s.client.close();
+
+    // A leader's host gone silent: it takes connections and answers nothing, so no refusal says to
+    // move on, and the channel waits for a connection as long as a call lets it. A site with it
+    // first must try the next address after one deadline (before, it retried the silent host until
+    // it gave up).
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const enrol = new TestSiteClient(standby.grpc);
+      const { siteId } = await enrol.enroll('Failover silent host');
+      enrol.close();
+      const deadlineMs = 2_000;
+      const client = new CoordinatorClient(
+        { address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, standbyAddresses: [standby.grpc], credentials: grpc.credentials.createInsecure(), insecureSiteId: siteId, deadlineMs },
+        new OutboundAudit(join(workDir, 'site-silent', 'outbound.jsonl')),
+        { initialMs: 200, maxMs: 1_000, giveUpAfterMs: 4 * deadlineMs },
+      );
+      const t0 = Date.now();
+      await client.heartbeat('idle');
+      const ms = Date.now() - t0;
+      assert.equal(client.address, standby.grpc);
+      assert.ok(held.length > 0, 'the silent host was tried first');
+      assert.ok(ms < 2 * deadlineMs, `the site reached the live coordinator ${ms} ms after its first call`);
+      client.close();
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
     process.stderr.write(`failover: the standby took over ${takeoverMs} ms after the leader was killed (lease ${LEASE_SECONDS} s, renewed every ${RENEW_SECONDS} s)\n`);
   });
 });

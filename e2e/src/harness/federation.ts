@@ -14,6 +14,18 @@ import { FAULTS_VARIABLE, type Fault } from './faulty-site-agent';
 const FAULTY_SITE_AGENT = join(__dirname, 'faulty-site-agent.js');
 import { freePort, restClient, signIn, type RestResponse } from '@fedciss/coordinator/testing';
 
+/**
+ * An idempotent HTTP call to the coordinator, tried again while it answers 503 (busy, or its
+ * database out of reach for a moment), waiting as its Retry-After asks.
+ */
+export async function whileBusy<R extends { status: number; headers: Headers }>(call: () => Promise<R>, attempts = 5): Promise<R> {
+  for (let i = 1; ; i++) {
+    const r = await call();
+    if (r.status !== 503 || i === attempts) return r;
+    await new Promise((done) => setTimeout(done, Number(r.headers.get('retry-after') ?? 2) * 1000));
+  }
+}
+
 export interface FederationOptions {
   workDir: string;
   sites: number;
@@ -153,12 +165,8 @@ export class Federation {
   }
 
   /** An idempotent call, tried again while the coordinator answers 503 (busy), as its Retry-After asks. */
-  async apiRetrying<T = unknown>(method: string, path: string, body?: unknown, attempts = 5): Promise<RestResponse<T>> {
-    for (let i = 1; ; i++) {
-      const r = await this.api<T>(method, path, body);
-      if (r.status !== 503 || i === attempts) return r;
-      await new Promise((done) => setTimeout(done, Number(r.headers.get('retry-after') ?? 2) * 1000));
-    }
+  apiRetrying<T = unknown>(method: string, path: string, body?: unknown, attempts = 5): Promise<RestResponse<T>> {
+    return whileBusy(() => this.api<T>(method, path, body), attempts);
   }
 
   /** The admin's session token (signed in on first use). */

@@ -96,15 +96,18 @@ export class CoordinatorClient {
   }
 
   /**
-   * withBackoff, moving to the next coordinator address after a call found the current one
-   * unreachable or standing by (UNAVAILABLE): a standby that took over answers there.
+   * withBackoff, with a fresh connection to the next coordinator address (the same one when there
+   * is one) after a call found the current one away (see `foundAway`): a standby that took over
+   * answers there, and a coordinator back from a restart gets a new connection attempt.
    */
   private retrying<T>(attempt: () => Promise<T>, options: BackoffOptions): Promise<T> {
     return withBackoff(async () => {
+      const used = this.client;
       try {
         return await attempt();
       } catch (e) {
-        if (this.addresses.length > 1 && (e as grpc.ServiceError)?.code === grpc.status.UNAVAILABLE) {
+        // Calls fail together (a heartbeat beside a held GetTask): the first one moves on, once.
+        if (used === this.client && this.foundAway(e as grpc.ServiceError)) {
           this.client.close();
           this.current = (this.current + 1) % this.addresses.length;
           this.client = this.connect(this.addresses[this.current]);
@@ -112,6 +115,22 @@ export class CoordinatorClient {
         throw e;
       }
     }, options);
+  }
+
+  /**
+   * Whether a failed call found the current coordinator away. UNAVAILABLE: it refused the
+   * connection or stands by; with one address grpc-js reconnects by itself (backoff capped above).
+   * DEADLINE_EXCEEDED while the channel has no connection: the call waited its whole deadline for
+   * one. A connection attempt that hangs (a host that answers nothing, a connection attempt sent
+   * where the coordinator no longer is) keeps a channel CONNECTING for as long as TCP retries: no
+   * backoff setting shortens it, only a new attempt does. After a coordinator container's restart
+   * an agent's calls waited for a connection for two minutes (issue 22's notes, twenty-third session).
+   * grpc-js 1.14 cannot cancel the abandoned attempt: it lasts until TCP gives up on it (about two
+   * minutes of SYN retries for a host that answers nothing) or the host closes it.
+   */
+  private foundAway(e: grpc.ServiceError | undefined): boolean {
+    if (e?.code === grpc.status.UNAVAILABLE) return this.addresses.length > 1;
+    return e?.code === grpc.status.DEADLINE_EXCEEDED && this.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
   }
 
   close(): void {
