@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState } from '@fedciss/proto';
 import { freePort, restClient, signIn, startPostgresServer, TestSiteClient, until, type PostgresServer } from '@fedciss/coordinator/testing';
 import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
+import { silentHost } from '@fedciss/site-agent/testing';
 import { ChildProgram, COORDINATOR_BIN } from '../harness/child';
 import { TINY_TRAINING } from '../harness/tiny';
 
@@ -137,16 +137,14 @@ describe('a standby coordinator takes over a round', { timeout: 170_000 }, () =>
     // move on, and the channel waits for a connection as long as a call lets it. A site with it
     // first must try the next address after one deadline (before, it retried the silent host until
     // it gave up).
-    const held: Socket[] = [];
-    const silent = createServer((socket) => void held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silent = await silentHost();
     try {
       const enrol = new TestSiteClient(standby.grpc);
       const { siteId } = await enrol.enroll('Failover silent host');
       enrol.close();
       const deadlineMs = 2_000;
       const client = new CoordinatorClient(
-        { address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, standbyAddresses: [standby.grpc], credentials: grpc.credentials.createInsecure(), insecureSiteId: siteId, deadlineMs },
+        { address: silent.address, standbyAddresses: [standby.grpc], credentials: grpc.credentials.createInsecure(), insecureSiteId: siteId, deadlineMs },
         new OutboundAudit(join(workDir, 'site-silent', 'outbound.jsonl')),
         { initialMs: 200, maxMs: 1_000, giveUpAfterMs: 4 * deadlineMs },
       );
@@ -154,11 +152,10 @@ describe('a standby coordinator takes over a round', { timeout: 170_000 }, () =>
       await client.heartbeat('idle');
       const ms = Date.now() - t0;
       assert.equal(client.address, standby.grpc);
-      assert.ok(held.length > 0, 'the silent host was tried first');
+      assert.ok(silent.connections() > 0, 'the silent host was tried first');
       assert.ok(ms < 2 * deadlineMs, `the site reached the live coordinator ${ms} ms after its first call`);
       client.close();
     } finally {
-      for (const socket of held) socket.destroy();
       silent.close();
     }
     process.stderr.write(`failover: the standby took over ${takeoverMs} ms after the leader was killed (lease ${LEASE_SECONDS} s, renewed every ${RENEW_SECONDS} s)\n`);
