@@ -80,5 +80,13 @@ test("a generator round that cannot hold the sites' training time is refused at 
   assert.throws(() => resolveConfig({ flags: { trainingFile: file, stragglers: 'wait', hardLimit: '620' } }), /rounds\.hardLimitSeconds = 620 s \(straggler policy wait\).*--hard-limit or FEDCISS_ROUND_HARD_LIMIT_S/);
   // No generator rounds, nothing to fit; the defaults' own budget in a short deadline is named too.
   assert.equal(resolveConfig({ flags: { trainingFile: file, generatorRounds: '0' } }).rounds.generatorRounds, 0);
+  assert.throws(() => resolveConfig({ flags: { trainingFile: file, generatorRounds: '0', laterStepGeneratorRounds: '1' } }), /generatorTraining\.seconds is 600/, 'later steps\' generator rounds must fit too');
   assert.throws(() => resolveConfig({ flags: { deadline: '120' } }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('the default training settings: generatorTraining.seconds is 150'));
+});
+
+test('later steps keep the generator they have unless rounds.laterStepGeneratorRounds says otherwise', () => {
+  assert.equal(resolveConfig({ env: {} }).rounds.laterStepGeneratorRounds, 0);
+  assert.equal(resolveConfig({ env: { FEDCISS_LATER_STEP_GENERATOR_ROUNDS: '2' } }).rounds.laterStepGeneratorRounds, 2);
+  assert.equal(resolveConfig({ env: { FEDCISS_LATER_STEP_GENERATOR_ROUNDS: '2' }, flags: { laterStepGeneratorRounds: '1' } }).rounds.laterStepGeneratorRounds, 1, 'the flag wins');
+  assert.throws(() => resolveConfig({ env: { FEDCISS_LATER_STEP_GENERATOR_ROUNDS: '-1' } }), (e: Error) => e.message.includes('rounds.laterStepGeneratorRounds') && e.message.includes('--later-step-generator-rounds or FEDCISS_LATER_STEP_GENERATOR_ROUNDS'));
 });

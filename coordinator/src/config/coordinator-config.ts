@@ -42,6 +42,7 @@ const SOURCES: ReadonlyArray<[path: string, flag: string, env: string]> = [
   ['rounds.heartbeatTimeoutSeconds', 'heartbeatTimeout', 'FEDCISS_HEARTBEAT_TIMEOUT_S'],
   ['rounds.segmenterRounds', 'segmenterRounds', 'FEDCISS_SEGMENTER_ROUNDS'],
   ['rounds.generatorRounds', 'generatorRounds', 'FEDCISS_GENERATOR_ROUNDS'],
+  ['rounds.laterStepGeneratorRounds', 'laterStepGeneratorRounds', 'FEDCISS_LATER_STEP_GENERATOR_ROUNDS'],
   ['rounds.generatorFailuresPerStep', 'generatorFailures', 'FEDCISS_GENERATOR_FAILURES'],
   ['enrollment.maxPendingPerAddress', 'maxPendingPerAddress', 'FEDCISS_MAX_PENDING_PER_ADDRESS'],
   ['enrollment.maxPending', 'maxPending', 'FEDCISS_MAX_PENDING'],
@@ -89,7 +90,7 @@ export function resolveConfig({ env = process.env, flags = {} }: ConfigSources =
     rounds: {
       quorum: text['rounds.quorum'], deadlineSeconds: text['rounds.deadlineSeconds'], hardLimitSeconds: text['rounds.hardLimitSeconds'],
       stragglers: text['rounds.stragglers'] as StragglerPolicy | undefined, heartbeatTimeoutSeconds: text['rounds.heartbeatTimeoutSeconds'],
-      segmenterRounds: text['rounds.segmenterRounds'], generatorRounds: text['rounds.generatorRounds'],
+      segmenterRounds: text['rounds.segmenterRounds'], generatorRounds: text['rounds.generatorRounds'], laterStepGeneratorRounds: text['rounds.laterStepGeneratorRounds'],
       generatorFailuresPerStep: text['rounds.generatorFailuresPerStep'],
     },
     enrollment: {
@@ -130,7 +131,7 @@ const GENERATOR_ROUND_OVERHEAD_SECONDS = 60;
 function checkGeneratorRoundFits(config: CoordinatorConfig, trainingSource: string): void {
   const seconds = config.training.generatorTraining.seconds;
   const r = config.rounds;
-  if (r.generatorRounds === 0 || seconds === 0) return;
+  if ((r.generatorRounds === 0 && r.laterStepGeneratorRounds === 0) || seconds === 0) return;
   const [path, limit] = r.stragglers === 'wait' ? ['rounds.hardLimitSeconds', r.hardLimitSeconds] : ['rounds.deadlineSeconds', r.deadlineSeconds];
   if (seconds + GENERATOR_ROUND_OVERHEAD_SECONDS <= limit) return;
   const [, flag, env] = SOURCES.find(([p]) => p === path)!;

@@ -26,10 +26,21 @@ export const roundSettingsSchema = z.strictObject({
   heartbeatTimeoutSeconds: integer(1).default(60),
   /** Segmenter rounds per incremental step. */
   segmenterRounds: integer(1).default(2),
-  /** Generator rounds per step (0: no diffusion replay). Several short ones rather than one long:
-   * each round averages the sites' generators, and generators trained far apart average into a
-   * field of one colour (ml's REPLAY_GENERATOR_TRAINING: four rounds of 150 s). */
+  /** Generator rounds of step 0, and of a later step that opens without a generator (0: no diffusion
+   * replay). Several short ones rather than one long: each round averages the sites' generators, and
+   * generators trained far apart average into a field of one colour (ml's REPLAY_GENERATOR_TRAINING:
+   * four rounds of 150 s). */
   generatorRounds: integer(0).default(4),
+  /**
+   * Generator rounds of a later step that opens with a generator: they train it on that step's
+   * images. 0 (the default) keeps the generator as it is, and every step replays from it. Trained on
+   * a step's few surgeries, the generator forgot the earlier scenes as a segmenter does: in bench:ciss
+   * 6-1 (quick, 3 seeds) its replay fidelity fell from 0.6 at step 1 to 0.27-0.51 at step 4, where the
+   * kept one stayed at 0.48-0.54, and keeping it gave +4.0 ± 3.0 old-class mIoU after five steps at
+   * 40 % of the time (README, bench:ciss). Raise it for a federation whose later steps bring many
+   * patients of a kind step 0 did not see.
+   */
+  laterStepGeneratorRounds: integer(0).default(0),
   /**
    * Failed generator rounds a step tries before it goes on with the generator it has (e.g. every
    * site withheld its generator at the memorisation gate, which a retrained generator can pass).

@@ -65,7 +65,8 @@ export class StepsService {
       const weights = teacherId
         ? await this.factory.growHead(await this.models.weights(teacherId), oldClasses, numClasses, segmenter)
         : await this.factory.createSegmenter({ numClasses, config: segmenter }, 1000 + index);
-      const needGenerator = this.config.rounds.generatorRounds > 0 && !currentGenerator;
+      const rounds = this.config.rounds;
+      const needGenerator = rounds.generatorRounds > 0 && !currentGenerator;
       const generatorWeights = needGenerator ? await this.factory.createGenerator(generator, 2000) : null;
       const config: StepConfig = {
         training: this.config.training,
@@ -73,8 +74,9 @@ export class StepsService {
         generator,
         numClasses,
         newClassIds,
-        segmenterRounds: this.config.rounds.segmenterRounds,
-        generatorRounds: this.config.rounds.generatorRounds,
+        segmenterRounds: rounds.segmenterRounds,
+        // A later step keeps the generator it has unless told to train it on (laterStepGeneratorRounds).
+        generatorRounds: index > 0 && currentGenerator ? rounds.laterStepGeneratorRounds : rounds.generatorRounds,
       };
       const startVersion: NewModelVersion = { kind: 'segmenter', weights, parentId: teacherId, stepIndex: index, numClasses, config: segmenter, note: teacherId ? `head grown from ${oldClasses} to ${numClasses} classes` : 'initial model' };
       const generatorVersion: NewModelVersion | null = generatorWeights ? { kind: 'generator', weights: generatorWeights, stepIndex: index, numClasses: 0, config: generator, note: 'initial generator' } : null;

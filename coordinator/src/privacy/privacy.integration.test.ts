@@ -112,8 +112,7 @@ describe('privacy of what leaves a site', () => {
       await site.reportEvaluation({ modelVersionId: t.globalModel!.versionId, roundId: t.roundId, images: 1, split: 'test', evaluatedSiteModel: '', classes: [{ classId: 1, truePositive: 1, falsePositive: 0, falseNegative: 0 }] });
     }
     await until('step 0 to complete', async () => (await api('GET', '/api/steps')).body[0]?.status === 'completed');
-    config.rounds.segmenterRounds = 3;
-    config.rounds.generatorRounds = 0;
+    config.rounds.segmenterRounds = 3; // and no generator round: a later step keeps its generator by default
     const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'colon' }] });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
     for (let round = 0; round < 2; round++) {
@@ -158,7 +157,7 @@ describe('privacy of what leaves a site', () => {
     await until('step 1 to complete', async () => (await api('GET', '/api/steps')).body[1]?.status === 'completed');
     const generator = (await api('GET', '/api/rounds?step=0')).body.find((r: { kind: string }) => r.kind === 'generator').resultVersionId;
     config.training = { ...config.training, privacy: { differentialPrivacy: null } };
-    Object.assign(config.rounds, { segmenterRounds: 1, generatorRounds: 1, generatorFailuresPerStep: 2 });
+    Object.assign(config.rounds, { segmenterRounds: 1, laterStepGeneratorRounds: 1, generatorFailuresPerStep: 2 });
     const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'stomach' }] });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
     for (const site of [a, b]) await uploadShifted(site, await taskOf(site, TaskKind.TASK_KIND_TRAIN_SEGMENTER), 'segmenter', 0.1);

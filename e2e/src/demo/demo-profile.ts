@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
 
-/** Generator rounds in each step, and optimizer steps of generator training per site in each
- * round (the generator keeps training across rounds and steps; at step 1 the sites replay what
- * step 0's rounds made). Four rounds of 400 steps rather than one of 1600: the coordinator averages
+/** Generator rounds of step 0, and optimizer steps of generator training per site in each
+ * round (the generator keeps training across the rounds; at step 1 the sites replay what step 0's
+ * rounds made, and later steps keep that generator: the coordinator's laterStepGeneratorRounds). Four rounds of 400 steps rather than one of 1600: the coordinator averages
  * the sites' generators, and three generators trained 1600 steps apart from the same fresh weights
  * average into a field of one colour (purple, blue-grey, mauve: in-process FedAvg of three
  * demo-sized sites, three seeds); averaged every 400 steps, the same 1600 steps keep the scenes'
@@ -87,7 +87,7 @@ export function demoTraining(scale: number, generatorBudget: GeneratorBudget = {
     // bench:ciss measured as "ours".
     segmenter: { width: 16, depth: 2, inputSize: DEMO_INPUT, embedDim: 16, groups: 4 },
     // The replay recipe measured by bench:replay (ml/src/diffusion/recipe.ts), trained for a step
-    // budget per generator round; it keeps training across rounds and steps.
+    // budget per generator round; it keeps training across step 0's rounds.
     generator: { ...replayGeneratorConfig(DEMO_INPUT) },
     generatorTraining: demoGeneratorTraining(generatorBudget, DEMO_TRAIN_SURGERIES_PER_STEP * DEMO_IMAGES_PER_SURGERY * scale),
   };

@@ -29,7 +29,7 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (a === '--exit') o.exitAtEnd = true;
     else if (a === '--stay') o.exitAtEnd = false;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(`npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~9 min on 2 idle cores)] [--generator-steps N (per site and generator round, ${DEMO_GENERATOR_ROUNDS} rounds a step; default ${DEMO_GENERATOR_STEPS} x K) | --generator-seconds S (a wall-clock budget a round instead)] [--work-dir DIR] [--exit | --stay]\n`);
+      process.stdout.write(`npm run demo -- [--sites N (2..6, default 3)] [--scale K (default 1: ~9 min on 2 idle cores)] [--generator-steps N (per site and generator round, ${DEMO_GENERATOR_ROUNDS} rounds at step 0; default ${DEMO_GENERATOR_STEPS} x K) | --generator-seconds S (a wall-clock budget a round instead)] [--work-dir DIR] [--exit | --stay]\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }

@@ -27,7 +27,7 @@ describe('secure aggregation + differential privacy, three site agents as proces
   before(async () => {
     fed = new Federation(tinyFederation(workDir, {
       tls: false,
-      coordinatorFlags: ['--quorum', '3', '--segmenter-rounds', '1', '--generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '8'],
+      coordinatorFlags: ['--quorum', '3', '--segmenter-rounds', '1', '--generator-rounds', '1', '--later-step-generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '8'],
       // Secure aggregation sees no single update: FedAvg only, no cross-site evaluation.
       training: { ...TINY_TRAINING, crossSiteEvaluation: false, privacy: PRIVACY },
     }));

@@ -31,7 +31,9 @@ export function tinyFederation(workDir: string, overrides: Partial<FederationOpt
     seed: 7,
     // A site's heartbeat can lag while its training holds the event loop on a busy 2-core machine;
     // 20 s keeps such a site in the next round (the faults test sets its own, shorter timeout).
-    coordinatorFlags: ['--quorum', '2', '--segmenter-rounds', '2', '--generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '20'],
+    // One generator round a step, step 1's included (--later-step-generator-rounds): the happy path
+    // and the privacy test follow a generator trained on through the steps.
+    coordinatorFlags: ['--quorum', '2', '--segmenter-rounds', '2', '--generator-rounds', '1', '--later-step-generator-rounds', '1', '--deadline', '240', '--tick-ms', '200', '--heartbeat-timeout', '20'],
     training: TINY_TRAINING,
     ...overrides,
   };

@@ -80,7 +80,8 @@ export function register(program: Command, action: ServeAction = runServe): void
     .option('--stragglers <policy>', 'wait | drop | accept-late-same-round')
     .option('--heartbeat-timeout <seconds>', 'a site silent this long counts as dead', intFlag('--heartbeat-timeout'))
     .option('--segmenter-rounds <n>', 'segmenter rounds per step', intFlag('--segmenter-rounds'))
-    .option('--generator-rounds <n>', 'generator rounds per step (0: no diffusion replay)', intFlag('--generator-rounds'))
+    .option('--generator-rounds <n>', 'generator rounds of step 0, or of a later step without a generator (0: no diffusion replay; default 4)', intFlag('--generator-rounds'))
+    .option('--later-step-generator-rounds <n>', 'generator rounds of a later step that has a generator, training it on that step\'s images (default 0: every step replays from the generator it has)', intFlag('--later-step-generator-rounds'))
     .option('--generator-failures <n>', 'failed generator rounds a step tries before it goes on with the generator it has (default 3)', intFlag('--generator-failures'))
     .option('--max-pending-per-address <n>', 'pending enrolment requests allowed from one address (default 10)', intFlag('--max-pending-per-address'))
     .option('--max-pending <n>', 'pending enrolment requests allowed in total (default 200)', intFlag('--max-pending'))
@@ -97,7 +98,7 @@ export function register(program: Command, action: ServeAction = runServe): void
           dataDir: o.dataDir as string, databaseUrl: o.databaseUrl as string, grpcAddress: o.grpcAddress as string, enrollAddress: o.enrollAddress as string,
           httpHost: o.httpHost as string, httpPort: o.httpPort as string, insecure: o.insecure === true, autoApprove: o.autoApprove === true, openEnrollment: o.openEnrollment === true,
           quorum: o.quorum as string, deadline: o.deadline as string, hardLimit: o.hardLimit as string, stragglers: o.stragglers as string,
-          heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string,
+          heartbeatTimeout: o.heartbeatTimeout as string, segmenterRounds: o.segmenterRounds as string, generatorRounds: o.generatorRounds as string, laterStepGeneratorRounds: o.laterStepGeneratorRounds as string,
           generatorFailures: o.generatorFailures as string, trainingFile: o.trainingFile as string, tickMs: o.tickMs as string, leaseSeconds: o.leaseSeconds as string, leaseRenewSeconds: o.leaseRenewSeconds as string,
           maxPendingPerAddress: o.maxPendingPerAddress as string, maxPending: o.maxPending as string, pendingExpiry: o.pendingExpiry as string, tlsHostnames: o.tlsHostname?.join(','),
         },

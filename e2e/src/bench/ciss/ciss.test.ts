@@ -105,6 +105,11 @@ test('method recipes: what each method turns on', () => {
   const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };
   assert.equal(gen(true), String(p.generatorRounds));
   assert.equal(gen(false), '0', 'no generator rounds when no later step uses the generator');
+  const later = (id: string, generatorNeeded: boolean) => { const f = coordinatorFlags(methodById(id), p, 2, generatorNeeded); return f[f.indexOf('--later-step-generator-rounds') + 1]; };
+  assert.equal(later('ours', true), '0', 'ours keeps the step-0 generator: no generator rounds in later steps');
+  assert.equal(later('ours-retrain-generator', true), String(p.generatorRounds), 'the ablation trains it on in every later step');
+  assert.equal(later('ours-retrain-generator', false), '0', 'unless no later step uses it');
+  assert.ok((trainingSettings(methodById('ours-retrain-generator'), p, 1).replayImages as number) > 0);
   assert.equal(flags[flags.indexOf('--quorum') + 1], '2');
 });
 
