@@ -283,11 +283,12 @@ export function trainingSettings(method: MethodSpec, profile: Profile, step: num
  * generator nobody uses, so they are skipped). Step 0 trains the generator in `--generator-rounds`,
  * later steps in `--later-step-generator-rounds`. */
 export function coordinatorFlags(method: MethodSpec, profile: Profile, sites: number, generatorNeeded = method.generator): string[] {
+  const generatorRounds = method.generator && generatorNeeded ? profile.generatorRounds : 0;
   return [
     '--quorum', String(sites),
     '--segmenter-rounds', String(profile.segmenterRounds),
-    '--generator-rounds', String(method.generator && generatorNeeded ? profile.generatorRounds : 0),
-    '--later-step-generator-rounds', String(method.generator && method.retrainGenerator && generatorNeeded ? profile.generatorRounds : 0),
+    '--generator-rounds', String(generatorRounds),
+    '--later-step-generator-rounds', String(method.retrainGenerator ? generatorRounds : 0),
     '--deadline', String(Math.ceil(profile.stepTimeoutMs / 1000)),
     '--tick-ms', '200',
     '--heartbeat-timeout', '60',
