@@ -1,13 +1,14 @@
 """PyTorch twin of ml/src/bench/unet.ts (same architecture, Adam, softmax CE), for the engine
-benchmark. Usage: torch_unet.py THREADS SIZE [--batch 8] [--channels 16,32,64,128] [--classes 12]
+benchmark. Usage: torch_unet.py THREADS SIZE [--batch 8] [--channels 16,32,64,128] [--classes 12] [--device cpu|cuda]
 Serves one line per request on stdin: 'train' or 'infer' -> the milliseconds of one step, so the
 caller can alternate with its own steps (both then see the same machine load). The first line
-printed is a JSON header ({"available": ..., "version", "params"})."""
+printed is a JSON header ({"available": ..., "version", "params", "device"}). On cuda each step's
+time ends after torch.cuda.synchronize(), so it counts the GPU's work, not only its launch."""
 import json, sys, time
 
 def main():
     args = sys.argv[1:]
-    opts = {"--batch": "8", "--channels": "16,32,64,128", "--classes": "12"}
+    opts = {"--batch": "8", "--channels": "16,32,64,128", "--classes": "12", "--device": "cpu"}
     pos = []
     i = 0
     while i < len(args):
@@ -52,13 +53,18 @@ def main():
                 x = d(torch.cat([u(x), skips[len(chans) - 2 - j]], 1))
             return self.head(x)
 
+    device = opts["--device"]
+    if device == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"available": False, "reason": "torch.cuda.is_available() is False"}), flush=True)
+        return
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     S = sizes[0]
     torch.manual_seed(0)
-    model = UNet()
+    model = UNet().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(B, 3, S, S); y = torch.randint(0, classes, (B, S, S))
+    x = torch.rand(B, 3, S, S, device=device); y = torch.randint(0, classes, (B, S, S), device=device)
     lossf = nn.CrossEntropyLoss(ignore_index=255)
-    print(json.dumps({"available": True, "version": torch.__version__, "threads": threads,
+    print(json.dumps({"available": True, "version": torch.__version__, "threads": threads, "device": device,
                       "params": sum(p.numel() for p in model.parameters())}), flush=True)
     for line in sys.stdin:
         cmd = line.strip()
@@ -73,6 +79,7 @@ def main():
                 model(x)
         else:
             break
+        sync()
         print((time.perf_counter() - t) * 1000, flush=True)
 
 main()

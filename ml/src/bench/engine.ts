@@ -2,17 +2,21 @@
  * this engine and on PyTorch (Debian's python3-torch, same architecture and thread count), resident
  * memory growth across many training steps, and the same figures for a larger network. Prints JSON.
  * Flags: --steps N (rss run, default 500), --iters N (timed repetitions, default 10),
- * --sizes 64,128, --batch 8, --larger 32,64,128,256 (channels of the larger network), --no-torch.
- * Medians are the headline figures; minima are printed too (this machine is often shared). */
+ * --sizes 64,128, --batch 8, --larger 32,64,128,256 (channels of the larger network), --no-torch,
+ * --ep cpu|cuda|webgpu (our execution provider, default cpu), --python PATH (one with torch, default
+ * /usr/bin/python3), --torch-device cpu|cuda (default cpu).
+ * Medians are the headline figures; minima are printed too (this machine is often shared). On a
+ * provider other than cpu, each size also reports how far its losses stray from the cpu's over the
+ * same steps from the same weights (agreementWithCpu). */
 import * as os from 'node:os';
 import { Graph } from '../graph/graph';
 import { InferenceRunner } from '../infer/inference';
 import { softmaxCrossEntropy } from '../nn/losses';
-import { coreCount, TensorValue } from '../runtime/session';
+import { coreCount, ExecutionProvider, RuntimeOptions, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
 import { matmulPeakGflops, trainStepFlops } from './flops';
-import { TorchServer } from './torch-server';
+import { TorchPlace, TorchServer } from './torch-server';
 import { referenceUNet } from './unet';
 
 const argv = process.argv.slice(2);
@@ -28,6 +32,12 @@ const CLASSES = 12;
 const THREADS = coreCount();
 const REFERENCE = [16, 32, 64, 128];
 const LARGER = flag('larger', '32,64,128,256').split(',').map(Number);
+const EP = flag('ep', 'cpu') as ExecutionProvider;
+const TORCH: TorchPlace = { python: flag('python', '/usr/bin/python3'), device: flag('torch-device', 'cpu') as TorchPlace['device'] };
+/** What the runtime said (a provider falling back to cpu, say): printed with the figures. */
+const notes = new Set<string>();
+const RUNTIME: RuntimeOptions = { executionProvider: EP, threads: THREADS, log: (m) => notes.add(m) };
+const AGREEMENT_STEPS = 5;
 
 /** Pause between the two engines' steps: lets the other one's spinning worker threads go idle. */
 const settle = () => new Promise((r) => setTimeout(r, 200));
@@ -41,11 +51,28 @@ function batchOf(size: number): Record<string, TensorValue> {
   return { image: { shape: [BATCH, 3, size, size], data: image }, labels: { shape: [BATCH, size, size], data: labels } };
 }
 
-function trainer(channels: readonly number[]): Trainer {
+function trainer(channels: readonly number[], runtime: RuntimeOptions = RUNTIME): Trainer {
   return new Trainer({
     model: (g: Graph, b) => ({ losses: { ce: softmaxCrossEntropy(referenceUNet(g, b.image, CLASSES, channels), b.labels) } }),
     optimizer: { kind: 'adam' },
+    runtime,
   });
+}
+
+/** The same steps from the same weights on cpu and on EP: the largest gap between their losses,
+ * absolute and relative to the cpu's loss. */
+async function agreementWithCpu(channels: readonly number[], batch: Record<string, TensorValue>) {
+  const [cpu, ep] = [trainer(channels, { threads: THREADS }), trainer(channels)];
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let i = 0; i < AGREEMENT_STEPS; i++) {
+    const [a, b] = [(await cpu.step(batch, 1e-3)).losses.total, (await ep.step(batch, 1e-3)).losses.total];
+    maxAbs = Math.max(maxAbs, Math.abs(a - b));
+    maxRel = Math.max(maxRel, Math.abs(a - b) / Math.abs(a));
+  }
+  await cpu.release();
+  await ep.release();
+  return { steps: AGREEMENT_STEPS, maxAbsLossDifference: maxAbs, maxRelativeLossDifference: maxRel };
 }
 
 /** Ours and PyTorch for one network and size, their steps alternating (ours, theirs, ours, ...)
@@ -60,10 +87,10 @@ async function compare(channels: readonly number[], size: number) {
     model: (g, i) => ({ logits: referenceUNet(g, i.image, CLASSES, channels) }),
     inputs: { image: { shape: [BATCH, 3, size, size] } },
     weights: t.weights,
-  });
+  }, RUNTIME);
   const torch = argv.includes('--no-torch')
     ? { header: { available: false as const, reason: 'skipped (--no-torch)' }, server: undefined }
-    : await TorchServer.start(THREADS, size, BATCH, channels, CLASSES);
+    : await TorchServer.start(TORCH, THREADS, size, BATCH, channels, CLASSES);
   const times = { train: [] as number[], infer: [] as number[], torchTrain: [] as number[], torchInfer: [] as number[] };
   for (let i = 0; i < ITERS + 2; i++) {
     const s = performance.now();
@@ -106,13 +133,15 @@ async function compare(channels: readonly number[], size: number) {
         trainStepMsMin: round(min(times.torchTrain)),
         inferMsMin: round(min(times.torchInfer)),
         version: torch.header.version,
+        device: torch.header.device,
         params: torch.header.params,
       }
     : { available: false, reason: torch.header.reason };
   const ratios = torch.header.available
     ? { trainSpeedup: round(pytorch.trainStepMs as number / ours.trainStepMs), inferSpeedup: round(pytorch.inferMs as number / ours.inferMs) }
     : undefined;
-  return { size, ours, pytorch, ...(ratios ? { speedupOverPytorch: ratios } : {}) };
+  const agreement = EP === 'cpu' ? {} : { agreementWithCpu: await agreementWithCpu(channels, batch) };
+  return { size, ours, pytorch, ...(ratios ? { speedupOverPytorch: ratios } : {}), ...agreement };
 }
 
 async function rssGrowth(steps: number) {
@@ -137,7 +166,7 @@ async function main() {
   const larger = [];
   for (const size of SIZES) larger.push(await compare(LARGER, size));
   const rss = await rssGrowth(STEPS);
-  const matmulPeak = round(await matmulPeakGflops({ threads: THREADS }));
+  const matmulPeak = round(await matmulPeakGflops(RUNTIME));
   const report = {
     /** ONNX Runtime's best MatMul GFLOP/s on this machine in this run: the practical limit to read achievedGflops against. */
     matmulPeakGflops: matmulPeak,
@@ -145,7 +174,8 @@ async function main() {
     rssGrowthPercent: rss.growthPercent,
     rss,
     larger: { channels: LARGER, results: larger },
-    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: BATCH, optimizer: 'adam', threads: THREADS, iters: ITERS, statistic: 'median', pairing: 'our and PyTorch steps alternate' },
+    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: BATCH, optimizer: 'adam', threads: THREADS, iters: ITERS, statistic: 'median', pairing: 'our and PyTorch steps alternate', executionProvider: EP, torch: TORCH },
+    notes: [...notes],
     machine: { cpus: os.cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map(round) },
   };
   console.log(JSON.stringify(report, null, 2));

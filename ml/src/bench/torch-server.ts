@@ -4,7 +4,13 @@ import { spawn, ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-export type TorchHeader = { available: true; version: string; params: number } | { available: false; reason: string };
+export type TorchHeader = { available: true; version: string; params: number; device: string } | { available: false; reason: string };
+
+/** Where the PyTorch twin runs: which Python (one that has torch) and on which torch device. */
+export interface TorchPlace {
+  readonly python: string;
+  readonly device: 'cpu' | 'cuda';
+}
 
 export class TorchServer {
   private waiting: ((line: string) => void)[] = [];
@@ -13,14 +19,14 @@ export class TorchServer {
   }
 
   /** Starts the server; resolves with its header (and the server when PyTorch is there). */
-  static start(threads: number, size: number, batch: number, channels: readonly number[], classes: number): Promise<{ header: TorchHeader; server?: TorchServer }> {
+  static start(place: TorchPlace, threads: number, size: number, batch: number, channels: readonly number[], classes: number): Promise<{ header: TorchHeader; server?: TorchServer }> {
     const script = path.join(__dirname, '..', '..', 'bench', 'torch_unet.py');
-    const args = [script, String(threads), String(size), '--batch', String(batch), '--channels', channels.join(','), '--classes', String(classes)];
+    const args = [script, String(threads), String(size), '--batch', String(batch), '--channels', channels.join(','), '--classes', String(classes), '--device', place.device];
     return new Promise((resolve) => {
-      const child = spawn('/usr/bin/python3', args);
+      const child = spawn(place.python, args);
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += String(d)));
-      child.on('error', (e) => resolve({ header: { available: false, reason: `cannot run /usr/bin/python3: ${e.message}` } }));
+      child.on('error', (e) => resolve({ header: { available: false, reason: `cannot run ${place.python}: ${e.message}` } }));
       child.on('exit', (code) => {
         if (code) resolve({ header: { available: false, reason: `PyTorch run failed: ${stderr.trim().split('\n').pop()}` } });
       });

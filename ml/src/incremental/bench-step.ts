@@ -1,8 +1,9 @@
-/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [size] [batch]`.
+/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [size] [batch] [steps] [cpu|cuda|webgpu]`.
  * Default network (width 16, depth 3, embedDim 32) at size x size, batch 8: milliseconds per train
  * step for plain cross-entropy and for the whole method (teacher pass, pseudo-labels, kd, pod,
- * contrastive), and per inference batch. */
-import { coreCount } from '../runtime/session';
+ * contrastive), and per inference batch, on the execution provider named (default cpu); what the
+ * runtime said (a provider falling back to cpu, say) is printed under notes. */
+import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
 import { SegmenterRunner } from '../segmentation/runner';
@@ -13,11 +14,13 @@ async function main(): Promise<void> {
   const size = Number(process.argv[2] ?? 64);
   const batch = Number(process.argv[3] ?? 8);
   const steps = Number(process.argv[4] ?? 10);
+  const notes = new Set<string>();
+  const runtime: RuntimeOptions = { executionProvider: (process.argv[5] ?? 'cpu') as ExecutionProvider, log: (m) => notes.add(m) };
   const config = segmenterConfig({ inputSize: [size, size] });
   const data = shapeScenes(batch * 2, { size, draw: [3, 1, 2], annotate: [3], seed: 1 });
   const teacher = { weights: createSegmenterWeights(config, 3, 1), numClasses: 3 };
   const weights = growHead(teacher.weights, 3, 4);
-  const out: Record<string, unknown> = { size, batch, cores: coreCount(), parameters: [...weights.values()].reduce((n, t) => n + t.data.length, 0) };
+  const out: Record<string, unknown> = { size, batch, executionProvider: runtime.executionProvider, cores: coreCount(), parameters: [...weights.values()].reduce((n, t) => n + t.data.length, 0) };
   const only = (k: string) => ({ lossWeights: { kd: 0, pod: 0, contrastive: 0, [k]: k === 'ce' ? 1 : 0.5 } });
   for (const [name, extra] of [
     ['ce', { lossWeights: { contrastive: 0 } }],
@@ -36,17 +39,19 @@ async function main(): Promise<void> {
       real: data,
       replay: name === 'method' ? data.slice(0, 4) : undefined,
       hyper,
+      runtime,
     });
     out[`${name}: train step ms (graph)`] = +r.metrics.msPerStep.toFixed(1);
     out[`${name}: whole step ms (incl. augmentation, teacher pass, the compile)`] = +((Date.now() - t0) / (steps + 1)).toFixed(1);
   }
-  const runner = await SegmenterRunner.create(config, weights, 4, { batch });
+  const runner = await SegmenterRunner.create(config, weights, 4, { batch, runtime });
   const x = new Float32Array(batch * 3 * size * size).fill(0.5);
   await runner.run(x);
   const t1 = Date.now();
   for (let i = 0; i < steps; i++) await runner.run(x);
   out['inference ms per batch'] = +((Date.now() - t1) / steps).toFixed(1);
   await runner.release();
+  out.notes = [...notes];
   console.log(JSON.stringify(out, null, 2));
 }
 
