@@ -7,8 +7,8 @@
 # one log per part in OUT (default bench-gpu/). PyTorch's twin runs on cuda when PYTHON (default
 # python3) has a torch that sees a GPU. nvidia-smi, where there is one, samples the GPU's use each
 # second into OUT/nvidia-smi.csv. Each part has its own time limit (LIMIT seconds, default 150), so a
-# part that hangs leaves the others' figures. A provider that cannot start falls back to cpu and
-# says why under the part's "notes".
+# part that hangs leaves the others' figures; the script exits 1 if any part failed or timed out. A
+# provider that cannot start falls back to cpu and says why under the part's "notes".
 set -u
 EP=${1:?usage: bench-gpu.sh webgpu|cuda [OUT]}
 OUT=${2:-bench-gpu}
@@ -17,11 +17,14 @@ LIMIT=${LIMIT:-150}
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
 
+failed=0
 part() {
-  local name=$1 start=$SECONDS
+  local name=$1 start=$SECONDS status
   shift
   timeout "$LIMIT" "$@" >"$OUT/$name.json" 2>"$OUT/$name.log"
-  echo "$name: exit $? after $((SECONDS - start)) s"
+  status=$?
+  echo "$name: exit $status after $((SECONDS - start)) s"
+  [ "$status" -eq 0 ] || failed=1
 }
 
 smi=
@@ -41,4 +44,4 @@ part "diffusion-$EP" node ml/dist/diffusion/bench.js --ep "$EP"
 part diffusion-cpu node ml/dist/diffusion/bench.js --ep cpu
 
 [ -n "$smi" ] && kill "$smi"
-exit 0
+exit "$failed"
