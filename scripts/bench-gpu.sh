@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench:gpu -- EP [OUT]`: the learning engine on a GPU execution provider EP (webgpu or
 # cuda), each part beside the same run on the cpu: the site's incremental training step
-# (ml/dist/incremental/bench-step.js), the engine's training step against PyTorch's twin
+# (ml/dist/incremental/bench-step.js; also with training on the cpu and inference, the teacher's
+# pass included, on EP: a site's trainingExecutionProvider), the engine's training step against PyTorch's twin
 # (ml/dist/bench/engine.js, which also reports how far the provider's losses stray from the cpu's)
 # and the diffusion generator's training and sampling (ml/dist/diffusion/bench.js). One JSON file and
 # one log per part in OUT (default bench-gpu/). PyTorch's twin runs on cuda when PYTHON (default
@@ -37,6 +38,7 @@ torchDevice=$("$PYTHON" -c 'import torch; print("cuda" if torch.cuda.is_availabl
 echo "execution provider $EP; PyTorch's twin: $PYTHON on $torchDevice"
 
 part "step-$EP" node ml/dist/incremental/bench-step.js 64 8 10 "$EP"
+part "step-$EP-training-cpu" node ml/dist/incremental/bench-step.js 64 8 10 "$EP" cpu
 part step-cpu node ml/dist/incremental/bench-step.js 64 8 10 cpu
 part "engine-$EP" node ml/dist/bench/engine.js --ep "$EP" --sizes 64,128 --steps 50 --python "$PYTHON" --torch-device "$torchDevice"
 part engine-cpu node ml/dist/bench/engine.js --ep cpu --sizes 64,128 --steps 50 --python "$PYTHON" --torch-device cpu

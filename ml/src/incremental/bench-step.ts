@@ -1,8 +1,9 @@
-/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [size] [batch] [steps] [cpu|cuda|webgpu]`.
+/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [size] [batch] [steps] [EP] [TRAINING_EP]`.
  * Default network (width 16, depth 3, embedDim 32) at size x size, batch 8: milliseconds per train
  * step for plain cross-entropy and for the whole method (teacher pass, pseudo-labels, kd, pod,
- * contrastive), and per inference batch, on the execution provider named (default cpu); what the
- * runtime said (a provider falling back to cpu, say) is printed under notes. */
+ * contrastive), and per inference batch, on the execution provider named (cpu, cuda or webgpu;
+ * default cpu), training on TRAINING_EP where it is given (RuntimeOptions.trainingExecutionProvider:
+ * the teacher's pass and the inference batches stay on EP); what the runtime said (a provider falling back to cpu, say) is printed under notes. */
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
@@ -15,12 +16,16 @@ async function main(): Promise<void> {
   const batch = Number(process.argv[3] ?? 8);
   const steps = Number(process.argv[4] ?? 10);
   const notes = new Set<string>();
-  const runtime: RuntimeOptions = { executionProvider: (process.argv[5] ?? 'cpu') as ExecutionProvider, log: (m) => notes.add(m) };
+  const runtime: RuntimeOptions = {
+    executionProvider: (process.argv[5] ?? 'cpu') as ExecutionProvider,
+    trainingExecutionProvider: process.argv[6] as ExecutionProvider | undefined,
+    log: (m) => notes.add(m),
+  };
   const config = segmenterConfig({ inputSize: [size, size] });
   const data = shapeScenes(batch * 2, { size, draw: [3, 1, 2], annotate: [3], seed: 1 });
   const teacher = { weights: createSegmenterWeights(config, 3, 1), numClasses: 3 };
   const weights = growHead(teacher.weights, 3, 4);
-  const out: Record<string, unknown> = { size, batch, executionProvider: runtime.executionProvider, cores: coreCount(), parameters: [...weights.values()].reduce((n, t) => n + t.data.length, 0) };
+  const out: Record<string, unknown> = { size, batch, executionProvider: runtime.executionProvider, trainingExecutionProvider: runtime.trainingExecutionProvider ?? runtime.executionProvider, cores: coreCount(), parameters: [...weights.values()].reduce((n, t) => n + t.data.length, 0) };
   const only = (k: string) => ({ lossWeights: { kd: 0, pod: 0, contrastive: 0, [k]: k === 'ce' ? 1 : 0.5 } });
   for (const [name, extra] of [
     ['ce', { lossWeights: { contrastive: 0 } }],

@@ -8,7 +8,7 @@ import { iouClass1, rectangles, tinySegNet } from '../testing/tiny-seg';
 import { cloneTensors } from '../weights/named-tensors';
 import { decodeSafetensors, encodeSafetensors } from '../weights/safetensors';
 import type { OptimizerConfig } from './optimizers';
-import { compileTrainStep, NonFiniteLossError, Trainer } from './trainer';
+import { compileTrainStep, NonFiniteLossError, Trainer, type TrainModel } from './trainer';
 
 const N = 8;
 const S = 16;
@@ -157,6 +157,28 @@ test('gradient accumulation applies the mean gradient every k steps; frozen para
   assert.deepEqual(Array.from(trainer.weights.get('w')!.data), [-2, 1]);
   assert.deepEqual(Array.from(trainer.weights.get('frozen')!.data), [1, 1]);
   assert.deepEqual(Array.from(trainer.optimizerState.get('opt:accum')!.data), [0, 0]); // only 'w' (2 values): 'frozen' is not trained
+});
+
+// Like inference.test's fallback test, this relies on the CUDA provider being absent (it is on
+// every machine that runs npm test: its libraries are not installed by npm install).
+test('training graphs run on trainingExecutionProvider, inference on executionProvider', async () => {
+  const batch = { x: { shape: [2], data: Float32Array.of(1, 2) } };
+  const model: TrainModel = (g, b) => ({ losses: { l: F.reduceSum(F.mul(g.param('w', [2], 'ones'), b.x)) } });
+  const messages: string[] = [];
+  const split = new Trainer({ model, optimizer: { kind: 'sgd' }, runtime: { executionProvider: 'cuda', trainingExecutionProvider: 'cpu', log: (m) => messages.push(m) } });
+  await split.step(batch, 1);
+  assert.deepEqual(messages, [], 'the training session was created on the cpu without trying cuda');
+  assert.deepEqual(Array.from(split.weights.get('w')!.data), [0, -1]);
+  await split.evaluate(batch);
+  assert.equal(messages.length, 1, 'the inference session tried cuda');
+  assert.match(messages[0], /execution provider 'cuda' is not available/);
+  // Without a training provider, training uses executionProvider (and falls back the same way).
+  const whole: string[] = [];
+  const one = new Trainer({ model, optimizer: { kind: 'sgd' }, runtime: { executionProvider: 'cuda', log: (m) => whole.push(m) } });
+  await one.step(batch, 1);
+  assert.equal(whole.length, 1);
+  await split.release();
+  await one.release();
 });
 
 test('BatchNorm running statistics are updated by the step; compiled graphs are cached per shape', async () => {

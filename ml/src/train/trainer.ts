@@ -7,7 +7,7 @@ import { Graph } from '../graph/graph';
 import type { DType, Tensor } from '../graph/tensor';
 import { initialise, seededRandom } from '../init/initializers';
 import { CompiledGraph } from '../runtime/compiled';
-import { dtypeOfData, RuntimeOptions, TensorValue } from '../runtime/session';
+import { dtypeOfData, RuntimeOptions, TensorValue, trainingRuntime } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { applyOptimizer, clipByGlobalNorm, OptimizerConfig, stateSlots } from './optimizers';
 
@@ -187,7 +187,7 @@ export class Trainer {
     for (const [name, t] of g.bufferUpdates) out[`buffer:${name}`] = t;
     for (const [name, t] of Object.entries(outputs)) out[`out:${name}`] = t;
 
-    const graph = await CompiledGraph.compile(out, cfg.runtime);
+    const graph = await CompiledGraph.compile(out, trainingRuntime(cfg.runtime));
     for (const [name, m] of graph.inputs) {
       if (name.startsWith('step:') || name in batch || this.weights.has(name) || this.optimizerState.has(name)) continue;
       this.optimizerState.set(name, { shape: [...m.shape], data: new Float32Array(m.shape.reduce((a, b) => a * b, 1)) });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EnrollmentStatus } from '@fedciss/proto';
-import type { AgentConfig } from '../config/agent-config';
+import { executionProvidersOf, type AgentConfig } from '../config/agent-config';
 import { initSiteIdentity, siteKeyFingerprint256, storeSiteCertificate, trustCaCertificate } from '../identity';
 import { enrollmentClient, rememberInsecureSiteId } from './connection';
 import { sleep } from '../federation/retry';
@@ -39,7 +39,7 @@ export async function enroll(config: AgentConfig, o: EnrollOptions): Promise<Enr
   const client = enrollmentClient(config, o.bundle?.token);
   try {
     for (;;) {
-      const r = await client.enroll(config.siteName, csrPem, [config.executionProvider]);
+      const r = await client.enroll(config.siteName, csrPem, executionProvidersOf(config));
       if (r.status === EnrollmentStatus.ENROLLMENT_STATUS_APPROVED) {
         if (config.insecure) rememberInsecureSiteId(config, r.siteId);
         else storeSiteCertificate(config.identityDir, r.certificatePem, r.caCertificatePem, { expectedCaFingerprint256: o.caFingerprint });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigError, loadAgentConfig } from './agent-config';
+import { AgentConfigError, executionProvidersOf, loadAgentConfig } from './agent-config';
 
 test('file, environment and flags combine in that order; paths are relative to the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
@@ -16,6 +16,20 @@ test('file, environment and flags combine in that order; paths are relative to t
   assert.equal(c.workDir, '/var/fedciss');
   assert.deepEqual(c.stepSurgeries, [['01'], ['04']]);
   assert.equal(c.executionProvider, 'cpu');
+  assert.equal(c.trainingExecutionProvider, undefined, 'training runs where inference does unless told otherwise');
+  assert.deepEqual(executionProvidersOf(c), ['cpu']);
+});
+
+test('training may run on another provider than inference (file, environment or flag)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+  const file = join(dir, 'gpu.json');
+  writeFileSync(file, JSON.stringify({ siteName: 'A', executionProvider: 'webgpu', trainingExecutionProvider: 'cpu' }));
+  const c = loadAgentConfig({ file, env: {} });
+  assert.deepEqual([c.executionProvider, c.trainingExecutionProvider], ['webgpu', 'cpu']);
+  assert.deepEqual(executionProvidersOf(c), ['webgpu', 'cpu'], 'the coordinator is told both');
+  assert.equal(loadAgentConfig({ file, env: { FEDCISS_TRAINING_EXECUTION_PROVIDER: 'webgpu' } }).trainingExecutionProvider, 'webgpu');
+  assert.equal(loadAgentConfig({ file, env: {}, flags: { trainingExecutionProvider: 'cuda' } }).trainingExecutionProvider, 'cuda');
+  assert.throws(() => loadAgentConfig({ file, env: {}, flags: { trainingExecutionProvider: 'gpu' } }), /trainingExecutionProvider: Invalid option: expected one of "cpu"\|"cuda"\|"webgpu"/);
 });
 
 test('bad settings are refused with a message that names the setting', () => {

@@ -30,6 +30,7 @@ const ENV: Readonly<Record<string, string>> = {
   FEDCISS_SITE_DATA_FORMAT: 'dataFormat',
   FEDCISS_SITE_WORK_DIR: 'workDir',
   FEDCISS_EXECUTION_PROVIDER: 'executionProvider',
+  FEDCISS_TRAINING_EXECUTION_PROVIDER: 'trainingExecutionProvider',
   FEDCISS_SITE_THREADS: 'threads',
 };
 
@@ -65,7 +66,13 @@ export const agentSettingsSchema = z.strictObject({
   dataFormat: z.enum(['auto', 'dsad', 'folder']).default('auto'),
   /** Caches, models, replay sets, checkpoints, logs and the outbound audit. */
   workDir: text(4096).default('work'),
+  /** Where ONNX Runtime runs the agent's models; with `trainingExecutionProvider` set, only inference
+   * (evaluation, the teacher's passes, replay sampling). */
   executionProvider: z.enum(EXECUTION_PROVIDERS).default('cpu'),
+  /** Where training runs (the segmenter's steps, the generator's, the replay check's student);
+   * default: `executionProvider`. A site with an NVIDIA GPU on WebGPU sets 'cpu' here: WebGPU ran
+   * inference about twice as fast as 16 cores on an H200, training 1.4-2x slower (README, "Using a GPU"). */
+  trainingExecutionProvider: z.enum(EXECUTION_PROVIDERS).optional(),
   /** Threads for ONNX Runtime (default: every core; lower it when several agents share a machine). */
   threads: numeric(z.number().int().min(1).max(1024)).optional(),
   /** Surgeries used for training; default: the official DSAD training split. */
@@ -97,6 +104,11 @@ export const agentSettingsSchema = z.strictObject({
 
 /** The resolved settings: every default filled in, paths absolute, the site's name required. */
 export type AgentConfig = Omit<z.output<typeof agentSettingsSchema>, 'siteName' | 'enrollAddress'> & { siteName: string; enrollAddress: string };
+
+/** The providers this site runs models on, as it tells the coordinator at enrolment: inference's first. */
+export function executionProvidersOf(c: Pick<AgentConfig, 'executionProvider' | 'trainingExecutionProvider'>): ExecutionProviderName[] {
+  return [...new Set([c.executionProvider, c.trainingExecutionProvider ?? c.executionProvider])];
+}
 
 function nextPort(address: string): string {
   const m = /^(.*):(\d+)$/.exec(address)!;

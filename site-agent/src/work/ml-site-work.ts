@@ -68,7 +68,7 @@ export class MlSiteWork implements SiteWork {
       const problems = report.skipped.filter((s) => s.reason !== 'not-in-roster');
       if (problems.length) log('warn', 'files skipped while reading the dataset', { skipped: problems.length, examples: problems.slice(0, 5).map((s) => `${s.path}: ${s.message}`) });
     });
-    this.runtime = { executionProvider: config.executionProvider, threads: config.threads, log: (m) => log('warn', m) };
+    this.runtime = { executionProvider: config.executionProvider, trainingExecutionProvider: config.trainingExecutionProvider, threads: config.threads, log: (m) => log('warn', m) };
   }
 
   /** The same seed for the same step, round and site, so a rerun trains the same way. */

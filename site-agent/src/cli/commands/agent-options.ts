@@ -15,11 +15,12 @@ export interface AgentFlags {
   data?: string;
   workDir?: string;
   executionProvider?: string;
+  trainingExecutionProvider?: string;
 }
 
 export function withAgentOptions(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'JSON settings file (keys: siteName, coordinator, enrollAddress, identityDir, dataRoot, workDir, executionProvider, stepSurgeries, testSurgeries, ...)')
+    .option('--config <file>', 'JSON settings file (keys: siteName, coordinator, enrollAddress, identityDir, dataRoot, workDir, executionProvider, trainingExecutionProvider, stepSurgeries, testSurgeries, ...)')
     .option('--site-name <name>', 'this hospital\'s name as the coordinator\'s admins see it (FEDCISS_SITE_NAME)')
     .option('--coordinator <host:port>', 'the coordinator\'s federation endpoint (FEDCISS_COORDINATOR; default 127.0.0.1:50051)')
     .option('--enroll-address <host:port>', 'the coordinator\'s enrolment endpoint (default: coordinator port + 1)')
@@ -27,7 +28,8 @@ export function withAgentOptions(cmd: Command): Command {
     .option('--identity-dir <dir>', 'where this site\'s private key and certificate live (default ./identity)')
     .option('--data <dir>', 'this hospital\'s images, DSAD layout or a folder with a manifest (FEDCISS_SITE_DATA)')
     .option('--work-dir <dir>', 'caches, models, replay sets, logs and the outbound audit (default ./work)')
-    .option('--execution-provider <ep>', 'cpu, cuda or webgpu (falls back to cpu with a message when unavailable)');
+    .option('--execution-provider <ep>', 'cpu, cuda or webgpu (falls back to cpu with a message when unavailable)')
+    .option('--training-execution-provider <ep>', 'where training runs, if not where --execution-provider runs inference (FEDCISS_TRAINING_EXECUTION_PROVIDER)');
 }
 
 export function agentConfigFrom(flags: AgentFlags): AgentConfig {
@@ -42,6 +44,7 @@ export function agentConfigFrom(flags: AgentFlags): AgentConfig {
       dataRoot: flags.data,
       workDir: flags.workDir,
       executionProvider: flags.executionProvider,
+      trainingExecutionProvider: flags.trainingExecutionProvider,
     },
   });
 }
