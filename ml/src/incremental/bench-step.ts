@@ -3,7 +3,8 @@
  * step for plain cross-entropy and for the whole method (teacher pass, pseudo-labels, kd, pod,
  * contrastive), and per inference batch, on the execution provider named (cpu, cuda or webgpu;
  * default cpu), training on TRAINING_EP where it is given (RuntimeOptions.trainingExecutionProvider:
- * the teacher's pass and the inference batches stay on EP); what the runtime said (a provider falling back to cpu, say) is printed under notes. */
+ * the teacher's pass and the inference batches stay on EP); what the runtime said (a provider
+ * falling back to cpu, say) is printed under notes. */
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
