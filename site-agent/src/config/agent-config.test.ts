@@ -16,7 +16,7 @@ test('file, environment and flags combine in that order; paths are relative to t
   assert.equal(c.workDir, '/var/fedciss');
   assert.deepEqual(c.stepSurgeries, [['01'], ['04']]);
   assert.equal(c.executionProvider, 'cpu');
-  assert.equal(c.trainingExecutionProvider, undefined, 'training runs where inference does unless told otherwise');
+  assert.equal(c.trainingExecutionProvider, 'cpu', 'training runs where inference does unless told otherwise');
   assert.deepEqual(executionProvidersOf(c), ['cpu']);
 });
 

@@ -103,11 +103,15 @@ export const agentSettingsSchema = z.strictObject({
 });
 
 /** The resolved settings: every default filled in, paths absolute, the site's name required. */
-export type AgentConfig = Omit<z.output<typeof agentSettingsSchema>, 'siteName' | 'enrollAddress'> & { siteName: string; enrollAddress: string };
+export type AgentConfig = Omit<z.output<typeof agentSettingsSchema>, 'siteName' | 'enrollAddress' | 'trainingExecutionProvider'> & {
+  siteName: string;
+  enrollAddress: string;
+  trainingExecutionProvider: ExecutionProviderName;
+};
 
 /** The providers this site runs models on, as it tells the coordinator at enrolment: inference's first. */
 export function executionProvidersOf(c: Pick<AgentConfig, 'executionProvider' | 'trainingExecutionProvider'>): ExecutionProviderName[] {
-  return [...new Set([c.executionProvider, c.trainingExecutionProvider ?? c.executionProvider])];
+  return [...new Set([c.executionProvider, c.trainingExecutionProvider])];
 }
 
 function nextPort(address: string): string {
@@ -141,6 +145,7 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     ...s,
     siteName: s.siteName,
     enrollAddress: s.enrollAddress ?? nextPort(s.coordinator),
+    trainingExecutionProvider: s.trainingExecutionProvider ?? s.executionProvider,
     identityDir: resolve(base, s.identityDir),
     dataRoot: resolve(base, s.dataRoot),
     workDir: resolve(base, s.workDir),

@@ -45,7 +45,7 @@ export const runRun = async (ctx: RunContext, seams: RunSeams = {}): Promise<voi
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
-  log('info', 'agent started', { coordinator: ctx.config.coordinator, data: ctx.config.dataRoot, executionProvider: ctx.config.executionProvider, trainingExecutionProvider: ctx.config.trainingExecutionProvider ?? ctx.config.executionProvider });
+  log('info', 'agent started', { coordinator: ctx.config.coordinator, data: ctx.config.dataRoot, executionProvider: ctx.config.executionProvider, trainingExecutionProvider: ctx.config.trainingExecutionProvider });
   const allocator = mallocTuningWarning();
   if (allocator) log('warn', 'allocator settings missing', { advice: allocator });
   const metrics = ctx.metrics ? new AgentMetrics() : undefined;
