@@ -71,7 +71,7 @@ export { SegmenterRunner } from './segmentation/runner';
 export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
 export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller, oldClassShare } from './segmentation/predict';
 export type { ModelRef, Prediction } from './segmentation/predict';
-export { logSumExp, unbiasedCrossEntropy, replayCrossEntropy, incrementalCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
+export { logSumExp, unbiasedCrossEntropy, replayCrossEntropy, unbiasedDistillation, newClassDistillation, podEmbedding, podDistillation, gatherPixels, pixelContrastive, proximalTerm } from './incremental/losses';
 export type { ContrastiveInputs } from './incremental/losses';
 export { teacherDecisions, pseudoLabelBackground, teacherLabels, sampleContrastivePixels, PrototypeMemory } from './incremental/pseudo-labels';
 export type { PseudoLabelOptions, ContrastiveSample } from './incremental/pseudo-labels';

@@ -3,19 +3,24 @@
  * (with a default), and one entry here — the compiler refuses a weight without an entry. */
 import * as F from '../graph/functional';
 import type { Tensor } from '../graph/tensor';
-import { l2Normalize } from '../nn/losses';
+import { l2Normalize, softmaxCrossEntropy } from '../nn/losses';
 import type { TensorValue } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { lossTerm, LossTerm } from './loss-table';
-import { gatherPixels, incrementalCrossEntropy, pixelContrastive, podDistillation, proximalTerm, softDice, unbiasedDistillation } from './losses';
+import { gatherPixels, pixelContrastive, podDistillation, proximalTerm, replayCrossEntropy, softDice, unbiasedCrossEntropy, unbiasedDistillation } from './losses';
 import { PrototypeMemory, sampleContrastivePixels } from './pseudo-labels';
 
 /** Weights of the local loss terms (0 = off). */
 export interface LossWeights {
-  /** Cross-entropy with ignore index (on pseudo-labelled real and teacher-labelled replay pixels). */
+  /** Cross-entropy with ignore index on the step's own images (their labels and pseudo-labels). */
   readonly ce: number;
-  /** MiB's unbiased cross-entropy (background = background or any old class); used with a teacher. */
+  /** MiB's unbiased cross-entropy on the step's own images (background = background or any old
+   * class); used with a teacher. */
   readonly unbiasedCe: number;
+  /** Cross-entropy on the teacher's labels of the replay images (a teacher-background pixel counts as
+   * background or any new class). 0: replay images are only distilled (kd, pod), which keeps the
+   * old classes as well and costs the new ones less (issue 18's notes, twenty-eighth session). */
+  readonly replayCe: number;
   /** MiB's unbiased output distillation from the teacher. */
   readonly kd: number;
   /** POD feature distillation from the teacher. */
@@ -26,7 +31,7 @@ export interface LossWeights {
   readonly dice: number;
 }
 
-export const DEFAULT_LOSS_WEIGHTS: LossWeights = { ce: 1, unbiasedCe: 0, kd: 1, pod: 0.5, contrastive: 0.1, dice: 0 };
+export const DEFAULT_LOSS_WEIGHTS: LossWeights = { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 1, pod: 0.5, contrastive: 0.1, dice: 0 };
 
 /** The weight of every local term: the loss weights plus FedProx's mu for the proximal term. */
 export type LocalLossWeights = LossWeights & { readonly prox: number };
@@ -37,8 +42,9 @@ export interface LocalLossSetup {
   readonly numClasses: number;
   /** The teacher's class count; undefined without a teacher (step 0). */
   readonly teacherClasses?: number;
-  /** The batch's first `realImages` images are the step's own, the rest replay. */
+  /** The batch's first `realImages` images are the step's own, the next `replayImages` replay. */
   readonly realImages: number;
+  readonly replayImages: number;
   readonly embedDim: number;
   readonly kdTemperature?: number;
   /** Teacher features distilled by POD, and POD's scales. */
@@ -69,18 +75,31 @@ function teacherOf(b: LocalBatch, term: string): NonNullable<LocalBatch['teacher
   return b.teacher;
 }
 
-/** Cross-entropy on the batch's labels; replay images (after the real ones) carry teacher labels,
- * so their background may be a new class. Without a teacher, background is the only old class. */
+/** The step's own images of a batch (its first `realImages`), and the replay images after them. */
+const ownImages = (s: LocalLossSetup, x: Tensor) => (s.realImages < x.shape[0] ? F.slice(x, [0], [0], [s.realImages]) : x);
+const replayImages = (s: LocalLossSetup, x: Tensor) => F.slice(x, [0], [s.realImages], [x.shape[0]]);
+
+/** Cross-entropy on the step's own images. Without a teacher, background is the only old class. */
 const crossEntropyTerm = (unbiased: boolean) =>
   lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
     weight: (s) => (unbiased ? s.weights.unbiasedCe : s.weights.ce),
+    applies: (s) => s.realImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
-    build: (s, net, input) => incrementalCrossEntropy(net.logits, input('labels'), { realImages: s.realImages, oldClasses: s.teacherClasses ?? 1, unbiased }),
+    build: (s, net, input) => {
+      const [logits, labels] = [ownImages(s, net.logits), ownImages(s, input('labels'))];
+      return unbiased ? unbiasedCrossEntropy(logits, labels, s.teacherClasses ?? 1) : softmaxCrossEntropy(logits, labels);
+    },
   });
 
 export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossSetup, LocalBatch>>> = {
   ce: crossEntropyTerm(false),
   unbiasedCe: crossEntropyTerm(true),
+  replayCe: lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
+    weight: (s) => s.weights.replayCe,
+    applies: (s) => s.replayImages > 0,
+    feeds: (_s, b) => ({ labels: b.labelTensor }),
+    build: (s, net, input) => replayCrossEntropy(replayImages(s, net.logits), replayImages(s, input('labels')), s.teacherClasses ?? 1),
+  }),
   // Every foreground class (the step's labels and the teacher's pseudo-labels) on the real images
   // only: a replay pixel labelled background may be a new class, which Dice's sums over the batch
   // cannot leave open. Dice on the new classes alone cost the old classes more in bench:ciss (old
@@ -90,10 +109,7 @@ export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossS
     weight: (s) => s.weights.dice,
     applies: (s) => s.realImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
-    build: (s, net, input) => {
-      const real = (x: Tensor) => (s.realImages < x.shape[0] ? F.slice(x, [0], [0], [s.realImages]) : x);
-      return softDice(real(net.logits), real(input('labels')));
-    },
+    build: (s, net, input) => softDice(ownImages(s, net.logits), ownImages(s, input('labels'))),
   }),
   kd: lossTerm<LocalLossSetup, LocalBatch, 'teacherLogits'>({
     weight: (s) => s.weights.kd,

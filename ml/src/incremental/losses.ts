@@ -11,16 +11,11 @@ export function logSumExp(x: Tensor, axis = 1): Tensor {
   return F.add(m, F.log(F.reduceSum(F.exp(F.sub(x, m)), [axis], true)));
 }
 
-/** Sum of -log p(label) over labelled pixels, and their count (so parts of a batch can share one mean). */
-function labelledNll(logProb: Tensor, labels: Tensor): { sum: Tensor; count: Tensor } {
+/** Mean of -log p(label) over the labelled pixels (0 when none is). */
+function labelledNll(logProb: Tensor, labels: Tensor): Tensor {
   const hot = oneHot(labels, logProb.shape[1], IGNORE_LABEL);
-  return { sum: F.neg(F.reduceSum(F.mul(hot, logProb))), count: F.reduceSum(hot) };
-}
-
-function meanOf(parts: readonly { sum: Tensor; count: Tensor }[]): Tensor {
-  const sum = parts.slice(1).reduce((a, p) => F.add(a, p.sum), parts[0].sum);
-  const count = parts.slice(1).reduce((a, p) => F.add(a, p.count), parts[0].count);
-  return F.div(sum, F.where(F.equal(count, 0), 1, count));
+  const count = F.reduceSum(hot);
+  return F.div(F.neg(F.reduceSum(F.mul(hot, logProb))), F.where(F.equal(count, 0), 1, count));
 }
 
 /** Log-probabilities in which background's column holds the log of the summed probability of
@@ -37,7 +32,7 @@ function backgroundMerged(logits: Tensor, from: number, to: number): Tensor {
  * probability is that of background OR any old class: log sum_{c < oldClasses} p_c. Pixels of other
  * classes use the plain log-probability. Mean over labelled pixels. */
 export function unbiasedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
-  return meanOf([labelledNll(backgroundMerged(logits, 1, oldClasses), labels)]);
+  return labelledNll(backgroundMerged(logits, 1, oldClasses), labels);
 }
 
 /** Cross-entropy for teacher-labelled replay images: the teacher knows only the old classes, so its
@@ -45,21 +40,8 @@ export function unbiasedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses:
  * class (log(p_0 + sum_{c >= oldClasses} p_c)) and never teaches "not new". Old-class pixels use
  * the plain log-probability. Mean over labelled pixels. */
 export function replayCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
-  return meanOf([labelledNll(backgroundMerged(logits, oldClasses, logits.shape[1]), labels)]);
-}
-
-/** The cross-entropy of a batch whose first `realImages` images are the step's own (plain, or MiB's
- * unbiased CE when `unbiased`) and the rest teacher-labelled replay (replayCrossEntropy): one mean
- * over every labelled pixel of the batch. */
-export function incrementalCrossEntropy(logits: Tensor, labels: Tensor, o: { realImages: number; oldClasses: number; unbiased: boolean }): Tensor {
-  const [N, C] = logits.shape;
-  const n = o.realImages;
-  const realPart = (x: Tensor, l: Tensor) => labelledNll(o.unbiased ? backgroundMerged(x, 1, o.oldClasses) : F.logSoftmax(x, 1), l);
-  const replayPart = (x: Tensor, l: Tensor) => labelledNll(o.oldClasses < C ? backgroundMerged(x, o.oldClasses, C) : F.logSoftmax(x, 1), l);
-  if (n >= N) return meanOf([realPart(logits, labels)]);
-  if (n <= 0) return meanOf([replayPart(logits, labels)]);
-  const cut = (x: Tensor, a: number, b: number) => F.slice(x, [0], [a], [b]);
-  return meanOf([realPart(cut(logits, 0, n), cut(labels, 0, n)), replayPart(cut(logits, n, N), cut(labels, n, N))]);
+  const C = logits.shape[1];
+  return labelledNll(oldClasses < C ? backgroundMerged(logits, oldClasses, C) : F.logSoftmax(logits, 1), labels);
 }
 
 /** Soft Dice loss over a batch (nnU-Net's "batch Dice", the standard companion of cross-entropy in

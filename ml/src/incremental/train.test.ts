@@ -105,7 +105,7 @@ test('replay: a pixel the teacher calls background does not teach "not a new cla
   const train = (as: 'real' | 'replay') => trainLocalSegmenter({
     config, weights, numClasses: 4, teacher: { weights: createSegmenterWeights(config, 3, 4), numClasses: 3 }, seed: 2,
     real: as === 'real' ? images : [], replay: as === 'replay' ? images : undefined,
-    hyper: { epochs: 1, stepsPerEpoch: 30, batchSize: 4, learningRate: 5e-2, augment: false, pseudoLabels: false, lossWeights: { kd: 0, pod: 0, contrastive: 0 } },
+    hyper: { epochs: 1, stepsPerEpoch: 30, batchSize: 4, learningRate: 5e-2, augment: false, pseudoLabels: false, lossWeights: { replayCe: 1, kd: 0, pod: 0, contrastive: 0 } },
   });
   const asReal = await newShare((await train('real')).weights);
   const asReplay = await newShare((await train('replay')).weights);

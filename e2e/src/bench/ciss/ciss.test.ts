@@ -73,12 +73,12 @@ test("joint on the steps' labels: every class at once, each step's patients anno
 test('method recipes: what each method turns on', () => {
   const p = PROFILES.quick;
   const ft = trainingSettings(methodById('finetune'), p, 1);
-  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
+  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   assert.equal(ft.replayImages, 0);
   assert.equal(ft.serverDistillSteps, 0);
   const mib = methodById('mib');
   assert.equal((trainingSettings(mib, p, 0).lossWeights as { ce: number }).ce, 1, 'plain CE at step 0 (no teacher yet)');
-  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
+  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   const plop = trainingSettings(methodById('plop'), p, 1).lossWeights as Record<string, number>;
   assert.equal(plop.pseudoLabels, 1);
   assert.ok(plop.pod > 0 && plop.kd === 0);

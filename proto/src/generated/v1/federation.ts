@@ -694,9 +694,9 @@ export interface SecAggRevealedShares {
 
 /** Weights of a site's local loss terms, one field per term (ml's LossWeights; 0 = off). */
 export interface LossWeights {
-  /** cross-entropy with ignore index */
+  /** cross-entropy with ignore index, on the step's own images */
   ce: number;
-  /** MiB's unbiased cross-entropy */
+  /** MiB's unbiased cross-entropy, on the step's own images */
   unbiasedCe: number;
   /** MiB's unbiased output distillation from the teacher */
   kd: number;
@@ -706,6 +706,8 @@ export interface LossWeights {
   contrastive: number;
   /** soft Dice on the step's own images, beside the cross-entropy */
   dice: number;
+  /** cross-entropy on the teacher's labels of the replay images (0: replay is only distilled) */
+  replayCe: number;
 }
 
 /** The segmenter's architecture (ml's SegmenterConfig). */
@@ -5623,7 +5625,7 @@ export const SecAggRevealedShares: MessageFns<SecAggRevealedShares> = {
 };
 
 function createBaseLossWeights(): LossWeights {
-  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0 };
+  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, replayCe: 0 };
 }
 
 export const LossWeights: MessageFns<LossWeights> = {
@@ -5645,6 +5647,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     }
     if (message.dice !== 0) {
       writer.uint32(49).double(message.dice);
+    }
+    if (message.replayCe !== 0) {
+      writer.uint32(57).double(message.replayCe);
     }
     return writer;
   },
@@ -5710,6 +5715,14 @@ export const LossWeights: MessageFns<LossWeights> = {
             message.dice = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.replayCe = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5734,6 +5747,11 @@ export const LossWeights: MessageFns<LossWeights> = {
       pod: isSet(object.pod) ? globalThis.Number(object.pod) : 0,
       contrastive: isSet(object.contrastive) ? globalThis.Number(object.contrastive) : 0,
       dice: isSet(object.dice) ? globalThis.Number(object.dice) : 0,
+      replayCe: isSet(object.replayCe)
+        ? globalThis.Number(object.replayCe)
+        : isSet(object.replay_ce)
+        ? globalThis.Number(object.replay_ce)
+        : 0,
     };
   },
 
@@ -5757,6 +5775,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     if (message.dice !== 0) {
       obj.dice = floatToJson(message.dice);
     }
+    if (message.replayCe !== 0) {
+      obj.replayCe = floatToJson(message.replayCe);
+    }
     return obj;
   },
 
@@ -5771,6 +5792,7 @@ export const LossWeights: MessageFns<LossWeights> = {
     message.pod = object.pod ?? 0;
     message.contrastive = object.contrastive ?? 0;
     message.dice = object.dice ?? 0;
+    message.replayCe = object.replayCe ?? 0;
     return message;
   },
 };
