@@ -241,7 +241,9 @@ export const METHODS: readonly MethodSpec[] = [
   // Until the fifteenth session ours included it (the README's earlier tables: this method was ours, and ours was ours-no-server-distill).
   { id: 'ours-plus-server-distill', label: 'Ours + server distill.', recipe: 'ours with server-side distillation on generated images after each aggregation', losses: () => OURS, ...OURS_PARTS, serverDistill: true },
   {
-    id: 'ours-no-distill', label: 'Ours w/o distillation', recipe: 'ours, no KD, no POD (pseudo-labels and replay kept)',
+    // Ours' replay images are only distilled, so without distillation they teach nothing and only take
+    // their batch slots: the ablation measures distillation and the replay it carries together.
+    id: 'ours-no-distill', label: 'Ours w/o distillation', recipe: 'ours, no KD, no POD (pseudo-labels kept; the replay images, only distilled in ours, then just take their share of each batch)',
     losses: () => ({ ...OURS, kd: 0, pod: 0 }), ...OURS_PARTS,
   },
   { id: 'joint', label: 'Joint (offline)', recipe: 'one step, all classes, all training patients, CE (upper bound)', joint: true, losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
