@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     for (const s of fed.sites) fed.startSite(s);
     await fed.waitForSitesAlive();
     for (const [t, classes] of DEMO_SCHEDULE.entries()) {
-      say(`admin adds ${classes.join(', ')}: step ${t} opens${t > 0 ? ' (sites replay images from the diffusion generator, labelled by the step-' + (t - 1) + ' model)' : ''}`);
+      say(`admin adds ${classes.join(', ')}: step ${t} opens${t > 0 ? ' (sites replay images from the diffusion generator, distilled from the step-' + (t - 1) + ' model)' : ''}`);
       await fed.addClasses(classes);
       await fed.waitForStep(t, 60 * 60_000);
       say(`step ${t} complete`);
