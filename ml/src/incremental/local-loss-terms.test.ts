@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph } from '../graph/graph';
 import type { Tensor } from '../graph/tensor';
-import { CompiledGraph } from '../runtime/compiled';
+import { scalarValue } from '../testing/scalar';
 import type { SegmenterOutputs } from '../segmentation/network';
 import { ActiveLossTerms } from './loss-table';
 import { DEFAULT_LOSS_WEIGHTS, LocalBatch, LocalLossKey, LocalLossSetup, LOCAL_LOSS_TERMS } from './local-loss-terms';
@@ -13,15 +12,12 @@ const setup = (realImages: number, replayImages: number, weights: Partial<LocalL
 
 /** One cross-entropy term on a batch of two one-pixel images, both with logits (0, 0, ln 2) and
  * labelled background (2 old classes, new class 2): image 0 is the step's own, image 1 replay. */
-async function termValue(key: 'ce' | 'unbiasedCe' | 'replayCe'): Promise<number> {
-  const g = new Graph();
-  const net = { logits: g.constant([0, 0, ln(2), 0, 0, ln(2)], [2, 3, 1, 1]) } as SegmenterOutputs;
-  const labels = g.constant([0, 0], [2, 1, 1], 'int64');
-  const loss = LOCAL_LOSS_TERMS[key].build(setup(1, 1), net, () => labels, g) as Tensor;
-  const c = await CompiledGraph.compile({ y: loss });
-  const out = await c.run({});
-  await c.release();
-  return (out.y.data as Float32Array)[0];
+function termValue(key: 'ce' | 'unbiasedCe' | 'replayCe'): Promise<number> {
+  return scalarValue((g) => {
+    const net = { logits: g.constant([0, 0, ln(2), 0, 0, ln(2)], [2, 3, 1, 1]) } as SegmenterOutputs;
+    const labels = g.constant([0, 0], [2, 1, 1], 'int64');
+    return LOCAL_LOSS_TERMS[key].build(setup(1, 1), net, () => labels, g) as Tensor;
+  });
 }
 
 test('the step\'s own images take the cross-entropy, the replay images the replay cross-entropy, each its own mean', async () => {

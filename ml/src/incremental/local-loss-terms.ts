@@ -76,8 +76,8 @@ function teacherOf(b: LocalBatch, term: string): NonNullable<LocalBatch['teacher
 }
 
 /** The step's own images of a batch (its first `realImages`), and the replay images after them. */
-const ownImages = (s: LocalLossSetup, x: Tensor) => (s.realImages < x.shape[0] ? F.slice(x, [0], [0], [s.realImages]) : x);
-const replayImages = (s: LocalLossSetup, x: Tensor) => F.slice(x, [0], [s.realImages], [x.shape[0]]);
+const ownPart = (s: LocalLossSetup, x: Tensor) => (s.realImages < x.shape[0] ? F.slice(x, [0], [0], [s.realImages]) : x);
+const replayPart = (s: LocalLossSetup, x: Tensor) => F.slice(x, [0], [s.realImages], [x.shape[0]]);
 
 /** Cross-entropy on the step's own images. Without a teacher, background is the only old class. */
 const crossEntropyTerm = (unbiased: boolean) =>
@@ -86,7 +86,7 @@ const crossEntropyTerm = (unbiased: boolean) =>
     applies: (s) => s.realImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
     build: (s, net, input) => {
-      const [logits, labels] = [ownImages(s, net.logits), ownImages(s, input('labels'))];
+      const [logits, labels] = [ownPart(s, net.logits), ownPart(s, input('labels'))];
       return unbiased ? unbiasedCrossEntropy(logits, labels, s.teacherClasses ?? 1) : softmaxCrossEntropy(logits, labels);
     },
   });
@@ -98,7 +98,7 @@ export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossS
     weight: (s) => s.weights.replayCe,
     applies: (s) => s.replayImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
-    build: (s, net, input) => replayCrossEntropy(replayImages(s, net.logits), replayImages(s, input('labels')), s.teacherClasses ?? 1),
+    build: (s, net, input) => replayCrossEntropy(replayPart(s, net.logits), replayPart(s, input('labels')), s.teacherClasses ?? 1),
   }),
   // Every foreground class (the step's labels and the teacher's pseudo-labels) on the real images
   // only: a replay pixel labelled background may be a new class, which Dice's sums over the batch
@@ -109,7 +109,7 @@ export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossS
     weight: (s) => s.weights.dice,
     applies: (s) => s.realImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
-    build: (s, net, input) => softDice(ownImages(s, net.logits), ownImages(s, input('labels'))),
+    build: (s, net, input) => softDice(ownPart(s, net.logits), ownPart(s, input('labels'))),
   }),
   kd: lossTerm<LocalLossSetup, LocalBatch, 'teacherLogits'>({
     weight: (s) => s.weights.kd,

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph } from '../graph/graph';
-import type { Tensor } from '../graph/tensor';
-import { CompiledGraph } from '../runtime/compiled';
 import { gradCheck } from '../testing/gradcheck';
+import { scalarValue as value } from '../testing/scalar';
 import { softmaxCrossEntropy } from '../nn/losses';
 import {
   gatherPixels,
@@ -19,15 +18,6 @@ import {
 
 const ln = Math.log;
 const E = Math.E;
-
-/** Evaluates a scalar built from constants. */
-async function value(build: (g: Graph) => Tensor): Promise<number> {
-  const g = new Graph();
-  const c = await CompiledGraph.compile({ y: build(g) });
-  const out = await c.run({});
-  await c.release();
-  return (out.y.data as Float32Array)[0];
-}
 
 const close = (got: number, want: number, tol = 1e-5) => assert.ok(Math.abs(got - want) <= tol, `got ${got}, want ${want}`);
 /** logits [1, C, 1, P] from per-pixel rows. */
