@@ -6,7 +6,7 @@ import type { ServerHttp2Session } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { ChunkCodecFederationClient } from './chunk-codec';
 import { FederationService, type UploadMessage, type UploadReceipt, UploadState } from './generated/v1/federation';
-import { SERVER_CONNECTION_WINDOW_BYTES, SERVER_STREAM_WINDOW_BYTES, widenServerFlowControl } from './server-flow-control';
+import { SERVER_CONNECTION_WINDOW_BYTES, SERVER_READING_STREAM_WINDOW_BYTES, SERVER_STREAM_WINDOW_BYTES, widenServerFlowControl, widenWhileReading } from './server-flow-control';
 import { chunkBlob, TRANSFER_CHANNEL_OPTIONS } from './transfer';
 
 interface SessionWindows {
@@ -81,4 +81,50 @@ test('widening twice hooks a port once; a server that is not grpc-js\'s is refus
     server.forceShutdown();
   }
   assert.throws(() => widenServerFlowControl({} as grpc.Server), /keeps no http2Servers map .*server-flow-control\.ts/);
+});
+
+test('a stream the server reads gets the wide window, and the connection the narrow one back once it is read', async () => {
+  const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
+  const seen: { widened?: boolean; whileReading?: number; afterwards?: number } = {};
+  const sessions: ServerHttp2Session[] = [];
+  const announced = (s: ServerHttp2Session) => new Promise<number>((resolve) => s.once('localSettings', (settings) => resolve(settings.initialWindowSize!)));
+  server.addService(FederationService, {
+    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, answer: grpc.sendUnaryData<UploadReceipt>) {
+      void (async () => {
+        const session = sessions[0]!;
+        const wide = widenWhileReading(call);
+        seen.widened = wide.widened;
+        seen.whileReading = await announced(session);
+        let receivedBytes = 0;
+        for await (const m of call as AsyncIterable<UploadMessage>) receivedBytes += m.chunk?.data.length ?? 0;
+        wide.release();
+        wide.release(); // a second release changes nothing
+        seen.afterwards = await announced(session);
+        answer(null, { updateId: 'u', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes });
+      })();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  widenServerFlowControl(server);
+  for (const h of (server as unknown as { http2Servers: Map<NodeJS.EventEmitter, unknown> }).http2Servers.keys()) h.on('session', (s: ServerHttp2Session) => sessions.push(s));
+  const client = new ChunkCodecFederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), TRANSFER_CHANNEL_OPTIONS);
+  try {
+    const blob = Buffer.alloc(UPLOADED_BYTES, 7);
+    const receipt = await new Promise<UploadReceipt>((resolve, reject) => {
+      const call = client.uploadUpdate((e, r) => (e ? reject(e) : resolve(r!)));
+      call.write({ header: { idempotencyKey: 'k', roundId: 'r', baseVersionId: 'v', kind: 'segmenter', samples: undefined, totalBytes: blob.length, sha256: '', trainMetrics: {}, resumeOffset: 0 } });
+      for (const chunk of chunkBlob(blob, 1024 * 1024)) call.write({ chunk });
+      call.end();
+    });
+    assert.equal(receipt.receivedBytes, blob.length);
+    assert.deepEqual(seen, { widened: true, whileReading: SERVER_READING_STREAM_WINDOW_BYTES, afterwards: SERVER_STREAM_WINDOW_BYTES });
+    assert.equal(SERVER_READING_STREAM_WINDOW_BYTES, 8 * 1024 * 1024);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('a call on a server that was not widened keeps its windows', async () => {
+  assert.deepEqual({ ...widenWhileReading({ getPeer: () => '127.0.0.1:1' }), release: undefined }, { widened: false, release: undefined });
 });

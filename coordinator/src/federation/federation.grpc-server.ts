@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import {
-  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl,
+  ChunkCodecFederationService, chunkFile, DEFAULT_CHUNK_BYTES, TRANSFER_CHANNEL_OPTIONS, widenServerFlowControl, widenWhileReading,
   type Ack, type BlobChunk, type Chunk, type DownloadRequest, type EvaluationReport, type FederationServer, type GetTaskRequest,
   type HeartbeatRequest, type HeartbeatResponse, type ProgressReport, type Task, type UploadMessage, type UploadReceipt,
   type UploadStatus, type UploadStatusRequest, type WithheldUpdate, type SecAggAdvertisement, type SecAggRevealedShares, type SecAggShares, EnrollmentStatus,
@@ -286,7 +286,8 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
     const siteId = await this.caller(call, 'upload');
     // The upload's messages are read within a slot of transferSlots, held until the last one is read:
     // grpc-js reads a stream only when asked, so an upload waiting for its slot holds no more than
-    // HTTP/2's window; checking and recording the update happen after the slot is given up.
+    // HTTP/2's narrow window, and one being read streams with the wide one (widenWhileReading);
+    // checking and recording the update happen after the slot is given up.
     let allRead!: () => void;
     const reading = new Promise<void>((resolve) => (allRead = resolve));
     await new Promise<void>((entered) => {
@@ -295,6 +296,7 @@ export class FederationGrpcServer implements OnApplicationBootstrap, OnApplicati
         await reading;
       }, SLOW_TRANSFER_MS);
     });
+    void reading.then(widenWhileReading(call).release);
     try {
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<UploadMessage>;
       const first = await messages.next();

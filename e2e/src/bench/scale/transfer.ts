@@ -12,7 +12,7 @@ import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, growHeapForTransfers, TRANSFER_CHANNEL_OPTIONS, UploadState, widenServerFlowControl, withMallocTunables,
+  chunkBlob, ChunkCodecFederationClient, ChunkCodecFederationService, chunkDigestsOf, ChunkVerifier, DEFAULT_CHUNK_BYTES, growHeapForTransfers, TRANSFER_CHANNEL_OPTIONS, UploadState, widenServerFlowControl, widenWhileReading, withMallocTunables,
   type BlobChunk, type Chunk, type ChunkDigests, type FederationClient, type FederationServer, type UploadMessage,
 } from '@fedciss/proto';
 import { quantile } from './proc-stats';
@@ -53,11 +53,17 @@ function peer(bytes: number, uploadSha256: string): void {
       writeAll(call, messagesOf(chunkBlob(blob, DEFAULT_CHUNK_BYTES, 0, digests)), () => call.end());
     },
     uploadUpdate(call, answer) {
+      // As the coordinator reads an upload that holds a transfer slot: with the wide window.
+      const window = widenWhileReading(call);
       void (async () => {
         let a: ChunkVerifier | undefined;
-        for await (const m of call as AsyncIterable<UploadMessage>) {
-          if (m.header) a = new ChunkVerifier(m.header.totalBytes, m.header.sha256, 1 << 30);
-          else await a!.check(m.chunk!);
+        try {
+          for await (const m of call as AsyncIterable<UploadMessage>) {
+            if (m.header) a = new ChunkVerifier(m.header.totalBytes, m.header.sha256, 1 << 30);
+            else await a!.check(m.chunk!);
+          }
+        } finally {
+          window.release();
         }
         await a!.finish();
         return a!.received;
@@ -316,7 +322,7 @@ async function measureTransfer(sizeMb: number, repeats: number): Promise<Transfe
       cpuSecondsPerGiB: Object.fromEntries(KINDS.map((k) => [k, { site: perGiB(cpu[k].site), coordinator: perGiB(cpu[k].coordinator), both: perGiB(cpu[k].both) }])) as TransferFigures['cpuSecondsPerGiB'],
       note:
         `two processes on loopback, ${tls ? 'TLS both (server-authenticated: the cipher a mutual-TLS federation pays)' : 'plaintext both'}, started with the platform's allocator settings (GLIBC_TUNABLES), ` +
-        'the gRPC server with its widened HTTP/2 windows. gRPC: the platform transfer code (hand-written chunk codec), ' +
+        'the gRPC server with its widened HTTP/2 windows (the wide stream window while it reads an upload, as the coordinator gives one holding a transfer slot). gRPC: the platform transfer code (hand-written chunk codec), ' +
         'the receiver checking every chunk\'s running SHA-256 and the whole-blob hash, the sender taking the running hashes from the pass that hashed the blob ' +
         'before the runs (as the store and the agent do before announcing a blob). raw: bytes only; rawHashed: the receiver also hashes and checks. MB = MiB',
     };
