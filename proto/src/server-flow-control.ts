@@ -66,7 +66,9 @@ export function widenServerFlowControl(server: grpc.Server): void {
       const peer = peerOf(session);
       if (!peer) return;
       sessionsByPeer.set(peer, { session, reading: 0 });
-      session.once('close', () => sessionsByPeer.delete(peer));
+      session.once('close', () => {
+        if (sessionsByPeer.get(peer)?.session === session) sessionsByPeer.delete(peer);
+      });
     });
   }
 }
