@@ -76,9 +76,9 @@ export function widenServerFlowControl(server: grpc.Server): void {
 /**
  * Gives the streams of the call's connection SERVER_READING_STREAM_WINDOW_BYTES while the server
  * reads the call (HTTP/2 applies a new initial window to the connection's open streams too), and
- * SERVER_STREAM_WINDOW_BYTES again once the returned function has been called for every call of
- * the connection that was widened. False where the call's connection is not one of a widened
- * server's (it keeps its windows).
+ * SERVER_STREAM_WINDOW_BYTES again once `release` has been called for every call of the connection
+ * that was widened. `widened` is false where the call's connection is not one of a widened server's
+ * (it keeps its windows, and `release` does nothing).
  */
 export function widenWhileReading(call: { getPeer(): string }): { widened: boolean; release(): void } {
   const entry = sessionsByPeer.get(call.getPeer());
