@@ -16,22 +16,17 @@ interface SessionWindows {
 
 const UPLOADED_BYTES = 3 * 1024 * 1024;
 
-/** Uploads 3 MiB to a fresh server and returns the windows of the session that received it. */
-async function windowsOfAnUpload(widen: boolean): Promise<SessionWindows> {
-  const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
-  server.addService(FederationService, {
-    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, answer: grpc.sendUnaryData<UploadReceipt>) {
-      let receivedBytes = 0;
-      call.on('data', (m: UploadMessage) => (receivedBytes += m.chunk?.data.length ?? 0));
-      call.on('end', () => answer(null, { updateId: 'u', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes }));
-    },
-  });
+/**
+ * Binds `server` on loopback (widened when asked), records its HTTP/2 sessions into `sessions`,
+ * uploads 3 MiB to it and checks the receipt; returns what `whileOpen` gives, read before both
+ * ends close.
+ */
+async function uploadTo<T>(server: grpc.Server, widen: boolean, sessions: ServerHttp2Session[], whileOpen: () => T): Promise<T> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
   if (widen) widenServerFlowControl(server);
   // Attached after widenServerFlowControl's listener, so it sees the session once widened.
-  const sessions: ServerHttp2Session[] = [];
   for (const h of (server as unknown as { http2Servers: Map<NodeJS.EventEmitter, unknown> }).http2Servers.keys()) h.on('session', (s: ServerHttp2Session) => sessions.push(s));
   const client = new ChunkCodecFederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), TRANSFER_CHANNEL_OPTIONS);
   try {
@@ -43,13 +38,29 @@ async function windowsOfAnUpload(widen: boolean): Promise<SessionWindows> {
       call.end();
     });
     assert.equal(receipt.receivedBytes, blob.length);
-    assert.equal(sessions.length, 1);
-    const session = sessions[0]!;
-    return { streamWindow: session.localSettings.initialWindowSize, connectionWindow: session.state.localWindowSize };
+    return whileOpen();
   } finally {
     client.close();
     server.forceShutdown();
   }
+}
+
+/** Uploads 3 MiB to a fresh server and returns the windows of the session that received it. */
+async function windowsOfAnUpload(widen: boolean): Promise<SessionWindows> {
+  const server = new grpc.Server(TRANSFER_CHANNEL_OPTIONS);
+  server.addService(FederationService, {
+    uploadUpdate(call: grpc.ServerReadableStream<UploadMessage, UploadReceipt>, answer: grpc.sendUnaryData<UploadReceipt>) {
+      let receivedBytes = 0;
+      call.on('data', (m: UploadMessage) => (receivedBytes += m.chunk?.data.length ?? 0));
+      call.on('end', () => answer(null, { updateId: 'u', state: UploadState.UPLOAD_STATE_ACCEPTED, reason: '', receivedBytes }));
+    },
+  });
+  const sessions: ServerHttp2Session[] = [];
+  return uploadTo(server, widen, sessions, () => {
+    assert.equal(sessions.length, 1);
+    const session = sessions[0]!;
+    return { streamWindow: session.localSettings.initialWindowSize, connectionWindow: session.state.localWindowSize };
+  });
 }
 
 test('a widened server announces a 1 MiB stream window and keeps an 8 MiB connection window', async () => {
@@ -104,25 +115,10 @@ test('a stream the server reads gets the wide window, and the connection the nar
       })();
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  widenServerFlowControl(server);
-  for (const h of (server as unknown as { http2Servers: Map<NodeJS.EventEmitter, unknown> }).http2Servers.keys()) h.on('session', (s: ServerHttp2Session) => sessions.push(s));
-  const client = new ChunkCodecFederationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), TRANSFER_CHANNEL_OPTIONS);
-  try {
-    const blob = Buffer.alloc(UPLOADED_BYTES, 7);
-    const receipt = await new Promise<UploadReceipt>((resolve, reject) => {
-      const call = client.uploadUpdate((e, r) => (e ? reject(e) : resolve(r!)));
-      call.write({ header: { idempotencyKey: 'k', roundId: 'r', baseVersionId: 'v', kind: 'segmenter', samples: undefined, totalBytes: blob.length, sha256: '', trainMetrics: {}, resumeOffset: 0 } });
-      for (const chunk of chunkBlob(blob, 1024 * 1024)) call.write({ chunk });
-      call.end();
-    });
-    assert.equal(receipt.receivedBytes, blob.length);
+  await uploadTo(server, true, sessions, () => {
     assert.deepEqual(seen, { widened: true, whileReading: SERVER_READING_STREAM_WINDOW_BYTES, afterwards: SERVER_STREAM_WINDOW_BYTES });
     assert.equal(SERVER_READING_STREAM_WINDOW_BYTES, 8 * 1024 * 1024);
-  } finally {
-    client.close();
-    server.forceShutdown();
-  }
+  });
 });
 
 test('a call on a server that was not widened keeps its windows', async () => {
