@@ -97,6 +97,12 @@ const CASES: Case[] = [
   { name: 'conv groups 2', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w, { padding: 1, groups: 2 }), inputs: [s(2, 4, 5, 5), s(6, 2, 3, 3)] },
   { name: 'conv depthwise', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w, { padding: 1, groups: 3 }), inputs: [s(2, 3, 5, 5), s(3, 1, 3, 3)] },
   { name: "conv 'same', even kernel", covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w, { padding: 'same' }), inputs: [s(1, 2, 5, 5), s(2, 2, 2, 2)] },
+  // Stride 1, one group: the weight gradient's flat-shift path, sliding whichever operand has fewer channels.
+  { name: 'conv pad 1, fewer output channels', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w, { padding: 1 }), inputs: [s(2, 4, 5, 6), s(2, 4, 3, 3)] },
+  { name: 'conv dilation 2, fewer output channels', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w, { padding: 2, dilation: 2 }), inputs: [s(1, 3, 6, 5), s(2, 3, 3, 3)] },
+  { name: 'conv no padding, 2x3 kernel', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w), inputs: [s(2, 2, 5, 6), s(3, 2, 2, 3)] },
+  { name: 'convTranspose k3 s1 p1', covers: ['convTranspose'], build: (_, [x, w]) => F.convTranspose2d(x, w, { padding: 1 }), inputs: [s(2, 3, 4, 4), s(3, 2, 3, 3)] },
+  { name: 'convTranspose k3 s1, more output channels', covers: ['convTranspose'], build: (_, [x, w]) => F.convTranspose2d(x, w), inputs: [s(2, 2, 3, 4), s(2, 3, 3, 3)] },
   { name: 'conv 1x1', covers: ['conv'], build: (_, [x, w]) => F.conv2d(x, w), inputs: [s(2, 3, 4, 4), s(5, 3, 1, 1)] },
   { name: 'convTranspose k2 s2', covers: ['convTranspose'], build: (_, [x, w]) => F.convTranspose2d(x, w, { stride: 2 }), inputs: [s(2, 3, 3, 3), s(3, 2, 2, 2)] },
   { name: 'convTranspose k3 s2 p1 op1', covers: ['convTranspose'], build: (_, [x, w]) => F.convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }), inputs: [s(1, 2, 3, 4), s(2, 3, 3, 3)] },
