@@ -120,7 +120,7 @@ export function tapCorrelation(a: Tensor, b: Tensor, k: readonly number[], attrs
  * there). So each tap is one Gemm of b's rows against a's rows moved o along. Only the operand
  * with fewer channels is copied per tap; the other is read in place. One zero image appended to a
  * (or prepended to b) keeps every shifted window inside the tensor. Against strided slices, on 2
- * cores at 64x80: 7-12 % off a segmenter step, 15-24 % off the replay generator's; at 32x40 the
+ * cores at 64 px: 7-12 % off a segmenter step, 15-24 % off the replay generator's; at 32x40 the
  * gain is inside the machine's noise (A/B in docs/session-notes/2026-12-05-session32). */
 function flatShiftCorrelation(a: Tensor, b: Tensor, k: readonly number[], d: readonly number[], framePads: readonly number[]): Tensor {
   const [N, Ca, Ha, Wa] = a.shape;
