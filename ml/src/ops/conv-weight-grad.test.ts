@@ -9,6 +9,7 @@ import * as F from '../graph/functional';
 import { Graph } from '../graph/graph';
 import { gaussian, seededRandom } from '../init/initializers';
 import { CompiledGraph } from '../runtime/compiled';
+import { product } from './util';
 
 interface Case {
   readonly name: string;
@@ -69,7 +70,6 @@ for (const c of CASES) {
   test(`conv weight gradient against loops: ${c.name}`, async () => {
     const rand = seededRandom(11);
     const normal = (n: number) => Float32Array.from({ length: n }, () => gaussian(rand));
-    const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
     const g = new Graph({ training: true });
     const x = g.input('x', c.x);
     const w = g.input('w', c.w);
@@ -77,7 +77,7 @@ for (const c of CASES) {
     const dy = g.input('dy', y.shape);
     const [dw] = grad(y, [w], dy);
     const compiled = await CompiledGraph.compile({ dw });
-    const values = { x: normal(size(c.x)), w: normal(size(c.w)), dy: normal(y.size) };
+    const values = { x: normal(product(c.x)), w: normal(product(c.w)), dy: normal(y.size) };
     const out = await compiled.run({
       x: { shape: c.x, data: values.x },
       w: { shape: c.w, data: values.w },

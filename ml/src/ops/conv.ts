@@ -144,7 +144,7 @@ function flatShiftCorrelation(a: Tensor, b: Tensor, k: readonly number[], d: rea
       : F.gemm(bFlat, window(aFlat, o), { transB: true }); // [Cb, Ca]
     return F.reshape(tap, [Cb, Ca, 1]);
   });
-  return F.reshape(taps.length === 1 ? taps[0] : F.concat(taps, 2), [Cb, Ca, k[0], k[1]]);
+  return stackTaps(taps, [Cb, Ca, k[0], k[1]]);
 }
 
 /** tapCorrelation in general (strides, groups): one Gemm per kernel tap on shifted, strided slices of a. */
@@ -171,5 +171,10 @@ function slicedTapCorrelation(a: Tensor, b: Tensor, k: readonly number[], attrs:
       taps.push(F.reshape(tap, [Cb, Ca / group, 1]));
     }
   }
-  return F.reshape(taps.length === 1 ? taps[0] : F.concat(taps, 2), [Cb, Ca / group, k[0], k[1]]);
+  return stackTaps(taps, [Cb, Ca / group, k[0], k[1]]);
+}
+
+/** The taps' [Cb, Ca, 1] results, in kernel order, as the weight gradient [Cb, Ca, kh, kw]. */
+function stackTaps(taps: readonly Tensor[], shape: readonly number[]): Tensor {
+  return F.reshape(taps.length === 1 ? taps[0] : F.concat(taps, 2), shape);
 }
