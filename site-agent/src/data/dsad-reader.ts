@@ -22,12 +22,12 @@
  *   class, so they become background.
  * - Dot files are ignored; every other unexpected file or folder is reported and skipped.
  */
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type RosterEntry } from '@fedciss/ml';
 import { DSAD_SPLIT, DSAD_STRUCTURES, isDsadStructure } from '@fedciss/ml/dsad';
-import { decodeMaskFull, firstNonBinaryValue, readImageSize } from './png';
+import { FileFacts } from './file-facts';
+import { decodeMaskFull, firstNonBinaryValue } from './png';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';
 import { ReadReport, type BinaryMaskRef, type FileRef, type SampleRef } from './types';
@@ -51,6 +51,8 @@ export interface ScanOptions {
    * than unknown. Off by default (it relies on the weak labels being right).
    */
   weakLabelsComplete?: boolean;
+  /** What earlier scans read of unchanged files (default: nothing; file-facts.ts). */
+  facts?: FileFacts;
 }
 
 export interface ScanResult {
@@ -77,11 +79,6 @@ interface Candidate {
   width: number;
   height: number;
   weak?: Record<string, boolean>;
-}
-
-async function fileRef(path: string): Promise<FileRef> {
-  const s = await stat(path);
-  return { path, size: s.size, mtimeMs: s.mtimeMs };
 }
 
 async function listDir(path: string, report: ReadReport): Promise<{ name: string; dir: boolean }[] | undefined> {
@@ -128,6 +125,7 @@ export async function scanDsad(root: string, options: ScanOptions): Promise<Scan
   const report = new ReadReport(root);
   const ids = rosterIndex(options.roster);
   const concurrency = options.concurrency ?? 8;
+  const facts = options.facts ?? new FileFacts();
   const top = await listDir(root, report);
   const candidates: Candidate[] = [];
   const pending: Array<{ folder: string; surgery: string; dir: string }> = [];
@@ -155,10 +153,10 @@ export async function scanDsad(root: string, options: ScanOptions): Promise<Scan
     }
   }
 
-  const perFolder = await mapPool(pending, concurrency, (p) => scanSurgeryFolder(p.folder, p.surgery, p.dir, ids, report, options.verify === true, concurrency));
+  const perFolder = await mapPool(pending, concurrency, (p) => scanSurgeryFolder(p.folder, p.surgery, p.dir, ids, report, options.verify === true, concurrency, facts));
   for (const list of perFolder) candidates.push(...list);
 
-  const samples = await mergeCandidates(candidates, options.roster, concurrency, report, options.weakLabelsComplete === true);
+  const samples = await mergeCandidates(candidates, options.roster, concurrency, report, options.weakLabelsComplete === true, facts);
   if (samples.length === 0) {
     report.skip(root, 'empty-dataset', `no usable sample under ${root} (expected <structure>/<surgery>/imageNN.png with maskNN.png)`);
   }
@@ -173,6 +171,7 @@ async function scanSurgeryFolder(
   report: ReadReport,
   verify: boolean,
   concurrency: number,
+  facts: FileFacts,
 ): Promise<Candidate[]> {
   const entries = await listDir(dir, report);
   if (!entries) return [];
@@ -224,9 +223,11 @@ async function scanSurgeryFolder(
       report.skip(imagePath, 'missing-mask', `${imagePath} has no ${multilabel ? `mask${nn}_<structure>.png` : `mask${nn}.png`}; skipped`);
       return undefined;
     }
+    let image: FileRef;
     let size: { width: number; height: number };
     try {
-      size = await readImageSize(imagePath);
+      image = await facts.stat(imagePath);
+      size = await facts.imageSize(image);
       if (verify) await decodeMaskFull(imagePath);
     } catch (err) {
       report.skip(imagePath, 'corrupt-png', `${imagePath} is not a readable PNG (${(err as Error).message}); skipped`);
@@ -235,8 +236,10 @@ async function scanSurgeryFolder(
     const maskRefs: BinaryMaskRef[] = [];
     for (const [structure, maskName] of [...byStructure.entries()].sort()) {
       const maskPath = join(dir, maskName);
+      let mask: FileRef;
       try {
-        const ms = await readImageSize(maskPath);
+        mask = await facts.stat(maskPath);
+        const ms = await facts.imageSize(mask);
         if (ms.width !== size.width || ms.height !== size.height) {
           report.skip(maskPath, 'size-mismatch', `${maskPath} is ${ms.width}x${ms.height} but ${imagePath} is ${size.width}x${size.height}; sample skipped`);
           return undefined;
@@ -252,9 +255,9 @@ async function scanSurgeryFolder(
         report.skip(maskPath, 'corrupt-png', `${maskPath} is not a readable PNG (${(err as Error).message}); sample skipped`);
         return undefined;
       }
-      maskRefs.push({ kind: 'binary', file: await fileRef(maskPath), structure, classId: ids.get(structure) ?? null });
+      maskRefs.push({ kind: 'binary', file: mask, structure, classId: ids.get(structure) ?? null });
     }
-    const cand: Candidate = { folder, surgery, index: nn, image: await fileRef(imagePath), masks: maskRefs, width: size.width, height: size.height };
+    const cand: Candidate = { folder, surgery, index: nn, image, masks: maskRefs, width: size.width, height: size.height };
     const w = weak?.get(String(Number(nn)));
     if (w) cand.weak = w;
     return cand;
@@ -262,11 +265,7 @@ async function scanSurgeryFolder(
   return out.filter((c): c is Candidate => c !== undefined);
 }
 
-async function sha1(path: string): Promise<string> {
-  return createHash('sha1').update(await readFile(path)).digest('hex');
-}
-
-async function mergeCandidates(candidates: Candidate[], roster: readonly RosterEntry[], concurrency: number, report: ReadReport, weakComplete: boolean): Promise<SampleRef[]> {
+async function mergeCandidates(candidates: Candidate[], roster: readonly RosterEntry[], concurrency: number, report: ReadReport, weakComplete: boolean, facts: FileFacts): Promise<SampleRef[]> {
   // Multilabel first, then structure folders in name order; within a folder by image number.
   const order = (c: Candidate): string => `${c.surgery.padStart(3, '0')}/${c.folder === MULTILABEL_FOLDER ? '0' : '1' + c.folder}/${c.index.padStart(6, '0')}`;
   candidates.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
@@ -281,7 +280,7 @@ async function mergeCandidates(candidates: Candidate[], roster: readonly RosterE
   const toHash = [...groups.values()].filter((g) => g.length > 1).flat();
   const hashes = new Map<Candidate, string>();
   await mapPool(toHash, concurrency, async (c) => {
-    hashes.set(c, await sha1(c.image.path));
+    hashes.set(c, await facts.sha1(c.image));
   });
   const byIdentity = new Map<string, SampleRef>();
   const samples: SampleRef[] = [];

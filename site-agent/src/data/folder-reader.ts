@@ -15,13 +15,13 @@
  * every class of `classes`) lists the structures annotated in that image; pixels of structures that
  * are not in the roster become background.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RosterEntry } from '@fedciss/ml';
-import { readImageSize } from './png';
+import { FileFacts } from './file-facts';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';
-import { ReadReport, type SampleRef } from './types';
+import { ReadReport, type FileRef, type SampleRef } from './types';
 import type { ScanResult } from './dsad-reader';
 
 export const MANIFEST_FORMAT = 'fedciss-folder-v1';
@@ -38,8 +38,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Scans a plain folder described by a manifest. Never throws for bad data. */
-export async function scanFolder(root: string, options: { roster: readonly RosterEntry[]; manifest?: string; concurrency?: number }): Promise<ScanResult> {
+export async function scanFolder(root: string, options: { roster: readonly RosterEntry[]; manifest?: string; concurrency?: number; facts?: FileFacts }): Promise<ScanResult> {
   const report = new ReadReport(root);
+  const facts = options.facts ?? new FileFacts();
   const ids = rosterIndex(options.roster);
   const manifestPath = resolve(root, options.manifest ?? DEFAULT_MANIFEST);
   let manifest: unknown;
@@ -75,16 +76,20 @@ export async function scanFolder(root: string, options: { roster: readonly Roste
     }
     const imagePath = join(root, entry['image']);
     const maskPath = join(root, entry['mask']);
+    let image: FileRef;
     let size: { width: number; height: number };
     try {
-      size = await readImageSize(imagePath);
+      image = await facts.stat(imagePath);
+      size = await facts.imageSize(image);
     } catch (err) {
       const missing = (err as Error).message.includes('missing') || (err as NodeJS.ErrnoException).code === 'ENOENT';
       report.skip(imagePath, missing ? 'unreadable' : 'corrupt-png', `${imagePath}: ${(err as Error).message}; skipped`);
       return undefined;
     }
+    let mask: FileRef;
     try {
-      const ms = await readImageSize(maskPath);
+      mask = await facts.stat(maskPath);
+      const ms = await facts.imageSize(mask);
       if (ms.width !== size.width || ms.height !== size.height) {
         report.skip(maskPath, 'size-mismatch', `${maskPath} is ${ms.width}x${ms.height} but ${imagePath} is ${size.width}x${size.height}; sample skipped`);
         return undefined;
@@ -99,13 +104,12 @@ export async function scanFolder(root: string, options: { roster: readonly Roste
       report.skip(imagePath, 'not-in-roster', `${imagePath}: none of its annotated classes (${annotatedNames.join(', ')}) is in the roster; skipped`);
       return undefined;
     }
-    const [is, ms] = await Promise.all([stat(imagePath), stat(maskPath)]);
     return {
       key: `folder:${entry['image']}`,
       surgery: entry['patient'],
-      image: { path: imagePath, size: is.size, mtimeMs: is.mtimeMs },
+      image,
       duplicates: [],
-      masks: [{ kind: 'labelmap', file: { path: maskPath, size: ms.size, mtimeMs: ms.mtimeMs }, valueToClass }],
+      masks: [{ kind: 'labelmap', file: mask, valueToClass }],
       annotated,
       complete: rosterIds.every((id) => annotated.includes(id)),
       sources: ['folder'],

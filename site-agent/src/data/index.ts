@@ -6,3 +6,4 @@ export * from './dataset';
 export * from './splits';
 export * from './inspect';
 export * from './open';
+export * from './file-facts';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RosterEntry } from '@fedciss/ml';
 import { SegmentationDataset, type DatasetOptions } from './dataset';
 import { scanDsad } from './dsad-reader';
+import type { FileFacts } from './file-facts';
 import { DEFAULT_MANIFEST, scanFolder } from './folder-reader';
 import { mulberry32, shuffleInPlace } from '../synthetic/prng';
 import type { LoadedSample, ReadReport } from './types';
@@ -14,15 +15,17 @@ export interface OpenOptions extends Omit<DatasetOptions, 'report'> {
   manifest?: string;
   verify?: boolean;
   weakLabelsComplete?: boolean;
+  /** What earlier scans read of unchanged files (a long-lived caller's rescans read only the changed ones). */
+  facts?: FileFacts;
 }
 
 export async function openDataset(root: string, options: OpenOptions): Promise<{ dataset: SegmentationDataset; report: ReadReport; format: 'dsad' | 'folder' }> {
   const format = options.format === 'dsad' || options.format === 'folder' ? options.format : existsSync(join(root, options.manifest ?? DEFAULT_MANIFEST)) ? 'folder' : 'dsad';
   const scan =
     format === 'folder'
-      ? await scanFolder(root, { roster: options.roster, ...(options.manifest ? { manifest: options.manifest } : {}) })
-      : await scanDsad(root, { roster: options.roster, verify: options.verify === true, weakLabelsComplete: options.weakLabelsComplete === true });
-  const { roster: _r, format: _f, manifest: _m, verify: _v, weakLabelsComplete: _w, ...datasetOptions } = options;
+      ? await scanFolder(root, { roster: options.roster, facts: options.facts, ...(options.manifest ? { manifest: options.manifest } : {}) })
+      : await scanDsad(root, { roster: options.roster, verify: options.verify === true, weakLabelsComplete: options.weakLabelsComplete === true, facts: options.facts });
+  const { roster: _r, format: _f, manifest: _m, verify: _v, weakLabelsComplete: _w, facts: _facts, ...datasetOptions } = options;
   return { dataset: new SegmentationDataset(scan.samples, { ...datasetOptions, report: scan.report }), report: scan.report, format };
 }
 

@@ -2,14 +2,16 @@
  * This site's images as the learning tasks need them: the patients of an incremental step with
  * labels for that step's classes only (as in the clinic: new patients annotated for the new
  * structures), and the test patients with every structure the roster knows. Decoded images are
- * cached on disk, so rounds after the first do not decode PNGs again. Patient images are only
- * ever read here; nothing in this file sends anything anywhere.
+ * cached on disk, so rounds after the first do not decode PNGs again, and what the scan reads of
+ * each file (image size, hash) is remembered while the file is unchanged, so each round's rescan
+ * only lists and stats the tree. Patient images are only ever read here; nothing in this file sends
+ * anything anywhere.
  */
 import { join } from 'node:path';
 import { type RosterEntry } from '@fedciss/ml';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import type { AgentConfig } from '../config/agent-config';
-import { openDataset, stepLabels, type LoadedSample, type ReadReport, type SegmentationDataset } from '../data';
+import { FileFacts, openDataset, stepLabels, type LoadedSample, type ReadReport, type SegmentationDataset } from '../data';
 
 export interface SiteSamples {
   samples: LoadedSample[];
@@ -17,6 +19,9 @@ export interface SiteSamples {
 }
 
 export class SiteData {
+  /** Kept for the agent's life: each round's rescan reads only new or changed files. */
+  private readonly facts = new FileFacts();
+
   constructor(private readonly config: AgentConfig, private readonly onSkipped: (report: ReadReport) => void = () => undefined) {}
 
   private async open(roster: RosterEntry[], size: { width: number; height: number }): Promise<SegmentationDataset> {
@@ -27,6 +32,7 @@ export class SiteData {
       unknown: 'ignore',
       cacheDir: join(this.config.workDir, 'cache', `${size.width}x${size.height}`),
       memoryCache: false,
+      facts: this.facts,
     });
     if (report.skipped.length) this.onSkipped(report);
     if (!dataset.length) throw new Error(`no usable image in ${this.config.dataRoot} (${report.skipped.length} files skipped; run "site-agent data inspect")`);
