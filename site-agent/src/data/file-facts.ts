@@ -12,7 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { readImageSize } from './png';
 import type { FileRef } from './types';
 
-type ImageSize = { width: number; height: number; format: string };
+type ImageSize = Awaited<ReturnType<typeof readImageSize>>;
 
 interface Known {
   readonly size: number;
