@@ -38,6 +38,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
       aggregation: { strategy: 'fedprox', proximalMu: MU },
       serverDistillSteps: 0,
       replayFraction: 0.3,
+      warmupFraction: 0.2,
       segmenter: SEGMENTER,
     }), 'task-contract.json');
     coordinator = await startCoordinator(config, new MlModelFactory(), { logLevels: ['error'] });
@@ -61,7 +62,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     assert.deepEqual(hp.lossWeights, { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 });
     assert.equal(hp.pseudoLabels, false);
     assert.deepEqual(hp.segmenterArchitecture, SEGMENTER);
-    assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep], [3, 4, 0.02, 0.8, 2]);
+    assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep, hp.warmupFraction], [3, 4, 0.02, 0.8, 2, 0.2]);
     assert.equal(hp.replayFraction, 0, 'step 0 has nothing to replay: the share is not sent');
     assert.equal(hp.replayBelowOldClassShare, 0, 'nor the old-class share at which a site skips replay');
     assert.equal(hp.replayCheck, false, 'nor the replay check');
@@ -71,7 +72,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     const hyper = localTrainHyperOf(task);
     assert.deepEqual(hyper, {
       epochs: 3, batchSize: 4, learningRate: 0.02, fedproxMu: MU, pseudoLabels: false, pseudoLabelThreshold: 0.8,
-      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 },
+      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 }, warmupFraction: 0.2,
     });
     const config = segmenterArchitectureOf(task);
     const weights = decodeSafetensors(await site.download(task.globalModel!.versionId)).tensors;

@@ -7,7 +7,7 @@ import type { NamedTensors } from '../weights/named-tensors';
 import { shapeScenes } from './synthetic-shapes';
 import { LocalTrainCheckpoint, trainLocalSegmenter } from './train';
 import { unpackSamples } from './samples';
-import { polyLearningRate, TrainProgress } from './schedule';
+import { polyLearningRate, TrainProgress, warmupFactor } from './schedule';
 
 const S = 16;
 const config = segmenterConfig({ width: 4, depth: 1, inputSize: [S, S], embedDim: 4, groups: 2 });
@@ -87,6 +87,17 @@ test('the learning rate spans the rounds of a step: round 1 of 2 continues where
   assert.deepEqual(second, [polyLearningRate(1e-2, 2, 4), polyLearningRate(1e-2, 3, 4)]);
   assert.ok(first.at(-1)! > second[0] && second[0] > 0.3e-2, 'no restart at the round boundary, no decay to 0 inside round 0');
   assert.deepEqual(await lrs(), [polyLearningRate(1e-2, 0, 2), polyLearningRate(1e-2, 1, 2)], 'one round by default');
+});
+
+test('the warm-up raises each round\'s learning rate linearly over its first steps, then follows the poly schedule', async () => {
+  // 6 images, batch 2: three steps a round; a warm-up over two of them scales steps 0 and 1 by 1/2 and 2/2.
+  const base = { config, weights: createSegmenterWeights(config, 3, 2), numClasses: 3, real: data, seed: 1 };
+  const seen: number[] = [];
+  const hyper = { epochs: 1, batchSize: 2, learningRate: 1e-2, lossWeights: { contrastive: 0 }, warmupFraction: 2 / 3, schedule: { round: 1, rounds: 2 } };
+  await trainLocalSegmenter({ ...base, hyper, onProgress: (p) => seen.push(p.learningRate) });
+  const poly = [3, 4, 5].map((t) => polyLearningRate(1e-2, t, 6));
+  assert.deepEqual(seen, [poly[0] / 2, poly[1], poly[2]]);
+  assert.deepEqual([warmupFactor(0, 0), warmupFactor(0, 4), warmupFactor(2, 4), warmupFactor(3, 4), warmupFactor(9, 4)], [1, 0.25, 0.75, 1, 1]);
 });
 
 test('replay: a pixel the teacher calls background does not teach "not a new class"', async () => {

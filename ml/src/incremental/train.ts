@@ -8,7 +8,8 @@
  *   + kd (MiB unbiased output distillation) + pod (feature distillation)
  *   + contrastive (cross-image pixel SupCon with a prototype memory) + dice (soft Dice on the real
  *   images) + mu * prox (FedProx).
- * The learning rate follows a poly schedule over all rounds of the step (hyper.schedule).
+ * The learning rate follows a poly schedule over all rounds of the step (hyper.schedule), warmed up
+ * at the start of each round (hyper.warmupFraction).
  * The server's distillation is distill.ts; samples and the schedule are samples.ts, schedule.ts. */
 import { seededRandom } from '../init/initializers';
 import type { RuntimeOptions } from '../runtime/session';
@@ -22,7 +23,7 @@ import { ActiveLossTerms } from './loss-table';
 import { DEFAULT_LOSS_WEIGHTS, LocalBatch, LocalLossKey, LocalLossSetup, LOCAL_LOSS_TERMS, LossWeights } from './local-loss-terms';
 import { PrototypeMemory, pseudoLabelBackground } from './pseudo-labels';
 import { collectSamples, SampleSource, SegSample, toInputSize } from './samples';
-import { polyLearningRate, TrainProgress } from './schedule';
+import { polyLearningRate, TrainProgress, warmupFactor } from './schedule';
 
 export interface LocalTrainHyper {
   readonly epochs: number;
@@ -57,6 +58,9 @@ export interface LocalTrainHyper {
    * rounds; the poly schedule spans every round of the step, so it neither restarts nor reaches 0
    * inside a round (default: one round). */
   readonly schedule?: { readonly round: number; readonly rounds: number };
+  /** Share of the round's steps over which the learning rate rises linearly to the schedule's
+   * (schedule.ts warmupFactor; default 0: none). */
+  readonly warmupFraction?: number;
   readonly clipGradNorm?: number;
   /** Steps per epoch (default: ceil(real images / batch size), replay or not: replay images take
    * a share of each batch, not extra steps, so methods with and without replay get equal budgets). */
@@ -143,6 +147,7 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
   const totalSteps = stepsPerEpoch * h.epochs;
   const rounds = Math.max(1, h.schedule?.rounds ?? 1);
   const scheduleOffset = Math.min(Math.max(0, h.schedule?.round ?? 0), rounds - 1) * totalSteps;
+  const warmupSteps = Math.round((h.warmupFraction ?? 0) * totalSteps);
 
   const memory = new PrototypeMemory(o.numClasses, c.embedDim, h.prototypeMomentum ?? 0.9);
   if (o.resume?.prototypes) (memory.prototypes.set(o.resume.prototypes.data), memory.valid.set(o.resume.prototypes.valid));
@@ -234,7 +239,7 @@ export async function trainLocalSegmenter(o: TrainLocalOptions): Promise<TrainLo
         }
         const labelTensor = { shape: [B, H, W], data: BigInt64Array.from(labels, (v) => BigInt(v)) };
         const fed = terms.feeds({ labels, labelTensor, teacher: teacherOut, rand });
-        const lr = polyLearningRate(h.learningRate, scheduleOffset + trainer.updates, rounds * totalSteps, h.polyPower ?? 0.9);
+        const lr = polyLearningRate(h.learningRate, scheduleOffset + trainer.updates, rounds * totalSteps, h.polyPower ?? 0.9) * warmupFactor(trainer.updates, warmupSteps);
         const ts = Date.now();
         const r = await trainer.step({ image: { shape: [B, c.inChannels, H, W], data: image }, ...fed.graph }, lr);
         if (stepsRun > 0) stepMs += Date.now() - ts; // the first step includes compiling

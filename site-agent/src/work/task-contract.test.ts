@@ -6,7 +6,7 @@ import { localTrainHyperOf, segmenterArchitectureOf, TaskContractError } from '.
 const ARCH = { inChannels: 3, width: 8, depth: 2, inputSize: [32, 48], embedDim: 8, norm: 'group', groups: 4 };
 const HYPER: HyperParameters = {
   localEpochs: 2, batchSize: 4, learningRate: 0.01, fedproxMu: 0.1, imageSize: 32, replayImages: 0, pseudoLabelThreshold: 0.7,
-  differentialPrivacy: undefined, roundsInStep: 3, generatorSeconds: 0, replayCheck: false, replayFidelityThreshold: 0, replayFraction: 0.25, replayBelowOldClassShare: 0.04,
+  differentialPrivacy: undefined, roundsInStep: 3, generatorSeconds: 0, replayCheck: false, replayFidelityThreshold: 0, replayFraction: 0.25, replayBelowOldClassShare: 0.04, warmupFraction: 0.1,
   lossWeights: { ce: 1, unbiasedCe: 0, replayCe: 0.25, kd: 10, pod: 0.5, contrastive: 0, dice: 0.5 }, pseudoLabels: undefined, segmenterArchitecture: ARCH,
 };
 const task = (hp: Partial<HyperParameters> | undefined): Task => ({ roundId: 'r1', roundIndex: 1, hyperParameters: hp && { ...HYPER, ...hp } } as Task);
@@ -19,6 +19,7 @@ test("a task's typed fields become ml's configuration and hyper-parameters", () 
   assert.equal(h.pseudoLabels, undefined, 'unset: the site default');
   assert.deepEqual(h.schedule, { round: 1, rounds: 3 });
   assert.equal(h.replayFraction, 0.25);
+  assert.equal(h.warmupFraction, 0.1);
   assert.ok(!('replayFraction' in localTrainHyperOf(task({ replayFraction: 0 }))), '0 (unset on the wire): ml default share');
 });
 

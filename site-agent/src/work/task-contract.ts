@@ -46,5 +46,6 @@ export function localTrainHyperOf(task: Task): LocalTrainHyper {
     ...(hp.replayFraction > 0 ? { replayFraction: hp.replayFraction } : {}),
     // A round retried after a failure keeps the last slot of the step's schedule.
     schedule: { round: task.roundIndex, rounds: hp.roundsInStep || 1 },
+    warmupFraction: hp.warmupFraction,
   };
 }

@@ -423,6 +423,11 @@ export interface HyperParameters {
    * replay. The two thresholds above need it. false: replay, unmeasured.
    */
   replayCheck: boolean;
+  /**
+   * TRAIN_SEGMENTER: share of the round's local steps over which the learning rate rises linearly
+   * to the schedule's (each round starts the optimizer afresh). 0: no warm-up.
+   */
+  warmupFraction: number;
 }
 
 export interface Task {
@@ -1624,6 +1629,7 @@ function createBaseHyperParameters(): HyperParameters {
     replayFraction: 0,
     replayBelowOldClassShare: 0,
     replayCheck: false,
+    warmupFraction: 0,
   };
 }
 
@@ -1679,6 +1685,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     }
     if (message.replayCheck !== false) {
       writer.uint32(152).bool(message.replayCheck);
+    }
+    if (message.warmupFraction !== 0) {
+      writer.uint32(161).double(message.warmupFraction);
     }
     return writer;
   },
@@ -1832,6 +1841,14 @@ export const HyperParameters: MessageFns<HyperParameters> = {
             message.replayCheck = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 161) {
+              break;
+            }
+
+            message.warmupFraction = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1931,6 +1948,11 @@ export const HyperParameters: MessageFns<HyperParameters> = {
         : isSet(object.replay_check)
         ? globalThis.Boolean(object.replay_check)
         : false,
+      warmupFraction: isSet(object.warmupFraction)
+        ? globalThis.Number(object.warmupFraction)
+        : isSet(object.warmup_fraction)
+        ? globalThis.Number(object.warmup_fraction)
+        : 0,
     };
   },
 
@@ -1987,6 +2009,9 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     if (message.replayCheck !== false) {
       obj.replayCheck = message.replayCheck;
     }
+    if (message.warmupFraction !== 0) {
+      obj.warmupFraction = floatToJson(message.warmupFraction);
+    }
     return obj;
   },
 
@@ -2019,6 +2044,7 @@ export const HyperParameters: MessageFns<HyperParameters> = {
     message.replayFraction = object.replayFraction ?? 0;
     message.replayBelowOldClassShare = object.replayBelowOldClassShare ?? 0;
     message.replayCheck = object.replayCheck ?? false;
+    message.warmupFraction = object.warmupFraction ?? 0;
     return message;
   },
 };
