@@ -79,11 +79,13 @@ export const trainingSettingsSchema = z.strictObject({
   localEpochs: count.default(1),
   batchSize: positiveInt.default(8),
   learningRate: positive.default(1e-3),
-  /** Share of each segmenter round's local steps over which a site's learning rate rises linearly to
-   * the schedule's: every round starts Adam afresh from the global model, and its first updates move
-   * every weight by about the full learning rate. A tenth: in bench:ciss (quick, seeds 1-3, shared
-   * step 0) step 1 with it against without: ours old +1.8 ± 1.3, all +0.9 ± 0.8; MiB old +2.7 ± 2.5,
-   * all +2.1 ± 1.7 (issue 18's notes, thirty-fourth session). 0: none. */
+  /** At steps after the first, the share of each segmenter round's local steps over which a site's
+   * learning rate rises linearly to the schedule's: every round starts Adam afresh from the global
+   * model, and its first updates move every weight by about the full learning rate, old classes'
+   * knowledge included. A tenth: in bench:ciss (quick, seeds 1-3, shared step 0) step 1 with it
+   * against without: ours old +1.8 ± 1.3, all +0.9 ± 0.8; MiB old +2.7 ± 2.5, all +2.1 ± 1.7. Step 0,
+   * which trains from scratch, has nothing to keep: joint training with it lost 2.6 ± 2.2 all-class
+   * points (issue 18's notes, thirty-fourth session). 0: none. */
   warmupFraction: z.number().min(0).lt(1).default(0.1),
   /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0; 0: no
    * replay. A site skips it where its step's images already show the old classes

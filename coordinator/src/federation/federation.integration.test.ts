@@ -174,6 +174,7 @@ describe('coordinator federation over gRPC', () => {
     assert.equal(task.hyperParameters!.replayBelowOldClassShare, 0.04, "and the old-class share at which a site skips replay (the default)");
     assert.equal(task.hyperParameters!.replayCheck, true, 'and the replay check (the default)');
     assert.equal(task.hyperParameters!.replayFidelityThreshold, 0, 'with no absolute fidelity threshold (the default): the noise floor decides');
+    assert.equal(task.hyperParameters!.warmupFraction, 0.1, "and the learning rate's warm-up (the default)");
     const base = decodeSafetensors(await a.download(task.globalModel!.versionId)).tensors;
     assert.deepEqual(base.get('head.weight')!.shape, [4, 4], 'the head grew to 4 classes');
     const blob = encodeSafetensors(shifted(base, 0.2));

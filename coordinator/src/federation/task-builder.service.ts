@@ -159,8 +159,9 @@ export class TaskBuilder {
       replayBelowOldClassShare: step.index > 0 && !generator ? t.replayBelowOldClassShare ?? 0 : 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),
       roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
-      // A step opened before the setting existed trained without a warm-up.
-      warmupFraction: kind === 'segmenter' ? t.warmupFraction ?? 0 : 0,
+      // Step 0 trains from scratch, with nothing to keep (a step opened before the setting existed
+      // trained without a warm-up).
+      warmupFraction: step.index > 0 && kind === 'segmenter' ? t.warmupFraction ?? 0 : 0,
     };
   }
 

@@ -62,17 +62,18 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     assert.deepEqual(hp.lossWeights, { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 });
     assert.equal(hp.pseudoLabels, false);
     assert.deepEqual(hp.segmenterArchitecture, SEGMENTER);
-    assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep, hp.warmupFraction], [3, 4, 0.02, 0.8, 2, 0.2]);
+    assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep], [3, 4, 0.02, 0.8, 2]);
     assert.equal(hp.replayFraction, 0, 'step 0 has nothing to replay: the share is not sent');
     assert.equal(hp.replayBelowOldClassShare, 0, 'nor the old-class share at which a site skips replay');
     assert.equal(hp.replayCheck, false, 'nor the replay check');
+    assert.equal(hp.warmupFraction, 0, 'nor the warm-up: step 0 trains from scratch');
   });
 
   test("the site reads it into ml's types, and mu and the weights reach the loss", async () => {
     const hyper = localTrainHyperOf(task);
     assert.deepEqual(hyper, {
       epochs: 3, batchSize: 4, learningRate: 0.02, fedproxMu: MU, pseudoLabels: false, pseudoLabelThreshold: 0.8,
-      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 }, warmupFraction: 0.2,
+      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 }, warmupFraction: 0,
     });
     const config = segmenterArchitectureOf(task);
     const weights = decodeSafetensors(await site.download(task.globalModel!.versionId)).tensors;

@@ -424,8 +424,8 @@ export interface HyperParameters {
    */
   replayCheck: boolean;
   /**
-   * TRAIN_SEGMENTER: share of the round's local steps over which the learning rate rises linearly
-   * to the schedule's (each round starts the optimizer afresh). 0: no warm-up.
+   * TRAIN_SEGMENTER at steps > 0: share of the round's local steps over which the learning rate
+   * rises linearly to the schedule's (each round starts the optimizer afresh). 0: no warm-up.
    */
   warmupFraction: number;
 }
