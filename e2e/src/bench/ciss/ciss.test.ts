@@ -7,7 +7,7 @@ import { parseArgs } from './cli';
 import { coreListFor } from './cores';
 import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } from './methods';
 import { absentByStep, classGroups, othersByStep, parseSetting } from './settings';
-import { reusedStep0 } from './step0-reuse';
+import { keepStep0Result, reusedStep0 } from './step0-reuse';
 import { lastRoundResult } from './step-result';
 import { finalFigures, gates, pairedDifference, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
 
@@ -284,6 +284,28 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
   writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
   assert.equal(reusedStep0(join(root, 'seed-1'), false)?.segmenterFile, join(dir, 'step0-segmenter.safetensors'));
   assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
+});
+
+test('--reuse-step0: step 0\'s figures kept beside its models come back with it (the step-0 row, the forgetting gate); a damaged file is an error naming it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ciss-reuse-'));
+  const dir = join(root, 'seed-2', 'runs', 'step0');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
+  // A folder from before the figures were kept: the models, no figures.
+  assert.equal(reusedStep0(join(root, 'seed-2'), false)?.result.old, null);
+  const trained = { id: 'step0', label: 'Step 0 (shared)', recipe: 'r', old: 50, new: null, all: 50, perClass: { background: 70, liver: 30 }, steps: [], rounds: [], roundEvaluationSeconds: null, seconds: 1432.2 };
+  keepStep0Result(dir, trained);
+  const reused = reusedStep0(join(root, 'seed-2'), false)!.result;
+  assert.deepEqual({ ...reused, label: trained.label }, trained);
+  assert.match(reused.label, /reused from .*seed-2/);
+  // The forgetting gate reads it: fine-tuning's old 9 against step 0's 50, 10 points of forgetting asked: margin 31.
+  const finetune = { ...trained, id: 'finetune', old: 9, new: 20, all: 12 };
+  const forgets = gates({ finetune: summarise([{ ...finetune, seed: 2 }]) }, summarise([{ ...reused, seed: 2 }]), 40).find((g) => g.name === 'fine-tuning forgets')!;
+  assert.equal(forgets.margin, 31);
+  writeFileSync(join(dir, 'step0-result.json'), '{"id": "ours"}');
+  assert.throws(() => reusedStep0(join(root, 'seed-2'), false), /step0-result\.json is not a step-0 result/);
+  writeFileSync(join(dir, 'step0-result.json'), '{');
+  assert.throws(() => reusedStep0(join(root, 'seed-2'), false), /step0-result\.json is not JSON/);
 });
 
 test('quick profile: ~1500 optimizer steps a site and step (at 450 joint stayed at 23 ± 4 all-class mIoU), in rounds of at most ~250 (two of 750 lost what the sites learnt when averaged)', () => {

@@ -52,7 +52,8 @@ export const USAGE = `npm run bench:ciss -- [options]
   --seed N         one seed only (same as --seeds N)
   --keep           keep the working folder
   --reuse-step0 D  import the step-0 models of an earlier run's working folder D (same setting,
-                   profile) instead of training step 0 again; seeds D lacks train their own
+                   profile) instead of training step 0 again, with the figures that run kept
+                   beside them (the step-0 row, the forgetting gate); seeds D lacks train their own
   --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
   --dp-epsilon 8,1 also run "ours" with site-level differential privacy at each target ε (noise

@@ -17,6 +17,7 @@ import { coordinatorFlags, STEP0, trainingSettings, type MethodSpec, type Profil
 import { absentByStep, othersByStep, type Scenes, type Schedule } from './settings';
 import { finalFigures, roundEvaluationSeconds, roundFigures, stepFigures, type MethodResult, type ReplayLike, type ReportLike, type RoundLike, type RoundSeriesLike } from './table';
 import { lastRoundResult } from './step-result';
+import { keepStep0Result } from './step0-reuse';
 
 export interface SiteData {
   name: string;
@@ -248,7 +249,8 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
   };
 }
 
-/** Trains the seed's step 0 once (CE, and the generator when a method needs one) and keeps its files. */
+/** Trains the seed's step 0 once (CE, and the generator when a method needs one) and keeps its files
+ * and figures (for `--reuse-step0`). */
 export async function runStep0(data: SiteData[], ctx: RunContext, generator: boolean): Promise<Step0> {
   const workDir = join(ctx.outDir, 'runs', 'step0');
   const out: Partial<Step0> = {};
@@ -269,6 +271,7 @@ export async function runStep0(data: SiteData[], ctx: RunContext, generator: boo
     }
   });
   if (result.error || !out.segmenterFile) throw new Error(`the shared step 0 failed: ${result.error ?? 'no model'} (logs under ${workDir})`);
+  keepStep0Result(workDir, result);
   return { segmenterFile: out.segmenterFile, generatorFile: out.generatorFile, result };
 }
 
