@@ -25,7 +25,8 @@ export interface BenchOptions {
   /** Working folder of an earlier run whose step-0 models (seed-N/runs/step0/*.safetensors) this run
    * imports instead of training its own: more methods against the same starting points. */
   reuseStep0?: string;
-  /** Profile fields replaced from the command line (--set key=JSON), e.g. localEpochs=4. */
+  /** Profile fields replaced from the command line (--set KEY=JSON, KEY a dotted path), e.g.
+   * localEpochs=4, training.warmupFraction=0.2 (overrides.ts). */
   overrides: Record<string, unknown>;
   /** "ours" again with differential privacy at each of these ε (dp.ts), clipping to dpClip. */
   dpEpsilons: number[];
@@ -54,8 +55,12 @@ export const USAGE = `npm run bench:ciss -- [options]
   --reuse-step0 D  import the step-0 models of an earlier run's working folder D (same setting,
                    profile) instead of training step 0 again, with the figures that run kept
                    beside them (the step-0 row, the forgetting gate); seeds D lacks train their own
-  --set KEY=JSON   replace a field of the profile, e.g. --set localEpochs=4
+  --set KEY=JSON   replace a field of the profile, or one inside it by a dotted path, e.g.
+                   --set localEpochs=4   --set segmenter.width=8
                    --set 'segmenter={"width":8,"depth":2,"inputSize":[32,40],"embedDim":8,"groups":4}'
+                   Below "training", the coordinator's training settings (training.json keys)
+                   laid over every method's own: --set training.warmupFraction=0.2
+                   --set training.replayFraction=0.125   --set training.lossWeights.kd=5
   --dp-epsilon 8,1 also run "ours" with site-level differential privacy at each target ε (noise
                    multiplier calibrated by the coordinator's accountant for the run's rounds; dp.ts)
   --dp-clip C      the clip bound of those runs (default 1)

@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { parseArgs, USAGE } from './cli';
 import { dpMethods } from './dp';
-import { methodById, PROFILES, type Profile } from './methods';
+import { methodById, PROFILES } from './methods';
+import { applyOverrides, checkTrainingSettings } from './overrides';
 import { prepareData, runMethod, runStep0, type RunContext } from './run';
 import { parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
@@ -28,8 +29,7 @@ async function main(): Promise<number> {
   const schedule = parseSetting(o.setting);
   const base = PROFILES[o.quick ? 'quick' : 'default'];
   const sites = o.sites ?? base.sites;
-  for (const k of Object.keys(o.overrides)) if (!(k in base)) throw new Error(`--set ${k}: the profile has no such field (${Object.keys(base).join(', ')})`);
-  const profile: Profile = { ...base, ...o.overrides } as Profile;
+  const profile = applyOverrides(base, o.overrides);
   const train = DSAD_SPLIT.train.length;
   const test = DSAD_SPLIT.test.length;
   if (sites * profile.testSurgeries > test) profile.testSurgeries = Math.floor(test / sites);
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     console.log(`note: ${profile.trainSurgeriesPerStep} training surgeries per site and step, ${profile.testSurgeries} test surgeries per site (DSAD has ${train} + ${test})`);
   }
   const methods = [...o.methods.map(methodById), ...dpMethods(o.dpEpsilons, o.dpClip, profile, schedule)];
+  checkTrainingSettings(methods, profile, schedule.steps.length);
   const outDir = resolve(o.out ?? mkdtempSync(join(tmpdir(), 'bench-ciss-')));
   mkdirSync(outDir, { recursive: true });
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);

@@ -12,6 +12,7 @@
  */
 
 import { replayGeneratorConfig, REPLAY_GENERATOR_TRAINING } from '@fedciss/ml';
+import { deepMerge } from './plain-object';
 
 export interface Profile {
   name: 'quick' | 'default';
@@ -38,6 +39,10 @@ export interface Profile {
   generatorTraining: { epochs: number; batchSize: number; learningRate: number; seconds: number };
   /** Longest a step may take before the run of a method is given up. */
   stepTimeoutMs: number;
+  /** Coordinator training settings (training.json keys, e.g. warmupFraction, lossWeights.kd) laid
+   * over every method's own, key by key: what `--set training.KEY=JSON` varies. Empty in both
+   * profiles (the methods' settings and the coordinator's defaults). */
+  training: Record<string, unknown>;
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -92,6 +97,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     generator: { ...replayGeneratorConfig([64, 80]) },
     generatorTraining: { epochs: 100, seconds: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 2_400_000,
+    training: {},
   },
   default: {
     name: 'default',
@@ -127,6 +133,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     generator: { ...replayGeneratorConfig([128, 160]) },
     generatorTraining: { epochs: 150, seconds: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
     stepTimeoutMs: 2_400_000,
+    training: {},
   },
 };
 
@@ -269,9 +276,9 @@ export function methodById(id: string): MethodSpec {
   return m;
 }
 
-/** The coordinator's training settings file for `method` at `step`. */
+/** The coordinator's training settings file for `method` at `step`, with the profile's `training` laid over it. */
 export function trainingSettings(method: MethodSpec, profile: Profile, step: number): Record<string, unknown> {
-  return {
+  return deepMerge({
     localEpochs: profile.localEpochs,
     batchSize: profile.batchSize,
     learningRate: profile.learningRate,
@@ -286,7 +293,7 @@ export function trainingSettings(method: MethodSpec, profile: Profile, step: num
     segmenter: profile.segmenter,
     generator: profile.generator,
     ...method.training,
-  };
+  }, profile.training);
 }
 
 /** Coordinator flags for a method's run. `generatorNeeded`: a later step of this run uses the
