@@ -276,6 +276,10 @@ export function methodById(id: string): MethodSpec {
   return m;
 }
 
+/** The training settings trainingSettings takes from the profile's own fields (`--set localEpochs=4`,
+ * not `--set training.localEpochs=4`: several are the method's to switch off, and the bench reads them). */
+export const PROFILE_TRAINING_KEYS = ['localEpochs', 'batchSize', 'learningRate', 'replayImages', 'pseudoLabelThreshold', 'generatorTraining', 'serverDistillSteps', 'segmenter', 'generator'] as const;
+
 /** The coordinator's training settings file for `method` at `step`, with the profile's `training` laid over it. */
 export function trainingSettings(method: MethodSpec, profile: Profile, step: number): Record<string, unknown> {
   return deepMerge({

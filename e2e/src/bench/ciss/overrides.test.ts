@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainingSettings } from '@fedciss/coordinator';
 import { parseArgs } from './cli';
-import { methodById, PROFILES, trainingSettings } from './methods';
+import { methodById, PROFILE_TRAINING_KEYS, PROFILES, trainingSettings } from './methods';
 import { applyOverrides, checkTrainingSettings } from './overrides';
 
 const quick = PROFILES.quick;
@@ -32,6 +32,15 @@ test('--set training.*: any path below it, laid over every method\'s own setting
   const { replayFraction, ...rest } = ours;
   assert.equal(replayFraction, 0.125);
   assert.deepEqual(trainingSettings(methodById('ours'), quick, 1), { ...rest, lossWeights: { ...(ours.lossWeights as object), kd: 10 } }, 'nothing else moves');
+});
+
+test('--set training.*: a setting the profile owns is refused, pointing at the profile field; each owned key is one trainingSettings writes', () => {
+  assert.throws(() => applyOverrides(quick, { 'training.localEpochs': 4 }), /--set training\.localEpochs: the profile's own localEpochs sets that training setting \(--set localEpochs=\.\.\.\)/);
+  assert.throws(() => applyOverrides(quick, { 'training.segmenter.width': 8 }), /the profile's own segmenter .*--set segmenter\.width=/);
+  assert.throws(() => applyOverrides(quick, { training: { replayImages: 32 } }), /--set training: the profile's own replayImages/);
+  const written = trainingSettings(methodById('ours'), quick, 1);
+  for (const k of PROFILE_TRAINING_KEYS) assert.ok(k in written, `${k} is a training setting the profile writes`);
+  assert.equal(trainingSettings(methodById('finetune'), quick, 1).replayImages, 0, 'replayImages is the method\'s to switch off: why the profile owns it');
 });
 
 test('from the command line to the coordinator: a training setting arrives typed; a typo or a bad value stops the bench naming method, step and key', () => {

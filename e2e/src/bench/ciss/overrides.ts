@@ -4,10 +4,10 @@
  * setting can change without restating its object. Every field on the path must already exist,
  * except below `training`: that object holds the coordinator's training settings (training.json),
  * which the coordinator checks key by key (checkTrainingSettings runs that check before anything
- * trains).
+ * trains); those the profile sets from fields of its own (PROFILE_TRAINING_KEYS) are set there.
  */
 import { parseTrainingSettings } from '@fedciss/coordinator';
-import { STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
+import { PROFILE_TRAINING_KEYS, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import { isObject } from './plain-object';
 
 /** The profile field whose object takes new keys (the coordinator's training settings). */
@@ -16,7 +16,15 @@ const OPEN_FIELD = 'training';
 /** `base` with each override applied in order; an unknown path is an error naming the key. */
 export function applyOverrides(base: Profile, overrides: Readonly<Record<string, unknown>>): Profile {
   let profile: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) profile = withValue(profile, key.split('.'), value, key);
+  for (const [key, value] of Object.entries(overrides)) {
+    const owned = PROFILE_TRAINING_KEYS.find((k) => key === `${OPEN_FIELD}.${k}` || key.startsWith(`${OPEN_FIELD}.${k}.`));
+    if (owned) throw new Error(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${key.slice(OPEN_FIELD.length + 1)}=...)`);
+    if (key === OPEN_FIELD && isObject(value)) {
+      const inside = PROFILE_TRAINING_KEYS.find((k) => k in value);
+      if (inside) throw new Error(`--set ${key}: the profile's own ${inside} sets that training setting (--set ${inside}=...)`);
+    }
+    profile = withValue(profile, key.split('.'), value, key);
+  }
   return profile as unknown as Profile;
 }
 
