@@ -20,6 +20,8 @@ test('--set: an unknown field, at the top or inside an object, or a path through
   assert.throws(() => applyOverrides(quick, { 'segmenter.widht': 8 }), /--set segmenter\.widht: the profile's segmenter has no field "widht" \(width, depth/);
   assert.throws(() => applyOverrides(quick, { 'localEpochs.x': 1 }), /--set localEpochs\.x: the profile's localEpochs is not an object/);
   assert.throws(() => applyOverrides(quick, { 'segmenter.': 1 }), /--set segmenter\.: an empty field name/);
+  assert.throws(() => applyOverrides(quick, { training: 5 }), /--set training: the profile's training is an object; give a JSON object/);
+  assert.throws(() => applyOverrides(quick, { 'segmenter': 'wide' }), /--set segmenter: the profile's segmenter is an object/);
 });
 
 test('--set training.*: any path below it, laid over every method\'s own settings key by key', () => {
@@ -36,7 +38,7 @@ test('--set training.*: any path below it, laid over every method\'s own setting
 
 test('--set training.*: a setting the profile owns is refused, pointing at the profile field; each owned key is one trainingSettings writes', () => {
   assert.throws(() => applyOverrides(quick, { 'training.localEpochs': 4 }), /--set training\.localEpochs: the profile's own localEpochs sets that training setting \(--set localEpochs=\.\.\.\)/);
-  assert.throws(() => applyOverrides(quick, { 'training.segmenter.width': 8 }), /the profile's own segmenter .*--set segmenter\.width=/);
+  assert.throws(() => applyOverrides(quick, { 'training.segmenter.width': 8 }), /--set training\.segmenter\.width: the profile's own segmenter sets that training setting \(--set segmenter=/);
   assert.throws(() => applyOverrides(quick, { training: { replayImages: 32 } }), /--set training: the profile's own replayImages/);
   const written = trainingSettings(methodById('ours'), quick, 1);
   for (const k of PROFILE_TRAINING_KEYS) assert.ok(k in written, `${k} is a training setting the profile writes`);

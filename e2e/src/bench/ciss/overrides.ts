@@ -17,12 +17,10 @@ const OPEN_FIELD = 'training';
 export function applyOverrides(base: Profile, overrides: Readonly<Record<string, unknown>>): Profile {
   let profile: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
-    const owned = PROFILE_TRAINING_KEYS.find((k) => key === `${OPEN_FIELD}.${k}` || key.startsWith(`${OPEN_FIELD}.${k}.`));
-    if (owned) throw new Error(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${key.slice(OPEN_FIELD.length + 1)}=...)`);
-    if (key === OPEN_FIELD && isObject(value)) {
-      const inside = PROFILE_TRAINING_KEYS.find((k) => k in value);
-      if (inside) throw new Error(`--set ${key}: the profile's own ${inside} sets that training setting (--set ${inside}=...)`);
-    }
+    const [head, second] = key.split('.');
+    const trainingKeys = head !== OPEN_FIELD ? [] : second !== undefined ? [second] : isObject(value) ? Object.keys(value) : [];
+    const owned = PROFILE_TRAINING_KEYS.find((k) => trainingKeys.includes(k));
+    if (owned) throw new Error(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${owned}=...)`);
     profile = withValue(profile, key.split('.'), value, key);
   }
   return profile as unknown as Profile;
@@ -36,7 +34,10 @@ function withValue(obj: Record<string, unknown>, path: readonly string[], value:
   if (!field) throw new Error(`--set ${key}: an empty field name in the path`);
   const at = (n: number) => key.split('.').slice(0, n).join('.');
   if (!(field in obj) && !open) throw new Error(`--set ${key}: ${depth ? `the profile's ${at(depth)}` : 'the profile'} has no field "${field}" (${Object.keys(obj).join(', ')})`);
-  if (!rest.length) return { ...obj, [field]: value };
+  if (!rest.length) {
+    if (isObject(obj[field]) && !isObject(value)) throw new Error(`--set ${key}: the profile's ${key} is an object; give a JSON object, or a dotted path into it`);
+    return { ...obj, [field]: value };
+  }
   const inner = obj[field] ?? (open ? {} : undefined);
   if (!isObject(inner)) throw new Error(`--set ${key}: the profile's ${at(depth + 1)} is not an object`);
   return { ...obj, [field]: withValue(inner, rest, value, key, depth + 1) };
