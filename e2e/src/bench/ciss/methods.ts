@@ -276,26 +276,33 @@ export function methodById(id: string): MethodSpec {
   return m;
 }
 
-/** The training settings trainingSettings takes from the profile's own fields (`--set localEpochs=4`,
- * not `--set training.localEpochs=4`: several are the method's to switch off, and the bench reads them). */
-export const PROFILE_TRAINING_KEYS = ['localEpochs', 'batchSize', 'learningRate', 'replayImages', 'pseudoLabelThreshold', 'generatorTraining', 'serverDistillSteps', 'segmenter', 'generator'] as const;
-
-/** The coordinator's training settings file for `method` at `step`, with the profile's `training` laid over it. */
-export function trainingSettings(method: MethodSpec, profile: Profile, step: number): Record<string, unknown> {
-  return deepMerge({
+/** The training settings the profile's own fields set (a method switches some off). */
+function settingsFromProfile(method: MethodSpec, profile: Profile): Record<string, unknown> {
+  return {
     localEpochs: profile.localEpochs,
     batchSize: profile.batchSize,
     learningRate: profile.learningRate,
     replayImages: method.replay ? profile.replayImages : 0,
     pseudoLabelThreshold: profile.pseudoLabelThreshold,
-    lossWeights: { ...method.losses(step) },
     generatorTraining: profile.generatorTraining,
     serverDistillSteps: method.serverDistill ? profile.serverDistillSteps : 0,
+    segmenter: profile.segmenter,
+    generator: profile.generator,
+  };
+}
+
+/** Their keys: set with `--set localEpochs=4`, not `--set training.localEpochs=4` (several are the
+ * method's to switch off, and the bench reads them). */
+export const PROFILE_TRAINING_KEYS: readonly string[] = Object.keys(settingsFromProfile(STEP0, PROFILES.quick));
+
+/** The coordinator's training settings file for `method` at `step`, with the profile's `training` laid over it. */
+export function trainingSettings(method: MethodSpec, profile: Profile, step: number): Record<string, unknown> {
+  return deepMerge({
+    ...settingsFromProfile(method, profile),
+    lossWeights: { ...method.losses(step) },
     aggregation: { strategy: 'fedavg' },
     // The sites score every segmenter round's aggregate: the JSON's old/new mIoU per round (table.ts roundFigures).
     evaluateEveryRound: true,
-    segmenter: profile.segmenter,
-    generator: profile.generator,
     ...method.training,
   }, profile.training);
 }

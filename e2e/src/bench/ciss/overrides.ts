@@ -17,11 +17,12 @@ const OPEN_FIELD = 'training';
 export function applyOverrides(base: Profile, overrides: Readonly<Record<string, unknown>>): Profile {
   let profile: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
-    const [head, second] = key.split('.');
+    const path = key.split('.');
+    const [head, second] = path;
     const trainingKeys = head !== OPEN_FIELD ? [] : second !== undefined ? [second] : isObject(value) ? Object.keys(value) : [];
     const owned = PROFILE_TRAINING_KEYS.find((k) => trainingKeys.includes(k));
     if (owned) throw new Error(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${owned}=...)`);
-    profile = withValue(profile, key.split('.'), value, key);
+    profile = withValue(profile, path, value, key);
   }
   return profile as unknown as Profile;
 }
