@@ -20,15 +20,31 @@ const TRANSIENT: Readonly<Record<string, string>> = {
   P2034: 'the database transaction met a concurrent write (write conflict or deadlock); it was rolled back',
 };
 
+/**
+ * The operating system's codes for a network failure that passes, which Prisma's PostgreSQL adapter
+ * hands on as the error's code instead of a P-code. A container network's DNS answering late
+ * (EAI_AGAIN) failed a clean-clone CI run's deployment test with a 500 (thirty-eighth session).
+ */
+const NETWORK: Readonly<Record<string, string>> = {
+  EAI_AGAIN: "the database server's name could not be resolved just now",
+  EHOSTUNREACH: 'the database server cannot be reached',
+  ENETUNREACH: 'the database server cannot be reached',
+};
+
+/** node-postgres's words for a connection lost or not made in time, which reach the caller as a plain Error (no code). */
+const CONNECTION_LOST = /^(Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect)$/;
+
 /** Prisma's P2028 messages for a transaction that could not start within maxWait or ran past its timeout. */
 const TIMED_OUT = /Unable to start a transaction in the given time|executed on an expired transaction/;
 
 /** An `unavailable` domain error for a transient database failure, or undefined for anything else. */
 export function transientDatabaseError(e: unknown): DomainError | undefined {
-  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) {
+    return e instanceof Error && CONNECTION_LOST.test(e.message) ? new DomainError('unavailable', `the connection to the database server was lost (${e.message}); try again`) : undefined;
+  }
   if (e.code === 'P2028' && !TIMED_OUT.test(e.message)) return undefined;
-  const what = TRANSIENT[e.code];
-  return what ? new DomainError('unavailable', `${what}; try again (Prisma ${e.code})`) : undefined;
+  const what = TRANSIENT[e.code] ?? NETWORK[e.code];
+  return what ? new DomainError('unavailable', `${what}; try again (${e.code in NETWORK ? '' : 'Prisma '}${e.code})`) : undefined;
 }
 
 /**

@@ -8,9 +8,9 @@
 // the compiled checkout: seconds when the engine has the layers cached, a few minutes on a clean
 // machine (base images from Debian packages, production dependencies): see DEPLOY.md.
 import { spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
@@ -214,12 +214,25 @@ describe('deployment: PostgreSQL, coordinator and two site agents as containers'
     lap('agents');
   });
 
+  // A failure's cause is often only in the coordinator's log (a 500 says "see the coordinator log"):
+  // on a clean-clone CI run the work folder is gone afterwards, so its warnings and errors are
+  // printed with the failure, and the folder is kept.
+  let failed = false;
+  afterEach((t) => {
+    // afterEach runs for tests only: a TestContext
+    if ((t as { passed?: boolean }).passed !== false) return;
+    failed = true;
+    const serveLog = join(workDir, 'logs', 'coordinator-serve.log');
+    const lines = existsSync(serveLog) ? readFileSync(serveLog, 'utf8').split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l)) : [];
+    process.stdout.write(`'${t.name}' failed; the coordinator's warnings and errors (${lines.length}, the last 40; all logs kept in ${join(workDir, 'logs')}):\n${lines.slice(-40).join('\n')}\n`);
+  });
+
   after(async () => {
     for (const c of containers.reverse()) await c.stop().catch(() => undefined);
     await network?.stop().catch(() => undefined);
     await runtime?.stop();
     process.stdout.write(`deployment test timings (s): ${JSON.stringify(timings)}\n`);
-    if (process.env.FEDCISS_KEEP_DEPLOY !== '1') rmSync(workDir, { recursive: true, force: true });
+    if (process.env.FEDCISS_KEEP_DEPLOY !== '1' && !failed) rmSync(workDir, { recursive: true, force: true });
   });
 
   test('a step completes over mutual TLS between containers', async () => {
