@@ -8,6 +8,7 @@ import { SerialQueue } from '../common/serial-queue';
 import { RoundsRepository } from './repositories/rounds.repository';
 import { Leadership } from '../leadership';
 import { StepsRepository } from './repositories/steps.repository';
+import { transientDatabaseError } from '../database/database-errors';
 
 /**
  * The federation's clock: every `tickMs` (through the SerialQueue, never two ticks queued) it opens
@@ -50,7 +51,12 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
     void this.queue.run(async () => {
       this.tickQueued = false;
       await this.tick();
-    }).catch((e) => this.log.error(`round tick failed: ${(e as Error).stack ?? e}`));
+    }).catch((e) => {
+      // A database out of reach for a moment is the operator's to watch, not a bug's stack to read.
+      const passing = transientDatabaseError(e);
+      if (passing) this.log.warn(`round tick skipped, the next one tries again: ${passing.message}`);
+      else this.log.error(`round tick failed: ${(e as Error).stack ?? e}`);
+    });
   }
 
   private async tick(): Promise<void> {
