@@ -20,7 +20,7 @@ import { transientDatabaseError } from '../database/database-errors';
 export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Rounds');
   private timer?: NodeJS.Timeout;
-  /** True until this process's first tick: see coordinatorRestarted. */
+  /** True until this process's first tick that went through: see coordinatorRestarted. */
   private firstTick = true;
   private tickQueued = false;
 
@@ -62,8 +62,14 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
   private async tick(): Promise<void> {
     // Only the leader runs the rounds; a standby's first tick as leader resumes what the old one left.
     if (!this.leadership.isLeader()) return;
-    const firstTick = this.firstTick;
+    await this.advanceOpenRound(this.firstTick);
+    // Only once a tick went through: one that met the database out of reach (likely just after a
+    // restart) must not use up the restart's fresh heartbeat windows, or the next tick would count
+    // the downtime against every site and close the round without them.
     this.firstTick = false;
+  }
+
+  private async advanceOpenRound(firstTick: boolean): Promise<void> {
     const step = await this.steps.active();
     if (!step) return;
     const round = await this.rounds.openOf(step.index);
