@@ -1,6 +1,7 @@
-// The round clock after a restart whose first tick meets the database out of reach for a moment:
-// the tick is a warning, and the next one still gives every site of the open round the fresh
-// heartbeat window a restart owes it (coordinatorRestarted), instead of counting the downtime.
+// The round clock resuming an open round: after a restart whose first tick meets the database out
+// of reach for a moment, and after a spell as a standby, every site of the round gets the fresh
+// heartbeat window a coordinator that could not hear them owes them (coordinatorRestarted), instead
+// of having that time counted against it.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger, type LoggerService } from '@nestjs/common';
@@ -17,26 +18,30 @@ import type { StepsRepository } from './repositories/steps.repository';
 
 afterEach(() => Logger.overrideLogger(false));
 
-test('a first tick that met the database out of reach is a warning, and the next tick still gives the restart its fresh heartbeat windows', async () => {
-  const logged: Array<[string, string]> = [];
-  const capture = (level: string) => (message: unknown) => void logged.push([level, String(message)]);
-  Logger.overrideLogger({ log: capture('log'), warn: capture('warn'), error: capture('error') } as LoggerService);
-
-  // A round collecting from a and b, both last heard of at t = 1; heartbeat timeout 50 ms, deadline far off.
+/**
+ * A clock over one collecting round of sites a and b (last heard of at t = 1; heartbeat timeout 50
+ * ms, deadlines far off), its repositories faked: `unreachable` first reads of the active step fail
+ * as a database out of reach does; what the clock persists becomes the round's state.
+ */
+function clockOverOneRound(o: { unreachable?: number } = {}) {
   const config = { quorum: 2, deadlineMs: 100_000, hardLimitMs: 200_000, maxDurationMs: 300_000, heartbeatTimeoutMs: 50, stragglerPolicy: 'drop' as const };
-  const state: RoundState = startCollecting(openRound('r1', config, ['a', 'b'], 0), 1).state;
-  // The coordinator comes back at t = 500: without the restart's windows both sites are long dead.
-  const now = 500;
-  let unreachable = 1;
+  let state: RoundState = startCollecting(openRound('r1', config, ['a', 'b'], 0), 1).state;
+  let unreachable = o.unreachable ?? 0;
+  const at = { now: 0, leader: true };
+  const persisted: Array<{ state: RoundState; decision: RoundDecision }> = [];
   const steps = {
     active: async () => {
       if (unreachable-- > 0) throw new Prisma.PrismaClientKnownRequestError("Can't reach database server at postgres", { code: 'P1001', clientVersion: 'test' });
       return { index: 0 };
     },
   };
-  const persisted: Array<{ state: RoundState; decision: RoundDecision }> = [];
   const rounds = { openOf: async () => ({ id: 'r1', stepIndex: 0, state }) };
-  const decisions = { persist: async (_round: unknown, s: RoundState, decision: RoundDecision) => void persisted.push({ state: s, decision }) };
+  const decisions = {
+    persist: async (_round: unknown, s: RoundState, decision: RoundDecision) => {
+      persisted.push({ state: s, decision });
+      state = s;
+    },
+  };
   const queue = new SerialQueue();
   const clock = new RoundClock(
     queue,
@@ -44,22 +49,57 @@ test('a first tick that met the database out of reach is a warning, and the next
     rounds as unknown as RoundsRepository,
     decisions as unknown as RoundDecisions,
     {} as RoundOpener,
-    { tickMs: 3_600_000 } as CoordinatorConfig,
-    { now: () => now },
-    { isLeader: () => true } as unknown as Leadership,
+    { tickMs: 3_600_000 } as CoordinatorConfig, // no tick by itself but the first: the test ticks
+    { now: () => at.now },
+    { isLeader: () => at.leader } as unknown as Leadership,
   );
-  try {
-    clock.onApplicationBootstrap(); // the first tick, at once
+  const tick = async () => {
+    (clock as unknown as { schedule(): void }).schedule();
     await queue.idle();
-    assert.deepEqual(logged.filter(([level]) => level !== 'log'), [['warn', 'round tick skipped, the next one tries again: the database server cannot be reached; try again (Prisma P1001)']]);
-    assert.equal(persisted.length, 0);
+  };
+  return { clock, at, persisted, tick, start: async () => (clock.onApplicationBootstrap(), await queue.idle()) };
+}
 
-    (clock as unknown as { schedule(): void }).schedule(); // the next tick
-    await queue.idle();
-    assert.equal(persisted.length, 1, 'the restart is applied and saved');
-    assert.deepEqual(persisted[0]!.state.sites, { a: { lastSeenAt: 500 }, b: { lastSeenAt: 500 } }, 'every site gets a fresh window from the restart');
-    assert.equal(persisted[0]!.decision.action, 'none', 'the round waits for its sites');
+function captureLogs(): Array<[string, string]> {
+  const logged: Array<[string, string]> = [];
+  const capture = (level: string) => (message: unknown) => void logged.push([level, String(message)]);
+  Logger.overrideLogger({ log: capture('log'), warn: capture('warn'), error: capture('error') } as LoggerService);
+  return logged;
+}
+
+test('a first tick that met the database out of reach is a warning, and the next tick still gives the restart its fresh heartbeat windows', async () => {
+  const logged = captureLogs();
+  const c = clockOverOneRound({ unreachable: 1 });
+  c.at.now = 500; // back at t = 500: without the restart's windows both sites are long dead
+  try {
+    await c.start();
+    assert.deepEqual(logged.filter(([level]) => level !== 'log'), [['warn', 'round tick skipped, the next one tries again: the database server cannot be reached; try again (Prisma P1001)']]);
+    assert.equal(c.persisted.length, 0);
+    await c.tick();
+    assert.equal(c.persisted.length, 1, 'the restart is applied and saved');
+    assert.deepEqual(c.persisted[0]!.state.sites, { a: { lastSeenAt: 500 }, b: { lastSeenAt: 500 } }, 'every site gets a fresh window from the restart');
+    assert.equal(c.persisted[0]!.decision.action, 'none', 'the round waits for its sites');
   } finally {
-    await clock.onApplicationShutdown();
+    await c.clock.onApplicationShutdown();
+  }
+});
+
+test('a coordinator that leads again after a spell as a standby gives every site a fresh window: their silence meanwhile counts against none', async () => {
+  const c = clockOverOneRound();
+  try {
+    await c.start(); // t = 0: leads, resumes the round (windows from now)
+    assert.equal(c.persisted.length, 1);
+    c.at.leader = false; // loses the lease: it answers no site, hears no heartbeat
+    c.at.now = 400;
+    await c.tick();
+    assert.equal(c.persisted.length, 1, 'a standby does not touch the round');
+    c.at.leader = true;
+    c.at.now = 500;
+    await c.tick();
+    assert.equal(c.persisted.length, 2);
+    assert.deepEqual(c.persisted[1]!.state.sites, { a: { lastSeenAt: 500 }, b: { lastSeenAt: 500 } }, 'fresh windows from when it leads again');
+    assert.equal(c.persisted[1]!.decision.action, 'none', 'the round waits for its sites');
+  } finally {
+    await c.clock.onApplicationShutdown();
   }
 });

@@ -13,15 +13,20 @@ import { transientDatabaseError } from '../database/database-errors';
 /**
  * The federation's clock: every `tickMs` (through the SerialQueue, never two ticks queued) it opens
  * the active step's next round when none is open, lets the open round's deadlines pass (stragglers,
- * heartbeat timeouts, secure-aggregation stages), and on its first tick resumes what a restart
- * interrupted. It ticks only while this coordinator holds the leader lease (leadership/).
+ * heartbeat timeouts, secure-aggregation stages), and on its first tick as leader (after a start,
+ * or after another coordinator led) resumes what was interrupted. It ticks only while this
+ * coordinator holds the leader lease (leadership/).
  */
 @Injectable()
 export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Rounds');
   private timer?: NodeJS.Timeout;
-  /** True until this process's first tick that went through: see coordinatorRestarted. */
-  private firstTick = true;
+  /**
+   * True until the first tick that went through since this process started or last led: see
+   * coordinatorRestarted. While it does not lead it answers no site, so their silence then counts
+   * against none when it leads again.
+   */
+  private resuming = true;
   private tickQueued = false;
 
   constructor(
@@ -61,15 +66,18 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
 
   private async tick(): Promise<void> {
     // Only the leader runs the rounds; a standby's first tick as leader resumes what the old one left.
-    if (!this.leadership.isLeader()) return;
-    await this.advanceOpenRound(this.firstTick);
+    if (!this.leadership.isLeader()) {
+      this.resuming = true;
+      return;
+    }
+    await this.advanceOpenRound(this.resuming);
     // Only once a tick went through: one that met the database out of reach (likely just after a
     // restart) must not use up the restart's fresh heartbeat windows, or the next tick would count
     // the downtime against every site and close the round without them.
-    this.firstTick = false;
+    this.resuming = false;
   }
 
-  private async advanceOpenRound(firstTick: boolean): Promise<void> {
+  private async advanceOpenRound(resuming: boolean): Promise<void> {
     const step = await this.steps.active();
     if (!step) return;
     const round = await this.rounds.openOf(step.index);
@@ -78,7 +86,7 @@ export class RoundClock implements OnApplicationBootstrap, OnApplicationShutdown
       return;
     }
     const persisted = round.state;
-    const state = firstTick ? coordinatorRestarted(persisted, this.clock.now()) : persisted;
+    const state = resuming ? coordinatorRestarted(persisted, this.clock.now()) : persisted;
     if (state.phase === 'aggregating') {
       // A restart during aggregation: the decision was persisted, the work was not; do it again.
       await this.decisions.carryOut({ ...round, state }, { action: 'aggregate', contributors: state.contributors, dropped: [], reason: state.reason ?? 'resumed after restart' });
