@@ -22,8 +22,9 @@ const TRANSIENT: Readonly<Record<string, string>> = {
 
 /**
  * The operating system's codes for a network failure that passes, which Prisma's PostgreSQL adapter
- * hands on as the error's code instead of a P-code. A container network's DNS answering late
- * (EAI_AGAIN) failed a clean-clone CI run's deployment test with a 500 (thirty-eighth session).
+ * hands on as the error's code instead of a P-code (a container network's DNS answering late gives
+ * EAI_AGAIN). These, or node-postgres's plain Errors below, gave a clean-clone CI run's deployment
+ * test a 500 where the PostgreSQL container was out of reach for a moment (thirty-eighth session).
  */
 const NETWORK: Readonly<Record<string, string>> = {
   EAI_AGAIN: "the database server's name could not be resolved just now",
