@@ -14,7 +14,7 @@ import { transientDatabaseError } from '../database/database-errors';
  * The federation's clock: every `tickMs` (through the SerialQueue, never two ticks queued) it opens
  * the active step's next round when none is open, lets the open round's deadlines pass (stragglers,
  * heartbeat timeouts, secure-aggregation stages), and on its first tick as leader (after a start,
- * or after another coordinator led) resumes what was interrupted. It ticks only while this
+ * or after a spell as a standby) resumes what was interrupted. It ticks only while this
  * coordinator holds the leader lease (leadership/).
  */
 @Injectable()
