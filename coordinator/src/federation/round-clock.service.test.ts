@@ -16,6 +16,7 @@ import type { RoundOpener } from './round-opener.service';
 import type { RoundsRepository } from './repositories/rounds.repository';
 import type { StepsRepository } from './repositories/steps.repository';
 
+// Ends a test's capture (captureLogs); Nest then logs nothing for the rest of this file's process.
 afterEach(() => Logger.overrideLogger(false));
 
 /**
