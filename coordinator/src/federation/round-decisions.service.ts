@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DatabaseService, type Tx } from '../database/database.service';
+import { transientDatabaseError } from '../database/database-errors';
 import { AuditService } from '../audit/audit.service';
 import { CLOCK, type Clock } from '../common/tokens';
 import { ModelVersionsService, type ModelKind } from '../models/model-versions.service';
@@ -62,7 +63,8 @@ export class RoundDecisions {
     if (decision.action === 'aggregate') await this.carryOut({ ...round, status: 'aggregating', state }, decision);
   }
 
-  /** Aggregates a round whose collection closed (or completes the step after its evaluation round); a failure fails the round. */
+  /** Aggregates a round whose collection closed (or completes the step after its evaluation round);
+   * a failure fails the round, but for the database out of reach before the round's maximum duration. */
   async carryOut(round: RoundRecord, decision: Aggregate): Promise<void> {
     const step = await this.steps.byIndex(round.stepIndex);
     try {
@@ -102,6 +104,14 @@ export class RoundDecisions {
       this.completed(round, decision.reason);
       this.log.log(`round ${round.id} completed with ${decision.contributors.length} updates (${decision.reason})`);
     } catch (e) {
+      // The round's aggregating state is persisted and the clock carries an aggregating round out
+      // again at its next tick: a database out of reach for a moment need not cost the round its
+      // updates. Up to the round's maximum duration, so that one that never comes back still fails.
+      const passing = transientDatabaseError(e);
+      if (passing && this.clock.now() < maxEndAt(round.state)) {
+        this.log.warn(`aggregation of round ${round.id} met the database out of reach, the next tick tries again: ${passing.message}`);
+        return;
+      }
       this.log.error(`aggregation of round ${round.id} failed: ${(e as Error).stack ?? e}`);
       const failed = failRound(round.state, `aggregation failed: ${(e as Error).message}`, this.clock.now());
       await this.persist(round, failed, { action: 'fail', reason: failed.reason! });
