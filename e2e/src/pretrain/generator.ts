@@ -18,13 +18,15 @@ import { parseArgs } from 'node:util';
 import { diffusion, diffusionGeometry, encodeSafetensors, noiseImages, realismReport, REPLAY_GENERATOR_TRAINING, REPLAY_SAMPLING_STEPS, sampleImages, trainDiffusion, type DiffusionConfig, type NamedTensors } from '@fedciss/ml';
 import { planarToPng, resizeImage } from '@fedciss/ml/images';
 import { siteData } from '../bench/replay/data';
-import { demoTraining, DEMO_FRAME, DEMO_INPUT, DEMO_PRETRAINED_GENERATOR } from '../demo/demo-profile';
+import { PRETRAIN_TARGETS, targetConfig, type PretrainTarget } from './targets';
 
-/** The public corpus: surgeries of the scene generator under a seed no demo hospital uses (the demo's is 2025). */
+/** The public corpus: surgeries of the scene generator under a seed no demo hospital uses (the
+ * demo's is 2025) nor any bench:ciss seed (1, 2, ...). */
 export const PUBLIC_CORPUS = { seed: 4242, surgeries: 20, imagesPerSurgery: 24, testSurgeries: 2 } as const;
 export const PRETRAIN_STEPS = 30_000;
 
 interface Options {
+  target: PretrainTarget;
   steps: number;
   out: string;
   png?: string;
@@ -33,13 +35,13 @@ interface Options {
   threads: number;
 }
 
-const USAGE = `npm run pretrain:generator -- [--steps N (default ${PRETRAIN_STEPS})] [--out FILE (default ${DEMO_PRETRAINED_GENERATOR})] [--png FILE (a sheet of 16 samples) [--sheet-every N (also FILE-stepN.png)]] [--threads N]\n`;
+const USAGE = `npm run pretrain:generator -- [--for ${Object.keys(PRETRAIN_TARGETS).join('|')} (default demo)] [--steps N (default ${PRETRAIN_STEPS})] [--out FILE (default the target's committed file)] [--png FILE (a sheet of 16 samples) [--sheet-every N (also FILE-stepN.png)]] [--threads N]\n`;
 
 function parseOptions(argv: string[]): Options {
   const { values: v } = parseArgs({
     args: argv,
     strict: true,
-    options: { steps: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, 'sheet-every': { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { for: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, 'sheet-every': { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (v.help) {
     process.stdout.write(USAGE);
@@ -50,9 +52,13 @@ function parseOptions(argv: string[]): Options {
     if (!(Number.isInteger(n) && n >= min)) throw new Error(`--${flag} must be a whole number >= ${min}, got '${value}'`);
     return n;
   };
+  const name = v.for ?? 'demo';
+  const target = PRETRAIN_TARGETS[name];
+  if (!target) throw new Error(`--for must be one of ${Object.keys(PRETRAIN_TARGETS).join(', ')}, got '${name}'`);
   return {
+    target,
     steps: whole('steps', v.steps, PRETRAIN_STEPS, 1),
-    out: v.out ? resolve(v.out) : DEMO_PRETRAINED_GENERATOR,
+    out: v.out ? resolve(v.out) : target.file,
     png: v.png && resolve(v.png),
     sheetEvery: whole('sheet-every', v['sheet-every'], 0, 0),
     threads: whole('threads', v.threads, availableParallelism(), 1),
@@ -81,22 +87,23 @@ function sampleSheet(samples: Float32Array, config: DiffusionConfig): Buffer {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const config = demoTraining(1).generator;
+  const { frame, inputSize } = o.target;
+  const config = targetConfig(o.target);
   const geo = diffusionGeometry(config);
-  const segmenterGeometry = { channels: 3, height: DEMO_INPUT[0], width: DEMO_INPUT[1] };
+  const segmenterGeometry = { channels: 3, height: inputSize[0], width: inputSize[1] };
   const corpus = await siteData({
-    dir: join(tmpdir(), `fedciss-public-scenes-${PUBLIC_CORPUS.seed}`),
+    dir: join(tmpdir(), `fedciss-public-scenes-${PUBLIC_CORPUS.seed}-${frame.width}x${frame.height}`),
     seed: PUBLIC_CORPUS.seed,
-    frame: DEMO_FRAME,
+    frame,
     trainSurgeries: PUBLIC_CORPUS.surgeries,
     testSurgeries: PUBLIC_CORPUS.testSurgeries,
     imagesPerSurgery: PUBLIC_CORPUS.imagesPerSurgery,
     classes: ['liver'],
-    inputSize: DEMO_INPUT,
+    inputSize,
   });
   const fit = (s: typeof corpus.train) => diffusion.fitImages(s.map((x) => x.image), segmenterGeometry, geo, 'squash');
   const [train, test] = [fit(corpus.train), fit(corpus.test)];
-  process.stderr.write(`pretraining the demo's generator on ${train.length} public scenes, ${o.steps} steps, ${o.threads} threads\n`);
+  process.stderr.write(`pretraining ${o.target.name}'s generator on ${train.length} public scenes, ${o.steps} steps, ${o.threads} threads\n`);
   const recipe = REPLAY_GENERATOR_TRAINING;
   const draw = (weights: NamedTensors) => sampleImages({ config, weights, count: 64, steps: REPLAY_SAMPLING_STEPS, seed: 7, runtime: { threads: o.threads } });
   const png = o.png;
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
     seconds: Math.round(result.seconds),
     msPerStep: Number(result.stepMs.toFixed(1)),
     threads: o.threads,
+    target: o.target.name,
     corpus: { ...PUBLIC_CORPUS, images: train.length },
     // Against the corpus's own held-out surgeries, with noise's distance to read it by.
     realismDistance: Number(realismReport(samples, test, geo).frechetDistance.toFixed(4)),

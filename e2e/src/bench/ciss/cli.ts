@@ -61,6 +61,9 @@ export const USAGE = `npm run bench:ciss -- [options]
                    Below "training", the coordinator's training settings (training.json keys)
                    laid over every method's own: --set training.warmupFraction=0.2
                    --set training.replayFraction=0.125   --set training.lossWeights.kd=5
+                   A generator pretrained on public scenes (npm run pretrain:generator -- --for
+                   ciss-quick --out F) for step 0's generator rounds to fine-tune:
+                   --set generatorStart='"F"' --set generatorTraining.learningRate=2e-4
   --dp-epsilon 8,1 also run "ours" with site-level differential privacy at each target ε (noise
                    multiplier calibrated by the coordinator's accountant for the run's rounds; dp.ts)
   --dp-clip C      the clip bound of those runs (default 1)

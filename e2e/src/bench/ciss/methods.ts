@@ -37,6 +37,9 @@ export interface Profile {
   generator: Record<string, unknown>;
   /** Generator rounds sized by a wall-clock budget per site (`seconds`), epochs when it is 0. */
   generatorTraining: { epochs: number; batchSize: number; learningRate: number; seconds: number };
+  /** A generator pretrained on public scenes (`npm run pretrain:generator -- --for ciss-PROFILE`),
+   * imported before step 0 so that step 0's generator rounds fine-tune it; null: fresh weights. */
+  generatorStart: string | null;
   /** Longest a step may take before the run of a method is given up. */
   stepTimeoutMs: number;
   /** Coordinator training settings (training.json keys, e.g. warmupFraction, lossWeights.kd) laid
@@ -96,6 +99,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // there (issue 18's notes, tenth session). It makes step 0 about 2.4x as long (767 s, was 326 s).
     generator: { ...replayGeneratorConfig([64, 80]) },
     generatorTraining: { epochs: 100, seconds: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
+    generatorStart: null,
     stepTimeoutMs: 2_400_000,
     training: {},
   },
@@ -132,6 +136,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     // sites' four rounds on seed 1, about 650 a site and round; the quick profile makes 100).
     generator: { ...replayGeneratorConfig([128, 160]) },
     generatorTraining: { epochs: 150, seconds: 0, batchSize: REPLAY_GENERATOR_TRAINING.batchSize, learningRate: REPLAY_GENERATOR_TRAINING.learningRate },
+    generatorStart: null,
     stepTimeoutMs: 2_400_000,
     training: {},
   },

@@ -191,6 +191,9 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
       if (spec.step0.generatorFile && (method.replay || method.serverDistill)) imports.push(['--file', spec.step0.generatorFile, '--kind', 'generator']);
       const rounds = ['--segmenter-rounds', String(ctx.profile.segmenterRounds), '--generator-rounds', String(ctx.profile.generatorRounds)];
       for (const args of imports) await fed.runCoordinatorCommand(['models', 'import', ...args, ...rounds]);
+    } else if (method.generator && spec.generatorNeeded && ctx.profile.generatorStart) {
+      // Step 0's generator rounds fine-tune the pretrained generator, as the demo's do.
+      await fed.runCoordinatorCommand(['models', 'import', '--file', ctx.profile.generatorStart, '--kind', 'generator']);
     }
     await fed.startCoordinator();
     await fed.enrollSites();
