@@ -1,5 +1,6 @@
 /**
- * `npm run pretrain:generator`: the demo's starting generator, trained on public scenes.
+ * `npm run pretrain:generator`: the demo's starting generator, trained on public scenes (or, with
+ * `--for ciss-quick|ciss-default`, one for a bench:ciss profile's step 0 to start from: targets.ts).
  *
  * A federation need not grow its diffusion generator from fresh weights: a generator pretrained
  * elsewhere, on public data (for laparoscopy: Cholec80, the Endoscapes and HeiSurF sets, ...), is

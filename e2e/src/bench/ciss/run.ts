@@ -193,7 +193,7 @@ async function runFederation(spec: RunSpec, data: SiteData[], ctx: RunContext, a
       for (const args of imports) await fed.runCoordinatorCommand(['models', 'import', ...args, ...rounds]);
     } else if (method.generator && spec.generatorNeeded && ctx.profile.generatorStart) {
       // Step 0's generator rounds fine-tune the pretrained generator, as the demo's do.
-      await fed.runCoordinatorCommand(['models', 'import', '--file', ctx.profile.generatorStart, '--kind', 'generator']);
+      await fed.runCoordinatorCommand(['models', 'import', '--file', resolve(ctx.profile.generatorStart), '--kind', 'generator']);
     }
     await fed.startCoordinator();
     await fed.enrollSites();
