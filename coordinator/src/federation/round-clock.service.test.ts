@@ -4,8 +4,8 @@
 // of having that time counted against it.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Logger, type LoggerService } from '@nestjs/common';
-import { Prisma } from '../generated/prisma/client';
+import { Logger } from '@nestjs/common';
+import { captureLogs, unreachableDatabase } from '../testing/database-outage';
 import { openRound, startCollecting, type RoundDecision, type RoundState } from '../rounds';
 import { SerialQueue } from '../common/serial-queue';
 import type { CoordinatorConfig } from '../config/coordinator-config';
@@ -32,7 +32,7 @@ function clockOverOneRound(o: { unreachable?: number } = {}) {
   const persisted: Array<{ state: RoundState; decision: RoundDecision }> = [];
   const steps = {
     active: async () => {
-      if (unreachable-- > 0) throw new Prisma.PrismaClientKnownRequestError("Can't reach database server at postgres", { code: 'P1001', clientVersion: 'test' });
+      if (unreachable-- > 0) throw unreachableDatabase();
       return { index: 0 };
     },
   };
@@ -59,13 +59,6 @@ function clockOverOneRound(o: { unreachable?: number } = {}) {
     await queue.idle();
   };
   return { clock, at, persisted, tick, start: async () => (clock.onApplicationBootstrap(), await queue.idle()) };
-}
-
-function captureLogs(): Array<[string, string]> {
-  const logged: Array<[string, string]> = [];
-  const capture = (level: string) => (message: unknown) => void logged.push([level, String(message)]);
-  Logger.overrideLogger({ log: capture('log'), warn: capture('warn'), error: capture('error') } as LoggerService);
-  return logged;
 }
 
 test('a first tick that met the database out of reach is a warning, and the next tick still gives the restart its fresh heartbeat windows', async () => {

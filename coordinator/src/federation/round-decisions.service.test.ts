@@ -3,8 +3,8 @@
 // collected; any other failure, or the database still gone at the round's maximum duration, fails it.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Logger, type LoggerService } from '@nestjs/common';
-import { Prisma } from '../generated/prisma/client';
+import { Logger } from '@nestjs/common';
+import { captureLogs, unreachableDatabase } from '../testing/database-outage';
 import { openRound, recordUpload, startCollecting, type RoundState } from '../rounds';
 import type { DatabaseService } from '../database/database.service';
 import type { AuditService } from '../audit/audit.service';
@@ -21,8 +21,6 @@ import { RoundDecisions } from './round-decisions.service';
 
 // Ends a test's capture (captureLogs); Nest then logs nothing for the rest of this file's process.
 afterEach(() => Logger.overrideLogger(false));
-
-const unreachable = () => new Prisma.PrismaClientKnownRequestError("Can't reach database server at postgres", { code: 'P1001', clientVersion: 'test' });
 
 /** Decisions over one segmenter round whose collection closed with sites a and b (maximum duration
  * 300 s from t = 0); the aggregator's first `failures` calls throw what `failure` makes. */
@@ -64,16 +62,9 @@ function decisionsOverOneRound(o: { failures: number; failure: () => Error }) {
   return { carryOut, at, done };
 }
 
-function captureLogs(): Array<[string, string]> {
-  const logged: Array<[string, string]> = [];
-  const capture = (level: string) => (message: unknown) => void logged.push([level, String(message)]);
-  Logger.overrideLogger({ log: capture('log'), warn: capture('warn'), error: capture('error') } as LoggerService);
-  return logged;
-}
-
 test('an aggregation that met the database out of reach leaves the round aggregating; carried out again, it completes with its updates', async () => {
   const logged = captureLogs();
-  const d = decisionsOverOneRound({ failures: 1, failure: unreachable });
+  const d = decisionsOverOneRound({ failures: 1, failure: unreachableDatabase });
   await d.carryOut();
   assert.deepEqual(d.done, { completed: [], failed: [], opened: 0, aggregations: 1 }, 'neither failed nor completed: still aggregating');
   assert.deepEqual(logged.filter(([level]) => level !== 'log'), [['warn', 'aggregation of round r1 met the database out of reach, the next tick tries again: the database server cannot be reached; try again (Prisma P1001)']]);
@@ -87,7 +78,7 @@ test('an aggregation that failed otherwise, or met the database out of reach pas
   await bug.carryOut();
   assert.deepEqual(bug.done.failed, ['r1: aggregation failed: weights of different shapes']);
   assert.equal(bug.done.opened, 1, 'the next round opens');
-  const late = decisionsOverOneRound({ failures: 1, failure: unreachable });
+  const late = decisionsOverOneRound({ failures: 1, failure: unreachableDatabase });
   late.at.now = 300_000; // the round opened at 0 with a maximum duration of 300 s
   await late.carryOut();
   assert.equal(late.done.failed.length, 1);
