@@ -25,6 +25,7 @@ import { SiteEvents } from './federation/site-events.service';
 import { RoundClock } from './federation/round-clock.service';
 import { RoundDecisions } from './federation/round-decisions.service';
 import { RoundAggregator } from './federation/round-aggregator.service';
+import { EndpointFusion } from './federation/endpoint-fusion.service';
 import { ServerDistillation } from './federation/server-distillation.service';
 import { RoundOpener } from './federation/round-opener.service';
 import { StepStrategies } from './federation/step-strategies';
@@ -88,7 +89,7 @@ export class CoordinatorModule {
         ...values,
         AuditService, AdminAuthService, ModelVersionsService, ModelExportService, RosterService, SitesService, SiteCertificates, SiteIdentity,
         RoundsRepository, StepsRepository, UpdatesRepository, ServerStateRepository, RosterRepository,
-        SerialQueue, TaskBuilder, SiteEvents, RoundClock, RoundDecisions, RoundAggregator, ServerDistillation, RoundOpener, StepStrategies, AggregationStates,
+        SerialQueue, TaskBuilder, SiteEvents, RoundClock, RoundDecisions, RoundAggregator, ServerDistillation, EndpointFusion, RoundOpener, StepStrategies, AggregationStates,
         GlobalModels, StepsService, UploadsService, ProgressHub, RateLimiter, FederationGrpcServer, EvaluationsService, ReportsService, OverlaysService, ReplayReportService,
         MetricsService, InvitationsService, UsersService, PrivacyLedger, SecureAggregationService, AdaptiveClipService, Leadership,
       ],

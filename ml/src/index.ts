@@ -67,6 +67,7 @@ export { DEFAULT_SEGMENTER_CONFIG, segmenterConfig, parseSegmenterConfig, valida
 export { segmenterTrainingOnlyNames } from './segmentation/network';
 export type { SegmenterConfig, SegmenterOutputs, SegmenterExportOptions, SegmenterProvenance, ExportedSegmenter } from './segmentation/network';
 export { growHead } from './segmentation/head';
+export { fuseEndpoints } from './segmentation/endpoint-fusion';
 export { SegmenterRunner } from './segmentation/runner';
 export type { SegmenterRun, SegmenterRunnerOptions } from './segmentation/runner';
 export { predictSegmentation, labelWithTeacher, evaluateSegmenter, segmenterLabeller, oldClassShare } from './segmentation/predict';

@@ -51,11 +51,15 @@ test('training settings: nested defaults merged, unknown keys and bad aggregatio
   assert.equal(t.serverDistillation.images, DEFAULT_TRAINING.serverDistillation.images);
   assert.equal(t.warmupFraction, 0.1, "each round's learning rate warms up over a tenth of its steps");
   assert.equal(parseTrainingSettings('{"warmupFraction":0}', 't.json').warmupFraction, 0);
+  assert.equal(t.endpointFusion, 0, "a step's final model is not fused with its start unless asked");
+  assert.equal(parseTrainingSettings('{"endpointFusion":0.2}', 't.json').endpointFusion, 0.2);
   const refused = (json: unknown, pattern: RegExp) => assert.throws(() => parseTrainingSettings(JSON.stringify(json), 't.json'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
   refused({ localEpoch: 1 }, /^t\.json: localEpoch: unknown setting/);
   refused({ serverDistillation: { imags: 4 } }, /serverDistillation\.imags: unknown setting/);
   refused({ lossWeights: { ce: -1 } }, /lossWeights\.ce: Too small/);
   refused({ warmupFraction: 1 }, /warmupFraction: Too big/);
+  refused({ endpointFusion: 1 }, /endpointFusion: Too big/);
+  refused({ endpointFusion: -0.1 }, /endpointFusion: Too small/);
   refused({ aggregation: { strategy: 'median', trimFraction: 0.1 } }, /aggregation: trimFraction is not used by strategy median/);
   refused({ aggregation: { strategy: 'trimmed-mean', trimFraction: 0.7 } }, /aggregation: trimFraction must be a finite number in \[0, 0\.5\)/);
   refused([1, 2], /\(top level\): Invalid input: expected object/);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
+import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
 import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
 import { startCoordinator, type RunningCoordinator } from '../main';
@@ -16,12 +16,10 @@ import { TestSiteClient } from '../testing/site-client';
 import { AdminAuthService } from '../auth/admin-auth.service';
 import { until } from '../testing/until';
 import { restClient, signIn } from '../testing/rest-client';
+import { shifted } from '../testing/aggregation';
 
 const PASSWORD = 'correct horse battery staple';
 
-function shifted(weights: NamedTensors, by: number): NamedTensors {
-  return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + by) }]));
-}
 
 
 describe('coordinator federation over gRPC', () => {

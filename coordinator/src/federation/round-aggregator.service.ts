@@ -15,6 +15,7 @@ import { SecureAggregationService } from '../privacy/secure-aggregation.service'
 import { unclippedCount, type UnclippedCount } from '../privacy/adaptive-clip.service';
 import { dpNormLimits } from '../privacy/privacy-settings';
 import { AggregationStates } from './aggregation-states';
+import { EndpointFusion } from './endpoint-fusion.service';
 import { ServerDistillation } from './server-distillation.service';
 import { StepStrategies } from './step-strategies';
 import type { RoundRecord } from './repositories/rounds.repository';
@@ -41,15 +42,16 @@ export interface AggregatedModel {
 
 /**
  * Turns a training round's accepted updates into its new model: streamed through the step's
- * strategy (or unmasked as a sum in a secure round), then distilled on the server at steps > 0.
- * Computes only; the caller stores the result.
+ * strategy (or unmasked as a sum in a secure round), then, at steps > 0, distilled on the server
+ * and, in a step's last segmenter round, fused with the step's start (endpoint fusion). Computes
+ * only; the caller stores the result.
  *
  * Two paths. By slices (any size: the base, the updates and the result are files read and written
- * slice by slice): the sliced strategies without clipping, not distilled. In memory: whatever needs
- * whole models (secure aggregation, strategies with server state, clipping, distillation). Above
- * WHOLE_MODEL_LIMIT_BYTES the in-memory path is refused (the round fails, saying why), except
- * distillation, which is skipped (logged, and said in the version's note): the round still gives
- * its aggregate.
+ * slice by slice): the sliced strategies without clipping, with no distillation or fusion after. In
+ * memory: whatever needs whole models (secure aggregation, strategies with server state, clipping,
+ * distillation, fusion). Above WHOLE_MODEL_LIMIT_BYTES the in-memory path is refused (the round
+ * fails, saying why), except distillation and fusion, which are skipped (logged, and said in the
+ * version's note): the round still gives its aggregate.
  */
 @Injectable()
 export class RoundAggregator {
@@ -61,6 +63,7 @@ export class RoundAggregator {
     private readonly strategies: StepStrategies,
     private readonly states: AggregationStates,
     private readonly distillation: ServerDistillation,
+    private readonly fusion: EndpointFusion,
     private readonly secure: SecureAggregationService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
@@ -78,33 +81,47 @@ export class RoundAggregator {
     const modelBytes = Number((await this.models.get(round.baseVersionId!)).sizeBytes);
     const refused = wholeModelRefusal(modelBytes, needs);
     if (refused) throw new Error(`${refused}: aggregate with fedavg, fedprox, median or trimmed-mean without clipping (by slices), or a smaller model`);
-    const distill = (await this.distillation.generatorFor(round, step)) !== null;
+    const after = [
+      ...((await this.distillation.generatorFor(round, step)) !== null ? ['server-side distillation'] : []),
+      ...(this.fusion.startWeight(round, step) > 0 ? ['endpoint fusion'] : []),
+    ];
     if (!needs.length) {
       const sliced = await this.bySlices(round, kind, step, strategy, contributors);
-      const skipped = distill ? wholeModelRefusal(modelBytes, ['server-side distillation']) : null;
+      const skipped = after.length ? wholeModelRefusal(modelBytes, after) : null;
       if (skipped) {
-        this.log.warn(`round ${round.id}: server-side distillation skipped: ${skipped}`);
-        return { ...sliced, note: `${sliced.note}; server-side distillation skipped: ${skipped}` };
+        this.log.warn(`round ${round.id}: ${after.join(' and ')} skipped: ${skipped}`);
+        return { ...sliced, note: `${sliced.note}; ${after.join(' and ')} skipped: ${skipped}` };
       }
-      return distill ? this.distilled(round, step, sliced) : sliced;
+      return after.length ? this.finished(round, step, sliced) : sliced;
     }
     const base = await this.models.weights(round.baseVersionId!);
     const combined = secure ? await this.unmask(round, step, base) : await this.combine(round, kind, step, strategy, base, contributors);
     if (!combined) return null;
     const { weights, ...rest } = combined;
-    return this.distilled(round, step, { ...rest, content: { weights } });
+    return this.finished(round, step, { ...rest, content: { weights } });
   }
 
-  /** The aggregate distilled on the server when the round asks for it (a model that fits in memory). */
-  private async distilled(round: RoundRecord, step: StepRecord, aggregate: AggregatedModel): Promise<AggregatedModel> {
+  /** The aggregate distilled on the server, then fused with the step's start, as far as the round
+   * asks for either (a model that fits in memory). */
+  private async finished(round: RoundRecord, step: StepRecord, aggregate: AggregatedModel): Promise<AggregatedModel> {
     const { content } = aggregate;
     let weights: NamedTensors;
     if (content.file !== undefined) {
       weights = decodeSafetensors(await readFile(content.file)).tensors;
       await rm(content.file);
     } else weights = content.weights;
+    const notes = [aggregate.note];
     const distilled = await this.distillation.apply(round, step, weights);
-    return distilled ? { ...aggregate, content: { weights: distilled.weights }, note: `${aggregate.note}; ${distilled.note}` } : { ...aggregate, content: { weights } };
+    if (distilled) {
+      weights = distilled.weights;
+      notes.push(distilled.note);
+    }
+    const fused = await this.fusion.apply(round, step, weights);
+    if (fused) {
+      weights = fused.weights;
+      notes.push(fused.note);
+    }
+    return { ...aggregate, content: { weights }, note: notes.join('; ') };
   }
 
   /** Only the sum can be unmasked: FedAvg, then the aggregate's own checks (finite, norm bound). */
@@ -173,5 +190,5 @@ export class RoundAggregator {
   }
 }
 
-/** The in-memory path's result before distillation. */
+/** The in-memory path's result before distillation and fusion. */
 type InMemoryAggregate = Omit<AggregatedModel, 'content'> & { weights: NamedTensors };

@@ -96,11 +96,15 @@ export class RoundOpener {
     const collecting = startCollecting(opened, now).state;
     const state = sa && kind !== 'evaluate' ? secureRound(collecting, sa.threshold, sa.neighbours) : collecting;
     const adaptive = kind !== 'evaluate' ? openingClipping(cfg.training.privacy, await this.rounds.completed(kind)) : undefined;
+    // The step's last segmenter round (a failed one's successor too) ends the step's training: its
+    // aggregate is the one fused with the step's start.
+    const fusion = kind === 'segmenter' && step.teacherVersionId && cfg.training.endpointFusion > 0 && completed('segmenter') === cfg.segmenterRounds - 1
+      ? { endpointFusion: cfg.training.endpointFusion } : undefined;
     await this.db.roundTransaction(async (tx) => {
       const crossSite = localModels && (await this.registerLocalModels(tx, localModels));
       await this.rounds.create(tx, {
         id, stepIndex, kind, index, baseVersionId: base, quorum, deadlineAt: new Date(deadlineAt(state)),
-        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}), ...(roundEvaluation ? { evaluatesRound: roundEvaluation.id } : {}), ...adaptive }, state,
+        config: { stragglers: r.stragglers, sites: alive, ...(crossSite ? { crossSite } : {}), ...(roundEvaluation ? { evaluatesRound: roundEvaluation.id } : {}), ...adaptive, ...fusion }, state,
       });
       if (kind !== 'evaluate') await this.privacy.charge(tx, id, kind, alive, cfg.training.privacy);
       if (kind === 'evaluate' && !roundEvaluation && step.status !== 'evaluating') await this.steps.setStatus(tx, stepIndex, 'evaluating');

@@ -31,3 +31,8 @@ export function assertClose(actual: readonly number[], expected: readonly number
     }
   }
 }
+
+/** Every weight moved by the same amount: a site's update whose aggregate is easy to compute by hand. */
+export function shifted(weights: NamedTensors, by: number): NamedTensors {
+  return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + by) }]));
+}

@@ -20,6 +20,10 @@ export interface RoundSettings {
    * round's base version) it scores. Absent on a step's own evaluation round, the one that ends it.
    */
   evaluatesRound?: string;
+  /** A step's last segmenter round at a step with a teacher, under the training setting
+   * `endpointFusion`: the weight of the step's start in the fusion of the round's aggregate
+   * (EndpointFusion). Absent: not fused. */
+  endpointFusion?: number;
 }
 
 /** A round as the federation reads it: its state machine's state and its settings typed. */

@@ -172,6 +172,9 @@ export interface MethodSpec {
   /** Train it on in every later step's generator rounds (the coordinator's laterStepGeneratorRounds;
    * by default a federation keeps its step-0 generator). */
   retrainGenerator?: boolean;
+  /** The coordinator's endpointFusion: the weight of a later step's start in the fusion of the
+   * step's final model. Unset: 0 (off), as in the published baselines and ours. */
+  endpointFusion?: number;
   /** More training settings, e.g. `privacy` (dp.ts). */
   training?: Record<string, unknown>;
 }
@@ -193,14 +196,17 @@ const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 0, pod: 0, contr
 const OURS: LossSet = { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 1 };
 const OURS_PARTS = { replay: true, serverDistill: false, generator: true } as const;
 
+const MIB: MethodSpec = {
+  id: 'mib', label: 'MiB', recipe: 'step 0: CE; then unbiased CE + unbiased KD (x10), background-initialised new heads',
+  // MiB's unbiased CE needs the old model; at step 0 it is plain CE (the agent has no fallback, see run.ts).
+  losses: (t) => (t === 0 ? PLAIN : { ...PLAIN, ce: 0, unbiasedCe: 1, kd: 10 }),
+  replay: false, serverDistill: false, generator: false,
+};
+
 export const METHODS: readonly MethodSpec[] = [
   { id: 'finetune', label: 'Fine-tuning', recipe: 'CE on the step labels only (lower bound)', losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
-  {
-    id: 'mib', label: 'MiB', recipe: 'step 0: CE; then unbiased CE + unbiased KD (x10), background-initialised new heads',
-    // MiB's unbiased CE needs the old model; at step 0 it is plain CE (the agent has no fallback, see run.ts).
-    losses: (t) => (t === 0 ? PLAIN : { ...PLAIN, ce: 0, unbiasedCe: 1, kd: 10 }),
-    replay: false, serverDistill: false, generator: false,
-  },
+  MIB,
+  { ...MIB, id: 'mib-plus-fusion', label: 'MiB + endpoint fusion', recipe: `${MIB.recipe}; its step's final model fused with the step's start at weight 0.2 (endpointFusion)`, endpointFusion: 0.2 },
   {
     id: 'plop', label: 'PLOP-style', recipe: 'CE on teacher pseudo-labels + POD feature distillation',
     losses: () => ({ ...PLAIN, pod: 0.5, pseudoLabels: 1 }), replay: false, serverDistill: false, generator: false,
@@ -210,6 +216,7 @@ export const METHODS: readonly MethodSpec[] = [
     losses: () => OURS, ...OURS_PARTS,
   },
   // Until the tenth session this was `ours` (the README's earlier tables).
+  { id: 'ours-plus-fusion', label: 'Ours + endpoint fusion', recipe: 'ours with its step\'s final model fused with the step\'s start at weight 0.1 (endpointFusion)', losses: () => OURS, ...OURS_PARTS, endpointFusion: 0.1 },
   { id: 'ours-no-replay', label: 'Ours w/o replay', recipe: 'ours, no diffusion replay', losses: () => OURS, ...OURS_PARTS, replay: false },
   // Replay at every step whatever the step's images show (replayBelowOldClassShare 0), a half or a
   // quarter of each batch: replay takes its share from the step's real images (equal optimizer steps).
@@ -308,6 +315,7 @@ export function trainingSettings(method: MethodSpec, profile: Profile, step: num
     aggregation: { strategy: 'fedavg' },
     // The sites score every segmenter round's aggregate: the JSON's old/new mIoU per round (table.ts roundFigures).
     evaluateEveryRound: true,
+    endpointFusion: method.endpointFusion ?? 0,
     ...method.training,
   }, profile.training);
 }
