@@ -131,9 +131,10 @@ export const trainingSettingsSchema = z.strictObject({
   /** Endpoint fusion (EWF, Xiao et al., CVPR 2023) at steps after the first: the aggregate of a
    * step's last segmenter round is moved this share of the way back toward the model the step
    * started from (the teacher, its head grown), weight by weight, on the coordinator. 0: off. Off
-   * by default: in bench:ciss (quick, seeds 1-3, shared step 0) it gave ours nothing beyond the
-   * spread (0.1: all +0.2 ± 0.7, old +1.0 ± 0.8, new -1.0 ± 0.6), where it lifted MiB by all +2.8 ±
-   * 1.1 (0.2: old +5.3 ± 1.1) to ours' level (issue 18's notes, fortieth session). */
+   * by default: in bench:ciss (quick, seeds 1-6, each fused model against its own unfused one) it
+   * gives ours nothing (0.1: all -0.1 ± 0.6, old +0.9 ± 0.6, new -1.4 ± 0.7) and MiB a little on
+   * every seed (0.1: all +1.3 ± 0.9); larger weights trade the new classes for the old (README,
+   * bench:ciss, "Endpoint fusion"). */
   endpointFusion: z.number().min(0).lt(1).default(0),
   /** Aggregation strategy and its options (see aggregation/registry.ts). */
   aggregation: aggregationSchema.prefault({ strategy: 'fedavg' }),

@@ -206,7 +206,7 @@ const MIB: MethodSpec = {
 export const METHODS: readonly MethodSpec[] = [
   { id: 'finetune', label: 'Fine-tuning', recipe: 'CE on the step labels only (lower bound)', losses: () => PLAIN, replay: false, serverDistill: false, generator: false },
   MIB,
-  { ...MIB, id: 'mib-plus-fusion', label: 'MiB + endpoint fusion', recipe: `${MIB.recipe}; its step's final model fused with the step's start at weight 0.2 (endpointFusion)`, endpointFusion: 0.2 },
+  { ...MIB, id: 'mib-plus-fusion', label: 'MiB + endpoint fusion', recipe: `${MIB.recipe}; its step's final model fused with the step's start at weight 0.1 (endpointFusion)`, endpointFusion: 0.1 },
   {
     id: 'plop', label: 'PLOP-style', recipe: 'CE on teacher pseudo-labels + POD feature distillation',
     losses: () => ({ ...PLAIN, pod: 0.5, pseudoLabels: 1 }), replay: false, serverDistill: false, generator: false,
