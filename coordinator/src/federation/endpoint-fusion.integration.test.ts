@@ -64,7 +64,7 @@ describe('endpoint fusion of a step\'s last segmenter round', () => {
     const got = values(actual);
     for (const [name, want] of Object.entries(values(expected))) assertClose(got[name], want, 1e-6, `${what}: ${name}`);
   };
-  /** Runs a step's two segmenter rounds; returns each round's base and result weights and the last result's id. */
+  /** Runs a step's two segmenter rounds and its evaluation; returns the two rounds' base weights and the last round's result version. */
   const runStep = async (step: number, first: Task[]) => {
     const base0 = await weightsOf(first[0].globalModel!.versionId);
     const round0 = await trainRound(first, step, base0);
