@@ -1,41 +1,21 @@
 // Endpoint fusion through a real federation (NestJS coordinator, PGlite, in-test gRPC sites): two
 // steps of two segmenter rounds; only the aggregate of step 1's last round is fused with the step's
 // start (the teacher, its head grown), by the training setting's weight.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import type { RunningCoordinator } from '../main';
-import { openStepTasks, restClient, startTestFederation, TensorModelFactory, type TestSiteClient, until } from '../testing';
+import { openStepTasks, TensorModelFactory, until, useTestFederation } from '../testing';
 import { assertClose, shifted, values } from '../testing/aggregation';
 
 const FUSION = 0.25;
 
 describe('endpoint fusion of a step\'s last segmenter round', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-fusion-'));
-  let config: CoordinatorConfig;
-  let coordinator: RunningCoordinator;
-  let token = '';
-  let sites: TestSiteClient[] = [];
-  const api = restClient(() => coordinator.httpUrl, () => token);
-
-  before(async () => {
-    config = resolveConfig({
-      env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60', tickMs: '100' },
-    });
-    config.training = { ...config.training, endpointFusion: FUSION };
-    ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B']));
-  });
-
-  after(async () => {
-    for (const s of sites) s.close();
-    await coordinator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+  const { sites, api } = useTestFederation({
+    name: 'coord-fusion',
+    flags: { quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60' },
+    training: { endpointFusion: FUSION },
+    siteNames: ['Hospital A', 'Hospital B'],
   });
 
   /** Both sites train the round of `tasks` (site A +0.1 on 10 images, B +0.4 on 30: FedAvg adds

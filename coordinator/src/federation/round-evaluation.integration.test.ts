@@ -3,24 +3,19 @@
 // in training, the report does not list the step yet); the step's own evaluation round scores the
 // last round's aggregate and ends the step; GET /api/reports/steps/0/rounds lists both rounds with
 // old/new/all mIoU pooled over the sites by hand-checked arithmetic.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import type { RunningCoordinator } from '../main';
-import { shiftedModel, startTestFederation, type TestSiteClient, until, restClient } from '../testing';
+import { shiftedModel, type TestSiteClient, until, useTestFederation } from '../testing';
 
 describe('evaluateEveryRound: each segmenter round\'s aggregate is evaluated', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-round-eval-'));
-  let config: CoordinatorConfig;
-  let coordinator: RunningCoordinator;
-  let token = '';
-  let sites: TestSiteClient[] = [];
-  const api = restClient(() => coordinator.httpUrl, () => token);
+  const { sites, api } = useTestFederation({
+    name: 'coord-round-eval',
+    flags: { quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60' },
+    training: { evaluateEveryRound: true },
+    siteNames: ['Hospital A', 'Hospital B'],
+  });
 
   const taskOf = (site: TestSiteClient, kind: TaskKind, what: string): Promise<Task> =>
     until(what, async () => {
@@ -61,21 +56,6 @@ describe('evaluateEveryRound: each segmenter round\'s aggregate is evaluated', (
     }
     return task!;
   };
-
-  before(async () => {
-    config = resolveConfig({
-      env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60', tickMs: '100' },
-    });
-    config.training = { ...config.training, evaluateEveryRound: true };
-    ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B']));
-  });
-
-  after(async () => {
-    for (const s of sites) s.close();
-    await coordinator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
   test('round 0\'s aggregate is evaluated before round 1 opens; the series lists both rounds', { timeout: 60_000 }, async () => {
     assert.equal((await api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }, { name: 'colon' }] })).status, 201);

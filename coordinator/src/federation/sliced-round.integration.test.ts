@@ -3,16 +3,11 @@
 // version stored from that file, the sites' local models copied by slices for cross-site
 // evaluation. Its results must be the in-memory path's to the bit: the aggregate against the
 // in-memory strategy over the same updates, a bad update's refusal against validateUpdate's words.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import type { RunningCoordinator } from '../main';
-import { openStepTasks, restClient, startTestFederation, type TestSiteClient, until } from '../testing';
+import { openStepTasks, until, useTestFederation } from '../testing';
 import { createStrategy, DEFAULT_VALIDATION_LIMITS, modelReference, StreamingWeightedMean, validateUpdate, type SlicedStrategy } from '../aggregation';
 
 /** A site's trained weights: the base moved by a different irregular amount per value and site. */
@@ -21,27 +16,13 @@ const trained = (base: NamedTensors, site: number): NamedTensors =>
 
 for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedStrategy[]) {
   describe(`a round by slices (${strategy}) gives the in-memory path's results`, () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'coord-sliced-'));
-    let config: CoordinatorConfig;
-    let coordinator: RunningCoordinator;
-    let token = '';
-    let sites: TestSiteClient[] = [];
-    const api = restClient(() => coordinator.httpUrl, () => token);
-
-    before(async () => {
-      config = resolveConfig({
-        env: {},
-        flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '3', segmenterRounds: '1', generatorRounds: '0', deadline: '60', tickMs: '100' },
-      });
-      config.training = { ...config.training, crossSiteEvaluation: true, aggregation: { strategy } };
-      ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B', 'Hospital C']));
+    const federation = useTestFederation({
+      name: 'coord-sliced',
+      flags: { quorum: '3', segmenterRounds: '1', generatorRounds: '0', deadline: '60' },
+      training: { crossSiteEvaluation: true, aggregation: { strategy } },
+      siteNames: ['Hospital A', 'Hospital B', 'Hospital C'],
     });
-
-    after(async () => {
-      for (const s of sites) s.close();
-      await coordinator?.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const { sites, api } = federation;
 
     test('validation, aggregation and local models, bit for bit', { timeout: 90_000 }, async () => {
       const tasks = await openStepTasks(api, sites, ['liver', 'colon']);
@@ -54,7 +35,7 @@ for (const strategy of ['fedavg', 'median'] as const satisfies readonly SlicedSt
       bad.get('body.weight')!.data[9] = NaN;
       const refused = await sites[2].upload(header(tasks[2], `bad-${strategy}-c`, 5), encodeSafetensors(bad));
       assert.equal(refused.state, UploadState.UPLOAD_STATE_REJECTED);
-      const verdict = validateUpdate(modelReference(base), { sampleCount: 5, kind: 'weights', tensors: bad }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: config.training.maxUpdateNorm });
+      const verdict = validateUpdate(modelReference(base), { sampleCount: 5, kind: 'weights', tensors: bad }, { ...DEFAULT_VALIDATION_LIMITS, maxDeltaNorm: federation.config.training.maxUpdateNorm });
       assert.equal(verdict.ok, false);
       assert.equal(refused.reason, (verdict as Extract<typeof verdict, { ok: false }>).rejection.reason);
       assert.equal(refused.reason, "tensor 'body.weight' has a non-finite value (NaN) at flat index 9");

@@ -2,33 +2,28 @@
 // memorisation gate (a site withholds its generator; the round goes on without it, the console is
 // told; when every site withholds, the step goes on with the generator it has) and differential
 // privacy (the spend per site is recorded and a round that would cross the budget is refused).
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
-import { AdminAuthService } from '../auth/admin-auth.service';
-import { until } from '../testing/until';
-import { restClient, signIn } from '../testing/rest-client';
+import { type TestSiteClient, until, useTestFederation } from '../testing';
 import { shifted } from '../testing/aggregation';
 
-const PASSWORD = 'correct horse battery staple';
-
-
 describe('privacy of what leaves a site', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-privacy-'));
-  let config: CoordinatorConfig;
-  let coordinator: RunningCoordinator;
-  let token = '';
+  const federation = useTestFederation({
+    name: 'coord-privacy',
+    flags: { quorum: '1', segmenterRounds: '1', generatorRounds: '1', deadline: '240' },
+    // Differential privacy from the start: σ 2, so a site's segmenter ε is 2.17, 3.19, 4.01, 4.73 after
+    // 1, 2, 3, 4 rounds at δ 1e-5 (rdp.ts); the budget 4.5 allows three segmenter rounds, not four.
+    training: { privacy: { differentialPrivacy: { clipNorm: 1, noiseMultiplier: 2, noise: 'site', delta: 1e-5, budget: { segmenter: 4.5, generator: null } } } },
+    siteNames: ['Hospital A', 'Hospital B'],
+  });
+  const { api } = federation;
   let a: TestSiteClient;
   let b: TestSiteClient;
-  const api = restClient(() => coordinator.httpUrl, () => token);
+  before(() => {
+    [a, b] = federation.sites;
+  });
 
   const taskOf = (site: TestSiteClient, kind: TaskKind) =>
     until(`a ${TaskKind[kind]} task for ${site.siteId}`, async () => {
@@ -44,33 +39,6 @@ describe('privacy of what leaves a site', () => {
     assert.equal(receipt.state, UploadState.UPLOAD_STATE_ACCEPTED, receipt.reason);
     return base;
   };
-
-  before(async () => {
-    config = resolveConfig({
-      env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '1', segmenterRounds: '1', generatorRounds: '1', deadline: '240', tickMs: '100' },
-    });
-    // Differential privacy from the start: σ 2, so a site's segmenter ε is 2.17, 3.19, 4.01, 4.73 after
-    // 1, 2, 3, 4 rounds at δ 1e-5 (rdp.ts); the budget 4.5 allows three segmenter rounds, not four.
-    config.training = { ...config.training, privacy: { differentialPrivacy: { clipNorm: 1, noiseMultiplier: 2, noise: 'site', delta: 1e-5, budget: { segmenter: 4.5, generator: null } } } };
-    coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
-    config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
-    await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-    token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-    a = new TestSiteClient(config.grpcAddress);
-    b = new TestSiteClient(config.grpcAddress);
-    await a.enroll('Hospital A');
-    await b.enroll('Hospital B');
-    await a.heartbeat();
-    await b.heartbeat();
-  });
-
-  after(async () => {
-    a?.close();
-    b?.close();
-    await coordinator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 
   test('memorisation gate: a withheld generator is recorded, the round aggregates the others at once, the console is told', { timeout: 60_000 }, async () => {
     const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'liver' }] });
@@ -110,7 +78,7 @@ describe('privacy of what leaves a site', () => {
       await site.reportEvaluation({ modelVersionId: t.globalModel!.versionId, roundId: t.roundId, images: 1, split: 'test', evaluatedSiteModel: '', classes: [{ classId: 1, truePositive: 1, falsePositive: 0, falseNegative: 0 }] });
     }
     await until('step 0 to complete', async () => (await api('GET', '/api/steps')).body[0]?.status === 'completed');
-    config.rounds.segmenterRounds = 3; // and no generator round: a later step keeps its generator by default
+    federation.config.rounds.segmenterRounds = 3; // and no generator round: a later step keeps its generator by default
     const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'colon' }] });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
     for (let round = 0; round < 2; round++) {
@@ -142,7 +110,7 @@ describe('privacy of what leaves a site', () => {
       assert.equal(gen.rounds, 1, 'the generator is accounted separately');
       assert.ok(Math.abs(gen.epsilon - 2.1657) < 1e-3, `generator ε ${gen.epsilon}`);
     }
-    const html = await (await fetch(`${coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const html = await (await fetch(`${federation.coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${federation.token}` } })).text();
     assert.match(html, /<h2>Privacy<\/h2>[\s\S]*<td>segmenter<\/td><td>3<\/td><td>4\.011<\/td>/);
   });
 
@@ -154,8 +122,8 @@ describe('privacy of what leaves a site', () => {
     }
     await until('step 1 to complete', async () => (await api('GET', '/api/steps')).body[1]?.status === 'completed');
     const generator = (await api('GET', '/api/rounds?step=0')).body.find((r: { kind: string }) => r.kind === 'generator').resultVersionId;
-    config.training = { ...config.training, privacy: { differentialPrivacy: null } };
-    Object.assign(config.rounds, { segmenterRounds: 1, laterStepGeneratorRounds: 1, generatorFailuresPerStep: 2 });
+    federation.config.training = { ...federation.config.training, privacy: { differentialPrivacy: null } };
+    Object.assign(federation.config.rounds, { segmenterRounds: 1, laterStepGeneratorRounds: 1, generatorFailuresPerStep: 2 });
     const opened = await api('POST', '/api/roster/classes', { classes: [{ name: 'stomach' }] });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
     for (const site of [a, b]) await uploadShifted(site, await taskOf(site, TaskKind.TASK_KIND_TRAIN_SEGMENTER), 'segmenter', 0.1);

@@ -4,44 +4,33 @@
 // caller that does not ask (the in-test client) still gets its WAIT at once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type RunningCoordinator } from '@fedciss/coordinator';
-import { openStepTasks, restClient, shiftedModel, startTestFederation, type TestSiteClient } from '@fedciss/coordinator/testing';
+import { openStepTasks, shiftedModel, useTestFederation } from '@fedciss/coordinator/testing';
 import { CoordinatorClient, OutboundAudit } from '@fedciss/site-agent';
 
 describe('GetTask held between rounds', { timeout: 120_000 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'e2e-task-hold-'));
-  let coordinator: RunningCoordinator;
-  let sites: TestSiteClient[] = [];
+  const federation = useTestFederation({
+    name: 'e2e-task-hold',
+    flags: { quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60' },
+    siteNames: ['Hospital A', 'Hospital B'],
+  });
+  const { sites } = federation;
   let agent: CoordinatorClient;
-  let token = '';
 
-  before(async () => {
-    const config = resolveConfig({
-      env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '60', tickMs: '100' },
-    });
-    ({ coordinator, token, sites } = await startTestFederation(config, ['Hospital A', 'Hospital B']));
+  before(() => {
     agent = new CoordinatorClient(
-      { address: `127.0.0.1:${coordinator.grpcPort}`, credentials: grpc.credentials.createInsecure(), insecureSiteId: sites[0].siteId, deadlineMs: 15_000 },
-      new OutboundAudit(join(dataDir, 'site-a', 'outbound.jsonl')),
+      { address: `127.0.0.1:${federation.coordinator.grpcPort}`, credentials: grpc.credentials.createInsecure(), insecureSiteId: sites[0].siteId, deadlineMs: 15_000 },
+      new OutboundAudit(join(federation.dataDir, 'site-a', 'outbound.jsonl')),
     );
   });
 
-  after(async () => {
-    agent?.close();
-    for (const s of sites) s.close();
-    await coordinator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => agent?.close());
 
   test('the agent\'s call is answered when the next round opens, not at its next poll', async () => {
-    const tasks = await openStepTasks(restClient(() => coordinator.httpUrl, () => token), sites, ['liver']);
+    const tasks = await openStepTasks(federation.api, sites, ['liver']);
     const baseId = tasks[0].globalModel!.versionId;
     const base = decodeSafetensors(await sites[0].download(baseId)).tensors;
     const upload = async (k: number) => {
