@@ -4,66 +4,34 @@
 // sites' bits; with plain uploads (the bit in the upload header) and under secure aggregation (the
 // bit as one more masked word: only the count is unmasked). The test sites send noise-free bits and
 // updates, so the path can be checked exactly; the sites' noise is dp-update.test's business.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@fedciss/ml';
 import { TaskKind, UploadState, type Task } from '@fedciss/proto';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import { startCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { TestSiteClient } from '../testing/site-client';
-import { SecureTestSite } from '../testing/secure-site';
-import { AdminAuthService } from '../auth/admin-auth.service';
-import { until } from '../testing/until';
-import { restClient, signIn } from '../testing/rest-client';
+import { SecureTestSite, type TestSiteClient, until, useTestFederation } from '../testing';
 import { nextClipNorm, updateNoiseMultiplier } from './adaptive-clipping';
 import { epsilonOfReleases } from './rdp';
 import type { PrivacySettings } from './privacy-settings';
 
-const PASSWORD = 'correct horse battery staple';
 const ADAPTIVE = { targetQuantile: 0.5, learningRate: 1, countNoiseStddev: 1 };
 
-async function start(dataDir: string, rounds: number, privacy: PrivacySettings) {
-  const config: CoordinatorConfig = resolveConfig({
-    env: {},
-    flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '3', segmenterRounds: String(rounds), generatorRounds: '0', deadline: '30', tickMs: '100' },
+/** A describe block's test federation of the named sites, `rounds` segmenter rounds a step (quorum 3), under `privacy`. */
+const federationOf = (name: string, rounds: number, privacy: PrivacySettings, siteNames: readonly string[]) =>
+  useTestFederation({
+    name,
+    flags: { quorum: '3', segmenterRounds: String(rounds), generatorRounds: '0', deadline: '30' },
+    training: { serverDistillSteps: 0, privacy },
+    siteNames,
   });
-  config.training = { ...config.training, serverDistillSteps: 0, privacy };
-  const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
-  config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
-  await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-  const token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-  return { config, coordinator, api: restClient(() => coordinator.httpUrl, () => token) };
-}
 
 interface ClipRow { step: number; kind: string; index: number; clipNorm: number; sites: number | null; unclippedFraction: number | null; nextClipNorm: number | null }
 
 describe('adaptive clipping, plain uploads', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-adaptive-'));
-  let run: Awaited<ReturnType<typeof start>>;
-  const sites: TestSiteClient[] = [];
   // Each site's update moves every weight by the same amount: delta norms 0.2, 0.4, 0.6, 0.8, 1.0.
   const norms = [0.2, 0.4, 0.6, 0.8, 1];
   const ROUNDS = 8;
-
-  before(async () => {
-    run = await start(dataDir, ROUNDS, { secureAggregation: null, differentialPrivacy: { clipNorm: 0.05, noiseMultiplier: 1, noise: 'site', delta: 1e-5, budget: { segmenter: null, generator: null }, adaptiveClipping: ADAPTIVE } });
-    for (const [i] of norms.entries()) {
-      const s = new TestSiteClient(run.config.grpcAddress);
-      await s.enroll(`Hospital ${i}`);
-      await s.heartbeat();
-      sites.push(s);
-    }
-  });
-
-  after(async () => {
-    for (const s of sites) s.close();
-    await run?.coordinator.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const run = federationOf('coord-adaptive', ROUNDS, { secureAggregation: null, differentialPrivacy: { clipNorm: 0.05, noiseMultiplier: 1, noise: 'site', delta: 1e-5, budget: { segmenter: null, generator: null }, adaptiveClipping: ADAPTIVE } }, norms.map((_, i) => `Hospital ${i}`));
+  const { sites } = run;
 
   /** What a site sends: global + its delta clipped to the task's bound, and its bit. */
   async function train(site: TestSiteClient, task: Task, norm: number): Promise<void> {
@@ -122,33 +90,23 @@ describe('adaptive clipping, plain uploads', () => {
       assert.equal(s.rounds, ROUNDS);
       assert.ok(Math.abs(s.epsilon - eps) < 1e-9, `ε ${s.epsilon}`);
     }
-    const html = await (await fetch(`${run.coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${await signIn(run.coordinator.httpUrl, 'admin', PASSWORD)}` } })).text();
+    const html = await (await fetch(`${run.coordinator.httpUrl}/api/reports/report.html`, { headers: { authorization: `Bearer ${run.token}` } })).text();
     assert.match(html, /Adaptive clipping: the clip bound started at 0\.05 and follows the 0\.5 quantile/);
     assert.match(html, new RegExp(`<td>segmenter 0</td><td>0\\.0500</td><td>0\\.000</td><td>5</td><td>${seen[1].toFixed(4)}</td>`));
   });
 });
 
 describe('adaptive clipping under secure aggregation', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-adaptive-secure-'));
-  let run: Awaited<ReturnType<typeof start>>;
-  let sites: SecureTestSite[] = [];
   const ROUNDS = 3;
-
-  before(async () => {
-    run = await start(dataDir, ROUNDS, {
-      secureAggregation: { threshold: 2, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 },
-      differentialPrivacy: { clipNorm: 0.3, noiseMultiplier: 1, noise: 'aggregate', delta: 1e-5, budget: { segmenter: null, generator: null }, adaptiveClipping: ADAPTIVE },
-    });
+  const run = federationOf('coord-adaptive-secure', ROUNDS, {
+    secureAggregation: { threshold: 2, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 },
+    differentialPrivacy: { clipNorm: 0.3, noiseMultiplier: 1, noise: 'aggregate', delta: 1e-5, budget: { segmenter: null, generator: null }, adaptiveClipping: ADAPTIVE },
+  }, ['Hospital A', 'Hospital B', 'Hospital C']);
+  const sites: SecureTestSite[] = [];
+  before(() => {
     // Shifts 0.01, 0.05, 0.2 (delta norms about 0.05, 0.26, 1.04 on the 24 weights of the test model).
-    sites = [new SecureTestSite(run.config.grpcAddress, 'a', 0.01, 10), new SecureTestSite(run.config.grpcAddress, 'b', 0.05, 10), new SecureTestSite(run.config.grpcAddress, 'c', 0.2, 10)];
-    for (const s of sites) await s.client.enroll(`Hospital ${s.name.toUpperCase()}`);
-    for (const s of sites) await s.client.heartbeat();
-  });
-
-  after(async () => {
-    for (const s of sites) s.client.close();
-    await run?.coordinator.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    const [a, b, c] = run.sites;
+    sites.push(new SecureTestSite(a, 'a', 0.01, 10), new SecureTestSite(b, 'b', 0.05, 10), new SecureTestSite(c, 'c', 0.2, 10));
   });
 
   test('only the count is unmasked, and it moves the bound as the plain bits would', { timeout: 120_000 }, async () => {

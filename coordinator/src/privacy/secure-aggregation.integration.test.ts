@@ -5,20 +5,11 @@
 // logs) holds any site's unmasked update.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, type NamedTensors } from '@fedciss/ml';
-import { resolveConfig, type CoordinatorConfig } from '../config/coordinator-config';
-import { startCoordinator, type RunningCoordinator } from '../main';
-import { TensorModelFactory } from '../testing/tensor-model-factory';
-import { SecureTestSite } from '../testing/secure-site';
-import { AdminAuthService } from '../auth/admin-auth.service';
 import { DatabaseService } from '../database/database.service';
-import { until } from '../testing/until';
-import { restClient, signIn } from '../testing/rest-client';
-
-const PASSWORD = 'correct horse battery staple';
+import { SecureTestSite, until, useTestFederation } from '../testing';
 
 /** Every file under `dir`, recursively. */
 function files(dir: string): string[] {
@@ -29,40 +20,30 @@ function files(dir: string): string[] {
 }
 
 describe('secure aggregation through the coordinator', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coord-secagg-'));
-  let config: CoordinatorConfig;
-  let coordinator: RunningCoordinator;
-  let token = '';
   const logs: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   const writeErr = process.stderr.write.bind(process.stderr);
-  let sites: SecureTestSite[] = [];
-  const api = restClient(() => coordinator.httpUrl, () => token);
-
-  before(async () => {
-    // Everything the coordinator logs is kept, to be searched too.
+  // Everything the coordinator logs is kept, to be searched too (registered before the federation starts).
+  before(() => {
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (logs.push(String(chunk)), write(chunk, ...(rest as []))) ) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (logs.push(String(chunk)), writeErr(chunk, ...(rest as [])))) as typeof process.stderr.write;
-    config = resolveConfig({
-      env: {},
-      flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '8', stragglers: 'drop', tickMs: '100' },
-    });
-    config.training = { ...config.training, serverDistillSteps: 0, privacy: { differentialPrivacy: null, secureAggregation: { threshold: 2, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 } } };
-    coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['log', 'warn', 'error'] });
-    config.grpcAddress = `127.0.0.1:${coordinator.grpcPort}`;
-    await coordinator.app.get(AdminAuthService).createUser('test', 'admin', PASSWORD, 'admin');
-    token = await signIn(coordinator.httpUrl, 'admin', PASSWORD);
-    sites = [new SecureTestSite(config.grpcAddress, 'a', 0.1, 10), new SecureTestSite(config.grpcAddress, 'b', 0.4, 30), new SecureTestSite(config.grpcAddress, 'c', 0.7, 20)];
-    for (const s of sites) await s.client.enroll(`Hospital ${s.name.toUpperCase()}`);
-    for (const s of sites) await s.client.heartbeat();
   });
-
-  after(async () => {
+  after(() => {
     process.stdout.write = write;
     process.stderr.write = writeErr;
-    for (const s of sites) s.client.close();
-    await coordinator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const federation = useTestFederation({
+    name: 'coord-secagg',
+    flags: { quorum: '2', segmenterRounds: '2', generatorRounds: '0', deadline: '8', stragglers: 'drop' },
+    training: { serverDistillSteps: 0, privacy: { differentialPrivacy: null, secureAggregation: { threshold: 2, neighbours: 0, clipNorm: 10, sampleWeightCap: 1000 } } },
+    siteNames: ['Hospital A', 'Hospital B', 'Hospital C'],
+    logLevels: ['log', 'warn', 'error'],
+  });
+  const { api } = federation;
+  const sites: SecureTestSite[] = [];
+  before(() => {
+    const [a, b, c] = federation.sites;
+    sites.push(new SecureTestSite(a, 'a', 0.1, 10), new SecureTestSite(b, 'b', 0.4, 30), new SecureTestSite(c, 'c', 0.7, 20));
   });
 
   const roundResult = (roundId: string) =>
@@ -124,14 +105,14 @@ describe('secure aggregation through the coordinator', () => {
 
   test('the database, the model store, the uploads folder and the logs hold no site\'s unmasked update', async () => {
     // The tables, as text (json, base64 and hex of every value), and every file the coordinator wrote.
-    const prisma = coordinator.app.get(DatabaseService).prisma;
+    const prisma = federation.coordinator.app.get(DatabaseService).prisma;
     const tables = (await prisma.$queryRawUnsafe<Array<{ table_name: string }>>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).map((r) => r.table_name);
     let dump = '';
     for (const t of tables) dump += JSON.stringify(await prisma.$queryRawUnsafe(`SELECT * FROM "${t}"`), (_, v) => (typeof v === 'bigint' ? String(v) : v));
     const haystacks: Array<[string, Buffer]> = [['database tables', Buffer.from(dump)], ['logs', Buffer.from(logs.join(''))]];
-    for (const f of files(dataDir)) haystacks.push([f, readFileSync(f)]);
-    assert.ok(haystacks.some(([f]) => f.includes(join(dataDir, 'models'))), 'the model store was searched');
-    assert.ok(haystacks.some(([f]) => f.includes(join(dataDir, 'db'))), 'the database files were searched');
+    for (const f of files(federation.dataDir)) haystacks.push([f, readFileSync(f)]);
+    assert.ok(haystacks.some(([f]) => f.includes(join(federation.dataDir, 'models'))), 'the model store was searched');
+    assert.ok(haystacks.some(([f]) => f.includes(join(federation.dataDir, 'db'))), 'the database files were searched');
     let searched = 0;
     const windowOf = (b: Buffer) => {
       const mid = Math.floor(b.length / 2) & ~3;
@@ -151,6 +132,6 @@ describe('secure aggregation through the coordinator', () => {
     }
     assert.ok(searched > 10);
     // The search can fail: the masked uploads, which the coordinator does keep, are found in its model store.
-    for (const s of sites) for (const m of s.masked) assert.ok(haystacks.some(([f, bytes]) => f.includes(join(dataDir, 'models')) && bytes.indexOf(windowOf(m)) >= 0), `${s.name}'s masked upload not found in the store`);
+    for (const s of sites) for (const m of s.masked) assert.ok(haystacks.some(([f, bytes]) => f.includes(join(federation.dataDir, 'models')) && bytes.indexOf(windowOf(m)) >= 0), `${s.name}'s masked upload not found in the store`);
   });
 });

@@ -25,8 +25,9 @@ export function shiftedModel(weights: NamedTensors, by: number): NamedTensors {
   return new Map([...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v, i) => v + by * (1 + (i % 3) / 10)) }]));
 }
 
+/** A test site running the site side of secure aggregation (proto's secagg core, as the agent
+ * does) over its client, which it expects enrolled. */
 export class SecureTestSite {
-  readonly client: TestSiteClient;
   private sa?: secagg.SecAggClient;
   /** Never to be found at the coordinator: each round's quantised input and trained head weights. */
   readonly secrets: Buffer[] = [];
@@ -35,9 +36,7 @@ export class SecureTestSite {
   /** The norm of the last delta before clipping. */
   lastDeltaNorm?: number;
 
-  constructor(address: string, readonly name: string, readonly shift: number, readonly samples: number, private readonly pollMs = 50) {
-    this.client = new TestSiteClient(address);
-  }
+  constructor(readonly client: TestSiteClient, readonly name: string, readonly shift: number, readonly samples: number, private readonly pollMs = 50) {}
 
   get id(): string {
     return this.client.siteId;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { LogLevel } from '@nestjs/common';
 import { TaskKind, type Task } from '@fedciss/proto';
 import { restClient, signIn, type RestCall } from './rest-client';
 import { TestSiteClient } from './site-client';
@@ -26,8 +27,8 @@ export interface TestFederation {
  * A coordinator on the tensor test model with an admin signed in and the named in-test gRPC sites
  * enrolled: the set-up of the integration tests that drive rounds by hand.
  */
-export async function startTestFederation(config: CoordinatorConfig, siteNames: readonly string[]): Promise<TestFederation> {
-  const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: ['error'] });
+export async function startTestFederation(config: CoordinatorConfig, siteNames: readonly string[], logLevels: readonly LogLevel[] = ['error']): Promise<TestFederation> {
+  const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: [...logLevels] });
   await coordinator.app.get(AdminAuthService).createUser('test', 'admin', TEST_ADMIN_PASSWORD, 'admin');
   const token = await signIn(coordinator.httpUrl, 'admin', TEST_ADMIN_PASSWORD);
   const sites: TestSiteClient[] = [];
@@ -49,6 +50,8 @@ export interface TestFederationOptions {
   /** Training settings laid over the resolved ones, key by key. */
   readonly training?: Partial<CoordinatorConfig['training']>;
   readonly siteNames: readonly string[];
+  /** What the coordinator logs; default errors only. */
+  readonly logLevels?: readonly LogLevel[];
 }
 
 /** A describe block's test federation: startTestFederation's parts, its configuration (the object the
@@ -76,7 +79,7 @@ export function useTestFederation(options: TestFederationOptions): LiveTestFeder
       flags: { dataDir, insecure: true, autoApprove: true, grpcAddress: '127.0.0.1:0', httpPort: '0', tickMs: '100', ...options.flags },
     });
     config.training = { ...config.training, ...options.training };
-    const { coordinator, token, sites } = await startTestFederation(config, options.siteNames);
+    const { coordinator, token, sites } = await startTestFederation(config, options.siteNames, options.logLevels);
     Object.assign(federation, { config, coordinator, token });
     federation.sites.push(...sites);
   });

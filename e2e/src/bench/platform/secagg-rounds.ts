@@ -74,7 +74,7 @@ async function secureRounds(n: number, rounds: number, neighbours: number): Prom
   const threshold = Math.max(2, Math.ceil((k + 1) / 2));
   try {
     const join_ = async (address: string) => {
-      sites = Array.from({ length: n }, (_, i) => new SecureTestSite(address, `s${i}`, 0.001 * (i + 1), 10, POLL_MS));
+      sites = Array.from({ length: n }, (_, i) => new SecureTestSite(new TestSiteClient(address), `s${i}`, 0.001 * (i + 1), 10, POLL_MS));
       for (const s of sites) await enrol(s.client, `Bench ${s.name}`);
     };
     return await federation(n, rounds, { threshold, neighbours: k }, join_, async (r) => {
