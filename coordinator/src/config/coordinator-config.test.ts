@@ -45,7 +45,7 @@ test('training settings: nested defaults merged, unknown keys and bad aggregatio
   const t = parseTrainingSettings(JSON.stringify({ generatorTraining: { epochs: 5 }, lossWeights: { unbiasedCe: 1 }, aggregation: { strategy: 'fedprox', proximalMu: 0.01 } }), 't.json');
   // a generatorTraining without `seconds` trains by epochs; batch and rate default to the replay recipe's
   assert.deepEqual(t.generatorTraining, { epochs: 5, batchSize: 16, learningRate: 1e-3, seconds: 0 });
-  assert.deepEqual(t.lossWeights, { ce: 1, unbiasedCe: 1, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0 });
+  assert.deepEqual(t.lossWeights, { ce: 0, unbiasedCe: 1, separatedCe: 1, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0 });
   assert.equal(t.replayImages, 16, 'replay is on: each site decides whether it pays (replay check)');
   assert.equal(t.aggregation.proximalMu, 0.01);
   assert.equal(t.serverDistillation.images, DEFAULT_TRAINING.serverDistillation.images);

@@ -148,7 +148,8 @@ export class TaskBuilder {
       replayImages: step.index > 0 ? t.replayImages : 0,
       pseudoLabelThreshold: t.pseudoLabelThreshold,
       // One field per loss term; the settings file keeps the pseudo-label switch (1 on, 0 off) with the weights.
-      lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, replayCe: t.lossWeights.replayCe, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive, dice: t.lossWeights.dice },
+      // A step frozen before separatedCe existed has none: it trains on with the plain cross-entropy it has.
+      lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, separatedCe: t.lossWeights.separatedCe ?? 0, replayCe: t.lossWeights.replayCe, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive, dice: t.lossWeights.dice },
       pseudoLabels: t.lossWeights.pseudoLabels === undefined ? undefined : t.lossWeights.pseudoLabels > 0,
       segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter),
       generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,

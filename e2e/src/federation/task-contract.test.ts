@@ -34,7 +34,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
       batchSize: 4,
       learningRate: 0.02,
       pseudoLabelThreshold: 0.8,
-      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4, pseudoLabels: 0 },
+      lossWeights: { ce: 1, unbiasedCe: 0.5, separatedCe: 0.7, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4, pseudoLabels: 0 },
       aggregation: { strategy: 'fedprox', proximalMu: MU },
       serverDistillSteps: 0,
       replayFraction: 0.3,
@@ -59,7 +59,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
   test('the task carries every setting as its own typed field', () => {
     const hp = task.hyperParameters!;
     assert.equal(hp.fedproxMu, MU, 'FedProx mu of the strategy');
-    assert.deepEqual(hp.lossWeights, { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 });
+    assert.deepEqual(hp.lossWeights, { ce: 1, unbiasedCe: 0.5, separatedCe: 0.7, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 });
     assert.equal(hp.pseudoLabels, false);
     assert.deepEqual(hp.segmenterArchitecture, SEGMENTER);
     assert.deepEqual([hp.localEpochs, hp.batchSize, hp.learningRate, hp.pseudoLabelThreshold, hp.roundsInStep], [3, 4, 0.02, 0.8, 2]);
@@ -73,7 +73,7 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     const hyper = localTrainHyperOf(task);
     assert.deepEqual(hyper, {
       epochs: 3, batchSize: 4, learningRate: 0.02, fedproxMu: MU, pseudoLabels: false, pseudoLabelThreshold: 0.8,
-      lossWeights: { ce: 1, unbiasedCe: 0.5, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 }, warmupFraction: 0,
+      lossWeights: { ce: 1, unbiasedCe: 0.5, separatedCe: 0.7, replayCe: 0.6, kd: 3, pod: 0.25, contrastive: 0.2, dice: 0.4 }, schedule: { round: 0, rounds: 2 }, warmupFraction: 0,
     });
     const config = segmenterArchitectureOf(task);
     const weights = decodeSafetensors(await site.download(task.globalModel!.versionId)).tensors;
@@ -87,8 +87,9 @@ describe('the task contract, coordinator to loss', { timeout: 120_000 }, () => {
     // Step 0 has no teacher: kd and pod do not run, nor replayCe (nothing to replay); the proximal term
     // does, weighted by the coordinator's mu.
     const l = seen[1];
-    assert.deepEqual(Object.keys(l).sort(), ['ce', 'contrastive', 'dice', 'prox', 'total', 'unbiasedCe']);
+    assert.deepEqual(Object.keys(l).sort(), ['ce', 'contrastive', 'dice', 'prox', 'separatedCe', 'total', 'unbiasedCe']);
     assert.ok(l.prox > 0, 'the second step has moved away from the global weights');
-    assert.ok(Math.abs(l.total - (l.ce + 0.5 * l.unbiasedCe + 0.2 * l.contrastive + 0.4 * l.dice + MU * l.prox)) < 1e-5, JSON.stringify(l));
+    assert.ok(Math.abs(l.separatedCe - l.ce) < 1e-6, 'without a teacher the separated cross-entropy is the plain one');
+    assert.ok(Math.abs(l.total - (l.ce + 0.5 * l.unbiasedCe + 0.7 * l.separatedCe + 0.2 * l.contrastive + 0.4 * l.dice + MU * l.prox)) < 1e-5, JSON.stringify(l));
   });
 });

@@ -12,7 +12,7 @@ const setup = (realImages: number, replayImages: number, weights: Partial<LocalL
 
 /** One cross-entropy term on a batch of two one-pixel images, both with logits (0, 0, ln 2) and
  * labelled background (2 old classes, new class 2): image 0 is the step's own, image 1 replay. */
-function termValue(key: 'ce' | 'unbiasedCe' | 'replayCe'): Promise<number> {
+function termValue(key: 'ce' | 'unbiasedCe' | 'separatedCe' | 'replayCe'): Promise<number> {
   return scalarValue((g) => {
     const net = { logits: g.constant([0, 0, ln(2), 0, 0, ln(2)], [2, 3, 1, 1]) } as SegmenterOutputs;
     const labels = g.constant([0, 0], [2, 1, 1], 'int64');
@@ -24,6 +24,7 @@ test('the step\'s own images take the cross-entropy, the replay images the repla
   const close = (got: number, want: number) => assert.ok(Math.abs(got - want) < 1e-5, `got ${got}, want ${want}`);
   close(await termValue('ce'), ln(4)); // image 0 only: p0 = 1/4
   close(await termValue('unbiasedCe'), ln(2)); // image 0 only, background or an old class: p0 + p1 = 1/2
+  close(await termValue('separatedCe'), ln(3)); // image 0 only, over background and the new class: p0 = 1/3
   close(await termValue('replayCe'), ln(4 / 3)); // image 1 only, background or a new class: p0 + p2 = 3/4
 });
 

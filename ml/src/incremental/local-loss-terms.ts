@@ -7,7 +7,7 @@ import { l2Normalize, softmaxCrossEntropy } from '../nn/losses';
 import type { TensorValue } from '../runtime/session';
 import type { NamedTensors } from '../weights/named-tensors';
 import { lossTerm, LossTerm } from './loss-table';
-import { gatherPixels, pixelContrastive, podDistillation, proximalTerm, replayCrossEntropy, softDice, unbiasedCrossEntropy, unbiasedDistillation } from './losses';
+import { gatherPixels, pixelContrastive, podDistillation, proximalTerm, replayCrossEntropy, separatedCrossEntropy, softDice, unbiasedCrossEntropy, unbiasedDistillation } from './losses';
 import { PrototypeMemory, sampleContrastivePixels } from './pseudo-labels';
 
 /** Weights of the local loss terms (0 = off). */
@@ -17,6 +17,10 @@ export interface LossWeights {
   /** MiB's unbiased cross-entropy on the step's own images (background = background or any old
    * class); used with a teacher. */
   readonly unbiasedCe: number;
+  /** Separated-softmax cross-entropy on the step's own images (SS-IL): a background or new-class
+   * pixel is scored over background and the new classes only, an old-class (pseudo-)label over every
+   * class; without a teacher, plain cross-entropy. */
+  readonly separatedCe: number;
   /** Cross-entropy on the teacher's labels of the replay images (a teacher-background pixel counts as
    * background or any new class). 0: replay images are only distilled (kd, pod), which keeps the
    * old classes as well and costs the new ones less (issue 18's notes, twenty-eighth session). */
@@ -31,7 +35,7 @@ export interface LossWeights {
   readonly dice: number;
 }
 
-export const DEFAULT_LOSS_WEIGHTS: LossWeights = { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 1, pod: 0.5, contrastive: 0.1, dice: 0 };
+export const DEFAULT_LOSS_WEIGHTS: LossWeights = { ce: 1, unbiasedCe: 0, separatedCe: 0, replayCe: 0, kd: 1, pod: 0.5, contrastive: 0.1, dice: 0 };
 
 /** The weight of every local term: the loss weights plus FedProx's mu for the proximal term. */
 export type LocalLossWeights = LossWeights & { readonly prox: number };
@@ -79,21 +83,26 @@ function teacherOf(b: LocalBatch, term: string): NonNullable<LocalBatch['teacher
 const ownPart = (s: LocalLossSetup, x: Tensor) => (s.realImages < x.shape[0] ? F.slice(x, [0], [0], [s.realImages]) : x);
 const replayPart = (s: LocalLossSetup, x: Tensor) => F.slice(x, [0], [s.realImages], [x.shape[0]]);
 
+/** The cross-entropies of the step's own images, by how they treat the classes a label cannot name. */
+const CROSS_ENTROPIES = {
+  ce: (logits: Tensor, labels: Tensor) => softmaxCrossEntropy(logits, labels),
+  unbiasedCe: unbiasedCrossEntropy,
+  separatedCe: separatedCrossEntropy,
+} as const;
+
 /** Cross-entropy on the step's own images. Without a teacher, background is the only old class. */
-const crossEntropyTerm = (unbiased: boolean) =>
+const crossEntropyTerm = (key: keyof typeof CROSS_ENTROPIES) =>
   lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
-    weight: (s) => (unbiased ? s.weights.unbiasedCe : s.weights.ce),
+    weight: (s) => s.weights[key],
     applies: (s) => s.realImages > 0,
     feeds: (_s, b) => ({ labels: b.labelTensor }),
-    build: (s, net, input) => {
-      const [logits, labels] = [ownPart(s, net.logits), ownPart(s, input('labels'))];
-      return unbiased ? unbiasedCrossEntropy(logits, labels, s.teacherClasses ?? 1) : softmaxCrossEntropy(logits, labels);
-    },
+    build: (s, net, input) => CROSS_ENTROPIES[key](ownPart(s, net.logits), ownPart(s, input('labels')), s.teacherClasses ?? 1),
   });
 
 export const LOCAL_LOSS_TERMS: Readonly<Record<LocalLossKey, LossTerm<LocalLossSetup, LocalBatch>>> = {
-  ce: crossEntropyTerm(false),
-  unbiasedCe: crossEntropyTerm(true),
+  ce: crossEntropyTerm('ce'),
+  unbiasedCe: crossEntropyTerm('unbiasedCe'),
+  separatedCe: crossEntropyTerm('separatedCe'),
   replayCe: lossTerm<LocalLossSetup, LocalBatch, 'labels'>({
     weight: (s) => s.weights.replayCe,
     applies: (s) => s.replayImages > 0,

@@ -11,6 +11,7 @@ import {
   podDistillation,
   proximalTerm,
   replayCrossEntropy,
+  separatedCrossEntropy,
   softDice,
   unbiasedCrossEntropy,
   unbiasedDistillation,
@@ -51,6 +52,19 @@ test('MiB unbiased distillation: new classes merge into background, KL / K = 1/4
   // temperature 2 scales logits by 1/2 and the loss by 4: teacher (0, 2 ln 3) at T=2 -> (1/4, 3/4)
   const t = await value((g) => unbiasedDistillation(logits(g, [[0, 0, 0]]), logits(g, [[0, 2 * ln(3)]]), { temperature: 2 }));
   close(t, (4 * (0.25 * ln(0.25 / (2 / 3)) + 0.75 * ln(0.75 / (1 / 3)))) / 2);
+});
+
+test('separated cross-entropy: background and new-class pixels over background and the new classes, old-class pixels over all, (2 ln 2 + ln 5/3) / 3', async () => {
+  // 2 old classes (background, 1), new classes 2 and 3.
+  // (0, ln 5, ln 2, 0) labelled 2: over {0, 2, 3} p2 = 2/4 (plain cross-entropy: 2/9);
+  // (0, ln 3, 0, 0) labelled 1: over every class p1 = 3/6; (ln 3, 9, 0, 0) labelled background: over
+  // {0, 2, 3} p0 = 3/5, the old class's 9 left out; the ignored pixel takes no part.
+  const rows = [[0, ln(5), ln(2), 0], [0, ln(3), 0, 0], [ln(3), 9, 0, 0], [9, 9, 9, 9]];
+  const v = await value((g) => separatedCrossEntropy(logits(g, rows), labels(g, [2, 1, 0, 255]), 2));
+  close(v, (2 * ln(2) + ln(5 / 3)) / 3);
+  // without old classes (step 0: background only) it is plain cross-entropy
+  const plain = await value((g) => softmaxCrossEntropy(logits(g, rows), labels(g, [2, 1, 0, 255])));
+  close(await value((g) => separatedCrossEntropy(logits(g, rows), labels(g, [2, 1, 0, 255]), 1)), plain);
 });
 
 test('replay cross-entropy: a teacher-background pixel counts as background or any new class, (ln 4/3 + ln 3) / 2', async () => {
@@ -128,6 +142,7 @@ test('the losses have correct gradients (dot-product test)', async () => {
   const checks = [
     await gradCheck((_g, [x, l]) => unbiasedCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((_g, [x, l]) => replayCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
+    await gradCheck((_g, [x, l]) => separatedCrossEntropy(x, l, 2), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((_g, [x, l]) => softDice(x, l, { eps: 0.5 }), [{ shape: [2, 3, 3, 3] }, lab]),
     await gradCheck((g, [x]) => unbiasedDistillation(x, g.constant(Array.from({ length: 36 }, (_, i) => Math.sin(i)), [2, 2, 3, 3]), { temperature: 2 }), [{ shape: [2, 3, 3, 3] }]),
     await gradCheck((g, [x]) => podDistillation([x], [g.constant(Array.from({ length: 64 }, (_, i) => Math.cos(i)), [2, 2, 4, 4])], [1, 2]), [{ shape: [2, 2, 4, 4] }]),

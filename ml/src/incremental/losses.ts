@@ -35,6 +35,22 @@ export function unbiasedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses:
   return labelledNll(backgroundMerged(logits, 1, oldClasses), labels);
 }
 
+/** Separated-softmax cross-entropy (SS-IL, Ahn et al., ICCV 2021) for the step's own images: a pixel
+ * labelled background or a new class is scored over background and the new classes only, so its
+ * softmax never pushes the old classes' logits down (the step's images label no old class, and plain
+ * cross-entropy on them biases the model towards the new classes); a pixel labelled with an old class
+ * (a teacher's pseudo-label) over every class. Mean over labelled pixels; without old classes
+ * (oldClasses 1: background only) it is plain cross-entropy. */
+export function separatedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
+  const C = logits.shape[1];
+  if (oldClasses <= 1) return labelledNll(F.logSoftmax(logits, 1), labels);
+  const current = oldClasses < C ? F.concat([F.slice(logits, [1], [0], [1]), F.slice(logits, [1], [oldClasses], [C])], 1) : F.slice(logits, [1], [0], [1]);
+  // 1 where the pixel is labelled with an old class (1..oldClasses-1), else 0: [N, 1, H, W]
+  const oldPixel = F.reduceSum(F.slice(oneHot(labels, C, IGNORE_LABEL), [1], [1], [oldClasses]), [1], true);
+  const lse = F.add(F.mul(oldPixel, logSumExp(logits)), F.mul(F.sub(1, oldPixel), logSumExp(current)));
+  return labelledNll(F.sub(logits, lse), labels);
+}
+
 /** Cross-entropy for teacher-labelled replay images: the teacher knows only the old classes, so its
  * background may be any NEW class too; a pixel labelled background counts as background OR any new
  * class (log(p_0 + sum_{c >= oldClasses} p_c)) and never teaches "not new". Old-class pixels use

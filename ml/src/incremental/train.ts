@@ -4,7 +4,7 @@
  * frozen teacher on it (logits and features), pseudo-label the background pixels of the real images
  * with the teacher's confident old classes, then one compiled train step minimising the weighted
  * sum of the loss terms of LOCAL_LOSS_TERMS (local-loss-terms.ts):
- *   ce (or unbiasedCe) on the step's own images + replayCe on the replay images' teacher labels
+ *   ce (or unbiasedCe, separatedCe) on the step's own images + replayCe on the replay images' teacher labels
  *   + kd (MiB unbiased output distillation) + pod (feature distillation)
  *   + contrastive (cross-image pixel SupCon with a prototype memory) + dice (soft Dice on the real
  *   images) + mu * prox (FedProx).

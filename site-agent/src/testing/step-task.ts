@@ -11,7 +11,7 @@ const GEN = diffusionConfig({ imageSize: 8, imageWidth: 12, baseChannels: 8, cha
 export const HYPER: HyperParameters = {
   localEpochs: 1, batchSize: 4, learningRate: 0.01, fedproxMu: 0, imageSize: 16, replayImages: 8, pseudoLabelThreshold: 0.7,
   differentialPrivacy: undefined, roundsInStep: 1, generatorSeconds: 0, replayCheck: true, replayFidelityThreshold: 0, replayFraction: 0, replayBelowOldClassShare: 0.04, warmupFraction: 0,
-  lossWeights: { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 1, pod: 0, contrastive: 0, dice: 0 }, pseudoLabels: undefined,
+  lossWeights: { ce: 1, unbiasedCe: 0, separatedCe: 0, replayCe: 0, kd: 1, pod: 0, contrastive: 0, dice: 0 }, pseudoLabels: undefined,
   segmenterArchitecture: { inChannels: 3, width: 4, depth: 1, inputSize: [16, 24], embedDim: 4, norm: 'group', groups: 2 },
 };
 

@@ -7,14 +7,14 @@ const ARCH = { inChannels: 3, width: 8, depth: 2, inputSize: [32, 48], embedDim:
 const HYPER: HyperParameters = {
   localEpochs: 2, batchSize: 4, learningRate: 0.01, fedproxMu: 0.1, imageSize: 32, replayImages: 0, pseudoLabelThreshold: 0.7,
   differentialPrivacy: undefined, roundsInStep: 3, generatorSeconds: 0, replayCheck: false, replayFidelityThreshold: 0, replayFraction: 0.25, replayBelowOldClassShare: 0.04, warmupFraction: 0.1,
-  lossWeights: { ce: 1, unbiasedCe: 0, replayCe: 0.25, kd: 10, pod: 0.5, contrastive: 0, dice: 0.5 }, pseudoLabels: undefined, segmenterArchitecture: ARCH,
+  lossWeights: { ce: 1, unbiasedCe: 0, separatedCe: 0.75, replayCe: 0.25, kd: 10, pod: 0.5, contrastive: 0, dice: 0.5 }, pseudoLabels: undefined, segmenterArchitecture: ARCH,
 };
 const task = (hp: Partial<HyperParameters> | undefined): Task => ({ roundId: 'r1', roundIndex: 1, hyperParameters: hp && { ...HYPER, ...hp } } as Task);
 
 test("a task's typed fields become ml's configuration and hyper-parameters", () => {
   assert.deepEqual(segmenterArchitectureOf(task({})), { ...ARCH, inputSize: [32, 48] });
   const h = localTrainHyperOf(task({}));
-  assert.deepEqual(h.lossWeights, { ce: 1, unbiasedCe: 0, replayCe: 0.25, kd: 10, pod: 0.5, contrastive: 0, dice: 0.5 });
+  assert.deepEqual(h.lossWeights, { ce: 1, unbiasedCe: 0, separatedCe: 0.75, replayCe: 0.25, kd: 10, pod: 0.5, contrastive: 0, dice: 0.5 });
   assert.equal(h.fedproxMu, 0.1);
   assert.equal(h.pseudoLabels, undefined, 'unset: the site default');
   assert.deepEqual(h.schedule, { round: 1, rounds: 3 });

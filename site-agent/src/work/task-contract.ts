@@ -27,7 +27,7 @@ export function segmenterArchitectureOf(task: Task): SegmenterConfig {
 }
 
 function lossWeightsOf(w: TaskLossWeights): LossWeights {
-  return { ce: w.ce, unbiasedCe: w.unbiasedCe, replayCe: w.replayCe, kd: w.kd, pod: w.pod, contrastive: w.contrastive, dice: w.dice } satisfies Record<keyof TaskLossWeights, number>;
+  return { ce: w.ce, unbiasedCe: w.unbiasedCe, separatedCe: w.separatedCe, replayCe: w.replayCe, kd: w.kd, pod: w.pod, contrastive: w.contrastive, dice: w.dice } satisfies Record<keyof TaskLossWeights, number>;
 }
 
 /** The local training's hyper-parameters of a TRAIN_SEGMENTER task. */

@@ -73,12 +73,12 @@ test("joint on the steps' labels: every class at once, each step's patients anno
 test('method recipes: what each method turns on', () => {
   const p = PROFILES.quick;
   const ft = trainingSettings(methodById('finetune'), p, 1);
-  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
+  assert.deepEqual(ft.lossWeights, { ce: 1, unbiasedCe: 0, separatedCe: 0, replayCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   assert.equal(ft.replayImages, 0);
   assert.equal(ft.serverDistillSteps, 0);
   const mib = methodById('mib');
   assert.equal((trainingSettings(mib, p, 0).lossWeights as { ce: number }).ce, 1, 'plain CE at step 0 (no teacher yet)');
-  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
+  assert.deepEqual(trainingSettings(mib, p, 1).lossWeights, { ce: 0, unbiasedCe: 1, separatedCe: 0, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 0 });
   const plop = trainingSettings(methodById('plop'), p, 1).lossWeights as Record<string, number>;
   assert.equal(plop.pseudoLabels, 1);
   assert.ok(plop.pod > 0 && plop.kd === 0);
@@ -93,13 +93,15 @@ test('method recipes: what each method turns on', () => {
   assert.equal(trainingSettings(methodById('ours-fidelity-gate'), p, 1).replayFidelityThreshold, 0.5, 'the former absolute fidelity gate');
   assert.equal(ours.serverDistillSteps, 0, 'server-side distillation is out of the default recipe');
   assert.equal((ours.lossWeights as { contrastive: number }).contrastive, 0);
+  assert.deepEqual(ours.lossWeights, { ce: 0, unbiasedCe: 0, separatedCe: 1, replayCe: 0, kd: 10, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 1 }, 'the separated cross-entropy in place of the plain one');
+  assert.deepEqual(trainingSettings(methodById('ours-plain-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 1, separatedCe: 0 }, 'ours-plain-ce changes the cross-entropy only');
   assert.ok((trainingSettings(methodById('ours-plus-replay'), p, 1).replayImages as number) > 0);
   assert.ok((trainingSettings(methodById('ours-plus-server-distill'), p, 1).serverDistillSteps as number) > 0);
   assert.ok((trainingSettings(methodById('ours-plus-contrastive'), p, 1).lossWeights as { contrastive: number }).contrastive > 0);
   const plusPod = trainingSettings(methodById('ours-plus-pod'), p, 1).lossWeights as Record<string, number>;
   assert.deepEqual({ ...plusPod, pod: 0 }, ours.lossWeights, 'ours-plus-pod changes POD only');
   assert.equal(plusPod.pod, 0.5);
-  assert.deepEqual(trainingSettings(methodById('ours-mib-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 0, unbiasedCe: 1, pseudoLabels: 0 });
+  assert.deepEqual(trainingSettings(methodById('ours-mib-ce'), p, 1).lossWeights, { ...(ours.lossWeights as object), ce: 0, separatedCe: 0, unbiasedCe: 1, pseudoLabels: 0 });
   const flags = coordinatorFlags(methodById('finetune'), p, 2);
   assert.equal(flags[flags.indexOf('--generator-rounds') + 1], '0');
   const gen = (generatorNeeded: boolean) => { const f = coordinatorFlags(methodById('ours'), p, 2, generatorNeeded); return f[f.indexOf('--generator-rounds') + 1]; };

@@ -28,7 +28,7 @@ test('--set training.*: any path below it, laid over every method\'s own setting
   const p = applyOverrides(quick, { 'training.lossWeights.kd': 5, 'training.replayFraction': 0.125 });
   assert.deepEqual(p.training, { lossWeights: { kd: 5 }, replayFraction: 0.125 });
   const ours = trainingSettings(methodById('ours'), p, 1);
-  assert.deepEqual(ours.lossWeights, { ce: 1, unbiasedCe: 0, replayCe: 0, kd: 5, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 1 }, 'kd replaced, the other weights ours');
+  assert.deepEqual(ours.lossWeights, { ce: 0, unbiasedCe: 0, separatedCe: 1, replayCe: 0, kd: 5, pod: 0, contrastive: 0, dice: 0, pseudoLabels: 1 }, 'kd replaced, the other weights ours');
   assert.equal(trainingSettings(methodById('ours-plus-replay'), p, 1).replayFraction, 0.125, "the command line wins over the method's own share");
   assert.equal(trainingSettings(methodById('ours-plus-replay'), quick, 1).replayFraction, 0.5, 'without it, the method\'s');
   const { replayFraction, ...rest } = ours;

@@ -713,6 +713,8 @@ export interface LossWeights {
   dice: number;
   /** cross-entropy on the teacher's labels of the replay images (0: replay is only distilled) */
   replayCe: number;
+  /** separated-softmax cross-entropy on the step's own images (SS-IL: background and new-class pixels over background and the new classes) */
+  separatedCe: number;
 }
 
 /** The segmenter's architecture (ml's SegmenterConfig). */
@@ -5651,7 +5653,7 @@ export const SecAggRevealedShares: MessageFns<SecAggRevealedShares> = {
 };
 
 function createBaseLossWeights(): LossWeights {
-  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, replayCe: 0 };
+  return { ce: 0, unbiasedCe: 0, kd: 0, pod: 0, contrastive: 0, dice: 0, replayCe: 0, separatedCe: 0 };
 }
 
 export const LossWeights: MessageFns<LossWeights> = {
@@ -5676,6 +5678,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     }
     if (message.replayCe !== 0) {
       writer.uint32(57).double(message.replayCe);
+    }
+    if (message.separatedCe !== 0) {
+      writer.uint32(65).double(message.separatedCe);
     }
     return writer;
   },
@@ -5749,6 +5754,14 @@ export const LossWeights: MessageFns<LossWeights> = {
             message.replayCe = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.separatedCe = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5778,6 +5791,11 @@ export const LossWeights: MessageFns<LossWeights> = {
         : isSet(object.replay_ce)
         ? globalThis.Number(object.replay_ce)
         : 0,
+      separatedCe: isSet(object.separatedCe)
+        ? globalThis.Number(object.separatedCe)
+        : isSet(object.separated_ce)
+        ? globalThis.Number(object.separated_ce)
+        : 0,
     };
   },
 
@@ -5804,6 +5822,9 @@ export const LossWeights: MessageFns<LossWeights> = {
     if (message.replayCe !== 0) {
       obj.replayCe = floatToJson(message.replayCe);
     }
+    if (message.separatedCe !== 0) {
+      obj.separatedCe = floatToJson(message.separatedCe);
+    }
     return obj;
   },
 
@@ -5819,6 +5840,7 @@ export const LossWeights: MessageFns<LossWeights> = {
     message.contrastive = object.contrastive ?? 0;
     message.dice = object.dice ?? 0;
     message.replayCe = object.replayCe ?? 0;
+    message.separatedCe = object.separatedCe ?? 0;
     return message;
   },
 };
