@@ -7,4 +7,4 @@ export { SecureTestSite, shiftedModel } from './secure-site';
 export { TestSiteClient } from './site-client';
 export { TensorModelFactory, TENSOR_MODEL_WIDTH } from './tensor-model-factory';
 export { until } from './until';
-export { openStepTasks, startTestFederation, TEST_ADMIN_PASSWORD, useTestFederation, type LiveTestFederation, type TestFederation, type TestFederationOptions } from './test-federation';
+export { openStepTasks, TEST_ADMIN_PASSWORD, useTestFederation, type LiveTestFederation, type TestFederation, type TestFederationOptions } from './test-federation';

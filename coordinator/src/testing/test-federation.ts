@@ -27,7 +27,7 @@ export interface TestFederation {
  * A coordinator on the tensor test model with an admin signed in and the named in-test gRPC sites
  * enrolled: the set-up of the integration tests that drive rounds by hand.
  */
-export async function startTestFederation(config: CoordinatorConfig, siteNames: readonly string[], logLevels: readonly LogLevel[] = ['error']): Promise<TestFederation> {
+async function startTestFederation(config: CoordinatorConfig, siteNames: readonly string[], logLevels: readonly LogLevel[] = ['error']): Promise<TestFederation> {
   const coordinator = await startCoordinator(config, new TensorModelFactory(), { logLevels: [...logLevels] });
   await coordinator.app.get(AdminAuthService).createUser('test', 'admin', TEST_ADMIN_PASSWORD, 'admin');
   const token = await signIn(coordinator.httpUrl, 'admin', TEST_ADMIN_PASSWORD);

@@ -18,13 +18,19 @@ function labelledNll(logProb: Tensor, labels: Tensor): Tensor {
   return F.div(F.neg(F.reduceSum(F.mul(hot, logProb))), F.where(F.equal(count, 0), 1, count));
 }
 
+/** The logits of background and of the classes [from, to), along the class axis. */
+function backgroundAnd(logits: Tensor, from: number, to: number): Tensor {
+  if (from === 1) return F.slice(logits, [1], [0], [to]);
+  const bg = F.slice(logits, [1], [0], [1]);
+  return from < to ? F.concat([bg, F.slice(logits, [1], [from], [to])], 1) : bg;
+}
+
 /** Log-probabilities in which background's column holds the log of the summed probability of
  * background and the classes [from, to) (the other columns are the plain log-probabilities). */
 function backgroundMerged(logits: Tensor, from: number, to: number): Tensor {
   const C = logits.shape[1];
   const lse = logSumExp(logits);
-  const group = from === 1 ? F.slice(logits, [1], [0], [to]) : F.concat([F.slice(logits, [1], [0], [1]), F.slice(logits, [1], [from], [to])], 1);
-  const bg = F.sub(logSumExp(group), lse);
+  const bg = F.sub(logSumExp(backgroundAnd(logits, from, to)), lse);
   return C > 1 ? F.concat([bg, F.sub(F.slice(logits, [1], [1], [C]), lse)], 1) : bg;
 }
 
@@ -44,7 +50,7 @@ export function unbiasedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses:
 export function separatedCrossEntropy(logits: Tensor, labels: Tensor, oldClasses: number): Tensor {
   const C = logits.shape[1];
   if (oldClasses <= 1) return labelledNll(F.logSoftmax(logits, 1), labels);
-  const current = oldClasses < C ? F.concat([F.slice(logits, [1], [0], [1]), F.slice(logits, [1], [oldClasses], [C])], 1) : F.slice(logits, [1], [0], [1]);
+  const current = backgroundAnd(logits, oldClasses, C);
   // 1 where the pixel is labelled with an old class (1..oldClasses-1), else 0: [N, 1, H, W]
   const oldPixel = F.reduceSum(F.slice(oneHot(labels, C, IGNORE_LABEL), [1], [1], [oldClasses]), [1], true);
   const lse = F.add(F.mul(oldPixel, logSumExp(logits)), F.mul(F.sub(1, oldPixel), logSumExp(current)));
