@@ -5,7 +5,8 @@
  * refused with its path, a nested object given in part keeps the defaults of its other keys, and
  * the aggregation options are checked by the aggregation registry at load, not at the first round.
  *
- * Adding a setting is one line in `trainingSettingsSchema` (with its default and bounds).
+ * Adding a setting is one line in `trainingSettingsSchema` (with its default and bounds), and one in
+ * federation/frozen-training.ts: the value a step frozen before the setting existed trains with.
  */
 import { z } from 'zod';
 import { describeSettingsIssues } from '@fedciss/proto';

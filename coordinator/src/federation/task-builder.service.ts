@@ -148,21 +148,18 @@ export class TaskBuilder {
       replayImages: step.index > 0 ? t.replayImages : 0,
       pseudoLabelThreshold: t.pseudoLabelThreshold,
       // One field per loss term; the settings file keeps the pseudo-label switch (1 on, 0 off) with the weights.
-      // A step frozen before separatedCe existed has none: it trains on with the plain cross-entropy it has.
-      lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, separatedCe: t.lossWeights.separatedCe ?? 0, replayCe: t.lossWeights.replayCe, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive, dice: t.lossWeights.dice },
+      lossWeights: { ce: t.lossWeights.ce, unbiasedCe: t.lossWeights.unbiasedCe ?? 0, separatedCe: t.lossWeights.separatedCe, replayCe: t.lossWeights.replayCe, kd: t.lossWeights.kd, pod: t.lossWeights.pod, contrastive: t.lossWeights.contrastive, dice: t.lossWeights.dice },
       pseudoLabels: t.lossWeights.pseudoLabels === undefined ? undefined : t.lossWeights.pseudoLabels > 0,
       segmenterArchitecture: generator ? undefined : segmenterArchitecture(cfg.segmenter),
-      generatorSeconds: generator ? t.generatorTraining.seconds ?? 0 : 0,
-      replayFidelityThreshold: t.replayFidelityThreshold ?? 0,
-      // A step opened before replayCheck existed measured only with a fidelity threshold.
-      replayCheck: step.index > 0 && !generator ? t.replayCheck ?? (t.replayFidelityThreshold ?? 0) > 0 : false,
-      replayFraction: step.index > 0 && !generator ? t.replayFraction ?? 0 : 0,
-      replayBelowOldClassShare: step.index > 0 && !generator ? t.replayBelowOldClassShare ?? 0 : 0,
+      generatorSeconds: generator ? t.generatorTraining.seconds : 0,
+      replayFidelityThreshold: t.replayFidelityThreshold,
+      replayCheck: step.index > 0 && !generator ? t.replayCheck : false,
+      replayFraction: step.index > 0 && !generator ? t.replayFraction : 0,
+      replayBelowOldClassShare: step.index > 0 && !generator ? t.replayBelowOldClassShare : 0,
       differentialPrivacy: kind === 'evaluate' ? undefined : siteDifferentialPrivacy(t.privacy, round.config.clipping?.clipNorm),
       roundsInStep: kind === 'segmenter' ? cfg.segmenterRounds : 0,
-      // Step 0 trains from scratch, with nothing to keep (a step opened before the setting existed
-      // trained without a warm-up).
-      warmupFraction: step.index > 0 && kind === 'segmenter' ? t.warmupFraction ?? 0 : 0,
+      // Step 0 trains from scratch, with nothing to keep.
+      warmupFraction: step.index > 0 && kind === 'segmenter' ? t.warmupFraction : 0,
     };
   }
 

@@ -208,7 +208,7 @@ export class UploadsService {
   }
 
   private async privacyOf(stepIndex: number): Promise<PrivacySettings | undefined> {
-    return (await this.steps.find(stepIndex))?.config.training?.privacy;
+    return (await this.steps.find(stepIndex))?.config.training.privacy;
   }
 
   /**

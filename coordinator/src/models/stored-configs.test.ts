@@ -41,6 +41,26 @@ describe('stored model configurations', () => {
     const read = await steps.byIndex(0);
     assert.deepEqual(read.config.segmenter, segmenter);
     assert.deepEqual(read.config.generator, generator);
+    assert.deepEqual(read.config.training, DEFAULT_TRAINING, 'a step frozen with every setting reads back as it was');
+  });
+
+  test('a step frozen before later training settings existed reads back with each as the step trained without it, not today\'s default', async () => {
+    const { separatedCe: _s, replayCe: _r, dice: _d, ...lossWeights } = DEFAULT_TRAINING.lossWeights;
+    const { seconds: _g, ...generatorTraining } = DEFAULT_TRAINING.generatorTraining;
+    const { warmupFraction: _w, replayCheck: _c, replayFraction: _f, replayBelowOldClassShare: _b, endpointFusion: _e, crossSiteEvaluation: _x, evaluateEveryRound: _v, privacy: _p, ...rest } = DEFAULT_TRAINING;
+    const legacy = { ...rest, replayFidelityThreshold: 0.5, lossWeights: { ...lossWeights, ce: 1 }, generatorTraining };
+    await db.prisma.step.create({ data: { index: 3, status: 'training', config: toJsonColumn({ ...stepConfig, training: legacy }) } });
+    const t = (await steps.byIndex(3)).config.training;
+    assert.deepEqual(t.lossWeights, { ...DEFAULT_TRAINING.lossWeights, ce: 1, separatedCe: 0, replayCe: 0, dice: 0 }, 'the plain cross-entropy alone, as then');
+    assert.equal(t.generatorTraining.seconds, 0, 'generator rounds by epochs');
+    assert.equal(t.replayCheck, true, 'turned on by its fidelity threshold');
+    assert.deepEqual([t.warmupFraction, t.replayFraction, t.replayBelowOldClassShare, t.endpointFusion], [0, 0, 0, 0]);
+    assert.deepEqual([t.crossSiteEvaluation, t.evaluateEveryRound], [false, false]);
+    assert.deepEqual(t.privacy, { differentialPrivacy: null, secureAggregation: null });
+    const { replayFidelityThreshold: _t, ...withoutThreshold } = legacy;
+    await db.prisma.step.create({ data: { index: 4, status: 'training', config: toJsonColumn({ ...stepConfig, training: withoutThreshold }) } });
+    const u = (await steps.byIndex(4)).config.training;
+    assert.deepEqual([u.replayFidelityThreshold, u.replayCheck], [0, false], 'neither: no replay check');
   });
 
   test('a step whose stored segmenter or generator is malformed: the error names the step and the field', async () => {

@@ -26,6 +26,9 @@ test("a task's typed fields become ml's configuration and hyper-parameters", () 
 test('a task missing a part or with a bad architecture is refused, naming the round and the field', () => {
   assert.throws(() => localTrainHyperOf(task(undefined)), (e: Error) => e instanceof TaskContractError && /round r1 carries no hyper-parameters/.test(e.message));
   assert.throws(() => localTrainHyperOf(task({ lossWeights: undefined })), /round r1 carries no loss weights/);
+  // An absent double reaches the wire as NaN (how a coordinator once sent a step's weights that were added after it opened).
+  assert.throws(() => localTrainHyperOf(task({ lossWeights: { ...HYPER.lossWeights!, dice: NaN } })), (e: Error) => e instanceof TaskContractError && /round r1: loss weight dice must be a finite number ≥ 0, got NaN/.test(e.message));
+  assert.throws(() => localTrainHyperOf(task({ lossWeights: { ...HYPER.lossWeights!, kd: -1 } })), /loss weight kd must be a finite number ≥ 0, got -1/);
   assert.throws(() => segmenterArchitectureOf(task({ segmenterArchitecture: undefined })), /carries no segmenter architecture/);
   assert.throws(() => segmenterArchitectureOf(task({ segmenterArchitecture: { ...ARCH, norm: 'layer' } })), /norm must be 'group' or 'batch', got 'layer'/);
   assert.throws(() => segmenterArchitectureOf(task({ segmenterArchitecture: { ...ARCH, inputSize: [32] } })), /inputSize must be \[height, width\]/);

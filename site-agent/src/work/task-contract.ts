@@ -26,7 +26,11 @@ export function segmenterArchitectureOf(task: Task): SegmenterConfig {
   return segmenterConfig({ inChannels: a.inChannels, width: a.width, depth: a.depth, inputSize: [a.inputSize[0], a.inputSize[1]], embedDim: a.embedDim, norm: a.norm, groups: a.groups });
 }
 
-function lossWeightsOf(w: TaskLossWeights): LossWeights {
+/** The task's loss weights; a weight that is negative or not a number (a coordinator's bug) is refused by name, not trained with. */
+function lossWeightsOf(w: TaskLossWeights, roundId: string): LossWeights {
+  for (const [term, weight] of Object.entries(w)) {
+    if (!(Number.isFinite(weight) && weight >= 0)) throw new TaskContractError(`task of round ${roundId}: loss weight ${term} must be a finite number ≥ 0, got ${weight}`);
+  }
   return { ce: w.ce, unbiasedCe: w.unbiasedCe, separatedCe: w.separatedCe, replayCe: w.replayCe, kd: w.kd, pod: w.pod, contrastive: w.contrastive, dice: w.dice } satisfies Record<keyof TaskLossWeights, number>;
 }
 
@@ -38,7 +42,7 @@ export function localTrainHyperOf(task: Task): LocalTrainHyper {
     epochs: hp.localEpochs,
     batchSize: hp.batchSize,
     learningRate: hp.learningRate,
-    lossWeights: lossWeightsOf(hp.lossWeights),
+    lossWeights: lossWeightsOf(hp.lossWeights, task.roundId),
     fedproxMu: hp.fedproxMu,
     pseudoLabels: hp.pseudoLabels,
     pseudoLabelThreshold: hp.pseudoLabelThreshold,

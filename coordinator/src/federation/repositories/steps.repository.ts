@@ -4,6 +4,7 @@ import type { Step, StepStatus } from '../../generated/prisma/client';
 import { DatabaseService, type Tx } from '../../database/database.service';
 import { fieldsProblem, readJsonColumn, toJsonColumn } from '../../database/json-column';
 import type { StepConfig } from '../step-config';
+import { frozenTrainingSettings, type StoredTrainingSettings } from '../frozen-training';
 import { roundRecord, type RoundRecord } from './rounds.repository';
 
 
@@ -12,14 +13,14 @@ export type StepRecord = Omit<Step, 'config'> & { config: StepConfig };
 
 const STEP_CONFIG = { training: 'object', segmenter: 'object', generator: 'object', numClasses: 'number', newClassIds: 'array', segmenterRounds: 'number', generatorRounds: 'number' } as const;
 
-/** The stored config before its model configs are parsed. */
-type StoredStepConfig = Omit<StepConfig, 'segmenter' | 'generator'> & { segmenter: unknown; generator: unknown };
+/** The stored config before its model configs are parsed and the settings added since it was frozen filled in. */
+type StoredStepConfig = Omit<StepConfig, 'training' | 'segmenter' | 'generator'> & { training: StoredTrainingSettings; segmenter: unknown; generator: unknown };
 
 function record(s: Step): StepRecord {
   const where = `step ${s.index}'s config`;
   const stored = readJsonColumn<StoredStepConfig>(s.config, (v) => fieldsProblem(v, STEP_CONFIG), where);
   // The model configs are ml's, parsed by ml's parsers: a malformed one is an error naming its field here, not a wrong model later.
-  return { ...s, config: { ...stored, segmenter: parseSegmenterConfig(stored.segmenter, `${where}.segmenter`), generator: parseDiffusionConfig(stored.generator, `${where}.generator`) } };
+  return { ...s, config: { ...stored, training: frozenTrainingSettings(stored.training), segmenter: parseSegmenterConfig(stored.segmenter, `${where}.segmenter`), generator: parseDiffusionConfig(stored.generator, `${where}.generator`) } };
 }
 
 /** The steps table: every read and write of an incremental step. */
