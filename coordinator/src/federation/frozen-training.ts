@@ -4,7 +4,8 @@
  * takes here the value that reproduces the step's recipe before the setting existed (the term or
  * feature off, or what stood in its place), never today's default: upgrading the coordinator in the
  * middle of a step must not change how the step trains. Without this a missing loss weight travelled
- * to the sites as NaN (ts-proto encodes an absent double so).
+ * to the sites as NaN (ts-proto encodes an absent double so), which their loss table read as off only
+ * because NaN > 0 is false; the sites now refuse it.
  *
  * Adding a training setting: its line here as well, with the value it had before it existed.
  */
