@@ -37,7 +37,7 @@ export const roundSettingsSchema = z.strictObject({
    * a step's few surgeries, the generator forgot the earlier scenes as a segmenter does: in bench:ciss
    * 6-1 (quick, 3 seeds) its replay fidelity fell from 0.6 at step 1 to 0.27-0.51 at step 4, where the
    * kept one stayed at 0.45-0.62 (mean over seeds, steps 1-5), and keeping it gave +4.0 ± 3.0
-   * old-class mIoU after five steps at 37 % of the time (README, bench:ciss). Raise it for a federation whose later steps bring many
+   * old-class mIoU after five steps at 37 % of the time (docs/benchmarks/ciss.md). Raise it for a federation whose later steps bring many
    * patients of a kind step 0 did not see.
    */
   laterStepGeneratorRounds: integer(0).default(0),

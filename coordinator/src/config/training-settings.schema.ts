@@ -96,7 +96,7 @@ export const trainingSettingsSchema = z.strictObject({
   /** Synthetic images each site generates (and the teacher labels) for replay at steps > 0; 0: no
    * replay. A site skips it where its step's images already show the old classes
    * (replayBelowOldClassShare): in bench:ciss that left overlapped scenes as without replay and gave
-   * disjoint ones +1.9 ± 0.7 all-class mIoU (README, bench:ciss). */
+   * disjoint ones +1.9 ± 0.7 all-class mIoU (docs/benchmarks/ciss.md). */
   replayImages: count.default(16),
   pseudoLabelThreshold: z.number().gt(0).max(1).default(0.7),
   lossWeights: lossWeightsSchema.prefault({}),
@@ -139,8 +139,8 @@ export const trainingSettingsSchema = z.strictObject({
    * started from (the teacher, its head grown), weight by weight, on the coordinator. 0: off. Off
    * by default: in bench:ciss (quick, seeds 1-6, each fused model against its own unfused one) it
    * gives ours nothing (0.1: all -0.1 ± 0.6, old +0.9 ± 0.6, new -1.4 ± 0.7) and MiB a little on
-   * every seed (0.1: all +1.3 ± 0.9); larger weights trade the new classes for the old (README,
-   * bench:ciss, "Endpoint fusion"). */
+   * every seed (0.1: all +1.3 ± 0.9); larger weights trade the new classes for the old
+   * (docs/benchmarks/ciss.md, "Endpoint fusion"). */
   endpointFusion: z.number().min(0).lt(1).default(0),
   /** Aggregation strategy and its options (see aggregation/registry.ts). */
   aggregation: aggregationSchema.prefault({ strategy: 'fedavg' }),

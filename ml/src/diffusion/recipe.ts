@@ -39,7 +39,7 @@ export const REPLAY_SAMPLING_STEPS = 20;
 /** A replay set of N images is chosen from N x this many samples, balanced over the classes the
  * teacher labels in them (replay/balance.ts): sampling is cheap (DDIM 20 at the generator's size),
  * a student that never sees a class in its replay images forgets it. Measured in bench:replay: see
- * the README's bench:replay paragraph. */
+ * docs/benchmarks/replay.md. */
 export const REPLAY_POOL_FACTOR = 4;
 
 /** The generator for a segmenter of input size [height, width]: half of each side (rounded to a

@@ -186,7 +186,7 @@ const PLAIN: LossSet = { ce: 1, unbiasedCe: 0, separatedCe: 0, replayCe: 0, kd: 
 // and replayBelowOldClassShare). Replay where needed: on
 // overlapped scenes every site skips it and the result is ours without replay's (29.75, 24.50, 29.83
 // all by seed against 29.75, 24.64, 29.98); on disjoint scenes every site replays, and a quarter of
-// each batch from the 32x40 generator gave +1.9 ± 0.7 all over 3 seeds (README, bench:ciss). Replaying
+// each batch from the 32x40 generator gave +1.9 ± 0.7 all over 3 seeds (docs/benchmarks/ciss.md). Replaying
 // at every step costs the new classes where the step's images show the old ones (half: -5.0 ± 3.1 new).
 // Contrastive never earned its place (ours − ablation 0.0 ± 0.1 all), nor POD (ours − ours-without-POD
 // was new -2.0 ± 1.6, old -0.4 ± 0.2 over 3 seeds), nor server-side distillation (ours with it − without,
@@ -223,7 +223,7 @@ export const METHODS: readonly MethodSpec[] = [
   },
   // Until the forty-first session this was `ours`: plain cross-entropy on the step's own images.
   { id: 'ours-plain-ce', label: 'Ours, plain CE', recipe: 'ours with plain cross-entropy on the step\'s own images (every class in its softmax)', losses: () => ({ ...OURS, ce: 1, separatedCe: 0 }), ...OURS_PARTS },
-  // Until the tenth session this was `ours` (the README's earlier tables).
+  // Until the tenth session this was `ours` (the earlier tables of docs/benchmarks/ciss.md).
   { id: 'ours-no-replay', label: 'Ours w/o replay', recipe: 'ours, no diffusion replay', losses: () => OURS, ...OURS_PARTS, replay: false },
   // Replay at every step whatever the step's images show (replayBelowOldClassShare 0), a half or a
   // quarter of each batch: replay takes its share from the step's real images (equal optimizer steps).
@@ -243,7 +243,7 @@ export const METHODS: readonly MethodSpec[] = [
   },
   // Ours until the twenty-fifth session: the generator trained on in every later step's rounds, on
   // that step's images. On 6-1 its replay fidelity fell with the steps and it kept fewer old classes
-  // than the step-0 generator kept (README, bench:ciss), at 2.4 times ours' time.
+  // than the step-0 generator kept (docs/benchmarks/ciss.md), at 2.4 times ours' time.
   {
     id: 'ours-retrain-generator', label: 'Ours, generator retrained', recipe: 'ours with the generator trained on in every later step (generator rounds on the step\'s images)',
     losses: () => OURS, ...OURS_PARTS, retrainGenerator: true,
@@ -267,7 +267,7 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'ours-mib-ce', label: 'Ours with MiB\'s CE', recipe: 'ours with MiB\'s unbiased CE on every labelled pixel instead of CE on teacher pseudo-labels',
     losses: () => ({ ...OURS, ce: 0, separatedCe: 0, unbiasedCe: 1, pseudoLabels: 0 }), ...OURS_PARTS,
   },
-  // Until the fifteenth session ours included it (the README's earlier tables: this method was ours, and ours was ours-no-server-distill).
+  // Until the fifteenth session ours included it (the earlier tables of docs/benchmarks/ciss.md: this method was ours, and ours was ours-no-server-distill).
   { id: 'ours-plus-server-distill', label: 'Ours + server distill.', recipe: 'ours with server-side distillation on generated images after each aggregation', losses: () => OURS, ...OURS_PARTS, serverDistill: true },
   {
     // Ours' replay images are only distilled, so without distillation they teach nothing and only take
