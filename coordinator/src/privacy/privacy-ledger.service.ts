@@ -4,6 +4,7 @@ import { DatabaseService } from '../database/database.service';
 import { AuditService } from '../audit/audit.service';
 import { SKIPPED_ROUND_ACTIONS, skippedRoundTarget } from '../audit/skipped-rounds';
 import { CONFIG } from '../common/tokens';
+import { StepsRepository } from '../federation/repositories/steps.repository';
 import type { CoordinatorConfig } from '../config/coordinator-config';
 import { epsilonOfReleases, type Release } from './rdp';
 import type { DifferentialPrivacySettings, PrivacySettings, SecureAggregationSettings } from './privacy-settings';
@@ -51,12 +52,13 @@ export class PrivacyLedger {
     private readonly db: DatabaseService,
     private readonly audit: AuditService,
     private readonly clip: AdaptiveClipService,
+    private readonly steps: StepsRepository,
     @Inject(CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
   async view(): Promise<PrivacyView> {
-    const step = await this.db.prisma.step.findFirst({ orderBy: { index: 'desc' } });
-    const settings = step ? (step.config as { training?: { privacy?: PrivacySettings } }).training?.privacy : this.config.training.privacy;
+    // The newest step's frozen settings (what its rounds run under), else today's configuration.
+    const settings = (await this.steps.latest())?.config.training.privacy ?? this.config.training.privacy;
     const dp = settings?.differentialPrivacy ?? null;
     // Spend recorded under earlier settings still counts: shown at today's δ (or the default δ).
     const spend = await this.summary(dp?.delta ?? 1e-5, dp?.budget ?? { segmenter: null, generator: null });
