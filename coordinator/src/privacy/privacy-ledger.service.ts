@@ -59,12 +59,12 @@ export class PrivacyLedger {
   async view(): Promise<PrivacyView> {
     // The newest step's frozen settings (what its rounds run under), else today's configuration.
     const settings = (await this.steps.latest())?.config.training.privacy ?? this.config.training.privacy;
-    const dp = settings?.differentialPrivacy ?? null;
+    const dp = settings.differentialPrivacy ?? null;
     // Spend recorded under earlier settings still counts: shown at today's δ (or the default δ).
     const spend = await this.summary(dp?.delta ?? 1e-5, dp?.budget ?? { segmenter: null, generator: null });
     return {
       differentialPrivacy: dp,
-      secureAggregation: settings?.secureAggregation ?? null,
+      secureAggregation: settings.secureAggregation ?? null,
       participationRate: PARTICIPATION_RATE,
       spend,
       noiseSplit: noiseSplit(settings),
