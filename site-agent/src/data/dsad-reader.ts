@@ -26,7 +26,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type RosterEntry } from '@fedciss/ml';
 import { DSAD_SPLIT, DSAD_STRUCTURES, isDsadStructure } from '@fedciss/ml/dsad';
-import { FileFacts } from './file-facts';
+import { FileFacts, maskOfImageSize } from './file-facts';
 import { decodeMaskFull, firstNonBinaryValue } from './png';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';
@@ -236,14 +236,10 @@ async function scanSurgeryFolder(
     const maskRefs: BinaryMaskRef[] = [];
     for (const [structure, maskName] of [...byStructure.entries()].sort()) {
       const maskPath = join(dir, maskName);
-      let mask: FileRef;
+      let mask: FileRef | undefined;
       try {
-        mask = await facts.stat(maskPath);
-        const ms = await facts.imageSize(mask);
-        if (ms.width !== size.width || ms.height !== size.height) {
-          report.skip(maskPath, 'size-mismatch', `${maskPath} is ${ms.width}x${ms.height} but ${imagePath} is ${size.width}x${size.height}; sample skipped`);
-          return undefined;
-        }
+        mask = await maskOfImageSize(facts, maskPath, imagePath, size, report);
+        if (!mask) return undefined;
         if (verify) {
           const bad = firstNonBinaryValue((await decodeMaskFull(maskPath)).data);
           if (bad !== undefined) {

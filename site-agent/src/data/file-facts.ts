@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { readImageSize } from './png';
-import type { FileRef } from './types';
+import type { FileRef, ReadReport } from './types';
 
 type ImageSize = Awaited<ReturnType<typeof readImageSize>>;
 
@@ -65,4 +65,15 @@ export class FileFacts {
     });
     return fresh;
   }
+}
+
+/** A mask's file, read through `facts`, when it is its image's size; a mask of another size is
+ * reported ('size-mismatch': the sample is skipped) and gives undefined. Throws when the mask cannot
+ * be read (each reader reports that in its own words). */
+export async function maskOfImageSize(facts: FileFacts, maskPath: string, imagePath: string, size: { width: number; height: number }, report: ReadReport): Promise<FileRef | undefined> {
+  const mask = await facts.stat(maskPath);
+  const ms = await facts.imageSize(mask);
+  if (ms.width === size.width && ms.height === size.height) return mask;
+  report.skip(maskPath, 'size-mismatch', `${maskPath} is ${ms.width}x${ms.height} but ${imagePath} is ${size.width}x${size.height}; sample skipped`);
+  return undefined;
 }

@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RosterEntry } from '@fedciss/ml';
-import { FileFacts } from './file-facts';
+import { FileFacts, maskOfImageSize } from './file-facts';
 import { mapPool } from './pool';
 import { normaliseName, rosterIndex } from './roster';
 import { ReadReport, type FileRef, type SampleRef } from './types';
@@ -86,18 +86,14 @@ export async function scanFolder(root: string, options: { roster: readonly Roste
       report.skip(imagePath, missing ? 'unreadable' : 'corrupt-png', `${imagePath}: ${(err as Error).message}; skipped`);
       return undefined;
     }
-    let mask: FileRef;
+    let mask: FileRef | undefined;
     try {
-      mask = await facts.stat(maskPath);
-      const ms = await facts.imageSize(mask);
-      if (ms.width !== size.width || ms.height !== size.height) {
-        report.skip(maskPath, 'size-mismatch', `${maskPath} is ${ms.width}x${ms.height} but ${imagePath} is ${size.width}x${size.height}; sample skipped`);
-        return undefined;
-      }
+      mask = await maskOfImageSize(facts, maskPath, imagePath, size, report);
     } catch (err) {
       report.skip(maskPath, 'missing-mask', `${imagePath}: mask ${maskPath} is missing or unreadable (${(err as Error).message}); skipped`);
       return undefined;
     }
+    if (!mask) return undefined;
     const annotatedNames = Array.isArray(entry['annotated']) ? (entry['annotated'] as unknown[]).map((n) => normaliseName(String(n))) : [...valueToName.values()];
     const annotated = [...new Set(annotatedNames.map((n) => ids.get(n)).filter((id): id is number => id !== undefined))].sort((a, b) => a - b);
     if (annotated.length === 0) {

@@ -1,9 +1,14 @@
 import type { NamedTensors } from '@fedciss/ml';
 import { StreamingWeightedMean } from '../streaming-mean';
-import type { AggregationStrategy, ResolvedAggregationOptions, RoundAggregation } from '../types';
+import type { AggregationStrategy, ResolvedAggregationOptions, RoundAggregation, ServerState } from '../types';
 
-/** Round aggregation of FedAvg: the sample-weighted mean of the updates' weights, streamed. */
-export function fedAvgRound(global: NamedTensors, options: ResolvedAggregationOptions): RoundAggregation {
+/** The new global weights and server state a round makes of its updates' sample-weighted mean. */
+type MeanStep = (mean: NamedTensors) => { weights: NamedTensors; state: ServerState };
+
+/** A round whose updates stream into their sample-weighted mean (one model of memory), which
+ * `step` turns into the new global model: FedAvg takes the mean as it is, the server optimizers
+ * (fedopt.ts) move the global model along it. */
+export function streamingMeanRound(global: NamedTensors, options: ResolvedAggregationOptions, step: MeanStep): RoundAggregation {
   const acc = new StreamingWeightedMean(global, 'weights', options.clipNorm);
   return {
     memory: 'streaming',
@@ -11,15 +16,13 @@ export function fedAvgRound(global: NamedTensors, options: ResolvedAggregationOp
       return acc.count;
     },
     add: (update) => acc.add(update),
-    finish: () => ({
-      weights: acc.result(),
-      state: null,
-      contributors: acc.count,
-      totalSamples: acc.totalWeight,
-      clipped: acc.clipped,
-    }),
+    finish: () => ({ ...step(acc.result()), contributors: acc.count, totalSamples: acc.totalWeight, clipped: acc.clipped }),
   };
 }
+
+/** Round aggregation of FedAvg: the sample-weighted mean of the updates' weights, streamed. */
+export const fedAvgRound = (global: NamedTensors, options: ResolvedAggregationOptions): RoundAggregation =>
+  streamingMeanRound(global, options, (mean) => ({ weights: mean, state: null }));
 
 /** FedAvg (McMahan et al. 2017): new global = Σ nᵢ·wᵢ / Σ nᵢ. */
 export function createFedAvg(options: ResolvedAggregationOptions): AggregationStrategy {

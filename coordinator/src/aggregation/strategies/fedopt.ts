@@ -1,7 +1,6 @@
 import type { NamedTensors } from '@fedciss/ml';
 import { AggregationStateError, TensorNameMismatchError } from '../errors';
 import { adaptiveServerStep, assertSameShape, type ServerOptimizerHyper } from '../math';
-import { StreamingWeightedMean } from '../streaming-mean';
 import type {
   AggregationStrategy,
   ResolvedAggregationOptions,
@@ -9,6 +8,7 @@ import type {
   ServerOptimizerState,
   ServerState,
 } from '../types';
+import { streamingMeanRound } from './fedavg';
 
 type Rule = 'adam' | 'yogi';
 const STRATEGY_OF: Record<Rule, 'fedadam' | 'fedyogi'> = { adam: 'fedadam', yogi: 'fedyogi' };
@@ -56,38 +56,23 @@ function serverOptimizerRound(
   const strategy = STRATEGY_OF[rule];
   const prev = state ?? initialServerState(strategy, global, hp.tau);
   checkState(prev, strategy, global);
-  const acc = new StreamingWeightedMean(global, 'weights', options.clipNorm);
-  return {
-    memory: 'streaming',
-    get count() {
-      return acc.count;
-    },
-    add: (update) => acc.add(update),
-    finish: () => {
-      const mean = acc.result();
-      const weights: NamedTensors = new Map();
-      const m: NamedTensors = new Map();
-      const v: NamedTensors = new Map();
-      for (const [name, g] of global) {
-        // The mean is ours: the new weights overwrite it in place (one model less to allocate).
-        const x = mean.get(name)!.data;
-        const n = g.data.length;
-        const mOut = new Float32Array(n);
-        const vOut = new Float32Array(n);
-        adaptiveServerStep(rule, hp, g.data, x, prev.m.get(name)!.data, prev.v.get(name)!.data, x, mOut, vOut);
-        weights.set(name, { shape: [...g.shape], data: x });
-        m.set(name, { shape: [...g.shape], data: mOut });
-        v.set(name, { shape: [...g.shape], data: vOut });
-      }
-      return {
-        weights,
-        state: { strategy, step: prev.step + 1, m, v },
-        contributors: acc.count,
-        totalSamples: acc.totalWeight,
-        clipped: acc.clipped,
-      };
-    },
-  };
+  return streamingMeanRound(global, options, (mean) => {
+    const weights: NamedTensors = new Map();
+    const m: NamedTensors = new Map();
+    const v: NamedTensors = new Map();
+    for (const [name, g] of global) {
+      // The mean is ours: the new weights overwrite it in place (one model less to allocate).
+      const x = mean.get(name)!.data;
+      const n = g.data.length;
+      const mOut = new Float32Array(n);
+      const vOut = new Float32Array(n);
+      adaptiveServerStep(rule, hp, g.data, x, prev.m.get(name)!.data, prev.v.get(name)!.data, x, mOut, vOut);
+      weights.set(name, { shape: [...g.shape], data: x });
+      m.set(name, { shape: [...g.shape], data: mOut });
+      v.set(name, { shape: [...g.shape], data: vOut });
+    }
+    return { weights, state: { strategy, step: prev.step + 1, m, v } };
+  });
 }
 
 function createServerOptimizer(rule: Rule, options: ResolvedAggregationOptions): AggregationStrategy {
