@@ -66,8 +66,8 @@ export class AdaptiveClipService {
  * clipping): the bound the last aggregated round of that model left, across steps, or the start.
  * `completed`: that model's completed rounds, oldest first.
  */
-export function openingClipping(privacy: PrivacySettings | undefined, completed: ReadonlyArray<{ readonly config: unknown }>): { clipping: RoundClipping } | undefined {
-  const dp = privacy?.differentialPrivacy;
+export function openingClipping(privacy: PrivacySettings, completed: ReadonlyArray<{ readonly config: unknown }>): { clipping: RoundClipping } | undefined {
+  const dp = privacy.differentialPrivacy;
   if (!dp?.adaptiveClipping) return undefined;
   const last = completed.map(clippingOf).filter((c) => c?.nextClipNorm != null).at(-1);
   return { clipping: { clipNorm: last?.nextClipNorm ?? dp.clipNorm, sites: null, unclippedFraction: null, nextClipNorm: null } };
@@ -105,8 +105,8 @@ export function unclippedCount(updates: ReadonlyArray<{ readonly metrics: unknow
 }
 
 /** How the configured noise multiplier is split (for the view): the updates' share, the bits' noise. */
-export function noiseSplit(privacy: PrivacySettings | undefined): { updateNoiseMultiplier: number; countNoiseStddev: number } | null {
-  const dp = privacy?.differentialPrivacy;
+export function noiseSplit(privacy: PrivacySettings): { updateNoiseMultiplier: number; countNoiseStddev: number } | null {
+  const dp = privacy.differentialPrivacy;
   if (!dp?.adaptiveClipping) return null;
   return { updateNoiseMultiplier: updateNoiseMultiplier(dp.noiseMultiplier, dp.adaptiveClipping.countNoiseStddev), countNoiseStddev: dp.adaptiveClipping.countNoiseStddev };
 }
