@@ -142,7 +142,7 @@ export const trainingSettingsSchema = z.strictObject({
    * every seed (0.1: all +1.3 ± 0.9); larger weights trade the new classes for the old
    * (docs/benchmarks/ciss.md, "Endpoint fusion"). */
   endpointFusion: z.number().min(0).lt(1).default(0),
-  /** Aggregation strategy and its options (see aggregation/registry.ts). */
+  /** Aggregation strategy and its options (see aggregation/registry.ts; which to choose, measured: aggregation/README.md). */
   aggregation: aggregationSchema.prefault({ strategy: 'fedavg' }),
   /**
    * Also evaluate every site's local model (its update in the step's last segmenter round) on
