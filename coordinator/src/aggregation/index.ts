@@ -5,7 +5,7 @@ export * from './types';
 export { StreamingWeightedMean } from './streaming-mean';
 export { forEachMatched, deltaNormOf } from './tensor-walk';
 export { initialServerState } from './strategies/fedopt';
-export { STRATEGIES, createStrategy, resolveAggregationOptions, listStrategies, isStrategyName } from './registry';
+export { STRATEGIES, createStrategy, resolveAggregationOptions, isStrategyName } from './registry';
 export * from './validator';
 export { encodeServerState, decodeServerState } from './server-state';
 export { aggregateBySlices, slicedFromMemory, sliceValuesFor, SLICED_STRATEGIES, type SlicedTensors, type SlicedUpdate, type SliceSink, type SlicedResult, type SlicedStrategy } from './sliced';

@@ -14,8 +14,8 @@ import {
 type OptionKey = Exclude<keyof AggregationOptions, 'strategy' | 'clipNorm'>;
 
 interface StrategyDefinition {
+  /** What it does, in the error that names the strategies when a settings file names none of them. */
   readonly description: string;
-  readonly memory: 'streaming' | 'buffered';
   /** The strategy-specific keys it reads, with their defaults. */
   readonly defaults: Readonly<Partial<Record<OptionKey, number>>>;
   readonly create: (options: ResolvedAggregationOptions) => AggregationStrategy;
@@ -27,29 +27,25 @@ const SERVER_OPTIMIZER_DEFAULTS = { eta: 1e-2, beta1: 0.9, beta2: 0.99, tau: 1e-
 
 /** The registry: name → strategy, an explicit typed table (no registration by import side effect). */
 export const STRATEGIES: Readonly<Record<StrategyName, StrategyDefinition>> = {
-  fedavg: { description: 'sample-weighted mean of the updates (streamed)', memory: 'streaming', defaults: {}, create: createFedAvg },
+  fedavg: { description: 'sample-weighted mean of the updates, streamed', defaults: {}, create: createFedAvg },
   fedprox: {
     description: 'FedAvg on the server; sites add the proximal term μ/2·‖w − w_global‖²',
-    memory: 'streaming',
     defaults: { proximalMu: 0.01 },
     create: createFedProx,
   },
   fedadam: {
-    description: 'Adam server optimizer on the mean delta (Reddi et al. 2021)',
-    memory: 'streaming',
+    description: 'Adam server optimizer on the mean delta, Reddi et al. 2021',
     defaults: SERVER_OPTIMIZER_DEFAULTS,
     create: createFedAdam,
   },
   fedyogi: {
-    description: 'Yogi server optimizer on the mean delta (Reddi et al. 2021)',
-    memory: 'streaming',
+    description: 'Yogi server optimizer on the mean delta, Reddi et al. 2021',
     defaults: SERVER_OPTIMIZER_DEFAULTS,
     create: createFedYogi,
   },
-  median: { description: 'coordinate-wise median (unweighted; holds every update)', memory: 'buffered', defaults: {}, create: createMedian },
+  median: { description: 'coordinate-wise median, unweighted, holding every update', defaults: {}, create: createMedian },
   'trimmed-mean': {
-    description: 'coordinate-wise trimmed mean (unweighted; holds every update)',
-    memory: 'buffered',
+    description: 'coordinate-wise trimmed mean, unweighted, holding every update',
     defaults: { trimFraction: 0.1 },
     create: createTrimmedMean,
   },
@@ -82,7 +78,7 @@ export function resolveAggregationOptions(input: unknown): ResolvedAggregationOp
   const raw = input as Record<string, unknown>;
   if (!isStrategyName(raw.strategy)) {
     throw new InvalidAggregationOptionsError([
-      `unknown strategy ${JSON.stringify(raw.strategy)} (known: ${STRATEGY_NAMES.join(', ')})`,
+      `unknown strategy ${JSON.stringify(raw.strategy)}; the strategies: ${STRATEGY_NAMES.map((n) => `${n} (${STRATEGIES[n].description})`).join('; ')}`,
     ]);
   }
   const name = raw.strategy;
@@ -118,14 +114,4 @@ export function resolveAggregationOptions(input: unknown): ResolvedAggregationOp
 export function createStrategy(options: AggregationOptions | unknown): AggregationStrategy {
   const resolved = resolveAggregationOptions(options);
   return STRATEGIES[resolved.strategy].create(resolved);
-}
-
-/** For the REST API / console: the strategies with their descriptions and default options. */
-export function listStrategies(): Array<{ name: StrategyName; description: string; memory: 'streaming' | 'buffered'; defaults: Record<string, number> }> {
-  return STRATEGY_NAMES.map((name) => ({
-    name,
-    description: STRATEGIES[name].description,
-    memory: STRATEGIES[name].memory,
-    defaults: { ...STRATEGIES[name].defaults } as Record<string, number>,
-  }));
 }
