@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { test, type TestContext } from 'node:test';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -283,8 +283,15 @@ test('site agents get their own cores', () => {
   assert.equal(coreListFor(0, 2, 1), undefined);
 });
 
-test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folder missing a file is an error naming it', () => {
+/** A folder of the test's own, removed when the test ends. */
+function tempFolder(t: TestContext): string {
   const root = mkdtempSync(join(tmpdir(), 'ciss-reuse-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folder missing a file is an error naming it', (t) => {
+  const root = tempFolder(t);
   assert.equal(reusedStep0(join(root, 'seed-3'), true), undefined);
   const dir = join(root, 'seed-1', 'runs', 'step0');
   mkdirSync(dir, { recursive: true });
@@ -293,8 +300,8 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
   assert.throws(() => reusedStep0(join(root, 'seed-1'), true), /step0-generator\.safetensors does not exist/);
 });
 
-test('--reuse-step0: step 0\'s figures kept beside its models come back with it (the step-0 row, the forgetting gate); a damaged file is an error naming it', () => {
-  const root = mkdtempSync(join(tmpdir(), 'ciss-reuse-'));
+test('--reuse-step0: step 0\'s figures kept beside its models come back with it (the step-0 row, the forgetting gate); a damaged file is an error naming it', (t) => {
+  const root = tempFolder(t);
   const dir = join(root, 'seed-2', 'runs', 'step0');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
