@@ -1,6 +1,5 @@
-import { test, type TestContext } from 'node:test';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { test } from 'node:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseArgs } from './cli';
@@ -9,6 +8,7 @@ import { METHODS, trainingSettings, PROFILES, coordinatorFlags, methodById } fro
 import { absentByStep, classGroups, othersByStep, parseSetting } from './settings';
 import { keepStep0Result, reusedStep0 } from './step0-reuse';
 import { lastRoundResult } from './step-result';
+import { tempFolder } from '../../harness/temp-folder';
 import { finalFigures, gates, pairedDifference, roundEvaluationSeconds, roundFigures, stepFigures, summarise, toMarkdown, type BenchResult, type ReportLike, type RoundFigures, type RoundLike, type RoundSeriesLike } from './table';
 
 const ORDER = ['a', 'b', 'c', 'd', 'e'];
@@ -283,15 +283,8 @@ test('site agents get their own cores', () => {
   assert.equal(coreListFor(0, 2, 1), undefined);
 });
 
-/** A folder of the test's own, removed when the test ends. */
-function tempFolder(t: TestContext): string {
-  const root = mkdtempSync(join(tmpdir(), 'ciss-reuse-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  return root;
-}
-
 test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folder missing a file is an error naming it', (t) => {
-  const root = tempFolder(t);
+  const root = tempFolder(t, 'ciss-reuse-');
   assert.equal(reusedStep0(join(root, 'seed-3'), true), undefined);
   const dir = join(root, 'seed-1', 'runs', 'step0');
   mkdirSync(dir, { recursive: true });
@@ -301,7 +294,7 @@ test('--reuse-step0: a seed the earlier run lacks trains its own step 0; a folde
 });
 
 test('--reuse-step0: step 0\'s figures kept beside its models come back with it (the step-0 row, the forgetting gate); a damaged file is an error naming it', (t) => {
-  const root = tempFolder(t);
+  const root = tempFolder(t, 'ciss-reuse-');
   const dir = join(root, 'seed-2', 'runs', 'step0');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'step0-segmenter.safetensors'), '');
