@@ -4,7 +4,7 @@
  * reference) and given as the mean ± sd of those differences; only a mean larger than its sd is
  * beyond the seeds' spread. Pure functions; the command is compare-main.ts.
  */
-import { pairedDifference, type BenchResult, type MethodSummary } from './table';
+import { mean, pairedDifference, type BenchResult, type MethodSummary } from './table';
 
 export class CompareError extends Error {}
 
@@ -46,11 +46,6 @@ export interface MethodPair {
 /** Step-0 scores that agree to this (percent) are one model: reruns of bench:ciss agree to 0.05. */
 const SAME_STEP0 = 0.1;
 
-const meanOf = (v: ReadonlyArray<number | null | undefined>): number | null => {
-  const xs = v.filter((x): x is number => typeof x === 'number');
-  return xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null;
-};
-
 function methodOf(result: BenchResult, id: string, side: string): MethodSummary {
   const m = result.methods[id];
   if (!m) throw new CompareError(`the ${side} has no method "${id}"; it has: ${Object.keys(result.methods).join(', ') || 'none'}`);
@@ -71,8 +66,8 @@ function figure(ref: MethodSummary, run: MethodSummary, seeds: readonly number[]
   const delta = pairedDifference(run, ref, key);
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
-    reference: meanOf(onSeeds(ref, seeds).map((r) => r[key])),
-    run: meanOf(onSeeds(run, seeds).map((r) => r[key])),
+    reference: mean(onSeeds(ref, seeds).map((r) => r[key])),
+    run: mean(onSeeds(run, seeds).map((r) => r[key])),
     delta: delta && { mean: round(delta.mean), sd: round(delta.sd) },
     beyondSpread: delta && Math.abs(delta.mean) > delta.sd,
   };
@@ -89,7 +84,7 @@ function perClass(ref: MethodSummary, run: MethodSummary, seeds: readonly number
         const y = b[i].perClass[n];
         return typeof x === 'number' && typeof y === 'number' ? x - y : null;
       });
-      return [n, { reference: meanOf(b.map((r) => r.perClass[n])), run: meanOf(a.map((r) => r.perClass[n])), delta: meanOf(diffs) }];
+      return [n, { reference: mean(b.map((r) => r.perClass[n])), run: mean(a.map((r) => r.perClass[n])), delta: mean(diffs) }];
     }),
   );
 }

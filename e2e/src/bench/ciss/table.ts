@@ -189,7 +189,8 @@ export interface Gate {
 
 export const pct = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(v * 10000) / 100);
 
-function mean(values: Array<number | null | undefined>): number | null {
+/** The mean of the numbers among `values`, to the hundredth (null when there is none). */
+export function mean(values: ReadonlyArray<number | null | undefined>): number | null {
   const v = values.filter((x): x is number => typeof x === 'number');
   return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 100) / 100 : null;
 }
