@@ -131,7 +131,8 @@ export function methodPairs(reference: BenchResult, run: BenchResult, referenceM
 }
 
 const num = (v: number | null, digits = 1) => (v === null ? '—' : v.toFixed(digits));
-const signed = (d: FigureDelta['delta']) => (d ? `${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(1)} ± ${d.sd.toFixed(1)}` : '—');
+const plus = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const signed = (d: FigureDelta['delta']) => (d ? `${plus(d.mean)} ± ${d.sd.toFixed(1)}` : '—');
 const marked = (f: FigureDelta) => (f.beyondSpread ? `**${signed(f.delta)}**` : signed(f.delta));
 
 /** The comparison as Markdown: one row a method pair, then each pair's per-class table. */
@@ -152,7 +153,7 @@ export function comparisonMarkdown(c: Comparison, names: { reference: string; ru
   }
   for (const m of c.methods) {
     lines.push('', `${m.reference} -> ${m.run}, per class (IoU, mean over seeds ${m.seeds.join(', ')}):`, '', '| class | reference | run | Δ |', '| --- | ---: | ---: | ---: |');
-    for (const [name, v] of Object.entries(m.perClass)) lines.push(`| ${name} | ${num(v.reference)} | ${num(v.run)} | ${v.delta === null ? '—' : `${v.delta >= 0 ? '+' : ''}${v.delta.toFixed(1)}`} |`);
+    for (const [name, v] of Object.entries(m.perClass)) lines.push(`| ${name} | ${num(v.reference)} | ${num(v.run)} | ${v.delta === null ? '—' : plus(v.delta)} |`);
   }
   return lines.join('\n');
 }
