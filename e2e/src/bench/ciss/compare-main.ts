@@ -69,8 +69,12 @@ function loadResult(file: string): BenchResult {
 }
 
 function write(file: string, content: string): void {
-  mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(file, content);
+  try {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    writeFileSync(file, content);
+  } catch (e) {
+    throw new CompareError(`cannot write ${file}: ${(e as Error).message}`);
+  }
 }
 
 function main(): number {

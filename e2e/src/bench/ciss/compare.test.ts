@@ -77,4 +77,7 @@ test('the command compares two result files, writes JSON, and names a bad input 
   const missing = cmd(a, join(dir, 'none.json'));
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read .*none\.json/);
+  const unwritable = cmd(a, b, '--json', join(a, 'c.json')); // a file, not a folder
+  assert.equal(unwritable.status, 2);
+  assert.match(unwritable.stderr, /cannot write .*a\.json\/c\.json/);
 });
