@@ -4,10 +4,11 @@
  * How a change moved each method: two results of `bench:ciss --json` compared paired by seed
  * (compare.ts). Exit code 0 when compared, 2 for a usage or input error.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { compareResults, CompareError, comparisonMarkdown, methodPairs } from './compare';
 import type { BenchResult } from './table';
+import { checkOutputFile, OutputFileError, writeOutputFile, writeOutputJson } from '../output-file';
 
 const USAGE = `npm run bench:ciss:compare -- REFERENCE.json[:METHOD] RUN.json[:METHOD] [--json F] [--markdown F]
   Compares two results of bench:ciss --json, paired by seed (run − reference, mean ± sd over the
@@ -68,35 +69,27 @@ function loadResult(file: string): BenchResult {
   return r as BenchResult;
 }
 
-function write(file: string, content: string): void {
-  try {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, content);
-  } catch (e) {
-    throw new CompareError(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
-
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
   if (args === 'help') {
     console.log(USAGE);
     return 0;
   }
+  for (const file of [args.json, args.markdown]) if (file) checkOutputFile(file);
   const reference = loadResult(args.reference.file);
   const run = loadResult(args.run.file);
   const comparison = compareResults(reference, run, methodPairs(reference, run, args.reference.method, args.run.method));
   const markdown = comparisonMarkdown(comparison, { reference: basename(args.reference.file), run: basename(args.run.file) });
   console.log(markdown);
-  if (args.json) write(args.json, JSON.stringify(comparison, null, 2) + '\n');
-  if (args.markdown) write(args.markdown, markdown + '\n');
+  if (args.json) writeOutputJson(args.json, comparison);
+  if (args.markdown) writeOutputFile(args.markdown, markdown + '\n');
   return 0;
 }
 
 try {
   process.exitCode = main();
 } catch (e) {
-  if (!(e instanceof CompareError)) throw e;
+  if (!(e instanceof CompareError || e instanceof OutputFileError)) throw e;
   console.error(`bench:ciss:compare: ${e.message}`);
   process.exitCode = 2;
 }

@@ -8,8 +8,8 @@
  * gates. Runs go one after the other (each run uses every core).
  */
 import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
 import { parseArgs, USAGE } from './cli';
 import { dpMethods } from './dp';
@@ -19,6 +19,7 @@ import { prepareData, runMethod, runStep0, type RunContext } from './run';
 import { parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
+import { checkOutputFile, writeOutputFile, writeOutputJson } from '../output-file';
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
@@ -27,6 +28,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const schedule = parseSetting(o.setting);
+  for (const file of [o.json, o.markdown]) if (file) checkOutputFile(file);
   const base = PROFILES[o.quick ? 'quick' : 'default'];
   const sites = o.sites ?? base.sites;
   const profile = applyOverrides(base, o.overrides);
@@ -72,7 +74,7 @@ async function main(): Promise<number> {
       log(`seed ${seed}: ${m.id}: old ${r.old ?? '–'}  new ${r.new ?? '–'}  all ${r.all ?? '–'}  (${r.seconds} s)${r.error ? `  FAILED: ${r.error}` : ''}`);
     }
     // After every seed: the JSON so far, so a run cut short still leaves its figures.
-    if (o.json) writeResult(o.json, collect());
+    if (o.json) writeOutputJson(o.json, collect());
   }
   const result = collect();
   function collect(): BenchResult {
@@ -97,18 +99,13 @@ async function main(): Promise<number> {
   }
   const md = toMarkdown(result);
   console.log('\n' + md);
-  if (o.json) writeResult(o.json, result);
-  if (o.markdown) writeResult(o.markdown, md);
+  if (o.json) writeOutputJson(o.json, result);
+  if (o.markdown) writeOutputFile(o.markdown, md);
   for (const file of [o.json, o.markdown]) if (file) log(`wrote ${file}`);
   const failed = Object.values(result.methods).some((r) => r.errors.length);
   if (!o.keep && !o.out && !failed) rmSync(outDir, { recursive: true, force: true });
   else log(`working folder kept: ${outDir}`);
   return failed ? 1 : 0;
-}
-
-function writeResult(file: string, content: BenchResult | string): void {
-  mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n');
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {

@@ -25,6 +25,7 @@ import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
 import { parseArgs, USAGE } from './cli';
 import { siteData } from './data';
 import { labelledGrid } from './grid';
+import { checkOutputFile, OutputFileError, writeOutputFile } from '../output-file';
 
 /** The demo's segmenter and step-0 classes. */
 const SEGMENTER = segmenterConfig(demoTraining(1).segmenter as Partial<SegmenterConfig>);
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (o.json) checkOutputFile(o.json);
   const p = PROFILES[o.quick ? 'quick' : 'full'];
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
@@ -310,17 +312,15 @@ async function main(): Promise<number> {
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   process.stdout.write(text);
-  if (o.json) {
-    mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    writeFileSync(o.json, text);
-  }
+  if (o.json) writeOutputFile(o.json, text);
   return 0;
 }
 
 main().then(
   (code) => (process.exitCode = code),
   (e) => {
-    process.stderr.write(`${(e as Error).stack ?? e}\n`);
-    process.exitCode = 1;
+    // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
+    process.stderr.write(e instanceof OutputFileError ? `bench:replay: ${e.message}\n` : `${(e as Error).stack ?? e}\n`);
+    process.exitCode = e instanceof OutputFileError ? 2 : 1;
   },
 );

@@ -7,7 +7,7 @@
  * of both ends). Prints one JSON document (and writes it to FILE).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initCertificateAuthority, issueServerCertificate } from '@fedciss/coordinator';
@@ -17,6 +17,7 @@ import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
 import { slope } from './proc-stats';
+import { checkOutputFile, OutputFileError, writeOutputJson } from '../output-file';
 
 const SECTIONS = ['transfer', 'models', 'robust', 'sites'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -61,6 +62,7 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.json) checkOutputFile(args.json);
   const started = Date.now();
   const workDir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   const machineAtStart = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, glibcTunables: process.env.GLIBC_TUNABLES, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const doc: Record<string, unknown> = { date: new Date(started).toISOString(), quick: args.quick, machine: machineAtStart };
   const save = () => {
     Object.assign(doc, { seconds: Math.round((Date.now() - started) / 1000), loadAverageNow: loadavg().map((x) => Number(x.toFixed(2))) });
-    if (args.json) writeFileSync(args.json, JSON.stringify(doc, null, 2) + '\n');
+    if (args.json) writeOutputJson(args.json, doc);
   };
   const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
     log(`${name} ...`);
@@ -151,7 +153,9 @@ if (require.main === module) {
   }
   growHeapForTransfers(); // as a deployed coordinator does when it starts
   main().catch((e) => {
-    process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
-    process.exit(1);
+    // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
+    if (e instanceof OutputFileError) process.stderr.write(`bench:scale: ${e.message}\n`);
+    else process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(e instanceof OutputFileError ? 2 : 1);
   });
 }
