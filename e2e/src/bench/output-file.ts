@@ -4,7 +4,7 @@
  * each command checks its output files at start-up (`checkOutputFile`) and writes them with
  * `writeOutputFile`; every failure is an OutputFileError that names the file.
  */
-import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export class OutputFileError extends Error {
@@ -18,7 +18,7 @@ function failure(file: string, e: unknown): OutputFileError {
 /** Makes `file`'s folder and checks that the file can be written there, without writing it. */
 export function checkOutputFile(file: string): void {
   const path = resolve(file);
-  let existing: ReturnType<typeof statSync> | undefined;
+  let existing: Stats | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
     existing = statSync(path, { throwIfNoEntry: false });

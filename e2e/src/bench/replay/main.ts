@@ -320,7 +320,8 @@ main().then(
   (code) => (process.exitCode = code),
   (e) => {
     // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
-    process.stderr.write(e instanceof OutputFileError ? `bench:replay: ${e.message}\n` : `${(e as Error).stack ?? e}\n`);
-    process.exitCode = e instanceof OutputFileError ? 2 : 1;
+    const userError = e instanceof OutputFileError;
+    process.stderr.write(userError ? `bench:replay: ${e.message}\n` : `${(e as Error).stack ?? e}\n`);
+    process.exitCode = userError ? 2 : 1;
   },
 );

@@ -154,8 +154,11 @@ if (require.main === module) {
   growHeapForTransfers(); // as a deployed coordinator does when it starts
   main().catch((e) => {
     // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
-    if (e instanceof OutputFileError) process.stderr.write(`bench:scale: ${e.message}\n`);
-    else process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
-    process.exit(e instanceof OutputFileError ? 2 : 1);
+    if (e instanceof OutputFileError) {
+      process.stderr.write(`bench:scale: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
   });
 }
