@@ -17,7 +17,8 @@
  *                   its peak memory is its own (aggregateGBpsTotal: over all updates, the first
  *                   one's page faults included); median / trimmed mean, which hold every update,
  *                   on a tenth of the model (see their modelParameters)
- * Generation time is excluded from every throughput. Options: --params N, --updates N, --no-extra.
+ * Generation time is excluded from every throughput. Options: --params N, --updates N, --no-extra
+ * (--only S: internal, one other strategy's child process).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { NamedTensor, NamedTensors } from '@fedciss/ml';
+import { BenchUserError, benchOptions, oneOf, positiveNumber, runBenchCommand } from '@fedciss/ml/bench';
 import { createStrategy } from '../aggregation/registry';
 import type { ClientUpdate, StrategyName } from '../aggregation/types';
 import { modelReference, validateUpdate } from '../aggregation/validator';
@@ -37,18 +39,22 @@ interface Args {
   only: StrategyName | null;
 }
 
+const STRATEGIES = ['fedprox', 'fedadam', 'fedyogi', 'median', 'trimmed-mean'] as const satisfies readonly StrategyName[];
+
 function parseArgs(argv: string[]): Args {
-  const out: Args = { params: 50_000_000, updates: 10, extra: true, only: null };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--params') out.params = Number(argv[++i]);
-    else if (argv[i] === '--updates') out.updates = Number(argv[++i]);
-    else if (argv[i] === '--no-extra') out.extra = false;
-    else if (argv[i] === '--only') out.only = argv[++i] as StrategyName;
-    else throw new Error(`unknown argument ${argv[i]} (known: --params N, --updates N, --no-extra)`);
-  }
-  if (!(out.params >= 1000) || !(out.updates >= 1)) throw new Error('--params must be ≥ 1000 and --updates ≥ 1');
-  return out;
+  const v = benchOptions(argv, { params: { type: 'string', default: '50000000' }, updates: { type: 'string', default: '10' }, 'no-extra': { type: 'boolean', default: false }, only: { type: 'string' } });
+  const params = positiveNumber('--params', v.params, true);
+  if (params < MIN_PARAMS) throw new BenchUserError(`--params must be at least ${MIN_PARAMS}, got '${v.params}'`);
+  return {
+    params,
+    updates: positiveNumber('--updates', v.updates, true),
+    extra: !v['no-extra'],
+    only: v.only === undefined ? null : oneOf('--only', v.only, STRATEGIES),
+  };
 }
+
+/** The fewest parameters `layout` spreads over its tensors (its 32 biases alone take 8192). */
+const MIN_PARAMS = 100_000;
 
 /** A segmentation-network-like layout: a few large convolution weights, mid-size ones, biases. */
 function layout(params: number): Array<[string, number[]]> {
@@ -243,7 +249,7 @@ function measureOne(strategy: StrategyName, args: Args): Record<string, unknown>
   if (strategy === 'median' || strategy === 'trimmed-mean') {
     runBuffered(strategy, small, 3);
     // The robust statistics hold every update: measured on a tenth of the model.
-    const params = Math.max(1000, Math.floor(args.params / 10));
+    const params = Math.max(MIN_PARAMS, Math.floor(args.params / 10));
     const global = makeGlobal(params);
     collect();
     resetPeakRss();
@@ -272,11 +278,11 @@ function measureOne(strategy: StrategyName, args: Args): Record<string, unknown>
   };
 }
 
-function main(): void {
+function main(): number {
   const args = parseArgs(process.argv.slice(2));
   if (args.only) {
     process.stdout.write(JSON.stringify(measureOne(args.only, args)));
-    return;
+    return 0;
   }
   // Warm the JIT on a small model so that the measured runs use optimised code.
   const small = makeGlobal(200_000);
@@ -305,13 +311,14 @@ function main(): void {
   // keeps freed pages of earlier phases resident).
   const perStrategy: Record<string, unknown> = {};
   if (args.extra) {
-    for (const s of ['fedprox', 'fedadam', 'fedyogi', 'median', 'trimmed-mean'] as const) {
+    for (const s of STRATEGIES) {
       const child = spawnSync(
         process.execPath,
         [process.argv[1], '--only', s, '--params', String(args.params), '--updates', String(args.updates)],
         { encoding: 'utf8', maxBuffer: 1 << 20 },
       );
-      perStrategy[s] = child.status === 0 ? JSON.parse(child.stdout) : { error: child.stderr.trim().split('\n').pop() };
+      // a failed child's first line is runBenchCommand's "bench:aggregate failed: <the error>"
+      perStrategy[s] = child.status === 0 ? JSON.parse(child.stdout) : { error: child.stderr.trim().split('\n')[0] };
     }
   }
 
@@ -347,6 +354,7 @@ function main(): void {
     node: process.version,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return 0;
 }
 
-main();
+runBenchCommand('aggregate', main);

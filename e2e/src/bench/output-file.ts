@@ -6,8 +6,10 @@
  */
 import { accessSync, constants, mkdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { BenchUserError } from '@fedciss/ml/bench';
 
-export class OutputFileError extends Error {
+/** A file the user named that the command cannot write: the user's to fix (exit 2, its message). */
+export class OutputFileError extends BenchUserError {
   override readonly name = 'OutputFileError';
 }
 

@@ -15,29 +15,49 @@ import { softmaxCrossEntropy } from '../nn/losses';
 import { coreCount, ExecutionProvider, RuntimeOptions, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
+import { benchOptions, oneOf, positiveIntegers, positiveNumber, runBenchCommand } from './command';
 import { matmulPeakGflops, trainStepFlops } from './flops';
 import { TorchPlace, TorchServer } from './torch-server';
 import { referenceUNet } from './unet';
 
-const argv = process.argv.slice(2);
-const flag = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const STEPS = Number(flag('steps', '500'));
-const ITERS = Number(flag('iters', '10'));
-const SIZES = flag('sizes', '64,128').split(',').map(Number);
-const BATCH = Number(flag('batch', '8'));
 const CLASSES = 12;
 const THREADS = coreCount();
 const REFERENCE = [16, 32, 64, 128];
-const LARGER = flag('larger', '32,64,128,256').split(',').map(Number);
-const EP = flag('ep', 'cpu') as ExecutionProvider;
-const TORCH: TorchPlace = { python: flag('python', '/usr/bin/python3'), device: flag('torch-device', 'cpu') as TorchPlace['device'] };
+const AGREEMENT_STEPS = 5;
 /** What the runtime said (a provider falling back to cpu, say): printed with the figures. */
 const notes = new Set<string>();
-const RUNTIME: RuntimeOptions = { executionProvider: EP, threads: THREADS, log: (m) => notes.add(m) };
-const AGREEMENT_STEPS = 5;
+
+/** The run's settings, from its flags (see the module's comment). */
+interface Run {
+  readonly steps: number;
+  readonly iters: number;
+  readonly sizes: readonly number[];
+  readonly batch: number;
+  readonly larger: readonly number[];
+  readonly ep: ExecutionProvider;
+  /** Where the PyTorch twin runs; undefined with --no-torch. */
+  readonly torch?: TorchPlace;
+  readonly runtime: RuntimeOptions;
+}
+
+function readRun(argv: readonly string[]): Run {
+  const text = (value: string) => ({ type: 'string', default: value }) as const;
+  const v = benchOptions(argv, {
+    steps: text('500'), iters: text('10'), sizes: text('64,128'), batch: text('8'), larger: text('32,64,128,256'),
+    ep: text('cpu'), python: text('/usr/bin/python3'), 'torch-device': text('cpu'), 'no-torch': { type: 'boolean', default: false },
+  });
+  const ep = oneOf<ExecutionProvider>('--ep', v.ep, ['cpu', 'cuda', 'webgpu']);
+  return {
+    steps: positiveNumber('--steps', v.steps, true),
+    iters: positiveNumber('--iters', v.iters, true),
+    sizes: positiveIntegers('--sizes', v.sizes),
+    batch: positiveNumber('--batch', v.batch, true),
+    larger: positiveIntegers('--larger', v.larger),
+    ep,
+    torch: v['no-torch'] ? undefined : { python: v.python, device: oneOf<TorchPlace['device']>('--torch-device', v['torch-device'], ['cpu', 'cuda']) },
+    runtime: { executionProvider: ep, threads: THREADS, log: (m) => notes.add(m) },
+  };
+}
 
 /** Pause between the two engines' steps: lets the other one's spinning worker threads go idle. */
 const settle = () => new Promise((r) => setTimeout(r, 200));
@@ -45,13 +65,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const min = (xs: number[]) => Math.min(...xs);
 const round = (x: number) => Math.round(x * 10) / 10;
 
-function batchOf(size: number): Record<string, TensorValue> {
-  const image = Float32Array.from({ length: BATCH * 3 * size * size }, () => Math.random());
-  const labels = BigInt64Array.from({ length: BATCH * size * size }, () => BigInt(Math.floor(Math.random() * CLASSES)));
-  return { image: { shape: [BATCH, 3, size, size], data: image }, labels: { shape: [BATCH, size, size], data: labels } };
+function batchOf(batch: number, size: number): Record<string, TensorValue> {
+  const image = Float32Array.from({ length: batch * 3 * size * size }, () => Math.random());
+  const labels = BigInt64Array.from({ length: batch * size * size }, () => BigInt(Math.floor(Math.random() * CLASSES)));
+  return { image: { shape: [batch, 3, size, size], data: image }, labels: { shape: [batch, size, size], data: labels } };
 }
 
-function trainer(channels: readonly number[], runtime: RuntimeOptions = RUNTIME): Trainer {
+function trainer(channels: readonly number[], runtime: RuntimeOptions): Trainer {
   return new Trainer({
     model: (g: Graph, b) => ({ losses: { ce: softmaxCrossEntropy(referenceUNet(g, b.image, CLASSES, channels), b.labels) } }),
     optimizer: { kind: 'adam' },
@@ -59,10 +79,10 @@ function trainer(channels: readonly number[], runtime: RuntimeOptions = RUNTIME)
   });
 }
 
-/** The same steps from the same weights on cpu and on EP: the largest gap between their losses,
- * absolute and relative to the cpu's loss. */
-async function agreementWithCpu(channels: readonly number[], batch: Record<string, TensorValue>) {
-  const [cpu, ep] = [trainer(channels, { threads: THREADS }), trainer(channels)];
+/** The same steps from the same weights on cpu and on the run's provider: the largest gap between
+ * their losses, absolute and relative to the cpu's loss. */
+async function agreementWithCpu(run: Run, channels: readonly number[], batch: Record<string, TensorValue>) {
+  const [cpu, ep] = [trainer(channels, { threads: THREADS }), trainer(channels, run.runtime)];
   let maxAbs = 0;
   let maxRel = 0;
   for (let i = 0; i < AGREEMENT_STEPS; i++) {
@@ -77,22 +97,22 @@ async function agreementWithCpu(channels: readonly number[], batch: Record<strin
 
 /** Ours and PyTorch for one network and size, their steps alternating (ours, theirs, ours, ...)
  * so that both see the same machine load. */
-async function compare(channels: readonly number[], size: number) {
-  const t = trainer(channels);
-  const batch = batchOf(size);
+async function compare(run: Run, channels: readonly number[], size: number) {
+  const t = trainer(channels, run.runtime);
+  const batch = batchOf(run.batch, size);
   const c0 = performance.now();
   await t.step(batch, 1e-3);
   const compileMs = performance.now() - c0;
   const runner = await InferenceRunner.create({
     model: (g, i) => ({ logits: referenceUNet(g, i.image, CLASSES, channels) }),
-    inputs: { image: { shape: [BATCH, 3, size, size] } },
+    inputs: { image: { shape: [run.batch, 3, size, size] } },
     weights: t.weights,
-  }, RUNTIME);
-  const torch = argv.includes('--no-torch')
-    ? { header: { available: false as const, reason: 'skipped (--no-torch)' }, server: undefined }
-    : await TorchServer.start(TORCH, THREADS, size, BATCH, channels, CLASSES);
+  }, run.runtime);
+  const torch = run.torch
+    ? await TorchServer.start(run.torch, THREADS, size, run.batch, channels, CLASSES)
+    : { header: { available: false as const, reason: 'skipped (--no-torch)' }, server: undefined };
   const times = { train: [] as number[], infer: [] as number[], torchTrain: [] as number[], torchInfer: [] as number[] };
-  for (let i = 0; i < ITERS + 2; i++) {
+  for (let i = 0; i < run.iters + 2; i++) {
     const s = performance.now();
     await t.step(batch, 1e-3);
     const ms = performance.now() - s;
@@ -101,7 +121,7 @@ async function compare(channels: readonly number[], size: number) {
     await settle();
     if (i >= 2) times.train.push(ms), times.torchTrain.push(theirs);
   }
-  for (let i = 0; i < ITERS + 2; i++) {
+  for (let i = 0; i < run.iters + 2; i++) {
     const s = performance.now();
     await runner.run({ image: batch.image });
     const ms = performance.now() - s;
@@ -114,7 +134,7 @@ async function compare(channels: readonly number[], size: number) {
   const params = totalParameters(new Map([...t.weights].filter(([n]) => !n.includes('running_'))));
   await runner.release();
   await t.release();
-  const flops = trainStepFlops((g) => referenceUNet(g, g.input('image', [BATCH, 3, size, size]), CLASSES, channels));
+  const flops = trainStepFlops((g) => referenceUNet(g, g.input('image', [run.batch, 3, size, size]), CLASSES, channels));
   const ours = {
     trainStepMs: round(median(times.train)),
     /** 3 x the forward convolutions' and products' FLOPs / the median step (see flops.ts). */
@@ -141,13 +161,14 @@ async function compare(channels: readonly number[], size: number) {
     ? { trainSpeedup: round(pytorch.trainStepMs as number / ours.trainStepMs), inferSpeedup: round(pytorch.inferMs as number / ours.inferMs) }
     : undefined;
   // A provider that fell back (the runtime's only message) would be compared with the cpu itself.
-  const agreement = EP === 'cpu' || notes.size > 0 ? {} : { agreementWithCpu: await agreementWithCpu(channels, batch) };
+  const agreement = run.ep === 'cpu' || notes.size > 0 ? {} : { agreementWithCpu: await agreementWithCpu(run, channels, batch) };
   return { size, ours, pytorch, ...(ratios ? { speedupOverPytorch: ratios } : {}), ...agreement };
 }
 
-async function rssGrowth(steps: number) {
-  const t = trainer(REFERENCE);
-  const batch = batchOf(64);
+async function rssGrowth(run: Run) {
+  const { steps } = run;
+  const t = trainer(REFERENCE, run.runtime);
+  const batch = batchOf(run.batch, 64);
   for (let i = 0; i < 10; i++) await t.step(batch, 1e-3);
   const start = process.memoryUsage().rss;
   let peak = start;
@@ -160,29 +181,28 @@ async function rssGrowth(steps: number) {
   return { steps, startMiB: round(start / 2 ** 20), endMiB: round(end / 2 ** 20), peakMiB: round(peak / 2 ** 20), growthPercent: round(((end - start) / start) * 100) };
 }
 
-async function main() {
+async function main(): Promise<number> {
+  const run = readRun(process.argv.slice(2));
   const loadAtStart = os.loadavg().map(round);
   const results = [];
-  for (const size of SIZES) results.push(await compare(REFERENCE, size));
+  for (const size of run.sizes) results.push(await compare(run, REFERENCE, size));
   const larger = [];
-  for (const size of SIZES) larger.push(await compare(LARGER, size));
-  const rss = await rssGrowth(STEPS);
-  const matmulPeak = round(await matmulPeakGflops(RUNTIME));
+  for (const size of run.sizes) larger.push(await compare(run, run.larger, size));
+  const rss = await rssGrowth(run);
+  const matmulPeak = round(await matmulPeakGflops(run.runtime));
   const report = {
     /** ONNX Runtime's best MatMul GFLOP/s on this machine in this run: the practical limit to read achievedGflops against. */
     matmulPeakGflops: matmulPeak,
     results,
     rssGrowthPercent: rss.growthPercent,
     rss,
-    larger: { channels: LARGER, results: larger },
-    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: BATCH, optimizer: 'adam', threads: THREADS, iters: ITERS, statistic: 'median', pairing: 'our and PyTorch steps alternate', executionProvider: EP, torch: TORCH },
+    larger: { channels: run.larger, results: larger },
+    config: { network: 'U-Net, two conv-BN-ReLU per level, channels ' + REFERENCE.join('-'), classes: CLASSES, batch: run.batch, optimizer: 'adam', threads: THREADS, iters: run.iters, statistic: 'median', pairing: 'our and PyTorch steps alternate', executionProvider: run.ep, torch: run.torch ?? 'skipped (--no-torch)' },
     notes: [...notes],
     machine: { cpus: os.cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map(round) },
   };
   console.log(JSON.stringify(report, null, 2));
+  return 0;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBenchCommand('engine', main);

@@ -16,14 +16,7 @@ import { emitModel } from '../onnx/emit';
 import { CompiledGraph } from '../runtime/compiled';
 import { coreCount, type TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
-
-function flag(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${process.argv[i + 1]}'`);
-  return n;
-}
+import { benchOptions, positiveNumber, runBenchCommand } from './command';
 
 /** The composition nn/layers.ts used before the primitive (same parameters). */
 function composedGroupNorm(g: Graph, name: string, x: Tensor, groups: number, eps = 1e-5): Tensor {
@@ -89,9 +82,12 @@ async function isolated(norm: Norm, backward: boolean, shape: number[], groups: 
   return () => compiled.run(feeds);
 }
 
-async function main(): Promise<void> {
-  const o = { batch: flag('batch', 16), channels: flag('channels', 64), size: flag('size', 32), layers: flag('layers', 6), groups: flag('groups', 8), steps: flag('steps', 20) };
-  const threads = process.argv.includes('--threads') ? flag('threads', 1) : coreCount();
+async function main(): Promise<number> {
+  const text = (value: number) => ({ type: 'string', default: String(value) }) as const;
+  const v = benchOptions(process.argv.slice(2), { batch: text(16), channels: text(64), size: text(32), layers: text(6), groups: text(8), steps: text(20), threads: text(coreCount()) });
+  const int = (name: keyof typeof v) => positiveNumber(`--${name}`, v[name], true);
+  const o = { batch: int('batch'), channels: int('channels'), size: int('size'), layers: int('layers'), groups: int('groups'), steps: int('steps') };
+  const threads = int('threads');
   const shape = [o.batch, o.channels, o.size, o.size];
   const alone = async (backward: boolean) =>
     summary(await alternate(o.steps, { primitive: await isolated(groupNorm, backward, shape, o.groups, threads), composition: await isolated(composedGroupNorm, backward, shape, o.groups, threads) }));
@@ -113,9 +109,7 @@ async function main(): Promise<void> {
   const trainStep = summary(await alternate(o.steps, { primitive: () => p.step(batch, 1e-3), composition: () => c.step(batch, 1e-3) }));
   const report = { benchmark: 'groupnorm', threads, ...o, isolated: { forward, forwardBackward }, trainStep };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  return 0;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBenchCommand('groupnorm', main);

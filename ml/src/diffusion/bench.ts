@@ -3,6 +3,7 @@
  * Flags: --image-size N, --base N, --batch N (train batch, default 16), --train-steps N (timed,
  * default 5), --count N (images to sample, default 16), --ddim-steps N (default 50),
  * --sample-batch N (default 16), --ep cpu|cuda|webgpu, --threads N. */
+import { benchOptions, oneOf, positiveNumber, runBenchCommand } from '../bench/command';
 import { matmulPeakGflops, trainStepFlops } from '../bench/flops';
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { totalParameters } from '../weights/named-tensors';
@@ -10,31 +11,22 @@ import { DiffusionSampler } from './sample';
 import { trainDiffusion } from './train';
 import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, denoiser, diffusionConfig, diffusionGeometry } from './unet';
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const num = (name: string, dflt: number) => {
-  const v = flag(name);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${v}'`);
-  return n;
-};
-
-async function main(): Promise<void> {
-  const config = diffusionConfig({
-    imageSize: num('image-size', DEFAULT_DIFFUSION_CONFIG.imageSize),
-    baseChannels: num('base', DEFAULT_DIFFUSION_CONFIG.baseChannels),
+async function main(): Promise<number> {
+  const text = (value: number | string) => ({ type: 'string', default: String(value) }) as const;
+  const v = benchOptions(process.argv.slice(2), {
+    'image-size': text(DEFAULT_DIFFUSION_CONFIG.imageSize), base: text(DEFAULT_DIFFUSION_CONFIG.baseChannels), batch: text(16), 'train-steps': text(5),
+    count: text(16), 'ddim-steps': text(50), 'sample-batch': text(16), ep: text('cpu'), threads: { type: 'string' },
   });
-  const batch = num('batch', 16);
-  const timedSteps = num('train-steps', 5);
-  const count = num('count', 16);
-  const ddimSteps = num('ddim-steps', 50);
-  const sampleBatch = num('sample-batch', 16);
-  const ep = (flag('ep') ?? 'cpu') as ExecutionProvider;
+  const int = (name: Exclude<keyof typeof v, 'ep' | 'threads'>) => positiveNumber(`--${name}`, v[name], true);
+  const config = diffusionConfig({ imageSize: int('image-size'), baseChannels: int('base') });
+  const batch = int('batch');
+  const timedSteps = int('train-steps');
+  const count = int('count');
+  const ddimSteps = int('ddim-steps');
+  const sampleBatch = int('sample-batch');
+  const ep = oneOf<ExecutionProvider>('--ep', v.ep, ['cpu', 'cuda', 'webgpu']);
   const notes: string[] = [];
-  const runtime: RuntimeOptions = { executionProvider: ep, threads: flag('threads') ? num('threads', 1) : undefined, log: (m) => notes.push(m) };
+  const runtime: RuntimeOptions = { executionProvider: ep, threads: v.threads === undefined ? undefined : positiveNumber('--threads', v.threads, true), log: (m) => notes.push(m) };
   const geo = diffusionGeometry(config);
   const px = geo.channels * geo.height * geo.width;
   const images = Array.from({ length: batch * 2 }, (_, i) => Float32Array.from({ length: px }, (_, j) => ((i * 31 + j * 7) % 97) / 96));
@@ -75,9 +67,7 @@ async function main(): Promise<void> {
     notes,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return 0;
 }
 
-main().catch((e) => {
-  process.stderr.write(`${(e as Error).stack ?? e}\n`);
-  process.exitCode = 1;
-});
+runBenchCommand('diffusion', main);

@@ -9,20 +9,27 @@ import { join } from 'node:path';
 import { SegmentationDataset } from '../data/dataset';
 import { scanDsad } from '../data/dsad-reader';
 import { defaultDsadRoster } from '../data/roster';
-import { parseSize } from '../data/types';
+import { parseSize, type Size } from '../data/types';
+import { BenchUserError, benchOptions, positiveNumber, runBenchCommand } from '@fedciss/ml/bench';
 import { generateSynthetic } from '../synthetic/generate';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+/** A WIDTHxHEIGHT value given to `flag` (parseSize's rules). */
+function sizeOption(flag: string, raw: string): Size {
+  try {
+    return parseSize(raw);
+  } catch (e) {
+    throw new BenchUserError(`${flag}: ${(e as Error).message}`);
+  }
 }
 
-async function main(): Promise<void> {
-  const surgeries = Number(flag('surgeries', '6'));
-  const images = Number(flag('images', '10'));
-  const size = parseSize(flag('size', '480x270'));
-  const model = parseSize(flag('model', '128x72'));
-  const epochs = Number(flag('epochs', '3'));
+async function main(): Promise<number> {
+  const text = (value: string) => ({ type: 'string', default: value }) as const;
+  const v = benchOptions(process.argv.slice(2), { surgeries: text('6'), images: text('10'), size: text('480x270'), model: text('128x72'), epochs: text('3') });
+  const surgeries = positiveNumber('--surgeries', v.surgeries, true);
+  const images = positiveNumber('--images', v.images, true);
+  const size = sizeOption('--size', v.size);
+  const model = sizeOption('--model', v.model);
+  const epochs = positiveNumber('--epochs', v.epochs, true);
   const base = await mkdtemp(join(tmpdir(), 'bench-data-'));
   try {
     const root = join(base, 'dsad');
@@ -65,9 +72,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:data failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+runBenchCommand('data', main);

@@ -2,6 +2,7 @@
 import { METHODS } from './methods';
 import { parseEpsilons } from './dp';
 import { SCENES, type Scenes } from './settings';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 export interface BenchOptions {
   setting: string;
@@ -74,7 +75,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = { setting: '6-5', scenes: 'disjoint', quick: false, methods: METHODS.map((m) => m.id), seeds: [1, 2, 3], verbose: false, keep: false, help: false, overrides: {}, pin: true, dpEpsilons: [], dpClip: 1 };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    if (v === undefined || v.startsWith('--')) throw new BenchUserError(`${flag} needs a value`);
     return v;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -88,21 +89,21 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--setting': o.setting = take(); break;
       case '--scenes': {
         const v = take();
-        if (!(SCENES as readonly string[]).includes(v)) throw new Error(`--scenes must be one of ${SCENES.join(', ')}, got '${v}'`);
+        if (!(SCENES as readonly string[]).includes(v)) throw new BenchUserError(`--scenes must be one of ${SCENES.join(', ')}, got '${v}'`);
         o.scenes = v as Scenes;
         break;
       }
       case '--quick': o.quick = true; break;
       case '--methods': {
         const list = take().split(',').map((s) => s.trim()).filter(Boolean);
-        for (const m of list) if (!METHODS.some((x) => x.id === m)) throw new Error(`unknown method '${m}' (known: ${METHODS.map((x) => x.id).join(', ')})`);
-        if (!list.length) throw new Error('--methods needs at least one method');
+        for (const m of list) if (!METHODS.some((x) => x.id === m)) throw new BenchUserError(`unknown method '${m}' (known: ${METHODS.map((x) => x.id).join(', ')})`);
+        if (!list.length) throw new BenchUserError('--methods needs at least one method');
         o.methods = list;
         break;
       }
       case '--sites': {
         const n = Number(take());
-        if (!Number.isInteger(n) || n < 1) throw new Error('--sites must be a positive integer');
+        if (!Number.isInteger(n) || n < 1) throw new BenchUserError('--sites must be a positive integer');
         o.sites = n;
         break;
       }
@@ -111,15 +112,15 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--out': o.out = take(); break;
       case '--seed': case '--seeds': {
         const list = take().split(',').map((x) => Number(x.trim()));
-        if (!list.length || list.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`${flag} needs non-negative integers, comma-separated`);
-        if (new Set(list).size !== list.length) throw new Error(`${flag}: a seed appears twice`);
+        if (!list.length || list.some((n) => !Number.isInteger(n) || n < 0)) throw new BenchUserError(`${flag} needs non-negative integers, comma-separated`);
+        if (new Set(list).size !== list.length) throw new BenchUserError(`${flag}: a seed appears twice`);
         o.seeds = list;
         break;
       }
       case '--set': {
         const kv = take();
         const eq = kv.indexOf('=');
-        if (eq < 1) throw new Error(`--set needs KEY=VALUE (got '${kv}')`);
+        if (eq < 1) throw new BenchUserError(`--set needs KEY=VALUE (got '${kv}')`);
         const raw = kv.slice(eq + 1);
         let v: unknown;
         try {
@@ -136,12 +137,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--dp-epsilon': o.dpEpsilons = parseEpsilons(take()); break;
       case '--dp-clip': {
         o.dpClip = Number(take());
-        if (!(o.dpClip > 0) || !Number.isFinite(o.dpClip)) throw new Error('--dp-clip must be a positive number');
+        if (!(o.dpClip > 0) || !Number.isFinite(o.dpClip)) throw new BenchUserError('--dp-clip must be a positive number');
         break;
       }
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;
-      default: throw new Error(`unknown option '${a}'\n${USAGE}`);
+      default: throw new BenchUserError(`unknown option '${a}'\n${USAGE}`);
     }
   }
   return o;

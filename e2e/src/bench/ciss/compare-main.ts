@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { compareResults, CompareError, comparisonMarkdown, methodPairs } from './compare';
+import { compareResults, comparisonMarkdown, methodPairs } from './compare';
+import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 import type { BenchResult } from './table';
-import { checkOutputFile, OutputFileError, writeOutputFile, writeOutputJson } from '../output-file';
+import { checkOutputFile, writeOutputFile, writeOutputJson } from '../output-file';
 
 const USAGE = `npm run bench:ciss:compare -- REFERENCE.json[:METHOD] RUN.json[:METHOD] [--json F] [--markdown F]
   Compares two results of bench:ciss --json, paired by seed (run − reference, mean ± sd over the
@@ -40,12 +41,12 @@ function parseArgs(argv: readonly string[]): CompareArgs | 'help' {
     if (a === '--help' || a === '-h') return 'help';
     if (a === '--json' || a === '--markdown') {
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new CompareError(`${a} needs a file`);
+      if (v === undefined || v.startsWith('--')) throw new BenchUserError(`${a} needs a file`);
       out[a === '--json' ? 'json' : 'markdown'] = v;
-    } else if (a.startsWith('--')) throw new CompareError(`unknown option ${a}\n${USAGE}`);
+    } else if (a.startsWith('--')) throw new BenchUserError(`unknown option ${a}\n${USAGE}`);
     else positional.push(a);
   }
-  if (positional.length !== 2) throw new CompareError(`give two results, the reference and the run (got ${positional.length})\n${USAGE}`);
+  if (positional.length !== 2) throw new BenchUserError(`give two results, the reference and the run (got ${positional.length})\n${USAGE}`);
   return { ...out, reference: fileAndMethod(positional[0]), run: fileAndMethod(positional[1]) };
 }
 
@@ -54,17 +55,17 @@ function loadResult(file: string): BenchResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CompareError(`cannot read ${file}: ${(e as Error).message}`);
+    throw new BenchUserError(`cannot read ${file}: ${(e as Error).message}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new CompareError(`${file} is not JSON: ${(e as Error).message}`);
+    throw new BenchUserError(`${file} is not JSON: ${(e as Error).message}`);
   }
   const r = value as Partial<BenchResult> | null;
   if (!r || typeof r !== 'object' || typeof r.setting !== 'string' || !r.methods || typeof r.methods !== 'object') {
-    throw new CompareError(`${file} is not a result of bench:ciss --json (it lacks "setting" or "methods")`);
+    throw new BenchUserError(`${file} is not a result of bench:ciss --json (it lacks "setting" or "methods")`);
   }
   return r as BenchResult;
 }
@@ -86,10 +87,4 @@ function main(): number {
   return 0;
 }
 
-try {
-  process.exitCode = main();
-} catch (e) {
-  if (!(e instanceof CompareError || e instanceof OutputFileError)) throw e;
-  console.error(`bench:ciss:compare: ${e.message}`);
-  process.exitCode = 2;
-}
+runBenchCommand('ciss:compare', main);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareResults, CompareError, comparisonMarkdown, methodPairs } from './compare';
+import { compareResults, comparisonMarkdown, methodPairs } from './compare';
+import { BenchUserError } from '@fedciss/ml/bench';
 import { summarise, type BenchResult } from './table';
 import { tempFolder } from '../../harness/temp-folder';
 
@@ -47,7 +48,7 @@ test('a method named on one side is compared with its namesake; across methods w
 });
 
 test('runs that cannot be paired are refused with the reason; step-0 models that differ are reported', () => {
-  assert.throws(() => compareResults(reference, result({ ours: [run('ours', 1, 1, 1, 1)] }, null, '6-1'), [{ reference: 'ours', run: 'ours' }]), (e: Error) => e instanceof CompareError && /differ in setting: the reference's is "6-5", the run's "6-1"/.test(e.message));
+  assert.throws(() => compareResults(reference, result({ ours: [run('ours', 1, 1, 1, 1)] }, null, '6-1'), [{ reference: 'ours', run: 'ours' }]), (e: Error) => e instanceof BenchUserError && /differ in setting: the reference's is "6-5", the run's "6-1"/.test(e.message));
   assert.throws(() => compareResults(reference, changed, [{ reference: 'plop', run: 'plop' }]), /reference has no method "plop"; it has: ours, mib/);
   const oneSeed = result({ ours: [run('ours', 1, 1, 1, 1), run('ours', 2, 0, 0, 0, 'crashed')] });
   assert.throws(() => compareResults(reference, oneSeed, [{ reference: 'ours', run: 'ours' }]), /share only seed 1 measured on both sides; a paired comparison needs two or more/);

@@ -5,8 +5,8 @@
  * beyond the seeds' spread. Pure functions; the command is compare-main.ts.
  */
 import { mean, pairedDifference, type BenchResult, type MethodSummary } from './table';
+import { BenchUserError } from '@fedciss/ml/bench';
 
-export class CompareError extends Error {}
 
 /** A figure's difference run − reference over the shared seeds. */
 export interface FigureDelta {
@@ -48,7 +48,7 @@ const SAME_STEP0 = 0.1;
 
 function methodOf(result: BenchResult, id: string, side: string): MethodSummary {
   const m = result.methods[id];
-  if (!m) throw new CompareError(`the ${side} has no method "${id}"; it has: ${Object.keys(result.methods).join(', ') || 'none'}`);
+  if (!m) throw new BenchUserError(`the ${side} has no method "${id}"; it has: ${Object.keys(result.methods).join(', ') || 'none'}`);
   return m;
 }
 
@@ -103,9 +103,9 @@ function step0Differences(ref: BenchResult, run: BenchResult): Comparison['step0
  * kind or profile measure something else, and are refused. */
 export function compareResults(reference: BenchResult, run: BenchResult, pairs: readonly MethodPair[]): Comparison {
   for (const key of ['setting', 'scenes', 'profile'] as const) {
-    if (reference[key] !== run[key]) throw new CompareError(`the runs differ in ${key}: the reference's is "${reference[key]}", the run's "${run[key]}"`);
+    if (reference[key] !== run[key]) throw new BenchUserError(`the runs differ in ${key}: the reference's is "${reference[key]}", the run's "${run[key]}"`);
   }
-  if (!pairs.length) throw new CompareError('no method to compare: the two results share none');
+  if (!pairs.length) throw new BenchUserError('no method to compare: the two results share none');
   return {
     setting: reference.setting,
     scenes: reference.scenes,
@@ -116,7 +116,7 @@ export function compareResults(reference: BenchResult, run: BenchResult, pairs: 
       const r = methodOf(run, p.run, 'run');
       const seeds = sharedSeeds(ref, r);
       if (seeds.length < 2) {
-        throw new CompareError(`${p.reference} and ${p.run} share ${seeds.length ? `only seed ${seeds[0]}` : 'no seed'} measured on both sides; a paired comparison needs two or more`);
+        throw new BenchUserError(`${p.reference} and ${p.run} share ${seeds.length ? `only seed ${seeds[0]}` : 'no seed'} measured on both sides; a paired comparison needs two or more`);
       }
       return { reference: p.reference, run: p.run, seeds, old: figure(ref, r, seeds, 'old'), new: figure(ref, r, seeds, 'new'), all: figure(ref, r, seeds, 'all'), perClass: perClass(ref, r, seeds) };
     }),

@@ -9,6 +9,7 @@
 import { noiseMultiplierFor } from '@fedciss/coordinator';
 import { methodById, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 export const DP_DELTA = 1e-5;
 
@@ -29,7 +30,7 @@ export function releasesPerSite(profile: Profile, schedule: Schedule): number {
 export function dpMethods(epsilons: readonly number[], clipNorm: number, profile: Profile, schedule: Schedule): MethodSpec[] {
   const ours = methodById('ours');
   const releases = releasesPerSite(profile, schedule);
-  if (releases < 1) throw new Error('--dp-epsilon needs a setting with at least one step after step 0');
+  if (releases < 1) throw new BenchUserError('--dp-epsilon needs a setting with at least one step after step 0');
   return epsilons.map((epsilon) => {
     const noiseMultiplier = noiseMultiplierFor(epsilon, releases, PARTICIPATION, DP_DELTA);
     return {
@@ -47,6 +48,6 @@ export function dpMethods(epsilons: readonly number[], clipNorm: number, profile
 /** Parses `--dp-epsilon 8,1`. */
 export function parseEpsilons(v: string): number[] {
   const list = v.split(',').map((x) => Number(x.trim()));
-  if (!list.length || list.some((e) => !(e > 0) || !Number.isFinite(e))) throw new Error(`--dp-epsilon needs positive numbers, comma-separated (got '${v}')`);
+  if (!list.length || list.some((e) => !(e > 0) || !Number.isFinite(e))) throw new BenchUserError(`--dp-epsilon needs positive numbers, comma-separated (got '${v}')`);
   return list;
 }

@@ -20,6 +20,7 @@ import { parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
 import { checkOutputFile, writeOutputFile, writeOutputJson } from '../output-file';
+import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
   if (sites * profile.testSurgeries > test) profile.testSurgeries = Math.floor(test / sites);
   if (sites * schedule.steps.length * profile.trainSurgeriesPerStep > train) profile.trainSurgeriesPerStep = Math.floor(train / (sites * schedule.steps.length));
   if (profile.testSurgeries < 1 || profile.trainSurgeriesPerStep < 1) {
-    throw new Error(`${sites} sites × ${schedule.steps.length} steps need more than DSAD's ${train} training / ${test} test surgeries`);
+    throw new BenchUserError(`${sites} sites × ${schedule.steps.length} steps need more than DSAD's ${train} training / ${test} test surgeries`);
   }
   if (profile.trainSurgeriesPerStep !== base.trainSurgeriesPerStep || profile.testSurgeries !== base.testSurgeries) {
     console.log(`note: ${profile.trainSurgeriesPerStep} training surgeries per site and step, ${profile.testSurgeries} test surgeries per site (DSAD has ${train} + ${test})`);
@@ -108,7 +109,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  console.error(`bench:ciss: ${(e as Error).message}`);
-  process.exit(2);
-});
+runBenchCommand('ciss', main);

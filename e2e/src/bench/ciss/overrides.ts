@@ -6,9 +6,10 @@
  * which the coordinator checks key by key (checkTrainingSettings runs that check before anything
  * trains); those the profile sets from fields of its own (PROFILE_TRAINING_KEYS) are set there.
  */
-import { parseTrainingSettings } from '@fedciss/coordinator';
+import { ConfigError, parseTrainingSettings } from '@fedciss/coordinator';
 import { PROFILE_TRAINING_KEYS, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import { isObject } from './plain-object';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 /** The profile field whose object takes new keys (the coordinator's training settings). */
 const OPEN_FIELD = 'training';
@@ -21,7 +22,7 @@ export function applyOverrides(base: Profile, overrides: Readonly<Record<string,
     const [head, second] = path;
     const trainingKeys = head !== OPEN_FIELD ? [] : second !== undefined ? [second] : isObject(value) ? Object.keys(value) : [];
     const owned = PROFILE_TRAINING_KEYS.find((k) => trainingKeys.includes(k));
-    if (owned) throw new Error(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${owned}=...)`);
+    if (owned) throw new BenchUserError(`--set ${key}: the profile's own ${owned} sets that training setting (--set ${owned}=...)`);
     profile = withValue(profile, path, value, key);
   }
   return profile as unknown as Profile;
@@ -32,15 +33,15 @@ export function applyOverrides(base: Profile, overrides: Readonly<Record<string,
 function withValue(obj: Record<string, unknown>, path: readonly string[], value: unknown, key: string, depth = 0): Record<string, unknown> {
   const [field, ...rest] = path;
   const open = depth > 0 && key.startsWith(`${OPEN_FIELD}.`);
-  if (!field) throw new Error(`--set ${key}: an empty field name in the path`);
+  if (!field) throw new BenchUserError(`--set ${key}: an empty field name in the path`);
   const at = (n: number) => key.split('.').slice(0, n).join('.');
-  if (!(field in obj) && !open) throw new Error(`--set ${key}: ${depth ? `the profile's ${at(depth)}` : 'the profile'} has no field "${field}" (${Object.keys(obj).join(', ')})`);
+  if (!(field in obj) && !open) throw new BenchUserError(`--set ${key}: ${depth ? `the profile's ${at(depth)}` : 'the profile'} has no field "${field}" (${Object.keys(obj).join(', ')})`);
   if (!rest.length) {
-    if (isObject(obj[field]) && !isObject(value)) throw new Error(`--set ${key}: the profile's ${key} is an object; give a JSON object, or a dotted path into it`);
+    if (isObject(obj[field]) && !isObject(value)) throw new BenchUserError(`--set ${key}: the profile's ${key} is an object; give a JSON object, or a dotted path into it`);
     return { ...obj, [field]: value };
   }
   const inner = obj[field] ?? (open ? {} : undefined);
-  if (!isObject(inner)) throw new Error(`--set ${key}: the profile's ${at(depth + 1)} is not an object`);
+  if (!isObject(inner)) throw new BenchUserError(`--set ${key}: the profile's ${at(depth + 1)} is not an object`);
   return { ...obj, [field]: withValue(inner, rest, value, key, depth + 1) };
 }
 
@@ -49,6 +50,12 @@ function withValue(obj: Record<string, unknown>, path: readonly string[], value:
  * naming the method, the step and the key's path. */
 export function checkTrainingSettings(methods: readonly MethodSpec[], profile: Profile, steps: number): void {
   for (const m of [STEP0, ...methods]) {
-    for (let t = 0; t < (m === STEP0 ? 1 : steps); t++) parseTrainingSettings(JSON.stringify(trainingSettings(m, profile, t)), `${m.id}'s training settings at step ${t}`);
+    for (let t = 0; t < (m === STEP0 ? 1 : steps); t++) {
+      try {
+        parseTrainingSettings(JSON.stringify(trainingSettings(m, profile, t)), `${m.id}'s training settings at step ${t}`);
+      } catch (e) {
+        throw e instanceof ConfigError ? new BenchUserError(e.message) : e;
+      }
+    }
   }
 }

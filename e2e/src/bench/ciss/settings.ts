@@ -4,16 +4,13 @@
  * ("liver,stomach;ureter": steps separated by ';', classes by ','). Pure functions.
  */
 import { DSAD_STRUCTURES } from '@fedciss/ml/dsad';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 export interface Schedule {
   /** The setting as written on the command line (the name the tables carry). */
   name: string;
   /** Class names added at each step, in order. */
   steps: string[][];
-}
-
-export class SettingError extends Error {
-  override readonly name = 'SettingError';
 }
 
 /** Parses a setting against the class order `order` (default: DSAD's 11 structures). */
@@ -23,7 +20,7 @@ export function parseSetting(spec: string, order: readonly string[] = DSAD_STRUC
   if (xy) {
     const x = Number(xy[1]);
     const y = Number(xy[2]);
-    if (x < 1 || x > order.length) throw new SettingError(`setting ${s}: the first step must have 1..${order.length} classes (got ${x})`);
+    if (x < 1 || x > order.length) throw new BenchUserError(`setting ${s}: the first step must have 1..${order.length} classes (got ${x})`);
     if (y === 0 && x !== order.length) {
       // "X-0": only the first step (a one-step run of X classes).
       return { name: s, steps: [order.slice(0, x)] };
@@ -33,11 +30,11 @@ export function parseSetting(spec: string, order: readonly string[] = DSAD_STRUC
     return { name: s, steps };
   }
   const steps = s.split(';').map((part) => part.split(',').map((c) => c.trim()).filter(Boolean));
-  if (!steps.length || steps.some((st) => !st.length)) throw new SettingError(`setting '${spec}': every step needs at least one class (write e.g. 6-5 or liver,stomach;ureter)`);
+  if (!steps.length || steps.some((st) => !st.length)) throw new BenchUserError(`setting '${spec}': every step needs at least one class (write e.g. 6-5 or liver,stomach;ureter)`);
   const seen = new Set<string>();
   for (const c of steps.flat()) {
-    if (!order.includes(c)) throw new SettingError(`setting '${spec}': unknown class '${c}' (known: ${order.join(', ')})`);
-    if (seen.has(c)) throw new SettingError(`setting '${spec}': class '${c}' appears twice`);
+    if (!order.includes(c)) throw new BenchUserError(`setting '${spec}': unknown class '${c}' (known: ${order.join(', ')})`);
+    if (seen.has(c)) throw new BenchUserError(`setting '${spec}': class '${c}' appears twice`);
     seen.add(c);
   }
   return { name: s, steps };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { STEP0 } from './methods';
 import type { Step0 } from './run';
 import type { MethodResult } from './table';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 /** Step 0's figures (its report's mIoU, per class, its time) beside its models, so a run that reuses
  * them still has the step-0 row and the gates that read it (fine-tuning forgets). */
@@ -23,7 +24,7 @@ export function reusedStep0(seedDir: string, generator: boolean): Step0 | undefi
   if (!existsSync(dir)) return undefined;
   const segmenterFile = join(dir, 'step0-segmenter.safetensors');
   const generatorFile = join(dir, 'step0-generator.safetensors');
-  for (const f of [segmenterFile, ...(generator ? [generatorFile] : [])]) if (!existsSync(f)) throw new Error(`--reuse-step0: ${f} does not exist`);
+  for (const f of [segmenterFile, ...(generator ? [generatorFile] : [])]) if (!existsSync(f)) throw new BenchUserError(`--reuse-step0: ${f} does not exist`);
   const label = `${STEP0.label}, reused from ${seedDir}`;
   const resultFile = join(dir, RESULT_FILE);
   const result: MethodResult = existsSync(resultFile)
@@ -37,8 +38,8 @@ function keptResult(file: string): MethodResult {
   try {
     r = JSON.parse(readFileSync(file, 'utf8')) as Partial<MethodResult>;
   } catch (e) {
-    throw new Error(`--reuse-step0: ${file} is not JSON (${(e as Error).message})`);
+    throw new BenchUserError(`--reuse-step0: ${file} is not JSON (${(e as Error).message})`);
   }
-  if (r.id !== STEP0.id || typeof r.perClass !== 'object' || r.perClass === null) throw new Error(`--reuse-step0: ${file} is not a step-0 result (id "${String(r.id)}", expected "${STEP0.id}" with perClass)`);
+  if (r.id !== STEP0.id || typeof r.perClass !== 'object' || r.perClass === null) throw new BenchUserError(`--reuse-step0: ${file} is not a step-0 result (id "${String(r.id)}", expected "${STEP0.id}" with perClass)`);
   return r as MethodResult;
 }

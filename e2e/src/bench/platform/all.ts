@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchOptions, runBenchCommand } from '@fedciss/ml/bench';
 import { REPO_ROOT } from '../../harness/child';
 import { benchTransfer } from '../scale/transfer';
 import { benchRoundOverhead } from './round-overhead';
 
-const SCRIPTS: Array<{ name: string; script: string; args?: string[] }> = [
+const SCRIPTS: Array<{ name: string; script: string }> = [
   { name: 'engine', script: 'ml/dist/bench/engine.js' },
   { name: 'diffusion', script: 'ml/dist/diffusion/bench.js' },
   { name: 'data', script: 'site-agent/dist/bench/data.js' },
@@ -31,21 +32,25 @@ export function lastJson(stdout: string): unknown {
   throw new Error('no JSON document in the output');
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  // Each benchmark runs with its defaults; its own command (npm run bench:engine -- ...) takes options.
+  benchOptions(process.argv.slice(2), {});
   const out = join(REPO_ROOT, '.artifacts', 'bench');
   mkdirSync(out, { recursive: true });
   const results: Record<string, unknown> = {};
   const seconds: Record<string, number> = {};
+  const failed: string[] = [];
   for (const b of SCRIPTS) {
     process.stderr.write(`bench ${b.name} ...\n`);
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, b.script), ...(b.args ?? []), ...process.argv.slice(2).filter((a) => a.startsWith(`--${b.name}-`)).map((a) => a.replace(`--${b.name}-`, '--'))], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, b.script)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
     seconds[b.name] = Math.round((Date.now() - t0) / 1000);
     try {
       if (r.status !== 0) throw new Error(`exited with ${r.status}`);
       results[b.name] = lastJson(r.stdout);
     } catch (e) {
       results[b.name] = { error: (e as Error).message };
+      failed.push(b.name);
     }
   }
   for (const [name, run] of [['transfer', () => benchTransfer()], ['roundOverhead', () => benchRoundOverhead()]] as const) {
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
       results[name] = await run();
     } catch (e) {
       results[name] = { error: (e as Error).message };
+      failed.push(name);
     }
     seconds[name] = Math.round((Date.now() - t0) / 1000);
   }
@@ -64,6 +70,9 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'bench.md'), summary(doc));
   process.stdout.write(summary(doc));
   process.stderr.write(`written: ${join(out, 'bench.json')} and bench.md\n`);
+  // A benchmark that failed is in the files with its error, and makes the run's exit code 1.
+  if (failed.length) process.stderr.write(`failed: ${failed.join(', ')}\n`);
+  return failed.length ? 1 : 0;
 }
 
 function summary(doc: { date: string; machine: Record<string, unknown>; seconds: Record<string, number>; results: Record<string, unknown> }): string {
@@ -90,4 +99,4 @@ function summary(doc: { date: string; machine: Record<string, unknown>; seconds:
   return lines.join('\n');
 }
 
-if (require.main === module) void main();
+if (require.main === module) runBenchCommand('all', main);

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { secagg } from '@fedciss/proto';
 import { MlModelFactory } from '@fedciss/coordinator';
+import { benchOptions, runBenchCommand } from '@fedciss/ml/bench';
 import { benchSecureRounds } from './secagg-rounds';
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
@@ -93,10 +94,12 @@ export async function benchSecAgg(siteCounts = [3, 10, 50]) {
   return { model: 'default segmenter', parameters: d, loadAverage: loadavg().map((v) => Math.round(v * 10) / 10), results };
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  benchOptions(process.argv.slice(2), {});
   const protocol = await benchSecAgg();
   const rounds = await benchSecureRounds();
   process.stdout.write(JSON.stringify({ protocol, rounds }, null, 2) + '\n');
+  return 0;
 }
 
-if (require.main === module) void main();
+if (require.main === module) runBenchCommand('secagg', main);

@@ -1,5 +1,6 @@
 /** Command-line options of `npm run bench:replay`. Pure functions. */
 import { diffusion, type DiffusionConfig } from '@fedciss/ml';
+import { BenchUserError, positiveIntegers, positiveNumber } from '@fedciss/ml/bench';
 
 export interface ReplayBenchOptions {
   quick: boolean;
@@ -109,14 +110,8 @@ function json<T>(flag: string, raw: string): T {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
     return v as T;
   } catch (e) {
-    throw new Error(`${flag}: expected a JSON object (${(e as Error).message})`);
+    throw new BenchUserError(`${flag}: expected a JSON object (${(e as Error).message})`);
   }
-}
-
-function positive(flag: string, raw: string, integer: boolean): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
-  return n;
 }
 
 export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
@@ -127,7 +122,7 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
     const take = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+      if (v === undefined || v.startsWith('--')) throw new BenchUserError(`${flag} needs a value`);
       return v;
     };
     switch (flag) {
@@ -135,33 +130,33 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--json': o.json = take(); break;
       case '--grid': o.grid = take(); break;
       case '--out': o.out = take(); break;
-      case '--seeds': o.seeds = positive(flag, take(), true); break;
-      case '--first-seed': o.firstSeed = positive(flag, take(), true); break;
+      case '--seeds': o.seeds = positiveNumber(flag, take(), true); break;
+      case '--first-seed': o.firstSeed = positiveNumber(flag, take(), true); break;
       case '--confidence': {
         const v = Number(take());
-        if (!(v >= 0 && v < 1)) throw new Error(`--confidence must be in [0, 1), got '${argv[i]}'`);
+        if (!(v >= 0 && v < 1)) throw new BenchUserError(`--confidence must be in [0, 1), got '${argv[i]}'`);
         o.confidence = v;
         break;
       }
-      case '--generator-seconds': o.generatorSeconds = positive(flag, take(), false); break;
-      case '--generator-steps': o.generatorSteps = positive(flag, take(), true); break;
-      case '--eval-at': o.evalAt = take().split(',').map((v) => positive(flag, v, true)); break;
-      case '--sampling-steps': o.samplingSteps = positive(flag, take(), true); break;
+      case '--generator-seconds': o.generatorSeconds = positiveNumber(flag, take()); break;
+      case '--generator-steps': o.generatorSteps = positiveNumber(flag, take(), true); break;
+      case '--eval-at': o.evalAt = positiveIntegers(flag, take()); break;
+      case '--sampling-steps': o.samplingSteps = positiveNumber(flag, take(), true); break;
       case '--eta': {
         const v = Number(take());
-        if (!(v >= 0 && v <= 1)) throw new Error(`--eta must be in [0, 1], got '${argv[i]}'`);
+        if (!(v >= 0 && v <= 1)) throw new BenchUserError(`--eta must be in [0, 1], got '${argv[i]}'`);
         o.eta = v;
         break;
       }
       case '--clip': {
         const v = Number(take());
-        if (!(v >= 0)) throw new Error(`--clip must be >= 0, got '${argv[i]}'`);
+        if (!(v >= 0)) throw new BenchUserError(`--clip must be >= 0, got '${argv[i]}'`);
         o.clip = v;
         break;
       }
       case '--spacing': {
         const v = take();
-        if (v !== 'leading' && v !== 'trailing') throw new Error(`--spacing must be 'leading' or 'trailing', got '${v}'`);
+        if (v !== 'leading' && v !== 'trailing') throw new BenchUserError(`--spacing must be 'leading' or 'trailing', got '${v}'`);
         o.spacing = v;
         break;
       }
@@ -169,33 +164,33 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--load-generator': o.loadGenerator = take().split(','); break;
       case '--labels': {
         const v = take();
-        if (v !== 'hard' && v !== 'soft') throw new Error(`--labels must be 'hard' or 'soft', got '${v}'`);
+        if (v !== 'hard' && v !== 'soft') throw new BenchUserError(`--labels must be 'hard' or 'soft', got '${v}'`);
         o.labels = v;
         break;
       }
-      case '--floor-seeds': o.floorSeeds = positive(flag, take(), true); break;
+      case '--floor-seeds': o.floorSeeds = positiveNumber(flag, take(), true); break;
       case '--floor': {
         const v = take();
-        if (v !== 'gaussian' && v !== 'palette' && v !== 'untrained') throw new Error(`--floor must be 'gaussian', 'palette' or 'untrained', got '${v}'`);
+        if (v !== 'gaussian' && v !== 'palette' && v !== 'untrained') throw new BenchUserError(`--floor must be 'gaussian', 'palette' or 'untrained', got '${v}'`);
         o.floor = v;
         break;
       }
-      case '--images': o.images = positive(flag, take(), true); break;
-      case '--pool': o.pool = positive(flag, take(), true); break;
-      case '--student-seeds': o.studentSeeds = take().split(',').map((v) => positive(flag, v, true)); break;
+      case '--images': o.images = positiveNumber(flag, take(), true); break;
+      case '--pool': o.pool = positiveNumber(flag, take(), true); break;
+      case '--student-seeds': o.studentSeeds = positiveIntegers(flag, take()); break;
       case '--generator': o.generator = json(flag, take()); break;
       case '--training': o.generatorTraining = json(flag, take()); break;
       case '--no-baselines': o.baselines = false; break;
       case '--ceiling': o.ceiling = true; break;
       case '--help': case '-h': o.help = true; break;
-      default: throw new Error(`unknown option '${a}'\n${USAGE}`);
+      default: throw new BenchUserError(`unknown option '${a}'\n${USAGE}`);
     }
   }
-  if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new Error('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
-  if (o.loadGenerator && o.loadGenerator.length > 1 && o.loadGenerator.length !== o.seeds) throw new Error(`--load-generator: ${o.loadGenerator.length} files for --seeds ${o.seeds}; give one file or one per seed`);
-  if (o.pool !== undefined && o.images !== undefined && o.pool < o.images) throw new Error(`--pool ${o.pool} is smaller than --images ${o.images}`);
-  if (o.generatorSteps && o.generatorSeconds) throw new Error('--generator-steps and --generator-seconds: give one budget');
-  if (o.evalAt.length && !o.generatorSteps) throw new Error('--eval-at needs --generator-steps (the curve\'s last point)');
-  if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new Error(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
+  if (o.loadGenerator && (o.saveGenerator || o.evalAt.length || o.generatorSteps || o.generatorSeconds)) throw new BenchUserError('--load-generator scores a saved generator: it takes no --save-generator, --eval-at, --generator-steps or --generator-seconds');
+  if (o.loadGenerator && o.loadGenerator.length > 1 && o.loadGenerator.length !== o.seeds) throw new BenchUserError(`--load-generator: ${o.loadGenerator.length} files for --seeds ${o.seeds}; give one file or one per seed`);
+  if (o.pool !== undefined && o.images !== undefined && o.pool < o.images) throw new BenchUserError(`--pool ${o.pool} is smaller than --images ${o.images}`);
+  if (o.generatorSteps && o.generatorSeconds) throw new BenchUserError('--generator-steps and --generator-seconds: give one budget');
+  if (o.evalAt.length && !o.generatorSteps) throw new BenchUserError('--eval-at needs --generator-steps (the curve\'s last point)');
+  if (o.evalAt.some((n) => o.generatorSteps !== undefined && n >= o.generatorSteps)) throw new BenchUserError(`--eval-at: every point must be below --generator-steps ${o.generatorSteps}`);
   return o;
 }

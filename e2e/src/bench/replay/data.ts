@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type RosterEntry } from '@fedciss/ml';
 import { DSAD_STRUCTURES, isDsadStructure } from '@fedciss/ml/dsad';
 import { generateSynthetic, openDataset, type LoadedSample } from '@fedciss/site-agent';
+import { BenchUserError } from '@fedciss/ml/bench';
 
 export interface SiteDataOptions {
   dir: string;
@@ -31,7 +32,7 @@ export interface SiteSplit {
 }
 
 export async function siteData(o: SiteDataOptions): Promise<SiteSplit> {
-  for (const c of o.classes) if (!isDsadStructure(c)) throw new Error(`unknown structure '${c}' (known: ${DSAD_STRUCTURES.join(', ')})`);
+  for (const c of o.classes) if (!isDsadStructure(c)) throw new BenchUserError(`unknown structure '${c}' (known: ${DSAD_STRUCTURES.join(', ')})`);
   const surgeries = o.trainSurgeries + o.testSurgeries;
   const ids = Array.from({ length: surgeries }, (_, i) => String(i + 1).padStart(2, '0'));
   const stamp = JSON.stringify({ seed: o.seed, frame: o.frame, ids, images: o.imagesPerSurgery });

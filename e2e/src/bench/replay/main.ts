@@ -25,7 +25,8 @@ import { demoTraining, DEMO_SCHEDULE } from '../../demo/demo-profile';
 import { parseArgs, USAGE } from './cli';
 import { siteData } from './data';
 import { labelledGrid } from './grid';
-import { checkOutputFile, OutputFileError, writeOutputFile } from '../output-file';
+import { checkOutputFile, writeOutputFile } from '../output-file';
+import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 
 /** The demo's segmenter and step-0 classes. */
 const SEGMENTER = segmenterConfig(demoTraining(1).segmenter as Partial<SegmenterConfig>);
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
   const savedList = (o.loadGenerator ?? []).map((file) => ({ file, ...decodeSafetensors(readFileSync(file)) }));
   const configOf = (s: (typeof savedList)[number]) => parseDiffusionConfig(JSON.parse(s.metadata.config ?? '{}'), s.file);
   const config = savedList.length ? configOf(savedList[0]) : replayGeneratorConfig(SEGMENTER.inputSize, o.generator);
-  for (const s of savedList) if (JSON.stringify(configOf(s)) !== JSON.stringify(config)) throw new Error(`--load-generator: ${s.file} has another config than ${savedList[0].file}`);
+  for (const s of savedList) if (JSON.stringify(configOf(s)) !== JSON.stringify(config)) throw new BenchUserError(`--load-generator: ${s.file} has another config than ${savedList[0].file}`);
   const geo = diffusionGeometry(config);
   const generatorSteps = o.generatorSteps ?? (o.generatorSeconds ? 0 : p.generatorSteps);
   const training = { ...REPLAY_GENERATOR_TRAINING, seconds: o.generatorSeconds ?? p.generatorSeconds, ...o.generatorTraining };
@@ -316,12 +317,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (e) => {
-    // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
-    const userError = e instanceof OutputFileError;
-    process.stderr.write(userError ? `bench:replay: ${e.message}\n` : `${(e as Error).stack ?? e}\n`);
-    process.exitCode = userError ? 2 : 1;
-  },
-);
+runBenchCommand('replay', main);

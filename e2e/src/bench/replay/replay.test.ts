@@ -41,7 +41,7 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.deepEqual([p.images, p.pool, p.studentSeeds], [96, 384, [1, 2, 3]]);
   assert.deepEqual([d.pool, d.studentSeeds], [undefined, undefined]);
   assert.throws(() => parseArgs(['--images', '96', '--pool', '48']), /--pool 48 is smaller than --images 96/);
-  assert.throws(() => parseArgs(['--student-seeds', '1,x']), /--student-seeds must be a positive integer, got 'x'/);
+  assert.throws(() => parseArgs(['--student-seeds', '1,x']), /--student-seeds must be positive integers separated by commas, got '1,x'/);
 });
 
 test('labelled grid: image beside its labels, class colours blended, unconfident pixels darkened', () => {

@@ -17,7 +17,8 @@ import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
 import { slope } from './proc-stats';
-import { checkOutputFile, OutputFileError, writeOutputJson } from '../output-file';
+import { checkOutputFile, writeOutputJson } from '../output-file';
+import { BenchUserError, benchOptions, positiveIntegers, runBenchCommand } from '@fedciss/ml/bench';
 
 const SECTIONS = ['transfer', 'models', 'robust', 'sites'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -31,36 +32,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const quick = argv.includes('--quick');
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-    return v;
-  };
-  const list = (flag: string, fallback: number[]) => {
-    const v = value(flag);
-    if (v === undefined) return fallback;
-    const xs = v.split(',').map(Number);
-    if (!xs.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`${flag} must be positive integers separated by commas, got '${v}'`);
-    return xs;
-  };
-  for (const a of argv) {
-    if (a.startsWith('--') && !['--quick', '--json', '--sites', '--models', '--sections'].includes(a)) {
-      throw new Error(`unknown option ${a} (known: --quick, --json FILE, --sites N,N,..., --models MB,MB,..., --sections ${SECTIONS.join(',')})`);
-    }
-  }
-  const sections = (value('--sections') ?? SECTIONS.join(',')).split(',');
+  const v = benchOptions(argv, { quick: { type: 'boolean' }, json: { type: 'string' }, sites: { type: 'string' }, models: { type: 'string' }, sections: { type: 'string' } });
+  const quick = v.quick ?? false;
+  const sections = (v.sections ?? SECTIONS.join(',')).split(',');
   const unknown = sections.filter((x) => !(SECTIONS as readonly string[]).includes(x));
-  if (unknown.length) throw new Error(`--sections: unknown section(s) ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  if (unknown.length) throw new BenchUserError(`--sections: unknown section(s) ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
   return {
-    quick, json: value('--json'), sections: sections as Section[],
-    sites: list('--sites', quick ? [5, 20] : [10, 100, 500]), modelsMB: list('--models', quick ? [2, 200] : [2, 200, 2560]),
+    quick, json: v.json, sections: sections as Section[],
+    sites: v.sites === undefined ? (quick ? [5, 20] : [10, 100, 500]) : positiveIntegers('--sites', v.sites),
+    modelsMB: v.models === undefined ? (quick ? [2, 200] : [2, 200, 2560]) : positiveIntegers('--models', v.models),
   };
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.json) checkOutputFile(args.json);
   const started = Date.now();
@@ -71,6 +55,7 @@ async function main(): Promise<void> {
   // Each section's figures, or its error: one failing section leaves the others' figures, and the
   // document is written after every section (a run stopped half-way keeps what it measured).
   const doc: Record<string, unknown> = { date: new Date(started).toISOString(), quick: args.quick, machine: machineAtStart };
+  let failed = false; // a section (or a site count) that failed: the command's exit code is 1
   const save = () => {
     Object.assign(doc, { seconds: Math.round((Date.now() - started) / 1000), loadAverageNow: loadavg().map((x) => Number(x.toFixed(2))) });
     if (args.json) writeOutputJson(args.json, doc);
@@ -83,6 +68,7 @@ async function main(): Promise<void> {
       return value;
     } catch (e) {
       doc[name] = { error: ((e as Error)?.message ?? String(e)).slice(0, 1000) };
+      failed = true;
       log(`${name} failed: ${(e as Error)?.stack ?? e}`);
       return undefined;
     } finally {
@@ -105,38 +91,38 @@ async function main(): Promise<void> {
     if (on('models')) await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
     const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
     if (on('robust')) await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
-    if (!on('sites')) {
-      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-      return;
-    }
-    const pkiDir = join(workDir, 'pki');
-    initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });
-    const keyCache = join(tmpdir(), 'fedciss-bench-scale-keys');
-    mkdirSync(keyCache, { recursive: true });
-    const sites: Array<SitesFigures | { sites: number; error: string }> = [];
-    doc.sites = sites;
-    for (const n of args.sites) {
-      // 10 % of the sites die mid-upload in round 1 at N = 100 (the largest N of a quick run).
-      const drop = n === 100 || (args.quick && n === args.sites.at(-1));
-      log(`sites: ${n}${drop ? ' (10 % dying mid-upload in round 1)' : ''} ...`);
-      try {
-        sites.push(await benchSites({ sites: n, rounds: args.quick || n > 100 ? 2 : 3, dropFraction: drop ? 0.1 : 0, dropRound: 1, workDir, pkiDir, keyCache, pg, roundTimeoutMs: 15 * 60_000 }));
-      } catch (e) {
-        sites.push({ sites: n, error: ((e as Error)?.message ?? String(e)).slice(0, 1000) });
+    if (on('sites')) {
+      const pkiDir = join(workDir, 'pki');
+      initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });
+      const keyCache = join(tmpdir(), 'fedciss-bench-scale-keys');
+      mkdirSync(keyCache, { recursive: true });
+      const sites: Array<SitesFigures | { sites: number; error: string }> = [];
+      doc.sites = sites;
+      for (const n of args.sites) {
+        // 10 % of the sites die mid-upload in round 1 at N = 100 (the largest N of a quick run).
+        const drop = n === 100 || (args.quick && n === args.sites.at(-1));
+        log(`sites: ${n}${drop ? ' (10 % dying mid-upload in round 1)' : ''} ...`);
+        try {
+          sites.push(await benchSites({ sites: n, rounds: args.quick || n > 100 ? 2 : 3, dropFraction: drop ? 0.1 : 0, dropRound: 1, workDir, pkiDir, keyCache, pg, roundTimeoutMs: 15 * 60_000 }));
+        } catch (e) {
+          sites.push({ sites: n, error: ((e as Error)?.message ?? String(e)).slice(0, 1000) });
+          failed = true;
+        }
+        log(`sites: ${n}: ${JSON.stringify(sites.at(-1))}`);
+        const done = sites.filter((x): x is SitesFigures => !('error' in x));
+        const per = (f: (x: SitesFigures) => number) => Number(slope(done.map((x) => x.sites), done.map(f)).toFixed(3));
+        doc.slopes = {
+          note: 'least-squares slope over N of the sites measured: the cost of one more site',
+          roundMsPerSite: per((x) => x.roundP50Ms),
+          coordinatorCpuSecondsPerRoundPerSite: per((x) => x.coordinatorCpuSecondsPerRound),
+          coordinatorPeakRssBytesPerSite: per((x) => x.coordinatorPeakRssBytes),
+          databaseBytesPerSite: per((x) => x.databaseBytes),
+        };
+        save();
       }
-      log(`sites: ${n}: ${JSON.stringify(sites.at(-1))}`);
-      const done = sites.filter((x): x is SitesFigures => !('error' in x));
-      const per = (f: (x: SitesFigures) => number) => Number(slope(done.map((x) => x.sites), done.map(f)).toFixed(3));
-      doc.slopes = {
-        note: 'least-squares slope over N of the sites measured: the cost of one more site',
-        roundMsPerSite: per((x) => x.roundP50Ms),
-        coordinatorCpuSecondsPerRoundPerSite: per((x) => x.coordinatorCpuSecondsPerRound),
-        coordinatorPeakRssBytesPerSite: per((x) => x.coordinatorPeakRssBytes),
-        databaseBytesPerSite: per((x) => x.databaseBytes),
-      };
-      save();
     }
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    return failed ? 1 : 0;
   } finally {
     pg.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -152,13 +138,5 @@ if (require.main === module) {
     process.exit(again.status ?? 1);
   }
   growHeapForTransfers(); // as a deployed coordinator does when it starts
-  main().catch((e) => {
-    // A path it cannot write is the user's to fix (exit 2, the message); anything else is a bug (its stack).
-    if (e instanceof OutputFileError) {
-      process.stderr.write(`bench:scale: ${e.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`bench:scale failed: ${(e as Error)?.stack ?? e}\n`);
-    process.exit(1);
-  });
+  runBenchCommand('scale', main);
 }
