@@ -37,9 +37,9 @@ fi
 torchDevice=$("$PYTHON" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")' 2>/dev/null || echo cpu)
 echo "execution provider $EP; PyTorch's twin: $PYTHON on $torchDevice"
 
-part "step-$EP" node ml/dist/incremental/bench-step.js 64 8 10 "$EP"
-part "step-$EP-training-cpu" node ml/dist/incremental/bench-step.js 64 8 10 "$EP" cpu
-part step-cpu node ml/dist/incremental/bench-step.js 64 8 10 cpu
+part "step-$EP" node ml/dist/incremental/bench-step.js --ep "$EP"
+part "step-$EP-training-cpu" node ml/dist/incremental/bench-step.js --ep "$EP" --training-ep cpu
+part step-cpu node ml/dist/incremental/bench-step.js --ep cpu
 part "engine-$EP" node ml/dist/bench/engine.js --ep "$EP" --sizes 64,128 --steps 50 --python "$PYTHON" --torch-device "$torchDevice"
 part engine-cpu node ml/dist/bench/engine.js --ep cpu --sizes 64,128 --steps 50 --python "$PYTHON" --torch-device cpu
 part "diffusion-$EP" node ml/dist/diffusion/bench.js --ep "$EP"

@@ -22,6 +22,9 @@ test('each bench command stops at start-up, exit 2, on bad input, naming it with
     ['engine', 'ml/dist/bench/engine.js', ['--ep', 'tpu'], "--ep must be one of cpu, cuda, webgpu, got 'tpu'"],
     ['diffusion', 'ml/dist/diffusion/bench.js', ['--ddim-steps', 'fifty'], "--ddim-steps must be a positive integer, got 'fifty'"],
     ['groupnorm', 'ml/dist/bench/groupnorm.js', ['--groups'], "Option '--groups <value>' argument missing"],
+    // its size, batch and steps were positional before: a stray argument is refused, not taken as 64
+    ['step', 'ml/dist/incremental/bench-step.js', ['64'], "Unexpected argument '64'"],
+    ['step', 'ml/dist/incremental/bench-step.js', ['--training-ep', 'gpu'], "--training-ep must be one of cpu, cuda, webgpu, got 'gpu'"],
     ['data', 'site-agent/dist/bench/data.js', ['--model', '128by72'], "--model: size '128by72' is not WIDTHxHEIGHT"],
     ['aggregate', 'coordinator/dist/bench/aggregate.js', ['--updates', '0'], "--updates must be a positive integer, got '0'"],
     ['secagg', 'e2e/dist/bench/platform/secagg.js', ['--sites', '10'], "Unknown option '--sites' (known: none)"],

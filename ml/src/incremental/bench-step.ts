@@ -1,10 +1,11 @@
-/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [size] [batch] [steps] [EP] [TRAINING_EP]`.
- * Default network (width 16, depth 3, embedDim 32) at size x size, batch 8: milliseconds per train
- * step for plain cross-entropy and for the whole method (teacher pass, pseudo-labels, kd, pod,
- * contrastive), and per inference batch, on the execution provider named (cpu, cuda or webgpu;
- * default cpu), training on TRAINING_EP where it is given (RuntimeOptions.trainingExecutionProvider:
- * the teacher's pass and the inference batches stay on EP); what the runtime said (a provider
- * falling back to cpu, say) is printed under notes. */
+/** Timing of the incremental recipe: `node ml/dist/incremental/bench-step.js [--size 64] [--batch 8]
+ * [--steps 10] [--ep cpu|cuda|webgpu] [--training-ep EP]`. Default network (width 16, depth 3,
+ * embedDim 32) at size x size: milliseconds per train step for plain cross-entropy and for the
+ * whole method (teacher pass, pseudo-labels, kd, pod, contrastive), and per inference batch, on the
+ * execution provider named (default cpu), training on --training-ep where it is given
+ * (RuntimeOptions.trainingExecutionProvider: the teacher's pass and the inference batches stay on
+ * --ep); what the runtime said (a provider falling back to cpu, say) is printed under notes. */
+import { benchOptions, oneOf, positiveNumber, runBenchCommand } from '../bench/command';
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
@@ -12,14 +13,18 @@ import { SegmenterRunner } from '../segmentation/runner';
 import { shapeScenes } from './synthetic-shapes';
 import { trainLocalSegmenter } from './train';
 
-async function main(): Promise<void> {
-  const size = Number(process.argv[2] ?? 64);
-  const batch = Number(process.argv[3] ?? 8);
-  const steps = Number(process.argv[4] ?? 10);
+const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
+
+async function main(): Promise<number> {
+  const text = (value: string) => ({ type: 'string', default: value }) as const;
+  const v = benchOptions(process.argv.slice(2), { size: text('64'), batch: text('8'), steps: text('10'), ep: text('cpu'), 'training-ep': { type: 'string' } });
+  const size = positiveNumber('--size', v.size, true);
+  const batch = positiveNumber('--batch', v.batch, true);
+  const steps = positiveNumber('--steps', v.steps, true);
   const notes = new Set<string>();
   const runtime: RuntimeOptions = {
-    executionProvider: (process.argv[5] ?? 'cpu') as ExecutionProvider,
-    trainingExecutionProvider: process.argv[6] as ExecutionProvider | undefined,
+    executionProvider: oneOf('--ep', v.ep, PROVIDERS),
+    trainingExecutionProvider: v['training-ep'] === undefined ? undefined : oneOf('--training-ep', v['training-ep'], PROVIDERS),
     log: (m) => notes.add(m),
   };
   const config = segmenterConfig({ inputSize: [size, size] });
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
   await runner.release();
   out.notes = [...notes];
   console.log(JSON.stringify(out, null, 2));
+  return 0;
 }
 
-void main();
+runBenchCommand('step', main);
