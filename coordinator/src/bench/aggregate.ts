@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { NamedTensor, NamedTensors } from '@fedciss/ml';
-import { BenchUserError, benchOptions, oneOf, positiveNumber, runBenchCommand } from '@fedciss/ml/bench';
+import { BenchUserError, benchOptions, oneOf, positiveNumber, runBenchCommand, valueOption } from '@fedciss/ml/bench';
 import { createStrategy } from '../aggregation/registry';
 import type { ClientUpdate, StrategyName } from '../aggregation/types';
 import { modelReference, validateUpdate } from '../aggregation/validator';
@@ -42,7 +42,7 @@ interface Args {
 const STRATEGIES = ['fedprox', 'fedadam', 'fedyogi', 'median', 'trimmed-mean'] as const satisfies readonly StrategyName[];
 
 function parseArgs(argv: string[]): Args {
-  const v = benchOptions(argv, { params: { type: 'string', default: '50000000' }, updates: { type: 'string', default: '10' }, 'no-extra': { type: 'boolean', default: false }, only: { type: 'string' } });
+  const v = benchOptions(argv, { params: valueOption(50_000_000), updates: valueOption(10), 'no-extra': { type: 'boolean', default: false }, only: { type: 'string' } });
   const params = positiveNumber('--params', v.params, true);
   if (params < MIN_PARAMS) throw new BenchUserError(`--params must be at least ${MIN_PARAMS}, got '${v.params}'`);
   return {

@@ -40,6 +40,8 @@ test('each bench command stops at start-up, exit 2, on bad input, naming it with
     ['ciss:compare', 'e2e/dist/bench/ciss/compare-main.js', [notAResult, notAResult], `${notAResult} is not a result of bench:ciss --json`],
     ['replay', 'e2e/dist/bench/replay/main.js', ['--quick', '--json', underAFile], `cannot write ${underAFile}: `],
     ['replay', 'e2e/dist/bench/replay/main.js', ['--seeds', '0'], "--seeds must be a positive integer, got '0'"],
+    ['replay', 'e2e/dist/bench/replay/main.js', ['--quick', '--seeds', '1', '--load-generator', notAResult], `--load-generator: ${notAResult} is not a generator saved by bench:replay (`],
+    ['replay', 'e2e/dist/bench/replay/main.js', ['--quick', '--seeds', '1', '--load-generator', join(dir, 'absent.safetensors')], `--load-generator: ${join(dir, 'absent.safetensors')} is not a generator saved by bench:replay (ENOENT`],
     ['scale', 'e2e/dist/bench/scale/main.js', ['--sections', 'transfer', '--json', underAFile], `cannot write ${underAFile}: `],
     ['scale', 'e2e/dist/bench/scale/main.js', ['--sites', 'ten'], "--sites must be positive integers separated by commas, got 'ten'"],
     ['scale', 'e2e/dist/bench/scale/main.js', ['--frobnicate'], "Unknown option '--frobnicate' (known: --quick, --json, --sites, --models, --sections)"],

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BenchUserError, benchOptions, oneOf, positiveIntegers, positiveNumber } from './command';
+import { BenchUserError, benchOptions, oneOf, positiveIntegers, positiveNumber, valueOption } from './command';
 
 /** A process whose main is `body` (a function's source), run through runBenchCommand. */
 function runMain(body: string) {
@@ -34,7 +34,7 @@ test('runBenchCommand ends the process when main is done, though a timer of the 
 });
 
 test('benchOptions reads values and flags, defaults, and --name=value', () => {
-  const spec = { steps: { type: 'string', default: '500' }, sizes: { type: 'string' }, 'no-torch': { type: 'boolean', default: false } } as const;
+  const spec = { steps: valueOption(500), sizes: { type: 'string' }, 'no-torch': { type: 'boolean', default: false } } as const;
   assert.deepEqual({ ...benchOptions([], spec) }, { steps: '500', 'no-torch': false });
   assert.deepEqual({ ...benchOptions(['--steps', '20', '--sizes=64,128', '--no-torch'], spec) }, { steps: '20', sizes: '64,128', 'no-torch': true });
 });

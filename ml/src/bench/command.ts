@@ -45,6 +45,11 @@ export function benchOptions<T extends OptionsSpec>(argv: readonly string[], opt
   }
 }
 
+/** An option of `benchOptions` that takes a value, `fallback` when the command line has none. */
+export function valueOption(fallback: string | number) {
+  return { type: 'string', default: String(fallback) } as const;
+}
+
 /** `raw` given to `flag` as a positive number (an integer where `integer`). */
 export function positiveNumber(flag: string, raw: string, integer = false): number {
   const n = Number(raw);

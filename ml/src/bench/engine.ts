@@ -15,7 +15,7 @@ import { softmaxCrossEntropy } from '../nn/losses';
 import { coreCount, ExecutionProvider, RuntimeOptions, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
-import { benchOptions, oneOf, positiveIntegers, positiveNumber, runBenchCommand } from './command';
+import { benchOptions, oneOf, positiveIntegers, positiveNumber, runBenchCommand, valueOption } from './command';
 import { matmulPeakGflops, trainStepFlops } from './flops';
 import { TorchPlace, TorchServer } from './torch-server';
 import { referenceUNet } from './unet';
@@ -41,10 +41,9 @@ interface Run {
 }
 
 function readRun(argv: readonly string[]): Run {
-  const text = (value: string) => ({ type: 'string', default: value }) as const;
   const v = benchOptions(argv, {
-    steps: text('500'), iters: text('10'), sizes: text('64,128'), batch: text('8'), larger: text('32,64,128,256'),
-    ep: text('cpu'), python: text('/usr/bin/python3'), 'torch-device': text('cpu'), 'no-torch': { type: 'boolean', default: false },
+    steps: valueOption('500'), iters: valueOption('10'), sizes: valueOption('64,128'), batch: valueOption('8'), larger: valueOption('32,64,128,256'),
+    ep: valueOption('cpu'), python: valueOption('/usr/bin/python3'), 'torch-device': valueOption('cpu'), 'no-torch': { type: 'boolean', default: false },
   });
   const ep = oneOf<ExecutionProvider>('--ep', v.ep, ['cpu', 'cuda', 'webgpu']);
   return {

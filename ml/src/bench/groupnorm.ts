@@ -16,7 +16,7 @@ import { emitModel } from '../onnx/emit';
 import { CompiledGraph } from '../runtime/compiled';
 import { coreCount, type TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
-import { benchOptions, positiveNumber, runBenchCommand } from './command';
+import { benchOptions, positiveNumber, runBenchCommand, valueOption } from './command';
 
 /** The composition nn/layers.ts used before the primitive (same parameters). */
 function composedGroupNorm(g: Graph, name: string, x: Tensor, groups: number, eps = 1e-5): Tensor {
@@ -83,8 +83,7 @@ async function isolated(norm: Norm, backward: boolean, shape: number[], groups: 
 }
 
 async function main(): Promise<number> {
-  const text = (value: number) => ({ type: 'string', default: String(value) }) as const;
-  const v = benchOptions(process.argv.slice(2), { batch: text(16), channels: text(64), size: text(32), layers: text(6), groups: text(8), steps: text(20), threads: text(coreCount()) });
+  const v = benchOptions(process.argv.slice(2), { batch: valueOption(16), channels: valueOption(64), size: valueOption(32), layers: valueOption(6), groups: valueOption(8), steps: valueOption(20), threads: valueOption(coreCount()) });
   const int = (name: keyof typeof v) => positiveNumber(`--${name}`, v[name], true);
   const o = { batch: int('batch'), channels: int('channels'), size: int('size'), layers: int('layers'), groups: int('groups'), steps: int('steps') };
   const threads = int('threads');

@@ -3,7 +3,7 @@
  * Flags: --image-size N, --base N, --batch N (train batch, default 16), --train-steps N (timed,
  * default 5), --count N (images to sample, default 16), --ddim-steps N (default 50),
  * --sample-batch N (default 16), --ep cpu|cuda|webgpu, --threads N. */
-import { benchOptions, oneOf, positiveNumber, runBenchCommand } from '../bench/command';
+import { benchOptions, oneOf, positiveNumber, runBenchCommand, valueOption } from '../bench/command';
 import { matmulPeakGflops, trainStepFlops } from '../bench/flops';
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { totalParameters } from '../weights/named-tensors';
@@ -12,10 +12,9 @@ import { trainDiffusion } from './train';
 import { createDiffusionWeights, DEFAULT_DIFFUSION_CONFIG, denoiser, diffusionConfig, diffusionGeometry } from './unet';
 
 async function main(): Promise<number> {
-  const text = (value: number | string) => ({ type: 'string', default: String(value) }) as const;
   const v = benchOptions(process.argv.slice(2), {
-    'image-size': text(DEFAULT_DIFFUSION_CONFIG.imageSize), base: text(DEFAULT_DIFFUSION_CONFIG.baseChannels), batch: text(16), 'train-steps': text(5),
-    count: text(16), 'ddim-steps': text(50), 'sample-batch': text(16), ep: text('cpu'), threads: { type: 'string' },
+    'image-size': valueOption(DEFAULT_DIFFUSION_CONFIG.imageSize), base: valueOption(DEFAULT_DIFFUSION_CONFIG.baseChannels), batch: valueOption(16), 'train-steps': valueOption(5),
+    count: valueOption(16), 'ddim-steps': valueOption(50), 'sample-batch': valueOption(16), ep: valueOption('cpu'), threads: { type: 'string' },
   });
   const int = (name: Exclude<keyof typeof v, 'ep' | 'threads'>) => positiveNumber(`--${name}`, v[name], true);
   const config = diffusionConfig({ imageSize: int('image-size'), baseChannels: int('base') });

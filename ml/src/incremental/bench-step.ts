@@ -5,7 +5,7 @@
  * execution provider named (default cpu), training on --training-ep where it is given
  * (RuntimeOptions.trainingExecutionProvider: the teacher's pass and the inference batches stay on
  * --ep); what the runtime said (a provider falling back to cpu, say) is printed under notes. */
-import { benchOptions, oneOf, positiveNumber, runBenchCommand } from '../bench/command';
+import { benchOptions, oneOf, positiveNumber, runBenchCommand, valueOption } from '../bench/command';
 import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
@@ -16,8 +16,7 @@ import { trainLocalSegmenter } from './train';
 const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
 async function main(): Promise<number> {
-  const text = (value: string) => ({ type: 'string', default: value }) as const;
-  const v = benchOptions(process.argv.slice(2), { size: text('64'), batch: text('8'), steps: text('10'), ep: text('cpu'), 'training-ep': { type: 'string' } });
+  const v = benchOptions(process.argv.slice(2), { size: valueOption('64'), batch: valueOption('8'), steps: valueOption('10'), ep: valueOption('cpu'), 'training-ep': { type: 'string' } });
   const size = positiveNumber('--size', v.size, true);
   const batch = positiveNumber('--batch', v.batch, true);
   const steps = positiveNumber('--steps', v.steps, true);

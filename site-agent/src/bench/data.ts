@@ -6,11 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BenchUserError, benchOptions, positiveNumber, runBenchCommand, valueOption } from '@fedciss/ml/bench';
 import { SegmentationDataset } from '../data/dataset';
 import { scanDsad } from '../data/dsad-reader';
 import { defaultDsadRoster } from '../data/roster';
 import { parseSize, type Size } from '../data/types';
-import { BenchUserError, benchOptions, positiveNumber, runBenchCommand } from '@fedciss/ml/bench';
 import { generateSynthetic } from '../synthetic/generate';
 
 /** A WIDTHxHEIGHT value given to `flag` (parseSize's rules). */
@@ -23,8 +23,7 @@ function sizeOption(flag: string, raw: string): Size {
 }
 
 async function main(): Promise<number> {
-  const text = (value: string) => ({ type: 'string', default: value }) as const;
-  const v = benchOptions(process.argv.slice(2), { surgeries: text('6'), images: text('10'), size: text('480x270'), model: text('128x72'), epochs: text('3') });
+  const v = benchOptions(process.argv.slice(2), { surgeries: valueOption('6'), images: valueOption('10'), size: valueOption('480x270'), model: valueOption('128x72'), epochs: valueOption('3') });
   const surgeries = positiveNumber('--surgeries', v.surgeries, true);
   const images = positiveNumber('--images', v.images, true);
   const size = sizeOption('--size', v.size);

@@ -1,8 +1,8 @@
 /** Command-line options of `npm run bench:ciss`. Pure functions. */
+import { BenchUserError } from '@fedciss/ml/bench';
 import { METHODS } from './methods';
 import { parseEpsilons } from './dp';
 import { SCENES, type Scenes } from './settings';
-import { BenchUserError } from '@fedciss/ml/bench';
 
 export interface BenchOptions {
   setting: string;

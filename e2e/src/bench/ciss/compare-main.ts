@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { compareResults, comparisonMarkdown, methodPairs } from './compare';
 import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
+import { compareResults, comparisonMarkdown, methodPairs } from './compare';
 import type { BenchResult } from './table';
 import { checkOutputFile, writeOutputFile, writeOutputJson } from '../output-file';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareResults, comparisonMarkdown, methodPairs } from './compare';
 import { BenchUserError } from '@fedciss/ml/bench';
+import { compareResults, comparisonMarkdown, methodPairs } from './compare';
 import { summarise, type BenchResult } from './table';
 import { tempFolder } from '../../harness/temp-folder';
 

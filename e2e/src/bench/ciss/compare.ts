@@ -4,9 +4,8 @@
  * reference) and given as the mean ± sd of those differences; only a mean larger than its sd is
  * beyond the seeds' spread. Pure functions; the command is compare-main.ts.
  */
-import { mean, pairedDifference, type BenchResult, type MethodSummary } from './table';
 import { BenchUserError } from '@fedciss/ml/bench';
-
+import { mean, pairedDifference, type BenchResult, type MethodSummary } from './table';
 
 /** A figure's difference run − reference over the shared seeds. */
 export interface FigureDelta {

@@ -7,9 +7,9 @@
  * the shared, imported non-private model: the ε covers the rounds of this run (steps 1..), not it.
  */
 import { noiseMultiplierFor } from '@fedciss/coordinator';
+import { BenchUserError } from '@fedciss/ml/bench';
 import { methodById, type MethodSpec, type Profile } from './methods';
 import type { Schedule } from './settings';
-import { BenchUserError } from '@fedciss/ml/bench';
 
 export const DP_DELTA = 1e-5;
 

@@ -11,6 +11,7 @@ import { cpus, freemem, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DSAD_SPLIT } from '@fedciss/ml/dsad';
+import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 import { parseArgs, USAGE } from './cli';
 import { dpMethods } from './dp';
 import { methodById, PROFILES } from './methods';
@@ -20,7 +21,6 @@ import { parseSetting } from './settings';
 import { reusedStep0 } from './step0-reuse';
 import { gates, summarise, toMarkdown, type BenchResult, type MethodResult } from './table';
 import { checkOutputFile, writeOutputFile, writeOutputJson } from '../output-file';
-import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));

@@ -7,9 +7,9 @@
  * trains); those the profile sets from fields of its own (PROFILE_TRAINING_KEYS) are set there.
  */
 import { ConfigError, parseTrainingSettings } from '@fedciss/coordinator';
+import { BenchUserError } from '@fedciss/ml/bench';
 import { PROFILE_TRAINING_KEYS, STEP0, trainingSettings, type MethodSpec, type Profile } from './methods';
 import { isObject } from './plain-object';
-import { BenchUserError } from '@fedciss/ml/bench';
 
 /** The profile field whose object takes new keys (the coordinator's training settings). */
 const OPEN_FIELD = 'training';

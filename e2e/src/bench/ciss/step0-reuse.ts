@@ -1,10 +1,10 @@
 /** `--reuse-step0 D`: the step-0 files an earlier run of a seed left in its working folder. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BenchUserError } from '@fedciss/ml/bench';
 import { STEP0 } from './methods';
 import type { Step0 } from './run';
 import type { MethodResult } from './table';
-import { BenchUserError } from '@fedciss/ml/bench';
 
 /** Step 0's figures (its report's mIoU, per class, its time) beside its models, so a run that reuses
  * them still has the step-0 row and the gates that read it (fine-tuning forgets). */

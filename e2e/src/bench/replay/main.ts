@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 import {
   balancedImages, createSegmenterWeights, decodeSafetensors, diffusion, diffusionGeometry, encodeSafetensors, evaluateSegmenter, labelWithTeacher, meanIoU,
   noiseImages, paletteNoiseImages, parseDiffusionConfig, untrainedSamples, realismReport, replayFidelity, replayGeneratorConfig, REPLAY_GENERATOR_TRAINING, REPLAY_POOL_FACTOR, REPLAY_SAMPLING_STEPS, sampleImages, segmenterConfig,
@@ -26,7 +27,6 @@ import { parseArgs, USAGE } from './cli';
 import { siteData } from './data';
 import { labelledGrid } from './grid';
 import { checkOutputFile, writeOutputFile } from '../output-file';
-import { BenchUserError, runBenchCommand } from '@fedciss/ml/bench';
 
 /** The demo's segmenter and step-0 classes. */
 const SEGMENTER = segmenterConfig(demoTraining(1).segmenter as Partial<SegmenterConfig>);
@@ -48,6 +48,16 @@ function log(msg: string): void {
   process.stderr.write(`[bench:replay ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+/** A generator `--save-generator` wrote, with its config; a file that is not one is the user's to fix. */
+function loadGenerator(file: string) {
+  try {
+    const saved = decodeSafetensors(readFileSync(file));
+    return { file, ...saved, config: parseDiffusionConfig(JSON.parse(saved.metadata.config ?? '{}'), file) };
+  } catch (e) {
+    throw new BenchUserError(`--load-generator: ${file} is not a generator saved by bench:replay (${(e as Error).message})`);
+  }
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   if (o.help) {
@@ -55,6 +65,10 @@ async function main(): Promise<number> {
     return 0;
   }
   if (o.json) checkOutputFile(o.json);
+  // Saved generators bring their own config (sampling variants on trained generators): read at
+  // start-up, so that a file that is not one stops the run before its teacher trains.
+  const savedList = (o.loadGenerator ?? []).map(loadGenerator);
+  for (const s of savedList) if (JSON.stringify(s.config) !== JSON.stringify(savedList[0].config)) throw new BenchUserError(`--load-generator: ${s.file} has another config than ${savedList[0].file}`);
   const p = PROFILES[o.quick ? 'quick' : 'full'];
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
@@ -86,11 +100,7 @@ async function main(): Promise<number> {
   const teacherCounts = await evaluateSegmenter(teacher, site.test);
   log(`teacher mIoU on the test patients: ${(100 * (meanIoU(teacherCounts) ?? 0)).toFixed(1)}`);
 
-  // Saved generators bring their own config (sampling variants on trained generators).
-  const savedList = (o.loadGenerator ?? []).map((file) => ({ file, ...decodeSafetensors(readFileSync(file)) }));
-  const configOf = (s: (typeof savedList)[number]) => parseDiffusionConfig(JSON.parse(s.metadata.config ?? '{}'), s.file);
-  const config = savedList.length ? configOf(savedList[0]) : replayGeneratorConfig(SEGMENTER.inputSize, o.generator);
-  for (const s of savedList) if (JSON.stringify(configOf(s)) !== JSON.stringify(config)) throw new BenchUserError(`--load-generator: ${s.file} has another config than ${savedList[0].file}`);
+  const config = savedList.length ? savedList[0].config : replayGeneratorConfig(SEGMENTER.inputSize, o.generator);
   const geo = diffusionGeometry(config);
   const generatorSteps = o.generatorSteps ?? (o.generatorSeconds ? 0 : p.generatorSteps);
   const training = { ...REPLAY_GENERATOR_TRAINING, seconds: o.generatorSeconds ?? p.generatorSeconds, ...o.generatorTraining };

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { initCertificateAuthority, issueServerCertificate } from '@fedciss/coordinator';
 import { startPostgresServer } from '@fedciss/coordinator/testing';
 import { growHeapForTransfers, missingMallocTunables, withMallocTunables } from '@fedciss/proto';
+import { BenchUserError, benchOptions, positiveIntegers, runBenchCommand } from '@fedciss/ml/bench';
 import { benchTransfer } from './transfer';
 import { benchSites, type SitesFigures } from './sites';
 import { benchModels, benchRobust } from './models';
 import { slope } from './proc-stats';
 import { checkOutputFile, writeOutputJson } from '../output-file';
-import { BenchUserError, benchOptions, positiveIntegers, runBenchCommand } from '@fedciss/ml/bench';
 
 const SECTIONS = ['transfer', 'models', 'robust', 'sites'] as const;
 type Section = (typeof SECTIONS)[number];
