@@ -54,3 +54,11 @@ test('each bench command stops at start-up, exit 2, on bad input, naming it with
     assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack (${what})`);
   }
 });
+
+test('a bench command reading its options with benchOptions answers --help with them, exit 0, measuring nothing', () => {
+  for (const [bench, script, option] of [['engine', 'ml/dist/bench/engine.js', '--steps VALUE (default 500)'], ['scale', 'e2e/dist/bench/scale/main.js', '--sections VALUE']]) {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, script), '--help'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `bench:${bench} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^bench:${bench} options:\\n(.*\\n)*  ${escape(option)}\\n`));
+  }
+});

@@ -28,6 +28,13 @@ test('runBenchCommand: the exit code main returns; a user error as its message (
   assert.match(bug.stderr, /^bench:probe failed: TypeError: x is undefined\n\s+at /);
 });
 
+test('--help lists the options with their defaults and ends the command, exit 0, before it runs', () => {
+  const r = runMain(`() => { require(${JSON.stringify(join(__dirname, 'command.js'))}).benchOptions(['--steps', '5', '--help'], { steps: { type: 'string', default: '500' }, 'no-torch': { type: 'boolean' } }); throw new Error('ran'); }`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'bench:probe options:\n  --steps VALUE (default 500)\n  --no-torch\n');
+  assert.equal(r.stderr, '');
+});
+
 test('runBenchCommand ends the process when main is done, though a timer of the run still holds it open', () => {
   const r = runMain('async () => { setInterval(() => {}, 1000); return 0; }');
   assert.equal(r.status, 0, 'exited (a spawn that timed out has status null)');

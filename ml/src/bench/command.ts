@@ -12,10 +12,19 @@ export class BenchUserError extends Error {
   override readonly name: string = 'BenchUserError';
 }
 
+/** `--help` asked of a command that reads its options with `benchOptions`: its options, listed. */
+class BenchHelp extends Error {
+  override readonly name = 'BenchHelp';
+}
+
 /** Runs a bench command's `main` and ends the process with its exit code (see the module's comment).
  * The process exits even where a child process or timer of a finished run still holds it open. */
 export function runBenchCommand(command: string, main: () => number | Promise<number>): void {
   const fail = (e: unknown): never => {
+    if (e instanceof BenchHelp) {
+      process.stdout.write(`bench:${command} options:\n${e.message}\n`);
+      process.exit(0);
+    }
     if (e instanceof BenchUserError) {
       process.stderr.write(`bench:${command}: ${e.message}\n`);
       process.exit(2);
@@ -33,8 +42,13 @@ type OptionValues<T extends OptionsSpec> = ReturnType<typeof parseArgs<{ args: s
 
 /** A command's options (`--name value`, `--name=value`, `--flag`), read strictly: an option it
  * does not know, a missing value, a value given to a flag or a stray argument is a BenchUserError
- * naming it, so that a typo never runs the defaults unnoticed. */
+ * naming it, so that a typo never runs the defaults unnoticed. `--help` (or `-h`) ends the command
+ * under runBenchCommand with its options and their defaults listed, exit 0. */
 export function benchOptions<T extends OptionsSpec>(argv: readonly string[], options: T): OptionValues<T> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const listing = Object.entries(options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}${typeof o.default === 'string' ? ` (default ${o.default})` : ''}`);
+    throw new BenchHelp(listing.join('\n') || '  none');
+  }
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (e) {
