@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import { Graph } from '../graph/graph';
 import { InferenceRunner } from '../infer/inference';
 import { softmaxCrossEntropy } from '../nn/losses';
-import { coreCount, ExecutionProvider, RuntimeOptions, TensorValue } from '../runtime/session';
+import { coreCount, EXECUTION_PROVIDERS, ExecutionProvider, RuntimeOptions, TensorValue } from '../runtime/session';
 import { Trainer } from '../train/trainer';
 import { totalParameters } from '../weights/named-tensors';
 import { benchOptions, oneOf, positiveIntegers, positiveNumber, runBenchCommand, valueOption } from './command';
@@ -45,7 +45,7 @@ function readRun(argv: readonly string[]): Run {
     steps: valueOption('500'), iters: valueOption('10'), sizes: valueOption('64,128'), batch: valueOption('8'), larger: valueOption('32,64,128,256'),
     ep: valueOption('cpu'), python: valueOption('/usr/bin/python3'), 'torch-device': valueOption('cpu'), 'no-torch': { type: 'boolean', default: false },
   });
-  const ep = oneOf<ExecutionProvider>('--ep', v.ep, ['cpu', 'cuda', 'webgpu']);
+  const ep = oneOf('--ep', v.ep, EXECUTION_PROVIDERS);
   return {
     steps: positiveNumber('--steps', v.steps, true),
     iters: positiveNumber('--iters', v.iters, true),

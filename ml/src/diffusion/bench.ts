@@ -5,7 +5,7 @@
  * --sample-batch N (default 16), --ep cpu|cuda|webgpu, --threads N. */
 import { benchOptions, oneOf, positiveNumber, runBenchCommand, valueOption } from '../bench/command';
 import { matmulPeakGflops, trainStepFlops } from '../bench/flops';
-import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
+import { coreCount, EXECUTION_PROVIDERS, RuntimeOptions } from '../runtime/session';
 import { totalParameters } from '../weights/named-tensors';
 import { DiffusionSampler } from './sample';
 import { trainDiffusion } from './train';
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const count = int('count');
   const ddimSteps = int('ddim-steps');
   const sampleBatch = int('sample-batch');
-  const ep = oneOf<ExecutionProvider>('--ep', v.ep, ['cpu', 'cuda', 'webgpu']);
+  const ep = oneOf('--ep', v.ep, EXECUTION_PROVIDERS);
   const notes: string[] = [];
   const runtime: RuntimeOptions = { executionProvider: ep, threads: v.threads === undefined ? undefined : positiveNumber('--threads', v.threads, true), log: (m) => notes.push(m) };
   const geo = diffusionGeometry(config);

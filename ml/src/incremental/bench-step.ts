@@ -6,14 +6,12 @@
  * (RuntimeOptions.trainingExecutionProvider: the teacher's pass and the inference batches stay on
  * --ep); what the runtime said (a provider falling back to cpu, say) is printed under notes. */
 import { benchOptions, oneOf, positiveNumber, runBenchCommand, valueOption } from '../bench/command';
-import { coreCount, ExecutionProvider, RuntimeOptions } from '../runtime/session';
+import { coreCount, EXECUTION_PROVIDERS, RuntimeOptions } from '../runtime/session';
 import { growHead } from '../segmentation/head';
 import { createSegmenterWeights, segmenterConfig } from '../segmentation/network';
 import { SegmenterRunner } from '../segmentation/runner';
 import { shapeScenes } from './synthetic-shapes';
 import { trainLocalSegmenter } from './train';
-
-const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
 async function main(): Promise<number> {
   const v = benchOptions(process.argv.slice(2), { size: valueOption('64'), batch: valueOption('8'), steps: valueOption('10'), ep: valueOption('cpu'), 'training-ep': { type: 'string' } });
@@ -22,8 +20,8 @@ async function main(): Promise<number> {
   const steps = positiveNumber('--steps', v.steps, true);
   const notes = new Set<string>();
   const runtime: RuntimeOptions = {
-    executionProvider: oneOf('--ep', v.ep, PROVIDERS),
-    trainingExecutionProvider: v['training-ep'] === undefined ? undefined : oneOf('--training-ep', v['training-ep'], PROVIDERS),
+    executionProvider: oneOf('--ep', v.ep, EXECUTION_PROVIDERS),
+    trainingExecutionProvider: v['training-ep'] === undefined ? undefined : oneOf('--training-ep', v['training-ep'], EXECUTION_PROVIDERS),
     log: (m) => notes.add(m),
   };
   const config = segmenterConfig({ inputSize: [size, size] });

@@ -2,7 +2,9 @@ import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../graph/tensor';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+/** The execution providers a runtime can be asked for (a bench's `--ep` is checked against them). */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export interface RuntimeOptions {
   /** Default 'cpu'. 'cuda' or 'webgpu' fall back to cpu with a message when unavailable. */
