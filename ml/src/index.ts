@@ -23,7 +23,7 @@ export { emitModel, OPSET, BATCH_DIM } from './onnx/emit';
 export type { EmittedModel } from './onnx/emit';
 export { readOnnxModel, OnnxReadError, SEGMENTER_CONFIG_KEY } from './onnx/read';
 export type { OnnxModelFile } from './onnx/read';
-export { createSession, coreCount } from './runtime/session';
+export { createSession, coreCount, EXECUTION_PROVIDERS } from './runtime/session';
 export type { ExecutionProvider, RuntimeOptions, TensorValue, TensorData } from './runtime/session';
 export { CompiledGraph } from './runtime/compiled';
 export { applyOptimizer, clipByGlobalNorm } from './train/optimizers';

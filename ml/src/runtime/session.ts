@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../graph/tensor';
 
-/** The execution providers a runtime can be asked for (a bench's `--ep` is checked against them). */
+/** The execution providers a runtime can be asked for (a bench's `--ep` and the site agent's settings are checked against them). */
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 

@@ -11,9 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { describeSettingsIssues } from '@fedciss/proto';
-
-export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
-export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '@fedciss/ml';
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
@@ -106,11 +104,11 @@ export const agentSettingsSchema = z.strictObject({
 export type AgentConfig = Omit<z.output<typeof agentSettingsSchema>, 'siteName' | 'enrollAddress' | 'trainingExecutionProvider'> & {
   siteName: string;
   enrollAddress: string;
-  trainingExecutionProvider: ExecutionProviderName;
+  trainingExecutionProvider: ExecutionProvider;
 };
 
 /** The providers this site runs models on, as it tells the coordinator at enrolment: inference's first. */
-export function executionProvidersOf(c: Pick<AgentConfig, 'executionProvider' | 'trainingExecutionProvider'>): ExecutionProviderName[] {
+export function executionProvidersOf(c: Pick<AgentConfig, 'executionProvider' | 'trainingExecutionProvider'>): ExecutionProvider[] {
   return [...new Set([c.executionProvider, c.trainingExecutionProvider])];
 }
 

@@ -48,7 +48,9 @@ test('command line', () => {
   assert.throws(() => parseArgs(['--seeds', '1,1']), /twice/);
   assert.equal(parseArgs([]).methods.length, METHODS.length);
   assert.throws(() => parseArgs(['--methods', 'nope']), /unknown method/);
-  assert.throws(() => parseArgs(['--sites', '0']), /positive/);
+  assert.throws(() => parseArgs(['--sites', '0']), /--sites must be a positive integer, got '0'/);
+  assert.throws(() => parseArgs(['--dp-clip', '0']), /--dp-clip must be a positive number, got '0'/);
+  assert.equal(parseArgs(['--dp-clip', '0.5']).dpClip, 0.5);
   assert.throws(() => parseArgs(['--json']), /needs a value/);
   assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
   assert.equal(parseArgs([]).scenes, 'disjoint');

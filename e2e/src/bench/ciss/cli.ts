@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench:ciss`. Pure functions. */
-import { BenchUserError } from '@fedciss/ml/bench';
+import { BenchUserError, oneOf, positiveNumber } from '@fedciss/ml/bench';
 import { METHODS } from './methods';
 import { parseEpsilons } from './dp';
 import { SCENES, type Scenes } from './settings';
@@ -87,12 +87,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     };
     switch (flag) {
       case '--setting': o.setting = take(); break;
-      case '--scenes': {
-        const v = take();
-        if (!(SCENES as readonly string[]).includes(v)) throw new BenchUserError(`--scenes must be one of ${SCENES.join(', ')}, got '${v}'`);
-        o.scenes = v as Scenes;
-        break;
-      }
+      case '--scenes': o.scenes = oneOf('--scenes', take(), SCENES); break;
       case '--quick': o.quick = true; break;
       case '--methods': {
         const list = take().split(',').map((s) => s.trim()).filter(Boolean);
@@ -101,12 +96,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         o.methods = list;
         break;
       }
-      case '--sites': {
-        const n = Number(take());
-        if (!Number.isInteger(n) || n < 1) throw new BenchUserError('--sites must be a positive integer');
-        o.sites = n;
-        break;
-      }
+      case '--sites': o.sites = positiveNumber('--sites', take(), true); break;
       case '--json': o.json = take(); break;
       case '--markdown': o.markdown = take(); break;
       case '--out': o.out = take(); break;
@@ -135,11 +125,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--reuse-step0': o.reuseStep0 = take(); break;
       case '--no-pin': o.pin = false; break;
       case '--dp-epsilon': o.dpEpsilons = parseEpsilons(take()); break;
-      case '--dp-clip': {
-        o.dpClip = Number(take());
-        if (!(o.dpClip > 0) || !Number.isFinite(o.dpClip)) throw new BenchUserError('--dp-clip must be a positive number');
-        break;
-      }
+      case '--dp-clip': o.dpClip = positiveNumber('--dp-clip', take()); break;
       case '--verbose': o.verbose = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new BenchUserError(`unknown option '${a}'\n${USAGE}`);

@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench:replay`. Pure functions. */
 import { diffusion, type DiffusionConfig } from '@fedciss/ml';
-import { BenchUserError, positiveIntegers, positiveNumber } from '@fedciss/ml/bench';
+import { BenchUserError, oneOf, positiveIntegers, positiveNumber } from '@fedciss/ml/bench';
 
 export interface ReplayBenchOptions {
   quick: boolean;
@@ -133,8 +133,9 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--seeds': o.seeds = positiveNumber(flag, take(), true); break;
       case '--first-seed': o.firstSeed = positiveNumber(flag, take(), true); break;
       case '--confidence': {
-        const v = Number(take());
-        if (!(v >= 0 && v < 1)) throw new BenchUserError(`--confidence must be in [0, 1), got '${argv[i]}'`);
+        const raw = take();
+        const v = Number(raw);
+        if (raw.trim() === '' || !(v >= 0 && v < 1)) throw new BenchUserError(`--confidence must be in [0, 1), got '${raw}'`);
         o.confidence = v;
         break;
       }
@@ -143,38 +144,25 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--eval-at': o.evalAt = positiveIntegers(flag, take()); break;
       case '--sampling-steps': o.samplingSteps = positiveNumber(flag, take(), true); break;
       case '--eta': {
-        const v = Number(take());
-        if (!(v >= 0 && v <= 1)) throw new BenchUserError(`--eta must be in [0, 1], got '${argv[i]}'`);
+        const raw = take();
+        const v = Number(raw);
+        if (raw.trim() === '' || !(v >= 0 && v <= 1)) throw new BenchUserError(`--eta must be in [0, 1], got '${raw}'`);
         o.eta = v;
         break;
       }
       case '--clip': {
-        const v = Number(take());
-        if (!(v >= 0)) throw new BenchUserError(`--clip must be >= 0, got '${argv[i]}'`);
+        const raw = take();
+        const v = Number(raw);
+        if (raw.trim() === '' || !(v >= 0 && v < Infinity)) throw new BenchUserError(`--clip must be a number >= 0, got '${raw}'`);
         o.clip = v;
         break;
       }
-      case '--spacing': {
-        const v = take();
-        if (v !== 'leading' && v !== 'trailing') throw new BenchUserError(`--spacing must be 'leading' or 'trailing', got '${v}'`);
-        o.spacing = v;
-        break;
-      }
+      case '--spacing': o.spacing = oneOf(flag, take(), ['leading', 'trailing'] as const); break;
       case '--save-generator': o.saveGenerator = take(); break;
       case '--load-generator': o.loadGenerator = take().split(','); break;
-      case '--labels': {
-        const v = take();
-        if (v !== 'hard' && v !== 'soft') throw new BenchUserError(`--labels must be 'hard' or 'soft', got '${v}'`);
-        o.labels = v;
-        break;
-      }
+      case '--labels': o.labels = oneOf(flag, take(), ['hard', 'soft'] as const); break;
       case '--floor-seeds': o.floorSeeds = positiveNumber(flag, take(), true); break;
-      case '--floor': {
-        const v = take();
-        if (v !== 'gaussian' && v !== 'palette' && v !== 'untrained') throw new BenchUserError(`--floor must be 'gaussian', 'palette' or 'untrained', got '${v}'`);
-        o.floor = v;
-        break;
-      }
+      case '--floor': o.floor = oneOf(flag, take(), ['gaussian', 'palette', 'untrained'] as const); break;
       case '--images': o.images = positiveNumber(flag, take(), true); break;
       case '--pool': o.pool = positiveNumber(flag, take(), true); break;
       case '--student-seeds': o.studentSeeds = positiveIntegers(flag, take()); break;
