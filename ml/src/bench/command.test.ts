@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BenchUserError, benchOptions, oneOf, positiveIntegers, positiveNumber, valueOption } from './command';
+import { BenchUserError, benchOptions, numberInRange, oneOf, positiveIntegers, positiveNumber, valueOption } from './command';
 
 /** A process whose main is `body` (a function's source), run through runBenchCommand. */
 function runMain(body: string) {
@@ -56,12 +56,16 @@ test('benchOptions refuses, naming it, an unknown option (listing the known ones
   assert.throws(() => benchOptions(['--any'], {}), /Unknown option '--any' \(known: none\)/);
 });
 
-test('option values: positive numbers and integers, integer lists, one of a set', () => {
+test('option values: positive numbers and integers, numbers in a range, integer lists, one of a set', () => {
   assert.equal(positiveNumber('--lr', '0.5'), 0.5);
   assert.equal(positiveNumber('--steps', '20', true), 20);
   for (const [raw, integer] of [['0', false], ['-1', false], ['', false], [' ', false], ['five', false], ['Infinity', false], ['2.5', true]] as const) {
     assert.throws(() => positiveNumber('--steps', raw, integer), new BenchUserError(`--steps must be a positive ${integer ? 'integer' : 'number'}, got '${raw}'`));
   }
+  assert.deepEqual([numberInRange('--eta', '0', 0, 1), numberInRange('--eta', '1', 0, 1), numberInRange('--clip', '1e9', 0)], [0, 1, 1e9]);
+  for (const raw of ['-0.1', '1.01', '', ' ', 'x', 'NaN']) assert.throws(() => numberInRange('--eta', raw, 0, 1), new BenchUserError(`--eta must be a number in [0, 1], got '${raw}'`));
+  assert.throws(() => numberInRange('--confidence', '1', 0, 1, true), new BenchUserError("--confidence must be a number in [0, 1), got '1'"));
+  for (const raw of ['-1', 'Infinity']) assert.throws(() => numberInRange('--clip', raw, 0), new BenchUserError(`--clip must be a number >= 0, got '${raw}'`));
   assert.deepEqual(positiveIntegers('--sizes', '64,128'), [64, 128]);
   for (const raw of ['64,', '', '64,0', '64,1.5', 'a']) assert.throws(() => positiveIntegers('--sizes', raw), new BenchUserError(`--sizes must be positive integers separated by commas, got '${raw}'`));
   assert.equal(oneOf('--ep', 'cuda', ['cpu', 'cuda']), 'cuda');

@@ -73,6 +73,18 @@ export function positiveNumber(flag: string, raw: string, integer = false): numb
   return n;
 }
 
+/** `raw` given to `flag` as a number from `min` up to `max` (`max` itself excluded where
+ * `maxExcluded`; no upper bound where `max` is Infinity). An empty value is refused, not read as 0. */
+export function numberInRange(flag: string, raw: string, min: number, max = Infinity, maxExcluded = false): number {
+  const n = Number(raw);
+  const inRange = n >= min && (maxExcluded ? n < max : n <= max) && Number.isFinite(n);
+  if (raw.trim() === '' || !inRange) {
+    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${maxExcluded ? ')' : ']'}`;
+    throw new BenchUserError(`${flag} must be a number ${range}, got '${raw}'`);
+  }
+  return n;
+}
+
 /** `raw` given to `flag` as positive integers separated by commas. */
 export function positiveIntegers(flag: string, raw: string): number[] {
   const xs = raw.split(',').map(Number);

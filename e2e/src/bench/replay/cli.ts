@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench:replay`. Pure functions. */
 import { diffusion, type DiffusionConfig } from '@fedciss/ml';
-import { BenchUserError, oneOf, positiveIntegers, positiveNumber } from '@fedciss/ml/bench';
+import { BenchUserError, numberInRange, oneOf, positiveIntegers, positiveNumber } from '@fedciss/ml/bench';
 
 export interface ReplayBenchOptions {
   quick: boolean;
@@ -132,31 +132,13 @@ export function parseArgs(argv: readonly string[]): ReplayBenchOptions {
       case '--out': o.out = take(); break;
       case '--seeds': o.seeds = positiveNumber(flag, take(), true); break;
       case '--first-seed': o.firstSeed = positiveNumber(flag, take(), true); break;
-      case '--confidence': {
-        const raw = take();
-        const v = Number(raw);
-        if (raw.trim() === '' || !(v >= 0 && v < 1)) throw new BenchUserError(`--confidence must be in [0, 1), got '${raw}'`);
-        o.confidence = v;
-        break;
-      }
+      case '--confidence': o.confidence = numberInRange(flag, take(), 0, 1, true); break;
       case '--generator-seconds': o.generatorSeconds = positiveNumber(flag, take()); break;
       case '--generator-steps': o.generatorSteps = positiveNumber(flag, take(), true); break;
       case '--eval-at': o.evalAt = positiveIntegers(flag, take()); break;
       case '--sampling-steps': o.samplingSteps = positiveNumber(flag, take(), true); break;
-      case '--eta': {
-        const raw = take();
-        const v = Number(raw);
-        if (raw.trim() === '' || !(v >= 0 && v <= 1)) throw new BenchUserError(`--eta must be in [0, 1], got '${raw}'`);
-        o.eta = v;
-        break;
-      }
-      case '--clip': {
-        const raw = take();
-        const v = Number(raw);
-        if (raw.trim() === '' || !(v >= 0 && v < Infinity)) throw new BenchUserError(`--clip must be a number >= 0, got '${raw}'`);
-        o.clip = v;
-        break;
-      }
+      case '--eta': o.eta = numberInRange(flag, take(), 0, 1); break;
+      case '--clip': o.clip = numberInRange(flag, take(), 0); break;
       case '--spacing': o.spacing = oneOf(flag, take(), ['leading', 'trailing'] as const); break;
       case '--save-generator': o.saveGenerator = take(); break;
       case '--load-generator': o.loadGenerator = take().split(','); break;

@@ -19,7 +19,7 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.deepEqual([c.evalAt, c.samplingSteps, c.eta], [[200, 400], 50, 1]);
   assert.throws(() => parseArgs(['--eval-at', '200']), /--eval-at needs --generator-steps/);
   assert.throws(() => parseArgs(['--generator-steps', '300', '--eval-at', '200,300']), /every point must be below --generator-steps 300/);
-  assert.throws(() => parseArgs(['--eta', '2']), /--eta must be in \[0, 1\], got '2'/);
+  assert.throws(() => parseArgs(['--eta', '2']), /--eta must be a number in \[0, 1\], got '2'/);
   // Defaults: what session 3 found meaningful (soft labels, the untrained generator's floor, 3 seeds).
   assert.deepEqual([d.labels, d.floorSeeds, d.floor, d.clip], ['soft', 3, 'untrained', undefined]);
   assert.equal(parseArgs(['--labels', 'hard']).labels, 'hard');
@@ -34,8 +34,8 @@ test('bench:replay options: defaults, values, JSON objects, clear errors', () =>
   assert.throws(() => parseArgs(['--load-generator', 'g', '--generator-steps', '5']), /--load-generator scores a saved generator/);
   assert.throws(() => parseArgs(['--clip', '-1']), /--clip must be a number >= 0, got '-1'/);
   assert.throws(() => parseArgs(['--clip=']), /--clip must be a number >= 0, got ''/, 'an empty value is not 0');
-  assert.throws(() => parseArgs(['--confidence=2']), /--confidence must be in \[0, 1\), got '2'$/, 'the value, not the whole argument');
-  assert.throws(() => parseArgs(['--eta=x']), /--eta must be in \[0, 1\], got 'x'$/);
+  assert.throws(() => parseArgs(['--confidence=2']), /--confidence must be a number in \[0, 1\), got '2'$/, 'the value, not the whole argument');
+  assert.throws(() => parseArgs(['--eta=x']), /--eta must be a number in \[0, 1\], got 'x'$/);
   assert.equal(parseArgs(['--spacing', 'trailing']).spacing, 'trailing');
   assert.deepEqual([parseArgs(['--floor', 'palette']).floor, parseArgs(['--floor', 'gaussian']).floor], ['palette', 'gaussian']);
   assert.throws(() => parseArgs(['--floor', 'pink']), /--floor must be one of gaussian, palette, untrained, got 'pink'/);
