@@ -2,6 +2,15 @@ import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../graph/tensor';
 
+/**
+ * onnxruntime-node's Linux library (1.30) carries Microsoft's 1DS telemetry client, collector
+ * https://mobile.events.data.microsoft.com/OneCollector/1.0: every process that creates a session
+ * starts it, and it writes /tmp/mat-debug-PID.log. A hospital's site sends nothing to a third party
+ * and leaves no stray files, so it is off unless an operator sets the variable; ONNX Runtime reads
+ * it when it creates its environment, at the first session (session.test.ts checks both ways).
+ */
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 /** The execution providers a runtime can be asked for (a bench's `--ep` and the site agent's settings are checked against them). */
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
