@@ -44,7 +44,8 @@ test('each bench command stops at start-up, exit 2, on bad input, naming it with
     ['replay', 'e2e/dist/bench/replay/main.js', ['--quick', '--seeds', '1', '--load-generator', join(dir, 'absent.safetensors')], `--load-generator: ${join(dir, 'absent.safetensors')} is not a generator saved by bench:replay (ENOENT`],
     ['scale', 'e2e/dist/bench/scale/main.js', ['--sections', 'transfer', '--json', underAFile], `cannot write ${underAFile}: `],
     ['scale', 'e2e/dist/bench/scale/main.js', ['--sites', 'ten'], "--sites must be positive integers separated by commas, got 'ten'"],
-    ['scale', 'e2e/dist/bench/scale/main.js', ['--frobnicate'], "Unknown option '--frobnicate' (known: --quick, --json, --sites, --models, --sections)"],
+    ['scale', 'e2e/dist/bench/scale/main.js', ['--robust', '100'], "--robust must be SITESxMB with at least 2 sites and 1 MiB, e.g. 100x200, got '100'"],
+    ['scale', 'e2e/dist/bench/scale/main.js', ['--frobnicate'], "Unknown option '--frobnicate' (known: --quick, --json, --sites, --models, --robust, --sections)"],
   ];
   for (const [bench, script, args, message] of cases) {
     const r = spawnSync(process.execPath, [join(REPO_ROOT, script), ...args], { encoding: 'utf8', timeout: 60_000 });

@@ -1,10 +1,11 @@
 /**
- * `npm run bench:scale -- [--quick] [--json FILE] [--sites 10,100,500] [--models 2,200,2560] [--sections transfer,models,robust,sites]`:
+ * `npm run bench:scale -- [--quick] [--json FILE] [--sites 10,100,500] [--models 2,200,2560] [--robust 100x200] [--sections transfer,models,robust,sites]`:
  * the federation as the work grows, each figure measured in this one run (see README, benchmarks):
  * transfer (gRPC against a raw loopback socket, both ways), sites (N simulated mutual-TLS sites
  * on a PostgreSQL coordinator, cost per round and its slope in N, 10 % of the sites dying
  * mid-upload at N = 100), models (2 MB .. 2.5 GB through upload, aggregation and download, peak RSS
- * of both ends). Prints one JSON document (and writes it to FILE).
+ * of both ends), robust (median and trimmed mean of SITES updates of MB MiB each, by slices, peak RSS
+ * next to the model's size). Prints one JSON document (and writes it to FILE).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -29,10 +30,20 @@ interface Args {
   json?: string;
   sites: number[];
   modelsMB: number[];
+  /** The robust section's update count and model size (MiB). */
+  robust: { sites: number; megabytes: number };
+}
+
+/** `--robust SITESxMB`, e.g. 100x200: SITES updates of MB MiB each. */
+function parseRobust(raw: string): { sites: number; megabytes: number } {
+  const m = /^(\d+)x(\d+)$/.exec(raw.trim());
+  const [sites, megabytes] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!(sites >= 2 && megabytes >= 1)) throw new BenchUserError(`--robust must be SITESxMB with at least 2 sites and 1 MiB, e.g. 100x200, got '${raw}'`);
+  return { sites, megabytes };
 }
 
 function parseArgs(argv: string[]): Args {
-  const v = benchOptions(argv, { quick: { type: 'boolean' }, json: { type: 'string' }, sites: { type: 'string' }, models: { type: 'string' }, sections: { type: 'string' } });
+  const v = benchOptions(argv, { quick: { type: 'boolean' }, json: { type: 'string' }, sites: { type: 'string' }, models: { type: 'string' }, robust: { type: 'string' }, sections: { type: 'string' } });
   const quick = v.quick ?? false;
   const sections = (v.sections ?? SECTIONS.join(',')).split(',');
   const unknown = sections.filter((x) => !(SECTIONS as readonly string[]).includes(x));
@@ -41,6 +52,8 @@ function parseArgs(argv: string[]): Args {
     quick, json: v.json, sections: sections as Section[],
     sites: v.sites === undefined ? (quick ? [5, 20] : [10, 100, 500]) : positiveIntegers('--sites', v.sites),
     modelsMB: v.models === undefined ? (quick ? [2, 200] : [2, 200, 2560]) : positiveIntegers('--models', v.models),
+    // By default the issue's size: 100 sites x 200 MB (20 GB of update files while it runs).
+    robust: v.robust === undefined ? (quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 200 }) : parseRobust(v.robust),
   };
 }
 
@@ -89,8 +102,7 @@ async function main(): Promise<number> {
     }
     // The models (2.5 GB) before the many sites: the largest site count is the longest part.
     if (on('models')) await section('models', () => benchModels({ sizesMB: args.modelsMB, workDir, sites: 3 }));
-    const robust = args.quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 20 };
-    if (on('robust')) await section('robustAggregation', () => benchRobust({ ...robust, workDir, budgetBytes: robust.megabytes * 1024 * 1024 }));
+    if (on('robust')) await section('robustAggregation', () => benchRobust({ ...args.robust, workDir, budgetBytes: args.robust.megabytes * 1024 * 1024 }));
     if (on('sites')) {
       const pkiDir = join(workDir, 'pki');
       initCertificateAuthority(pkiDir, { commonName: 'bench:scale federation CA', keyBits: 2048 });

@@ -302,9 +302,9 @@ async function spotCheck(path: string, shift: number): Promise<number> {
 
 /**
  * Robust aggregation in bounded memory: `sites` updates of `megabytes` each written as files, then
- * their median and their 10 % trimmed mean by slices (a `budgetBytes` scratch), timed, with this
- * process's peak RSS next to the model's size (in memory, these statistics hold every update:
- * sites x the model).
+ * their median and their 10 % trimmed mean by slices (a `budgetBytes` scratch), timed, each result
+ * spot-checked against the value it must have, with this process's peak RSS next to the model's
+ * size (in memory, these statistics hold every update: sites x the model).
  */
 async function robustEnd(dir: string, sites: number, megabytes: number, budgetBytes: number): Promise<void> {
   const baseline = process.memoryUsage().rss;
@@ -313,14 +313,18 @@ async function robustEnd(dir: string, sites: number, megabytes: number, budgetBy
   await writeModel(globalPath, shapes, 0);
   const global = await SafetensorsFileReader.open(globalPath);
   const paths: string[] = [];
+  const shift = (s: number) => 1e-3 * (s - sites / 2);
   for (let s = 0; s < sites; s++) {
     paths.push(join(dir, `update-${s}.safetensors`));
-    await writeModel(paths[s], shapes, 1e-3 * (s - sites / 2), global);
+    await writeModel(paths[s], shapes, shift(s), global);
   }
+  // The shifts are evenly spaced, so the median and every symmetric trimmed mean of them is their
+  // centre: each aggregate must be the global model shifted by that much.
+  const centre = (shift(0) + shift(sites - 1)) / 2;
   const readers = await Promise.all(paths.map((p) => SafetensorsFileReader.open(p)));
   const updates: SlicedUpdate[] = readers.map((r, k) => ({ siteId: `s${k}`, sampleCount: 1, kind: 'weights', tensors: r }));
   const modelBytes = [...shapes.values()].reduce((n, s) => n + s[0] * s[1] * 4, 0);
-  const figures: Record<string, unknown> = { sites, modelBytes, budgetBytes };
+  const figures: Record<string, unknown> = { sites, ok: true, modelBytes, budgetBytes };
   for (const strategy of ['median', 'trimmed-mean'] as const) {
     const out = join(dir, `${strategy}.safetensors`);
     const sink = await SafetensorsFileWriter.create(out, shapes);
@@ -329,6 +333,7 @@ async function robustEnd(dir: string, sites: number, megabytes: number, budgetBy
     await sink.close();
     figures[strategy === 'median' ? 'medianMs' : 'trimmedMeanMs'] = Math.round(performance.now() - t0);
     figures.scratchBytes = r.scratchBytes;
+    figures[strategy === 'median' ? 'medianCheckedValues' : 'trimmedMeanCheckedValues'] = await spotCheck(out, centre);
     rmSync(out);
   }
   await Promise.all([global, ...readers].map((r) => r.close()));
