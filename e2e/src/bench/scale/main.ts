@@ -52,7 +52,7 @@ function parseArgs(argv: string[]): Args {
     quick, json: v.json, sections: sections as Section[],
     sites: v.sites === undefined ? (quick ? [5, 20] : [10, 100, 500]) : positiveIntegers('--sites', v.sites),
     modelsMB: v.models === undefined ? (quick ? [2, 200] : [2, 200, 2560]) : positiveIntegers('--models', v.models),
-    // By default the size: 100 sites x 200 MB (20 GB of update files while it runs).
+    // By default the size: 100 sites x 200 MiB (21 GB of update files while it runs).
     robust: v.robust === undefined ? (quick ? { sites: 20, megabytes: 2 } : { sites: 100, megabytes: 200 }) : parseRobust(v.robust),
   };
 }
